@@ -1,0 +1,160 @@
+import { cdk8s, javascript, typescript } from 'projen';
+
+const CDK8S_VERSION = '2.70.106';
+const CDK8S_PLUS_VERSION = '2.5.6';
+const MCP_SDK_VERSION = '1.32.2';
+// Buf's CEL implementation: maintained, conformance-tested, ships CommonJS and ESM, reports error positions.
+const CEL_LIBRARY = '@bufbuild/cel@^0.6.1';
+
+const project = new cdk8s.ConstructLibraryCdk8s({
+  name: 'cdk8s-mcp',
+  description:
+    'cdk8s constructs for running Model Context Protocol (MCP) servers on Kubernetes: servers, a gateway, Gateway API exposure, Keycloak sign-in and CEL authorization.',
+  author: 'cdk8s-mcp contributors',
+  authorAddress: 'maintainers@cdk8s-mcp.dev',
+  repositoryUrl: 'https://github.com/cdk8s-mcp/cdk8s-mcp.git',
+  license: 'Apache-2.0',
+  defaultReleaseBranch: 'main',
+  packageManager: javascript.NodePackageManager.NPM,
+  projenrcTs: true,
+  sampleCode: false,
+  // projen's template still defaults to cdk8s 1.x / constructs 3.x, whose install fails.
+  cdk8sVersion: CDK8S_VERSION,
+  constructsVersion: '10.4.2',
+  cdk8sPlusVersionPinning: false,
+  jsiiVersion: '~5.9.0',
+  typescriptVersion: '~5.9.0',
+  minNodeVersion: '20.0.0',
+  // CI is `.ci/run`; we neither publish from GitHub nor lint PR titles there.
+  github: false,
+  release: false,
+  buildWorkflow: false,
+  depsUpgrade: false,
+  eslint: false,
+  keywords: ['cdk8s', 'kubernetes', 'mcp', 'model-context-protocol', 'gateway', 'keycloak'],
+  peerDeps: [`cdk8s-plus-28@^${CDK8S_PLUS_VERSION}`],
+  // Parsed at synth time so a bad authorization rule fails `cdk8s synth`; jsii needs non-jsii deps bundled.
+  bundledDeps: [CEL_LIBRARY],
+  devDeps: [
+    `cdk8s-plus-28@${CDK8S_PLUS_VERSION}`,
+    'kubernetes-models@^4.5.1',
+    'ajv@^8.17.1',
+    'ajv-formats@^3.0.1',
+    'yaml@^2.8.0',
+  ],
+  gitignore: ['/dist/', '/.bench/', '*.tgz'],
+  npmignoreEnabled: true,
+  jestOptions: {
+    updateSnapshot: javascript.UpdateSnapshot.NEVER,
+    jestConfig: {
+      testMatch: ['<rootDir>/test/**/*.test.ts'],
+      testTimeout: 60_000,
+      collectCoverage: false,
+    },
+  },
+});
+
+new javascript.TypescriptConfig(project, {
+  fileName: 'examples/tsconfig.json',
+  extends: javascript.TypescriptConfigExtends.fromTypescriptConfigs([project.tsconfig!]),
+  compilerOptions: { noEmit: true, rootDir: '..' },
+  include: ['**/*.ts', '../src/**/*.ts'],
+});
+
+// Examples are cdk8s apps a user can copy; `npm run synth` writes each one's manifests.
+project.addTask('synth', {
+  description: 'Synthesize every example app to dist/examples/<example>/',
+  exec: 'ts-node --project examples/tsconfig.json examples/synth.ts',
+});
+
+const runtime = new typescript.TypeScriptProject({
+  parent: project,
+  outdir: 'runtime',
+  name: '@cdk8s-mcp/gateway',
+  description: 'An MCP gateway: bridges stdio servers to Streamable HTTP, federates servers, adds OAuth2 sign-in and CEL authorization.',
+  defaultReleaseBranch: 'main',
+  packageManager: javascript.NodePackageManager.NPM,
+  license: 'Apache-2.0',
+  authorName: 'cdk8s-mcp contributors',
+  github: false,
+  release: false,
+  buildWorkflow: false,
+  depsUpgrade: false,
+  eslint: false,
+  projenrcTs: false,
+  sampleCode: false,
+  typescriptVersion: '~5.9.0',
+  minNodeVersion: '20.0.0',
+  deps: [
+    `@modelcontextprotocol/sdk@${MCP_SDK_VERSION}`,
+    'jose@^6.1.0',
+    'yaml@^2.8.0',
+    'ajv@^8.17.1',
+    'ajv-formats@^3.0.1',
+    CEL_LIBRARY,
+    'prom-client@^15.1.3',
+  ],
+  devDeps: [
+    // Real peers for tests and benchmarks: reference MCP servers, an OpenID provider, the conformance suite,
+    // and the other Node bridges. (Node 22 for the conformance suite is installed apart by its script: as a
+    // dependency its `node` bin would shadow the Node under test.)
+    '@modelcontextprotocol/server-everything@2026.8.31',
+    '@modelcontextprotocol/conformance@0.1.16',
+    'oidc-provider@^9.13.3',
+    'supergateway@^4.0.0',
+    'mcp-proxy@^6.7.19',
+    'esbuild@^0.28.2',
+    'postject@1.0.0-alpha.6',
+    'playwright-core@^1.57.0',
+  ],
+  tsconfig: {
+    compilerOptions: {
+      module: 'NodeNext',
+      moduleResolution: javascript.TypeScriptModuleResolution.NODE_NEXT,
+      target: 'ES2022',
+      lib: ['ES2022'],
+      esModuleInterop: true,
+      skipLibCheck: true,
+    },
+  },
+  tsconfigDev: {
+    compilerOptions: {
+      isolatedModules: true,
+      module: 'NodeNext',
+      moduleResolution: javascript.TypeScriptModuleResolution.NODE_NEXT,
+      target: 'ES2022',
+      lib: ['ES2022'],
+      esModuleInterop: true,
+      skipLibCheck: true,
+    },
+  },
+  jestOptions: {
+    updateSnapshot: javascript.UpdateSnapshot.NEVER,
+    jestConfig: {
+      testMatch: ['<rootDir>/test/**/*.test.ts'],
+      testTimeout: 60_000,
+      collectCoverage: false,
+      extensionsToTreatAsEsm: ['.ts'],
+      moduleNameMapper: { '^(\\.{1,2}/.*)\\.js$': '$1' },
+    },
+  },
+  tsJestOptions: {
+    transformOptions: { useESM: true },
+  },
+  gitignore: ['/.sea/'],
+});
+runtime.package.addField('type', 'module');
+runtime.package.addBin({ 'mcp-gateway': 'lib/cli.js' });
+// Jest runs the ESM runtime only with VM modules enabled.
+// Its end-to-end tests spawn the compiled CLI as a real process, so compile before testing.
+runtime.testTask.reset();
+runtime.testTask.spawn(runtime.compileTask);
+runtime.testTask.exec('node --experimental-vm-modules node_modules/jest/bin/jest.js --runInBand', {
+  receiveArgs: true,
+});
+
+// `npm test` is the one command CI and the README name: jsii must accept the library, then both suites run.
+project.testTask.prependSpawn(project.compileTask);
+project.testTask.exec('npm --prefix runtime test');
+
+project.synth();

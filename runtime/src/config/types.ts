@@ -1,0 +1,203 @@
+/**
+ * The gateway configuration, in agentgateway's standalone format (binds → listeners → routes →
+ * matches/backends/policies) so a config written for one runs on the other. Our own additions are
+ * marked "Extension" below and never change the meaning of an agentgateway field.
+ *
+ * This file is the contract between the config loader, the HTTP layer, auth/authz and the cdk8s
+ * constructs that render it (`src/mcp-gateway.ts`). The JSON Schema in `schema/config.schema.json`
+ * describes the same shape and is what start-up validation and the construct tests use.
+ */
+
+/** Top level of a config file. Either `binds` (full form) or `mcp` (shorthand), or both. */
+export interface GatewayConfig {
+  /** Process-wide settings, read at start-up only. */
+  readonly config?: GlobalSettings;
+  readonly binds?: Bind[];
+  /** Shorthand: one route on `PathPrefix /mcp`, `/sse` and `/.well-known`, serving all targets as one server. */
+  readonly mcp?: SimpleMcpConfig;
+}
+
+export interface GlobalSettings {
+  /** Session-id encryption (agentgateway: `config.session.key`, 64 hex chars = AES-256). Falls back to `SESSION_KEY` env. */
+  readonly session?: { readonly key?: string };
+  /** agentgateway: `config.mcp.sessionTtl`, idle session eviction, duration string such as `30m`. */
+  readonly mcp?: { readonly sessionTtl?: string };
+  /** Admin page and metrics (agentgateway's `adminAddr`): `host:port`. Extension default `127.0.0.1:15000`. */
+  readonly adminAddr?: string;
+  /** Prometheus metrics (agentgateway's `statsAddr`): `host:port`. Default `0.0.0.0:15020`. */
+  readonly statsAddr?: string;
+  /** Extension: limits that keep one gateway from exhausting its pod. */
+  readonly limits?: {
+    /** Largest accepted request body in bytes. Default 4 MiB. */
+    readonly maxBodyBytes?: number;
+    /** Upstream request timeout, duration string. Default `60s`. */
+    readonly upstreamTimeout?: string;
+  };
+  /** Extension: graceful drain on SIGTERM, duration string. Default `25s`. */
+  readonly drainTimeout?: string;
+  /** Extension: log settings. */
+  readonly logging?: { readonly level?: 'debug' | 'info' | 'warn' | 'error'; readonly format?: 'json' | 'text' };
+}
+
+export interface Bind {
+  readonly port: number;
+  readonly listeners: Listener[];
+}
+
+export interface Listener {
+  readonly name?: string;
+  /** Only HTTP is served; TLS is terminated in front (ingress / Gateway). */
+  readonly protocol?: 'HTTP';
+  readonly hostname?: string;
+  readonly routes: Route[];
+}
+
+export interface Route {
+  readonly name?: string;
+  /** Default: `[{ path: { pathPrefix: '/' } }]`, as agentgateway. */
+  readonly matches?: RouteMatch[];
+  readonly backends: Backend[];
+  readonly policies?: RoutePolicies;
+}
+
+export interface RouteMatch {
+  readonly path?: { readonly exact?: string; readonly pathPrefix?: string; readonly regex?: string };
+  readonly headers?: Array<{ readonly name: string; readonly value: { readonly exact?: string; readonly regex?: string } }>;
+  readonly method?: string;
+}
+
+export interface Backend {
+  readonly mcp: McpBackend;
+  readonly weight?: number;
+}
+
+export type StatefulMode = 'stateful' | 'stateless';
+export type PrefixMode = 'conditional' | 'always' | 'never';
+export type FailureMode = 'failClosed' | 'failOpen';
+
+export interface McpBackend {
+  /** Extension: name used in logs and metrics. Default: the route name. */
+  readonly name?: string;
+  readonly targets: McpTarget[];
+  readonly statefulMode?: StatefulMode;
+  readonly prefixMode?: PrefixMode;
+  readonly failureMode?: FailureMode;
+  /** Host/Origin must be loopback. agentgateway default false; our default is to check Origin against `allowedOrigins`. */
+  readonly dnsRebindingProtection?: boolean;
+  /** Extension: `serverInfo` of the merged `initialize` result (agentgateway hard-codes "agentgateway", issue #2564). */
+  readonly serverInfo?: { readonly name: string; readonly version?: string; readonly title?: string };
+  /** Extension: stdio process pool per backend. */
+  readonly stdio?: StdioPoolSettings;
+}
+
+export interface StdioPoolSettings {
+  /** `perSession` (default, as agentgateway) or `shared` (one process serves every session). */
+  readonly sharing?: 'perSession' | 'shared';
+  /** Most live stdio processes for this backend; the next session gets a clear error. Default 64. */
+  readonly maxProcesses?: number;
+  /** A process without a session for this long is stopped. Duration string, default `10m`. */
+  readonly idleTimeout?: string;
+  /** A crashing process is restarted at most this many times per minute before its target is failed. Default 5. */
+  readonly maxRestartsPerMinute?: number;
+}
+
+/** Exactly one of `stdio`, `mcp` (Streamable HTTP) or `sse`. */
+export interface McpTarget {
+  /** DNS-label-like; `_` and `+` are reserved as delimiters for prefixed names and URIs. */
+  readonly name: string;
+  readonly stdio?: StdioTarget;
+  readonly mcp?: HttpTarget;
+  readonly sse?: HttpTarget;
+  /** Per-target policies (agentgateway: backendAuth etc.). Not allowed on stdio targets. */
+  readonly policies?: TargetPolicies;
+}
+
+export interface StdioTarget {
+  readonly cmd: string;
+  readonly args?: string[];
+  readonly env?: Record<string, string>;
+  readonly clearEnv?: boolean;
+  /** Extension: working directory of the child. */
+  readonly cwd?: string;
+}
+
+/** `host` is a full URL (`http://svc:3000/mcp`), or `host` + `port` + `path`. Empty path: `/mcp` (or `/sse`). */
+export interface HttpTarget {
+  readonly host: string;
+  readonly port?: number;
+  readonly path?: string;
+}
+
+export interface TargetPolicies {
+  /** `passthrough: {}` forwards the client's validated token; `key` sends a static credential. */
+  readonly backendAuth?: {
+    readonly passthrough?: Record<string, never>;
+    readonly key?: { readonly value?: string; readonly file?: string; readonly env?: string };
+  };
+  readonly requestHeaderModifier?: {
+    readonly set?: Array<{ readonly name: string; readonly value: string }>;
+    readonly add?: Array<{ readonly name: string; readonly value: string }>;
+    readonly remove?: string[];
+  };
+}
+
+export interface RoutePolicies {
+  readonly cors?: CorsPolicy;
+  readonly mcpAuthentication?: McpAuthentication;
+  readonly mcpAuthorization?: McpAuthorization;
+}
+
+export interface CorsPolicy {
+  readonly allowOrigins?: string[];
+  readonly allowHeaders?: string[];
+  readonly allowMethods?: string[];
+  readonly exposeHeaders?: string[];
+  readonly allowCredentials?: boolean;
+  /** Seconds, or a duration string. */
+  readonly maxAge?: number | string;
+}
+
+export type AuthProvider = { readonly keycloak: Record<string, never> } | { readonly auth0: Record<string, never> } | { readonly okta: Record<string, never> };
+
+export interface McpAuthentication {
+  readonly issuer: string;
+  /** agentgateway ≥ 0.11; the singular `audience` of 0.10 is accepted as well. */
+  readonly audiences?: string[];
+  readonly audience?: string;
+  /** `{ url }`, `{ file }` or an inline JWKS JSON string. Default derived from issuer and provider. */
+  readonly jwks?: { readonly url?: string; readonly file?: string } | string;
+  /** agentgateway 0.10 spelling of `jwks.url`. */
+  readonly jwksUrl?: string;
+  readonly provider?: AuthProvider;
+  readonly mode?: 'strict' | 'optional' | 'permissive';
+  /** Free-form RFC 9728 fields in camelCase (`resource`, `scopesSupported`, `bearerMethodsSupported`, ...). */
+  readonly resourceMetadata?: Record<string, unknown>;
+  /** When set, the gateway answers dynamic client registration itself with this client id. */
+  readonly clientId?: string;
+  readonly jwtValidationOptions?: { readonly requiredClaims?: string[] };
+  /** Extension: accepted signing algorithms. Default RS256, RS384, RS512, PS256, ES256, ES384, EdDSA (never `none`/HS*). */
+  readonly algorithms?: string[];
+  /** Extension: clock skew tolerance, duration string. Default `30s`. */
+  readonly clockSkew?: string;
+  /** Extension: public base URL (`https://mcp.example.com`) when `X-Forwarded-*` cannot be trusted. */
+  readonly publicUrl?: string;
+  /** Extension: scopes demanded in the 401 challenge; a token lacking any gets 403 `insufficient_scope`. */
+  readonly requiredScopes?: string[];
+}
+
+/** A plain string is an `allow` rule. */
+export type AuthorizationRule = string | { readonly allow: string } | { readonly deny: string } | { readonly require: string };
+
+export interface McpAuthorization {
+  readonly rules: AuthorizationRule[];
+}
+
+export interface SimpleMcpConfig {
+  readonly port?: number;
+  readonly targets: McpTarget[];
+  readonly policies?: RoutePolicies;
+  readonly statefulMode?: StatefulMode;
+  readonly prefixMode?: PrefixMode;
+  readonly failureMode?: FailureMode;
+  readonly serverInfo?: McpBackend['serverInfo'];
+}
