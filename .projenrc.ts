@@ -41,6 +41,8 @@ const project = new cdk8s.ConstructLibraryCdk8s({
     'ajv@^8.17.1',
     'ajv-formats@^3.0.1',
     'yaml@^2.8.0',
+    // Root tests drive the gateway with the real SDK client (dev runs, the packed-package test).
+    `@modelcontextprotocol/sdk@${MCP_SDK_VERSION}`,
   ],
   gitignore: ['/dist/', '/.bench/', '*.tgz'],
   npmignoreEnabled: true,
@@ -141,7 +143,7 @@ const runtime = new typescript.TypeScriptProject({
   tsJestOptions: {
     transformOptions: { useESM: true },
   },
-  gitignore: ['/.sea/'],
+  gitignore: ['/.sea/', '/.tools/'],
 });
 runtime.package.addField('type', 'module');
 runtime.package.addBin({ 'mcp-gateway': 'lib/cli.js' });
@@ -153,8 +155,36 @@ runtime.testTask.exec('node --experimental-vm-modules node_modules/jest/bin/jest
   receiveArgs: true,
 });
 
-// `npm test` is the one command CI and the README name: jsii must accept the library, then both suites run.
+// `npm test` is the one command CI and the README name: jsii must accept the library, the runtime must
+// build (root tests run the gateway CLI), then both suites run.
+project.testTask.prependExec('npm --prefix runtime run compile');
 project.testTask.prependSpawn(project.compileTask);
 project.testTask.exec('npm --prefix runtime test');
+
+// One `npm ci` at the root installs the runtime sub-project too. `prepare` runs for local installs
+// only, never when the published package is installed as a dependency.
+project.package.setScript('prepare', '[ ! -f runtime/package.json ] || [ -d runtime/node_modules ] || npm --prefix runtime ci --no-audit --no-fund');
+
+// The README's main job: synthesize the examples and run the embedded default locally.
+project.addTask('start', {
+  description: 'Synthesize the examples, then run examples/local-everything locally with mcp-gateway dev',
+  steps: [
+    { spawn: 'synth' },
+    { exec: 'npm --prefix runtime run compile' },
+    { exec: 'node runtime/lib/cli.js dev dist/examples/local-everything', receiveArgs: true },
+  ],
+});
+
+// Throughput, latency and memory of the gateway against the other bridges; never asserted in tests.
+project.addTask('bench', {
+  description: 'Benchmark mcp-gateway against direct stdio, the SDK HTTP server, supergateway and mcp-proxy (.bench/results.md)',
+  exec: 'node bench/run.mjs',
+  receiveArgs: true,
+});
+// The single executable the image ships at /opt/mcp-gateway/bin/mcp-gateway (needs `compile` first).
+runtime.addTask('build:sea', {
+  description: 'Bundle lib/cli.js into a Node single executable at .sea/mcp-gateway',
+  exec: 'node scripts/build-sea.mjs',
+});
 
 project.synth();
