@@ -1,0 +1,229 @@
+import { Duration } from 'cdk8s';
+import { Construct } from 'constructs';
+import { describePolicy, renderCors, routeNameFromPath } from './mcp-gateway-render';
+import { IMcpTarget } from './mcp-target';
+import { IMcpRoutePolicy } from './route-policy';
+
+/**
+ * How tool and prompt names (and resource URIs) of federated targets are prefixed with the target name.
+ * @see https://agentgateway.dev/docs/mcp/connect/multiplex/
+ */
+export enum McpPrefixMode {
+  /** Prefix only when the route federates more than one target (agentgateway's default). */
+  CONDITIONAL = 'conditional',
+  /** Always prefix, so adding a second target later does not rename every tool. */
+  ALWAYS = 'always',
+  /** Never prefix; a call is routed to the one target that lists the name. */
+  NEVER = 'never',
+}
+
+/** What a route does when one of its targets fails. */
+export enum McpFailureMode {
+  /** A failing target fails the request (agentgateway's default). */
+  FAIL_CLOSED = 'failClosed',
+  /** Failing targets are skipped while at least one target answers. */
+  FAIL_OPEN = 'failOpen',
+}
+
+/** Whether the route keeps MCP sessions (`Mcp-Session-Id`). */
+export enum McpStatefulMode {
+  /** Sessions with one upstream connection per target (agentgateway's default). */
+  STATEFUL = 'stateful',
+  /** No sessions: every request is served on its own; GET and DELETE answer 405. */
+  STATELESS = 'stateless',
+}
+
+/**
+ * Cross-origin access for browser-based MCP clients.
+ *
+ * The MCP headers (`mcp-protocol-version`, `mcp-session-id`, `content-type`, `authorization`,
+ * `last-event-id`) are always allowed and `mcp-session-id` is always exposed, because a browser client
+ * cannot speak Streamable HTTP without them.
+ */
+export interface McpCorsOptions {
+  /**
+   * Origins allowed to call the route, e.g. `https://inspector.example.com`, or `*`.
+   * @example ['https://claude.ai']
+   */
+  readonly allowOrigins: string[];
+  /**
+   * Request headers allowed in addition to the MCP headers.
+   * @default - only the MCP headers
+   */
+  readonly allowHeaders?: string[];
+  /**
+   * Methods allowed.
+   * @default ['GET', 'POST', 'DELETE', 'OPTIONS']
+   */
+  readonly allowMethods?: string[];
+  /**
+   * Response headers exposed in addition to `mcp-session-id`.
+   * @default - only `mcp-session-id`
+   */
+  readonly exposeHeaders?: string[];
+  /**
+   * Whether browsers may send credentials (cookies) with cross-origin requests.
+   * @default false
+   */
+  readonly allowCredentials?: boolean;
+  /**
+   * How long browsers may cache a preflight answer.
+   * @default - the runtime's default
+   */
+  readonly maxAge?: Duration;
+}
+
+/**
+ * One MCP endpoint of a gateway: a path that federates one or more targets into a single MCP server.
+ */
+export interface McpGatewayRouteOptions {
+  /**
+   * Path of the MCP endpoint, matched exactly.
+   * @example '/github/mcp'
+   */
+  readonly path: string;
+  /**
+   * Servers federated behind the endpoint. More can be added with `McpGatewayRoute.addTarget`.
+   */
+  readonly targets: IMcpTarget[];
+  /**
+   * Policies attached to the route (sign-in, authorization). More can be added with `addPolicy`.
+   * @default - none: anyone who reaches the gateway may use the route
+   */
+  readonly policies?: IMcpRoutePolicy[];
+  /**
+   * Name of the route in the gateway configuration, logs and metrics (a DNS-1123 label).
+   * @default - derived from `path`, e.g. `github-mcp` for `/github/mcp`
+   */
+  readonly name?: string;
+  /**
+   * `serverInfo.name` of the merged `initialize` result, the name clients show for the server.
+   * @default - the route name
+   */
+  readonly serverName?: string;
+  /**
+   * How names of federated targets are prefixed.
+   * @default McpPrefixMode.CONDITIONAL
+   */
+  readonly prefixMode?: McpPrefixMode;
+  /**
+   * What happens when a target fails.
+   * @default McpFailureMode.FAIL_CLOSED
+   */
+  readonly failureMode?: McpFailureMode;
+  /**
+   * Whether the route keeps sessions.
+   * @default McpStatefulMode.STATEFUL
+   */
+  readonly statefulMode?: McpStatefulMode;
+  /**
+   * Cross-origin access for browser-based clients.
+   * @default - no CORS headers: browsers on other origins cannot call the route
+   */
+  readonly cors?: McpCorsOptions;
+}
+
+/**
+ * A route of an `McpGateway`; create it with `McpGateway.addRoute` or the `routes` prop.
+ */
+export class McpGatewayRoute extends Construct {
+  /** Path of the MCP endpoint. */
+  public readonly path: string;
+  /** Name of the route in the gateway configuration. */
+  public readonly routeName: string;
+  /** `serverInfo.name` clients see. */
+  public readonly serverName: string;
+  /** How names are prefixed, when set. */
+  public readonly prefixMode?: McpPrefixMode;
+  /** Failure handling, when set. */
+  public readonly failureMode?: McpFailureMode;
+  /** Session handling, when set. */
+  public readonly statefulMode?: McpStatefulMode;
+  /** CORS settings, when set. */
+  public readonly cors?: McpCorsOptions;
+  private readonly _targets: IMcpTarget[];
+  private readonly _policies: IMcpRoutePolicy[];
+  private readonly serverNameSet: boolean;
+
+  /** @internal */
+  constructor(scope: Construct, id: string, options: McpGatewayRouteOptions) {
+    super(scope, id);
+    this.path = options.path;
+    this.routeName = options.name ?? routeNameFromPath(options.path);
+    this.serverName = options.serverName ?? this.routeName;
+    this.serverNameSet = options.serverName !== undefined;
+    this.prefixMode = options.prefixMode;
+    this.failureMode = options.failureMode;
+    this.statefulMode = options.statefulMode;
+    this.cors = options.cors;
+    this._targets = [...(options.targets ?? [])];
+    this._policies = [...(options.policies ?? [])];
+  }
+
+  /** Servers federated behind this route. */
+  public get targets(): IMcpTarget[] {
+    return [...this._targets];
+  }
+
+  /** Policies attached to this route. */
+  public get policies(): IMcpRoutePolicy[] {
+    return [...this._policies];
+  }
+
+  /** Whether `serverName` was chosen explicitly rather than defaulted. @internal */
+  public get _serverNameSet(): boolean {
+    return this.serverNameSet;
+  }
+
+  /** Federates one more server behind this route. */
+  public addTarget(target: IMcpTarget): void {
+    this._targets.push(target);
+  }
+
+  /** Attaches a policy (e.g. an `McpAuthPolicy`) to this route. */
+  public addPolicy(policy: IMcpRoutePolicy): void {
+    this._policies.push(policy);
+    this._onPolicyAdded?.();
+  }
+
+  /** Called by the gateway when a policy is attached, so controller resources can follow. @internal */
+  public _onPolicyAdded?: () => void;
+
+  /**
+   * Renders the route's `policies` block: the keys of every attached policy plus `cors`, and a
+   * message for every key two sources contribute and every policy that failed to render.
+   * @internal
+   */
+  public _renderPolicies(publicUrl: string | undefined): { policies: { [key: string]: any }; problems: string[] } {
+    const policies: { [key: string]: any } = {};
+    const sources: { [key: string]: string } = {};
+    const problems: string[] = [];
+    const contribute = (source: string, keys: { [key: string]: any }) => {
+      for (const [key, value] of Object.entries(keys)) {
+        if (value === undefined) continue;
+        if (key in sources) {
+          problems.push(`both ${sources[key]} and ${source} set the route policy "${key}"; attach only one of them (or merge their settings into one policy)`);
+          continue;
+        }
+        sources[key] = source;
+        policies[key] = value;
+      }
+    };
+    if (this.cors) {
+      contribute('the route\'s cors option', { cors: renderCors(this.cors) });
+    }
+    this._policies.forEach((policy, index) => {
+      const source = describePolicy(policy, index);
+      let rendered: { [key: string]: any };
+      try {
+        rendered = policy.renderRoutePolicies({ routePath: this.path, publicUrl });
+      } catch (error) {
+        // Reported with the other validation errors instead of aborting validation at the first policy.
+        problems.push(`${source} could not be rendered: ${(error as Error).message}`);
+        return;
+      }
+      contribute(source, rendered);
+    });
+    return { policies, problems };
+  }
+}

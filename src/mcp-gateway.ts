@@ -1,0 +1,747 @@
+import { createHash } from 'crypto';
+import { ApiObject, Chart, Lazy, Size, Yaml } from 'cdk8s';
+import * as kplus from 'cdk8s-plus-28';
+import { Construct } from 'constructs';
+import {
+  AGENTGATEWAY_GROUP, GATEWAY_API_GROUP, GatewayListenerSpec, HttpBackendRefSpec, KGATEWAY_GROUP, McpStaticTargetSpec,
+  ParentReferenceSpec, agentgatewayBackendObject, agentgatewayPolicyObject, gatewayObject, httpRouteObject,
+  ingressObject, kgatewayBackendObject, referenceGrantObject,
+} from './gateway-api';
+import { McpImages } from './images';
+import { GatewayListenerProtocol, McpGatewayExposure } from './mcp-gateway-exposure';
+import { McpGatewayImplementation } from './mcp-gateway-implementation';
+import { renderTarget, routeNameFromPath } from './mcp-gateway-render';
+import { McpFailureMode, McpGatewayRoute, McpGatewayRouteOptions, McpStatefulMode } from './mcp-gateway-route';
+import { IMcpTarget, McpProtocol } from './mcp-target';
+import { IMcpRoutePolicy } from './route-policy';
+import { dnsLabelProblem, portProblem } from './validation';
+
+/** Where the ConfigMap is mounted; the runtime image's documented `--config` location. */
+const CONFIG_DIR = '/etc/mcp-gateway';
+const CONFIG_KEY = 'config.yaml';
+/** The runtime's Prometheus port (`config.statsAddr` default `0.0.0.0:15020`) and its loopback admin port. */
+const METRICS_PORT = 15020;
+const ADMIN_PORT = 15000;
+/** Non-root uid/gid of the gateway image (distroless `nonroot`). */
+const GATEWAY_UID = 65532;
+const CONFIG_HASH_ANNOTATION = 'cdk8s-mcp.dev/config-hash';
+
+const DNS_SUBDOMAIN = /^[a-z0-9]([-a-z0-9]*[a-z0-9])?(\.[a-z0-9]([-a-z0-9]*[a-z0-9])?)*$/;
+/** Paths the runtime answers itself on every bind port. */
+const RUNTIME_RESERVED_PATHS = ['/healthz', '/readyz'];
+
+/**
+ * Properties of an `McpGateway`.
+ */
+export interface McpGatewayProps {
+  /**
+   * MCP endpoints of the gateway. More can be added with `addRoute`.
+   * @default - none; add at least one with `addRoute`
+   */
+  readonly routes?: McpGatewayRouteOptions[];
+  /**
+   * What serves the routes: this project's runtime, or an MCP-aware controller already in the cluster.
+   * @default McpGatewayImplementation.RUNTIME
+   */
+  readonly implementation?: McpGatewayImplementation;
+  /**
+   * How clients outside the cluster reach the gateway.
+   * @default McpGatewayExposure.none() - a ClusterIP Service only
+   */
+  readonly exposure?: McpGatewayExposure;
+  /**
+   * Public base URL of the gateway, e.g. `https://mcp.example.com`; policies use it for OAuth metadata
+   * (`resource`). Set it when TLS is terminated in front of the cluster.
+   * @default - derived from the exposure when it names exactly one host, else unknown (the runtime
+   * derives it from each request)
+   */
+  readonly publicUrl?: string;
+  /**
+   * Port the gateway listens on, and the `http` port of its Service (`RUNTIME` implementation only).
+   * @default 8080
+   */
+  readonly port?: number;
+  /**
+   * Gateway runtime image. `RUNTIME` implementation only.
+   * @default McpImages.GATEWAY
+   */
+  readonly image?: string;
+  /**
+   * Number of gateway pods (`RUNTIME` implementation only). Sessions survive a move between replicas because their ids carry the
+   * upstream state; set `sessionKey` so those ids are encrypted.
+   * @default 1
+   */
+  readonly replicas?: number;
+  /**
+   * CPU and memory of the gateway container (`RUNTIME` implementation only).
+   * @default - requests 100m CPU / 128Mi memory, limits 1 CPU / 512Mi memory
+   */
+  readonly resources?: kplus.ContainerResources;
+  /**
+   * AES-256 key (64 hex characters) that encrypts session ids, passed as `SESSION_KEY` (`RUNTIME`
+   * implementation only).
+   * @example kplus.EnvValue.fromSecretValue({ secret: kplus.Secret.fromSecretName(this, 'Key', 'mcp-session'), key: 'key' })
+   * @default - session ids are encoded, not encrypted
+   */
+  readonly sessionKey?: kplus.EnvValue;
+}
+
+/**
+ * A gateway for MCP servers: one or more routes (MCP endpoints), each federating one or more targets into a
+ * single MCP server, with sign-in and authorization policies attached per route.
+ *
+ * With the default `RUNTIME` implementation this deploys the `@cdk8s-mcp/gateway` runtime (Deployment,
+ * Service, ConfigMap in agentgateway's configuration format); with `AGENTGATEWAY` or `KGATEWAY_V2_1` it emits
+ * that controller's resources instead. `exposure` adds a Gateway API Gateway/HTTPRoute or an Ingress.
+ *
+ * @example
+ * const gateway = new McpGateway(this, 'Gateway', {
+ *   exposure: McpGatewayExposure.gateway(),
+ * });
+ * gateway.addRoute({ path: '/github/mcp', targets: [github] });
+ */
+export class McpGateway extends Construct {
+  /** What serves the routes. */
+  public readonly implementation: McpGatewayImplementation;
+  /** How the gateway is exposed. */
+  public readonly exposure: McpGatewayExposure;
+  /** Port of the gateway runtime and its Service. */
+  public readonly port: number;
+  /** Public base URL, when known. */
+  public readonly publicUrl?: string;
+  /** The runtime's Deployment (`RUNTIME` implementation only). */
+  public readonly deployment?: kplus.Deployment;
+  /** The runtime's Service, port `http` and `metrics` (`RUNTIME` implementation only). */
+  public readonly service?: kplus.Service;
+  /** The ConfigMap holding `config.yaml` (`RUNTIME` implementation only). */
+  public readonly configMap?: kplus.ConfigMap;
+  /** The Gateway created by `McpGatewayExposure.gateway`, if any. */
+  public readonly gatewayObject?: ApiObject;
+
+  private readonly _routes: McpGatewayRoute[] = [];
+  private readonly referenceGrantTargets: Array<{ group: string; kind: string; name: string }> = [];
+  private readonly image: string;
+  private readonly replicas: number;
+
+  constructor(scope: Construct, id: string, props: McpGatewayProps = {}) {
+    super(scope, id);
+    this.implementation = props.implementation ?? McpGatewayImplementation.RUNTIME;
+    this.exposure = props.exposure ?? McpGatewayExposure.none();
+    this.port = props.port ?? 8080;
+    this.publicUrl = props.publicUrl ?? this.exposure._publicUrl();
+    this.image = props.image ?? McpImages.GATEWAY;
+    this.replicas = props.replicas ?? 1;
+
+    if (this.isRuntime) {
+      this.configMap = new kplus.ConfigMap(this, 'Config', {
+        data: { [CONFIG_KEY]: Lazy.any({ produce: () => this.configYaml() }) },
+      });
+      this.deployment = this.createDeployment(props);
+      this.service = new kplus.Service(this, 'Service', {
+        selector: this.deployment,
+        // A clash with the metrics port is reported by validation; building the Service must not throw first.
+        ports: this.port === METRICS_PORT ? [{ name: 'http', port: this.port, targetPort: this.port }] : [
+          { name: 'http', port: this.port, targetPort: this.port },
+          { name: 'metrics', port: METRICS_PORT, targetPort: METRICS_PORT },
+        ],
+      });
+    }
+
+    const exposure = this.exposure._spec;
+    if (exposure.kind === 'gateway') {
+      this.gatewayObject = gatewayObject(this, 'Gateway', () => ({
+        gatewayClassName: exposure.options.gatewayClassName ?? 'agentgateway',
+        listeners: this.renderListeners(),
+      }));
+    } else if (exposure.kind === 'ingress') {
+      ingressObject(this, 'Ingress', () => this.renderIngress(), exposure.options.annotations ? { annotations: exposure.options.annotations } : undefined);
+    } else if (exposure.kind === 'existingGateway' && this.crossNamespaceRoutes) {
+      referenceGrantObject(this, 'ReferenceGrant', () => ({
+        from: [{ group: GATEWAY_API_GROUP, kind: 'HTTPRoute', namespace: exposure.options.routeNamespace! }],
+        to: this.referenceGrantTargets,
+      }));
+    }
+
+    for (const route of props.routes ?? []) {
+      this.addRoute(route);
+    }
+
+    this.node.addValidation({ validate: () => this.validateGateway() });
+  }
+
+  /** The routes of this gateway. */
+  public get routes(): McpGatewayRoute[] {
+    return [...this._routes];
+  }
+
+  /**
+   * Adds an MCP endpoint.
+   * @returns the route, to which more targets and policies can be added
+   */
+  public addRoute(options: McpGatewayRouteOptions): McpGatewayRoute {
+    const route = new McpGatewayRoute(this, this.uniqueRouteId(options), options);
+    this._routes.push(route);
+    route.node.addValidation({ validate: () => this.validateRoute(route) });
+
+    if (!this.exposure.usesGatewayApi) {
+      return route;
+    }
+    let backendRef: HttpBackendRefSpec;
+    if (this.implementation === McpGatewayImplementation.AGENTGATEWAY) {
+      const backend = agentgatewayBackendObject(route, 'Backend', () => this.renderAgentgatewayBackend(route));
+      backendRef = { group: AGENTGATEWAY_GROUP, kind: 'AgentgatewayBackend', name: backend.name };
+    } else if (this.implementation === McpGatewayImplementation.KGATEWAY_V2_1) {
+      const backend = kgatewayBackendObject(route, 'Backend', () => this.renderKgatewayBackend(route));
+      backendRef = { group: KGATEWAY_GROUP, kind: 'Backend', name: backend.name };
+    } else {
+      backendRef = { name: this.service!.name, port: this.port };
+    }
+    const routeNamespace = this.crossNamespaceRoutes ? this.exposureRouteNamespace : undefined;
+    const httpRoute = httpRouteObject(route, 'HTTPRoute', () => ({
+      parentRefs: this.renderParentRefs(),
+      ...(this.routeHostnames ? { hostnames: this.routeHostnames } : {}),
+      rules: [{
+        matches: this.routePaths(route).map((path) => ({ path: { type: 'Exact' as const, value: path } })),
+        backendRefs: [routeNamespace ? { ...backendRef, namespace: this.chartNamespace } : backendRef],
+      }],
+    }), routeNamespace ? { namespace: routeNamespace } : undefined);
+    if (routeNamespace) {
+      this.referenceGrantTargets.push({ group: backendRef.group ?? '', kind: backendRef.kind ?? 'Service', name: backendRef.name });
+    }
+    if (this.implementation === McpGatewayImplementation.AGENTGATEWAY) {
+      this.attachAgentgatewayPolicy(route, httpRoute);
+    }
+    return route;
+  }
+
+  /**
+   * Attaches a policy to the route serving `path`.
+   * @param path the MCP endpoint path of an existing route, e.g. `/github/mcp`
+   */
+  public addPolicy(path: string, policy: IMcpRoutePolicy): void {
+    const route = this._routes.find((r) => r.path === path);
+    if (!route) {
+      throw new Error(`McpGateway ${this.node.path}: addPolicy: no route has path ${JSON.stringify(path)}; routes: ${this._routes.map((r) => r.path).join(', ') || 'none'}. Add the route first with addRoute().`);
+    }
+    route.addPolicy(policy);
+  }
+
+  /**
+   * The gateway configuration (agentgateway's standalone format) this gateway renders into its ConfigMap.
+   * Computed on each call, so it reflects routes and policies added so far.
+   */
+  public renderConfig(): any {
+    return {
+      binds: [{
+        port: this.port,
+        listeners: [{
+          name: 'default',
+          protocol: 'HTTP',
+          routes: this._routes.map((route) => this.renderRuntimeRoute(route)),
+        }],
+      }],
+    };
+  }
+
+  private get isRuntime(): boolean {
+    return this.implementation === McpGatewayImplementation.RUNTIME;
+  }
+
+  private get chartNamespace(): string | undefined {
+    return Chart.of(this).namespace;
+  }
+
+  private get exposureRouteNamespace(): string | undefined {
+    const spec = this.exposure._spec;
+    return spec.kind === 'existingGateway' ? spec.options.routeNamespace : undefined;
+  }
+
+  /** HTTPRoutes live in another namespace than the backends, so Gateway API requires a ReferenceGrant. */
+  private get crossNamespaceRoutes(): boolean {
+    const routeNamespace = this.exposureRouteNamespace;
+    return routeNamespace !== undefined && routeNamespace !== this.chartNamespace;
+  }
+
+  private get routeHostnames(): string[] | undefined {
+    const spec = this.exposure._spec;
+    return spec.kind === 'gateway' || spec.kind === 'existingGateway' ? spec.options.hostnames : undefined;
+  }
+
+  private uniqueRouteId(options: McpGatewayRouteOptions): string {
+    const base = `Route-${options.name ?? routeNameFromPath(options.path)}`;
+    let id = base;
+    // Two routes on one path are reported by validation (with both named), not by a construct-id clash.
+    for (let n = 2; this.node.tryFindChild(id); n++) id = `${base}-${n}`;
+    return id;
+  }
+
+  private createDeployment(props: McpGatewayProps): kplus.Deployment {
+    const tmp = kplus.Volume.fromEmptyDir(this, 'TmpVolume', 'tmp');
+    const config = kplus.Volume.fromConfigMap(this, 'ConfigVolume', this.configMap!, { name: 'config' });
+    const deployment = new kplus.Deployment(this, 'Deployment', {
+      replicas: this.replicas,
+      automountServiceAccountToken: false,
+      securityContext: { ensureNonRoot: true, user: GATEWAY_UID, group: GATEWAY_UID, fsGroup: GATEWAY_UID },
+      containers: [{
+        name: 'gateway',
+        image: this.image,
+        // The default image is pinned to this library's version, so a cached copy is the right one.
+        imagePullPolicy: kplus.ImagePullPolicy.IF_NOT_PRESENT,
+        args: ['--config', `${CONFIG_DIR}/${CONFIG_KEY}`],
+        ports: this.port === METRICS_PORT ? [{ number: this.port, name: 'http' }] : [
+          { number: this.port, name: 'http' },
+          { number: METRICS_PORT, name: 'metrics' },
+        ],
+        envVariables: props.sessionKey ? { SESSION_KEY: props.sessionKey } : undefined,
+        liveness: kplus.Probe.fromHttpGet('/healthz', { port: this.port }),
+        readiness: kplus.Probe.fromHttpGet('/readyz', { port: this.port }),
+        resources: props.resources ?? {
+          cpu: { request: kplus.Cpu.millis(100), limit: kplus.Cpu.units(1) },
+          memory: { request: Size.mebibytes(128), limit: Size.mebibytes(512) },
+        },
+        securityContext: {
+          ensureNonRoot: true,
+          user: GATEWAY_UID,
+          group: GATEWAY_UID,
+          readOnlyRootFilesystem: true,
+          allowPrivilegeEscalation: false,
+          privileged: false,
+          capabilities: { drop: [kplus.Capability.ALL] },
+          seccompProfile: { type: kplus.SeccompProfileType.RUNTIME_DEFAULT },
+        },
+        volumeMounts: [
+          { path: CONFIG_DIR, volume: config, readOnly: true },
+          { path: '/tmp', volume: tmp },
+        ],
+      }],
+    });
+    // A changed config rolls the pods; without this the runtime would only see it on its own reload.
+    deployment.podMetadata.addAnnotation(CONFIG_HASH_ANNOTATION, Lazy.any({ produce: () => this.configHash() }));
+    return deployment;
+  }
+
+  private configYaml(): string {
+    return Yaml.stringify(this.renderConfig());
+  }
+
+  private configHash(): string {
+    return createHash('sha256').update(this.configYaml()).digest('hex').slice(0, 16);
+  }
+
+  private renderRuntimeRoute(route: McpGatewayRoute): any {
+    const { policies } = route._renderPolicies(this.publicUrl);
+    return {
+      name: route.routeName,
+      matches: this.routePaths(route).map((path) => ({ path: { exact: path } })),
+      backends: [{
+        mcp: {
+          name: route.routeName,
+          targets: route.targets.map(renderTarget),
+          ...(route.statefulMode ? { statefulMode: route.statefulMode } : {}),
+          ...(route.prefixMode ? { prefixMode: route.prefixMode } : {}),
+          ...(route.failureMode ? { failureMode: route.failureMode } : {}),
+          serverInfo: { name: route.serverName },
+        },
+      }],
+      ...(Object.keys(policies).length > 0 ? { policies } : {}),
+    };
+  }
+
+  /**
+   * The endpoint path plus, for a route with sign-in, the OAuth discovery paths clients derive from it
+   * (RFC 9728 protected resource metadata, RFC 8414 authorization server metadata, and the registration proxy).
+   */
+  private routePaths(route: McpGatewayRoute): string[] {
+    const { policies } = route._renderPolicies(this.publicUrl);
+    if (!policies.mcpAuthentication) {
+      return [route.path];
+    }
+    return [
+      route.path,
+      `/.well-known/oauth-protected-resource${route.path}`,
+      `/.well-known/oauth-authorization-server${route.path}`,
+      `/.well-known/oauth-authorization-server${route.path}/client-registration`,
+    ];
+  }
+
+  private renderListeners(): GatewayListenerSpec[] {
+    const spec = this.exposure._spec;
+    const listeners = spec.kind === 'gateway' ? spec.options.listeners ?? [{}] : [];
+    return listeners.map((listener) => {
+      const protocol = listener.protocol ?? (listener.tlsSecretName ? GatewayListenerProtocol.HTTPS : GatewayListenerProtocol.HTTP);
+      const https = protocol === GatewayListenerProtocol.HTTPS;
+      return {
+        name: listener.name ?? (https ? 'https' : 'http'),
+        port: listener.port ?? (https ? 443 : 80),
+        protocol,
+        ...(listener.hostname ? { hostname: listener.hostname } : {}),
+        ...(https && listener.tlsSecretName ? { tls: { mode: 'Terminate' as const, certificateRefs: [{ kind: 'Secret' as const, name: listener.tlsSecretName }] } } : {}),
+        ...(listener.allowedRoutes ? { allowedRoutes: { namespaces: { from: listener.allowedRoutes } } } : {}),
+      };
+    });
+  }
+
+  private renderParentRefs(): ParentReferenceSpec[] {
+    const spec = this.exposure._spec;
+    if (spec.kind === 'gateway') {
+      return [{ name: this.gatewayObject!.name }];
+    }
+    if (spec.kind === 'existingGateway') {
+      return spec.options.parentRefs.map((ref) => ({
+        name: ref.name,
+        ...(ref.namespace ? { namespace: ref.namespace } : {}),
+        ...(ref.sectionName ? { sectionName: ref.sectionName } : {}),
+        ...(ref.port ? { port: ref.port } : {}),
+      }));
+    }
+    return [];
+  }
+
+  private renderIngress(): any {
+    const spec = this.exposure._spec;
+    if (spec.kind !== 'ingress') return {};
+    const { host, ingressClassName, tlsSecretName } = spec.options;
+    const paths = this._routes.flatMap((route) => this.routePaths(route)).map((path) => ({
+      path,
+      pathType: 'Exact',
+      backend: { service: { name: this.service?.name ?? '', port: { name: 'http' } } },
+    }));
+    return {
+      ...(ingressClassName ? { ingressClassName } : {}),
+      ...(tlsSecretName ? { tls: [{ ...(host ? { hosts: [host] } : {}), secretName: tlsSecretName }] } : {}),
+      rules: [{ ...(host ? { host } : {}), http: { paths } }],
+    };
+  }
+
+  private staticTarget(target: IMcpTarget, allowBackendRef: boolean): McpStaticTargetSpec {
+    const protocol = target.protocol === McpProtocol.SSE ? 'SSE' as const : 'StreamableHTTP' as const;
+    const namespace = target.serviceNamespace ?? this.chartNamespace;
+    const sameNamespace = namespace === this.chartNamespace;
+    if (target.serviceName && sameNamespace && allowBackendRef) {
+      return { name: target.targetName, static: { backendRef: { name: target.serviceName }, port: target.port, path: target.path, protocol } };
+    }
+    const host = target.serviceName ? `${target.serviceName}.${namespace ?? 'default'}.svc.cluster.local` : target.host;
+    return { name: target.targetName, static: { host, port: target.port, path: target.path, protocol } };
+  }
+
+  private renderAgentgatewayBackend(route: McpGatewayRoute): any {
+    const targets = route.targets.map((target) => {
+      const spec = this.staticTarget(target, true);
+      // agentgateway originates TLS only when asked; an https URL means the target expects it.
+      return isHttps(target) ? { ...spec, static: { ...spec.static, policies: { tls: {} } } } : spec;
+    });
+    return {
+      mcp: {
+        targets,
+        ...(route.statefulMode ? { sessionRouting: route.statefulMode === McpStatefulMode.STATELESS ? 'Stateless' : 'Stateful' } : {}),
+        ...(route.failureMode ? { failureMode: route.failureMode === McpFailureMode.FAIL_OPEN ? 'FailOpen' : 'FailClosed' } : {}),
+        ...(route.prefixMode ? { prefixMode: capitalize(route.prefixMode) } : {}),
+      },
+    };
+  }
+
+  private renderKgatewayBackend(route: McpGatewayRoute): any {
+    // kgateway 2.1's static target has no backendRef: in-cluster Services are addressed by their FQDN.
+    return { type: 'MCP', mcp: { targets: route.targets.map((target) => this.staticTarget(target, false)) } };
+  }
+
+  /**
+   * Creates the route's AgentgatewayPolicy once the route has something to put in it; policies may be
+   * attached after addRoute(), so the route reports each one.
+   */
+  private attachAgentgatewayPolicy(route: McpGatewayRoute, httpRoute: ApiObject): void {
+    let created = false;
+    const ensurePolicy = () => {
+      if (created) return;
+      created = true;
+      agentgatewayPolicyObject(route, 'Policy', () => ({
+        targetRefs: [{ group: GATEWAY_API_GROUP, kind: 'HTTPRoute', name: httpRoute.name }],
+        ...this.agentgatewayPolicySpec(route).spec,
+      }));
+    };
+    if (route.cors || route.policies.length > 0) ensurePolicy();
+    route._onPolicyAdded = ensurePolicy;
+  }
+
+  /** Translates the route's runtime policies into AgentgatewayPolicy sections, or says why it cannot. */
+  private agentgatewayPolicySpec(route: McpGatewayRoute): { spec: any; errors: string[] } {
+    const { policies } = route._renderPolicies(this.publicUrl);
+    const errors: string[] = [];
+    const traffic: any = {};
+    let backend: any;
+    for (const [key, value] of Object.entries(policies)) {
+      if (key === 'cors') {
+        traffic.cors = value;
+      } else if (key === 'mcpAuthentication') {
+        traffic.jwtAuthentication = translateAuthentication(value, errors);
+      } else if (key === 'mcpAuthorization') {
+        const authorization = translateAuthorization(value, errors);
+        if (authorization) backend = { mcp: { authorization } };
+      } else {
+        errors.push(`the route policy "${key}" has no AgentgatewayPolicy equivalent`);
+      }
+    }
+    if (Object.keys(traffic).length === 0 && !backend) {
+      // A policy that rendered nothing: AgentgatewayPolicy requires a section, and an empty one applies nothing.
+      return { spec: { traffic: {} }, errors };
+    }
+    return { spec: { ...(Object.keys(traffic).length > 0 ? { traffic } : {}), ...(backend ? { backend } : {}) }, errors };
+  }
+
+  private validateGateway(): string[] {
+    const errors: string[] = [];
+    const where = `McpGateway ${this.node.path}`;
+    const portIssue = portProblem(this.port);
+    if (portIssue) {
+      errors.push(`${where}: port ${portIssue}; omit it for the default 8080.`);
+    } else if (this.isRuntime && (this.port === METRICS_PORT || this.port === ADMIN_PORT)) {
+      errors.push(`${where}: port ${this.port} is taken by the runtime's ${this.port === METRICS_PORT ? 'metrics' : 'admin'} endpoint; pick another port such as 8080.`);
+    }
+    if (!Number.isInteger(this.replicas) || this.replicas < 0) {
+      errors.push(`${where}: replicas ${this.replicas} must be a non-negative integer.`);
+    }
+    if (this.image.trim() === '') {
+      errors.push(`${where}: image is empty; omit it to use the default gateway image.`);
+    }
+    if (this.publicUrl !== undefined && !/^https?:\/\/[^/?#]+$/.test(this.publicUrl)) {
+      errors.push(`${where}: publicUrl ${JSON.stringify(this.publicUrl)} must be a scheme and host without path, e.g. "https://mcp.example.com".`);
+    }
+    if (this._routes.length === 0) {
+      errors.push(`${where}: the gateway has no routes; pass routes or call addRoute({ path: '/mcp', targets: [...] }).`);
+    }
+    const byPath = new Map<string, McpGatewayRoute>();
+    const byName = new Map<string, McpGatewayRoute>();
+    for (const route of this._routes) {
+      const samePath = byPath.get(route.path);
+      if (samePath) {
+        errors.push(`${where}: routes[${this._routes.indexOf(samePath)}] and routes[${this._routes.indexOf(route)}] both use path ${JSON.stringify(route.path)}; give each route its own path, or put both sets of targets in one route.`);
+      }
+      byPath.set(route.path, route);
+      const sameName = byName.get(route.routeName);
+      if (sameName && !samePath) {
+        errors.push(`${where}: routes ${JSON.stringify(sameName.path)} and ${JSON.stringify(route.path)} are both named ${JSON.stringify(route.routeName)}; set a distinct name on one of them.`);
+      }
+      byName.set(route.routeName, route);
+    }
+    errors.push(...this.validateExposure(where));
+    return errors;
+  }
+
+  private validateExposure(where: string): string[] {
+    const errors: string[] = [];
+    const spec = this.exposure._spec;
+    if (!this.isRuntime && !this.exposure.usesGatewayApi) {
+      errors.push(`${where}: the ${this.implementation.name} implementation is configured through Gateway API routes, but exposure is ${spec.kind}; use McpGatewayExposure.gateway() or McpGatewayExposure.existingGateway(), or the RUNTIME implementation.`);
+    }
+    if (spec.kind === 'gateway') {
+      const listeners = spec.options.listeners ?? [{}];
+      if (listeners.length === 0) {
+        errors.push(`${where}: exposure listeners is empty; omit it for one HTTP listener on port 80, or list at least one.`);
+      }
+      const className = spec.options.gatewayClassName ?? 'agentgateway';
+      if (!DNS_SUBDOMAIN.test(className)) {
+        errors.push(`${where}: exposure gatewayClassName ${JSON.stringify(className)} is not a valid name; use a lowercase DNS subdomain such as "agentgateway".`);
+      }
+      const rendered = this.renderListeners();
+      rendered.forEach((listener, index) => {
+        const options = listeners[index];
+        const label = `exposure listeners[${index}]`;
+        const nameIssue = dnsLabelProblem(listener.name);
+        if (nameIssue) {
+          errors.push(`${where}: ${label}.name ${nameIssue}; name the listener e.g. "https".`);
+        }
+        const listenerPortIssue = portProblem(listener.port);
+        if (listenerPortIssue) {
+          errors.push(`${where}: ${label}.port ${listenerPortIssue}; omit it for 80 (HTTP) or 443 (HTTPS).`);
+        }
+        if (listener.protocol === 'HTTPS' && !options.tlsSecretName) {
+          errors.push(`${where}: ${label} uses HTTPS but has no tlsSecretName; name the kubernetes.io/tls Secret with the certificate.`);
+        }
+        if (listener.protocol === 'HTTP' && options.tlsSecretName) {
+          errors.push(`${where}: ${label} has tlsSecretName but protocol HTTP; use GatewayListenerProtocol.HTTPS (or omit protocol).`);
+        }
+        if (rendered.findIndex((other) => other.name === listener.name) !== index) {
+          errors.push(`${where}: ${label}.name ${JSON.stringify(listener.name)} is used by another listener; listener names must be unique.`);
+        }
+      });
+    }
+    if (spec.kind === 'existingGateway') {
+      if (spec.options.parentRefs.length === 0) {
+        errors.push(`${where}: exposure parentRefs is empty; name at least one Gateway, e.g. { name: 'shared-gateway', namespace: 'gateways' }.`);
+      }
+      spec.options.parentRefs.forEach((ref, index) => {
+        if (!DNS_SUBDOMAIN.test(ref.name)) {
+          errors.push(`${where}: exposure parentRefs[${index}].name ${JSON.stringify(ref.name)} is not a valid Gateway name.`);
+        }
+        const namespaceIssue = ref.namespace !== undefined ? dnsLabelProblem(ref.namespace) : undefined;
+        if (namespaceIssue) {
+          errors.push(`${where}: exposure parentRefs[${index}].namespace ${namespaceIssue}; use the Gateway's namespace name.`);
+        }
+      });
+      if (this.crossNamespaceRoutes && !this.chartNamespace) {
+        errors.push(`${where}: exposure routeNamespace ${JSON.stringify(spec.options.routeNamespace)} needs the backends' namespace for the HTTPRoute backendRefs and the ReferenceGrant; give the chart a namespace (new Chart(app, 'x', { namespace: 'mcp' })).`);
+      }
+    }
+    if (spec.kind === 'ingress') {
+      if (!this.isRuntime) {
+        errors.push(`${where}: exposure ingress works only with the RUNTIME implementation (${this.implementation.name} is programmed through Gateway API); use McpGatewayExposure.gateway() instead.`);
+      }
+      if (spec.options.host !== undefined && !DNS_SUBDOMAIN.test(spec.options.host)) {
+        errors.push(`${where}: exposure ingress host ${JSON.stringify(spec.options.host)} is not a valid host name, e.g. "mcp.example.com".`);
+      }
+    }
+    return errors;
+  }
+
+  private validateRoute(route: McpGatewayRoute): string[] {
+    const errors: string[] = [];
+    const where = `McpGateway ${this.node.path} route ${JSON.stringify(route.path)}`;
+    if (!route.path.startsWith('/')) {
+      errors.push(`${where}: path must start with "/", e.g. "/${route.path}".`);
+    } else if (/[\s?#]/.test(route.path)) {
+      errors.push(`${where}: path may not contain whitespace, "?" or "#"; use a plain path such as "/github/mcp".`);
+    } else if (route.path.startsWith('/.well-known/')) {
+      errors.push(`${where}: paths under /.well-known/ are reserved for OAuth discovery; use e.g. "/github/mcp".`);
+    } else if (this.isRuntime && RUNTIME_RESERVED_PATHS.includes(route.path)) {
+      errors.push(`${where}: ${route.path} is the runtime's health endpoint; use another path.`);
+    }
+    const nameIssue = dnsLabelProblem(route.routeName);
+    if (nameIssue) {
+      errors.push(`${where}: name ${nameIssue}; set name to e.g. "github".`);
+    }
+    if (route.serverName.trim() === '') {
+      errors.push(`${where}: serverName is empty; omit it to use the route name.`);
+    }
+    const targets = route.targets;
+    if (targets.length === 0) {
+      errors.push(`${where}: the route has no targets; pass targets: [server] or call route.addTarget(server).`);
+    }
+    const seen = new Set<string>();
+    for (const target of targets) {
+      const name = target.targetName;
+      if (/[_+]/.test(name)) {
+        errors.push(`${where}: target name ${JSON.stringify(name)} contains "_" or "+", which are reserved as delimiters of prefixed tool names and resource URIs; use "-" instead.`);
+      } else {
+        const nameIssue = dnsLabelProblem(name);
+        if (nameIssue) {
+          errors.push(`${where}: target name ${nameIssue}; rename the target (McpServer targetName or McpTarget.fromUrl's first argument).`);
+        }
+      }
+      if (seen.has(name)) {
+        errors.push(`${where}: two targets are named ${JSON.stringify(name)}; target names must be unique within a route (they prefix tool names).`);
+      }
+      seen.add(name);
+    }
+    const { problems } = route._renderPolicies(this.publicUrl);
+    errors.push(...problems.map((problem) => `${where}: ${problem.replace(/\.$/, '')}.`));
+    if (this.implementation === McpGatewayImplementation.AGENTGATEWAY) {
+      errors.push(...this.validateForAgentgateway(route, where));
+    } else if (this.implementation === McpGatewayImplementation.KGATEWAY_V2_1) {
+      errors.push(...this.validateForKgateway(route, where));
+    }
+    return errors;
+  }
+
+  private validateForAgentgateway(route: McpGatewayRoute, where: string): string[] {
+    const errors: string[] = [];
+    const needsRuntime = 'use McpGatewayImplementation.RUNTIME for this route';
+    if (route._serverNameSet) {
+      errors.push(`${where}: serverName cannot be set with the agentgateway implementation (agentgateway names every federated server "agentgateway"); remove serverName or ${needsRuntime}.`);
+    }
+    if (route.targets.length > 128) {
+      errors.push(`${where}: AgentgatewayBackend accepts at most 128 targets, the route has ${route.targets.length}; split the route.`);
+    }
+    for (const message of this.agentgatewayPolicySpec(route).errors) {
+      errors.push(`${where}: ${message}; adjust the policy or ${needsRuntime}.`);
+    }
+    return errors;
+  }
+
+  private validateForKgateway(route: McpGatewayRoute, where: string): string[] {
+    const errors: string[] = [];
+    const fix = 'use McpGatewayImplementation.AGENTGATEWAY or RUNTIME';
+    const unsupported: string[] = [];
+    if (route.prefixMode) unsupported.push('prefixMode');
+    if (route.failureMode) unsupported.push('failureMode');
+    if (route.statefulMode) unsupported.push('statefulMode');
+    if (route._serverNameSet) unsupported.push('serverName');
+    if (unsupported.length > 0) {
+      errors.push(`${where}: kgateway v2.1's MCP Backend has no equivalent of ${unsupported.join(', ')}; remove ${unsupported.length > 1 ? 'them' : 'it'} or ${fix}.`);
+    }
+    const { policies } = route._renderPolicies(this.publicUrl);
+    if (Object.keys(policies).length > 0) {
+      errors.push(`${where}: kgateway v2.1 cannot express the route policies ${Object.keys(policies).join(', ')} (it has no MCP sign-in); ${fix}.`);
+    }
+    if (route.targets.length > 32) {
+      errors.push(`${where}: kgateway v2.1's Backend accepts at most 32 targets, the route has ${route.targets.length}; split the route.`);
+    }
+    for (const target of route.targets.filter(isHttps)) {
+      errors.push(`${where}: target ${JSON.stringify(target.targetName)} uses https, which kgateway v2.1's static MCP target cannot originate; ${fix}.`);
+    }
+    return errors;
+  }
+}
+
+function translateAuthentication(auth: any, errors: string[]): any {
+  // publicUrl only shapes the resource URL, which resourceMetadata already carries.
+  const unsupported = ['algorithms', 'clockSkew', 'requiredScopes', 'jwtValidationOptions'].filter((key) => auth[key] !== undefined);
+  if (unsupported.length > 0) {
+    errors.push(`mcpAuthentication fields ${unsupported.join(', ')} have no AgentgatewayPolicy equivalent`);
+  }
+  if (auth.mode !== undefined && auth.mode !== 'strict') {
+    errors.push(`mcpAuthentication mode "${auth.mode}" is not allowed: AgentgatewayPolicy requires mode Strict for MCP sign-in`);
+  }
+  const providerKey = auth.provider ? Object.keys(auth.provider)[0] : undefined;
+  const providerNames: { [key: string]: string } = { keycloak: 'Keycloak', auth0: 'Auth0', okta: 'Okta' };
+  let jwks: any;
+  if (typeof auth.jwks === 'string') {
+    jwks = { inline: auth.jwks };
+  } else if (auth.jwks?.file) {
+    errors.push('mcpAuthentication jwks.file has no AgentgatewayPolicy equivalent (use a URL or inline JWKS)');
+  } else {
+    const url = auth.jwks?.url ?? auth.jwksUrl ?? (providerKey === 'keycloak' ? `${String(auth.issuer).replace(/\/$/, '')}/protocol/openid-connect/certs` : undefined);
+    if (url) {
+      jwks = { remote: { url } };
+    } else {
+      errors.push('mcpAuthentication has no JWKS URL; set jwks.url (AgentgatewayPolicy cannot discover it)');
+    }
+  }
+  const audiences = auth.audiences ?? (auth.audience ? [auth.audience] : undefined);
+  return {
+    mode: 'Strict',
+    providers: [{ issuer: auth.issuer, ...(audiences ? { audiences } : {}), ...(jwks ? { jwks } : {}) }],
+    mcp: {
+      ...(providerKey ? { provider: providerNames[providerKey] ?? providerKey } : {}),
+      ...(auth.resourceMetadata ? { resourceMetadata: auth.resourceMetadata } : {}),
+      ...(auth.clientId ? { clientId: auth.clientId } : {}),
+    },
+  };
+}
+
+function translateAuthorization(authorization: any, errors: string[]): any {
+  const byAction = new Map<string, string[]>();
+  for (const rule of authorization.rules ?? []) {
+    const [action, expression] = typeof rule === 'string'
+      ? ['Allow', rule]
+      : rule.allow !== undefined ? ['Allow', rule.allow] : rule.deny !== undefined ? ['Deny', rule.deny] : ['Require', rule.require];
+    byAction.set(action, [...(byAction.get(action) ?? []), expression]);
+  }
+  if (byAction.size === 0) {
+    return undefined;
+  }
+  if (byAction.size > 1) {
+    errors.push(`mcpAuthorization mixes ${[...byAction.keys()].join(', ')} rules, but one AgentgatewayPolicy holds a single action`);
+    return undefined;
+  }
+  const [[action, matchExpressions]] = [...byAction.entries()];
+  return { action, policy: { matchExpressions } };
+}
+
+function isHttps(target: IMcpTarget): boolean {
+  return target.url.startsWith('https:');
+}
+
+function capitalize(value: string): string {
+  return value.charAt(0).toUpperCase() + value.slice(1);
+}
+

@@ -1,0 +1,58 @@
+import * as fs from 'fs';
+import * as os from 'os';
+import * as path from 'path';
+import { Testing } from 'cdk8s';
+import * as YAML from 'yaml';
+import { EXAMPLES, synthExamples } from '../examples/synth';
+import { expectValidManifests } from './util/manifest-validation';
+
+describe.each(EXAMPLES.map((example) => [example.name, example] as const))('example %s', (_name, example) => {
+  test('synthesizes, and every object passes the Kubernetes and CRD schemas', () => {
+    const chart = example.create(Testing.app(), example.name);
+    const manifests = Testing.synth(chart);
+    const report = expectValidManifests(manifests);
+    expect(report.checked.length + report.notChecked.length).toBe(manifests.length);
+    expect(manifests.filter((o: any) => o.kind === 'ConfigMap' && o.data?.['config.yaml'])).toHaveLength(1);
+  });
+});
+
+test('github-stdio serves the GitHub server at /github/mcp through a Gateway and HTTPRoute', () => {
+  const example = EXAMPLES.find((e) => e.name === 'github-stdio')!;
+  const manifests = Testing.synth(example.create(Testing.app(), 'github-stdio'));
+  expect(manifests.map((o: any) => o.kind)).toEqual(expect.arrayContaining(['Gateway', 'HTTPRoute']));
+  const config = YAML.parse(manifests.find((o: any) => o.kind === 'ConfigMap' && o.data?.['config.yaml']).data['config.yaml']);
+  const [route] = config.binds[0].listeners[0].routes;
+  expect(route.matches).toEqual([{ path: { exact: '/github/mcp' } }]);
+  const server = manifests.find((o: any) => o.kind === 'Deployment' && o.spec.template.spec.containers.some((c: any) => c.image.startsWith('ghcr.io/github/github-mcp-server:')));
+  const container = server.spec.template.spec.containers[0];
+  expect(container.args).toEqual(expect.arrayContaining(['/server/github-mcp-server', 'stdio']));
+  expect(container.env).toEqual(expect.arrayContaining([
+    { name: 'GITHUB_PERSONAL_ACCESS_TOKEN', valueFrom: { secretKeyRef: { name: 'github-token', key: 'token' } } },
+  ]));
+});
+
+test('federation puts an npm, a uvx and an HTTP server behind one endpoint', () => {
+  const example = EXAMPLES.find((e) => e.name === 'federation')!;
+  const manifests = Testing.synth(example.create(Testing.app(), 'federation'));
+  const config = YAML.parse(manifests.find((o: any) => o.kind === 'ConfigMap' && o.data?.['config.yaml']).data['config.yaml']);
+  const routes = config.binds[0].listeners[0].routes;
+  expect(routes).toHaveLength(1);
+  expect(routes[0].backends[0].mcp.targets.map((t: any) => t.name)).toEqual(['everything', 'time', 'deepwiki']);
+});
+
+test('synth.ts writes each example as YAML under its own folder', () => {
+  const root = fs.mkdtempSync(path.join(os.tmpdir(), 'cdk8s-mcp-examples-'));
+  try {
+    const written = synthExamples(root);
+    expect(written.map((dir) => path.basename(dir))).toEqual(EXAMPLES.map((e) => e.name));
+    for (const dir of written) {
+      const files = fs.readdirSync(dir).filter((f) => f.endsWith('.yaml'));
+      expect(files).toHaveLength(1);
+      const documents = YAML.parseAllDocuments(fs.readFileSync(path.join(dir, files[0]), 'utf8'));
+      expect(documents.length).toBeGreaterThan(0);
+      expect(documents.every((d) => d.errors.length === 0)).toBe(true);
+    }
+  } finally {
+    fs.rmSync(root, { recursive: true, force: true });
+  }
+});
