@@ -38,6 +38,8 @@ const project = new cdk8s.ConstructLibraryCdk8s({
   devDeps: [
     `cdk8s-plus-28@${CDK8S_PLUS_VERSION}`,
     'kubernetes-models@^4.5.1',
+    // The Prometheus Operator's ServiceMonitor schema, for tests of McpGatewayMonitoring (no CRD in ../shared/crds).
+    '@kubernetes-models/prometheus-operator@^5.0.1',
     'ajv@^8.17.1',
     'ajv-formats@^3.0.1',
     'yaml@^2.8.0',
@@ -103,6 +105,7 @@ const runtime = new typescript.TypeScriptProject({
     '@modelcontextprotocol/server-everything@2026.8.31',
     '@modelcontextprotocol/conformance@0.1.16',
     'oidc-provider@^9.13.3',
+    '@types/oidc-provider@^9.12.1',
     'supergateway@^4.0.0',
     'mcp-proxy@^6.7.19',
     'esbuild@^0.28.2',
@@ -147,6 +150,8 @@ const runtime = new typescript.TypeScriptProject({
 });
 runtime.package.addField('type', 'module');
 runtime.package.addBin({ 'mcp-gateway': 'lib/cli.js' });
+// The gateway package ships only what `mcp-gateway` runs and the config schema users validate against.
+runtime.package.addField('files', ['lib/', 'schema/', 'README.md', 'LICENSE']);
 // Jest runs the ESM runtime only with VM modules enabled.
 // Its end-to-end tests spawn the compiled CLI as a real process, so compile before testing.
 runtime.testTask.reset();
@@ -186,5 +191,19 @@ runtime.addTask('build:sea', {
   description: 'Bundle lib/cli.js into a Node single executable at .sea/mcp-gateway',
   exec: 'node scripts/build-sea.mjs',
 });
+
+// `cdk8s-mcp server|init`: prints manifests like `kmcp deploy package --dry-run`, scaffolds an app.
+project.package.addBin({ 'cdk8s-mcp': 'bin/cdk8s-mcp' });
+// The published library is an allowlist: the compiled library, its jsii assembly and docs, the CLI
+// launcher. npm always adds package.json, README, LICENSE and the bundled dependencies. Anything new
+// at the top level (runtime/, examples/, bench/ ...) stays out without another line here.
+project.npmignore?.exclude('/*');
+project.npmignore?.include('/lib/', '/bin/', '/.jsii', '/API.md', '/README.md', '/LICENSE');
+project.npmignore?.exclude('/lib/**/*.tsbuildinfo');
+// examples/pulumi hands a chart's objects to Pulumi; its test type-checks it (about 120 MB installed).
+project.addDevDeps('@pulumi/kubernetes@^4.34.2', '@pulumi/pulumi@^3.142.0');
+// @bufbuild/cel only peer-depends on @bufbuild/protobuf; a bundle without it fails at require time
+// in a user's app (test/package.test.ts installs the tarball to catch exactly that).
+project.addBundledDeps('@bufbuild/protobuf@^2.6.2');
 
 project.synth();
