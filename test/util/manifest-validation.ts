@@ -307,8 +307,11 @@ function loadCrds(crdsDir: string): Map<string, Map<string, CrdVersion>> {
  */
 function compileCrdSchema(openApiSchema: any): ValidateFunction {
   const schema = toJsonSchema(openApiSchema);
+  // Some CRDs (Keycloak's) leave apiVersion and kind out of their schema; every object has them.
   schema.properties = {
     ...schema.properties,
+    apiVersion: { type: 'string' },
+    kind: { type: 'string' },
     metadata: {
       type: 'object',
       required: ['name'],

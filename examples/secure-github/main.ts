@@ -1,0 +1,95 @@
+/*
+ * The article's GitHub MCP server behind Keycloak sign-in: every signed-in user may call `get_me`,
+ * only users with the realm role `admin` may call `delete_repository`, and nothing else is allowed.
+ *
+ * Keycloak and the gateway are reached through Ingresses on nip.io names that resolve to the cluster's
+ * ingress address (by default minikube's 192.168.49.2, as in the article), so browsers, MCP clients
+ * and pods all use the same URLs: the token issuer Keycloak writes is the one the gateway checks.
+ *
+ * Before applying (namespace `mcp`):
+ *   kubectl -n mcp create secret generic github-token --from-literal=token=<PAT>
+ *   kubectl -n mcp create secret generic keycloak-bootstrap-admin --from-literal=username=admin --from-literal=password=<pw>
+ *   kubectl -n mcp create secret generic keycloak-users --from-literal=admin=<pw> --from-literal=alice=<pw>
+ * Then connect an MCP client to http://mcp.<ingress-ip>.nip.io/github/mcp and sign in as `admin` or `alice`.
+ */
+import { App, Chart, ChartProps } from 'cdk8s';
+import * as kplus from 'cdk8s-plus-28';
+import { Construct } from 'constructs';
+import { AuthorizationRule, KeycloakRealm, McpAuthPolicy, McpGateway, McpGatewayExposure, McpServer } from '../../src';
+
+/** Release of github/github-mcp-server; its image is distroless (glibc), which the stdio bridge needs. */
+const GITHUB_MCP_SERVER_IMAGE = 'ghcr.io/github/github-mcp-server:v0.20.1';
+const ROUTE_PATH = '/github/mcp';
+
+export interface SecureGithubChartProps extends ChartProps {
+  /**
+   * DNS suffix that resolves to the cluster's ingress: Keycloak is served at `keycloak.<domain>` and
+   * the gateway at `mcp.<domain>`.
+   * @default '192.168.49.2.nip.io'
+   */
+  readonly domain?: string;
+}
+
+export class SecureGithubChart extends Chart {
+  public readonly gateway: McpGateway;
+  public readonly realm: KeycloakRealm;
+  public readonly auth: McpAuthPolicy;
+
+  constructor(scope: Construct, id: string, props: SecureGithubChartProps = {}) {
+    const { domain = '192.168.49.2.nip.io', ...chartProps } = props;
+    super(scope, id, { namespace: 'mcp', ...chartProps });
+    const keycloakHost = `keycloak.${domain}`;
+    const gatewayHost = `mcp.${domain}`;
+
+    const token = kplus.Secret.fromSecretName(this, 'GithubToken', 'github-token');
+    const github = new McpServer(this, 'github', {
+      image: GITHUB_MCP_SERVER_IMAGE,
+      command: ['/server/github-mcp-server'],
+      args: ['stdio'],
+      env: {
+        GITHUB_PERSONAL_ACCESS_TOKEN: kplus.EnvValue.fromSecretValue({ secret: token, key: 'token' }),
+      },
+    });
+
+    const passwords = kplus.Secret.fromSecretName(this, 'KeycloakUsers', 'keycloak-users');
+    this.realm = new KeycloakRealm(this, 'keycloak', {
+      hostname: `http://${keycloakHost}`,
+      // The audience must be the exact URL MCP clients use for the route.
+      mcpAudiences: [`http://${gatewayHost}${ROUTE_PATH}`],
+      bootstrapAdmin: { secret: kplus.Secret.fromSecretName(this, 'KeycloakAdmin', 'keycloak-bootstrap-admin') },
+      roles: [{ name: 'admin', description: 'May delete repositories through MCP' }],
+      users: [
+        { username: 'admin', password: { secret: passwords, key: 'admin' }, email: 'admin@example.com', firstName: 'Ada', lastName: 'Admin', realmRoles: ['admin'] },
+        { username: 'alice', password: { secret: passwords, key: 'alice' }, email: 'alice@example.com', firstName: 'Alice', lastName: 'Example' },
+      ],
+    });
+    // Only what sign-in needs is public: not the admin console (/admin) nor the health and metrics port.
+    new kplus.Ingress(this, 'keycloak-ingress', {
+      rules: ['/realms/', '/resources/'].map((path) => ({
+        host: keycloakHost,
+        path,
+        pathType: kplus.HttpIngressPathType.PREFIX,
+        backend: kplus.IngressBackend.fromService(this.realm.service!),
+      })),
+    });
+
+    this.auth = new McpAuthPolicy(this, 'github-auth', {
+      issuer: this.realm,
+      rules: [
+        AuthorizationRule.allowTool('get_me'),
+        AuthorizationRule.allowToolsForRole('admin', ['delete_repository']),
+      ],
+    });
+
+    this.gateway = new McpGateway(this, 'gateway', {
+      exposure: McpGatewayExposure.ingress({ host: gatewayHost }),
+      routes: [{ path: ROUTE_PATH, targets: [github], serverName: 'GitHub', policies: [this.auth] }],
+    });
+  }
+}
+
+if (require.main === module) {
+  const app = new App();
+  new SecureGithubChart(app, 'secure-github');
+  app.synth();
+}

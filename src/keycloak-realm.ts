@@ -1,0 +1,642 @@
+import { createHash } from 'crypto';
+import { ApiObject, Chart, Duration, Names, Size } from 'cdk8s';
+import * as kplus from 'cdk8s-plus-28';
+import { Construct } from 'constructs';
+import { renderRealm, RealmSpec } from './keycloak-realm-representation';
+import { IOidcIssuer, OidcProvider } from './mcp-auth-policy';
+import { dnsLabelProblem, emptyProblem, portProblem, propError } from './validation';
+
+const HTTP_PORT = 8080;
+const MANAGEMENT_PORT = 9000;
+const IMPORT_DIR = '/opt/keycloak/data/import';
+const REALM_HASH_ANNOTATION = 'cdk8s-mcp.dev/realm-hash';
+// The official image runs as uid 1000 and owns /opt/keycloak.
+const KEYCLOAK_UID = 1000;
+// Roles every Keycloak realm has without declaring them.
+const BUILT_IN_REALM_ROLES = ['offline_access', 'uma_authorization'];
+
+/** Where Keycloak keeps its data. */
+export class KeycloakDatabase {
+  /**
+   * Embedded H2 in the container (`start-dev`): data is lost with the pod and Keycloak runs with
+   * development defaults. For trying things out and tests.
+   */
+  public static devFile(): KeycloakDatabase {
+    return new KeycloakDatabase(undefined);
+  }
+
+  /** PostgreSQL; Keycloak then runs in production mode (`start`), which needs `hostname`. */
+  public static postgres(options: KeycloakPostgresOptions): KeycloakDatabase {
+    return new KeycloakDatabase(options);
+  }
+
+  private constructor(
+    /** Connection settings; undefined for the embedded development database. */
+    public readonly postgresOptions: KeycloakPostgresOptions | undefined,
+  ) {}
+
+  /** Whether Keycloak runs in production mode with this database. */
+  public get isProduction(): boolean {
+    return this.postgresOptions !== undefined;
+  }
+}
+
+/** Connection to a PostgreSQL database for Keycloak. */
+export interface KeycloakPostgresOptions {
+  /** Host name of the server, e.g. `postgres.keycloak.svc.cluster.local`. */
+  readonly host: string;
+  /**
+   * Port of the server.
+   * @default 5432
+   */
+  readonly port?: number;
+  /**
+   * Name of the database.
+   * @default 'keycloak'
+   */
+  readonly database?: string;
+  /** Secret key holding the user name. */
+  readonly username: kplus.SecretValue;
+  /** Secret key holding the password. */
+  readonly password: kplus.SecretValue;
+}
+
+/** The temporary administrator Keycloak creates in the `master` realm on first start. */
+export interface KeycloakBootstrapAdmin {
+  /**
+   * Secret with the administrator's user name and password. With the operator, the keys must be
+   * `username` and `password`.
+   */
+  readonly secret: kplus.ISecret;
+  /**
+   * Key of the user name in `secret`.
+   * @default 'username'
+   */
+  readonly usernameKey?: string;
+  /**
+   * Key of the password in `secret`.
+   * @default 'password'
+   */
+  readonly passwordKey?: string;
+}
+
+/** A user of the realm. */
+export interface KeycloakUser {
+  /** User name (lower case: Keycloak stores user names in lower case). */
+  readonly username: string;
+  /**
+   * Secret key holding the password. Keycloak reads it from an environment variable at import time,
+   * so the password never appears in the realm file.
+   */
+  readonly password: kplus.SecretValue;
+  /**
+   * E-mail address (marked verified). Without e-mail, first and last name Keycloak asks the user
+   * for them at first sign-in.
+   * @default - none
+   */
+  readonly email?: string;
+  /**
+   * First name.
+   * @default - none
+   */
+  readonly firstName?: string;
+  /**
+   * Last name.
+   * @default - none
+   */
+  readonly lastName?: string;
+  /**
+   * Realm roles of the user (declared in `roles`); tokens carry them in `realm_access.roles`.
+   * @default - none
+   */
+  readonly realmRoles?: string[];
+  /**
+   * Groups of the user (declared in `groups`); tokens carry their names in `groups`.
+   * @default - none
+   */
+  readonly groups?: string[];
+}
+
+/** A realm role. */
+export interface KeycloakRole {
+  /** Name of the role, as it appears in `realm_access.roles`. */
+  readonly name: string;
+  /**
+   * What the role is for.
+   * @default - none
+   */
+  readonly description?: string;
+}
+
+/** A top-level group of the realm. */
+export interface KeycloakGroup {
+  /** Name of the group, as it appears in the `groups` claim. */
+  readonly name: string;
+  /**
+   * Realm roles every member gets.
+   * @default - none
+   */
+  readonly realmRoles?: string[];
+}
+
+/** Dynamic client registration (RFC 7591) for MCP clients. */
+export interface KeycloakClientRegistrationOptions {
+  /**
+   * Hosts that registered redirect URIs may point at. MCP clients on users' machines redirect to
+   * loopback; web clients need their host added (e.g. `vscode.dev`, `claude.ai`).
+   * @default ['localhost', '127.0.0.1']
+   */
+  readonly trustedHosts?: string[];
+  /**
+   * Most clients that may register themselves.
+   * @default 200
+   */
+  readonly maxClients?: number;
+  /**
+   * Browser origins that may register clients (CORS on the registration endpoint), e.g. the MCP
+   * Inspector at `http://localhost:6274`.
+   * @default - none
+   */
+  readonly webOrigins?: string[];
+}
+
+/** Deploying through the Keycloak operator instead of a plain Deployment. */
+export interface KeycloakOperatorOptions {
+  /**
+   * Name of the `Keycloak` resource the realm is imported into.
+   * @default - the `Keycloak` resource this construct creates
+   */
+  readonly keycloakName?: string;
+  /**
+   * Whether to create the `Keycloak` resource as well (needs `database: KeycloakDatabase.postgres(...)`).
+   * @default - true unless `keycloakName` names an existing one
+   */
+  readonly createKeycloak?: boolean;
+}
+
+/** Properties of a `KeycloakRealm`. */
+export interface KeycloakRealmProps {
+  /**
+   * Canonical URLs of the MCP endpoints tokens are for, e.g. `https://mcp.example.com/github/mcp`.
+   * Keycloak puts them into every MCP token's `aud`; they must equal the gateway's resource URLs.
+   */
+  readonly mcpAudiences: string[];
+  /** The temporary administrator of the `master` realm. */
+  readonly bootstrapAdmin: KeycloakBootstrapAdmin;
+  /**
+   * Name of the realm (part of the issuer URL).
+   * @default 'mcp'
+   */
+  readonly realmName?: string;
+  /**
+   * Name shown on the sign-in page.
+   * @default - the realm name
+   */
+  readonly displayName?: string;
+  /**
+   * Public base URL of Keycloak (`https://auth.example.com`). It fixes the token issuer, so it is
+   * needed whenever users sign in from outside the cluster, and always in production mode.
+   * @default - the in-cluster Service URL (development database only)
+   */
+  readonly hostname?: string;
+  /**
+   * Where Keycloak keeps its data.
+   * @default KeycloakDatabase.devFile()
+   */
+  readonly database?: KeycloakDatabase;
+  /**
+   * Name of the client scope MCP clients get, which carries the audience, roles and groups.
+   * @default 'mcp:tools'
+   */
+  readonly mcpScope?: string;
+  /**
+   * Realm roles.
+   * @default - none
+   */
+  readonly roles?: KeycloakRole[];
+  /**
+   * Groups.
+   * @default - none
+   */
+  readonly groups?: KeycloakGroup[];
+  /**
+   * Users.
+   * @default - none
+   */
+  readonly users?: KeycloakUser[];
+  /**
+   * Client id of the pre-registered public client for MCP clients (PKCE S256).
+   * @default 'mcp-client'
+   */
+  readonly clientId?: string;
+  /**
+   * Redirect URIs of the public client besides loopback (`http://localhost/*`, `http://127.0.0.1/*`).
+   * @default - loopback only
+   */
+  readonly redirectUris?: string[];
+  /**
+   * Dynamic client registration for MCP clients. Pass `{}` for the defaults.
+   * @default - enabled for loopback redirect URIs
+   */
+  readonly clientRegistration?: KeycloakClientRegistrationOptions;
+  /**
+   * Turns dynamic client registration off; MCP clients then need the pre-registered client.
+   * @default false
+   */
+  readonly disableClientRegistration?: boolean;
+  /**
+   * Lifetime of access tokens.
+   * @default Duration.minutes(5)
+   */
+  readonly accessTokenLifespan?: Duration;
+  /**
+   * Keycloak features to enable, e.g. `['resource-indicators', 'cimd']`.
+   * @default - none beyond the defaults
+   */
+  readonly features?: string[];
+  /**
+   * Container image. With `keycloakOperator`, the operator expects an image pre-built with
+   * `kc.sh build` that already holds the database, health and feature settings.
+   * @default KeycloakRealm.IMAGE; with `keycloakOperator`, the operator's own image
+   */
+  readonly image?: string;
+  /**
+   * CPU and memory. Keycloak sizes its heap as a percentage of the memory limit, so a limit is required.
+   * @default - 500m CPU and 1 GiB requested, 2 GiB memory limit
+   */
+  readonly resources?: kplus.ContainerResources;
+  /**
+   * Deploy through the Keycloak operator (`Keycloak` and `KeycloakRealmImport` resources) instead of
+   * a Deployment and a Service.
+   * @default - a Deployment and a Service
+   */
+  readonly keycloakOperator?: KeycloakOperatorOptions;
+}
+
+/**
+ * Keycloak with a realm for MCP sign-in: users, roles and groups; a client scope that puts the
+ * gateway's URL into `aud` and roles and groups into tokens; a public PKCE client; and dynamic client
+ * registration for MCP clients. Pass it as `issuer` to `McpAuthPolicy`.
+ *
+ * The realm is imported when Keycloak starts. Keycloak skips the import when the realm already
+ * exists, so later changes to these props do not reach a running Keycloak with a persistent database.
+ *
+ * @example
+ * const realm = new KeycloakRealm(this, 'keycloak', {
+ *   mcpAudiences: ['https://mcp.example.com/github/mcp'],
+ *   bootstrapAdmin: { secret: kplus.Secret.fromSecretName(this, 'admin', 'keycloak-admin') },
+ *   roles: [{ name: 'admin' }],
+ *   users: [{ username: 'admin', password: { secret: users, key: 'admin' }, realmRoles: ['admin'] }],
+ * });
+ */
+export class KeycloakRealm extends Construct implements IOidcIssuer {
+  /** The Keycloak image used by default: 26.x, at least 26.5 for CORS on dynamic client registration. */
+  public static readonly IMAGE = 'quay.io/keycloak/keycloak:26.8.0';
+
+  /** Name of the realm. */
+  public readonly realmName: string;
+  /**
+   * Exact `iss` of the realm's tokens: `<hostname>/realms/<realm>`, or without `hostname` the in-cluster
+   * URL in the chart's namespace (`default` when the chart has none).
+   */
+  public readonly issuerUrl: string;
+  /** Signing keys of the realm, at the in-cluster URL so the gateway does not leave the cluster. */
+  public readonly jwksUrl: string;
+  /** Always `OidcProvider.KEYCLOAK`. */
+  public readonly provider: OidcProvider = OidcProvider.KEYCLOAK;
+  /** The MCP audiences tokens carry (`mcpAudiences`). */
+  public readonly tokenAudiences?: string[];
+  /** The MCP client scope, as a list for `IOidcIssuer`. */
+  public readonly scopesSupported?: string[];
+  /** Name of the client scope MCP clients get. */
+  public readonly mcpScope: string;
+  /** In-cluster base URL of Keycloak, e.g. `http://keycloak.auth.svc.cluster.local:8080`. */
+  public readonly internalUrl: string;
+  /**
+   * The Deployment running Keycloak.
+   * @default - none when deployed through the operator
+   */
+  public readonly deployment?: kplus.Deployment;
+  /**
+   * The Service in front of Keycloak.
+   * @default - none when deployed through the operator (it creates `<keycloak>-service`)
+   */
+  public readonly service?: kplus.Service;
+
+  private readonly props: KeycloakRealmProps;
+  private readonly database: KeycloakDatabase;
+  private readonly realmSpec: RealmSpec;
+
+  public constructor(scope: Construct, id: string, props: KeycloakRealmProps) {
+    super(scope, id);
+    this.props = props;
+    this.realmName = props.realmName ?? 'mcp';
+    this.database = props.database ?? KeycloakDatabase.devFile();
+    this.tokenAudiences = [...(props.mcpAudiences ?? [])];
+    this.mcpScope = props.mcpScope ?? 'mcp:tools';
+    this.scopesSupported = [this.mcpScope];
+    this.node.addValidation({ validate: () => this.validateProps() });
+
+    const namespace = Chart.of(this).namespace ?? 'default';
+    this.realmSpec = this.buildRealmSpec();
+    const realm = renderRealm(this.realmSpec);
+
+    if (props.keycloakOperator) {
+      const keycloakName = props.keycloakOperator.keycloakName ?? Names.toDnsLabel(this);
+      if (props.keycloakOperator.createKeycloak ?? props.keycloakOperator.keycloakName === undefined) this.createKeycloakResource(keycloakName);
+      new ApiObject(this, 'realm-import', {
+        apiVersion: 'k8s.keycloak.org/v2alpha1',
+        kind: 'KeycloakRealmImport',
+        spec: {
+          keycloakCRName: keycloakName,
+          realm,
+          placeholders: Object.fromEntries(this.passwordVariables().map(([name, value]) => [name, { secret: { name: value.secret.name, key: value.key } }])),
+        },
+      });
+      // The operator names the Service `<keycloak>-service`.
+      this.internalUrl = `http://${keycloakName}-service.${namespace}.svc.cluster.local:${HTTP_PORT}`;
+    } else {
+      const realmFile = new kplus.ConfigMap(this, 'realm', { data: { [`${this.realmName}-realm.json`]: JSON.stringify(realm, null, 2) } });
+      this.deployment = this.createDeployment(realmFile);
+      this.service = new kplus.Service(this, 'service', {
+        selector: this.deployment,
+        ports: [{ name: 'http', port: HTTP_PORT, targetPort: HTTP_PORT }],
+      });
+      this.internalUrl = `http://${this.service.name}.${namespace}.svc.cluster.local:${HTTP_PORT}`;
+    }
+
+    const publicBase = props.hostname?.replace(/\/+$/, '') ?? this.internalUrl;
+    this.issuerUrl = `${publicBase}/realms/${this.realmName}`;
+    this.jwksUrl = `${this.internalUrl}/realms/${this.realmName}/protocol/openid-connect/certs`;
+  }
+
+  /**
+   * The realm JSON (Keycloak's RealmRepresentation) imported at start-up. Passwords appear only as
+   * `${VARIABLE}` placeholders.
+   */
+  public renderRealm(): any {
+    return renderRealm(this.realmSpec);
+  }
+
+  private buildRealmSpec(): RealmSpec {
+    const props = this.props;
+    const registration = props.disableClientRegistration ? undefined : props.clientRegistration ?? {};
+    return {
+      realm: this.realmName,
+      displayName: props.displayName,
+      mcpScope: this.mcpScope,
+      audiences: [...(props.mcpAudiences ?? [])],
+      roles: (props.roles ?? []).map(role => ({ name: role.name, description: role.description })),
+      groups: (props.groups ?? []).map(group => ({ name: group.name, realmRoles: group.realmRoles ?? [] })),
+      users: (props.users ?? []).map((user, index) => ({
+        username: user.username,
+        passwordVariable: passwordVariable(index),
+        email: user.email,
+        firstName: user.firstName,
+        lastName: user.lastName,
+        realmRoles: user.realmRoles ?? [],
+        groups: user.groups ?? [],
+      })),
+      client: {
+        clientId: props.clientId ?? 'mcp-client',
+        redirectUris: ['http://localhost/*', 'http://127.0.0.1/*', ...(props.redirectUris ?? [])],
+        webOrigins: ['+'],
+      },
+      registration: registration && {
+        trustedHosts: registration.trustedHosts ?? ['localhost', '127.0.0.1'],
+        maxClients: registration.maxClients ?? 200,
+        webOrigins: registration.webOrigins ?? [],
+      },
+      accessTokenLifespanSeconds: (props.accessTokenLifespan ?? Duration.minutes(5)).toSeconds(),
+    };
+  }
+
+  private passwordVariables(): Array<[string, kplus.SecretValue]> {
+    return (this.props.users ?? [])
+      .map((user, index): [string, kplus.SecretValue] => [passwordVariable(index), user.password])
+      .filter(([, value]) => value?.secret !== undefined);
+  }
+
+  private createDeployment(realmFile: kplus.ConfigMap): kplus.Deployment {
+    const props = this.props;
+    const admin = props.bootstrapAdmin;
+    const env: { [name: string]: kplus.EnvValue } = {
+      KC_BOOTSTRAP_ADMIN_USERNAME: kplus.EnvValue.fromSecretValue({ secret: admin.secret, key: admin.usernameKey ?? 'username' }),
+      KC_BOOTSTRAP_ADMIN_PASSWORD: kplus.EnvValue.fromSecretValue({ secret: admin.secret, key: admin.passwordKey ?? 'password' }),
+      KC_HEALTH_ENABLED: kplus.EnvValue.fromValue('true'),
+      KC_HTTP_ENABLED: kplus.EnvValue.fromValue('true'),
+      // TLS ends at the ingress or Gateway in front of Keycloak.
+      KC_PROXY_HEADERS: kplus.EnvValue.fromValue('xforwarded'),
+    };
+    if (props.hostname) {
+      env.KC_HOSTNAME = kplus.EnvValue.fromValue(props.hostname);
+      // Tokens keep the public issuer while in-cluster callers (the gateway) use the Service URL.
+      env.KC_HOSTNAME_BACKCHANNEL_DYNAMIC = kplus.EnvValue.fromValue('true');
+    }
+    const postgres = this.database.postgresOptions;
+    if (postgres) {
+      env.KC_DB = kplus.EnvValue.fromValue('postgres');
+      env.KC_DB_URL_HOST = kplus.EnvValue.fromValue(postgres.host);
+      env.KC_DB_URL_PORT = kplus.EnvValue.fromValue(String(postgres.port ?? 5432));
+      env.KC_DB_URL_DATABASE = kplus.EnvValue.fromValue(postgres.database ?? 'keycloak');
+      env.KC_DB_USERNAME = kplus.EnvValue.fromSecretValue(postgres.username);
+      env.KC_DB_PASSWORD = kplus.EnvValue.fromSecretValue(postgres.password);
+    }
+    if (props.features && props.features.length > 0) env.KC_FEATURES = kplus.EnvValue.fromValue(props.features.join(','));
+    for (const [name, value] of this.passwordVariables()) env[name] = kplus.EnvValue.fromSecretValue(value);
+
+    const deployment = new kplus.Deployment(this, 'deployment', {
+      replicas: 1,
+      // One Keycloak at a time: the embedded database cannot be shared and imports must not race.
+      strategy: kplus.DeploymentStrategy.recreate(),
+      securityContext: { ensureNonRoot: true, user: KEYCLOAK_UID, group: KEYCLOAK_UID, fsGroup: KEYCLOAK_UID },
+      automountServiceAccountToken: false,
+    });
+    const container = deployment.addContainer({
+      name: 'keycloak',
+      image: props.image ?? KeycloakRealm.IMAGE,
+      // The default image is a pinned tag.
+      imagePullPolicy: kplus.ImagePullPolicy.IF_NOT_PRESENT,
+      args: [this.database.isProduction ? 'start' : 'start-dev', '--import-realm'],
+      ports: [{ name: 'http', number: HTTP_PORT }, { name: 'management', number: MANAGEMENT_PORT }],
+      envVariables: env,
+      resources: props.resources ?? {
+        cpu: { request: kplus.Cpu.millis(500), limit: kplus.Cpu.units(2) },
+        memory: { request: Size.gibibytes(1), limit: Size.gibibytes(2) },
+      },
+      securityContext: {
+        ensureNonRoot: true,
+        user: KEYCLOAK_UID,
+        group: KEYCLOAK_UID,
+        allowPrivilegeEscalation: false,
+        privileged: false,
+        capabilities: { drop: [kplus.Capability.ALL] },
+        seccompProfile: { type: kplus.SeccompProfileType.RUNTIME_DEFAULT },
+        // Keycloak rebuilds itself into /opt/keycloak/lib/quarkus at start-up whenever build options
+        // (health, database, features) differ from the image's; that directory holds the server's own
+        // jars, so it cannot be an emptyDir. A read-only root needs a custom image built with
+        // `kc.sh build` and `start --optimized`.
+        readOnlyRootFilesystem: false,
+      },
+      // Start-up includes that rebuild and the realm import: allow up to 5 minutes.
+      startup: kplus.Probe.fromHttpGet('/health/started', { port: MANAGEMENT_PORT, periodSeconds: Duration.seconds(5), failureThreshold: 60 }),
+      readiness: kplus.Probe.fromHttpGet('/health/ready', { port: MANAGEMENT_PORT, periodSeconds: Duration.seconds(10), failureThreshold: 3 }),
+      liveness: kplus.Probe.fromHttpGet('/health/live', { port: MANAGEMENT_PORT, periodSeconds: Duration.seconds(10), failureThreshold: 3 }),
+    });
+    container.mount(IMPORT_DIR, kplus.Volume.fromConfigMap(this, 'realm-volume', realmFile), { readOnly: true });
+    // A changed realm file restarts Keycloak; with the development database that re-imports the realm.
+    deployment.podMetadata.addAnnotation(REALM_HASH_ANNOTATION, createHash('sha256').update(JSON.stringify(realmFile.data)).digest('hex').slice(0, 16));
+    return deployment;
+  }
+
+  private createKeycloakResource(name: string): void {
+    const postgres = this.database.postgresOptions;
+    const resources = this.props.resources;
+    new ApiObject(this, 'keycloak', {
+      apiVersion: 'k8s.keycloak.org/v2alpha1',
+      kind: 'Keycloak',
+      metadata: { name },
+      spec: {
+        instances: 1,
+        // The operator treats any image given here as pre-built (`--optimized`) and ignores the database,
+        // health and feature settings below; without one it runs its own matching stock image.
+        ...(this.props.image ? { image: this.props.image } : {}),
+        ...(postgres ? {
+          db: {
+            vendor: 'postgres',
+            host: postgres.host,
+            port: postgres.port ?? 5432,
+            database: postgres.database ?? 'keycloak',
+            usernameSecret: { name: postgres.username.secret.name, key: postgres.username.key },
+            passwordSecret: { name: postgres.password.secret.name, key: postgres.password.key },
+          },
+        } : {}),
+        http: { httpEnabled: true },
+        // Validation requires a hostname here: the operator always runs Keycloak in production mode.
+        ...(this.props.hostname ? { hostname: { hostname: this.props.hostname, backchannelDynamic: true } } : {}),
+        proxy: { headers: 'xforwarded' },
+        bootstrapAdmin: { user: { secret: this.props.bootstrapAdmin.secret.name } },
+        ...(this.props.features && this.props.features.length > 0 ? { features: { enabled: this.props.features } } : {}),
+        resources: {
+          requests: {
+            cpu: resources?.cpu?.request?.amount ?? '500m',
+            memory: resources?.memory?.request?.toMebibytes() ? `${resources.memory.request.toMebibytes()}Mi` : '1Gi',
+          },
+          limits: { memory: resources?.memory?.limit ? `${resources.memory.limit.toMebibytes()}Mi` : '2Gi' },
+        },
+      },
+    });
+  }
+
+  private validateProps(): string[] {
+    const props = this.props;
+    const errors: string[] = [];
+    const fail = (prop: string, problem: string, fix: string) => errors.push(`KeycloakRealm ${propError(this, prop, problem, fix)}`);
+
+    if (!/^[A-Za-z0-9][A-Za-z0-9_-]*$/.test(this.realmName)) {
+      fail('realmName', `${JSON.stringify(this.realmName)} is not usable in the issuer URL and the import file name`, 'Use letters, digits, "-" and "_", e.g. "mcp".');
+    } else if (this.realmName === 'master') {
+      fail('realmName', '"master" is Keycloak\'s administration realm', 'Choose another name, e.g. "mcp".');
+    }
+    const audiences = props.mcpAudiences ?? [];
+    if (audiences.length === 0) {
+      fail('mcpAudiences', 'is empty, so tokens would carry no audience the gateway accepts', 'List the URL of each MCP endpoint, e.g. "https://mcp.example.com/github/mcp".');
+    }
+    for (const audience of audiences) {
+      if (!isHttpUrl(audience)) fail('mcpAudiences', `entry ${JSON.stringify(audience)} is not an absolute http(s) URL`, 'Use the URL MCP clients connect to, e.g. "https://mcp.example.com/github/mcp".');
+    }
+    if (props.hostname !== undefined && !isHttpUrl(props.hostname)) {
+      fail('hostname', `${JSON.stringify(props.hostname)} is not an absolute http(s) URL`, 'Give the full public URL, e.g. "https://auth.example.com".');
+    }
+    if (this.database.isProduction && !props.hostname) {
+      fail('hostname', 'is required with a PostgreSQL database (Keycloak runs in production mode)', 'Set hostname to the public URL of Keycloak, e.g. "https://auth.example.com".');
+    }
+    const postgres = this.database.postgresOptions;
+    if (postgres) {
+      const hostProblem = emptyProblem(postgres.host);
+      if (hostProblem) fail('database.host', hostProblem, 'Give the PostgreSQL host name.');
+      if (postgres.port !== undefined) {
+        const problem = portProblem(postgres.port);
+        if (problem) fail('database.port', problem, 'Use the PostgreSQL port, usually 5432.');
+      }
+    }
+    if (props.keycloakOperator) {
+      if ((props.keycloakOperator.createKeycloak ?? props.keycloakOperator.keycloakName === undefined) && !postgres) {
+        fail('keycloakOperator', 'creates a Keycloak resource, which runs in production mode and needs a database', 'Pass database: KeycloakDatabase.postgres(...), or name an existing Keycloak with keycloakOperator.keycloakName.');
+      }
+      if (props.keycloakOperator.keycloakName !== undefined) {
+        const problem = dnsLabelProblem(props.keycloakOperator.keycloakName);
+        if (problem) fail('keycloakOperator.keycloakName', problem, 'Use the metadata.name of the Keycloak resource.');
+      }
+      if ((props.bootstrapAdmin.usernameKey ?? 'username') !== 'username' || (props.bootstrapAdmin.passwordKey ?? 'password') !== 'password') {
+        fail('bootstrapAdmin', 'uses custom secret keys, which the Keycloak operator does not support', 'Store the administrator under the keys "username" and "password".');
+      }
+    }
+    if (props.resources && !props.resources.memory?.limit) {
+      fail('resources.memory.limit', 'is missing; Keycloak sizes its heap as a percentage of it', 'Set a memory limit of at least 1 GiB, e.g. Size.gibibytes(2).');
+    }
+
+    const roles = new Set<string>(BUILT_IN_REALM_ROLES.concat(`default-roles-${this.realmName.toLowerCase()}`));
+    for (const role of props.roles ?? []) {
+      if (emptyProblem(role.name)) fail('roles', 'contains a role without a name', 'Give every role a name.');
+      else if (roles.has(role.name)) fail('roles', `declares "${role.name}" twice (or redeclares a built-in role)`, 'Declare each role once.');
+      roles.add(role.name);
+    }
+    const groups = new Set<string>();
+    for (const group of props.groups ?? []) {
+      if (emptyProblem(group.name) || group.name.includes('/')) fail('groups', `contains the group name ${JSON.stringify(group.name)}`, 'Give every group a name without "/".');
+      else if (groups.has(group.name)) fail('groups', `declares "${group.name}" twice`, 'Declare each group once.');
+      groups.add(group.name);
+      for (const role of group.realmRoles ?? []) {
+        if (!roles.has(role)) fail(`groups["${group.name}"].realmRoles`, `references the undeclared role "${role}"`, `Add { name: "${role}" } to roles.`);
+      }
+    }
+    const usernames = new Set<string>();
+    (props.users ?? []).forEach((user, index) => {
+      const label = `users[${index}]`;
+      if (emptyProblem(user.username)) {
+        fail(`${label}.username`, 'is empty', 'Give every user a user name.');
+        return;
+      }
+      if (user.username !== user.username.toLowerCase()) {
+        fail(`${label}.username`, `"${user.username}" has upper-case letters; Keycloak stores user names in lower case and tokens would not match`, `Use "${user.username.toLowerCase()}".`);
+      }
+      if (usernames.has(user.username.toLowerCase())) fail(`${label}.username`, `"${user.username}" is declared twice`, 'Declare each user once.');
+      usernames.add(user.username.toLowerCase());
+      if (!user.password?.secret || emptyProblem(user.password.key)) {
+        fail(`${label}.password`, `of "${user.username}" is missing`, 'Reference a Secret key: password: { secret, key }. Passwords are never written into the realm file.');
+      }
+      for (const role of user.realmRoles ?? []) {
+        if (!roles.has(role)) fail(`${label}.realmRoles`, `of "${user.username}" references the undeclared role "${role}"`, `Add { name: "${role}" } to roles.`);
+      }
+      for (const group of user.groups ?? []) {
+        if (!groups.has(group)) fail(`${label}.groups`, `of "${user.username}" references the undeclared group "${group}"`, `Add { name: "${group}" } to groups.`);
+      }
+    });
+    for (const uri of props.redirectUris ?? []) {
+      if (!isHttpUrl(uri.replace(/\*$/, ''))) fail('redirectUris', `entry ${JSON.stringify(uri)} is not an absolute URL`, 'Use e.g. "https://claude.ai/api/mcp/auth_callback".');
+    }
+    const maxClients = props.clientRegistration?.maxClients;
+    if (maxClients !== undefined && (!Number.isInteger(maxClients) || maxClients < 1)) {
+      fail('clientRegistration.maxClients', `${maxClients} is not a positive whole number`, 'Use e.g. 200.');
+    }
+    const scopeName = this.mcpScope;
+    if (!/^[\x21\x23-\x5b\x5d-\x7e]+$/.test(scopeName) || ['basic', 'profile', 'email', 'offline_access', 'openid'].includes(scopeName)) {
+      fail('mcpScope', `${JSON.stringify(scopeName)} is not a usable OAuth scope name`, 'Use a name without spaces or quotes that is not a built-in scope, e.g. "mcp:tools".');
+    }
+    return errors;
+  }
+}
+
+function passwordVariable(index: number): string {
+  return `KEYCLOAK_REALM_USER_${index}_PASSWORD`;
+}
+
+function isHttpUrl(value: string): boolean {
+  try {
+    const url = new URL(value);
+    return url.protocol === 'http:' || url.protocol === 'https:';
+  } catch {
+    return false;
+  }
+}
