@@ -1,5 +1,5 @@
 import { createHash } from 'crypto';
-import { ApiObject, Chart, Lazy, Size, Yaml } from 'cdk8s';
+import { ApiObject, Chart, Duration, Lazy, Size, Yaml } from 'cdk8s';
 import * as kplus from 'cdk8s-plus-28';
 import { Construct } from 'constructs';
 import {
@@ -7,6 +7,7 @@ import {
   ParentReferenceSpec, agentgatewayBackendObject, agentgatewayPolicyObject, gatewayObject, httpRouteObject,
   ingressObject, kgatewayBackendObject, referenceGrantObject,
 } from './gateway-api';
+import { McpGatewayMonitoring, McpGatewayMonitoringOptions } from './gateway-monitoring';
 import { McpImages } from './images';
 import { GatewayListenerProtocol, McpGatewayExposure } from './mcp-gateway-exposure';
 import { McpGatewayImplementation } from './mcp-gateway-implementation';
@@ -14,7 +15,11 @@ import { renderTarget, routeNameFromPath } from './mcp-gateway-render';
 import { McpFailureMode, McpGatewayRoute, McpGatewayRouteOptions, McpStatefulMode } from './mcp-gateway-route';
 import { IMcpTarget, McpProtocol } from './mcp-target';
 import { IMcpRoutePolicy } from './route-policy';
-import { dnsLabelProblem, portProblem } from './validation';
+import { dnsLabelProblem, portProblem, propError } from './validation';
+import {
+  DEFAULT_PRE_STOP_DELAY, RUNTIME_DEFAULT_DRAIN, WorkloadContext, WorkloadOptions, applyWorkloadOptions,
+  mayRunSeveralPods, workloadDeploymentProps, workloadLifecycle, workloadProblems,
+} from './workload-options';
 
 /** Where the ConfigMap is mounted; the runtime image's documented `--config` location. */
 const CONFIG_DIR = '/etc/mcp-gateway';
@@ -30,10 +35,17 @@ const DNS_SUBDOMAIN = /^[a-z0-9]([-a-z0-9]*[a-z0-9])?(\.[a-z0-9]([-a-z0-9]*[a-z0
 /** Paths the runtime answers itself on every bind port. */
 const RUNTIME_RESERVED_PATHS = ['/healthz', '/readyz'];
 
+/** The gateway image's Node.js (distroless nodejs, see runtime/Dockerfile): the only way to wait in a preStop hook there. */
+const IMAGE_NODE = '/nodejs/bin/node';
+
 /**
  * Properties of an `McpGateway`.
+ *
+ * Scaling, disruption budget, spreading and shutdown (`WorkloadOptions`) apply to the `RUNTIME`
+ * implementation only. More than one pod (`replicas` or `autoscaling`) needs `sessionKey`, so every
+ * replica can decrypt the session ids the others issued.
  */
-export interface McpGatewayProps {
+export interface McpGatewayProps extends WorkloadOptions {
   /**
    * MCP endpoints of the gateway. More can be added with `addRoute`.
    * @default - none; add at least one with `addRoute`
@@ -67,23 +79,32 @@ export interface McpGatewayProps {
    */
   readonly image?: string;
   /**
-   * Number of gateway pods (`RUNTIME` implementation only). Sessions survive a move between replicas because their ids carry the
-   * upstream state; set `sessionKey` so those ids are encrypted.
-   * @default 1
-   */
-  readonly replicas?: number;
-  /**
    * CPU and memory of the gateway container (`RUNTIME` implementation only).
    * @default - requests 100m CPU / 128Mi memory, limits 1 CPU / 512Mi memory
    */
   readonly resources?: kplus.ContainerResources;
   /**
    * AES-256 key (64 hex characters) that encrypts session ids, passed as `SESSION_KEY` (`RUNTIME`
-   * implementation only).
+   * implementation only). It must be a key of an existing Secret: cdk8s cannot generate one safely,
+   * because the value would be written into the manifests. Sessions survive a move between replicas
+   * (scale-out, rolling updates) because every replica shares it; required with more than one pod.
+   * Create it with `kubectl create secret generic mcp-session --from-literal=key=$(openssl rand -hex 32)`.
    * @example kplus.EnvValue.fromSecretValue({ secret: kplus.Secret.fromSecretName(this, 'Key', 'mcp-session'), key: 'key' })
-   * @default - session ids are encoded, not encrypted
+   * @default - a random key per pod, so sessions end when their pod does (allowed for a single replica only)
    */
   readonly sessionKey?: kplus.EnvValue;
+  /**
+   * How long the runtime lets in-flight requests finish after SIGTERM (`config.drainTimeout`). The pods'
+   * default `terminationGracePeriod` follows it (`preStopDelay` + drain + 5 seconds). `RUNTIME` implementation only.
+   * @default Duration.seconds(25)
+   */
+  readonly drainTimeout?: Duration;
+  /**
+   * Prometheus Operator ServiceMonitor and Grafana dashboard for the gateway (`RUNTIME` implementation
+   * only). The ServiceMonitor needs the Prometheus Operator's CRDs in the cluster.
+   * @default - no monitoring objects (the `metrics` port is served either way)
+   */
+  readonly monitoring?: McpGatewayMonitoringOptions;
 }
 
 /**
@@ -117,11 +138,27 @@ export class McpGateway extends Construct {
   public readonly configMap?: kplus.ConfigMap;
   /** The Gateway created by `McpGatewayExposure.gateway`, if any. */
   public readonly gatewayObject?: ApiObject;
+  /**
+   * The HorizontalPodAutoscaler, when `autoscaling` is set (`RUNTIME` implementation only).
+   * @default - none
+   */
+  public readonly autoscaler?: kplus.HorizontalPodAutoscaler;
+  /**
+   * The PodDisruptionBudget, when there is one (see `disruptionBudget`).
+   * @default - none
+   */
+  public readonly disruptionBudget?: ApiObject;
+  /**
+   * The ServiceMonitor and dashboard, when `monitoring` is set.
+   * @default - none
+   */
+  public readonly monitoring?: McpGatewayMonitoring;
 
   private readonly _routes: McpGatewayRoute[] = [];
   private readonly referenceGrantTargets: Array<{ group: string; kind: string; name: string }> = [];
   private readonly image: string;
   private readonly replicas: number;
+  private readonly props: McpGatewayProps;
 
   constructor(scope: Construct, id: string, props: McpGatewayProps = {}) {
     super(scope, id);
@@ -131,6 +168,7 @@ export class McpGateway extends Construct {
     this.publicUrl = props.publicUrl ?? this.exposure._publicUrl();
     this.image = props.image ?? McpImages.GATEWAY;
     this.replicas = props.replicas ?? 1;
+    this.props = props;
 
     if (this.isRuntime) {
       this.configMap = new kplus.ConfigMap(this, 'Config', {
@@ -145,6 +183,12 @@ export class McpGateway extends Construct {
           { name: 'metrics', port: METRICS_PORT, targetPort: METRICS_PORT },
         ],
       });
+      const applied = applyWorkloadOptions(this, this.deployment, props, this.workloadContext);
+      this.autoscaler = applied.autoscaler;
+      this.disruptionBudget = applied.disruptionBudget;
+      if (props.monitoring) {
+        this.monitoring = new McpGatewayMonitoring(this, 'Monitoring', { ...props.monitoring, service: this.service });
+      }
     }
 
     const exposure = this.exposure._spec;
@@ -232,6 +276,8 @@ export class McpGateway extends Construct {
    */
   public renderConfig(): any {
     return {
+      // Rendered even at its default, so the drain and the pods' grace period cannot drift apart.
+      config: { drainTimeout: `${this.drainTimeout.toSeconds({ integral: false })}s` },
       binds: [{
         port: this.port,
         listeners: [{
@@ -240,6 +286,18 @@ export class McpGateway extends Construct {
           routes: this._routes.map((route) => this.renderRuntimeRoute(route)),
         }],
       }],
+    };
+  }
+
+  private get drainTimeout(): Duration {
+    return this.props.drainTimeout ?? RUNTIME_DEFAULT_DRAIN;
+  }
+
+  private get workloadContext(): WorkloadContext {
+    return {
+      drain: this.drainTimeout,
+      preStopCommand: (seconds) => [IMAGE_NODE, '-e', `setTimeout(() => {}, ${seconds * 1000})`],
+      defaultPreStopDelay: DEFAULT_PRE_STOP_DELAY,
     };
   }
 
@@ -279,7 +337,7 @@ export class McpGateway extends Construct {
     const tmp = kplus.Volume.fromEmptyDir(this, 'TmpVolume', 'tmp');
     const config = kplus.Volume.fromConfigMap(this, 'ConfigVolume', this.configMap!, { name: 'config' });
     const deployment = new kplus.Deployment(this, 'Deployment', {
-      replicas: this.replicas,
+      ...workloadDeploymentProps(props, this.workloadContext),
       automountServiceAccountToken: false,
       securityContext: { ensureNonRoot: true, user: GATEWAY_UID, group: GATEWAY_UID, fsGroup: GATEWAY_UID },
       containers: [{
@@ -293,6 +351,7 @@ export class McpGateway extends Construct {
           { number: METRICS_PORT, name: 'metrics' },
         ],
         envVariables: props.sessionKey ? { SESSION_KEY: props.sessionKey } : undefined,
+        lifecycle: workloadLifecycle(props, this.workloadContext),
         liveness: kplus.Probe.fromHttpGet('/healthz', { port: this.port }),
         readiness: kplus.Probe.fromHttpGet('/readyz', { port: this.port }),
         resources: props.resources ?? {
@@ -488,6 +547,37 @@ export class McpGateway extends Construct {
     return { spec: { ...(Object.keys(traffic).length > 0 ? { traffic } : {}), ...(backend ? { backend } : {}) }, errors };
   }
 
+  /** Scaling, shutdown and the session key shared by the replicas. */
+  private workloadProblems(): string[] {
+    const props = this.props;
+    const errors = workloadProblems(this, props, this.workloadContext, this.deployment!.containers);
+    const drain = this.drainTimeout.toSeconds({ integral: false });
+    if (!Number.isInteger(drain) || drain < 1) {
+      errors.push(propError(this, 'drainTimeout', `${drain}s is not a whole number of seconds of at least 1`, 'Set drainTimeout to whole seconds, e.g. Duration.seconds(25).'));
+    }
+    const secretRef = props.sessionKey?.valueFrom?.secretKeyRef;
+    if (props.sessionKey === undefined && mayRunSeveralPods(props)) {
+      errors.push(propError(this, 'sessionKey', 'is missing, but the gateway may run more than one pod: each would encrypt session ids with its own random key, so sessions would break on scale-out and rolling updates',
+        'Create a shared key once, `kubectl create secret generic mcp-session --from-literal=key=$(openssl rand -hex 32)`, and pass it: sessionKey: kplus.EnvValue.fromSecretValue({ secret: kplus.Secret.fromSecretName(this, "SessionKey", "mcp-session"), key: "key" }).'));
+    } else if (props.sessionKey !== undefined && (secretRef === undefined || !secretRef.key)) {
+      errors.push(propError(this, 'sessionKey', 'is not a key of a Secret: a literal or ConfigMap value would be stored in plain text in the manifests',
+        'Keep the key in a Secret (`kubectl create secret generic mcp-session --from-literal=key=$(openssl rand -hex 32)`) and pass kplus.EnvValue.fromSecretValue({ secret: kplus.Secret.fromSecretName(this, "SessionKey", "mcp-session"), key: "key" }).'));
+    }
+    return errors;
+  }
+
+  /** `WorkloadOptions` the controller-based implementations cannot honour: their controller runs the pods. */
+  private nonRuntimeProblems(): string[] {
+    const props = this.props;
+    const runtimeOnly: Array<[string, unknown]> = [
+      ['autoscaling', props.autoscaling], ['disruptionBudget', props.disruptionBudget], ['topologySpread', props.topologySpread],
+      ['priorityClassName', props.priorityClassName], ['preStopDelay', props.preStopDelay],
+      ['terminationGracePeriod', props.terminationGracePeriod], ['drainTimeout', props.drainTimeout], ['monitoring', props.monitoring],
+    ];
+    return runtimeOnly.filter(([, value]) => value !== undefined).map(([prop]) => propError(this, prop,
+      `applies to the RUNTIME implementation only, not ${this.implementation.name}`, `Drop ${prop}, or configure it on the controller that runs the ${this.implementation.name} data plane.`));
+  }
+
   private validateGateway(): string[] {
     const errors: string[] = [];
     const where = `McpGateway ${this.node.path}`;
@@ -497,9 +587,12 @@ export class McpGateway extends Construct {
     } else if (this.isRuntime && (this.port === METRICS_PORT || this.port === ADMIN_PORT)) {
       errors.push(`${where}: port ${this.port} is taken by the runtime's ${this.port === METRICS_PORT ? 'metrics' : 'admin'} endpoint; pick another port such as 8080.`);
     }
-    if (!Number.isInteger(this.replicas) || this.replicas < 0) {
+    if (this.isRuntime) {
+      errors.push(...this.workloadProblems());
+    } else if (!Number.isInteger(this.replicas) || this.replicas < 0) {
       errors.push(`${where}: replicas ${this.replicas} must be a non-negative integer.`);
     }
+    if (!this.isRuntime) errors.push(...this.nonRuntimeProblems());
     if (this.image.trim() === '') {
       errors.push(`${where}: image is empty; omit it to use the default gateway image.`);
     }

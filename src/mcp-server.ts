@@ -15,6 +15,10 @@ import {
   propError,
   serviceNameProblem,
 } from './validation';
+import {
+  AppliedWorkload, DEFAULT_PRE_STOP_DELAY, RUNTIME_DEFAULT_DRAIN, WorkloadContext, WorkloadOptions,
+  applyWorkloadOptions, workloadDeploymentProps, workloadLifecycle, workloadProblems,
+} from './workload-options';
 
 /** Where the gateway image keeps its single executable (see docs/ARCHITECTURE.md, "Container contract"). */
 const GATEWAY_EXECUTABLE = '/opt/mcp-gateway/bin/mcp-gateway';
@@ -68,8 +72,12 @@ export interface McpServerServiceAccountOptions {
 
 /**
  * Everything about an `McpServer` except what it runs (shared by the constructor and the package factories).
+ *
+ * Scaling, disruption budget, spreading and shutdown come from `WorkloadOptions` (`KUBERNETES` workload;
+ * kmcp takes only `replicas`). stdio sessions live in one pod, so more than one replica needs a gateway
+ * that routes each session to the same pod (the cdk8s-mcp gateway and agentgateway do).
  */
-export interface McpServerOptions {
+export interface McpServerOptions extends WorkloadOptions {
   /**
    * How the server speaks MCP.
    * @default McpServerTransport.stdio()
@@ -102,13 +110,6 @@ export interface McpServerOptions {
    * @default McpServerWorkload.KUBERNETES
    */
   readonly workload?: McpServerWorkload;
-
-  /**
-   * Number of pods. stdio sessions live in one pod, so more than one replica needs a gateway that
-   * routes each session to the same pod (the cdk8s-mcp gateway and agentgateway do).
-   * @default 1
-   */
-  readonly replicas?: number;
 
   /**
    * CPU and memory of the server container.
@@ -398,6 +399,16 @@ export class McpServer extends Construct implements IMcpTarget {
    */
   public readonly serviceAccount?: kplus.IServiceAccount;
   /**
+   * The HorizontalPodAutoscaler, when `autoscaling` is set.
+   * @default - none
+   */
+  public readonly autoscaler?: kplus.HorizontalPodAutoscaler;
+  /**
+   * The PodDisruptionBudget, when there is one (see `disruptionBudget`).
+   * @default - none
+   */
+  public readonly disruptionBudget?: ApiObject;
+  /**
    * The kmcp `MCPServer` resource.
    * @default - undefined with the KUBERNETES workload
    */
@@ -480,9 +491,10 @@ export class McpServer extends Construct implements IMcpTarget {
       this.serviceAccount = kplus.ServiceAccount.fromServiceAccountName(this, 'ServiceAccount', props.serviceAccountName);
     }
 
+    const workload = this.workloadContext(props);
     const deployment = new kplus.Deployment(this, 'Deployment', {
       metadata: { name: this.name, labels },
-      replicas: props.replicas ?? 1,
+      ...workloadDeploymentProps(props, workload),
       select: false,
       podMetadata: { labels: { ...props.podLabels, ...labels }, annotations: props.podAnnotations },
       serviceAccount: this.serviceAccount,
@@ -516,6 +528,7 @@ export class McpServer extends Construct implements IMcpTarget {
       });
       deployment.addContainer({
         ...server,
+        lifecycle: workloadLifecycle(props, workload),
         command: [BRIDGE_EXECUTABLE],
         args: ['--port', String(this.port), '--', ...(props.command ?? []), ...(props.args ?? [])],
         volumeMounts: [...server.volumeMounts!, { volume: bridgeVolume, path: BRIDGE_DIR, readOnly: true }],
@@ -527,6 +540,7 @@ export class McpServer extends Construct implements IMcpTarget {
     } else {
       deployment.addContainer({
         ...server,
+        lifecycle: workloadLifecycle(props, workload),
         startup: kplus.Probe.fromTcpSocket({ port: this.port, ...startupTiming }),
         readiness: props.readiness ?? kplus.Probe.fromTcpSocket({ port: this.port, ...readinessTiming }),
         liveness: props.liveness ?? kplus.Probe.fromTcpSocket({ port: this.port, ...livenessTiming }),
@@ -545,6 +559,9 @@ export class McpServer extends Construct implements IMcpTarget {
     if (props.tolerations && props.tolerations.length > 0) {
       deployment.scheduling.tolerate(kplus.Node.tainted(...props.tolerations));
     }
+    const applied: AppliedWorkload = applyWorkloadOptions(this, deployment, props, workload);
+    this.autoscaler = applied.autoscaler;
+    this.disruptionBudget = applied.disruptionBudget;
 
     const service = new kplus.Service(this, 'Service', {
       metadata: {
@@ -563,6 +580,17 @@ export class McpServer extends Construct implements IMcpTarget {
     const appProtocol = this.protocol === McpProtocol.SSE ? 'agentgateway.dev/mcp-sse' : 'agentgateway.dev/mcp';
     ApiObject.of(service).addJsonPatch(JsonPatch.add('/spec/ports/0/appProtocol', appProtocol));
     this.service = service;
+  }
+
+  private workloadContext(props: McpServerProps): WorkloadContext {
+    return {
+      // The stdio bridge is the gateway runtime, which drains for its default; HTTP servers get the same budget.
+      drain: RUNTIME_DEFAULT_DRAIN,
+      preStopCommand: seconds => ['sleep', String(seconds)],
+      // Only the default images are known to have `sleep`; a failing preStop hook would delay every shutdown.
+      defaultPreStopDelay: props.image === McpImages.NODE || props.image === McpImages.UV ? DEFAULT_PRE_STOP_DELAY : Duration.seconds(0),
+      labels: this.labels(),
+    };
   }
 
   /** Labels that select the pods; they never change, because a Deployment's selector is immutable. */
@@ -656,7 +684,9 @@ export class McpServer extends Construct implements IMcpTarget {
     check('name', serviceNameProblem(this.name), props.name === undefined
       ? 'The default comes from the construct path; set name to a DNS-1035 label such as "github-mcp".'
       : 'Set name to a DNS-1035 label such as "github-mcp".');
-    if (props.replicas !== undefined && (!Number.isInteger(props.replicas) || props.replicas < 0)) {
+    if (this.deployment) {
+      errors.push(...workloadProblems(this, props, this.workloadContext(props), this.deployment.containers));
+    } else if (props.replicas !== undefined && (!Number.isInteger(props.replicas) || props.replicas < 0)) {
       check('replicas', `${props.replicas} is not a whole number of pods`, 'Set replicas to 0 or more.');
     }
     if (!this.transport.isStdio) {
@@ -736,6 +766,13 @@ export class McpServer extends Construct implements IMcpTarget {
     }
     if (props.readiness !== undefined) cannot('readiness', 'it sets no probes', `Drop readiness, ${useKubernetes}`);
     if (props.liveness !== undefined) cannot('liveness', 'it sets no probes', `Drop liveness, ${useKubernetes}`);
+    const workloadProps: Array<[string, unknown]> = [
+      ['autoscaling', props.autoscaling], ['disruptionBudget', props.disruptionBudget], ['topologySpread', props.topologySpread],
+      ['priorityClassName', props.priorityClassName], ['preStopDelay', props.preStopDelay], ['terminationGracePeriod', props.terminationGracePeriod],
+    ];
+    for (const [prop, value] of workloadProps) {
+      if (value !== undefined) cannot(prop, 'its deployment spec has only a fixed replicas count', `Drop ${prop}, ${useKubernetes}`);
+    }
     if (props.gatewayImage !== undefined) {
       cannot('gatewayImage', 'it bridges stdio with its own agentgateway init container', `Drop gatewayImage, ${useKubernetes}`);
     }

@@ -1,0 +1,14 @@
+export * from './mcp-target';
+export * from './route-policy';
+export * from './images';
+export * from './mcp-server-transport';
+export * from './mcp-server';
+export { WorkloadAutoscalingOptions, WorkloadDisruptionBudget, WorkloadOptions } from './workload-options';
+export * from './mcp-gateway-route';
+export * from './mcp-gateway-exposure';
+export * from './mcp-gateway-implementation';
+export * from './mcp-gateway';
+export * from './gateway-monitoring';
+export { AuthorizationEffect, AuthorizationRule } from './mcp-authorization-rule';
+export * from './mcp-auth-policy';
+export * from './keycloak-realm';
