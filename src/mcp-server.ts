@@ -530,7 +530,7 @@ export class McpServer extends Construct implements IMcpTarget {
         ...server,
         lifecycle: workloadLifecycle(props, workload),
         command: [BRIDGE_EXECUTABLE],
-        args: ['--port', String(this.port), '--', ...(props.command ?? []), ...(props.args ?? [])],
+        args: ['--host', '0.0.0.0', '--port', String(this.port), '--', ...(props.command ?? []), ...(props.args ?? [])],
         volumeMounts: [...server.volumeMounts!, { volume: bridgeVolume, path: BRIDGE_DIR, readOnly: true }],
         // /readyz, not /healthz, for start-up: the cold start of the child (npx/uvx install) is what it waits for.
         startup: kplus.Probe.fromHttpGet('/readyz', { port: this.port, ...startupTiming }),

@@ -64,7 +64,7 @@ describe('cdk8s-mcp server', () => {
     const container = deployment.spec.template.spec.containers[0];
     expect(container.image).toMatch(/^node:/);
     // The bridge starts npx with the pinned package; --args come before the words after --.
-    expect(container.args).toEqual(['--port', '3000', '--', 'npx', '--yes', '@modelcontextprotocol/server-everything@2026.8.31', '--verbose', 'stdio', '--name=x']);
+    expect(container.args).toEqual(['--host', '0.0.0.0', '--port', '3000', '--', 'npx', '--yes', '@modelcontextprotocol/server-everything@2026.8.31', '--verbose', 'stdio', '--name=x']);
     expect(container.env).toEqual(expect.arrayContaining([{ name: 'LOG_LEVEL', value: 'debug' }, { name: 'EMPTY', value: '' }]));
     expect(container.envFrom).toEqual([{ secretRef: { name: 'everything-env' } }]);
     const service = find(objs, 'Service');
@@ -79,7 +79,7 @@ describe('cdk8s-mcp server', () => {
     const objs = objects(run.stdout);
     expectValidManifests(objs);
     const server = find(objs, 'Deployment', 'fetch');
-    expect(server.spec.template.spec.containers[0].args).toEqual(['--port', '3100', '--', 'uvx', 'mcp-server-fetch@2025.4.7']);
+    expect(server.spec.template.spec.containers[0].args).toEqual(['--host', '0.0.0.0', '--port', '3100', '--', 'uvx', 'mcp-server-fetch@2025.4.7']);
     const configMap = find(objs, 'ConfigMap');
     const config = YAML.parse(configMap.data['config.yaml']);
     const route = config.binds[0].listeners[0].routes[0];
@@ -107,7 +107,7 @@ describe('cdk8s-mcp server', () => {
     const run = cli(['server', '--image', 'python:3.12-slim', '--name', 'echo', '--command', 'python', '--', '-m', 'echo_server']);
     expect(run.status).toBe(0);
     const container = find(objects(run.stdout), 'Deployment', 'echo').spec.template.spec.containers[0];
-    expect(container.args).toEqual(['--port', '3000', '--', 'python', '-m', 'echo_server']);
+    expect(container.args).toEqual(['--host', '0.0.0.0', '--port', '3000', '--', 'python', '-m', 'echo_server']);
   });
 
   test('an unpinned package gets a note on stderr; stdout stays pure YAML', () => {

@@ -73,7 +73,7 @@ describe('stdio server from an npm package', () => {
     const container = serverContainer(objects);
     expect(container.image).toBe(McpImages.NODE);
     expect(container.command).toEqual(['/mcp-bridge/mcp-gateway']);
-    expect(container.args).toEqual(['--port', '3000', '--', 'npx', '--yes', '@modelcontextprotocol/server-everything@2026.8.31']);
+    expect(container.args).toEqual(['--host', '0.0.0.0', '--port', '3000', '--', 'npx', '--yes', '@modelcontextprotocol/server-everything@2026.8.31']);
     expect(container.ports).toEqual([{ containerPort: 3000, name: 'mcp' }]);
     expect(container.volumeMounts).toEqual(expect.arrayContaining([{ name: 'mcp-bridge', mountPath: '/mcp-bridge', readOnly: true }]));
   });
@@ -179,7 +179,7 @@ test('without a chart namespace the URL uses the short Service name', () => {
 test('fromNpmPackage without a version runs the latest release', () => {
   const chart = newChart();
   McpServer.fromNpmPackage(chart, 'everything', { package: '@modelcontextprotocol/server-everything', args: ['stdio'] });
-  expect(serverContainer(synthValid(chart)).args).toEqual(['--port', '3000', '--', 'npx', '--yes', '@modelcontextprotocol/server-everything@latest', 'stdio']);
+  expect(serverContainer(synthValid(chart)).args).toEqual(['--host', '0.0.0.0', '--port', '3000', '--', 'npx', '--yes', '@modelcontextprotocol/server-everything@latest', 'stdio']);
 });
 
 describe('fromUvxPackage', () => {
@@ -188,13 +188,13 @@ describe('fromUvxPackage', () => {
     McpServer.fromUvxPackage(chart, 'fetch', { package: 'mcp-server-fetch', version: '2025.4.7', args: ['--ignore-robots-txt'] });
     const container = serverContainer(synthValid(chart));
     expect(container.image).toBe(McpImages.UV);
-    expect(container.args).toEqual(['--port', '3000', '--', 'uvx', 'mcp-server-fetch@2025.4.7', '--ignore-robots-txt']);
+    expect(container.args).toEqual(['--host', '0.0.0.0', '--port', '3000', '--', 'uvx', 'mcp-server-fetch@2025.4.7', '--ignore-robots-txt']);
   });
 
   test('an executable named unlike the package uses --from', () => {
     const chart = newChart();
     McpServer.fromUvxPackage(chart, 'git', { package: 'mcp-git-tools', version: '1.2.0', executable: 'mcp-git' });
-    expect(serverContainer(synthValid(chart)).args).toEqual(['--port', '3000', '--', 'uvx', '--from', 'mcp-git-tools==1.2.0', 'mcp-git']);
+    expect(serverContainer(synthValid(chart)).args).toEqual(['--host', '0.0.0.0', '--port', '3000', '--', 'uvx', '--from', 'mcp-git-tools==1.2.0', 'mcp-git']);
   });
 });
 
