@@ -1,0 +1,210 @@
+// Process, port and measurement helpers shared by the benchmark and the soak run.
+import { spawn } from 'node:child_process';
+import { createWriteStream, readFileSync } from 'node:fs';
+import { createServer, connect } from 'node:net';
+import { setTimeout as sleep } from 'node:timers/promises';
+import { sdk } from './sdk.mjs';
+
+const { Client } = await sdk('client/index.js');
+const { StdioClientTransport } = await sdk('client/stdio.js');
+const { StreamableHTTPClientTransport } = await sdk('client/streamableHttp.js');
+
+export { sleep };
+
+export async function freePort() {
+  return new Promise((resolve, reject) => {
+    const srv = createServer();
+    srv.unref();
+    srv.on('error', reject);
+    srv.listen(0, '127.0.0.1', () => {
+      const { port } = srv.address();
+      srv.close(() => resolve(port));
+    });
+  });
+}
+
+export async function waitForPort(port, timeoutMs, isAlive = () => true) {
+  const deadline = Date.now() + timeoutMs;
+  while (Date.now() < deadline) {
+    if (!isAlive()) throw new Error('process exited before listening');
+    const ok = await new Promise((resolve) => {
+      const s = connect(port, '127.0.0.1');
+      s.once('connect', () => { s.destroy(); resolve(true); });
+      s.once('error', () => resolve(false));
+    });
+    if (ok) return;
+    await sleep(50);
+  }
+  throw new Error(`nothing listened on 127.0.0.1:${port} within ${timeoutMs} ms`);
+}
+
+/**
+ * Starts a program in its own process group (so it and whatever it spawns can be stopped by that id),
+ * logging its output to `logFile`. The returned pid is the program itself, never a shell or npx.
+ */
+export function startProcess(cmd, args, { logFile, env, cwd } = {}) {
+  const child = spawn(cmd, args, {
+    stdio: ['ignore', 'pipe', 'pipe'],
+    detached: true,
+    env: env ?? process.env,
+    cwd,
+  });
+  const log = logFile ? createWriteStream(logFile) : undefined;
+  let stdout = '';
+  child.stdout.on('data', (d) => {
+    if (stdout.length < 65536) stdout += d;
+    log?.write(d);
+  });
+  child.stderr.on('data', (d) => log?.write(d));
+  let exited = false;
+  const exit = new Promise((resolve) => child.once('exit', (code, signal) => { exited = true; resolve({ code, signal }); }));
+  return {
+    child,
+    pid: child.pid,
+    exit,
+    alive: () => !exited,
+    stdout: () => stdout,
+    async stop() {
+      if (!exited) {
+        try { process.kill(-child.pid, 'SIGTERM'); } catch { /* already gone */ }
+        const done = await Promise.race([exit.then(() => true), sleep(3000).then(() => false)]);
+        if (!done) {
+          try { process.kill(-child.pid, 'SIGKILL'); } catch { /* already gone */ }
+          await exit;
+        }
+      }
+      // Children that outlived their parent stay in the group; end them too.
+      try { process.kill(-child.pid, 'SIGKILL'); } catch { /* group empty */ }
+      log?.end();
+    },
+  };
+}
+
+/** Waits for a `LISTENING <url>` line on the process's stdout. */
+export async function waitForListening(proc, timeoutMs) {
+  const deadline = Date.now() + timeoutMs;
+  while (Date.now() < deadline) {
+    const m = /LISTENING (\S+)/.exec(proc.stdout());
+    if (m) return m[1];
+    if (!proc.alive()) throw new Error('process exited before listening');
+    await sleep(20);
+  }
+  throw new Error(`no LISTENING line within ${timeoutMs} ms`);
+}
+
+/** Current and peak resident memory of one process (not its children), in bytes. */
+export function memoryOf(pid) {
+  try {
+    const status = readFileSync(`/proc/${pid}/status`, 'utf8');
+    const kb = (key) => Number(new RegExp(`^${key}:\\s+(\\d+) kB`, 'm').exec(status)?.[1] ?? NaN) * 1024;
+    return { rss: kb('VmRSS'), hwm: kb('VmHWM') };
+  } catch {
+    return { rss: NaN, hwm: NaN };
+  }
+}
+
+/** Samples a process's RSS every `everyMs` and keeps the peak (VmHWM also covers spikes between samples). */
+export function rssSampler(pid, everyMs = 200, onSample) {
+  let peak = 0;
+  let hwm = 0;
+  const t0 = Date.now();
+  const tick = () => {
+    const m = memoryOf(pid);
+    if (Number.isFinite(m.rss)) peak = Math.max(peak, m.rss);
+    if (Number.isFinite(m.hwm)) hwm = Math.max(hwm, m.hwm);
+    onSample?.({ t: (Date.now() - t0) / 1000, ...m });
+  };
+  tick();
+  const timer = setInterval(tick, everyMs);
+  return {
+    stop() {
+      tick();
+      clearInterval(timer);
+      return { peakRss: Math.max(peak, hwm) };
+    },
+  };
+}
+
+export function newClient() {
+  return new Client({ name: 'cdk8s-mcp-bench', version: '1.0.0' }, { capabilities: {} });
+}
+
+/** Connects a client over stdio to `cmd args` or over Streamable HTTP to `url`, and finds the echo tool. */
+export async function connectClient(target) {
+  const client = newClient();
+  const transport = target.url
+    ? new StreamableHTTPClientTransport(new URL(target.url))
+    : new StdioClientTransport({ command: target.cmd, args: target.args, stderr: 'ignore' });
+  await client.connect(transport);
+  const { tools } = await client.listTools();
+  // Federated targets are prefixed (`a_echo`); any tool ending in `echo` is the same server's tool.
+  const tool = tools.find((t) => t.name === 'echo') ?? tools.find((t) => t.name.endsWith('echo'));
+  if (!tool) throw new Error(`no echo tool among ${tools.map((t) => t.name).join(', ') || 'no tools'}`);
+  return { client, tool: tool.name, close: () => client.close().catch(() => {}) };
+}
+
+/** Retries `connectClient` until the server answers, for bridges that listen before they can serve. */
+export async function connectWhenReady(target, timeoutMs, isAlive = () => true) {
+  const deadline = Date.now() + timeoutMs;
+  let last;
+  while (Date.now() < deadline) {
+    if (!isAlive()) throw new Error(`process exited before serving (${last?.message ?? 'no attempt'})`);
+    try {
+      return await connectClient(target);
+    } catch (err) {
+      last = err;
+      await sleep(100);
+    }
+  }
+  throw new Error(`not ready within ${timeoutMs} ms: ${last?.message}`);
+}
+
+export function percentile(sorted, p) {
+  if (sorted.length === 0) return NaN;
+  const i = Math.min(sorted.length - 1, Math.max(0, Math.ceil((p / 100) * sorted.length) - 1));
+  return sorted[i];
+}
+
+/**
+ * Every connection calls echo back-to-back until `durationMs` passes or `maxCalls` calls were made in
+ * all. Returns throughput and latency (ms) over the calls that finished inside the window.
+ */
+export async function drive(connections, { durationMs, maxCalls, onCall, keep = false }) {
+  const latencies = [];
+  let errors = 0;
+  let lastError;
+  let issued = 0;
+  const t0 = performance.now();
+  const deadline = t0 + durationMs;
+  await Promise.all(
+    connections.map(async ({ client, tool }) => {
+      while (performance.now() < deadline && issued < maxCalls && errors < 50) {
+        issued++;
+        const s = performance.now();
+        try {
+          await client.callTool({ name: tool, arguments: { text: 'hello' } });
+          const ms = performance.now() - s;
+          latencies.push(ms);
+          onCall?.(ms);
+        } catch (err) {
+          errors++;
+          lastError = err;
+        }
+      }
+    }),
+  );
+  const seconds = (performance.now() - t0) / 1000;
+  if (latencies.length === 0) throw new Error(`no call succeeded (${errors} errors: ${lastError?.message})`);
+  const raw = keep ? [...latencies] : undefined;
+  latencies.sort((a, b) => a - b);
+  return {
+    latencies: raw,
+    calls: latencies.length,
+    errors,
+    lastError: lastError?.message,
+    seconds,
+    callsPerSec: latencies.length / seconds,
+    p50: percentile(latencies, 50),
+    p99: percentile(latencies, 99),
+  };
+}

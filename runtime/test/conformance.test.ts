@@ -1,0 +1,256 @@
+/**
+ * The MCP conformance suite's server scenarios (`@modelcontextprotocol/conformance`, pinned) run twice:
+ * straight against the reference server (`conformance/reference-server.mjs`), then through the gateway
+ * (`mcp-gateway --config` with one route whose only target is that server over Streamable HTTP). Any
+ * check that passes directly and not through the gateway is the gateway's fault, and fails this test.
+ *
+ * The suite needs Node 22; `scripts/node22.mjs` installs it from the npm registry. If that or the
+ * reference server cannot start, the test fails: it never skips.
+ */
+import { execFile, spawn, type ChildProcess } from 'node:child_process';
+import { existsSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { createServer, connect } from 'node:net';
+import { tmpdir } from 'node:os';
+import { join, resolve } from 'node:path';
+import { promisify } from 'node:util';
+
+const RUNTIME = resolve(__dirnameOf(), '..');
+const CONFORMANCE_CLI = join(RUNTIME, 'node_modules', '@modelcontextprotocol', 'conformance', 'dist', 'index.js');
+const REFERENCE_SERVER = join(RUNTIME, 'conformance', 'reference-server.mjs');
+const GATEWAY_CLI = join(RUNTIME, 'lib', 'cli.js');
+const execFileP = promisify(execFile);
+
+// ts-jest runs this file as ESM, where __dirname is undefined; jest's rootDir is the runtime package.
+function __dirnameOf(): string {
+  return join(process.cwd(), 'test');
+}
+
+type Status = 'SUCCESS' | 'FAILURE' | 'WARNING' | 'INFO' | 'SKIPPED';
+interface Check {
+  id: string;
+  name: string;
+  status: Status;
+  errorMessage?: string;
+  details?: unknown;
+}
+/** scenario → its checks in the order the suite reported them (INFO entries are logs, not checks). */
+type SuiteResult = Map<string, Check[]>;
+
+interface Proc {
+  child: ChildProcess;
+  output: () => string;
+  stop: () => Promise<void>;
+}
+
+function start(cmd: string, args: string[]): Proc {
+  const child = spawn(cmd, args, { cwd: RUNTIME, stdio: ['ignore', 'pipe', 'pipe'], detached: true });
+  let out = '';
+  child.stdout!.on('data', (d) => (out += d));
+  child.stderr!.on('data', (d) => (out += d));
+  const exited = new Promise<void>((r) => child.once('exit', () => r()));
+  return {
+    child,
+    output: () => out,
+    async stop() {
+      if (child.exitCode === null && child.signalCode === null) {
+        try {
+          process.kill(-child.pid!, 'SIGTERM');
+        } catch {
+          /* already gone */
+        }
+        let timer: NodeJS.Timeout | undefined;
+        const done = await Promise.race([
+          exited.then(() => true),
+          new Promise<boolean>((r) => (timer = setTimeout(() => r(false), 5000))),
+        ]);
+        clearTimeout(timer);
+        if (!done) {
+          try {
+            process.kill(-child.pid!, 'SIGKILL');
+          } catch {
+            /* already gone */
+          }
+          await exited;
+        }
+      }
+    },
+  };
+}
+
+const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
+
+async function freePort(): Promise<number> {
+  return new Promise((resolvePort, reject) => {
+    const srv = createServer();
+    srv.on('error', reject);
+    srv.listen(0, '127.0.0.1', () => {
+      const { port } = srv.address() as { port: number };
+      srv.close(() => resolvePort(port));
+    });
+  });
+}
+
+async function waitFor(what: string, proc: Proc, ready: () => Promise<boolean>, timeoutMs = 30_000): Promise<void> {
+  const deadline = Date.now() + timeoutMs;
+  while (Date.now() < deadline) {
+    if (proc.child.exitCode !== null || proc.child.signalCode !== null) {
+      throw new Error(`${what} exited (${proc.child.exitCode ?? proc.child.signalCode}) before it was ready:\n${proc.output()}`);
+    }
+    if (await ready()) return;
+    await sleep(50);
+  }
+  throw new Error(`${what} was not ready within ${timeoutMs} ms:\n${proc.output()}`);
+}
+
+const listening = (port: number) => () =>
+  new Promise<boolean>((r) => {
+    const s = connect(port, '127.0.0.1');
+    s.once('connect', () => {
+      s.destroy();
+      r(true);
+    });
+    s.once('error', () => r(false));
+  });
+
+/** Runs every server scenario of the suite (active and pending) against `url` and reads what it saved. */
+async function runSuite(node22: string, url: string, outDir: string): Promise<SuiteResult> {
+  mkdirSync(outDir, { recursive: true });
+  try {
+    await execFileP(node22, [CONFORMANCE_CLI, 'server', '--url', url, '--suite', 'all', '-o', outDir], {
+      cwd: outDir,
+      timeout: 120_000,
+      maxBuffer: 16 * 2 ** 20,
+    });
+  } catch (err) {
+    // The CLI exits non-zero when any check fails; that is a result, not an error. A crash leaves no results.
+    if (!existsSync(outDir) || readdirSync(outDir).length === 0) throw err;
+  }
+  const result: SuiteResult = new Map();
+  for (const dir of readdirSync(outDir).sort()) {
+    const m = /^server-(.+)-\d{4}-\d{2}-\d{2}T[\d-]+Z$/.exec(dir);
+    const file = join(outDir, dir, 'checks.json');
+    if (!m || !existsSync(file)) continue;
+    const checks = (JSON.parse(readFileSync(file, 'utf8')) as Check[]).filter((c) => c.status !== 'INFO');
+    result.set(m[1], checks);
+  }
+  if (result.size === 0) throw new Error(`the conformance suite wrote no results to ${outDir}`);
+  return result;
+}
+
+/** Keys a check by scenario, id and occurrence, so repeated ids in one scenario stay distinct. */
+function keyed(result: SuiteResult): Map<string, Check> {
+  const out = new Map<string, Check>();
+  for (const [scenario, checks] of result) {
+    const seen = new Map<string, number>();
+    for (const c of checks) {
+      const n = (seen.get(c.id) ?? 0) + 1;
+      seen.set(c.id, n);
+      out.set(`${scenario} › ${c.id}${n > 1 ? `#${n}` : ''}`, c);
+    }
+  }
+  return out;
+}
+
+function gatewayConfig(port: number, upstream: string, adminPort: number, statsPort: number): string {
+  return `# One route, one Streamable HTTP target: the conformance reference server.
+config:
+  adminAddr: 127.0.0.1:${adminPort}
+  statsAddr: 127.0.0.1:${statsPort}
+binds:
+  - port: ${port}
+    listeners:
+      - routes:
+          - name: conformance
+            matches:
+              - path:
+                  exact: /mcp
+            backends:
+              - mcp:
+                  # The suite probes DNS-rebinding protection against a loopback URL, which a gateway
+                  # bound to loopback must provide itself: the upstream only ever sees the gateway's Host.
+                  dnsRebindingProtection: true
+                  targets:
+                    - name: reference
+                      mcp:
+                        host: ${upstream}
+`;
+}
+
+function table(direct: SuiteResult, gateway: SuiteResult): string {
+  const count = (checks: Check[] | undefined, s: Status) => (checks ?? []).filter((c) => c.status === s).length;
+  const rows = [
+    '| scenario | direct pass/fail/warn | gateway pass/fail/warn | lost through gateway |',
+    '| --- | --- | --- | --- |',
+  ];
+  const scenarios = [...new Set([...direct.keys(), ...gateway.keys()])];
+  const d = keyed(direct);
+  const g = keyed(gateway);
+  let dp = 0;
+  let gp = 0;
+  for (const s of scenarios) {
+    const lost = [...d.entries()]
+      .filter(([k, c]) => k.startsWith(`${s} › `) && c.status === 'SUCCESS' && g.get(k)?.status !== 'SUCCESS')
+      .map(([k]) => k.slice(s.length + 3));
+    dp += count(direct.get(s), 'SUCCESS');
+    gp += count(gateway.get(s), 'SUCCESS');
+    const f = (r: SuiteResult) => `${count(r.get(s), 'SUCCESS')}/${count(r.get(s), 'FAILURE')}/${count(r.get(s), 'WARNING')}`;
+    rows.push(`| ${s} | ${f(direct)} | ${gateway.has(s) ? f(gateway) : 'not run'} | ${lost.join(', ')} |`);
+  }
+  rows.push(`| **total checks passed** | **${dp}** | **${gp}** | |`);
+  return rows.join('\n');
+}
+
+describe('MCP conformance suite: direct vs through the gateway', () => {
+  const work = mkdtempSync(join(tmpdir(), 'mcp-conformance-'));
+  const procs: Proc[] = [];
+  let node22: string;
+  let direct: SuiteResult;
+  let referenceUrl: string;
+
+  beforeAll(async () => {
+    // Prints the path of Node 22's binary, installing it first if needed.
+    const { stdout } = await execFileP(process.execPath, [join(RUNTIME, 'scripts', 'node22.mjs')], {
+      timeout: 300_000,
+    });
+    node22 = stdout.trim();
+    // Port 0: the server binds a free port itself and says which, so nothing can take it in between.
+    const reference = start(process.execPath, [REFERENCE_SERVER, '--port', '0']);
+    procs.push(reference);
+    await waitFor('reference server', reference, async () => /LISTENING/.test(reference.output()));
+    referenceUrl = /LISTENING (\S+)/.exec(reference.output())![1];
+  }, 360_000);
+
+  afterAll(async () => {
+    await Promise.all(procs.map((p) => p.stop()));
+    rmSync(work, { recursive: true, force: true });
+  });
+
+  test('the reference server passes the whole suite directly', async () => {
+    direct = await runSuite(node22, referenceUrl, join(work, 'direct'));
+    const failures = [...keyed(direct)].filter(([, c]) => c.status === 'FAILURE');
+    expect(failures.map(([k, c]) => `${k}: ${c.errorMessage}`)).toEqual([]);
+    // 40 checks in the active suite of 0.1.16 plus 4 in its pending json-schema-2020-12 scenario.
+    expect([...keyed(direct).values()].filter((c) => c.status === 'SUCCESS').length).toBeGreaterThanOrEqual(44);
+  }, 150_000);
+
+  test('every check that passes directly passes through the gateway', async () => {
+    expect(direct).toBeDefined();
+    expect(existsSync(GATEWAY_CLI)).toBe(true);
+    const port = await freePort();
+    const config = join(work, 'gateway.yaml');
+    writeFileSync(config, gatewayConfig(port, referenceUrl, await freePort(), await freePort()));
+    const gw = start(process.execPath, [GATEWAY_CLI, '--config', config, '--host', '127.0.0.1']);
+    procs.push(gw);
+    await waitFor('gateway', gw, listening(port));
+
+    const viaGateway = await runSuite(node22, `http://127.0.0.1:${port}/mcp`, join(work, 'gateway'));
+    process.stdout.write(`\nMCP conformance, direct vs through mcp-gateway:\n\n${table(direct, viaGateway)}\n\n`);
+
+    const g = keyed(viaGateway);
+    const lost = [...keyed(direct)]
+      .filter(([, c]) => c.status === 'SUCCESS')
+      .filter(([k]) => g.get(k)?.status !== 'SUCCESS')
+      .map(([k]) => `${k}: ${g.get(k) ? `${g.get(k)!.status} ${g.get(k)!.errorMessage ?? ''}` : 'not reported'}`);
+    expect(lost).toEqual([]);
+  }, 150_000);
+});

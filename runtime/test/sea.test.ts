@@ -1,0 +1,151 @@
+/**
+ * The single executable (`scripts/build-sea.mjs`) is what the stdio init container copies into a shared
+ * emptyDir and what the server container then runs in front of a server image that has no Node. So: build
+ * it, let it copy itself (`--copy-self`), and run the copy with no Node on PATH as the bridge in front of a
+ * Python MCP server that uses nothing but the standard library, driven by the real SDK client.
+ */
+import { execFile, execFileSync, spawn, type ChildProcess } from 'node:child_process';
+import { accessSync, constants, mkdirSync, mkdtempSync, readdirSync, rmSync, statSync, writeFileSync } from 'node:fs';
+import { createServer } from 'node:net';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { promisify } from 'node:util';
+import { Client } from '@modelcontextprotocol/sdk/client/index.js';
+import { StreamableHTTPClientTransport } from '@modelcontextprotocol/sdk/client/streamableHttp.js';
+
+const RUNTIME = process.cwd();
+const execFileP = promisify(execFile);
+
+/** A stdio MCP server in plain Python 3: newline-delimited JSON-RPC, one `add` tool. */
+const PYTHON_SERVER = String.raw`
+import json, sys
+
+TOOLS = [{
+    "name": "add",
+    "description": "Adds two integers",
+    "inputSchema": {"type": "object", "properties": {"a": {"type": "integer"}, "b": {"type": "integer"}}, "required": ["a", "b"]},
+}]
+
+def reply(msg_id, result=None, error=None):
+    msg = {"jsonrpc": "2.0", "id": msg_id}
+    if error is not None:
+        msg["error"] = error
+    else:
+        msg["result"] = result
+    sys.stdout.write(json.dumps(msg) + "\n")
+    sys.stdout.flush()
+
+for line in sys.stdin:
+    line = line.strip()
+    if not line:
+        continue
+    req = json.loads(line)
+    method, msg_id = req.get("method"), req.get("id")
+    if msg_id is None:
+        continue  # notifications need no answer
+    if method == "initialize":
+        reply(msg_id, {
+            "protocolVersion": req["params"]["protocolVersion"],
+            "capabilities": {"tools": {}},
+            "serverInfo": {"name": "python-stdlib-adder", "version": "1.0.0"},
+        })
+    elif method == "ping":
+        reply(msg_id, {})
+    elif method == "tools/list":
+        reply(msg_id, {"tools": TOOLS})
+    elif method == "tools/call" and req["params"]["name"] == "add":
+        args = req["params"].get("arguments", {})
+        reply(msg_id, {"content": [{"type": "text", "text": "python says %d" % (int(args["a"]) + int(args["b"]))}]})
+    else:
+        reply(msg_id, error={"code": -32601, "message": "Method not found: %s" % method})
+`;
+
+async function freePort(): Promise<number> {
+  return new Promise((resolve, reject) => {
+    const srv = createServer();
+    srv.on('error', reject);
+    srv.listen(0, '127.0.0.1', () => {
+      const { port } = srv.address() as { port: number };
+      srv.close(() => resolve(port));
+    });
+  });
+}
+
+const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
+
+describe('single executable (SEA) bridge', () => {
+  const work = mkdtempSync(join(tmpdir(), 'mcp-sea-'));
+  let bridge: ChildProcess | undefined;
+  let bridgeOutput = '';
+
+  afterAll(async () => {
+    if (bridge && bridge.exitCode === null && bridge.signalCode === null) {
+      const exited = new Promise((r) => bridge!.once('exit', r));
+      process.kill(-bridge.pid!, 'SIGTERM');
+      let timer: NodeJS.Timeout | undefined;
+      await Promise.race([exited, new Promise((r) => (timer = setTimeout(r, 5000)))]);
+      clearTimeout(timer);
+      try {
+        process.kill(-bridge.pid!, 'SIGKILL');
+      } catch {
+        /* the group is gone */
+      }
+    }
+    rmSync(work, { recursive: true, force: true });
+  });
+
+  test('builds, copies itself, and bridges a stdlib-only Python server with no Node on PATH', async () => {
+    // The build script the Dockerfile runs, writing into this test's own folder so concurrent runs
+    // (and a developer's .sea/) do not trip over each other.
+    const sea = join(work, 'build', 'mcp-gateway');
+    await execFileP(process.execPath, [join(RUNTIME, 'scripts', 'build-sea.mjs'), '--out', sea], { cwd: RUNTIME, timeout: 180_000 });
+    accessSync(sea, constants.X_OK);
+
+    // What the init container does: the binary places a copy of itself in the shared volume.
+    const shared = join(work, 'shared');
+    mkdirSync(shared);
+    const copy = join(shared, 'mcp-gateway');
+    execFileSync(sea, ['--copy-self', copy], { env: {}, timeout: 30_000 });
+    accessSync(copy, constants.X_OK);
+    expect(statSync(copy).size).toBe(statSync(sea).size);
+
+    // The Python interpreter by absolute path: the server container's PATH has neither Node nor a shim.
+    const python = execFileSync('python3', ['-c', 'import sys; print(sys.executable)'], { encoding: 'utf8' }).trim();
+    const server = join(work, 'server.py');
+    writeFileSync(server, PYTHON_SERVER);
+    const emptyBin = join(work, 'empty-bin');
+    mkdirSync(emptyBin);
+    expect(readdirSync(emptyBin)).toEqual([]);
+
+    const port = await freePort();
+    bridge = spawn(copy, ['--port', String(port), '--host', '127.0.0.1', '--', python, '-u', server], {
+      env: { PATH: emptyBin, HOME: work },
+      cwd: work,
+      stdio: ['ignore', 'pipe', 'pipe'],
+      detached: true,
+    });
+    bridge.stdout!.on('data', (d) => (bridgeOutput += d));
+    bridge.stderr!.on('data', (d) => (bridgeOutput += d));
+
+    const deadline = Date.now() + 30_000;
+    let ready = false;
+    while (!ready && Date.now() < deadline) {
+      if (bridge.exitCode !== null) throw new Error(`the SEA bridge exited with ${bridge.exitCode}:\n${bridgeOutput}`);
+      ready = await fetch(`http://127.0.0.1:${port}/readyz`).then((r) => r.ok, () => false);
+      if (!ready) await sleep(100);
+    }
+    if (!ready) throw new Error(`the SEA bridge was not ready within 30 s:\n${bridgeOutput}`);
+
+    const client = new Client({ name: 'sea-test', version: '1.0.0' });
+    await client.connect(new StreamableHTTPClientTransport(new URL(`http://127.0.0.1:${port}/mcp`)));
+    try {
+      expect(client.getServerVersion()?.name).toBe('python-stdlib-adder');
+      const { tools } = await client.listTools();
+      expect(tools.map((t) => t.name)).toEqual(['add']);
+      const result = await client.callTool({ name: 'add', arguments: { a: 2, b: 40 } });
+      expect(result.content).toEqual([{ type: 'text', text: 'python says 42' }]);
+    } finally {
+      await client.close();
+    }
+  }, 240_000);
+});
