@@ -1,0 +1,214 @@
+#!/usr/bin/env node
+import { readFileSync } from 'node:fs';
+import { basename } from 'node:path';
+import { parseArgs } from 'node:util';
+import { copySelf } from './bridge/copy-self.js';
+import { ConfigError } from './config/errors.js';
+import { ConfigLoader } from './config/load.js';
+import type { ResolvedConfig } from './config/model.js';
+import type { GatewayConfig } from './config/types.js';
+import { ConfigWatcher } from './config/watch.js';
+import { Gateway } from './gateway.js';
+import { StructuredLogger } from './telemetry/logger.js';
+import { GATEWAY_VERSION } from './version.js';
+
+const USAGE = `Usage:
+  mcp-gateway --config FILE [--host H]
+      Run the gateway described by FILE (YAML or JSON, agentgateway's format). The file is watched:
+      a valid change is applied without dropping sessions, an invalid one is logged and ignored.
+      Binds listen on 0.0.0.0 unless --host is given.
+  mcp-gateway --port P [--host H] [--path /mcp] -- CMD [ARGS...]
+      Bridge one stdio MCP server to Streamable HTTP at http://H:P/mcp (one process per session), and
+      to the legacy HTTP+SSE transport at /sse (GET /sse, POST /sse?sessionId=).
+      Listens on 127.0.0.1 unless --host is given (containers pass --host 0.0.0.0).
+  mcp-gateway --copy-self DIR
+      Copy this executable with its dynamic loader and shared libraries into DIR (DIR/mcp-gateway,
+      DIR/lib/), for an init container to share it with a server image of the same CPU architecture
+      that need not have any libraries: run it as DIR/lib/ld.so --library-path DIR/lib DIR/mcp-gateway.
+  mcp-gateway --help | --version
+
+Every port also answers GET /healthz (liveness) and GET /readyz (readiness; 503 while draining).
+SIGTERM/SIGINT: readiness turns 503, running requests finish (config.drainTimeout), stdio servers stop.
+Environment: SESSION_KEY (64 hex) seals session ids so sessions survive restarts and move between replicas.
+`;
+
+class UsageError extends Error {}
+
+type Command =
+  | { kind: 'help' }
+  | { kind: 'version' }
+  | { kind: 'copySelf'; path: string }
+  | { kind: 'config'; file: string; host: string }
+  | { kind: 'bridge'; port: number; host: string; path: string; command: string[] };
+
+function parseCommandLine(argv: readonly string[]): Command {
+  const separator = argv.indexOf('--');
+  const own = separator >= 0 ? argv.slice(0, separator) : [...argv];
+  const command = separator >= 0 ? argv.slice(separator + 1) : [];
+  let values;
+  try {
+    ({ values } = parseArgs({
+      args: own,
+      strict: true,
+      allowPositionals: false,
+      options: {
+        config: { type: 'string' },
+        port: { type: 'string' },
+        host: { type: 'string' },
+        path: { type: 'string' },
+        'copy-self': { type: 'string' },
+        help: { type: 'boolean', short: 'h' },
+        version: { type: 'boolean' },
+      },
+    }));
+  } catch (error) {
+    throw new UsageError((error as Error).message);
+  }
+  if (values.help) return { kind: 'help' };
+  if (values.version) return { kind: 'version' };
+  if (values['copy-self'] !== undefined) {
+    if (values.config !== undefined || values.port !== undefined || command.length > 0) throw new UsageError('--copy-self takes no other options');
+    return { kind: 'copySelf', path: values['copy-self'] };
+  }
+  if (values.config !== undefined) {
+    if (values.port !== undefined || values.path !== undefined || command.length > 0) {
+      throw new UsageError('--config cannot be combined with --port, --path or a command');
+    }
+    return { kind: 'config', file: values.config, host: values.host ?? '0.0.0.0' };
+  }
+  if (values.port !== undefined) {
+    if (!/^[0-9]+$/.test(values.port) || Number(values.port) > 65535) throw new UsageError(`--port must be a number from 0 to 65535, got "${values.port}"`);
+    if (command.length === 0) throw new UsageError('the stdio server command is missing: mcp-gateway --port P -- CMD [ARGS...]');
+    const path = values.path ?? '/mcp';
+    if (!path.startsWith('/')) throw new UsageError(`--path must start with "/", got "${path}"`);
+    return { kind: 'bridge', port: Number(values.port), host: values.host ?? '127.0.0.1', path, command };
+  }
+  throw new UsageError('give --config FILE, or --port P -- CMD');
+}
+
+/** The bridge is the one-route, one-target case of the full configuration. */
+function bridgeConfig(port: number, path: string, command: readonly string[]): GatewayConfig {
+  const name =
+    basename(command[0])
+      .toLowerCase()
+      .replace(/\.[a-z0-9]+$/, '')
+      .replace(/[^a-z0-9-]+/g, '-')
+      .replace(/^-+|-+$/g, '') || 'stdio';
+  return {
+    binds: [
+      {
+        port,
+        listeners: [
+          {
+            routes: [
+              {
+                name: 'bridge',
+                // Clients that predate Streamable HTTP find the legacy HTTP+SSE transport next to it: /mcp → /sse.
+                matches: path.endsWith('/mcp') ? [{ path: { exact: path } }, { path: { exact: `${path.slice(0, -'/mcp'.length)}/sse` } }] : [{ path: { exact: path } }],
+                backends: [{ mcp: { name, targets: [{ name, stdio: { cmd: command[0], args: command.slice(1) } }] } }],
+              },
+            ],
+          },
+        ],
+      },
+    ],
+  };
+}
+
+async function run(command: Exclude<Command, { kind: 'help' | 'version' | 'copySelf' }>): Promise<void> {
+  const loader = new ConfigLoader();
+  let config: ResolvedConfig;
+  let initialText = '';
+  if (command.kind === 'config') {
+    config = await loader.loadFile(command.file);
+    initialText = readFileSync(command.file, 'utf8');
+  } else {
+    config = await loader.loadObject(bridgeConfig(command.port, command.path, command.command), 'command line', process.env, { generated: true });
+  }
+  const logger = new StructuredLogger(config.settings.logLevel, config.settings.logFormat);
+  const gateway = await Gateway.create(config, { logger, host: command.host });
+  await gateway.start();
+
+  let reloading = Promise.resolve();
+  const watcher =
+    command.kind === 'config'
+      ? new ConfigWatcher(
+          command.file,
+          initialText,
+          (text) => {
+            // One reload at a time, in the order the changes happened.
+            reloading = reloading
+              .then(() => loader.loadText(text, command.file))
+              .then((next) => gateway.reload(next))
+              .then(
+                () => logger.info('configuration reloaded', { source: command.file }),
+                (error: Error) => logger.error('configuration change rejected; the previous configuration keeps serving', { error: error.message }),
+              );
+          },
+          (error) => logger.warn('cannot watch the configuration file', { error: error.message }),
+        )
+      : undefined;
+
+  // One bad request or upstream must never take the whole gateway down.
+  process.on('uncaughtException', (error) => logger.error('uncaught exception', { error: error.stack ?? error.message }));
+  process.on('unhandledRejection', (reason) => logger.error('unhandled rejection', { error: reason instanceof Error ? reason.stack : String(reason) }));
+
+  let stopping = false;
+  const stop = (signal: string): void => {
+    if (stopping) {
+      logger.warn('second signal: exiting now', { signal });
+      process.exit(1);
+    }
+    stopping = true;
+    logger.info('draining', { signal, drainTimeoutMs: gateway.config.settings.drainTimeoutMs });
+    watcher?.close();
+    gateway.drain().then(
+      () => {
+        logger.info('stopped');
+        process.exitCode = 0;
+        // Let the log line flush before leaving.
+        setImmediate(() => process.exit(0));
+      },
+      (error: Error) => {
+        logger.error('drain failed', { error: error.message });
+        process.exit(1);
+      },
+    );
+  };
+  process.on('SIGTERM', () => stop('SIGTERM'));
+  process.on('SIGINT', () => stop('SIGINT'));
+}
+
+function main(argv: readonly string[]): void {
+  let command: Command;
+  try {
+    command = parseCommandLine(argv);
+  } catch (error) {
+    process.stderr.write(`mcp-gateway: ${(error as Error).message}\n\n${USAGE}`);
+    process.exit(2);
+  }
+  switch (command.kind) {
+    case 'help':
+      process.stdout.write(USAGE);
+      return;
+    case 'version':
+      process.stdout.write(`${GATEWAY_VERSION}\n`);
+      return;
+    case 'copySelf':
+      try {
+        const copied = copySelf(command.path);
+        process.stderr.write(`mcp-gateway: copied the bridge and ${copied.libraries.length} libraries to ${copied.dir} (${(copied.bytes / 2 ** 20).toFixed(1)} MiB); run it as ${copied.invocation.join(' ')}\n`);
+      } catch (error) {
+        process.stderr.write(`mcp-gateway: --copy-self ${command.path}: ${(error as Error).message}\n`);
+        process.exit(1);
+      }
+      return;
+    default:
+      run(command).catch((error: Error) => {
+        process.stderr.write(error instanceof ConfigError ? `${error.message}\n` : `mcp-gateway: ${error.message}\n`);
+        process.exit(1);
+      });
+  }
+}
+
+main(process.argv.slice(2));

@@ -1,0 +1,65 @@
+import type { CorsPolicy, FailureMode, McpAuthentication, McpAuthorization, McpTarget, PrefixMode, RouteMatch, StatefulMode } from './types.js';
+
+/**
+ * The configuration after validation and normalisation: the shorthand folded into binds, defaults
+ * filled in, durations in milliseconds. Everything downstream of the loader reads only this.
+ */
+export interface ResolvedConfig {
+  /** File the configuration came from, or a description such as `command line`. */
+  readonly source: string;
+  readonly settings: ResolvedSettings;
+  readonly binds: readonly ResolvedBind[];
+}
+
+export interface ResolvedSettings {
+  /** AES-256 key for session ids, when configured (config or `SESSION_KEY`). */
+  readonly sessionKey?: Buffer;
+  readonly sessionTtlMs: number;
+  readonly maxBodyBytes: number;
+  readonly upstreamTimeoutMs: number;
+  readonly drainTimeoutMs: number;
+  readonly logLevel: 'debug' | 'info' | 'warn' | 'error';
+  readonly logFormat: 'json' | 'text';
+}
+
+export interface ResolvedBind {
+  readonly port: number;
+  readonly listeners: readonly ResolvedListener[];
+}
+
+export interface ResolvedListener {
+  readonly name?: string;
+  readonly hostname?: string;
+  readonly routes: readonly ResolvedRoute[];
+}
+
+export interface ResolvedRoute {
+  /** Stable across replicas and reloads: sessions are bound to it. */
+  readonly id: string;
+  readonly name: string;
+  /** JSON path of the route in the file, for errors raised later (auth, authz compilation). */
+  readonly configPath: string;
+  readonly matches: readonly RouteMatch[];
+  readonly backend: ResolvedBackend;
+  readonly cors?: CorsPolicy;
+  readonly authentication?: McpAuthentication;
+  readonly authorization?: McpAuthorization;
+}
+
+export interface ResolvedBackend {
+  readonly name: string;
+  readonly targets: readonly McpTarget[];
+  readonly statefulMode: StatefulMode;
+  readonly prefixMode: PrefixMode;
+  readonly failureMode: FailureMode;
+  readonly dnsRebindingProtection: boolean;
+  readonly serverInfo?: { readonly name: string; readonly version?: string; readonly title?: string };
+  readonly stdio: ResolvedStdioPool;
+}
+
+export interface ResolvedStdioPool {
+  readonly sharing: 'perSession' | 'shared';
+  readonly maxProcesses: number;
+  readonly idleTimeoutMs: number;
+  readonly maxRestartsPerMinute: number;
+}

@@ -1,0 +1,160 @@
+import { INVALID_REQUEST, UPSTREAM_TIMEOUT } from '../transport/jsonrpc.js';
+import type { CallSink } from '../transport/responder.js';
+import { UNAVAILABLE } from '../upstream/stdio-pool.js';
+import { UpstreamError, type JsonRpcMessage, type UpstreamConnection } from '../upstream/types.js';
+
+/** A client request in flight; links use it to place the upstream's interim messages on the right stream. */
+export interface ClientCall {
+  readonly clientId: string | number;
+  readonly method: string;
+  readonly sink: CallSink;
+  /** Upstream requests made for this call, so a client cancellation can be forwarded with the right ids. */
+  readonly upstream: Array<{ readonly link: TargetLink; readonly id: number }>;
+}
+
+interface Pending {
+  readonly method: string;
+  readonly call?: ClientCall;
+  readonly resolve: (response: JsonRpcMessage) => void;
+  readonly reject: (error: Error) => void;
+  timer: NodeJS.Timeout;
+}
+
+export interface LinkEvents {
+  /** A notification or server-to-client request from the upstream. */
+  upstreamMessage(link: TargetLink, message: JsonRpcMessage): void;
+  /** The connection is gone; pending requests have already been failed. */
+  lost(link: TargetLink, reason: Error): void;
+}
+
+/**
+ * The gateway's side of one connection to one target. It numbers the requests it sends upstream itself,
+ * so ids from the client (or from several clients on a shared connection) can never collide upstream.
+ */
+export class TargetLink {
+  private readonly pending = new Map<number, Pending>();
+  private nextId = 1;
+  private lostReason?: Error;
+  /** Protocol version this upstream agreed to in `initialize`. */
+  protocolVersion?: string;
+  /** Capabilities from `initialize`; unknown (undefined) for a session resumed from its id. */
+  capabilities?: Record<string, unknown>;
+
+  constructor(
+    readonly index: number,
+    readonly name: string,
+    readonly connection: UpstreamConnection,
+    private readonly timeoutMs: number,
+    private readonly events: LinkEvents,
+  ) {
+    connection.onmessage = (message) => this.receive(message);
+    connection.onclose = (reason) => this.lose(reason);
+  }
+
+  get alive(): boolean {
+    return this.lostReason === undefined;
+  }
+
+  get kind(): UpstreamConnection['kind'] {
+    return this.connection.kind;
+  }
+
+  /** Client calls with a request outstanding on this link, oldest first. */
+  inflightCalls(): ClientCall[] {
+    const calls: ClientCall[] = [];
+    for (const pending of this.pending.values()) if (pending.call && !calls.includes(pending.call)) calls.push(pending.call);
+    return calls;
+  }
+
+  /** Sends `message` (a request) with an id of our own; resolves with the upstream's response, id untouched. */
+  request(message: JsonRpcMessage, call?: ClientCall): Promise<JsonRpcMessage> {
+    if (this.lostReason) return Promise.reject(new UpstreamError(this.lostReason.message, UNAVAILABLE));
+    const id = this.nextId++;
+    const method = message.method ?? '';
+    call?.upstream.push({ link: this, id });
+    return new Promise((resolve, reject) => {
+      this.pending.set(id, { method, call, resolve, reject, timer: this.timeout(id, method, reject) });
+      this.connection.send({ ...message, id }).catch((error: Error & { code?: number }) => {
+        const entry = this.pending.get(id);
+        if (!entry) return;
+        clearTimeout(entry.timer);
+        this.pending.delete(id);
+        if (error.code === 404 && this.connection.sessionId !== undefined) {
+          // The upstream ended its session (expired, or deleted through another replica): so has ours.
+          const gone = new UpstreamError(
+            `Session not found: target "${this.name}" no longer knows this session; initialize a new one`,
+            INVALID_REQUEST,
+            undefined,
+            404,
+          );
+          reject(gone);
+          this.lose(gone);
+          return;
+        }
+        reject(new UpstreamError(`target "${this.name}" failed ${method}: ${error.message}`, UNAVAILABLE));
+      });
+    });
+  }
+
+  /** Progress on a request restarts its timeout: a long job that reports progress is alive, not hung. */
+  extendTimeout(id: number): void {
+    const pending = this.pending.get(id);
+    if (!pending) return;
+    clearTimeout(pending.timer);
+    pending.timer = this.timeout(id, pending.method, pending.reject);
+  }
+
+  private timeout(id: number, method: string, reject: (error: Error) => void): NodeJS.Timeout {
+    return setTimeout(() => {
+      this.pending.delete(id);
+      void this.connection
+        .send({ jsonrpc: '2.0', method: 'notifications/cancelled', params: { requestId: id, reason: 'gateway timeout' } })
+        .catch(() => undefined);
+      reject(new UpstreamError(`target "${this.name}" did not answer ${method} within ${formatMs(this.timeoutMs)}`, UPSTREAM_TIMEOUT));
+    }, this.timeoutMs);
+  }
+
+  /** Notifications and responses to server-to-client requests: no id of ours involved. */
+  send(message: JsonRpcMessage): void {
+    if (this.lostReason) return;
+    this.connection.send(message).catch((error: Error) => this.events.lost(this, error));
+  }
+
+  async close(terminate = false): Promise<void> {
+    this.failAll(new UpstreamError(`session closed while target "${this.name}" was handling the request`, UNAVAILABLE));
+    this.lostReason ??= new Error(`target "${this.name}" connection closed`);
+    await this.connection.close(terminate);
+  }
+
+  private receive(message: JsonRpcMessage): void {
+    if (message.method === undefined && typeof message.id === 'number') {
+      const pending = this.pending.get(message.id);
+      if (!pending) return; // late answer to a timed-out or cancelled request
+      this.pending.delete(message.id);
+      clearTimeout(pending.timer);
+      pending.resolve(message);
+      return;
+    }
+    if (message.method === undefined) return;
+    this.events.upstreamMessage(this, message);
+  }
+
+  private lose(reason: Error): void {
+    if (this.lostReason) return;
+    this.lostReason = reason;
+    this.failAll(reason);
+    this.events.lost(this, reason);
+  }
+
+  private failAll(reason: Error): void {
+    for (const [id, pending] of this.pending) {
+      clearTimeout(pending.timer);
+      pending.reject(new UpstreamError(`${reason.message} while handling ${pending.method}`, UNAVAILABLE));
+      this.pending.delete(id);
+    }
+  }
+}
+
+function formatMs(ms: number): string {
+  return ms % 1000 === 0 ? `${ms / 1000}s` : `${ms}ms`;
+}

@@ -1,0 +1,298 @@
+import type { McpAuthorizer, RequestFacts, ResourceRef } from '../authz/index.js';
+import type { ResolvedBackend } from '../config/model.js';
+import type { McpTarget } from '../config/types.js';
+import type { Logger } from '../telemetry/logger.js';
+import { errorResponse, INVALID_PARAMS, METHOD_NOT_FOUND } from '../transport/jsonrpc.js';
+import { UpstreamError, type JsonRpcMessage } from '../upstream/types.js';
+import type { ClientCall, TargetLink } from './link.js';
+import { mergeInitialize } from './merge.js';
+import { decodeCursor, encodeCursor, prefixName, prefixUri, splitName, splitUri } from './names.js';
+
+type Json = Record<string, unknown>;
+
+/** Pages fetched per target when `prefixMode: never` must find which target owns a name. */
+const MAX_RESOLVE_PAGES = 64;
+
+interface ListMethod {
+  readonly key: string;
+  readonly kind: ResourceRef['kind'];
+  readonly field: 'name' | 'uri' | 'uriTemplate';
+  /** Server capability that announces the list; targets without it are not asked. */
+  readonly capability: string;
+}
+
+const LIST_METHODS: Record<string, ListMethod> = {
+  'tools/list': { key: 'tools', kind: 'tool', field: 'name', capability: 'tools' },
+  'prompts/list': { key: 'prompts', kind: 'prompt', field: 'name', capability: 'prompts' },
+  'resources/list': { key: 'resources', kind: 'resource', field: 'uri', capability: 'resources' },
+  'resources/templates/list': { key: 'resourceTemplates', kind: 'resource', field: 'uriTemplate', capability: 'resources' },
+};
+
+const NAMED_METHODS: Record<string, { kind: ResourceRef['kind']; field: 'name' | 'uri' }> = {
+  'tools/call': { kind: 'tool', field: 'name' },
+  'prompts/get': { kind: 'prompt', field: 'name' },
+  'resources/read': { kind: 'resource', field: 'uri' },
+  'resources/subscribe': { kind: 'resource', field: 'uri' },
+  'resources/unsubscribe': { kind: 'resource', field: 'uri' },
+};
+
+/** One target and no forced prefix: names, URIs and unknown methods pass through untouched. */
+export function isPassthrough(backend: ResolvedBackend): boolean {
+  return backend.targets.length === 1 && backend.prefixMode !== 'always';
+}
+
+/** What the router needs from a session: its route settings and a link per target. */
+export interface RoutingHost {
+  readonly context: { readonly backend: ResolvedBackend; readonly authorizer?: McpAuthorizer; readonly logger: Logger; readonly gatewayVersion: string };
+  linkFor(target: McpTarget, index: number): Promise<TargetLink>;
+}
+
+/**
+ * Decides where each client request goes and what its answer looks like: pass-through for a lone target;
+ * for several, prefixed names and URIs, merged lists with composite cursors, fan-out, and authorization
+ * that makes a denied item indistinguishable from a missing one.
+ */
+export class Router {
+  constructor(private readonly host: RoutingHost) {}
+
+  private get context(): RoutingHost['context'] {
+    return this.host.context;
+  }
+
+  private linkFor(target: McpTarget, index: number): Promise<TargetLink> {
+    return this.host.linkFor(target, index);
+  }
+
+  async route(message: JsonRpcMessage, call: ClientCall, facts: RequestFacts): Promise<JsonRpcMessage> {
+    const method = message.method!;
+    const list = LIST_METHODS[method];
+    const named = NAMED_METHODS[method];
+    if (isPassthrough(this.context.backend)) {
+      const link = await this.linkFor(this.context.backend.targets[0], 0);
+      if (named && this.context.authorizer) {
+        const name = String(message.params?.[named.field] ?? '');
+        if (!this.allows({ kind: named.kind, name, target: link.name }, facts)) return unknownResource(message, named.kind, name);
+      }
+      const response = await this.forward(link, message, call);
+      if (list && this.context.authorizer && response.result) {
+        const items = response.result[list.key];
+        if (Array.isArray(items)) {
+          response.result = {
+            ...response.result,
+            [list.key]: items.filter((item: Json) => this.allows({ kind: list.kind, name: String(item[list.field]), target: link.name }, facts)),
+          };
+        }
+      }
+      return response;
+    }
+    if (list) return this.listMerged(message, list, call, facts);
+    if (named) return this.callNamed(message, named, call, facts);
+    switch (method) {
+      case 'ping':
+        return { jsonrpc: '2.0', id: message.id, result: {} };
+      case 'completion/complete':
+        return this.complete(message, call, facts);
+      case 'logging/setLevel':
+        await this.fanOut(message, call);
+        return { jsonrpc: '2.0', id: message.id, result: {} };
+      case 'server/discover':
+        return this.discover(message, call);
+      default:
+        return errorResponse(message.id, METHOD_NOT_FOUND, `Method not found: ${method}`);
+    }
+  }
+
+  private async forward(link: TargetLink, message: JsonRpcMessage, call: ClientCall): Promise<JsonRpcMessage> {
+    const response = await link.request(message, call);
+    response.id = message.id;
+    return response;
+  }
+
+  private allows(resource: ResourceRef, facts: RequestFacts): boolean {
+    return this.context.authorizer ? this.context.authorizer.allows(resource, facts) : true;
+  }
+
+  private async callNamed(
+    message: JsonRpcMessage,
+    named: { kind: ResourceRef['kind']; field: 'name' | 'uri' },
+    call: ClientCall,
+    facts: RequestFacts,
+  ): Promise<JsonRpcMessage> {
+    const sent = String(message.params?.[named.field] ?? '');
+    const owner = named.field === 'uri' ? this.ownerOfUri(sent) : await this.ownerOfName(sent, named.kind, call);
+    if (!owner || !this.allows({ kind: named.kind, name: owner.name, target: owner.target.name }, facts)) {
+      return unknownResource(message, named.kind, sent);
+    }
+    const link = await this.linkFor(owner.target, owner.index);
+    const response = await this.forward(link, { ...message, params: { ...message.params, [named.field]: owner.name } }, call);
+    if (response.result) prefixContentUris(response.result, link.name);
+    return response;
+  }
+
+  private async complete(message: JsonRpcMessage, call: ClientCall, facts: RequestFacts): Promise<JsonRpcMessage> {
+    const ref = (message.params?.ref ?? {}) as Json;
+    const isPrompt = ref.type === 'ref/prompt';
+    const sent = String((isPrompt ? ref.name : ref.uri) ?? '');
+    const owner = isPrompt ? await this.ownerOfName(sent, 'prompt', call) : this.ownerOfUri(sent);
+    const kind = isPrompt ? 'prompt' : 'resource';
+    if (!owner || !this.allows({ kind, name: owner.name, target: owner.target.name }, facts)) return unknownResource(message, kind, sent);
+    const link = await this.linkFor(owner.target, owner.index);
+    const upstreamRef = isPrompt ? { ...ref, name: owner.name } : { ...ref, uri: owner.name };
+    return this.forward(link, { ...message, params: { ...message.params, ref: upstreamRef } }, call);
+  }
+
+  /** Sends `message` to every target; the answers of those that answered, by target name. */
+  private async fanOut(message: JsonRpcMessage, call: ClientCall): Promise<Array<{ name: string; answer: JsonRpcMessage }>> {
+    const { targets, failureMode } = this.context.backend;
+    const outcomes = await Promise.allSettled(targets.map(async (target, index) => (await this.linkFor(target, index)).request(message, call)));
+    const failed = outcomes.find((outcome) => outcome.status === 'rejected') as PromiseRejectedResult | undefined;
+    if (failed && failureMode === 'failClosed') throw failed.reason;
+    return outcomes.flatMap((outcome, index) => (outcome.status === 'fulfilled' ? [{ name: targets[index].name, answer: outcome.value }] : []));
+  }
+
+  /**
+   * 2026-07-28 discovery of a federated server: the versions every target speaks, the union of their
+   * capabilities. Any target's error is returned as is, so the client falls back to `initialize`.
+   */
+  private async discover(message: JsonRpcMessage, call: ClientCall): Promise<JsonRpcMessage> {
+    const answers = await this.fanOut(message, call);
+    const failed = answers.find(({ answer }) => answer.error);
+    if (failed || answers.length === 0) return { ...(failed?.answer ?? errorResponse(message.id, METHOD_NOT_FOUND, 'Method not found: server/discover')), id: message.id };
+    const versionLists = answers.map(({ answer }) => (Array.isArray(answer.result?.supportedVersions) ? (answer.result!.supportedVersions as string[]) : []));
+    const supportedVersions = versionLists[0].filter((version) => versionLists.every((list) => list.includes(version)));
+    const merged = mergeInitialize(
+      answers.map(({ name, answer }) => ({ name, result: answer.result ?? {} })),
+      supportedVersions[0] ?? '',
+      this.context.backend,
+      this.context.gatewayVersion,
+    );
+    const result: Json = { ...merged, supportedVersions };
+    delete result.protocolVersion;
+    return { jsonrpc: '2.0', id: message.id, result };
+  }
+
+  private ownerOfUri(uri: string): { target: McpTarget; index: number; name: string } | undefined {
+    const split = splitUri(uri);
+    if (!split) return undefined;
+    const index = this.context.backend.targets.findIndex((target) => target.name === split.target);
+    return index < 0 ? undefined : { target: this.context.backend.targets[index], index, name: split.uri };
+  }
+
+  private async ownerOfName(name: string, kind: ResourceRef['kind'], call: ClientCall): Promise<{ target: McpTarget; index: number; name: string } | undefined> {
+    const { targets, prefixMode } = this.context.backend;
+    if (prefixMode !== 'never') {
+      const split = splitName(name);
+      if (!split) return undefined;
+      const index = targets.findIndex((target) => target.name === split.target);
+      return index < 0 ? undefined : { target: targets[index], index, name: split.name };
+    }
+    // Unprefixed names: ask every target which one serves it; a name served twice is refused, not guessed.
+    const method = kind === 'tool' ? 'tools/list' : 'prompts/list';
+    const key = kind === 'tool' ? 'tools' : 'prompts';
+    const owners: number[] = [];
+    await Promise.all(
+      targets.map(async (target, index) => {
+        const link = await this.linkFor(target, index).catch(() => undefined);
+        if (!link) return;
+        let cursor: unknown;
+        for (let page = 0; page < MAX_RESOLVE_PAGES; page++) {
+          const response = await link.request({ jsonrpc: '2.0', method, params: cursor ? { cursor } : {} }, call).catch(() => undefined);
+          const items = response?.result?.[key];
+          if (!Array.isArray(items)) return;
+          if (items.some((item: Json) => item.name === name)) {
+            owners.push(index);
+            return;
+          }
+          cursor = response?.result?.nextCursor;
+          if (!cursor) return;
+        }
+      }),
+    );
+    if (owners.length > 1) throw new UpstreamError(`${kind} ${name} is served by several targets: ${owners.map((i) => targets[i].name).join(', ')}`, INVALID_PARAMS);
+    return owners.length === 1 ? { target: targets[owners[0]], index: owners[0], name } : undefined;
+  }
+
+  /**
+   * Merged list with pagination kept: the cursor names a target and that target's own cursor. A page
+   * holds the items of consecutive targets up to the first one that has more pages.
+   */
+  private async listMerged(
+    message: JsonRpcMessage,
+    list: ListMethod,
+    call: ClientCall,
+    facts: RequestFacts,
+  ): Promise<JsonRpcMessage> {
+    const { targets, failureMode, prefixMode } = this.context.backend;
+    const sentCursor = message.params?.cursor;
+    let position = { target: 0, cursor: undefined as string | undefined };
+    if (sentCursor !== undefined) {
+      const decoded = typeof sentCursor === 'string' ? decodeCursor(sentCursor) : undefined;
+      if (!decoded || decoded.target >= targets.length) return errorResponse(message.id, INVALID_PARAMS, 'Invalid cursor');
+      position = { target: decoded.target, cursor: decoded.cursor };
+    }
+    const pages = targets.slice(position.target).map(async (target, offset) => {
+      const index = position.target + offset;
+      const link = await this.linkFor(target, index);
+      if (link.capabilities && link.capabilities[list.capability] === undefined) return { index, link, result: {} as Json };
+      const params: Json = { ...message.params };
+      delete params.cursor;
+      if (offset === 0 && position.cursor !== undefined) params.cursor = position.cursor;
+      const response = await link.request({ jsonrpc: '2.0', method: message.method, params }, call);
+      // A target that does not serve this kind of list simply contributes nothing.
+      if (response.error?.code === METHOD_NOT_FOUND) return { index, link, result: {} as Json };
+      if (response.error) throw new UpstreamError(`target "${target.name}": ${response.error.message}`, response.error.code);
+      return { index, link, result: response.result ?? {} };
+    });
+    const items: Json[] = [];
+    let nextCursor: string | undefined;
+    for (const [offset, page] of pages.entries()) {
+      let outcome: Awaited<(typeof pages)[number]>;
+      try {
+        outcome = await page;
+      } catch (error) {
+        if (failureMode === 'failClosed') {
+          for (const rest of pages.slice(offset + 1)) rest.catch(() => undefined);
+          throw error;
+        }
+        this.context.logger.warn('target skipped in list (failOpen)', { method: message.method, target: targets[position.target + offset].name, error });
+        continue;
+      }
+      const upstreamItems = outcome.result[list.key];
+      if (Array.isArray(upstreamItems)) {
+        for (const item of upstreamItems as Json[]) {
+          const original = String(item[list.field]);
+          if (!this.allows({ kind: list.kind, name: original, target: outcome.link.name }, facts)) continue;
+          const exposed = list.field === 'name' ? (prefixMode === 'never' ? original : prefixName(outcome.link.name, original)) : prefixUri(outcome.link.name, original);
+          items.push({ ...item, [list.field]: exposed });
+        }
+      }
+      if (typeof outcome.result.nextCursor === 'string') {
+        nextCursor = encodeCursor({ target: outcome.index, cursor: outcome.result.nextCursor });
+        for (const rest of pages.slice(offset + 1)) rest.catch(() => undefined);
+        break;
+      }
+    }
+    const result: Json = { [list.key]: items };
+    if (nextCursor) result.nextCursor = nextCursor;
+    return { jsonrpc: '2.0', id: message.id, result };
+  }
+}
+
+function unknownResource(message: JsonRpcMessage, kind: ResourceRef['kind'], name: string): JsonRpcMessage {
+  const label = kind === 'resource' ? 'Unknown resource' : kind === 'prompt' ? 'Unknown prompt' : 'Unknown tool';
+  return errorResponse(message.id, INVALID_PARAMS, `${label}: ${name}`);
+}
+
+/** Resource links in tool results and read contents point at upstream URIs; make them readable through us. */
+function prefixContentUris(result: Json, target: string): void {
+  for (const key of ['content', 'contents']) {
+    const items = result[key];
+    if (!Array.isArray(items)) continue;
+    result[key] = items.map((item: Json) => {
+      if (typeof item.uri === 'string') return { ...item, uri: prefixUri(target, item.uri) };
+      const resource = item.resource as Json | undefined;
+      if (resource && typeof resource.uri === 'string') return { ...item, resource: { ...resource, uri: prefixUri(target, resource.uri) } };
+      return item;
+    });
+  }
+}

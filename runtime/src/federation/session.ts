@@ -1,0 +1,411 @@
+import type { McpAuthorizer, RequestFacts } from '../authz/index.js';
+import type { ResolvedBackend } from '../config/model.js';
+import type { McpTarget } from '../config/types.js';
+import { EventStream, parseEventId, type SseWriter } from '../session/streams.js';
+import type { SessionState } from '../session/token.js';
+import type { Logger } from '../telemetry/logger.js';
+import { errorResponse, INTERNAL_ERROR, type RequestId } from '../transport/jsonrpc.js';
+import type { CallSink } from '../transport/responder.js';
+import { connectTarget, resumeTarget } from '../upstream/connect.js';
+import type { ClientCredentials } from '../upstream/http.js';
+import { UNAVAILABLE, type StdioPool } from '../upstream/stdio-pool.js';
+import { UpstreamError, type JsonRpcMessage } from '../upstream/types.js';
+import { TargetLink, type ClientCall } from './link.js';
+import { mergeInitialize } from './merge.js';
+import { prefixUri } from './names.js';
+import { isPassthrough, Router } from './router.js';
+
+type Json = Record<string, unknown>;
+
+/** What a session needs from its route; swapped on reload so policies apply to live sessions at once. */
+export interface BackendContext {
+  readonly routeId: string;
+  readonly routeName: string;
+  readonly backend: ResolvedBackend;
+  /** Undefined when the route has no `mcpAuthorization`: nothing to filter. */
+  readonly authorizer?: McpAuthorizer;
+  readonly pool: StdioPool;
+  readonly logger: Logger;
+  readonly upstreamTimeoutMs: number;
+  readonly gatewayVersion: string;
+}
+
+/** A session that cannot be rebuilt here (stdio or legacy SSE targets live in another process). */
+export class SessionNotResumable extends Error {}
+
+const KEPT_POST_STREAMS = 32;
+const REQUEST_CANCELLED = -32800;
+
+/**
+ * One client session: its links to every target, and the bookkeeping that routes each message between
+ * them — names and URIs, request ids both ways, and the stream an upstream message belongs on.
+ */
+export class McpSession {
+  id = '';
+  readonly credentials: ClientCredentials = {};
+  protocolVersion = '2025-03-26';
+  clientCapabilities: Json = {};
+  subject?: string;
+  lastActivity = Date.now();
+  closeReason?: string;
+  onClosed?: (session: McpSession) => void;
+  private readonly links = new Map<string, TargetLink>();
+  private readonly calls = new Map<RequestId, ClientCall & { progressToken?: unknown }>();
+  private readonly serverRequests = new Map<string, { link: TargetLink; id: string | number }>();
+  private serverRequestSeq = 0;
+  private readonly streams = new Map<string, EventStream>();
+  private streamSeq = 0;
+  private readonly standalone = new EventStream('g');
+  private readonly router = new Router(this);
+  /** Ephemeral sessions (stateless mode, 2026-07-28 requests) open links on demand, without a GET stream. */
+  private readonly ephemeral: boolean;
+  private ephemeralInit?: Json;
+  /** The route context whose policies this session last adopted. */
+  private policySource: BackendContext;
+
+  constructor(
+    public context: BackendContext,
+    options: { ephemeral?: boolean } = {},
+  ) {
+    this.ephemeral = options.ephemeral ?? false;
+    this.policySource = context;
+  }
+
+  get closed(): boolean {
+    return this.closeReason !== undefined;
+  }
+
+  /** One target and no forced prefix: names, URIs and unknown methods pass through untouched. */
+  get passthrough(): boolean {
+    return isPassthrough(this.context.backend);
+  }
+
+  get hasStdioTargets(): boolean {
+    return this.context.backend.targets.some((target) => target.stdio !== undefined);
+  }
+
+  touch(): void {
+    this.lastActivity = Date.now();
+  }
+
+  /**
+   * After a reload: new policies (authorization, timeouts, logger) apply at once, but the targets and
+   * naming stay those the session was initialized with, or its tool names would change under the client.
+   */
+  adopt(context: BackendContext): void {
+    if (this.policySource === context) return;
+    this.policySource = context;
+    this.context = { ...context, backend: this.context.backend, pool: this.context.pool };
+  }
+
+  // ---- lifecycle -----------------------------------------------------------------------------
+
+  /** Runs the client's `initialize` against every target; returns the (merged) result. */
+  async initialize(message: JsonRpcMessage): Promise<JsonRpcMessage> {
+    const params = (message.params ?? {}) as Json;
+    const clientVersion = typeof params.protocolVersion === 'string' ? params.protocolVersion : '2025-03-26';
+    this.clientCapabilities = (params.capabilities ?? {}) as Json;
+    const { backend, logger } = this.context;
+    const settled = await Promise.allSettled(
+      backend.targets.map(async (target, index) => {
+        const link = await this.openLink(target, index);
+        try {
+          const response = await link.request({ jsonrpc: '2.0', method: 'initialize', params });
+          return { link, response };
+        } catch (error) {
+          await link.close(true).catch(() => undefined);
+          throw error;
+        }
+      }),
+    );
+    const ready: Array<{ link: TargetLink; result: Json }> = [];
+    const failures: string[] = [];
+    let upstreamError: JsonRpcMessage | undefined;
+    settled.forEach((outcome, index) => {
+      const name = backend.targets[index].name;
+      if (outcome.status === 'rejected') {
+        failures.push(`target "${name}": ${(outcome.reason as Error).message}`);
+      } else if (outcome.value.response.error) {
+        upstreamError = outcome.value.response;
+        failures.push(`target "${name}" refused initialize: ${outcome.value.response.error.message}`);
+        void outcome.value.link.close(true);
+      } else {
+        ready.push({ link: outcome.value.link, result: outcome.value.response.result ?? {} });
+      }
+    });
+    const failOpen = backend.failureMode === 'failOpen';
+    if (failures.length > 0 && (!failOpen || ready.length === 0)) {
+      await Promise.all(ready.map(({ link }) => link.close(true)));
+      this.links.clear();
+      if (this.passthrough && upstreamError) return { ...upstreamError, id: message.id };
+      const rejection = settled.find((outcome) => outcome.status === 'rejected') as PromiseRejectedResult | undefined;
+      throw new UpstreamError(failures.join('; '), rejection?.reason instanceof UpstreamError ? rejection.reason.code : UNAVAILABLE);
+    }
+    for (const failure of failures) logger.warn('target skipped (failOpen)', { route: this.context.routeName, error: failure });
+    for (const { link, result } of ready) {
+      link.protocolVersion = typeof result.protocolVersion === 'string' ? result.protocolVersion : clientVersion;
+      link.capabilities = (result.capabilities ?? {}) as Json;
+      link.connection.setProtocolVersion(link.protocolVersion);
+    }
+    let result: Json;
+    if (this.passthrough) {
+      result = backend.serverInfo ? { ...ready[0].result, serverInfo: { ...(ready[0].result.serverInfo as Json), ...backend.serverInfo } } : ready[0].result;
+    } else {
+      result = mergeInitialize(
+        ready.map(({ link, result: r }) => ({ name: link.name, result: r })),
+        clientVersion,
+        backend,
+        this.context.gatewayVersion,
+      );
+    }
+    this.protocolVersion = String(result.protocolVersion ?? clientVersion);
+    return { jsonrpc: '2.0', id: message.id, result };
+  }
+
+  /** Rebuilds a session another replica created, from its sealed state; no upstream re-initialize. */
+  static async resume(context: BackendContext, state: SessionState): Promise<McpSession> {
+    const session = new McpSession(context);
+    session.protocolVersion = state.v;
+    session.clientCapabilities = state.c;
+    session.subject = state.s;
+    const movable = state.t.every(([, kind, upstreamSession]) => kind === 'mcp' || (kind !== 'stdio' && upstreamSession === null));
+    if (!movable) {
+      throw new SessionNotResumable(
+        'session not found: it includes stdio or legacy SSE targets, whose processes and streams live in the gateway replica that created it; such sessions cannot move to another replica or survive a restart. Initialize a new session.',
+      );
+    }
+    for (const [name, kind, upstreamSession, version] of state.t) {
+      const index = context.backend.targets.findIndex((target) => target.name === name);
+      const target = context.backend.targets[index];
+      if (!target || (kind === 'mcp') !== (target.mcp !== undefined)) {
+        throw new SessionNotResumable(`session not found: target "${name}" is no longer configured on this route`);
+      }
+      const connection =
+        upstreamSession !== null
+          ? await resumeTarget(target, { pool: context.pool, logger: context.logger, credentials: session.credentials }, upstreamSession, version)
+          : await connectTarget(target, { pool: context.pool, logger: context.logger, credentials: session.credentials });
+      if (upstreamSession === null) connection.setProtocolVersion(version);
+      const link = session.addLink(index, name, connection);
+      link.protocolVersion = version;
+    }
+    return session;
+  }
+
+  /** The state sealed into the session id. */
+  state(): Omit<SessionState, 'n'> {
+    return {
+      r: this.context.routeId,
+      v: this.protocolVersion,
+      t: [...this.links.values()].map((link) => [link.name, link.kind, link.connection.sessionId ?? null, link.protocolVersion ?? this.protocolVersion] as const),
+      c: this.clientCapabilities,
+      ...(this.subject !== undefined ? { s: this.subject } : {}),
+    };
+  }
+
+  /**
+   * Ends the session here. `terminate` (the client's DELETE, stateless requests) also ends the upstream
+   * sessions; eviction and shutdown do not, since another replica may still serve this session.
+   */
+  async close(reason: string, terminate = false): Promise<void> {
+    if (this.closed) return;
+    this.closeReason = reason;
+    // Gone for new requests at once; stopping processes below may take a moment.
+    this.onClosed?.(this);
+    for (const call of this.calls.values()) call.sink.finish(errorResponse(call.clientId, INTERNAL_ERROR, `session closed: ${reason}`));
+    this.calls.clear();
+    this.standalone.finish();
+    for (const stream of this.streams.values()) stream.finish();
+    await Promise.all([...this.links.values()].map((link) => link.close(terminate).catch(() => undefined)));
+  }
+
+  // ---- client → gateway ----------------------------------------------------------------------
+
+  /** Serves one client request; the response (or an error) always ends up on `sink`. */
+  async handleRequest(message: JsonRpcMessage, sink: CallSink, facts: RequestFacts): Promise<void> {
+    const clientId = message.id as RequestId;
+    const call: ClientCall & { progressToken?: unknown } = {
+      clientId,
+      method: message.method!,
+      sink,
+      upstream: [],
+      progressToken: message.params?._meta?.progressToken,
+    };
+    this.calls.set(clientId, call);
+    try {
+      sink.finish(await this.router.route(message, call, facts));
+    } catch (error) {
+      const code = error instanceof UpstreamError ? error.code : INTERNAL_ERROR;
+      if (!(error instanceof UpstreamError)) this.context.logger.error('request failed', { method: message.method, error });
+      const status = error instanceof UpstreamError ? error.httpStatus : undefined;
+      sink.finish(errorResponse(clientId, code, (error as Error).message, error instanceof UpstreamError ? error.data : undefined), status);
+    } finally {
+      this.calls.delete(clientId);
+    }
+  }
+
+  handleNotification(message: JsonRpcMessage): void {
+    if (message.method === 'notifications/cancelled') {
+      const requestId = message.params?.requestId as RequestId | undefined;
+      const call = requestId !== undefined ? this.calls.get(requestId) : undefined;
+      if (!call) return;
+      for (const { link, id } of call.upstream) {
+        link.send({ ...message, params: { ...message.params, requestId: id } });
+      }
+      this.calls.delete(call.clientId);
+      call.sink.finish(errorResponse(call.clientId, REQUEST_CANCELLED, 'request cancelled by the client'));
+      return;
+    }
+    // initialized, roots/list_changed, progress of server-initiated requests…: every target may care.
+    for (const link of this.links.values()) if (link.alive) link.send(message);
+  }
+
+  /** The client's answer to a server-to-client request: back to the upstream that asked, with its own id. */
+  handleResponse(message: JsonRpcMessage): boolean {
+    const key = String(message.id);
+    const origin = this.serverRequests.get(key);
+    if (!origin) return false;
+    this.serverRequests.delete(key);
+    origin.link.send({ ...message, id: origin.id });
+    return true;
+  }
+
+  /** Attaches a GET (or resuming GET) connection to the standalone stream or to the stream `lastEventId` names. */
+  attachStream(writer: SseWriter, lastEventId: string | undefined): void {
+    const position = lastEventId ? parseEventId(lastEventId) : undefined;
+    const stream = position && position.stream !== this.standalone.id ? this.streams.get(position.stream) : undefined;
+    if (stream) {
+      stream.attach(writer, position!.seq);
+      return;
+    }
+    this.standalone.attach(writer, position?.stream === this.standalone.id ? position.seq : undefined);
+  }
+
+  /**
+   * Legacy HTTP+SSE clients (2024-11-05 transport) get every message, responses included, on their one GET
+   * stream; this sink puts a request's messages there.
+   */
+  standaloneSink(): CallSink {
+    const stream = this.standalone;
+    return {
+      push: (message) => stream.append(message),
+      finish: (message) => stream.append(message),
+      get open() {
+        return !stream.done;
+      },
+    };
+  }
+
+  /** A new resumable SSE stream for one POST's answer. */
+  openPostStream(): EventStream {
+    const stream = new EventStream(`p${++this.streamSeq}`);
+    this.streams.set(stream.id, stream);
+    if (this.streams.size > KEPT_POST_STREAMS) {
+      const oldest = this.streams.keys().next().value as string;
+      this.streams.delete(oldest);
+    }
+    return stream;
+  }
+
+  // ---- upstream → client ---------------------------------------------------------------------
+
+  private upstreamMessage(link: TargetLink, message: JsonRpcMessage): void {
+    if (message.id !== undefined && message.id !== null) {
+      // A server-to-client request (sampling, elicitation, roots): our id towards the client, theirs kept to answer.
+      const downstreamId = `${link.name}.${++this.serverRequestSeq}`;
+      this.serverRequests.set(downstreamId, { link, id: message.id });
+      this.deliver({ ...message, id: downstreamId }, link);
+      return;
+    }
+    switch (message.method) {
+      case 'notifications/progress': {
+        const token = message.params?.progressToken;
+        for (const call of this.calls.values()) {
+          if (call.progressToken !== undefined && call.progressToken === token) {
+            for (const upstream of call.upstream) if (upstream.link === link) link.extendTimeout(upstream.id);
+            call.sink.push(message);
+            return;
+          }
+        }
+        break;
+      }
+      case 'notifications/cancelled': {
+        const requestId = message.params?.requestId;
+        for (const [downstreamId, origin] of this.serverRequests) {
+          if (origin.link === link && origin.id === requestId) {
+            this.serverRequests.delete(downstreamId);
+            this.deliver({ ...message, params: { ...message.params, requestId: downstreamId } }, link);
+            return;
+          }
+        }
+        return;
+      }
+      case 'notifications/resources/updated':
+        if (!this.passthrough && typeof message.params?.uri === 'string') {
+          message = { ...message, params: { ...message.params, uri: prefixUri(link.name, message.params.uri) } };
+        }
+        break;
+    }
+    this.deliver(message, link);
+  }
+
+  /** On the stream of the request that caused it when one is open, else on the session's GET stream. */
+  private deliver(message: JsonRpcMessage, link: TargetLink): void {
+    const call = link.inflightCalls().find((candidate) => candidate.sink.open);
+    if (call) call.sink.push(message);
+    else if (!this.ephemeral) this.standalone.append(message);
+  }
+
+  private linkLost(link: TargetLink, reason: Error): void {
+    this.context.logger.warn('target connection lost', { route: this.context.routeName, session: this.id || undefined, target: link.name, error: reason.message });
+    // Closed on the next turn, so the failed requests answer with their own error (naming the method) first.
+    if ([...this.links.values()].every((candidate) => !candidate.alive)) setImmediate(() => void this.close(reason.message));
+  }
+
+  // ---- links ---------------------------------------------------------------------------------
+
+  private addLink(index: number, name: string, connection: TargetLink['connection']): TargetLink {
+    const link = new TargetLink(index, name, connection, this.context.upstreamTimeoutMs, {
+      upstreamMessage: (from, message) => this.upstreamMessage(from, message),
+      lost: (from, reason) => this.linkLost(from, reason),
+    });
+    this.links.set(name, link);
+    return link;
+  }
+
+  private async openLink(target: McpTarget, index: number): Promise<TargetLink> {
+    const connection = await connectTarget(target, { pool: this.context.pool, logger: this.context.logger, credentials: this.credentials });
+    return this.addLink(index, target.name, connection);
+  }
+
+  /**
+   * The link to a target. Stateful sessions opened every link at `initialize`; ephemeral ones open it on
+   * first use and, for pre-2026 protocol versions, perform the handshake the client never sent.
+   */
+  async linkFor(target: McpTarget, index: number): Promise<TargetLink> {
+    const existing = this.links.get(target.name);
+    if (existing) {
+      if (!existing.alive) throw new UpstreamError(`target "${target.name}" is unavailable in this session`, UNAVAILABLE);
+      return existing;
+    }
+    if (!this.ephemeral) throw new UpstreamError(`target "${target.name}" is not part of this session`, UNAVAILABLE);
+    const link = await this.openLink(target, index);
+    if (this.ephemeralInit) {
+      const response = await link.request({ jsonrpc: '2.0', method: 'initialize', params: this.ephemeralInit });
+      if (response.error) throw new UpstreamError(`target "${target.name}" refused initialize: ${response.error.message}`, response.error.code);
+      link.protocolVersion = String(response.result?.protocolVersion ?? this.protocolVersion);
+      link.connection.setProtocolVersion(link.protocolVersion);
+      link.send({ jsonrpc: '2.0', method: 'notifications/initialized' });
+    } else {
+      link.connection.setProtocolVersion(this.protocolVersion);
+    }
+    return link;
+  }
+
+  /** Ephemeral sessions of legacy clients: the `initialize` params each target gets before the request. */
+  prepareEphemeral(protocolVersion: string, handshake: boolean): void {
+    this.protocolVersion = protocolVersion;
+    this.ephemeralInit = handshake
+      ? { protocolVersion, capabilities: {}, clientInfo: { name: 'mcp-gateway', version: this.context.gatewayVersion } }
+      : undefined;
+  }
+}

@@ -1,0 +1,238 @@
+import type { RouteAuthenticator } from './auth/index.js';
+import type { ResolvedConfig, ResolvedRoute } from './config/model.js';
+import type { BackendContext } from './federation/session.js';
+import { BindServer } from './http/server.js';
+import { compileMatcher, endpointPathOf, type CompiledListener, type CompiledRoute } from './http/routes.js';
+import { SessionStore } from './session/store.js';
+import { SessionCodec } from './session/token.js';
+import type { Logger } from './telemetry/logger.js';
+import { noTelemetry, type Telemetry } from './telemetry/telemetry.js';
+import { StdioPool } from './upstream/stdio-pool.js';
+import { GATEWAY_VERSION } from './version.js';
+
+/** What the admin page shows: a snapshot, cheap to build. */
+export interface GatewayStatus {
+  readonly ready: boolean;
+  readonly configSource: string;
+  readonly ports: readonly number[];
+  readonly sessions: number;
+  readonly routes: ReadonlyArray<{ readonly id: string; readonly name: string; readonly targets: readonly string[]; readonly stdioProcesses: number }>;
+}
+
+export interface GatewayOptions {
+  readonly logger: Logger;
+  readonly telemetry?: Telemetry;
+  /** Address every bind listens on. */
+  readonly host: string;
+}
+
+/**
+ * Authentication (jose) and authorization (CEL) are loaded only when some route uses them: together they
+ * are a third of the gateway's memory, which a plain stdio bridge does not need.
+ */
+interface PolicyModules {
+  auth?: typeof import('./auth/index.js');
+  authz?: typeof import('./authz/index.js');
+}
+
+async function loadPolicyModules(config: ResolvedConfig, loaded: PolicyModules): Promise<void> {
+  const routes = config.binds.flatMap((bind) => bind.listeners.flatMap((listener) => listener.routes));
+  if (!loaded.auth && routes.some((route) => route.authentication)) loaded.auth = await import('./auth/index.js');
+  if (!loaded.authz && routes.some((route) => route.authorization)) loaded.authz = await import('./authz/index.js');
+}
+
+interface RoutingTable {
+  readonly config: ResolvedConfig;
+  /** Per bind (same order as config.binds). */
+  readonly binds: ReadonlyArray<readonly CompiledListener[]>;
+  readonly authenticators: readonly RouteAuthenticator[];
+}
+
+/**
+ * The running gateway: its ports, routes, sessions and stdio pools. Everything hangs off this object;
+ * a reload builds a complete new routing table first and swaps it in only when all of it compiled.
+ */
+export class Gateway {
+  private readonly logger: Logger;
+  private readonly telemetry: Telemetry;
+  private readonly sessions: SessionStore;
+  private readonly codec: SessionCodec;
+  private readonly pools = new Map<string, StdioPool>();
+  private readonly servers = new Map<string, BindServer>();
+  private table?: RoutingTable;
+  private draining = false;
+  readonly ports = new Map<string, number>();
+
+  /** Builds a gateway for `initial`; throws ConfigError when a route's auth or authorization does not compile. */
+  static async create(initial: ResolvedConfig, options: GatewayOptions): Promise<Gateway> {
+    const modules: PolicyModules = {};
+    await loadPolicyModules(initial, modules);
+    return new Gateway(initial, options, modules);
+  }
+
+  private constructor(
+    initial: ResolvedConfig,
+    private readonly options: GatewayOptions,
+    private readonly modules: PolicyModules,
+  ) {
+    this.logger = options.logger;
+    this.telemetry = options.telemetry ?? noTelemetry;
+    this.sessions = new SessionStore(initial.settings.sessionTtlMs, this.logger, this.telemetry);
+    if (initial.settings.sessionKey) {
+      this.codec = new SessionCodec(initial.settings.sessionKey);
+    } else {
+      this.codec = new SessionCodec(SessionCodec.randomKey());
+      this.logger.warn(
+        'no session key configured (config.session.key or SESSION_KEY): using a random key, so sessions will not survive a restart or move between replicas',
+      );
+    }
+    this.table = this.compile(initial);
+  }
+
+  get ready(): boolean {
+    return !this.draining && this.table !== undefined;
+  }
+
+  get config(): ResolvedConfig {
+    return this.table!.config;
+  }
+
+  status(): GatewayStatus {
+    const config = this.table!.config;
+    const routes = config.binds.flatMap((bind) => bind.listeners.flatMap((listener) => listener.routes));
+    return {
+      ready: this.ready,
+      configSource: config.source,
+      ports: [...this.ports.values()],
+      sessions: this.sessions.size,
+      routes: routes.map((route) => ({
+        id: route.id,
+        name: route.name,
+        targets: route.backend.targets.map((target) => target.name),
+        stdioProcesses: this.pools.get(route.id)?.liveProcesses ?? 0,
+      })),
+    };
+  }
+
+  async start(): Promise<void> {
+    await this.applyBinds(this.table!);
+  }
+
+  /** Applies a new configuration; throws (ConfigError) and keeps the old one if any part does not compile. */
+  async reload(config: ResolvedConfig): Promise<void> {
+    await loadPolicyModules(config, this.modules);
+    const next = this.compile(config);
+    const previous = this.table!;
+    this.table = next;
+    this.sessions.setTtl(config.settings.sessionTtlMs);
+    try {
+      await this.applyBinds(next);
+    } catch (error) {
+      this.table = previous;
+      await this.applyBinds(previous).catch(() => undefined);
+      for (const authenticator of next.authenticators) authenticator.close();
+      throw error;
+    }
+    for (const authenticator of previous.authenticators) authenticator.close();
+  }
+
+  /** SIGTERM: not ready any more, let running requests finish, then end every session and port. */
+  async drain(): Promise<void> {
+    this.draining = true;
+    const timeout = this.table!.config.settings.drainTimeoutMs;
+    await Promise.all([...this.servers.values()].map((server) => server.waitIdle(timeout)));
+    await this.sessions.closeAll('gateway shutting down');
+    for (const server of this.servers.values()) server.close();
+    for (const authenticator of this.table!.authenticators) authenticator.close();
+  }
+
+  private bindKey(config: ResolvedConfig, index: number): string {
+    const port = config.binds[index].port;
+    return port === 0 ? `ephemeral#${index}` : String(port);
+  }
+
+  private async applyBinds(table: RoutingTable): Promise<void> {
+    const wanted = new Set<string>();
+    for (const [index, listeners] of table.binds.entries()) {
+      const key = this.bindKey(table.config, index);
+      wanted.add(key);
+      const existing = this.servers.get(key);
+      if (existing) {
+        existing.setListeners(listeners);
+        continue;
+      }
+      const server = new BindServer(listeners, this, this.logger);
+      const port = await server.listen(table.config.binds[index].port, this.options.host);
+      this.servers.set(key, server);
+      this.ports.set(key, port);
+      this.logger.info('listening', { host: this.options.host, port, configuredPort: table.config.binds[index].port });
+    }
+    for (const [key, server] of this.servers) {
+      if (wanted.has(key)) continue;
+      server.close();
+      this.servers.delete(key);
+      this.ports.delete(key);
+      this.logger.info('stopped listening', { port: key });
+    }
+  }
+
+  private compile(config: ResolvedConfig): RoutingTable {
+    const authenticators: RouteAuthenticator[] = [];
+    try {
+      const binds = config.binds.map((bind) =>
+        bind.listeners.map((listener) => ({
+          hostname: listener.hostname,
+          routes: listener.routes.map((route) => this.compileRoute(config, route, authenticators)),
+        })),
+      );
+      return { config, binds, authenticators };
+    } catch (error) {
+      for (const authenticator of authenticators) authenticator.close();
+      throw error;
+    }
+  }
+
+  private compileRoute(config: ResolvedConfig, route: ResolvedRoute, authenticators: RouteAuthenticator[]): CompiledRoute {
+    const authenticator = route.authentication
+      ? this.modules.auth!.RouteAuthenticator.create(route.authentication, `${route.configPath}.policies.mcpAuthentication`)
+      : undefined;
+    if (authenticator) authenticators.push(authenticator);
+    const compiledRules = route.authorization
+      ? this.modules.authz!.McpAuthorizer.compile(route.authorization, `${route.configPath}.policies.mcpAuthorization`)
+      : undefined;
+    // Without rules nothing is filtered, and the request path skips authorization entirely.
+    const authorizer = compiledRules && !compiledRules.allowsEverything ? compiledRules : undefined;
+    let pool = this.pools.get(route.id);
+    if (pool) pool.update(route.backend.stdio);
+    else {
+      pool = new StdioPool(route.backend.stdio, route.backend.name, this.logger, this.telemetry);
+      this.pools.set(route.id, pool);
+    }
+    const logger = this.logger.child({ route: route.name });
+    const context: BackendContext = {
+      routeId: route.id,
+      routeName: route.name,
+      backend: route.backend,
+      authorizer,
+      pool,
+      logger,
+      upstreamTimeoutMs: config.settings.upstreamTimeoutMs,
+      gatewayVersion: GATEWAY_VERSION,
+    };
+    return {
+      route,
+      matches: compileMatcher(route.matches),
+      endpointPath: endpointPathOf(route),
+      authenticator,
+      endpoint: {
+        context,
+        codec: this.codec,
+        sessions: this.sessions,
+        maxBodyBytes: config.settings.maxBodyBytes,
+        logger: this.logger,
+        telemetry: this.telemetry,
+        responseHeaders: {},
+      },
+    };
+  }
+}

@@ -1,0 +1,132 @@
+import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
+import type { AddressInfo } from 'node:net';
+import type { Logger } from '../telemetry/logger.js';
+import { errorResponse, INTERNAL_ERROR, INVALID_REQUEST } from '../transport/jsonrpc.js';
+import { isLegacySsePath, serveLegacySse } from '../transport/legacy-sse.js';
+import { serveMcp } from '../transport/streamable.js';
+import { answerPreflight, corsHeaders, originRejection } from './cors.js';
+import { hostMatches, isWellKnownPath, type CompiledListener, type CompiledRoute } from './routes.js';
+
+export interface Readiness {
+  readonly ready: boolean;
+}
+
+/**
+ * One listening port. The listener table is swapped on reload; requests already running keep the
+ * table they started with.
+ */
+export class BindServer {
+  private readonly server: Server;
+  private inflight = 0;
+  private idleWaiters: Array<() => void> = [];
+
+  constructor(
+    private listeners: readonly CompiledListener[],
+    private readonly readiness: Readiness,
+    private readonly logger: Logger,
+  ) {
+    this.server = createServer((req, res) => this.handle(req, res));
+    // Long-lived SSE streams must not be cut by Node's default request timeout.
+    this.server.requestTimeout = 0;
+    this.server.keepAliveTimeout = 65_000;
+  }
+
+  setListeners(listeners: readonly CompiledListener[]): void {
+    this.listeners = listeners;
+  }
+
+  listen(port: number, host: string): Promise<number> {
+    return new Promise((resolve, reject) => {
+      this.server.once('error', reject);
+      this.server.listen(port, host, () => {
+        this.server.off('error', reject);
+        resolve((this.server.address() as AddressInfo).port);
+      });
+    });
+  }
+
+  /**
+   * Resolves when no request is in flight (open GET streams do not count) or `timeoutMs` passed. The port
+   * stays open meanwhile, so probes see `/readyz` 503 while load balancers take the pod out.
+   */
+  async waitIdle(timeoutMs: number): Promise<void> {
+    if (this.inflight > 0) {
+      await new Promise<void>((resolve) => {
+        const timer = setTimeout(resolve, timeoutMs);
+        this.idleWaiters.push(() => {
+          clearTimeout(timer);
+          resolve();
+        });
+      });
+    }
+  }
+
+  close(): void {
+    this.server.close();
+    this.server.closeAllConnections();
+  }
+
+  private handle(req: IncomingMessage, res: ServerResponse): void {
+    const path = (req.url ?? '/').split('?')[0];
+    if (req.method === 'GET' && path === '/healthz') return plain(res, 200, 'ok');
+    if (req.method === 'GET' && path === '/readyz') return this.readiness.ready ? plain(res, 200, 'ready') : plain(res, 503, 'draining');
+    // Open GET streams do not hold a drain: they end when the sessions close.
+    const counted = req.method !== 'GET';
+    if (counted) this.inflight++;
+    res.once('close', () => {
+      if (!counted) return;
+      this.inflight--;
+      if (this.inflight === 0) for (const wake of this.idleWaiters.splice(0)) wake();
+    });
+    this.route(req, res, path).catch((error: Error) => {
+      this.logger.error('unhandled error in request', { path, error });
+      if (!res.headersSent) json(res, 500, errorResponse(null, INTERNAL_ERROR, 'Internal gateway error'));
+      else res.end();
+    });
+  }
+
+  private async route(req: IncomingMessage, res: ServerResponse, path: string): Promise<void> {
+    // A listener for this host name beats a catch-all one.
+    const listener =
+      this.listeners.find((candidate) => candidate.hostname !== undefined && hostMatches(candidate, req.headers.host)) ??
+      this.listeners.find((candidate) => candidate.hostname === undefined);
+    let compiled: CompiledRoute | undefined;
+    let best = 0;
+    for (const candidate of listener?.routes ?? []) {
+      const score = candidate.matches(req, path);
+      if (score > best) {
+        best = score;
+        compiled = candidate;
+      }
+    }
+    if (!compiled) return json(res, 404, errorResponse(null, INVALID_REQUEST, `No route for ${req.method} ${path}`));
+    const { route, endpoint } = compiled;
+    const rejection = originRejection(req, route.cors, route.backend.dnsRebindingProtection);
+    if (rejection) return json(res, 403, errorResponse(null, INVALID_REQUEST, rejection));
+    if (req.method === 'OPTIONS') return answerPreflight(req, res, route.cors);
+    const cors = corsHeaders(req, route.cors);
+    for (const [name, value] of Object.entries(cors)) res.setHeader(name, value);
+    const ctx = { routePath: compiled.endpointPath };
+    const wellKnown = isWellKnownPath(path);
+    if (compiled.authenticator && wellKnown && (await compiled.authenticator.handleWellKnown(req, res, ctx))) return;
+    if (wellKnown) return json(res, 404, errorResponse(null, INVALID_REQUEST, `Not found: ${path}`));
+    let identity;
+    if (compiled.authenticator) {
+      identity = await compiled.authenticator.authenticate(req, res, ctx);
+      if (identity === null) return;
+    }
+    const routed = { ...endpoint, responseHeaders: cors };
+    if (isLegacySsePath(path)) await serveLegacySse(routed, req, res, identity ?? undefined, path);
+    else await serveMcp(routed, req, res, identity ?? undefined);
+  }
+}
+
+function plain(res: ServerResponse, status: number, text: string): void {
+  res.writeHead(status, { 'content-type': 'text/plain' });
+  res.end(text);
+}
+
+function json(res: ServerResponse, status: number, body: unknown): void {
+  res.writeHead(status, { 'content-type': 'application/json' });
+  res.end(JSON.stringify(body));
+}

@@ -1,0 +1,77 @@
+import type { McpSession } from '../federation/session.js';
+import type { Logger } from '../telemetry/logger.js';
+import type { Telemetry } from '../telemetry/telemetry.js';
+
+const REAP_INTERVAL_MS = 15_000;
+
+/** Live sessions of this process, evicted after their idle time. */
+export class SessionStore {
+  private readonly sessions = new Map<string, McpSession>();
+  /** Resumptions in progress, so concurrent requests for one unknown id rebuild it once. */
+  private readonly resuming = new Map<string, Promise<McpSession>>();
+  private readonly reaper: NodeJS.Timeout;
+
+  constructor(
+    private ttlMs: number,
+    private readonly logger: Logger,
+    private readonly telemetry: Telemetry,
+  ) {
+    this.reaper = setInterval(() => this.reap(), Math.min(REAP_INTERVAL_MS, ttlMs)).unref();
+  }
+
+  setTtl(ttlMs: number): void {
+    this.ttlMs = ttlMs;
+  }
+
+  get size(): number {
+    return this.sessions.size;
+  }
+
+  get(id: string): McpSession | undefined {
+    return this.sessions.get(id);
+  }
+
+  /** The session with `id`, rebuilding it with `resume` (once, however many requests ask) when this process lacks it. */
+  async getOrResume(id: string, resume: () => Promise<McpSession>): Promise<McpSession> {
+    const local = this.sessions.get(id);
+    if (local) return local;
+    let pending = this.resuming.get(id);
+    if (!pending) {
+      pending = resume().then((session) => {
+        session.id = id;
+        this.add(session);
+        return session;
+      });
+      this.resuming.set(id, pending);
+      const forget = (): void => void this.resuming.delete(id);
+      pending.then(forget, forget);
+    }
+    return pending;
+  }
+
+  add(session: McpSession): void {
+    this.sessions.set(session.id, session);
+    this.telemetry.sessionOpened(session.context.routeName);
+    session.onClosed = (closed) => {
+      if (this.sessions.get(closed.id) === closed) this.sessions.delete(closed.id);
+      this.telemetry.sessionClosed(closed.context.routeName);
+    };
+  }
+
+  async closeAll(reason: string): Promise<void> {
+    await Promise.all([...this.sessions.values()].map((session) => session.close(reason)));
+    clearInterval(this.reaper);
+  }
+
+  private reap(): void {
+    const now = Date.now();
+    for (const session of this.sessions.values()) {
+      // A per-session stdio process also obeys the backend's idle timeout: an idle process is not kept for the full TTL.
+      const limit = session.hasStdioTargets ? Math.min(this.ttlMs, session.context.backend.stdio.idleTimeoutMs) : this.ttlMs;
+      if (now - session.lastActivity > limit) {
+        this.logger.info('session evicted after idle time', { route: session.context.routeName, session: session.id, idleMs: now - session.lastActivity });
+        void session.close('idle timeout');
+      }
+    }
+  }
+}

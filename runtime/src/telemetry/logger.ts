@@ -1,0 +1,65 @@
+/** Severity of a log line; lines below the configured level are dropped before formatting. */
+export type LogLevel = 'debug' | 'info' | 'warn' | 'error';
+
+const rank: Record<LogLevel, number> = { debug: 10, info: 20, warn: 30, error: 40 };
+
+export type LogFields = Record<string, unknown>;
+
+/** Passed explicitly to every part that logs; there is no global logger. */
+export interface Logger {
+  debug(msg: string, fields?: LogFields): void;
+  info(msg: string, fields?: LogFields): void;
+  warn(msg: string, fields?: LogFields): void;
+  error(msg: string, fields?: LogFields): void;
+  /** A logger that adds `fields` to every line. */
+  child(fields: LogFields): Logger;
+}
+
+export interface LogSink {
+  write(line: string): unknown;
+}
+
+/** JSON lines (or `level msg key=value` text) on a sink, stdout by default. */
+export class StructuredLogger implements Logger {
+  constructor(
+    private readonly level: LogLevel = 'info',
+    private readonly format: 'json' | 'text' = 'json',
+    private readonly sink: LogSink = process.stdout,
+    private readonly base: LogFields = {},
+  ) {}
+
+  debug(msg: string, fields?: LogFields): void {
+    this.log('debug', msg, fields);
+  }
+  info(msg: string, fields?: LogFields): void {
+    this.log('info', msg, fields);
+  }
+  warn(msg: string, fields?: LogFields): void {
+    this.log('warn', msg, fields);
+  }
+  error(msg: string, fields?: LogFields): void {
+    this.log('error', msg, fields);
+  }
+
+  child(fields: LogFields): Logger {
+    return new StructuredLogger(this.level, this.format, this.sink, { ...this.base, ...fields });
+  }
+
+  private log(level: LogLevel, msg: string, fields?: LogFields): void {
+    if (rank[level] < rank[this.level]) return;
+    const record = { time: new Date().toISOString(), level, msg, ...this.base, ...fields };
+    if (this.format === 'json') {
+      this.sink.write(`${JSON.stringify(record, errorReplacer)}\n`);
+      return;
+    }
+    const rest = Object.entries(record)
+      .filter(([key, value]) => key !== 'time' && key !== 'level' && key !== 'msg' && value !== undefined)
+      .map(([key, value]) => `${key}=${typeof value === 'string' ? value : JSON.stringify(value, errorReplacer)}`)
+      .join(' ');
+    this.sink.write(`${record.time} ${level.toUpperCase()} ${msg}${rest ? ` ${rest}` : ''}\n`);
+  }
+}
+
+function errorReplacer(_key: string, value: unknown): unknown {
+  return value instanceof Error ? value.message : value;
+}

@@ -1,0 +1,84 @@
+import { randomBytes } from 'node:crypto';
+import type { IncomingMessage, ServerResponse } from 'node:http';
+import type { Identity } from '../auth/index.js';
+import { McpSession } from '../federation/session.js';
+import { SseWriter } from '../session/streams.js';
+import type { JsonRpcMessage } from '../upstream/types.js';
+import { BodyTooLarge, readBody } from './body.js';
+import { errorResponse, INTERNAL_ERROR, INVALID_REQUEST, invalidReason, isRequest, isResponse, PARSE_ERROR } from './jsonrpc.js';
+import type { McpEndpoint } from './streamable.js';
+
+/** Paths served with the legacy transport: the last segment is `sse` (`/sse`, `/github/sse`). */
+export function isLegacySsePath(path: string): boolean {
+  return path === '/sse' || path.endsWith('/sse');
+}
+
+/**
+ * The 2024-11-05 HTTP+SSE transport, for clients that predate Streamable HTTP: `GET …/sse` opens the
+ * session's only stream and names the POST endpoint in an `endpoint` event; `POST …/sse?sessionId=`
+ * takes messages and answers 202, the answers travel on the stream. These sessions live in this process
+ * only and end with their stream.
+ */
+export async function serveLegacySse(endpoint: McpEndpoint, req: IncomingMessage, res: ServerResponse, identity: Identity | undefined, path: string): Promise<void> {
+  if (req.method === 'GET') return openStream(endpoint, res, identity, path);
+  if (req.method === 'POST') return receive(endpoint, req, res, identity);
+  reply(res, endpoint, 405, errorResponse(null, INVALID_REQUEST, `Method not allowed: ${req.method}`));
+}
+
+function reply(res: ServerResponse, endpoint: McpEndpoint, status: number, body?: JsonRpcMessage): void {
+  res.writeHead(status, { ...endpoint.responseHeaders, ...(body ? { 'content-type': 'application/json' } : {}) });
+  res.end(body ? JSON.stringify(body) : undefined);
+}
+
+function subjectOf(identity: Identity | undefined): string | undefined {
+  return typeof identity?.claims.sub === 'string' ? identity.claims.sub : undefined;
+}
+
+async function openStream(endpoint: McpEndpoint, res: ServerResponse, identity: Identity | undefined, path: string): Promise<void> {
+  const session = new McpSession(endpoint.context);
+  session.id = `sse-${randomBytes(16).toString('hex')}`;
+  session.subject = subjectOf(identity);
+  session.credentials.bearer = identity?.token;
+  endpoint.sessions.add(session);
+  const writer = new SseWriter(res);
+  writer.open(200, endpoint.responseHeaders);
+  res.write(`event: endpoint\ndata: ${path}?sessionId=${session.id}\n\n`);
+  session.attachStream(writer, undefined);
+  res.once('close', () => void session.close('legacy SSE stream closed', true));
+  endpoint.logger.info('legacy SSE session opened', { route: endpoint.context.routeName, session: session.id });
+}
+
+async function receive(endpoint: McpEndpoint, req: IncomingMessage, res: ServerResponse, identity: Identity | undefined): Promise<void> {
+  const id = new URL(req.url ?? '/', 'http://gateway').searchParams.get('sessionId');
+  const session = id ? endpoint.sessions.get(id) : undefined;
+  if (!session || session.context.routeId !== endpoint.context.routeId || session.subject !== subjectOf(identity)) {
+    return reply(res, endpoint, 404, errorResponse(null, INVALID_REQUEST, 'Session not found'));
+  }
+  let message: JsonRpcMessage;
+  try {
+    message = JSON.parse((await readBody(req, endpoint.maxBodyBytes)).toString('utf8')) as JsonRpcMessage;
+  } catch (error) {
+    if (error instanceof BodyTooLarge) return reply(res, endpoint, 413, errorResponse(null, INVALID_REQUEST, error.message));
+    return reply(res, endpoint, 400, errorResponse(null, PARSE_ERROR, `Parse error: ${(error as Error).message}`));
+  }
+  const invalid = invalidReason(message);
+  if (invalid) return reply(res, endpoint, 400, errorResponse(null, INVALID_REQUEST, `Invalid Request: ${invalid}`));
+  session.touch();
+  session.adopt(endpoint.context);
+  session.credentials.bearer = identity?.token;
+  reply(res, endpoint, 202);
+  endpoint.logger.info('request', { method: 'POST', route: endpoint.context.routeName, mcpMethod: message.method, session: session.id, status: 202, transport: 'sse' });
+  if (isResponse(message)) {
+    session.handleResponse(message);
+  } else if (!isRequest(message)) {
+    session.handleNotification(message);
+  } else if (message.method === 'initialize') {
+    const sink = session.standaloneSink();
+    session.initialize(message).then(
+      (response) => sink.finish(response),
+      (error: Error & { code?: number }) => sink.finish(errorResponse(message.id, error.code ?? INTERNAL_ERROR, error.message)),
+    );
+  } else {
+    void session.handleRequest(message, session.standaloneSink(), { jwt: identity?.claims, headers: req.headers });
+  }
+}

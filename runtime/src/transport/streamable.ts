@@ -1,0 +1,387 @@
+import type { IncomingMessage, ServerResponse } from 'node:http';
+import type { Identity } from '../auth/index.js';
+import type { RequestFacts } from '../authz/index.js';
+import { McpSession, SessionNotResumable, type BackendContext } from '../federation/session.js';
+import { splitName, splitUri } from '../federation/names.js';
+import { SseWriter } from '../session/streams.js';
+import type { SessionStore } from '../session/store.js';
+import type { SessionCodec } from '../session/token.js';
+import type { Logger } from '../telemetry/logger.js';
+import type { McpRequestRecord, Telemetry } from '../telemetry/telemetry.js';
+import type { JsonRpcMessage } from '../upstream/types.js';
+import { BodyTooLarge, readBody } from './body.js';
+import {
+  errorResponse,
+  HEADER_MISMATCH,
+  INTERNAL_ERROR,
+  INVALID_REQUEST,
+  invalidReason,
+  isRequest,
+  MODERN_PROTOCOL,
+  isResponse,
+  PARSE_ERROR,
+  UNSUPPORTED_PROTOCOL_VERSION,
+} from './jsonrpc.js';
+import { PostResponder } from './responder.js';
+
+export const SUPPORTED_PROTOCOL_VERSIONS = ['2024-11-05', '2025-03-26', '2025-06-18', '2025-11-25', MODERN_PROTOCOL] as const;
+/** What a client that sends no `MCP-Protocol-Version` speaks, per the 2025-06-18 transport rules. */
+const DEFAULT_PROTOCOL_VERSION = '2025-03-26';
+const KEEPALIVE_MS = 25_000;
+
+/** Everything the Streamable HTTP endpoint of one route needs. */
+export interface McpEndpoint {
+  readonly context: BackendContext;
+  readonly codec: SessionCodec;
+  readonly sessions: SessionStore;
+  readonly maxBodyBytes: number;
+  readonly logger: Logger;
+  readonly telemetry: Telemetry;
+  /** Headers every answer carries (CORS). */
+  readonly responseHeaders: Record<string, string>;
+}
+
+/** Facts about one HTTP exchange, filled in as it is served and logged as one line when the response ends. */
+type Exchange = { -readonly [Field in keyof Omit<McpRequestRecord, 'httpStatus' | 'durationMs'>]: McpRequestRecord[Field] };
+
+class HttpFailure extends Error {
+  constructor(
+    readonly status: number,
+    readonly code: number,
+    message: string,
+    readonly data?: unknown,
+  ) {
+    super(message);
+  }
+}
+
+/** Streamable HTTP towards clients: POST, GET and DELETE on a route's MCP endpoint. */
+export async function serveMcp(endpoint: McpEndpoint, req: IncomingMessage, res: ServerResponse, identity: Identity | undefined): Promise<void> {
+  const started = performance.now();
+  const exchange: Exchange = { route: endpoint.context.routeName, httpMethod: req.method ?? '' };
+  res.once('close', () => {
+    const record: McpRequestRecord = { ...exchange, httpStatus: res.statusCode, durationMs: Math.round((performance.now() - started) * 100) / 100 };
+    endpoint.telemetry.requestFinished(record);
+    endpoint.logger.info('request', {
+      method: record.httpMethod,
+      route: record.route,
+      mcpMethod: record.mcpMethod,
+      target: record.target,
+      resource: record.resource,
+      session: record.sessionId,
+      status: record.httpStatus,
+      durationMs: record.durationMs,
+      errorCode: record.errorCode,
+    });
+  });
+  try {
+    switch (req.method) {
+      case 'POST':
+        await post(endpoint, req, res, identity, exchange);
+        break;
+      case 'GET':
+        await get(endpoint, req, res, identity, exchange);
+        break;
+      case 'DELETE':
+        await remove(endpoint, req, res, identity, exchange);
+        break;
+      default:
+        throw new HttpFailure(405, INVALID_REQUEST, `Method not allowed: ${req.method}`);
+    }
+  } catch (error) {
+    if (error instanceof HttpFailure) {
+      exchange.errorCode = error.code;
+      sendError(res, endpoint, error.status, error.code, error.message, error.data);
+    } else if (error instanceof BodyTooLarge) {
+      exchange.errorCode = INVALID_REQUEST;
+      sendError(res, endpoint, 413, INVALID_REQUEST, error.message);
+    } else {
+      endpoint.logger.error('unhandled error in request', { route: exchange.route, error });
+      exchange.errorCode = INTERNAL_ERROR;
+      sendError(res, endpoint, 500, INTERNAL_ERROR, 'Internal gateway error');
+    }
+  }
+}
+
+function sendError(res: ServerResponse, endpoint: McpEndpoint, status: number, code: number, message: string, data?: unknown): void {
+  if (res.headersSent) {
+    res.end();
+    return;
+  }
+  res.writeHead(status, { ...endpoint.responseHeaders, 'content-type': 'application/json' });
+  res.end(JSON.stringify(errorResponse(null, code, message, data)));
+}
+
+function header(req: IncomingMessage, name: string): string | undefined {
+  const value = req.headers[name];
+  return Array.isArray(value) ? value[0] : value;
+}
+
+function accepts(req: IncomingMessage, type: string): boolean {
+  const accept = header(req, 'accept') ?? '';
+  return accept.split(',').some((part) => {
+    const media = part.split(';')[0].trim().toLowerCase();
+    return media === type || media === '*/*' || media === `${type.split('/')[0]}/*`;
+  });
+}
+
+/** Content negotiation between the two answers a POST may get: the first of the two listed wins, JSON on a tie. */
+function prefersSse(req: IncomingMessage): boolean {
+  const accept = (header(req, 'accept') ?? '').toLowerCase();
+  const sse = accept.indexOf('text/event-stream');
+  const json = accept.indexOf('application/json');
+  return sse >= 0 && (json < 0 || sse < json);
+}
+
+function protocolVersionHeader(req: IncomingMessage): string | undefined {
+  const version = header(req, 'mcp-protocol-version');
+  if (version !== undefined && !(SUPPORTED_PROTOCOL_VERSIONS as readonly string[]).includes(version)) {
+    throw new HttpFailure(400, UNSUPPORTED_PROTOCOL_VERSION, `Bad Request: Unsupported protocol version: ${version} (supported versions: ${SUPPORTED_PROTOCOL_VERSIONS.join(', ')})`, {
+      supported: SUPPORTED_PROTOCOL_VERSIONS,
+      requested: version,
+    });
+  }
+  return version;
+}
+
+function factsOf(req: IncomingMessage, identity: Identity | undefined): RequestFacts {
+  return { jwt: identity?.claims, headers: req.headers };
+}
+
+function subjectOf(identity: Identity | undefined): string | undefined {
+  const sub = identity?.claims.sub;
+  return typeof sub === 'string' ? sub : undefined;
+}
+
+async function post(endpoint: McpEndpoint, req: IncomingMessage, res: ServerResponse, identity: Identity | undefined, exchange: Exchange): Promise<void> {
+  if (!accepts(req, 'application/json') || !accepts(req, 'text/event-stream')) {
+    throw new HttpFailure(406, INVALID_REQUEST, 'Not Acceptable: Client must accept both application/json and text/event-stream');
+  }
+  const contentType = (header(req, 'content-type') ?? '').split(';')[0].trim().toLowerCase();
+  if (contentType !== 'application/json') throw new HttpFailure(415, INVALID_REQUEST, 'Unsupported Media Type: Content-Type must be application/json');
+  const headerVersion = protocolVersionHeader(req);
+  const body = await readBody(req, endpoint.maxBodyBytes);
+  let parsed: unknown;
+  try {
+    parsed = JSON.parse(body.toString('utf8'));
+  } catch (error) {
+    throw new HttpFailure(400, PARSE_ERROR, `Parse error: ${(error as Error).message}`);
+  }
+  const batch = Array.isArray(parsed);
+  const messages = (batch ? parsed : [parsed]) as JsonRpcMessage[];
+  if (messages.length === 0) throw new HttpFailure(400, INVALID_REQUEST, 'Invalid Request: empty batch');
+  for (const message of messages) {
+    const reason = invalidReason(message);
+    if (reason) throw new HttpFailure(400, INVALID_REQUEST, `Invalid Request: ${reason}`);
+  }
+  const first = messages[0];
+  exchange.mcpMethod = first.method;
+  const modernVersion = first.params?._meta?.['io.modelcontextprotocol/protocolVersion'];
+  if (headerVersion === MODERN_PROTOCOL || modernVersion === MODERN_PROTOCOL) {
+    if (batch) throw new HttpFailure(400, INVALID_REQUEST, `Invalid Request: protocol revision ${MODERN_PROTOCOL} does not allow batches`);
+    if (headerVersion !== modernVersion) {
+      throw new HttpFailure(400, HEADER_MISMATCH, `Bad Request: MCP-Protocol-Version header (${headerVersion ?? 'absent'}) does not match _meta protocol version (${String(modernVersion ?? 'absent')})`);
+    }
+    await serveEphemeral(endpoint, req, res, identity, exchange, first, MODERN_PROTOCOL, false);
+    return;
+  }
+  const initialize = messages.find((message) => message.method === 'initialize');
+  if (initialize) {
+    if (batch) throw new HttpFailure(400, INVALID_REQUEST, 'Invalid Request: initialize must not be part of a batch');
+    await serveInitialize(endpoint, req, res, identity, exchange, initialize);
+    return;
+  }
+  if (endpoint.context.backend.statefulMode === 'stateless') {
+    if (batch) throw new HttpFailure(400, INVALID_REQUEST, 'Invalid Request: batches are not supported in stateless mode');
+    await serveEphemeral(endpoint, req, res, identity, exchange, first, headerVersion ?? DEFAULT_PROTOCOL_VERSION, true);
+    return;
+  }
+  const session = await sessionFor(endpoint, req, identity, exchange);
+  if (batch && session.protocolVersion !== '2025-03-26' && session.protocolVersion !== '2024-11-05') {
+    throw new HttpFailure(400, INVALID_REQUEST, `Invalid Request: JSON-RPC batches are not allowed in protocol revision ${session.protocolVersion}`);
+  }
+  session.credentials.bearer = identity?.token;
+  describe(exchange, first, session);
+  const requests = messages.filter(isRequest);
+  for (const message of messages) {
+    if (isResponse(message)) {
+      if (!session.handleResponse(message)) endpoint.logger.warn('response to an unknown server request dropped', { session: session.id, id: message.id });
+    } else if (!isRequest(message)) {
+      session.handleNotification(message);
+    }
+  }
+  if (requests.length === 0) {
+    res.writeHead(202, endpoint.responseHeaders);
+    res.end();
+    return;
+  }
+  const responder = new PostResponder(res, {
+    expected: requests.length,
+    batch,
+    headers: endpoint.responseHeaders,
+    openStream: () => session.openPostStream(),
+    preferSse: prefersSse(req),
+    onFinish: (message) => noteError(exchange, message),
+  });
+  const facts = factsOf(req, identity);
+  await Promise.all(requests.map((message) => session.handleRequest(message, responder, facts)));
+  session.touch();
+}
+
+function noteError(exchange: Exchange, message: JsonRpcMessage): void {
+  if (message.error) exchange.errorCode = message.error.code;
+}
+
+async function serveInitialize(
+  endpoint: McpEndpoint,
+  req: IncomingMessage,
+  res: ServerResponse,
+  identity: Identity | undefined,
+  exchange: Exchange,
+  message: JsonRpcMessage,
+): Promise<void> {
+  if (!isRequest(message)) throw new HttpFailure(400, INVALID_REQUEST, 'Invalid Request: initialize must be a request');
+  const stateful = endpoint.context.backend.statefulMode === 'stateful';
+  const session = new McpSession(endpoint.context, { ephemeral: !stateful });
+  session.subject = subjectOf(identity);
+  session.credentials.bearer = identity?.token;
+  const responder = new PostResponder(res, {
+    expected: 1,
+    batch: false,
+    headers: endpoint.responseHeaders,
+    holdInterim: true,
+    preferSse: prefersSse(req),
+    onFinish: (response) => noteError(exchange, response),
+  });
+  let response: JsonRpcMessage;
+  try {
+    response = await session.initialize(message);
+  } catch (error) {
+    await session.close('initialize failed', true);
+    const code = (error as { code?: number }).code ?? INTERNAL_ERROR;
+    responder.finish(errorResponse(message.id, code, (error as Error).message));
+    return;
+  }
+  if (response.error || !stateful) {
+    await session.close(response.error ? 'initialize refused' : 'stateless', true);
+    responder.finish(response);
+    return;
+  }
+  session.id = endpoint.codec.encode(session.state());
+  exchange.sessionId = session.id;
+  endpoint.sessions.add(session);
+  responder.setHeader('mcp-session-id', session.id);
+  responder.finish(response);
+}
+
+/** Stateless mode and 2026-07-28 requests: a session that lives as long as this one POST. */
+async function serveEphemeral(
+  endpoint: McpEndpoint,
+  req: IncomingMessage,
+  res: ServerResponse,
+  identity: Identity | undefined,
+  exchange: Exchange,
+  message: JsonRpcMessage,
+  protocolVersion: string,
+  handshake: boolean,
+): Promise<void> {
+  const session = new McpSession(endpoint.context, { ephemeral: true });
+  session.credentials.bearer = identity?.token;
+  session.prepareEphemeral(protocolVersion, handshake);
+  describe(exchange, message, session);
+  if (!isRequest(message)) {
+    res.writeHead(202, endpoint.responseHeaders);
+    res.end();
+    await session.close('stateless notification', true);
+    return;
+  }
+  const responder = new PostResponder(res, {
+    expected: 1,
+    batch: false,
+    headers: endpoint.responseHeaders,
+    preferSse: prefersSse(req),
+    onFinish: (response) => noteError(exchange, response),
+  });
+  try {
+    await session.handleRequest(message, responder, factsOf(req, identity));
+  } finally {
+    await session.close('request done', true);
+  }
+}
+
+/** The session a request names: this process's, or rebuilt from the sealed id another replica issued. */
+async function sessionFor(endpoint: McpEndpoint, req: IncomingMessage, identity: Identity | undefined, exchange: Exchange): Promise<McpSession> {
+  const id = header(req, 'mcp-session-id');
+  if (!id) throw new HttpFailure(400, INVALID_REQUEST, 'Bad Request: Mcp-Session-Id header is required for requests other than initialize');
+  exchange.sessionId = id;
+  const subject = subjectOf(identity);
+  const local = endpoint.sessions.get(id);
+  if (local) {
+    // A session bound to one subject is invisible to every other caller, even one holding its id.
+    if (local.context.routeId !== endpoint.context.routeId || local.subject !== subject) throw notFound();
+    local.adopt(endpoint.context);
+    local.touch();
+    return local;
+  }
+  const state = endpoint.codec.decode(id);
+  if (!state || state.r !== endpoint.context.routeId || state.s !== subject) throw notFound();
+  try {
+    return await endpoint.sessions.getOrResume(id, async () => {
+      const session = await McpSession.resume(endpoint.context, state);
+      endpoint.logger.info('session resumed from its id', { route: endpoint.context.routeName, session: id });
+      return session;
+    });
+  } catch (error) {
+    if (error instanceof SessionNotResumable) throw new HttpFailure(404, INVALID_REQUEST, error.message);
+    throw new HttpFailure(404, INVALID_REQUEST, `Session not found: cannot reconnect its targets (${(error as Error).message})`);
+  }
+}
+
+function notFound(): HttpFailure {
+  return new HttpFailure(404, INVALID_REQUEST, 'Session not found');
+}
+
+async function get(endpoint: McpEndpoint, req: IncomingMessage, res: ServerResponse, identity: Identity | undefined, exchange: Exchange): Promise<void> {
+  if (!accepts(req, 'text/event-stream')) throw new HttpFailure(406, INVALID_REQUEST, 'Not Acceptable: Client must accept text/event-stream');
+  const version = protocolVersionHeader(req);
+  if (endpoint.context.backend.statefulMode === 'stateless' || version === MODERN_PROTOCOL) {
+    throw new HttpFailure(405, INVALID_REQUEST, 'Method not allowed: this endpoint has no standalone stream');
+  }
+  const session = await sessionFor(endpoint, req, identity, exchange);
+  const writer = new SseWriter(res);
+  writer.open(200, { ...endpoint.responseHeaders, 'mcp-session-id': session.id });
+  const keepalive = setInterval(() => {
+    if (!writer.closed) res.write(': keepalive\n\n');
+  }, KEEPALIVE_MS);
+  res.once('close', () => clearInterval(keepalive));
+  session.attachStream(writer, header(req, 'last-event-id'));
+}
+
+async function remove(endpoint: McpEndpoint, req: IncomingMessage, res: ServerResponse, identity: Identity | undefined, exchange: Exchange): Promise<void> {
+  if (endpoint.context.backend.statefulMode === 'stateless') throw new HttpFailure(405, INVALID_REQUEST, 'Method not allowed: stateless endpoint');
+  protocolVersionHeader(req);
+  const session = await sessionFor(endpoint, req, identity, exchange);
+  await session.close('deleted by the client', true);
+  res.writeHead(200, endpoint.responseHeaders);
+  res.end();
+}
+
+/** Target and resource of a message, for the log line and metrics. */
+function describe(exchange: Exchange, message: JsonRpcMessage, session: McpSession): void {
+  const params = message.params;
+  if (!params) return;
+  const kind =
+    message.method === 'tools/call' ? 'tool' : message.method === 'prompts/get' ? 'prompt' : message.method?.startsWith('resources/') ? 'resource' : undefined;
+  if (!kind) return;
+  const sent = kind === 'resource' ? params.uri : params.name;
+  if (typeof sent !== 'string') return;
+  exchange.resourceType = kind;
+  if (session.passthrough) {
+    exchange.target = session.context.backend.targets[0].name;
+    exchange.resource = sent;
+    return;
+  }
+  const split = kind === 'resource' ? splitUri(sent) : splitName(sent);
+  exchange.target = split?.target;
+  exchange.resource = split ? ('uri' in split ? split.uri : split.name) : sent;
+}

@@ -1,0 +1,138 @@
+import { readFileSync } from 'node:fs';
+import { SSEClientTransport } from '@modelcontextprotocol/sdk/client/sse.js';
+import { StreamableHTTPClientTransport } from '@modelcontextprotocol/sdk/client/streamableHttp.js';
+import type { Transport } from '@modelcontextprotocol/sdk/shared/transport.js';
+import type { JSONRPCMessage } from '@modelcontextprotocol/sdk/types.js';
+import type { TargetPolicies } from '../config/types.js';
+import type { Logger } from '../telemetry/logger.js';
+import { MODERN_PROTOCOL } from '../transport/jsonrpc.js';
+import type { JsonRpcMessage, UpstreamConnection } from './types.js';
+
+/** The caller's bearer token, updated on every request so `backendAuth.passthrough` forwards the current one. */
+export interface ClientCredentials {
+  bearer?: string;
+}
+
+export interface HttpConnectOptions {
+  readonly target: string;
+  readonly kind: 'mcp' | 'sse';
+  readonly url: string;
+  readonly policies?: TargetPolicies;
+  readonly credentials: ClientCredentials;
+  readonly logger: Logger;
+  /** Resume an upstream session created by another replica (Streamable HTTP only): no new initialize. */
+  readonly resume?: { readonly sessionId: string; readonly protocolVersion: string };
+}
+
+/** Streamable HTTP or legacy SSE upstream, through the SDK's client transports. */
+export class HttpConnection implements UpstreamConnection {
+  onmessage?: (message: JsonRpcMessage) => void;
+  onclose?: (reason: Error) => void;
+  private closed = false;
+
+  private constructor(
+    readonly target: string,
+    readonly kind: 'mcp' | 'sse',
+    private readonly transport: Transport,
+    private readonly logger: Logger,
+  ) {
+    transport.onmessage = (message) => this.onmessage?.(message as JsonRpcMessage);
+    transport.onerror = (error) => {
+      if (!this.closed) logger.warn('upstream transport error', { target, error: error.message });
+    };
+    transport.onclose = () => {
+      if (this.closed) return;
+      this.closed = true;
+      this.onclose?.(new Error(`upstream "${target}" closed the connection`));
+    };
+  }
+
+  static async start(options: HttpConnectOptions): Promise<HttpConnection> {
+    const fetchWithPolicies = policyFetch(options);
+    const url = new URL(options.url);
+    const transport: Transport =
+      options.kind === 'mcp'
+        ? new StreamableHTTPClientTransport(url, {
+            fetch: fetchWithPolicies,
+            sessionId: options.resume?.sessionId,
+            // Reconnecting is the client's job; a broken upstream stream is reported instead of retried forever.
+            reconnectionOptions: { initialReconnectionDelay: 500, maxReconnectionDelay: 5000, reconnectionDelayGrowFactor: 2, maxRetries: 2 },
+          })
+        : new SSEClientTransport(url, { fetch: fetchWithPolicies });
+    const connection = new HttpConnection(options.target, options.kind, transport, options.logger);
+    await transport.start();
+    if (options.resume) {
+      transport.setProtocolVersion?.(options.resume.protocolVersion);
+      connection.openStandaloneStream();
+    }
+    return connection;
+  }
+
+  get sessionId(): string | undefined {
+    return this.transport.sessionId;
+  }
+
+  async send(message: JsonRpcMessage): Promise<void> {
+    await this.transport.send(message as JSONRPCMessage);
+    // The SDK opens the upstream GET stream itself after `notifications/initialized`.
+  }
+
+  setProtocolVersion(version: string): void {
+    this.transport.setProtocolVersion?.(version);
+  }
+
+  async close(terminate = false): Promise<void> {
+    if (this.closed) return;
+    this.closed = true;
+    if (terminate && this.transport instanceof StreamableHTTPClientTransport && this.transport.sessionId) {
+      await this.transport.terminateSession().catch((error: Error) => this.logger.debug('upstream DELETE failed', { target: this.target, error }));
+    }
+    await this.transport.close().catch(() => undefined);
+  }
+
+  /**
+   * A resumed session never sends `notifications/initialized`, which is what makes the SDK open the
+   * standalone GET stream; open it here. The SDK exposes no public method for this, hence the cast.
+   */
+  private openStandaloneStream(): void {
+    const transport = this.transport as unknown as { _startOrAuthSse?: (options: { resumptionToken?: string }) => Promise<void> };
+    transport._startOrAuthSse?.({ resumptionToken: undefined }).catch((error: Error) =>
+      this.logger.debug('upstream GET stream not available', { target: this.target, error }),
+    );
+  }
+}
+
+function staticKey(policies: TargetPolicies | undefined): string | undefined {
+  const key = policies?.backendAuth?.key;
+  if (!key) return undefined;
+  if (key.value !== undefined) return key.value;
+  if (key.env !== undefined) return process.env[key.env];
+  if (key.file !== undefined) return readFileSync(key.file, 'utf8').trim();
+  return undefined;
+}
+
+/** Applies target policies to every upstream HTTP request; the client's own Authorization is never copied otherwise. */
+function policyFetch(options: HttpConnectOptions): typeof fetch {
+  const key = staticKey(options.policies);
+  const passthrough = options.policies?.backendAuth?.passthrough !== undefined;
+  const modifier = options.policies?.requestHeaderModifier;
+  return async (input, init) => {
+    const headers = new Headers(init?.headers);
+    if (passthrough && options.credentials.bearer) headers.set('authorization', `Bearer ${options.credentials.bearer}`);
+    if (key !== undefined) headers.set('authorization', `Bearer ${key}`);
+    for (const { name, value } of modifier?.set ?? []) headers.set(name, value);
+    for (const { name, value } of modifier?.add ?? []) headers.append(name, value);
+    for (const name of modifier?.remove ?? []) headers.delete(name);
+    if (headers.get('mcp-protocol-version') === MODERN_PROTOCOL && typeof init?.body === 'string') mirrorHeaders(headers, init.body);
+    return fetch(input, { ...init, headers });
+  };
+}
+
+/** 2026-07-28 requires the method and name mirrored in headers for intermediaries (SEP-2243). */
+function mirrorHeaders(headers: Headers, body: string): void {
+  const message = JSON.parse(body) as JsonRpcMessage;
+  if (!message.method) return;
+  headers.set('mcp-method', message.method);
+  const name = message.params?.name ?? message.params?.uri;
+  if (typeof name === 'string') headers.set('mcp-name', /^[\x20-\x7e]*$/.test(name) ? name : `=?base64?${Buffer.from(name).toString('base64')}?=`);
+}

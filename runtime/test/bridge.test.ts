@@ -1,0 +1,140 @@
+import { Client } from '@modelcontextprotocol/sdk/client/index.js';
+import { SSEClientTransport } from '@modelcontextprotocol/sdk/client/sse.js';
+import { LoggingMessageNotificationSchema } from '@modelcontextprotocol/sdk/types.js';
+import { connectClient, EVERYTHING, GatewayProcess, PYTHON_SERVER } from './helpers/gateway.js';
+
+describe('stdio bridge: mcp-gateway --port P -- CMD', () => {
+  describe('server-everything (Node) over stdio', () => {
+    let gateway: GatewayProcess;
+    let client: Client;
+
+    beforeAll(async () => {
+      gateway = await GatewayProcess.listening(['--port', '0', '--', process.execPath, EVERYTHING, 'stdio']);
+      client = await connectClient(`${gateway.url}/mcp`);
+    });
+
+    afterAll(async () => {
+      await client?.close();
+      expect(await gateway.stop()).toBe(0);
+    });
+
+    test('initialize passes the server identity through', () => {
+      expect(client.getServerVersion()?.name).toContain('everything');
+      expect(client.getServerCapabilities()?.tools).toBeDefined();
+    });
+
+    test('tools/list lists every tool across all pages', async () => {
+      const names: string[] = [];
+      let cursor: string | undefined;
+      do {
+        const page = await client.listTools(cursor ? { cursor } : {});
+        names.push(...page.tools.map((tool) => tool.name));
+        cursor = page.nextCursor;
+      } while (cursor);
+      expect(names).toEqual(expect.arrayContaining(['echo', 'get-sum', 'trigger-long-running-operation']));
+    });
+
+    test('tools/call echo', async () => {
+      const result = await client.callTool({ name: 'echo', arguments: { message: 'through the bridge' } });
+      expect(result.content).toEqual([{ type: 'text', text: 'Echo: through the bridge' }]);
+    });
+
+    test('resources/read of a listed resource', async () => {
+      const { resources } = await client.listResources();
+      expect(resources.length).toBeGreaterThan(0);
+      const read = await client.readResource({ uri: resources[0].uri });
+      expect(read.contents[0].uri).toBe(resources[0].uri);
+    });
+
+    test('prompts/get', async () => {
+      const { prompts } = await client.listPrompts();
+      const simple = prompts.find((prompt) => !prompt.arguments || prompt.arguments.every((argument) => !argument.required));
+      expect(simple).toBeDefined();
+      const prompt = await client.getPrompt({ name: simple!.name, arguments: {} });
+      expect(prompt.messages.length).toBeGreaterThan(0);
+    });
+
+    test('progress notifications reach the caller before the result', async () => {
+      const progress: number[] = [];
+      const result = await client.callTool({ name: 'trigger-long-running-operation', arguments: { duration: 0.3, steps: 3 } }, undefined, {
+        onprogress: (update) => progress.push(update.progress),
+      });
+      expect(progress).toEqual([1, 2, 3]);
+      expect(JSON.stringify(result.content)).toContain('completed');
+    });
+
+    test('notifications the server sends outside any request arrive on the GET stream', async () => {
+      const received: string[] = [];
+      client.setNotificationHandler(LoggingMessageNotificationSchema, (notification) => {
+        received.push(String(notification.params.level));
+      });
+      await client.setLoggingLevel('debug');
+      await client.callTool({ name: 'toggle-simulated-logging', arguments: {} });
+      while (received.length === 0) await new Promise((resolve) => setTimeout(resolve, 50));
+      await client.callTool({ name: 'toggle-simulated-logging', arguments: {} });
+      expect(received.length).toBeGreaterThan(0);
+    });
+
+    test('the request log names method, target and tool', async () => {
+      await client.callTool({ name: 'get-sum', arguments: { a: 1, b: 2 } });
+      await gateway.waitFor(() => gateway.logs.some((line) => line.msg === 'request' && line.resource === 'get-sum'), 'the get-sum log line');
+      const line = gateway.logs.find((entry) => entry.msg === 'request' && entry.resource === 'get-sum')!;
+      expect(line).toMatchObject({ method: 'POST', mcpMethod: 'tools/call', status: 200, route: 'bridge' });
+      expect(typeof line.durationMs).toBe('number');
+      expect(typeof line.session).toBe('string');
+    });
+  });
+
+  describe('a Python stdio server (standard library only)', () => {
+    let gateway: GatewayProcess;
+    let client: Client;
+
+    beforeAll(async () => {
+      gateway = await GatewayProcess.listening(['--port', '0', '--path', '/python/mcp', '--', 'python3', PYTHON_SERVER]);
+      client = await connectClient(`${gateway.url}/python/mcp`);
+    });
+
+    afterAll(async () => {
+      await client?.close();
+      await gateway.stop();
+    });
+
+    test('serves its tools, paginated as the server paginates', async () => {
+      const first = await client.listTools();
+      expect(first.tools.map((tool) => tool.name)).toEqual(['echo', 'add']);
+      expect(first.nextCursor).toBeDefined();
+      const second = await client.listTools({ cursor: first.nextCursor });
+      expect(second.tools.map((tool) => tool.name)).toEqual(['pid', 'sleep']);
+    });
+
+    test('calls, prompts and resources', async () => {
+      expect((await client.callTool({ name: 'echo', arguments: { message: 'hi' } })).content).toEqual([{ type: 'text', text: 'python says: hi' }]);
+      expect((await client.callTool({ name: 'add', arguments: { a: 2, b: 40 } })).content).toEqual([{ type: 'text', text: '42' }]);
+      const prompt = await client.getPrompt({ name: 'greet', arguments: { who: 'gateway' } });
+      expect(prompt.messages[0].content).toEqual({ type: 'text', text: 'Hello, gateway!' });
+      const read = await client.readResource({ uri: 'py://motd' });
+      expect(read.contents[0]).toMatchObject({ uri: 'py://motd', text: 'message of the day' });
+    });
+
+    test('the server path is the only MCP endpoint', async () => {
+      const response = await fetch(`${gateway.url}/mcp`, { method: 'POST' });
+      expect(response.status).toBe(404);
+    });
+  });
+});
+
+describe('legacy HTTP+SSE clients (2024-11-05 transport)', () => {
+  test('GET /sse and POST /sse?sessionId= reach the stdio server', async () => {
+    const gateway = await GatewayProcess.listening(['--port', '0', '--', 'python3', PYTHON_SERVER]);
+    try {
+      const client = new Client({ name: 'old-client', version: '1.0.0' });
+      await client.connect(new SSEClientTransport(new URL(`${gateway.url}/sse`)));
+      expect(client.getServerVersion()?.name).toBe('python-fixture');
+      expect((await client.callTool({ name: 'add', arguments: { a: 5, b: 6 } })).content).toEqual([{ type: 'text', text: '11' }]);
+      await client.close();
+      await gateway.waitFor(() => gateway.logs.some((line) => line.msg === 'request' && line.mcpMethod === 'tools/call'), 'the request log line');
+    } finally {
+      await gateway.stop();
+    }
+  });
+});
