@@ -8,6 +8,7 @@ import { ConfigLoader } from './config/load.js';
 import type { ResolvedConfig } from './config/model.js';
 import type { GatewayConfig } from './config/types.js';
 import { ConfigWatcher } from './config/watch.js';
+import { DEV_USAGE, DevUsageError, describeDevError, parseDevArgs, runDev } from './dev/command.js';
 import { Gateway } from './gateway.js';
 import { StructuredLogger } from './telemetry/logger.js';
 import { GATEWAY_VERSION } from './version.js';
@@ -25,6 +26,8 @@ const USAGE = `Usage:
       Copy this executable with its dynamic loader and shared libraries into DIR (DIR/mcp-gateway,
       DIR/lib/), for an init container to share it with a server image of the same CPU architecture
       that need not have any libraries: run it as DIR/lib/ld.so --library-path DIR/lib DIR/mcp-gateway.
+  mcp-gateway dev DIR [--port P] [--once]
+      Run synthesized Kubernetes manifests locally (see mcp-gateway dev --help).
   mcp-gateway --help | --version
 
 Every port also answers GET /healthz (liveness) and GET /readyz (readiness; 503 while draining).
@@ -179,7 +182,26 @@ async function run(command: Exclude<Command, { kind: 'help' | 'version' | 'copyS
   process.on('SIGINT', () => stop('SIGINT'));
 }
 
+function dev(argv: readonly string[]): void {
+  if (argv.includes('--help') || argv.includes('-h')) {
+    process.stdout.write(DEV_USAGE);
+    return;
+  }
+  let args;
+  try {
+    args = parseDevArgs(argv);
+  } catch (error) {
+    process.stderr.write(`mcp-gateway dev: ${(error as DevUsageError).message}\n\n${DEV_USAGE}`);
+    process.exit(2);
+  }
+  runDev(args).catch((error: unknown) => {
+    process.stderr.write(`${describeDevError(error)}\n`);
+    process.exit(1);
+  });
+}
+
 function main(argv: readonly string[]): void {
+  if (argv[0] === 'dev') return dev(argv.slice(1));
   let command: Command;
   try {
     command = parseCommandLine(argv);
