@@ -14,9 +14,9 @@ function libraryVersion(): string {
  * Container images the constructs use by default. Each is pinned to an exact tag so that a synth
  * today and a synth next month deploy the same software; override them through the constructs' props.
  *
- * The default runtime images are glibc-based (Debian bookworm), not Alpine: the stdio bridge that
- * `McpServer` copies into the server container is a Node single executable built against glibc, and
- * it does not start on musl.
+ * The default runtime images are Debian bookworm slim: the official Node and uv images the npm and
+ * PyPI ecosystems test against. (The stdio bridge brings its own loader and libraries, so it does
+ * not constrain the choice.)
  */
 export class McpImages {
   /**

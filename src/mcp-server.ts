@@ -22,9 +22,18 @@ import {
 
 /** Where the gateway image keeps its single executable (see docs/ARCHITECTURE.md, "Container contract"). */
 const GATEWAY_EXECUTABLE = '/opt/mcp-gateway/bin/mcp-gateway';
-/** Shared emptyDir into which the init container copies the bridge. */
+/**
+ * Shared emptyDir into which the init container copies the bridge: `mcp-gateway --copy-self DIR` writes the
+ * executable with its own dynamic loader and shared libraries (`DIR/mcp-gateway`, `DIR/lib/ld.so`,
+ * `DIR/lib/libc.so.6`, ...), so the bridge needs nothing from the server's image (which may be distroless,
+ * Alpine or scratch) beyond its CPU architecture.
+ */
 const BRIDGE_DIR = '/mcp-bridge';
-const BRIDGE_EXECUTABLE = `${BRIDGE_DIR}/mcp-gateway`;
+/**
+ * The server container's entrypoint: the copied loader runs the copied executable with only the copied
+ * libraries. No LD_LIBRARY_PATH is set, so the stdio server the bridge starts sees the image's own environment.
+ */
+const BRIDGE_COMMAND = [`${BRIDGE_DIR}/lib/ld.so`, '--library-path', `${BRIDGE_DIR}/lib`, `${BRIDGE_DIR}/mcp-gateway`];
 const DEFAULT_HOME = '/home/mcp';
 const DEFAULT_PORT = 3000;
 const DEFAULT_USER = 1000;
@@ -234,8 +243,8 @@ export interface McpServerOptions extends WorkloadOptions {
   readonly home?: string;
 
   /**
-   * Image of the cdk8s-mcp gateway, which provides the stdio bridge. Not used by HTTP servers, nor
-   * by the kmcp workload (kmcp brings its own).
+   * Image of the cdk8s-mcp gateway, which provides the stdio bridge (copied into the pod with
+   * `mcp-gateway --copy-self DIR`). Not used by HTTP servers, nor by the kmcp workload (kmcp brings its own).
    * @default McpImages.GATEWAY
    */
   readonly gatewayImage?: string;
@@ -243,7 +252,10 @@ export interface McpServerOptions extends WorkloadOptions {
 
 /** Props of `McpServer`. */
 export interface McpServerProps extends McpServerOptions {
-  /** Image of the server. It must contain the program in `command` (for stdio servers: and glibc). */
+  /**
+   * Image of the server. It must contain the program in `command`; for stdio servers nothing else (the
+   * bridge brings its own libc), but it must be built for the nodes' CPU architecture, like the gateway image.
+   */
   readonly image: string;
 
   /**
@@ -275,7 +287,7 @@ export interface McpServerNpmPackageProps extends McpServerOptions {
    */
   readonly args?: string[];
   /**
-   * Image that provides `npx` (glibc-based, see `McpImages`).
+   * Image that provides `npx`.
    * @default McpImages.NODE
    */
   readonly image?: string;
@@ -301,7 +313,7 @@ export interface McpServerUvxPackageProps extends McpServerOptions {
    */
   readonly args?: string[];
   /**
-   * Image that provides `uvx` (glibc-based, see `McpImages`).
+   * Image that provides `uvx`.
    * @default McpImages.UV
    */
   readonly image?: string;
@@ -312,8 +324,9 @@ export interface McpServerUvxPackageProps extends McpServerOptions {
  * ClusterIP Service (or a kmcp `MCPServer` resource), usable as a gateway target.
  *
  * stdio servers are bridged to Streamable HTTP inside the pod: an init container copies the
- * cdk8s-mcp bridge into a shared emptyDir and the server container runs it as its entrypoint, with
- * the server's command as its child (the pattern kmcp uses with agentgateway).
+ * cdk8s-mcp bridge, with its own loader and libraries, into a shared emptyDir and the server container
+ * runs it as its entrypoint, with the server's command as its child (the pattern kmcp uses with
+ * agentgateway). The image needs no libc of its own: distroless, Alpine and scratch images work.
  *
  * @example
  * const everything = McpServer.fromNpmPackage(chart, 'everything', {
@@ -518,7 +531,7 @@ export class McpServer extends Construct implements IMcpTarget {
         name: 'copy-bridge',
         image: props.gatewayImage ?? McpImages.GATEWAY,
         imagePullPolicy: server.imagePullPolicy,
-        command: [GATEWAY_EXECUTABLE, '--copy-self', BRIDGE_EXECUTABLE],
+        command: [GATEWAY_EXECUTABLE, '--copy-self', BRIDGE_DIR],
         volumeMounts: [{ volume: bridgeVolume, path: BRIDGE_DIR }],
         resources: {
           cpu: { request: kplus.Cpu.millis(10), limit: kplus.Cpu.millis(500) },
@@ -529,7 +542,7 @@ export class McpServer extends Construct implements IMcpTarget {
       deployment.addContainer({
         ...server,
         lifecycle: workloadLifecycle(props, workload),
-        command: [BRIDGE_EXECUTABLE],
+        command: [...BRIDGE_COMMAND],
         args: ['--host', '0.0.0.0', '--port', String(this.port), '--', ...(props.command ?? []), ...(props.args ?? [])],
         volumeMounts: [...server.volumeMounts!, { volume: bridgeVolume, path: BRIDGE_DIR, readOnly: true }],
         // /readyz, not /healthz, for start-up: the cold start of the child (npx/uvx install) is what it waits for.

@@ -107,6 +107,7 @@ describe('cdk8s-mcp server', () => {
     const run = cli(['server', '--image', 'python:3.12-slim', '--name', 'echo', '--command', 'python', '--', '-m', 'echo_server']);
     expect(run.status).toBe(0);
     const container = find(objects(run.stdout), 'Deployment', 'echo').spec.template.spec.containers[0];
+    expect(container.command).toEqual(['/mcp-bridge/lib/ld.so', '--library-path', '/mcp-bridge/lib', '/mcp-bridge/mcp-gateway']);
     expect(container.args).toEqual(['--host', '0.0.0.0', '--port', '3000', '--', 'python', '-m', 'echo_server']);
   });
 

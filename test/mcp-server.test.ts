@@ -63,7 +63,7 @@ describe('stdio server from an npm package', () => {
     expect(spec.initContainers).toHaveLength(1);
     expect(spec.initContainers[0]).toMatchObject({
       image: McpImages.GATEWAY,
-      command: ['/opt/mcp-gateway/bin/mcp-gateway', '--copy-self', '/mcp-bridge/mcp-gateway'],
+      command: ['/opt/mcp-gateway/bin/mcp-gateway', '--copy-self', '/mcp-bridge'],
       volumeMounts: [{ name: 'mcp-bridge', mountPath: '/mcp-bridge' }],
     });
     expect(spec.volumes).toEqual(expect.arrayContaining([{ name: 'mcp-bridge', emptyDir: {} }]));
@@ -72,7 +72,9 @@ describe('stdio server from an npm package', () => {
   test('the server container runs the bridge with the npx command as its child', () => {
     const container = serverContainer(objects);
     expect(container.image).toBe(McpImages.NODE);
-    expect(container.command).toEqual(['/mcp-bridge/mcp-gateway']);
+    // Through the copied loader, with only the copied libraries: nothing of the image's libc is used.
+    expect(container.command).toEqual(['/mcp-bridge/lib/ld.so', '--library-path', '/mcp-bridge/lib', '/mcp-bridge/mcp-gateway']);
+    expect(container.env ?? []).not.toEqual(expect.arrayContaining([expect.objectContaining({ name: expect.stringMatching(/^LD_/) })]));
     expect(container.args).toEqual(['--host', '0.0.0.0', '--port', '3000', '--', 'npx', '--yes', '@modelcontextprotocol/server-everything@2026.8.31']);
     expect(container.ports).toEqual([{ containerPort: 3000, name: 'mcp' }]);
     expect(container.volumeMounts).toEqual(expect.arrayContaining([{ name: 'mcp-bridge', mountPath: '/mcp-bridge', readOnly: true }]));
@@ -377,7 +379,7 @@ describe('images', () => {
     expect(McpImages.GATEWAY).toBe(`ghcr.io/cdk8s-mcp/gateway:${version}`);
   });
 
-  test('runtime images are pinned and glibc-based (the bridge does not run on musl)', () => {
+  test('runtime images are pinned Debian bookworm images', () => {
     for (const image of [McpImages.NODE, McpImages.UV]) {
       expect(image).toMatch(/:[0-9]+\.[0-9]+\.[0-9]+-.*bookworm/);
       expect(image).not.toMatch(/alpine/);

@@ -17,7 +17,7 @@ import * as kplus from 'cdk8s-plus-28';
 import { Construct } from 'constructs';
 import { AuthorizationRule, KeycloakRealm, McpAuthPolicy, McpGateway, McpGatewayExposure, McpServer } from '../../src';
 
-/** Release of github/github-mcp-server; its image is distroless (glibc), which the stdio bridge needs. */
+/** Release of github/github-mcp-server (a Go binary in a distroless image without Node or libstdc++). */
 const GITHUB_MCP_SERVER_IMAGE = 'ghcr.io/github/github-mcp-server:v0.20.1';
 const ROUTE_PATH = '/github/mcp';
 

@@ -1,20 +1,20 @@
 /**
  * The single executable (`scripts/build-sea.mjs`) is what the stdio init container copies into a shared
  * emptyDir and what the server container then runs in front of a server image that has no Node. So: build
- * it, let it copy itself (`--copy-self`), and run the copy with no Node on PATH as the bridge in front of a
- * Python MCP server that uses nothing but the standard library, driven by the real SDK client.
+ * it, let it copy itself with its loader and libraries (`--copy-self DIR`), and run the copy through the
+ * copied loader, with no Node on PATH, as the bridge in front of a Python MCP server that uses nothing but
+ * the standard library, driven by the real SDK client. bridge-portability.test.ts runs the same copy in a
+ * root filesystem that holds nothing else.
  */
-import { execFile, execFileSync, spawn, type ChildProcess } from 'node:child_process';
-import { accessSync, constants, mkdirSync, mkdtempSync, readdirSync, rmSync, statSync, writeFileSync } from 'node:fs';
+import { execFileSync, spawn, type ChildProcess } from 'node:child_process';
+import { accessSync, constants, mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync, statSync, writeFileSync } from 'node:fs';
 import { createServer } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { promisify } from 'node:util';
 import { Client } from '@modelcontextprotocol/sdk/client/index.js';
 import { StreamableHTTPClientTransport } from '@modelcontextprotocol/sdk/client/streamableHttp.js';
+import { seaExecutable } from './helpers/sea-build';
 
-const RUNTIME = process.cwd();
-const execFileP = promisify(execFile);
 
 /** A stdio MCP server in plain Python 3: newline-delimited JSON-RPC, one `add` tool. */
 const PYTHON_SERVER = String.raw`
@@ -94,20 +94,45 @@ describe('single executable (SEA) bridge', () => {
     rmSync(work, { recursive: true, force: true });
   });
 
-  test('builds, copies itself, and bridges a stdlib-only Python server with no Node on PATH', async () => {
-    // The build script the Dockerfile runs, writing into this test's own folder so concurrent runs
-    // (and a developer's .sea/) do not trip over each other.
-    const sea = join(work, 'build', 'mcp-gateway');
-    await execFileP(process.execPath, [join(RUNTIME, 'scripts', 'build-sea.mjs'), '--out', sea], { cwd: RUNTIME, timeout: 180_000 });
+  test('builds, copies itself with its libraries, and bridges a stdlib-only Python server with no Node on PATH', async () => {
+    // The build script the Dockerfile runs, built once for this test and bridge-portability.test.ts.
+    const sea = await seaExecutable();
     accessSync(sea, constants.X_OK);
 
-    // What the init container does: the binary places a copy of itself in the shared volume.
+    // What the init container does: the binary places a copy of itself, its loader and its libraries in
+    // the shared volume (an existing, empty folder there).
     const shared = join(work, 'shared');
     mkdirSync(shared);
+    const copied = execFileSync(sea, ['--copy-self', shared], { env: {}, timeout: 30_000, encoding: 'utf8', stdio: ['ignore', 'pipe', 'pipe'] });
+    expect(copied).toBe('');
     const copy = join(shared, 'mcp-gateway');
-    execFileSync(sea, ['--copy-self', copy], { env: {}, timeout: 30_000 });
     accessSync(copy, constants.X_OK);
     expect(statSync(copy).size).toBe(statSync(sea).size);
+    const libs = readdirSync(join(shared, 'lib')).sort();
+    expect(libs).toEqual(expect.arrayContaining(['ld.so', 'libc.so.6', 'libm.so.6', 'libstdc++.so.6', 'libgcc_s.so.1']));
+    accessSync(join(shared, 'lib', 'ld.so'), constants.X_OK);
+    // The server container's command: the copied loader runs the copied executable with the copied libraries.
+    const bridgeCommand = [join(shared, 'lib', 'ld.so'), '--library-path', join(shared, 'lib'), copy];
+
+    // Run through the loader, process.execPath names ld.so; --copy-self must still find the executable.
+    const again = join(work, 'again');
+    execFileSync(bridgeCommand[0], [...bridgeCommand.slice(1), '--copy-self', again], { env: {}, timeout: 30_000, stdio: 'pipe' });
+    expect(readdirSync(join(again, 'lib')).sort()).toEqual(libs);
+    expect(readFileSync(join(again, 'mcp-gateway')).equals(readFileSync(copy))).toBe(true);
+    for (const lib of libs) expect(readFileSync(join(again, 'lib', lib)).equals(readFileSync(join(shared, 'lib', lib)))).toBe(true);
+    rmSync(again, { recursive: true, force: true });
+
+    // An existing file where the folder should go is a clear error, not a half-written copy.
+    const notADir = join(work, 'not-a-dir');
+    writeFileSync(notADir, '');
+    let failure: { status?: number; stderr?: Buffer } = {};
+    try {
+      execFileSync(sea, ['--copy-self', notADir], { env: {}, timeout: 30_000, stdio: 'pipe' });
+    } catch (error) {
+      failure = error as typeof failure;
+    }
+    expect(failure.status).toBe(1);
+    expect(String(failure.stderr)).toMatch(/--copy-self .*not-a-dir/);
 
     // The Python interpreter by absolute path: the server container's PATH has neither Node nor a shim.
     const python = execFileSync('python3', ['-c', 'import sys; print(sys.executable)'], { encoding: 'utf8' }).trim();
@@ -118,7 +143,7 @@ describe('single executable (SEA) bridge', () => {
     expect(readdirSync(emptyBin)).toEqual([]);
 
     const port = await freePort();
-    bridge = spawn(copy, ['--port', String(port), '--host', '127.0.0.1', '--', python, '-u', server], {
+    bridge = spawn(bridgeCommand[0], [...bridgeCommand.slice(1), '--port', String(port), '--host', '127.0.0.1', '--', python, '-u', server], {
       env: { PATH: emptyBin, HOME: work },
       cwd: work,
       stdio: ['ignore', 'pipe', 'pipe'],

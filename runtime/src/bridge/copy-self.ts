@@ -159,16 +159,23 @@ export interface BridgePlan {
 /** Works out what to copy from the maps of a running executable. */
 export function planBridgeCopy(maps: string): BridgePlan {
   const objects: MappedObject[] = [];
+  // memfd and shared-memory mappings show as "/memfd:x (deleted)"; a library replaced on disk, too. The
+  // checks below name such a file when it was one the bridge needs.
+  const unusable: string[] = [];
+  const unavailable = (): string => (unusable.length > 0 ? ` (mapped, but gone or unreadable: ${unusable.join('; ')})` : '');
   for (const path of mappedFiles(maps)) {
-    if (path.endsWith(' (deleted)')) {
-      throw new Error(`${path.slice(0, -' (deleted)'.length)} was deleted after this process mapped it; it cannot be copied`);
+    if (path.endsWith(' (deleted)') || path.startsWith('/memfd:')) {
+      unusable.push(path.replace(/ \(deleted\)$/, ''));
+      continue;
     }
     let elf: ElfInfo | undefined;
     try {
       if (!statSync(path).isFile()) continue;
       elf = readElf(path);
     } catch (error) {
-      throw new Error(`cannot read ${path}, which this process has mapped: ${(error as Error).message}`);
+      // Only a problem if it is one of the files the bridge needs; the checks below say so.
+      unusable.push(`${path}: ${(error as Error).message}`);
+      continue;
     }
     if (elf) objects.push({ path, elf });
   }
@@ -177,14 +184,14 @@ export function planBridgeCopy(maps: string): BridgePlan {
   if (executables.length !== 1) {
     throw new Error(
       executables.length === 0
-        ? 'no dynamically linked executable among the mapped files (is this a statically linked build?)'
+        ? `no dynamically linked executable among the mapped files${unavailable()}`
         : `cannot tell the executable among ${executables.map((o) => o.path).join(', ')}`,
     );
   }
   const executable = executables[0];
   const interpName = basename(executable.elf.interp!);
   const loader = objects.find((o) => o.elf.soname === interpName) ?? objects.find((o) => o !== executable && basename(o.path) === interpName);
-  if (!loader) throw new Error(`the dynamic loader ${executable.elf.interp} is not among the mapped files`);
+  if (!loader) throw new Error(`the dynamic loader ${executable.elf.interp} is not among the mapped files${unavailable()}`);
 
   const libraries: BridgePlan['libraries'] = [];
   for (const object of objects) {
@@ -199,7 +206,7 @@ export function planBridgeCopy(maps: string): BridgePlan {
   for (const object of [executable, ...libraries]) {
     for (const name of object.elf.needed) if (!provided.has(name)) missing.add(name);
   }
-  if (missing.size > 0) throw new Error(`needed libraries are not mapped: ${[...missing].join(', ')}`);
+  if (missing.size > 0) throw new Error(`needed libraries are not mapped: ${[...missing].join(', ')}${unavailable()}`);
   return { executable, loader, libraries };
 }
 

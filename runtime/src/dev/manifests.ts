@@ -6,8 +6,9 @@ import type { Backend, Bind, GatewayConfig, McpTarget, Route } from '../config/t
 /**
  * Turns synthesized Kubernetes manifests into a gateway configuration that runs on a developer's
  * machine: the gateway ConfigMap's routes are kept, and every target that points at an in-cluster
- * stdio `McpServer` (a pod whose entrypoint is the bridge, `mcp-gateway --port P -- CMD ARGS`) is
- * replaced by that command as a local stdio target. What cannot run locally is reported, not hidden.
+ * stdio `McpServer` (a pod whose entrypoint is the bridge, `mcp-gateway --port P -- CMD ARGS`, run through
+ * its copied loader: `/mcp-bridge/lib/ld.so --library-path /mcp-bridge/lib /mcp-bridge/mcp-gateway ...`)
+ * is replaced by that command as a local stdio target. What cannot run locally is reported, not hidden.
  */
 export interface DevPlan {
   readonly config: GatewayConfig;
@@ -169,8 +170,8 @@ function findBridgedServers(objects: LoadedObject[], env: NodeJS.ProcessEnv): Br
     const template = object.spec?.template;
     for (const container of template?.spec?.containers ?? []) {
       const argv: string[] = [...(container.command ?? []), ...(container.args ?? [])];
+      if (!isBridge(argv)) continue;
       const separator = argv.indexOf('--');
-      if (separator < 0 || !/mcp-gateway$/.test(argv[0] ?? '') || separator === argv.length - 1) continue;
       const local: Record<string, string> = {};
       const missing: string[] = [];
       for (const variable of container.env ?? []) {
@@ -190,6 +191,16 @@ function findBridgedServers(objects: LoadedObject[], env: NodeJS.ProcessEnv): Br
     }
   }
   return servers;
+}
+
+/**
+ * The bridge's argv: the `mcp-gateway` executable (run directly, or as the program of its copied loader)
+ * somewhere before the first `--`, and a command after it.
+ */
+export function isBridge(argv: readonly string[]): boolean {
+  const separator = argv.indexOf('--');
+  if (separator < 0 || separator === argv.length - 1) return false;
+  return argv.slice(0, separator).some((word) => /(^|\/)mcp-gateway$/.test(word));
 }
 
 /** HOME and caches point at pod volumes (`/home/mcp`); locally the developer's own are right. */
