@@ -35,7 +35,8 @@ export function ensureNode22({ log = (m) => process.stderr.write(`${m}\n`) } = {
     execFileSync(
       'npm',
       ['install', '--prefix', NODE22_PREFIX, '--no-save', '--no-audit', '--no-fund', '--no-package-lock', NODE22_PACKAGE],
-      { stdio: ['ignore', 'inherit', 'inherit'], timeout: 300_000 },
+      // npm's own output goes to stderr: callers read the binary's path from stdout.
+      { stdio: ['ignore', 2, 2], timeout: 300_000 },
     );
     version = versionOf(NODE22_BIN);
   }
