@@ -101,8 +101,8 @@ export function agentgatewayBackendObject(scope: Construct, id: string, spec: ()
   return lazyObject(scope, id, `${AGENTGATEWAY_GROUP}/v1alpha1`, 'AgentgatewayBackend', undefined, spec);
 }
 
-export function agentgatewayPolicyObject(scope: Construct, id: string, spec: () => unknown): ApiObject {
-  return lazyObject(scope, id, `${AGENTGATEWAY_GROUP}/v1alpha1`, 'AgentgatewayPolicy', undefined, spec);
+export function agentgatewayPolicyObject(scope: Construct, id: string, spec: () => unknown, metadata?: ApiObjectMetadata): ApiObject {
+  return lazyObject(scope, id, `${AGENTGATEWAY_GROUP}/v1alpha1`, 'AgentgatewayPolicy', metadata, spec);
 }
 
 export function kgatewayBackendObject(scope: Construct, id: string, spec: () => unknown): ApiObject {

@@ -3,7 +3,7 @@ import { ApiObject, Chart, Duration } from 'cdk8s';
 import * as kplus from 'cdk8s-plus-28';
 import { Construct } from 'constructs';
 import { gatewayDashboard } from './dashboards/gateway-dashboard';
-import { emptyProblem, propError } from './validation';
+import { emptyProblem, propChecks } from './validation';
 
 /** Name of the gateway Service's Prometheus port (docs/ARCHITECTURE.md, "Metrics contract"). */
 const METRICS_PORT_NAME = 'metrics';
@@ -158,10 +158,7 @@ export class McpGatewayMonitoring extends Construct {
   }
 
   private validateProps(props: McpGatewayMonitoringProps): string[] {
-    const errors: string[] = [];
-    const check = (prop: string, problem: string | undefined, fix: string) => {
-      if (problem) errors.push(propError(this, prop, problem, fix));
-    };
+    const { errors, check } = propChecks(this);
     if ((props.serviceMonitor ?? true) && !props.service.ports.some(port => port.name === METRICS_PORT_NAME)) {
       check('service', `"${props.service.name}" has no port named "${METRICS_PORT_NAME}" for the ServiceMonitor to scrape`,
         `Pass the gateway's Service (McpGateway.service), whose "${METRICS_PORT_NAME}" port serves the runtime's /metrics, or set serviceMonitor to false.`);

@@ -4,7 +4,7 @@
  */
 
 /** Component type of client registration policies in a realm's `components`. */
-export const CLIENT_REGISTRATION_POLICY = 'org.keycloak.services.clientregistration.policy.ClientRegistrationPolicy';
+const CLIENT_REGISTRATION_POLICY = 'org.keycloak.services.clientregistration.policy.ClientRegistrationPolicy';
 
 /** Keycloak's default mapper types for dynamically registered clients (DefaultClientRegistrationPolicies). */
 const ALLOWED_PROTOCOL_MAPPER_TYPES = [
@@ -122,8 +122,7 @@ function basicScope(): any {
     protocol: 'openid-connect',
     attributes: { 'include.in.token.scope': 'false', 'display.on.consent.screen': 'false' },
     protocolMappers: [
-      { name: 'sub', protocol: 'openid-connect', protocolMapper: 'oidc-sub-mapper', consentRequired: false,
-        config: { 'access.token.claim': 'true', 'introspection.token.claim': 'true' } },
+      subMapper(),
       { name: 'auth_time', protocol: 'openid-connect', protocolMapper: 'oidc-usersessionmodel-note-mapper', consentRequired: false,
         config: { 'user.session.note': 'AUTH_TIME', 'claim.name': 'auth_time', 'jsonType.label': 'long',
           'id.token.claim': 'true', 'access.token.claim': 'true', 'introspection.token.claim': 'true' } },
@@ -137,6 +136,14 @@ function offlineAccessScope(): any {
     description: 'OpenID Connect built-in scope: offline_access',
     protocol: 'openid-connect',
     attributes: { 'display.on.consent.screen': 'true', 'consent.screen.text': 'Offline access' },
+  };
+}
+
+/** The token subject (`sub`), which Keycloak 25+ adds only through a mapper. */
+function subMapper(): any {
+  return {
+    name: 'sub', protocol: 'openid-connect', protocolMapper: 'oidc-sub-mapper', consentRequired: false,
+    config: { 'access.token.claim': 'true', 'introspection.token.claim': 'true' },
   };
 }
 
@@ -188,8 +195,7 @@ function mcpScope(spec: RealmSpec): any {
     protocolMappers: [
       // Clients that name scopes when registering get no realm default scopes, hence no `basic`:
       // the subject is repeated here so every MCP token identifies its user.
-      { name: 'sub', protocol: 'openid-connect', protocolMapper: 'oidc-sub-mapper', consentRequired: false,
-        config: { 'access.token.claim': 'true', 'introspection.token.claim': 'true' } },
+      subMapper(),
       ...spec.audiences.map((audience, index) => ({
         name: `mcp audience ${index + 1}`, protocol: 'openid-connect', protocolMapper: 'oidc-audience-mapper', consentRequired: false,
         config: accessTokenClaim({ 'included.custom.audience': audience }),

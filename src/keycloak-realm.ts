@@ -3,15 +3,16 @@ import { ApiObject, Chart, Duration, Names, Size } from 'cdk8s';
 import * as kplus from 'cdk8s-plus-28';
 import { Construct } from 'constructs';
 import { renderRealm, RealmSpec } from './keycloak-realm-representation';
+import { restrictedContainerSecurityContext, restrictedPodSecurityContext, serviceHost } from './manifest-helpers';
 import { IOidcIssuer, OidcProvider } from './mcp-auth-policy';
-import { dnsLabelProblem, emptyProblem, portProblem, propError } from './validation';
+import { dnsLabelProblem, emptyProblem, isHttpUrl, portProblem, propError } from './validation';
 
 const HTTP_PORT = 8080;
 const MANAGEMENT_PORT = 9000;
 const IMPORT_DIR = '/opt/keycloak/data/import';
 const REALM_HASH_ANNOTATION = 'cdk8s-mcp.dev/realm-hash';
 // The official image runs as uid 1000 and owns /opt/keycloak.
-const KEYCLOAK_UID = 1000;
+const KEYCLOAK_RUN_AS = { user: 1000, group: 1000 };
 // Roles every Keycloak realm has without declaring them.
 const BUILT_IN_REALM_ROLES = ['offline_access', 'uma_authorization'];
 
@@ -262,7 +263,8 @@ export interface KeycloakRealmProps {
   readonly image?: string;
   /**
    * CPU and memory. Keycloak sizes its heap as a percentage of the memory limit, so a limit is required.
-   * @default - 500m CPU and 1 GiB requested, 2 GiB memory limit
+   * @default - requests 500m CPU and 1 GiB memory; limits 2 CPU and 2 GiB memory (with `keycloakOperator`,
+   * the `Keycloak` resource gets the requests and the memory limit only)
    */
   readonly resources?: kplus.ContainerResources;
   /**
@@ -297,16 +299,22 @@ export class KeycloakRealm extends Construct implements IOidcIssuer {
   public readonly realmName: string;
   /**
    * Exact `iss` of the realm's tokens: `<hostname>/realms/<realm>`, or without `hostname` the in-cluster
-   * URL in the chart's namespace (`default` when the chart has none).
+   * URL in the chart's namespace (the short Service name when the chart has none).
    */
   public readonly issuerUrl: string;
   /** Signing keys of the realm, at the in-cluster URL so the gateway does not leave the cluster. */
   public readonly jwksUrl: string;
   /** Always `OidcProvider.KEYCLOAK`. */
   public readonly provider: OidcProvider = OidcProvider.KEYCLOAK;
-  /** The MCP audiences tokens carry (`mcpAudiences`). */
+  /**
+   * The MCP audiences tokens carry (`mcpAudiences`).
+   * @default - always set for a `KeycloakRealm`; optional only in `IOidcIssuer`
+   */
   public readonly tokenAudiences?: string[];
-  /** The MCP client scope, as a list for `IOidcIssuer`. */
+  /**
+   * The MCP client scope, as a list for `IOidcIssuer`.
+   * @default - always set for a `KeycloakRealm`; optional only in `IOidcIssuer`
+   */
   public readonly scopesSupported?: string[];
   /** Name of the client scope MCP clients get. */
   public readonly mcpScope: string;
@@ -337,7 +345,7 @@ export class KeycloakRealm extends Construct implements IOidcIssuer {
     this.scopesSupported = [this.mcpScope];
     this.node.addValidation({ validate: () => this.validateProps() });
 
-    const namespace = Chart.of(this).namespace ?? 'default';
+    const namespace = Chart.of(this).namespace;
     this.realmSpec = this.buildRealmSpec();
     const realm = renderRealm(this.realmSpec);
 
@@ -354,7 +362,7 @@ export class KeycloakRealm extends Construct implements IOidcIssuer {
         },
       });
       // The operator names the Service `<keycloak>-service`.
-      this.internalUrl = `http://${keycloakName}-service.${namespace}.svc.cluster.local:${HTTP_PORT}`;
+      this.internalUrl = `http://${serviceHost(`${keycloakName}-service`, namespace)}:${HTTP_PORT}`;
     } else {
       const realmFile = new kplus.ConfigMap(this, 'realm', { data: { [`${this.realmName}-realm.json`]: JSON.stringify(realm, null, 2) } });
       this.deployment = this.createDeployment(realmFile);
@@ -362,7 +370,7 @@ export class KeycloakRealm extends Construct implements IOidcIssuer {
         selector: this.deployment,
         ports: [{ name: 'http', port: HTTP_PORT, targetPort: HTTP_PORT }],
       });
-      this.internalUrl = `http://${this.service.name}.${namespace}.svc.cluster.local:${HTTP_PORT}`;
+      this.internalUrl = `http://${serviceHost(this.service.name, namespace)}:${HTTP_PORT}`;
     }
 
     const publicBase = props.hostname?.replace(/\/+$/, '') ?? this.internalUrl;
@@ -449,7 +457,7 @@ export class KeycloakRealm extends Construct implements IOidcIssuer {
       replicas: 1,
       // One Keycloak at a time: the embedded database cannot be shared and imports must not race.
       strategy: kplus.DeploymentStrategy.recreate(),
-      securityContext: { ensureNonRoot: true, user: KEYCLOAK_UID, group: KEYCLOAK_UID, fsGroup: KEYCLOAK_UID },
+      securityContext: restrictedPodSecurityContext(KEYCLOAK_RUN_AS),
       automountServiceAccountToken: false,
     });
     const container = deployment.addContainer({
@@ -464,20 +472,11 @@ export class KeycloakRealm extends Construct implements IOidcIssuer {
         cpu: { request: kplus.Cpu.millis(500), limit: kplus.Cpu.units(2) },
         memory: { request: Size.gibibytes(1), limit: Size.gibibytes(2) },
       },
-      securityContext: {
-        ensureNonRoot: true,
-        user: KEYCLOAK_UID,
-        group: KEYCLOAK_UID,
-        allowPrivilegeEscalation: false,
-        privileged: false,
-        capabilities: { drop: [kplus.Capability.ALL] },
-        seccompProfile: { type: kplus.SeccompProfileType.RUNTIME_DEFAULT },
-        // Keycloak rebuilds itself into /opt/keycloak/lib/quarkus at start-up whenever build options
-        // (health, database, features) differ from the image's; that directory holds the server's own
-        // jars, so it cannot be an emptyDir. A read-only root needs a custom image built with
-        // `kc.sh build` and `start --optimized`.
-        readOnlyRootFilesystem: false,
-      },
+      // Keycloak rebuilds itself into /opt/keycloak/lib/quarkus at start-up whenever build options
+      // (health, database, features) differ from the image's; that directory holds the server's own
+      // jars, so it cannot be an emptyDir. A read-only root needs a custom image built with
+      // `kc.sh build` and `start --optimized`.
+      securityContext: restrictedContainerSecurityContext(KEYCLOAK_RUN_AS, false),
       // Start-up includes that rebuild and the realm import: allow up to 5 minutes.
       startup: kplus.Probe.fromHttpGet('/health/started', { port: MANAGEMENT_PORT, periodSeconds: Duration.seconds(5), failureThreshold: 60 }),
       readiness: kplus.Probe.fromHttpGet('/health/ready', { port: MANAGEMENT_PORT, periodSeconds: Duration.seconds(10), failureThreshold: 3 }),
@@ -531,7 +530,7 @@ export class KeycloakRealm extends Construct implements IOidcIssuer {
   private validateProps(): string[] {
     const props = this.props;
     const errors: string[] = [];
-    const fail = (prop: string, problem: string, fix: string) => errors.push(`KeycloakRealm ${propError(this, prop, problem, fix)}`);
+    const fail = (prop: string, problem: string, fix: string) => errors.push(propError(this, prop, problem, fix));
 
     if (!/^[A-Za-z0-9][A-Za-z0-9_-]*$/.test(this.realmName)) {
       fail('realmName', `${JSON.stringify(this.realmName)} is not usable in the issuer URL and the import file name`, 'Use letters, digits, "-" and "_", e.g. "mcp".');
@@ -630,13 +629,4 @@ export class KeycloakRealm extends Construct implements IOidcIssuer {
 
 function passwordVariable(index: number): string {
   return `KEYCLOAK_REALM_USER_${index}_PASSWORD`;
-}
-
-function isHttpUrl(value: string): boolean {
-  try {
-    const url = new URL(value);
-    return url.protocol === 'http:' || url.protocol === 'https:';
-  } catch {
-    return false;
-  }
 }

@@ -1,7 +1,9 @@
 import { Duration } from 'cdk8s';
 import { Construct } from 'constructs';
 import { AuthorizationRule, checkCelExpression } from './mcp-authorization-rule';
+import { omitUndefined } from './manifest-helpers';
 import { IMcpRoutePolicy, McpRoutePolicyContext } from './route-policy';
+import { isHttpUrl, propError } from './validation';
 
 /**
  * The kind of OpenID provider that issues tokens. The gateway adapts discovery, dynamic client
@@ -288,46 +290,46 @@ export class McpAuthPolicy extends Construct implements IMcpRoutePolicy {
 
   private validateProps(): string[] {
     const errors: string[] = [];
-    const fail = (message: string) => errors.push(`McpAuthPolicy ${this.node.path}: ${message}`);
+    const fail = (prop: string, problem: string, fix: string) => errors.push(propError(this, prop, problem, fix));
 
     if (!isHttpUrl(this.issuer.issuerUrl)) {
-      fail(`issuer URL ${JSON.stringify(this.issuer.issuerUrl)} is not an absolute http(s) URL; pass e.g. "https://auth.example.com/realms/mcp".`);
+      fail('issuer', `URL ${JSON.stringify(this.issuer.issuerUrl)} is not an absolute http(s) URL`, 'Pass e.g. OidcIssuer.fromUrl("https://auth.example.com/realms/mcp").');
     }
     const jwksUrl = this.props.jwksUrl ?? this.issuer.jwksUrl;
-    if (!isHttpUrl(jwksUrl)) fail(`jwksUrl ${JSON.stringify(jwksUrl)} is not an absolute http(s) URL.`);
+    if (!isHttpUrl(jwksUrl)) fail('jwksUrl', `${JSON.stringify(jwksUrl)} is not an absolute http(s) URL`, 'Pass the URL of the key set, e.g. "https://auth.example.com/realms/mcp/protocol/openid-connect/certs".');
     if (this.props.audiences && this.props.audiences.length === 0) {
-      fail('audiences is empty; list the URL MCP clients use (the audience your issuer puts into tokens), or omit it to use the resource URL.');
+      fail('audiences', 'is empty', 'List the URL MCP clients use (the audience your issuer puts into tokens), or omit it to use the resource URL.');
     }
     const issued = this.issuer.tokenAudiences;
     if (this.props.audiences && this.props.audiences.length > 0 && issued && !this.props.audiences.some(audience => issued.includes(audience))) {
-      fail(`audiences ${JSON.stringify(this.props.audiences)} contain none of the audiences the issuer puts into tokens (${JSON.stringify(issued)}), so every token would be rejected; `
-        + 'omit audiences to accept the issuer\'s, or add the route URL to the issuer (KeycloakRealm mcpAudiences).');
+      fail('audiences', `${JSON.stringify(this.props.audiences)} contain none of the audiences the issuer puts into tokens (${JSON.stringify(issued)}), so every token would be rejected`,
+        'Omit audiences to accept the issuer\'s, or add the route URL to the issuer (KeycloakRealm mcpAudiences).');
     }
     for (const [name, url] of [['resourceMetadata.resource', this.props.resourceMetadata?.resource],
       ['resourceMetadata.documentationUrl', this.props.resourceMetadata?.documentationUrl]] as const) {
-      if (url !== undefined && !isHttpUrl(url)) fail(`${name} ${JSON.stringify(url)} is not an absolute http(s) URL.`);
+      if (url !== undefined && !isHttpUrl(url)) fail(name, `${JSON.stringify(url)} is not an absolute http(s) URL`, 'Pass e.g. "https://mcp.example.com/github/mcp".');
     }
     const publicUrl = this.props.publicUrl;
     // The gateway inserts /.well-known/... between host and route path, so its base URL cannot have a path.
     if (publicUrl !== undefined && (!isHttpUrl(publicUrl) || new URL(publicUrl).pathname !== '/' || new URL(publicUrl).search !== '')) {
-      fail(`publicUrl ${JSON.stringify(publicUrl)} is not a scheme://host[:port] URL; pass e.g. "https://mcp.example.com" without a path.`);
+      fail('publicUrl', `${JSON.stringify(publicUrl)} is not a scheme://host[:port] URL`, 'Pass e.g. "https://mcp.example.com" without a path.');
     }
     const refused = (this.props.algorithms ?? []).filter(alg => !ASYMMETRIC_ALGORITHMS.includes(alg));
     if (refused.length > 0) {
-      fail(`algorithms ${refused.join(', ')} are refused: only asymmetric signatures can be checked with a public key set ("none" is unsigned, HS* needs a shared secret); `
-        + `use some of ${ASYMMETRIC_ALGORITHMS.join(', ')}.`);
+      fail('algorithms', `${refused.join(', ')} are refused: only asymmetric signatures can be checked with a public key set ("none" is unsigned, HS* needs a shared secret)`,
+        `Use some of ${ASYMMETRIC_ALGORITHMS.join(', ')}.`);
     }
-    if (this.props.algorithms && this.props.algorithms.length === 0) fail('algorithms is empty; omit it to use the gateway default, or list e.g. ["RS256"].');
+    if (this.props.algorithms && this.props.algorithms.length === 0) fail('algorithms', 'is empty', 'Omit it to use the gateway default, or list e.g. ["RS256"].');
     if (this.props.clockSkew && this.props.clockSkew.toMilliseconds() > 5 * 60_000) {
-      fail(`clockSkew of ${this.props.clockSkew.toSeconds()}s would accept tokens long after they expire; keep it at 5 minutes or less.`);
+      fail('clockSkew', `of ${this.props.clockSkew.toSeconds()}s would accept tokens long after they expire`, 'Keep it at 5 minutes or less.');
     }
 
     this._rules.forEach((rule, index) => {
       const problem = checkCelExpression(rule.expression);
       if (!problem) return;
       const verdict = problem.kind === 'syntax' ? 'is not valid CEL' : 'cannot match';
-      fail(`authorization rule #${index} (${rule.effect}) ${JSON.stringify(rule.expression)} ${verdict}: `
-        + `${problem.message} at line ${problem.line}, column ${problem.column}${problem.hint ? `. Hint: ${problem.hint}` : ''}.`);
+      fail(`authorization rule #${index} (${rule.effect})`, `${JSON.stringify(rule.expression)} ${verdict}: ${problem.message} at line ${problem.line}, column ${problem.column}`,
+        problem.hint ? `Hint: ${problem.hint}.` : 'Fix the expression.');
     });
     return errors;
   }
@@ -335,16 +337,3 @@ export class McpAuthPolicy extends Construct implements IMcpRoutePolicy {
 
 /** What the gateway accepts (runtime/src/auth/settings.ts). */
 const ASYMMETRIC_ALGORITHMS = ['RS256', 'RS384', 'RS512', 'PS256', 'PS384', 'PS512', 'ES256', 'ES384', 'ES512', 'EdDSA', 'Ed25519'];
-
-function isHttpUrl(value: string): boolean {
-  try {
-    const url = new URL(value);
-    return url.protocol === 'http:' || url.protocol === 'https:';
-  } catch {
-    return false;
-  }
-}
-
-function omitUndefined(object: { [key: string]: any }): { [key: string]: any } {
-  return Object.fromEntries(Object.entries(object).filter(([, value]) => value !== undefined));
-}

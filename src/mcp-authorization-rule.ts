@@ -18,7 +18,7 @@ export enum AuthorizationEffect {
  * Top-level CEL variables the gateway provides while authorizing an MCP request. Anything else is
  * unbound at run time, so the rule would never match; catching it at synth time is kinder.
  */
-export const AUTHORIZATION_VARIABLES: readonly string[] = ['mcp', 'jwt', 'request'];
+const AUTHORIZATION_VARIABLES: readonly string[] = ['mcp', 'jwt', 'request'];
 
 /**
  * An MCP authorization rule: a CEL expression over `mcp` (e.g. `mcp.tool.name`), `jwt` (the

@@ -133,13 +133,25 @@ export class McpGatewayRoute extends Construct {
   public readonly routeName: string;
   /** `serverInfo.name` clients see. */
   public readonly serverName: string;
-  /** How names are prefixed, when set. */
+  /**
+   * How names are prefixed.
+   * @default - not set: the gateway's default, `McpPrefixMode.CONDITIONAL`
+   */
   public readonly prefixMode?: McpPrefixMode;
-  /** Failure handling, when set. */
+  /**
+   * Failure handling.
+   * @default - not set: the gateway's default, `McpFailureMode.FAIL_CLOSED`
+   */
   public readonly failureMode?: McpFailureMode;
-  /** Session handling, when set. */
+  /**
+   * Session handling.
+   * @default - not set: the gateway's default, `McpStatefulMode.STATEFUL`
+   */
   public readonly statefulMode?: McpStatefulMode;
-  /** CORS settings, when set. */
+  /**
+   * CORS settings.
+   * @default - no CORS headers
+   */
   public readonly cors?: McpCorsOptions;
   private readonly _targets: IMcpTarget[];
   private readonly _policies: IMcpRoutePolicy[];
@@ -191,18 +203,18 @@ export class McpGatewayRoute extends Construct {
 
   /**
    * Renders the route's `policies` block: the keys of every attached policy plus `cors`, and a
-   * message for every key two sources contribute and every policy that failed to render.
+   * `[problem, fix]` for every key two sources contribute and every policy that failed to render.
    * @internal
    */
-  public _renderPolicies(publicUrl: string | undefined): { policies: { [key: string]: any }; problems: string[] } {
+  public _renderPolicies(publicUrl: string | undefined): { policies: { [key: string]: any }; problems: Array<[string, string]> } {
     const policies: { [key: string]: any } = {};
     const sources: { [key: string]: string } = {};
-    const problems: string[] = [];
+    const problems: Array<[string, string]> = [];
     const contribute = (source: string, keys: { [key: string]: any }) => {
       for (const [key, value] of Object.entries(keys)) {
         if (value === undefined) continue;
         if (key in sources) {
-          problems.push(`both ${sources[key]} and ${source} set the route policy "${key}"; attach only one of them (or merge their settings into one policy)`);
+          problems.push([`conflict: both ${sources[key]} and ${source} set the route policy "${key}"`, 'Attach only one of them, or merge their settings into one policy.']);
           continue;
         }
         sources[key] = source;
@@ -219,7 +231,7 @@ export class McpGatewayRoute extends Construct {
         rendered = policy.renderRoutePolicies({ routePath: this.path, publicUrl });
       } catch (error) {
         // Reported with the other validation errors instead of aborting validation at the first policy.
-        problems.push(`${source} could not be rendered: ${(error as Error).message}`);
+        problems.push([`failed: ${source} could not be rendered: ${(error as Error).message.replace(/\.$/, '')}`, 'Fix what that message names.']);
         return;
       }
       contribute(source, rendered);

@@ -9,16 +9,17 @@ import {
 } from './gateway-api';
 import { McpGatewayMonitoring, McpGatewayMonitoringOptions } from './gateway-monitoring';
 import { McpImages } from './images';
+import { restrictedContainerSecurityContext, restrictedPodSecurityContext } from './manifest-helpers';
 import { GatewayListenerProtocol, McpGatewayExposure } from './mcp-gateway-exposure';
 import { McpGatewayImplementation } from './mcp-gateway-implementation';
 import { renderTarget, routeNameFromPath } from './mcp-gateway-render';
 import { McpFailureMode, McpGatewayRoute, McpGatewayRouteOptions, McpStatefulMode } from './mcp-gateway-route';
 import { IMcpTarget, McpProtocol } from './mcp-target';
 import { IMcpRoutePolicy } from './route-policy';
-import { dnsLabelProblem, portProblem, propError } from './validation';
+import { PropCheck, dnsLabelProblem, dnsSubdomainProblem, portProblem, propChecks, propError } from './validation';
 import {
   DEFAULT_PRE_STOP_DELAY, RUNTIME_DEFAULT_DRAIN, WorkloadContext, WorkloadOptions, applyWorkloadOptions,
-  mayRunSeveralPods, workloadDeploymentProps, workloadLifecycle, workloadProblems,
+  mayRunSeveralPods, podManagementOptions, workloadDeploymentProps, workloadLifecycle, workloadProblems,
 } from './workload-options';
 
 /** Where the ConfigMap is mounted; the runtime image's documented `--config` location. */
@@ -28,10 +29,9 @@ const CONFIG_KEY = 'config.yaml';
 const METRICS_PORT = 15020;
 const ADMIN_PORT = 15000;
 /** Non-root uid/gid of the gateway image (distroless `nonroot`). */
-const GATEWAY_UID = 65532;
+const GATEWAY_RUN_AS = { user: 65532, group: 65532 };
 const CONFIG_HASH_ANNOTATION = 'cdk8s-mcp.dev/config-hash';
 
-const DNS_SUBDOMAIN = /^[a-z0-9]([-a-z0-9]*[a-z0-9])?(\.[a-z0-9]([-a-z0-9]*[a-z0-9])?)*$/;
 /** Paths the runtime answers itself on every bind port. */
 const RUNTIME_RESERVED_PATHS = ['/healthz', '/readyz'];
 
@@ -128,15 +128,30 @@ export class McpGateway extends Construct {
   public readonly exposure: McpGatewayExposure;
   /** Port of the gateway runtime and its Service. */
   public readonly port: number;
-  /** Public base URL, when known. */
+  /**
+   * Public base URL (`publicUrl`, or the one the exposure implies).
+   * @default - unknown: the runtime derives it from each request
+   */
   public readonly publicUrl?: string;
-  /** The runtime's Deployment (`RUNTIME` implementation only). */
+  /**
+   * The runtime's Deployment.
+   * @default - none with a controller-based implementation
+   */
   public readonly deployment?: kplus.Deployment;
-  /** The runtime's Service, port `http` and `metrics` (`RUNTIME` implementation only). */
+  /**
+   * The runtime's Service, ports `http` and `metrics`.
+   * @default - none with a controller-based implementation
+   */
   public readonly service?: kplus.Service;
-  /** The ConfigMap holding `config.yaml` (`RUNTIME` implementation only). */
+  /**
+   * The ConfigMap holding `config.yaml`.
+   * @default - none with a controller-based implementation
+   */
   public readonly configMap?: kplus.ConfigMap;
-  /** The Gateway created by `McpGatewayExposure.gateway`, if any. */
+  /**
+   * The Gateway created by `McpGatewayExposure.gateway`.
+   * @default - none with the other exposures
+   */
   public readonly gatewayObject?: ApiObject;
   /**
    * The HorizontalPodAutoscaler, when `autoscaling` is set (`RUNTIME` implementation only).
@@ -157,7 +172,6 @@ export class McpGateway extends Construct {
   private readonly _routes: McpGatewayRoute[] = [];
   private readonly referenceGrantTargets: Array<{ group: string; kind: string; name: string }> = [];
   private readonly image: string;
-  private readonly replicas: number;
   private readonly props: McpGatewayProps;
 
   constructor(scope: Construct, id: string, props: McpGatewayProps = {}) {
@@ -167,7 +181,6 @@ export class McpGateway extends Construct {
     this.port = props.port ?? 8080;
     this.publicUrl = props.publicUrl ?? this.exposure._publicUrl();
     this.image = props.image ?? McpImages.GATEWAY;
-    this.replicas = props.replicas ?? 1;
     this.props = props;
 
     if (this.isRuntime) {
@@ -253,7 +266,7 @@ export class McpGateway extends Construct {
       this.referenceGrantTargets.push({ group: backendRef.group ?? '', kind: backendRef.kind ?? 'Service', name: backendRef.name });
     }
     if (this.implementation === McpGatewayImplementation.AGENTGATEWAY) {
-      this.attachAgentgatewayPolicy(route, httpRoute);
+      this.attachAgentgatewayPolicy(route, httpRoute, routeNamespace);
     }
     return route;
   }
@@ -339,7 +352,7 @@ export class McpGateway extends Construct {
     const deployment = new kplus.Deployment(this, 'Deployment', {
       ...workloadDeploymentProps(props, this.workloadContext),
       automountServiceAccountToken: false,
-      securityContext: { ensureNonRoot: true, user: GATEWAY_UID, group: GATEWAY_UID, fsGroup: GATEWAY_UID },
+      securityContext: restrictedPodSecurityContext(GATEWAY_RUN_AS),
       containers: [{
         name: 'gateway',
         image: this.image,
@@ -358,16 +371,7 @@ export class McpGateway extends Construct {
           cpu: { request: kplus.Cpu.millis(100), limit: kplus.Cpu.units(1) },
           memory: { request: Size.mebibytes(128), limit: Size.mebibytes(512) },
         },
-        securityContext: {
-          ensureNonRoot: true,
-          user: GATEWAY_UID,
-          group: GATEWAY_UID,
-          readOnlyRootFilesystem: true,
-          allowPrivilegeEscalation: false,
-          privileged: false,
-          capabilities: { drop: [kplus.Capability.ALL] },
-          seccompProfile: { type: kplus.SeccompProfileType.RUNTIME_DEFAULT },
-        },
+        securityContext: restrictedContainerSecurityContext(GATEWAY_RUN_AS),
         volumeMounts: [
           { path: CONFIG_DIR, volume: config, readOnly: true },
           { path: '/tmp', volume: tmp },
@@ -479,6 +483,7 @@ export class McpGateway extends Construct {
     if (target.serviceName && sameNamespace && allowBackendRef) {
       return { name: target.targetName, static: { backendRef: { name: target.serviceName }, port: target.port, path: target.path, protocol } };
     }
+    // An unknown namespace is reported by validation (kgateway); rendering must not throw first.
     const host = target.serviceName ? `${target.serviceName}.${namespace ?? 'default'}.svc.cluster.local` : target.host;
     return { name: target.targetName, static: { host, port: target.port, path: target.path, protocol } };
   }
@@ -508,15 +513,16 @@ export class McpGateway extends Construct {
    * Creates the route's AgentgatewayPolicy once the route has something to put in it; policies may be
    * attached after addRoute(), so the route reports each one.
    */
-  private attachAgentgatewayPolicy(route: McpGatewayRoute, httpRoute: ApiObject): void {
+  private attachAgentgatewayPolicy(route: McpGatewayRoute, httpRoute: ApiObject, routeNamespace: string | undefined): void {
     let created = false;
     const ensurePolicy = () => {
       if (created) return;
       created = true;
+      // targetRefs are local references: the policy must live in the HTTPRoute's namespace to attach to it.
       agentgatewayPolicyObject(route, 'Policy', () => ({
         targetRefs: [{ group: GATEWAY_API_GROUP, kind: 'HTTPRoute', name: httpRoute.name }],
         ...this.agentgatewayPolicySpec(route).spec,
-      }));
+      }), routeNamespace ? { namespace: routeNamespace } : undefined);
     };
     if (route.cors || route.policies.length > 0) ensurePolicy();
     route._onPolicyAdded = ensurePolicy;
@@ -566,192 +572,162 @@ export class McpGateway extends Construct {
     return errors;
   }
 
-  /** `WorkloadOptions` the controller-based implementations cannot honour: their controller runs the pods. */
+  /** Props only the RUNTIME implementation reads: with a controller, the controller runs the pods. */
   private nonRuntimeProblems(): string[] {
     const props = this.props;
     const runtimeOnly: Array<[string, unknown]> = [
-      ['autoscaling', props.autoscaling], ['disruptionBudget', props.disruptionBudget], ['topologySpread', props.topologySpread],
-      ['priorityClassName', props.priorityClassName], ['preStopDelay', props.preStopDelay],
-      ['terminationGracePeriod', props.terminationGracePeriod], ['drainTimeout', props.drainTimeout], ['monitoring', props.monitoring],
+      ['port', props.port], ['image', props.image], ['resources', props.resources], ['sessionKey', props.sessionKey],
+      ['replicas', props.replicas], ...podManagementOptions(props), ['drainTimeout', props.drainTimeout], ['monitoring', props.monitoring],
     ];
     return runtimeOnly.filter(([, value]) => value !== undefined).map(([prop]) => propError(this, prop,
       `applies to the RUNTIME implementation only, not ${this.implementation.name}`, `Drop ${prop}, or configure it on the controller that runs the ${this.implementation.name} data plane.`));
   }
 
   private validateGateway(): string[] {
-    const errors: string[] = [];
-    const where = `McpGateway ${this.node.path}`;
-    const portIssue = portProblem(this.port);
-    if (portIssue) {
-      errors.push(`${where}: port ${portIssue}; omit it for the default 8080.`);
-    } else if (this.isRuntime && (this.port === METRICS_PORT || this.port === ADMIN_PORT)) {
-      errors.push(`${where}: port ${this.port} is taken by the runtime's ${this.port === METRICS_PORT ? 'metrics' : 'admin'} endpoint; pick another port such as 8080.`);
-    }
+    const { errors, check } = propChecks(this);
     if (this.isRuntime) {
+      const portIssue = portProblem(this.port);
+      check('port', portIssue, 'Omit it for the default 8080.');
+      if (!portIssue && (this.port === METRICS_PORT || this.port === ADMIN_PORT)) {
+        check('port', `${this.port} is taken by the runtime's ${this.port === METRICS_PORT ? 'metrics' : 'admin'} endpoint`, 'Pick another port such as 8080.');
+      }
       errors.push(...this.workloadProblems());
-    } else if (!Number.isInteger(this.replicas) || this.replicas < 0) {
-      errors.push(`${where}: replicas ${this.replicas} must be a non-negative integer.`);
-    }
-    if (!this.isRuntime) errors.push(...this.nonRuntimeProblems());
-    if (this.image.trim() === '') {
-      errors.push(`${where}: image is empty; omit it to use the default gateway image.`);
+      check('image', this.image.trim() === '' ? 'is empty' : undefined, 'Omit it to use the default gateway image.');
+    } else {
+      errors.push(...this.nonRuntimeProblems());
     }
     if (this.publicUrl !== undefined && !/^https?:\/\/[^/?#]+$/.test(this.publicUrl)) {
-      errors.push(`${where}: publicUrl ${JSON.stringify(this.publicUrl)} must be a scheme and host without path, e.g. "https://mcp.example.com".`);
+      check('publicUrl', `${JSON.stringify(this.publicUrl)} is not a scheme and host without path`, 'Pass e.g. "https://mcp.example.com".');
     }
-    if (this._routes.length === 0) {
-      errors.push(`${where}: the gateway has no routes; pass routes or call addRoute({ path: '/mcp', targets: [...] }).`);
-    }
+    check('routes', this._routes.length === 0 ? 'is empty, so the gateway serves nothing' : undefined, "Pass routes or call addRoute({ path: '/mcp', targets: [...] }).");
     const byPath = new Map<string, McpGatewayRoute>();
     const byName = new Map<string, McpGatewayRoute>();
     for (const route of this._routes) {
       const samePath = byPath.get(route.path);
       if (samePath) {
-        errors.push(`${where}: routes[${this._routes.indexOf(samePath)}] and routes[${this._routes.indexOf(route)}] both use path ${JSON.stringify(route.path)}; give each route its own path, or put both sets of targets in one route.`);
+        check(`routes[${this._routes.indexOf(samePath)}] and routes[${this._routes.indexOf(route)}]`, `both use path ${JSON.stringify(route.path)}`,
+          'Give each route its own path, or put both sets of targets in one route.');
       }
       byPath.set(route.path, route);
       const sameName = byName.get(route.routeName);
       if (sameName && !samePath) {
-        errors.push(`${where}: routes ${JSON.stringify(sameName.path)} and ${JSON.stringify(route.path)} are both named ${JSON.stringify(route.routeName)}; set a distinct name on one of them.`);
+        check(`routes ${JSON.stringify(sameName.path)} and ${JSON.stringify(route.path)}`, `are both named ${JSON.stringify(route.routeName)}`, 'Set a distinct name on one of them.');
       }
       byName.set(route.routeName, route);
     }
-    errors.push(...this.validateExposure(where));
+    errors.push(...this.validateExposure());
     return errors;
   }
 
-  private validateExposure(where: string): string[] {
-    const errors: string[] = [];
+  private validateExposure(): string[] {
+    const { errors, check } = propChecks(this);
     const spec = this.exposure._spec;
     if (!this.isRuntime && !this.exposure.usesGatewayApi) {
-      errors.push(`${where}: the ${this.implementation.name} implementation is configured through Gateway API routes, but exposure is ${spec.kind}; use McpGatewayExposure.gateway() or McpGatewayExposure.existingGateway(), or the RUNTIME implementation.`);
+      check('exposure', `is ${spec.kind}, but the ${this.implementation.name} implementation is configured through Gateway API routes`,
+        'Use McpGatewayExposure.gateway() or McpGatewayExposure.existingGateway(), or the RUNTIME implementation.');
     }
     if (spec.kind === 'gateway') {
       const listeners = spec.options.listeners ?? [{}];
       if (listeners.length === 0) {
-        errors.push(`${where}: exposure listeners is empty; omit it for one HTTP listener on port 80, or list at least one.`);
+        check('exposure listeners', 'is empty', 'Omit it for one HTTP listener on port 80, or list at least one.');
       }
       const className = spec.options.gatewayClassName ?? 'agentgateway';
-      if (!DNS_SUBDOMAIN.test(className)) {
-        errors.push(`${where}: exposure gatewayClassName ${JSON.stringify(className)} is not a valid name; use a lowercase DNS subdomain such as "agentgateway".`);
-      }
+      check('exposure gatewayClassName', dnsSubdomainProblem(className), 'Use the name of a GatewayClass, such as "agentgateway".');
       const rendered = this.renderListeners();
       rendered.forEach((listener, index) => {
         const options = listeners[index];
-        const label = `exposure listeners[${index}]`;
-        const nameIssue = dnsLabelProblem(listener.name);
-        if (nameIssue) {
-          errors.push(`${where}: ${label}.name ${nameIssue}; name the listener e.g. "https".`);
-        }
-        const listenerPortIssue = portProblem(listener.port);
-        if (listenerPortIssue) {
-          errors.push(`${where}: ${label}.port ${listenerPortIssue}; omit it for 80 (HTTP) or 443 (HTTPS).`);
-        }
+        const prop = `exposure listeners[${index}]`;
+        check(`${prop}.name`, dnsLabelProblem(listener.name), 'Name the listener e.g. "https".');
+        check(`${prop}.port`, portProblem(listener.port), 'Omit it for 80 (HTTP) or 443 (HTTPS).');
         if (listener.protocol === 'HTTPS' && !options.tlsSecretName) {
-          errors.push(`${where}: ${label} uses HTTPS but has no tlsSecretName; name the kubernetes.io/tls Secret with the certificate.`);
+          check(prop, 'uses HTTPS but has no tlsSecretName', 'Name the kubernetes.io/tls Secret with the certificate.');
         }
         if (listener.protocol === 'HTTP' && options.tlsSecretName) {
-          errors.push(`${where}: ${label} has tlsSecretName but protocol HTTP; use GatewayListenerProtocol.HTTPS (or omit protocol).`);
+          check(prop, 'has tlsSecretName but protocol HTTP', 'Use GatewayListenerProtocol.HTTPS (or omit protocol).');
         }
         if (rendered.findIndex((other) => other.name === listener.name) !== index) {
-          errors.push(`${where}: ${label}.name ${JSON.stringify(listener.name)} is used by another listener; listener names must be unique.`);
+          check(`${prop}.name`, `${JSON.stringify(listener.name)} is used by another listener`, 'Listener names must be unique.');
         }
       });
     }
     if (spec.kind === 'existingGateway') {
       if (spec.options.parentRefs.length === 0) {
-        errors.push(`${where}: exposure parentRefs is empty; name at least one Gateway, e.g. { name: 'shared-gateway', namespace: 'gateways' }.`);
+        check('exposure parentRefs', 'is empty', "Name at least one Gateway, e.g. { name: 'shared-gateway', namespace: 'gateways' }.");
       }
       spec.options.parentRefs.forEach((ref, index) => {
-        if (!DNS_SUBDOMAIN.test(ref.name)) {
-          errors.push(`${where}: exposure parentRefs[${index}].name ${JSON.stringify(ref.name)} is not a valid Gateway name.`);
-        }
-        const namespaceIssue = ref.namespace !== undefined ? dnsLabelProblem(ref.namespace) : undefined;
-        if (namespaceIssue) {
-          errors.push(`${where}: exposure parentRefs[${index}].namespace ${namespaceIssue}; use the Gateway's namespace name.`);
+        check(`exposure parentRefs[${index}].name`, dnsSubdomainProblem(ref.name), 'Use the metadata.name of the Gateway.');
+        if (ref.namespace !== undefined) {
+          check(`exposure parentRefs[${index}].namespace`, dnsLabelProblem(ref.namespace), "Use the Gateway's namespace name.");
         }
       });
       if (this.crossNamespaceRoutes && !this.chartNamespace) {
-        errors.push(`${where}: exposure routeNamespace ${JSON.stringify(spec.options.routeNamespace)} needs the backends' namespace for the HTTPRoute backendRefs and the ReferenceGrant; give the chart a namespace (new Chart(app, 'x', { namespace: 'mcp' })).`);
+        check('exposure routeNamespace', `${JSON.stringify(spec.options.routeNamespace)} needs the backends' namespace for the HTTPRoute backendRefs and the ReferenceGrant`,
+          "Give the chart a namespace (new Chart(app, 'x', { namespace: 'mcp' })).");
       }
     }
     if (spec.kind === 'ingress') {
       if (!this.isRuntime) {
-        errors.push(`${where}: exposure ingress works only with the RUNTIME implementation (${this.implementation.name} is programmed through Gateway API); use McpGatewayExposure.gateway() instead.`);
+        check('exposure', `ingress works only with the RUNTIME implementation (${this.implementation.name} is programmed through Gateway API)`, 'Use McpGatewayExposure.gateway() instead.');
       }
-      if (spec.options.host !== undefined && !DNS_SUBDOMAIN.test(spec.options.host)) {
-        errors.push(`${where}: exposure ingress host ${JSON.stringify(spec.options.host)} is not a valid host name, e.g. "mcp.example.com".`);
+      if (spec.options.host !== undefined) {
+        check('exposure ingress host', dnsSubdomainProblem(spec.options.host), 'Use a host name such as "mcp.example.com".');
       }
     }
     return errors;
   }
 
   private validateRoute(route: McpGatewayRoute): string[] {
-    const errors: string[] = [];
-    const where = `McpGateway ${this.node.path} route ${JSON.stringify(route.path)}`;
+    const { errors, check } = propChecks(this, `route ${JSON.stringify(route.path)}`);
     if (!route.path.startsWith('/')) {
-      errors.push(`${where}: path must start with "/", e.g. "/${route.path}".`);
+      check('path', 'must start with "/"', `Use e.g. "/${route.path}".`);
     } else if (/[\s?#]/.test(route.path)) {
-      errors.push(`${where}: path may not contain whitespace, "?" or "#"; use a plain path such as "/github/mcp".`);
+      check('path', 'may not contain whitespace, "?" or "#"', 'Use a plain path such as "/github/mcp".');
     } else if (route.path.startsWith('/.well-known/')) {
-      errors.push(`${where}: paths under /.well-known/ are reserved for OAuth discovery; use e.g. "/github/mcp".`);
+      check('path', 'is under /.well-known/, which is reserved for OAuth discovery', 'Use e.g. "/github/mcp".');
     } else if (this.isRuntime && RUNTIME_RESERVED_PATHS.includes(route.path)) {
-      errors.push(`${where}: ${route.path} is the runtime's health endpoint; use another path.`);
+      check('path', `${route.path} is the runtime's health endpoint`, 'Use another path.');
     }
-    const nameIssue = dnsLabelProblem(route.routeName);
-    if (nameIssue) {
-      errors.push(`${where}: name ${nameIssue}; set name to e.g. "github".`);
-    }
-    if (route.serverName.trim() === '') {
-      errors.push(`${where}: serverName is empty; omit it to use the route name.`);
-    }
+    check('name', dnsLabelProblem(route.routeName), 'Set name to e.g. "github".');
+    check('serverName', route.serverName.trim() === '' ? 'is empty' : undefined, 'Omit it to use the route name.');
     const targets = route.targets;
-    if (targets.length === 0) {
-      errors.push(`${where}: the route has no targets; pass targets: [server] or call route.addTarget(server).`);
-    }
+    check('targets', targets.length === 0 ? 'is empty, so the route serves nothing' : undefined, 'Pass targets: [server] or call route.addTarget(server).');
     const seen = new Set<string>();
     for (const target of targets) {
       const name = target.targetName;
       if (/[_+]/.test(name)) {
-        errors.push(`${where}: target name ${JSON.stringify(name)} contains "_" or "+", which are reserved as delimiters of prefixed tool names and resource URIs; use "-" instead.`);
+        check('target name', `${JSON.stringify(name)} contains "_" or "+", which are reserved as delimiters of prefixed tool names and resource URIs`, 'Use "-" instead.');
       } else {
-        const nameIssue = dnsLabelProblem(name);
-        if (nameIssue) {
-          errors.push(`${where}: target name ${nameIssue}; rename the target (McpServer targetName or McpTarget.fromUrl's first argument).`);
-        }
+        check('target name', dnsLabelProblem(name), 'Rename the target (McpServer targetName or McpTarget.fromUrl\'s first argument).');
       }
       if (seen.has(name)) {
-        errors.push(`${where}: two targets are named ${JSON.stringify(name)}; target names must be unique within a route (they prefix tool names).`);
+        check('target name', `${JSON.stringify(name)} is used by two targets`, 'Rename one: target names must be unique within a route (they prefix tool names).');
       }
       seen.add(name);
     }
     const { problems } = route._renderPolicies(this.publicUrl);
-    errors.push(...problems.map((problem) => `${where}: ${problem.replace(/\.$/, '')}.`));
+    for (const [problem, fix] of problems) check('policies', problem, fix);
     if (this.implementation === McpGatewayImplementation.AGENTGATEWAY) {
-      errors.push(...this.validateForAgentgateway(route, where));
+      this.validateForAgentgateway(route, check);
     } else if (this.implementation === McpGatewayImplementation.KGATEWAY_V2_1) {
-      errors.push(...this.validateForKgateway(route, where));
+      this.validateForKgateway(route, check);
     }
     return errors;
   }
 
-  private validateForAgentgateway(route: McpGatewayRoute, where: string): string[] {
-    const errors: string[] = [];
+  private validateForAgentgateway(route: McpGatewayRoute, check: PropCheck): void {
     const needsRuntime = 'use McpGatewayImplementation.RUNTIME for this route';
     if (route._serverNameSet) {
-      errors.push(`${where}: serverName cannot be set with the agentgateway implementation (agentgateway names every federated server "agentgateway"); remove serverName or ${needsRuntime}.`);
+      check('serverName', 'cannot be set with the agentgateway implementation (agentgateway names every federated server "agentgateway")', `Remove serverName, or ${needsRuntime}.`);
     }
     if (route.targets.length > 128) {
-      errors.push(`${where}: AgentgatewayBackend accepts at most 128 targets, the route has ${route.targets.length}; split the route.`);
+      check('targets', `has ${route.targets.length} targets, but an AgentgatewayBackend accepts at most 128`, 'Split the route.');
     }
     for (const message of this.agentgatewayPolicySpec(route).errors) {
-      errors.push(`${where}: ${message}; adjust the policy or ${needsRuntime}.`);
+      check('policies', message, `Adjust the policy, or ${needsRuntime}.`);
     }
-    return errors;
   }
 
-  private validateForKgateway(route: McpGatewayRoute, where: string): string[] {
-    const errors: string[] = [];
+  private validateForKgateway(route: McpGatewayRoute, check: PropCheck): void {
     const fix = 'use McpGatewayImplementation.AGENTGATEWAY or RUNTIME';
     const unsupported: string[] = [];
     if (route.prefixMode) unsupported.push('prefixMode');
@@ -759,19 +735,22 @@ export class McpGateway extends Construct {
     if (route.statefulMode) unsupported.push('statefulMode');
     if (route._serverNameSet) unsupported.push('serverName');
     if (unsupported.length > 0) {
-      errors.push(`${where}: kgateway v2.1's MCP Backend has no equivalent of ${unsupported.join(', ')}; remove ${unsupported.length > 1 ? 'them' : 'it'} or ${fix}.`);
+      check(unsupported.join(', '), `${unsupported.length > 1 ? 'have' : 'has'} no equivalent in kgateway v2.1's MCP Backend`, `Remove ${unsupported.length > 1 ? 'them' : 'it'}, or ${fix}.`);
     }
     const { policies } = route._renderPolicies(this.publicUrl);
     if (Object.keys(policies).length > 0) {
-      errors.push(`${where}: kgateway v2.1 cannot express the route policies ${Object.keys(policies).join(', ')} (it has no MCP sign-in); ${fix}.`);
+      check('policies', `${Object.keys(policies).join(', ')} cannot be expressed by kgateway v2.1 (it has no MCP sign-in)`, `Remove them, or ${fix}.`);
     }
     if (route.targets.length > 32) {
-      errors.push(`${where}: kgateway v2.1's Backend accepts at most 32 targets, the route has ${route.targets.length}; split the route.`);
+      check('targets', `has ${route.targets.length} targets, but kgateway v2.1's Backend accepts at most 32`, 'Split the route.');
     }
     for (const target of route.targets.filter(isHttps)) {
-      errors.push(`${where}: target ${JSON.stringify(target.targetName)} uses https, which kgateway v2.1's static MCP target cannot originate; ${fix}.`);
+      check('target', `${JSON.stringify(target.targetName)} uses https, which kgateway v2.1's static MCP target cannot originate`, `Drop it, or ${fix}.`);
     }
-    return errors;
+    for (const target of route.targets.filter((t) => t.serviceName !== undefined && (t.serviceNamespace ?? this.chartNamespace) === undefined)) {
+      check('target', `${JSON.stringify(target.targetName)} is the Service "${target.serviceName}" in an unknown namespace, which kgateway's proxy (in the Gateway's namespace) cannot address by a short name`,
+        "Give the charts a namespace (new Chart(app, 'x', { namespace: 'mcp' })).");
+    }
   }
 }
 

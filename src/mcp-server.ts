@@ -4,6 +4,7 @@ import * as kplus from 'cdk8s-plus-28';
 import * as k8s from 'cdk8s-plus-28/lib/imports/k8s';
 import { Construct } from 'constructs';
 import { McpImages } from './images';
+import { omitUndefined, restrictedContainerSecurityContext, restrictedPodSecurityContext, serviceHost } from './manifest-helpers';
 import { McpServerTransport } from './mcp-server-transport';
 import { IMcpTarget, McpProtocol } from './mcp-target';
 import {
@@ -12,12 +13,13 @@ import {
   emptyProblem,
   envVarNameProblem,
   portProblem,
+  propChecks,
   propError,
   serviceNameProblem,
 } from './validation';
 import {
   AppliedWorkload, DEFAULT_PRE_STOP_DELAY, RUNTIME_DEFAULT_DRAIN, WorkloadContext, WorkloadOptions,
-  applyWorkloadOptions, workloadDeploymentProps, workloadLifecycle, workloadProblems,
+  applyWorkloadOptions, podManagementOptions, replicasProblems, workloadDeploymentProps, workloadLifecycle, workloadProblems,
 } from './workload-options';
 
 /** Where the gateway image keeps its single executable (see docs/ARCHITECTURE.md, "Container contract"). */
@@ -37,6 +39,8 @@ const BRIDGE_COMMAND = [`${BRIDGE_DIR}/lib/ld.so`, '--library-path', `${BRIDGE_D
 const DEFAULT_HOME = '/home/mcp';
 const DEFAULT_PORT = 3000;
 const DEFAULT_USER = 1000;
+const DEFAULT_GROUP = 1000;
+const DEFAULT_STARTUP_TIMEOUT = Duration.seconds(120);
 const PORT_NAME = 'mcp';
 const SERVER_CONTAINER_NAME = 'mcp-server';
 const STARTUP_PROBE_PERIOD_SECONDS = 5;
@@ -373,11 +377,17 @@ export class McpServer extends Construct implements IMcpTarget {
     return server;
   }
 
+  /** Name of the server in gateway routes (`targetName`, or the construct id in lower case). */
   public readonly targetName: string;
+  /** Protocol the pod serves on the network; stdio servers are bridged to Streamable HTTP. */
   public readonly protocol: McpProtocol;
+  /** In-cluster URL of the MCP endpoint, e.g. `http://github-mcp.tools.svc.cluster.local:3000/mcp`. */
   public readonly url: string;
+  /** Host of `url`: the Service's cluster DNS name, or its short name when the chart has no namespace. */
   public readonly host: string;
+  /** Port of the MCP endpoint, in the pod and on the Service. */
   public readonly port: number;
+  /** Path of the MCP endpoint, e.g. `/mcp`. */
   public readonly path: string;
   /**
    * Name of the Service in front of the server (kmcp names it after the MCPServer too). Always set
@@ -439,9 +449,7 @@ export class McpServer extends Construct implements IMcpTarget {
     this.name = props.name ?? Names.toDnsLabel(this).replace(/[^a-z0-9-]/g, '-');
     this.serviceName = this.name;
     this.serviceNamespace = Chart.of(this).namespace;
-    // Without a namespace the objects land wherever they are applied, unknown at synth time; the
-    // short name resolves for clients in that same namespace.
-    this.host = this.serviceNamespace ? `${this.name}.${this.serviceNamespace}.svc.cluster.local` : this.name;
+    this.host = serviceHost(this.name, this.serviceNamespace);
     this.url = `http://${this.host}:${this.port}${this.path}`;
 
     this.node.addValidation({ validate: () => this.validateProps(props) });
@@ -449,16 +457,8 @@ export class McpServer extends Construct implements IMcpTarget {
     const home = props.home ?? DEFAULT_HOME;
     const tmpVolume = kplus.Volume.fromEmptyDir(this, 'TmpVolume', 'tmp');
     const homeVolume = kplus.Volume.fromEmptyDir(this, 'HomeVolume', 'home');
-    const securityContext: kplus.ContainerSecurityContextProps = {
-      ensureNonRoot: true,
-      user: props.user ?? DEFAULT_USER,
-      group: props.group ?? DEFAULT_USER,
-      privileged: false,
-      allowPrivilegeEscalation: false,
-      readOnlyRootFilesystem: props.readOnlyRootFilesystem ?? true,
-      capabilities: { drop: [kplus.Capability.ALL] },
-      seccompProfile: { type: kplus.SeccompProfileType.RUNTIME_DEFAULT },
-    };
+    const runAs = { user: props.user ?? DEFAULT_USER, group: props.group ?? DEFAULT_GROUP };
+    const securityContext = restrictedContainerSecurityContext(runAs, props.readOnlyRootFilesystem ?? true);
     const server: kplus.ContainerProps = {
       name: SERVER_CONTAINER_NAME,
       image: props.image,
@@ -513,12 +513,12 @@ export class McpServer extends Construct implements IMcpTarget {
       serviceAccount: this.serviceAccount,
       // The token is an API credential; only servers that asked for an identity get one.
       automountServiceAccountToken: this.serviceAccount !== undefined,
-      securityContext: { ensureNonRoot: true, user: securityContext.user, group: securityContext.group, fsGroup: securityContext.group },
+      securityContext: restrictedPodSecurityContext(runAs),
     });
     deployment.select(kplus.LabelSelector.of({ labels: this.selectorLabels() }));
     this.deployment = deployment;
 
-    const startupTimeout = props.startupTimeout ?? Duration.seconds(120);
+    const startupTimeout = props.startupTimeout ?? DEFAULT_STARTUP_TIMEOUT;
     const startupFailures = Math.max(1, Math.ceil(startupTimeout.toSeconds() / STARTUP_PROBE_PERIOD_SECONDS));
     const probeTiming = { timeoutSeconds: Duration.seconds(3) };
     const startupTiming = { ...probeTiming, periodSeconds: Duration.seconds(STARTUP_PROBE_PERIOD_SECONDS), failureThreshold: startupFailures };
@@ -537,7 +537,8 @@ export class McpServer extends Construct implements IMcpTarget {
           cpu: { request: kplus.Cpu.millis(10), limit: kplus.Cpu.millis(500) },
           memory: { request: Size.mebibytes(32), limit: Size.mebibytes(256) },
         },
-        securityContext: { ...securityContext, readOnlyRootFilesystem: true },
+        // The copy goes to the emptyDir; the gateway image itself is never written to.
+        securityContext: restrictedContainerSecurityContext(runAs),
       });
       deployment.addContainer({
         ...server,
@@ -636,9 +637,8 @@ export class McpServer extends Construct implements IMcpTarget {
       .filter((name): name is string => name !== undefined)
       .map(name => ({ name }));
     const volumes = (server.volumeMounts ?? []).map(mount => k8s.toJson_Volume(mount.volume._toKube()));
-    const user = props.user ?? DEFAULT_USER;
-    const group = props.group ?? DEFAULT_USER;
-    const startupTimeout = props.startupTimeout ?? Duration.seconds(120);
+    const runAs = { user: props.user ?? DEFAULT_USER, group: props.group ?? DEFAULT_GROUP };
+    const startupTimeout = props.startupTimeout ?? DEFAULT_STARTUP_TIMEOUT;
 
     const deployment: { [key: string]: any } = {
       image: props.image,
@@ -655,9 +655,9 @@ export class McpServer extends Construct implements IMcpTarget {
       securityContext: container.securityContext,
       podSecurityContext: {
         runAsNonRoot: true,
-        runAsUser: user,
-        runAsGroup: group,
-        fsGroup: group,
+        runAsUser: runAs.user,
+        runAsGroup: runAs.group,
+        fsGroup: runAs.group,
         seccompProfile: { type: 'RuntimeDefault' },
       },
       // kmcp sets app.kubernetes.io/name|instance|managed-by itself and selects on them.
@@ -673,7 +673,7 @@ export class McpServer extends Construct implements IMcpTarget {
       ? { transportType: 'stdio', stdioTransport: {} }
       : { transportType: 'http', httpTransport: { targetPort: this.port, path: this.path } };
     spec.timeout = `${startupTimeout.toSeconds()}s`;
-    spec.deployment = dropUndefined(deployment);
+    spec.deployment = omitUndefined(deployment);
 
     return new ApiObject(this, 'Resource', {
       apiVersion: 'kagent.dev/v1alpha1',
@@ -684,10 +684,7 @@ export class McpServer extends Construct implements IMcpTarget {
   }
 
   private validateProps(props: McpServerProps): string[] {
-    const errors: string[] = [];
-    const check = (prop: string, problem: string | undefined, fix: string) => {
-      if (problem) errors.push(propError(this, prop, problem, fix));
-    };
+    const { errors, check } = propChecks(this);
 
     check('image', emptyProblem(props.image), 'Set image to the container image of the server, e.g. "ghcr.io/github/github-mcp-server:v0.20.1".');
     check('port', portProblem(this.port), 'Set port to a number between 1 and 65535 (default 3000).');
@@ -697,11 +694,9 @@ export class McpServer extends Construct implements IMcpTarget {
     check('name', serviceNameProblem(this.name), props.name === undefined
       ? 'The default comes from the construct path; set name to a DNS-1035 label such as "github-mcp".'
       : 'Set name to a DNS-1035 label such as "github-mcp".');
-    if (this.deployment) {
-      errors.push(...workloadProblems(this, props, this.workloadContext(props), this.deployment.containers));
-    } else if (props.replicas !== undefined && (!Number.isInteger(props.replicas) || props.replicas < 0)) {
-      check('replicas', `${props.replicas} is not a whole number of pods`, 'Set replicas to 0 or more.');
-    }
+    errors.push(...(this.deployment
+      ? workloadProblems(this, props, this.workloadContext(props), this.deployment.containers)
+      : replicasProblems(this, props.replicas)));
     if (!this.transport.isStdio) {
       check('transport path', absolutePathProblem(this.path), 'Pass a path starting with "/", e.g. McpServerTransport.streamableHttp({ path: "/mcp" }).');
     }
@@ -779,11 +774,7 @@ export class McpServer extends Construct implements IMcpTarget {
     }
     if (props.readiness !== undefined) cannot('readiness', 'it sets no probes', `Drop readiness, ${useKubernetes}`);
     if (props.liveness !== undefined) cannot('liveness', 'it sets no probes', `Drop liveness, ${useKubernetes}`);
-    const workloadProps: Array<[string, unknown]> = [
-      ['autoscaling', props.autoscaling], ['disruptionBudget', props.disruptionBudget], ['topologySpread', props.topologySpread],
-      ['priorityClassName', props.priorityClassName], ['preStopDelay', props.preStopDelay], ['terminationGracePeriod', props.terminationGracePeriod],
-    ];
-    for (const [prop, value] of workloadProps) {
+    for (const [prop, value] of podManagementOptions(props)) {
       if (value !== undefined) cannot(prop, 'its deployment spec has only a fixed replicas count', `Drop ${prop}, ${useKubernetes}`);
     }
     if (props.gatewayImage !== undefined) {
@@ -791,8 +782,4 @@ export class McpServer extends Construct implements IMcpTarget {
     }
     return errors;
   }
-}
-
-function dropUndefined(object: { [key: string]: any }): { [key: string]: any } {
-  return Object.fromEntries(Object.entries(object).filter(([, value]) => value !== undefined));
 }

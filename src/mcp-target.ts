@@ -39,7 +39,7 @@ export interface IMcpTarget {
   readonly serviceName?: string;
   /**
    * Namespace of `serviceName`.
-   * @default - the namespace of the chart that defines the target
+   * @default - unknown; gateways assume their own namespace
    */
   readonly serviceNamespace?: string;
 }
@@ -69,10 +69,10 @@ export class McpTarget {
     try {
       parsed = new URL(url);
     } catch {
-      throw new Error(`McpTarget.fromUrl(${JSON.stringify(targetName)}): url ${JSON.stringify(url)} is not an absolute URL; pass e.g. "http://host:3000/mcp".`);
+      throw new Error(`McpTarget.fromUrl(${JSON.stringify(targetName)}): url ${JSON.stringify(url)} is not an absolute URL. Pass e.g. "http://host:3000/mcp".`);
     }
     if (parsed.protocol !== 'http:' && parsed.protocol !== 'https:') {
-      throw new Error(`McpTarget.fromUrl(${JSON.stringify(targetName)}): url must use http or https, got ${parsed.protocol}`);
+      throw new Error(`McpTarget.fromUrl(${JSON.stringify(targetName)}): url ${JSON.stringify(url)} uses ${parsed.protocol}, not http: or https:. Pass the server's http(s) MCP endpoint.`);
     }
     const defaultPort = parsed.protocol === 'https:' ? 443 : 80;
     return {

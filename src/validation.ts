@@ -8,6 +8,7 @@ import { IConstruct } from 'constructs';
 
 const DNS_LABEL = /^[a-z0-9]([-a-z0-9]*[a-z0-9])?$/;
 const DNS_1035_LABEL = /^[a-z]([-a-z0-9]*[a-z0-9])?$/;
+const DNS_SUBDOMAIN = /^[a-z0-9]([-a-z0-9]*[a-z0-9])?(\.[a-z0-9]([-a-z0-9]*[a-z0-9])?)*$/;
 // Kubernetes 1.28 accepts environment variable names that are C identifiers extended with `-` and `.`.
 const ENV_VAR_NAME = /^[-._a-zA-Z][-._a-zA-Z0-9]*$/;
 
@@ -27,6 +28,24 @@ export function serviceNameProblem(value: string | undefined): string | undefine
   if (problem) return problem;
   if (!DNS_1035_LABEL.test(value!)) return `"${value}" must start with a letter to be a Service name (DNS-1035 label)`;
   return undefined;
+}
+
+/** A DNS-1123 subdomain: what Kubernetes requires of most other object names (PriorityClass, Gateway, GatewayClass, host names). */
+export function dnsSubdomainProblem(value: string | undefined): string | undefined {
+  if (value === undefined || value === '') return 'is empty';
+  if (value.length > 253 || !DNS_SUBDOMAIN.test(value)) return `"${value}" is not a DNS-1123 subdomain (lower-case letters, digits, "-" and ".")`;
+  return undefined;
+}
+
+/** Whether `value` is an absolute http or https URL. */
+export function isHttpUrl(value: string | undefined): boolean {
+  if (value === undefined) return false;
+  try {
+    const url = new URL(value);
+    return url.protocol === 'http:' || url.protocol === 'https:';
+  } catch {
+    return false;
+  }
 }
 
 /** A TCP port number. */
@@ -61,4 +80,19 @@ export function absolutePathProblem(value: string | undefined): string | undefin
  */
 export function propError(construct: IConstruct, prop: string, problem: string, fix: string): string {
   return `${construct.constructor.name} ${construct.node.path}: ${prop} ${problem}. ${fix}`;
+}
+
+/** Records a prop problem (when there is one) as a `propError` message. */
+export type PropCheck = (prop: string, problem: string | undefined, fix: string) => void;
+
+/**
+ * The messages of a validation hook and the `check` that adds to them, so every hook reports in the
+ * `propError` format without its own closure.
+ */
+export function propChecks(construct: IConstruct, propPrefix?: string): { errors: string[]; check: PropCheck } {
+  const errors: string[] = [];
+  const check: PropCheck = (prop, problem, fix) => {
+    if (problem) errors.push(propError(construct, propPrefix ? `${propPrefix}${prop ? ` ${prop}` : ''}` : prop, problem, fix));
+  };
+  return { errors, check };
 }

@@ -2,7 +2,7 @@ import { ApiObject, Duration, JsonPatch } from 'cdk8s';
 import * as kplus from 'cdk8s-plus-28';
 import * as k8s from 'cdk8s-plus-28/lib/imports/k8s';
 import { Construct, IConstruct } from 'constructs';
-import { emptyProblem, propError } from './validation';
+import { dnsSubdomainProblem, emptyProblem, propChecks, propError } from './validation';
 
 /** The runtime's SIGTERM drain when `config.drainTimeout` is not set (runtime/src/config/load.ts). */
 export const RUNTIME_DEFAULT_DRAIN = Duration.seconds(25);
@@ -11,7 +11,6 @@ const SHUTDOWN_MARGIN_SECONDS = 5;
 const DEFAULT_PRE_STOP_SECONDS = 5;
 const DEFAULT_MIN_REPLICAS = 2;
 const DEFAULT_CPU_UTILIZATION = 80;
-const DNS_SUBDOMAIN = /^[a-z0-9]([-a-z0-9]*[a-z0-9])?(\.[a-z0-9]([-a-z0-9]*[a-z0-9])?)*$/;
 
 /**
  * Horizontal pod autoscaling: a `autoscaling/v2` HorizontalPodAutoscaler on the workload's Deployment.
@@ -167,12 +166,12 @@ export interface AppliedWorkload {
 }
 
 /** Pods the workload runs at least: the autoscaler's floor, or the fixed count. */
-export function minimumPods(options: WorkloadOptions): number {
+function minimumPods(options: WorkloadOptions): number {
   return options.autoscaling ? options.autoscaling.minReplicas ?? DEFAULT_MIN_REPLICAS : options.replicas ?? 1;
 }
 
 /** Pods the workload may run at most. */
-export function maximumPods(options: WorkloadOptions): number {
+function maximumPods(options: WorkloadOptions): number {
   return options.autoscaling ? options.autoscaling.maxReplicas : options.replicas ?? 1;
 }
 
@@ -286,17 +285,11 @@ export function applyWorkloadOptions(scope: Construct, deployment: kplus.Deploym
  * containers, checked for the resource requests that utilization targets are relative to.
  */
 export function workloadProblems(construct: IConstruct, options: WorkloadOptions, context: WorkloadContext, containers: kplus.Container[]): string[] {
-  const errors: string[] = [];
-  const check = (prop: string, problem: string | undefined, fix: string) => {
-    if (problem) errors.push(propError(construct, prop, problem, fix));
-  };
+  const { errors, check } = propChecks(construct);
   const count = (value: number | undefined, min: number) =>
     value !== undefined && (!Number.isInteger(value) || value < min) ? `${value} is not a whole number of at least ${min}` : undefined;
 
-  if (options.replicas !== undefined) {
-    const whole = Number.isInteger(options.replicas) && options.replicas >= 0;
-    check('replicas', whole ? undefined : `${options.replicas} is not a whole number of pods`, 'Set replicas to 0 or more.');
-  }
+  errors.push(...replicasProblems(construct, options.replicas));
   const scaling = options.autoscaling;
   if (scaling) {
     check('replicas and autoscaling', options.replicas !== undefined ? 'are both set' : undefined,
@@ -340,7 +333,7 @@ export function workloadProblems(construct: IConstruct, options: WorkloadOptions
 
   if (options.priorityClassName !== undefined) {
     const name = options.priorityClassName;
-    const problem = emptyProblem(name) ?? (name.length > 253 || !DNS_SUBDOMAIN.test(name) ? `"${name}" is not a DNS-1123 subdomain` : undefined);
+    const problem = emptyProblem(name) ?? dnsSubdomainProblem(name);
     check('priorityClassName', problem, 'Set priorityClassName to the name of an existing PriorityClass, e.g. "system-cluster-critical" or your own.');
   }
 
@@ -357,6 +350,26 @@ export function workloadProblems(construct: IConstruct, options: WorkloadOptions
     }
   }
   return errors;
+}
+
+/**
+ * The `WorkloadOptions` beyond `replicas`, as [prop, value]: what a controller that runs the pods
+ * itself (kmcp, the agentgateway data plane) cannot take from these constructs.
+ */
+export function podManagementOptions(options: WorkloadOptions): Array<[string, unknown]> {
+  return [
+    ['autoscaling', options.autoscaling], ['disruptionBudget', options.disruptionBudget], ['topologySpread', options.topologySpread],
+    ['priorityClassName', options.priorityClassName], ['preStopDelay', options.preStopDelay], ['terminationGracePeriod', options.terminationGracePeriod],
+  ];
+}
+
+/**
+ * The check of a fixed `replicas` count, also for workloads whose pods a controller runs (kmcp, the
+ * agentgateway data plane), where the other `WorkloadOptions` do not apply.
+ */
+export function replicasProblems(construct: IConstruct, replicas: number | undefined): string[] {
+  if (replicas === undefined || (Number.isInteger(replicas) && replicas >= 0)) return [];
+  return [propError(construct, 'replicas', `${replicas} is not a whole number of pods`, 'Set replicas to 0 or more.')];
 }
 
 /** Problems with the replica range of `scaling`, as [prop, problem, fix]. */

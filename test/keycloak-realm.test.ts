@@ -120,6 +120,17 @@ describe('KeycloakRealm as a Deployment (development database)', () => {
     });
     expectValidManifests(Testing.synth(chart));
   });
+
+  test('without a chart namespace the in-cluster URLs use the short Service name, not a guessed namespace', () => {
+    const chart = Testing.chart();
+    const realm = new KeycloakRealm(chart, 'keycloak', {
+      mcpAudiences: [AUDIENCE],
+      bootstrapAdmin: { secret: kplus.Secret.fromSecretName(chart, 'bootstrap', 'keycloak-bootstrap-admin') },
+    });
+    const serviceName = realm.service!.name;
+    expect(realm.internalUrl).toBe(`http://${serviceName}:8080`);
+    expect(realm.jwksUrl).toBe(`http://${serviceName}:8080/realms/mcp/protocol/openid-connect/certs`);
+  });
 });
 
 describe('the generated realm', () => {
@@ -234,7 +245,10 @@ describe('KeycloakRealm with PostgreSQL (production mode)', () => {
   });
 
   test('production mode without a hostname fails synthesis', () => {
-    expect(synthError(postgresRealm({ hostname: undefined }).chart)).toMatch(/KeycloakRealm test\/keycloak: hostname is required with a PostgreSQL database.*Set hostname/);
+    const message = synthError(postgresRealm({ hostname: undefined }).chart);
+    expect(message).toMatch(/KeycloakRealm test\/keycloak: hostname is required with a PostgreSQL database.*Set hostname/);
+    // Named once, like every other construct's messages.
+    expect(message).not.toMatch(/KeycloakRealm KeycloakRealm/);
   });
 
   test('emits the operator\'s Keycloak and KeycloakRealmImport instead, valid against the Keycloak 26 CRDs', () => {

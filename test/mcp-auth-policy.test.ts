@@ -280,7 +280,7 @@ describe('McpAuthPolicy validation', () => {
 
   test('a public URL with a path is refused: the gateway inserts /.well-known/ right after the host', () => {
     const { chart } = policy({ publicUrl: 'https://gw.example.com/base' });
-    expect(synthError(chart)).toContain('publicUrl "https://gw.example.com/base" is not a scheme://host[:port] URL; pass e.g. "https://mcp.example.com" without a path.');
+    expect(synthError(chart)).toContain('publicUrl "https://gw.example.com/base" is not a scheme://host[:port] URL. Pass e.g. "https://mcp.example.com" without a path.');
   });
 });
 

@@ -364,6 +364,21 @@ describe('AGENTGATEWAY implementation', () => {
     expect(grant.spec.to).toEqual([{ group: 'agentgateway.dev', kind: 'AgentgatewayBackend', name: backend.metadata.name }]);
   });
 
+  test('the AgentgatewayPolicy of a route in the Gateway namespace lives beside its HTTPRoute', () => {
+    // targetRefs are local references: a policy in another namespace than its HTTPRoute attaches to nothing.
+    const { chart, gateway } = gatewayWith({
+      implementation: McpGatewayImplementation.AGENTGATEWAY,
+      exposure: McpGatewayExposure.existingGateway({ parentRefs: [{ name: 'agentgateway', namespace: 'gateways' }], routeNamespace: 'gateways' }),
+    });
+    gateway.addRoute({ path: '/mcp', targets: [everythingServer(chart)], policies: [signIn(chart, 'auth')] });
+    const manifests = Testing.synth(chart);
+    const httpRoute = manifests.find((o: any) => o.kind === 'HTTPRoute');
+    const policy = manifests.find((o: any) => o.kind === 'AgentgatewayPolicy');
+    expect(policy.metadata.namespace).toBe('gateways');
+    expect(policy.spec.targetRefs).toEqual([{ group: 'gateway.networking.k8s.io', kind: 'HTTPRoute', name: httpRoute.metadata.name }]);
+    expect(manifests.find((o: any) => o.kind === 'AgentgatewayBackend').metadata.namespace).toBe('mcp');
+  });
+
   test('a route without policies gets no AgentgatewayPolicy', () => {
     const { chart } = gatewayWith({ implementation: McpGatewayImplementation.AGENTGATEWAY, exposure: McpGatewayExposure.gateway(), routes: [{ path: '/mcp', targets: [docs] }] });
     expect(objectsOf(chart, 'AgentgatewayPolicy')).toEqual([]);
@@ -378,7 +393,7 @@ describe('AGENTGATEWAY implementation', () => {
       policies: [signIn(chart, 'auth', [AuthorizationRule.allowTool('a'), AuthorizationRule.deny('jwt.sub == "b"')], { mode: McpAuthMode.OPTIONAL, clockSkew: Duration.minutes(1) })],
     });
     const errors = validationErrors(chart).join('\n');
-    expect(errors).toMatch(/route "\/a\/mcp": serverName cannot be set with the agentgateway implementation.*RUNTIME/);
+    expect(errors).toMatch(/route "\/a\/mcp" serverName cannot be set with the agentgateway implementation.*RUNTIME/);
     expect(errors).toMatch(/mcpAuthorization mixes Allow, Deny rules.*RUNTIME/);
     expect(errors).toMatch(/mode "optional" is not allowed/);
     expect(errors).toMatch(/fields clockSkew have no AgentgatewayPolicy equivalent/);
@@ -388,7 +403,7 @@ describe('AGENTGATEWAY implementation', () => {
     const ingress = gatewayWith({ implementation: McpGatewayImplementation.AGENTGATEWAY, exposure: McpGatewayExposure.ingress(), routes: [{ path: '/mcp', targets: [docs] }] });
     expect(validationErrors(ingress.chart).join('\n')).toMatch(/exposure ingress works only with the RUNTIME implementation/);
     const none = gatewayWith({ implementation: McpGatewayImplementation.AGENTGATEWAY, routes: [{ path: '/mcp', targets: [docs] }] });
-    expect(validationErrors(none.chart).join('\n')).toMatch(/agentgateway implementation is configured through Gateway API routes, but exposure is none; use McpGatewayExposure.gateway\(\)/);
+    expect(validationErrors(none.chart).join('\n')).toMatch(/exposure is none, but the agentgateway implementation is configured through Gateway API routes\. Use McpGatewayExposure.gateway\(\)/);
   });
 });
 
@@ -422,9 +437,22 @@ describe('KGATEWAY_V2_1 implementation', () => {
     });
     gateway.addPolicy('/mcp', signIn(chart, 'auth'));
     const errors = validationErrors(chart).join('\n');
-    expect(errors).toMatch(/no equivalent of prefixMode, statefulMode; remove them or use McpGatewayImplementation.AGENTGATEWAY or RUNTIME/);
-    expect(errors).toMatch(/cannot express the route policies mcpAuthentication, mcpAuthorization/);
+    expect(errors).toMatch(/prefixMode, statefulMode have no equivalent in kgateway v2.1's MCP Backend\. Remove them, or use McpGatewayImplementation.AGENTGATEWAY or RUNTIME/);
+    expect(errors).toMatch(/policies mcpAuthentication, mcpAuthorization cannot be expressed by kgateway v2.1/);
     expect(errors).toMatch(/target "docs" uses https/);
+  });
+
+  test('in-cluster targets need a namespace: kgateway addresses them by their FQDN from another namespace', () => {
+    const app = Testing.app();
+    const chart = new Chart(app, 'test');
+    new McpGateway(chart, 'gateway', {
+      implementation: McpGatewayImplementation.KGATEWAY_V2_1,
+      exposure: McpGatewayExposure.gateway(),
+      routes: [{ path: '/mcp', targets: [everythingServer(chart), time] }],
+    });
+    expect(validationErrors(chart)).toEqual([
+      expect.stringMatching(/^McpGateway test\/gateway: route "\/mcp" target "everything" is the Service "test-everything-[0-9a-f]+" in an unknown namespace.*Give the charts a namespace/),
+    ]);
   });
 });
 
@@ -436,24 +464,24 @@ describe('validation', () => {
   });
 
   test('no routes', () => {
-    expect(errorsOf({})).toEqual([expect.stringMatching(/test\/gateway: the gateway has no routes; pass routes or call addRoute/)]);
+    expect(errorsOf({})).toEqual([expect.stringMatching(/^McpGateway test\/gateway: routes is empty, so the gateway serves nothing\. Pass routes or call addRoute/)]);
   });
 
   test('two routes on one path', () => {
     expect(errorsOf({ routes: [{ path: '/mcp', targets: [github] }, { path: '/mcp', targets: [docs] }] })).toEqual([
-      expect.stringMatching(/routes\[0\] and routes\[1\] both use path "\/mcp"; give each route its own path/),
+      expect.stringMatching(/routes\[0\] and routes\[1\] both use path "\/mcp"\. Give each route its own path/),
     ]);
   });
 
   test('two routes with one name', () => {
     expect(errorsOf({ routes: [{ path: '/a/mcp', name: 'tools', targets: [github] }, { path: '/b/mcp', name: 'tools', targets: [docs] }] })).toEqual([
-      expect.stringMatching(/routes "\/a\/mcp" and "\/b\/mcp" are both named "tools"; set a distinct name/),
+      expect.stringMatching(/routes "\/a\/mcp" and "\/b\/mcp" are both named "tools"\. Set a distinct name/),
     ]);
   });
 
   test('a path not starting with /', () => {
     expect(errorsOf({ routes: [{ path: 'github/mcp', targets: [github] }] })).toEqual([
-      expect.stringMatching(/route "github\/mcp": path must start with "\/", e.g. "\/github\/mcp"/),
+      expect.stringMatching(/route "github\/mcp" path must start with "\/"\. Use e.g. "\/github\/mcp"/),
     ]);
   });
 
@@ -464,28 +492,28 @@ describe('validation', () => {
 
   test('a route with no targets', () => {
     expect(errorsOf({ routes: [{ path: '/mcp', targets: [] }] })).toEqual([
-      expect.stringMatching(/route "\/mcp": the route has no targets; pass targets: \[server\] or call route.addTarget/),
+      expect.stringMatching(/route "\/mcp" targets is empty, so the route serves nothing\. Pass targets: \[server\] or call route.addTarget/),
     ]);
   });
 
   test('duplicate target names within a route', () => {
     expect(errorsOf({ routes: [{ path: '/mcp', targets: [github, McpTarget.fromUrl('github', 'http://other:3000/mcp')] }] })).toEqual([
-      expect.stringMatching(/two targets are named "github"; target names must be unique within a route/),
+      expect.stringMatching(/target name "github" is used by two targets\. Rename one: target names must be unique within a route/),
     ]);
   });
 
   test('target names with reserved delimiters or invalid characters', () => {
     const errors = errorsOf({ routes: [{ path: '/mcp', targets: [McpTarget.fromUrl('git_hub', 'http://a/mcp'), McpTarget.fromUrl('a+b', 'http://b/mcp'), McpTarget.fromUrl('Upper', 'http://c/mcp')] }] });
     expect(errors).toEqual([
-      expect.stringMatching(/target name "git_hub" contains "_" or "\+", which are reserved as delimiters.*use "-" instead/),
+      expect.stringMatching(/target name "git_hub" contains "_" or "\+", which are reserved as delimiters.*Use "-" instead/),
       expect.stringMatching(/target name "a\+b" contains "_" or "\+"/),
-      expect.stringMatching(/target name "Upper" is not a DNS-1123 label.*rename the target/),
+      expect.stringMatching(/target name "Upper" is not a DNS-1123 label.*Rename the target/),
     ]);
   });
 
   test('invalid ports', () => {
     expect(errorsOf({ port: 70000, routes: [{ path: '/mcp', targets: [github] }] })).toEqual([
-      expect.stringMatching(/port 70000 is not a port number between 1 and 65535; omit it for the default 8080/),
+      expect.stringMatching(/^McpGateway test\/gateway: port 70000 is not a port number between 1 and 65535\. Omit it for the default 8080/),
     ]);
     expect(errorsOf({ port: 15020, routes: [{ path: '/mcp', targets: [github] }] })).toEqual([
       expect.stringMatching(/port 15020 is taken by the runtime's metrics endpoint/),
@@ -497,7 +525,7 @@ describe('validation', () => {
       expect.stringMatching(/name "Not_A_Label" is not a DNS-1123 label/),
     ]);
     expect(errorsOf({ exposure: McpGatewayExposure.gateway({ gatewayClassName: 'Bad Class' }), routes: [{ path: '/mcp', targets: [github] }] })).toEqual([
-      expect.stringMatching(/gatewayClassName "Bad Class" is not a valid name/),
+      expect.stringMatching(/gatewayClassName "Bad Class" is not a DNS-1123 subdomain/),
     ]);
   });
 
@@ -517,7 +545,7 @@ describe('validation', () => {
     const { chart, gateway } = gatewayWith({ routes: [{ path: '/mcp', targets: [github] }] });
     gateway.addPolicy('/mcp', new McpAuthPolicy(chart, 'auth', { issuer: OidcIssuer.fromUrl('https://auth.example.com') }));
     expect(validationErrors(chart)).toEqual([
-      expect.stringMatching(/route "\/mcp": policy test\/auth could not be rendered: .*cannot tell which token audience/),
+      expect.stringMatching(/route "\/mcp" policies failed: policy test\/auth could not be rendered: .*cannot tell which token audience/),
     ]);
   });
 
@@ -545,7 +573,12 @@ describe('validation', () => {
       exposure: McpGatewayExposure.existingGateway({ parentRefs: [{ name: 'shared', namespace: 'gateways' }], routeNamespace: 'gateways' }),
       routes: [{ path: '/mcp', targets: [github] }],
     });
-    expect(validationErrors(chart)).toEqual([expect.stringMatching(/routeNamespace "gateways" needs the backends' namespace.*give the chart a namespace/)]);
+    expect(validationErrors(chart)).toEqual([expect.stringMatching(/routeNamespace "gateways" needs the backends' namespace.*Give the chart a namespace/)]);
+  });
+
+  test('McpTarget.fromUrl rejects URLs a gateway cannot reach, naming the fix', () => {
+    expect(() => McpTarget.fromUrl('docs', 'mcp.deepwiki.com/mcp')).toThrow(/^McpTarget\.fromUrl\("docs"\): url "mcp\.deepwiki\.com\/mcp" is not an absolute URL\. Pass e\.g\./);
+    expect(() => McpTarget.fromUrl('docs', 'ftp://mcp.deepwiki.com/mcp')).toThrow(/uses ftp:, not http: or https:\. Pass/);
   });
 
   test('synthesis fails with the message', () => {

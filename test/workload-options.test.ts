@@ -370,4 +370,16 @@ describe('McpGateway', () => {
       expect.stringMatching(/drainTimeout applies to the RUNTIME implementation only/),
     ]));
   });
+
+  test('controller-based implementations reject the other runtime-only props instead of ignoring them', () => {
+    const errors = gatewayErrors({
+      implementation: McpGatewayImplementation.AGENTGATEWAY,
+      exposure: McpGatewayExposure.gateway(),
+      port: 9090,
+      image: 'example.com/gateway:1',
+      replicas: 2,
+    });
+    expect(errors).toEqual(expect.arrayContaining(['port', 'image', 'replicas'].map((prop) =>
+      expect.stringMatching(new RegExp(`^McpGateway test/gateway: ${prop} applies to the RUNTIME implementation only, not agentgateway\\. Drop ${prop}`)))));
+  });
 });
