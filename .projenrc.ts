@@ -97,6 +97,12 @@ const runtime = new typescript.TypeScriptProject({
     'ajv-formats@^3.0.1',
     CEL_LIBRARY,
     'prom-client@^15.1.3',
+    // Tracing, loaded only when config.tracing is set; exact versions keep one copy of each in the bundle.
+    '@opentelemetry/api@1.10.0',
+    '@opentelemetry/core@3.1.0',
+    '@opentelemetry/resources@3.1.0',
+    '@opentelemetry/sdk-trace@3.1.0',
+    '@opentelemetry/exporter-trace-otlp-http@0.301.0',
   ],
   devDeps: [
     // Real peers for tests and benchmarks: reference MCP servers, an OpenID provider, the conformance suite,
@@ -146,7 +152,7 @@ const runtime = new typescript.TypeScriptProject({
   tsJestOptions: {
     transformOptions: { useESM: true },
   },
-  gitignore: ['/.sea/', '/.tools/'],
+  gitignore: ['/.sea/', '/.tools/', '/.test-artifacts/'],
 });
 runtime.package.addField('type', 'module');
 runtime.package.addBin({ 'mcp-gateway': 'lib/cli.js' });

@@ -144,8 +144,14 @@ async function run(command: Exclude<Command, { kind: 'help' | 'version' | 'copyS
               .then(() => loader.loadText(text, command.file))
               .then((next) => gateway.reload(next))
               .then(
-                () => logger.info('configuration reloaded', { source: command.file }),
-                (error: Error) => logger.error('configuration change rejected; the previous configuration keeps serving', { error: error.message }),
+                () => {
+                  gateway.recordReload('applied');
+                  logger.info('configuration reloaded', { source: command.file });
+                },
+                (error: Error) => {
+                  gateway.recordReload('rejected');
+                  logger.error('configuration change rejected; the previous configuration keeps serving', { error: error.message });
+                },
               );
           },
           (error) => logger.warn('cannot watch the configuration file', { error: error.message }),

@@ -1,12 +1,17 @@
+import { AdminServer, type AdminEndpoints } from './admin/server.js';
+import { adminStatus, type AdminStatus } from './admin/status.js';
 import type { RouteAuthenticator } from './auth/index.js';
-import type { ResolvedConfig, ResolvedRoute } from './config/model.js';
+import type { ListenAddress, ResolvedConfig, ResolvedRoute } from './config/model.js';
 import type { BackendContext } from './federation/session.js';
 import { BindServer } from './http/server.js';
 import { compileMatcher, endpointPathOf, type CompiledListener, type CompiledRoute } from './http/routes.js';
 import { SessionStore } from './session/store.js';
 import { SessionCodec } from './session/token.js';
+import { ActivityRecorder } from './telemetry/activity.js';
 import type { Logger } from './telemetry/logger.js';
-import { noTelemetry, type Telemetry } from './telemetry/telemetry.js';
+import type { PrometheusMetrics } from './telemetry/metrics.js';
+import { combineTelemetry, type Telemetry } from './telemetry/telemetry.js';
+import type { Tracer } from './telemetry/tracing.js';
 import { StdioPool } from './upstream/stdio-pool.js';
 import { GATEWAY_VERSION } from './version.js';
 
@@ -41,6 +46,23 @@ async function loadPolicyModules(config: ResolvedConfig, loaded: PolicyModules):
   if (!loaded.authz && routes.some((route) => route.authorization)) loaded.authz = await import('./authz/index.js');
 }
 
+/**
+ * The gateway's own observers. prom-client and the OpenTelemetry SDK are loaded only when configured:
+ * the bridge command line sets neither, and stays small.
+ */
+interface Observability {
+  readonly activity: ActivityRecorder;
+  readonly metrics?: PrometheusMetrics;
+  readonly tracer?: Tracer;
+}
+
+async function loadObservability(config: ResolvedConfig): Promise<Observability> {
+  const metrics = config.settings.statsAddr ? new (await import('./telemetry/metrics.js')).PrometheusMetrics() : undefined;
+  const tracing = config.settings.tracing;
+  const tracer = tracing ? new (await import('./telemetry/otel.js')).OtelTracer(tracing, GATEWAY_VERSION) : undefined;
+  return { activity: new ActivityRecorder(), metrics, tracer };
+}
+
 interface RoutingTable {
   readonly config: ResolvedConfig;
   /** Per bind (same order as config.binds). */
@@ -61,22 +83,29 @@ export class Gateway {
   private readonly servers = new Map<string, BindServer>();
   private table?: RoutingTable;
   private draining = false;
+  private readonly adminServers: AdminServer[] = [];
   readonly ports = new Map<string, number>();
+  /** Ports of the admin page and `/metrics` once listening (0 = not served). */
+  readonly adminPorts = { admin: 0, stats: 0 };
 
   /** Builds a gateway for `initial`; throws ConfigError when a route's auth or authorization does not compile. */
   static async create(initial: ResolvedConfig, options: GatewayOptions): Promise<Gateway> {
     const modules: PolicyModules = {};
     await loadPolicyModules(initial, modules);
-    return new Gateway(initial, options, modules);
+    return new Gateway(initial, options, modules, await loadObservability(initial));
   }
 
   private constructor(
     initial: ResolvedConfig,
     private readonly options: GatewayOptions,
     private readonly modules: PolicyModules,
+    private readonly observability: Observability,
   ) {
     this.logger = options.logger;
-    this.telemetry = options.telemetry ?? noTelemetry;
+    const parts: Telemetry[] = [observability.activity];
+    if (observability.metrics) parts.push(observability.metrics);
+    if (options.telemetry) parts.push(options.telemetry);
+    this.telemetry = combineTelemetry(parts);
     this.sessions = new SessionStore(initial.settings.sessionTtlMs, this.logger, this.telemetry);
     if (initial.settings.sessionKey) {
       this.codec = new SessionCodec(initial.settings.sessionKey);
@@ -114,8 +143,58 @@ export class Gateway {
     };
   }
 
+  /** The admin page's JSON (secrets redacted). */
+  adminStatus(): AdminStatus {
+    return adminStatus({
+      version: GATEWAY_VERSION,
+      ready: this.ready,
+      config: this.table!.config,
+      ports: [...this.ports.values()],
+      sessions: this.sessions.list(),
+      pools: this.pools,
+      activity: this.observability.activity,
+    });
+  }
+
+  /** Counts a configuration change (the watcher's outcome: loading and applying). */
+  recordReload(outcome: 'applied' | 'rejected'): void {
+    this.telemetry.configReload?.(outcome);
+  }
+
   async start(): Promise<void> {
     await this.applyBinds(this.table!);
+    await this.startAdmin(this.table!.config);
+  }
+
+  /**
+   * Admin page and metrics, at start-up only. A port that cannot be bound is logged and skipped: losing
+   * the dashboard must not take MCP traffic down with it.
+   */
+  private async startAdmin(config: ResolvedConfig): Promise<void> {
+    const { statsAddr, adminAddr } = config.settings;
+    const metrics = this.observability.metrics;
+    const status: AdminEndpoints['status'] = () => this.adminStatus();
+    const scrape: AdminEndpoints['metrics'] = metrics ? () => metrics.scrape() : undefined;
+    const sameAddress = statsAddr && adminAddr && statsAddr.port !== 0 && statsAddr.port === adminAddr.port && statsAddr.host === adminAddr.host;
+    if (adminAddr) {
+      const port = await this.listenAdmin(adminAddr, sameAddress ? { status, metrics: scrape } : { status }, 'admin page');
+      this.adminPorts.admin = port;
+      if (sameAddress) this.adminPorts.stats = port;
+    }
+    if (statsAddr && scrape && !sameAddress) this.adminPorts.stats = await this.listenAdmin(statsAddr, { metrics: scrape }, 'metrics');
+  }
+
+  private async listenAdmin(address: ListenAddress, endpoints: AdminEndpoints, what: 'admin page' | 'metrics'): Promise<number> {
+    const server = new AdminServer(endpoints, this.logger);
+    try {
+      const port = await server.listen(address.port, address.host);
+      this.adminServers.push(server);
+      this.logger.info(`${what} listening`, { host: address.host, port });
+      return port;
+    } catch (error) {
+      this.logger.error(`${what} not served: cannot listen on ${address.host}:${address.port}`, { error: (error as Error).message });
+      return 0;
+    }
   }
 
   /** Applies a new configuration; throws (ConfigError) and keeps the old one if any part does not compile. */
@@ -144,6 +223,8 @@ export class Gateway {
     await this.sessions.closeAll('gateway shutting down');
     for (const server of this.servers.values()) server.close();
     for (const authenticator of this.table!.authenticators) authenticator.close();
+    for (const server of this.adminServers) server.close();
+    await this.observability.tracer?.shutdown().catch((error: Error) => this.logger.warn('traces not flushed', { error: error.message }));
   }
 
   private bindKey(config: ResolvedConfig, index: number): string {
@@ -194,7 +275,9 @@ export class Gateway {
 
   private compileRoute(config: ResolvedConfig, route: ResolvedRoute, authenticators: RouteAuthenticator[]): CompiledRoute {
     const authenticator = route.authentication
-      ? this.modules.auth!.RouteAuthenticator.create(route.authentication, `${route.configPath}.policies.mcpAuthentication`)
+      ? this.modules.auth!.RouteAuthenticator.create(route.authentication, `${route.configPath}.policies.mcpAuthentication`, {
+          onRejected: (reason, req, status) => this.telemetry.authFailure?.(route.name, reason, req.method ?? '', status),
+        })
       : undefined;
     if (authenticator) authenticators.push(authenticator);
     const compiledRules = route.authorization
@@ -205,7 +288,7 @@ export class Gateway {
     let pool = this.pools.get(route.id);
     if (pool) pool.update(route.backend.stdio);
     else {
-      pool = new StdioPool(route.backend.stdio, route.backend.name, this.logger, this.telemetry);
+      pool = new StdioPool(route.backend.stdio, route.backend.name, this.logger, this.telemetry, route.name);
       this.pools.set(route.id, pool);
     }
     const logger = this.logger.child({ route: route.name });
@@ -218,6 +301,8 @@ export class Gateway {
       logger,
       upstreamTimeoutMs: config.settings.upstreamTimeoutMs,
       gatewayVersion: GATEWAY_VERSION,
+      telemetry: this.telemetry,
+      tracer: this.observability.tracer,
     };
     return {
       route,

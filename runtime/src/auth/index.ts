@@ -36,7 +36,11 @@ export interface RouteAuthenticatorOptions {
   readonly jwksRefreshMs?: number;
   /** How long the provider's metadata is cached. Default 5 min. */
   readonly metadataMaxAgeMs?: number;
+  /** Told about every 401/403 this authenticator sends (metrics count them by reason). */
+  readonly onRejected?: (reason: AuthRejection, req: IncomingMessage, status: number) => void;
 }
+
+export type AuthRejection = 'missing_token' | 'invalid_token' | 'insufficient_scope';
 
 const OUTBOUND_TIMEOUT_MS = 5_000;
 
@@ -56,6 +60,7 @@ export class RouteAuthenticator {
   private readonly validator: TokenValidator;
   private readonly registration: RegistrationProxy;
   private readonly logger?: Logger;
+  private readonly onRejected?: RouteAuthenticatorOptions['onRejected'];
 
   private constructor(
     readonly settings: AuthSettings,
@@ -63,6 +68,7 @@ export class RouteAuthenticator {
   ) {
     const fetchImpl = options.fetch ?? fetch;
     this.logger = options.logger;
+    this.onRejected = options.onRejected;
     this.provider = identityProvider(settings.provider);
     this.metadata = new AuthorizationServerMetadataSource(this.provider.metadataUrls(settings.issuer), {
       fetch: fetchImpl,
@@ -126,6 +132,7 @@ export class RouteAuthenticator {
     if (token === undefined) {
       if (mode !== 'strict') return undefined;
       sendAuthenticationRequired(res, this.challenge(req, routePath));
+      this.onRejected?.('missing_token', req, 401);
       return null;
     }
     let claims: Record<string, unknown>;
@@ -136,12 +143,14 @@ export class RouteAuthenticator {
       this.logger?.info('bearer token rejected', { route: routePath, reason: error.description });
       if (mode === 'permissive') return undefined;
       sendInvalidToken(res, this.challenge(req, routePath), error.description);
+      this.onRejected?.('invalid_token', req, 401);
       return null;
     }
     const missing = missingScopes(claims, this.settings.requiredScopes);
     if (missing.length > 0 && mode !== 'permissive') {
       this.logger?.info('bearer token lacks required scopes', { route: routePath, missing });
       sendInsufficientScope(res, this.challenge(req, routePath), missing);
+      this.onRejected?.('insufficient_scope', req, 403);
       return null;
     }
     return { claims, token };

@@ -2,9 +2,9 @@ import { accessSync, constants, readFileSync } from 'node:fs';
 import type { ErrorObject, ValidateFunction } from 'ajv/dist/2020.js';
 import { parseDuration } from './duration.js';
 import { ConfigError, type ConfigIssue } from './errors.js';
-import type { ResolvedBackend, ResolvedBind, ResolvedConfig, ResolvedListener, ResolvedRoute } from './model.js';
+import type { ResolvedBackend, ResolvedBind, ResolvedConfig, ResolvedListener, ResolvedRoute, ResolvedTracing } from './model.js';
 import { configSchema } from './schema.js';
-import type { Bind, GatewayConfig, HttpTarget, McpBackend, McpTarget, Route, RoutePolicies } from './types.js';
+import type { Bind, GatewayConfig, HttpTarget, McpBackend, McpTarget, Route, RoutePolicies, TracingSettings } from './types.js';
 
 export const TARGET_NAME_PATTERN = /^[a-z0-9]([-a-z0-9]*[a-z0-9])?(\.[a-z0-9]([-a-z0-9]*[a-z0-9])?)*$/;
 const SHORTHAND_DEFAULT_PORT = 3000;
@@ -55,7 +55,7 @@ export class ConfigLoader {
     const issues: ConfigIssue[] = [];
     checkSemantics(config, issues, env);
     if (issues.length > 0) throw new ConfigError(issues, source);
-    return resolve(config, source, env, issues);
+    return resolve(config, source, env, issues, options);
   }
 
   private schemaValidator(): Promise<ValidateFunction> {
@@ -175,9 +175,6 @@ function checkRoute(route: Route, path: string, issues: ConfigIssue[], env: Node
 }
 
 function checkStdioPool(backend: McpBackend, path: string, issues: ConfigIssue[]): void {
-  if (backend.stdio?.sharing === 'shared') {
-    issues.push({ path: `${path}.stdio.sharing`, message: '`shared` is not supported yet: every session gets its own process (`perSession`)' });
-  }
   const idle = backend.stdio?.idleTimeout;
   if (idle !== undefined && !parseDuration(idle)) issues.push({ path: `${path}.stdio.idleTimeout`, message: 'must be a positive duration' });
 }
@@ -270,8 +267,13 @@ export function httpTargetUrl(target: HttpTarget, kind: 'mcp' | 'sse'): string {
   return `http://${target.host}:${target.port ?? 80}${path.startsWith('/') ? path : `/${path}`}`;
 }
 
-function resolve(config: GatewayConfig, source: string, env: NodeJS.ProcessEnv, issues: ConfigIssue[]): ResolvedConfig {
+function resolve(config: GatewayConfig, source: string, env: NodeJS.ProcessEnv, issues: ConfigIssue[], options: LoadOptions): ResolvedConfig {
   const settings = config.config;
+  // The bridge is one stdio server in its own pod: no admin page or metrics port unless a config file asks.
+  const statsAddr = options.generated ? undefined : listenAddress(settings?.statsAddr ?? '0.0.0.0:15020', 'config.statsAddr', issues);
+  const adminAddr = options.generated ? undefined : listenAddress(settings?.adminAddr ?? '127.0.0.1:15000', 'config.adminAddr', issues);
+  const tracing = settings?.tracing ? resolveTracing(settings.tracing, issues) : undefined;
+  if (issues.length > 0) throw new ConfigError(issues, source);
   const keyHex = settings?.session?.key ?? env.SESSION_KEY;
   if (keyHex !== undefined && !/^[0-9a-fA-F]{64}$/.test(keyHex)) {
     issues.push({ path: settings?.session?.key ? 'config.session.key' : 'SESSION_KEY (environment)', message: 'must be 64 hex characters' });
@@ -322,9 +324,36 @@ function resolve(config: GatewayConfig, source: string, env: NodeJS.ProcessEnv, 
       drainTimeoutMs: parseDuration(settings?.drainTimeout ?? '25s')!,
       logLevel: settings?.logging?.level ?? 'info',
       logFormat: settings?.logging?.format ?? 'json',
+      statsAddr,
+      adminAddr,
+      tracing,
     },
     binds: binds as ResolvedBind[],
   };
+}
+
+/** `host:port`, `[v6]:port` or `:port` (all interfaces); port 0 picks a free one. */
+function listenAddress(text: string, path: string, issues: ConfigIssue[]): { host: string; port: number } | undefined {
+  const match = /^(?:\[([0-9a-fA-F:.]+)\]|([^:\s]*)):([0-9]{1,5})$/.exec(text);
+  const port = match ? Number(match[3]) : NaN;
+  if (!match || port > 65535) {
+    issues.push({ path, message: `must be host:port (e.g. 127.0.0.1:15000), got "${text}"` });
+    return undefined;
+  }
+  return { host: match[1] ?? (match[2] || '0.0.0.0'), port };
+}
+
+function resolveTracing(tracing: TracingSettings, issues: ConfigIssue[]): ResolvedTracing | undefined {
+  let url: URL;
+  try {
+    url = new URL(tracing.otlpEndpoint);
+  } catch {
+    issues.push({ path: 'config.tracing.otlpEndpoint', message: `must be an http(s) URL, got "${tracing.otlpEndpoint}"` });
+    return undefined;
+  }
+  // agentgateway takes the collector's base URL; the OTLP/HTTP exporter needs the traces path.
+  if (!url.pathname.endsWith('/v1/traces')) url.pathname = `${url.pathname.replace(/\/+$/, '')}/v1/traces`;
+  return { url: url.toString(), serviceName: tracing.serviceName ?? 'mcp-gateway', sampleRatio: tracing.sampleRatio ?? 1 };
 }
 
 function resolveRoute(route: Route, configPath: string, port: number): ResolvedRoute {
@@ -339,7 +368,6 @@ function resolveRoute(route: Route, configPath: string, port: number): ResolvedR
     dnsRebindingProtection: mcp.dnsRebindingProtection ?? false,
     serverInfo: mcp.serverInfo,
     stdio: {
-      sharing: mcp.stdio?.sharing ?? 'perSession',
       maxProcesses: mcp.stdio?.maxProcesses ?? 64,
       idleTimeoutMs: parseDuration(mcp.stdio?.idleTimeout ?? '10m')!,
       maxRestartsPerMinute: mcp.stdio?.maxRestartsPerMinute ?? 5,

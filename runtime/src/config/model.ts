@@ -20,6 +20,23 @@ export interface ResolvedSettings {
   readonly drainTimeoutMs: number;
   readonly logLevel: 'debug' | 'info' | 'warn' | 'error';
   readonly logFormat: 'json' | 'text';
+  /** Where `/metrics` is served; undefined when off (the bridge command line). */
+  readonly statsAddr?: ListenAddress;
+  /** Where the admin page is served; undefined when off (the bridge command line). */
+  readonly adminAddr?: ListenAddress;
+  readonly tracing?: ResolvedTracing;
+}
+
+export interface ListenAddress {
+  readonly host: string;
+  readonly port: number;
+}
+
+export interface ResolvedTracing {
+  /** Full URL spans are POSTed to. */
+  readonly url: string;
+  readonly serviceName: string;
+  readonly sampleRatio: number;
 }
 
 export interface ResolvedBind {
@@ -58,7 +75,6 @@ export interface ResolvedBackend {
 }
 
 export interface ResolvedStdioPool {
-  readonly sharing: 'perSession' | 'shared';
   readonly maxProcesses: number;
   readonly idleTimeoutMs: number;
   readonly maxRestartsPerMinute: number;

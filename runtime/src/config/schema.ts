@@ -57,8 +57,23 @@ export const configSchema = {
           additionalProperties: false,
           properties: { sessionTtl: duration('Idle time after which a session is evicted. Default `30m`.') },
         },
-        adminAddr: { type: 'string', description: 'Admin page address `host:port`. Default `127.0.0.1:15000`.' },
-        statsAddr: { type: 'string', description: 'Prometheus metrics address `host:port`. Default `0.0.0.0:15020`.' },
+        adminAddr: { type: 'string', description: 'Read-only admin page address `host:port`. Default `127.0.0.1:15000`.' },
+        statsAddr: { type: 'string', description: 'Prometheus metrics address `host:port` (path `/metrics`). Default `0.0.0.0:15020`.' },
+        tracing: {
+          type: 'object',
+          additionalProperties: false,
+          required: ['otlpEndpoint'],
+          description: 'OpenTelemetry traces over OTLP/HTTP (JSON). Off unless set.',
+          properties: {
+            otlpEndpoint: {
+              type: 'string',
+              pattern: '^https?://',
+              description: 'OTLP/HTTP base URL, e.g. `http://otel-collector:4318` (spans go to `/v1/traces`), or the full `/v1/traces` URL.',
+            },
+            serviceName: { type: 'string', minLength: 1, description: 'Extension: `service.name` of the spans. Default `mcp-gateway`.' },
+            sampleRatio: { type: 'number', minimum: 0, maximum: 1, description: 'Extension: share of new traces recorded; a caller\'s sampled flag is followed. Default 1.' },
+          },
+        },
         limits: {
           type: 'object',
           additionalProperties: false,
@@ -181,7 +196,6 @@ export const configSchema = {
           additionalProperties: false,
           description: 'Extension: stdio process pool of this backend.',
           properties: {
-            sharing: { enum: ['perSession', 'shared'], description: '`perSession` (default) or `shared` (one process for all sessions).' },
             maxProcesses: { type: 'integer', minimum: 1, description: 'Most live stdio processes for this backend. Default 64.' },
             idleTimeout: duration('A process without a session for this long is stopped. Default `10m`.'),
             maxRestartsPerMinute: { type: 'integer', minimum: 0, description: 'Crash-loop guard. Default 5.' },

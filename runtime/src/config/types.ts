@@ -22,10 +22,12 @@ export interface GlobalSettings {
   readonly session?: { readonly key?: string };
   /** agentgateway: `config.mcp.sessionTtl`, idle session eviction, duration string such as `30m`. */
   readonly mcp?: { readonly sessionTtl?: string };
-  /** Admin page and metrics (agentgateway's `adminAddr`): `host:port`. Extension default `127.0.0.1:15000`. */
+  /** Read-only admin page and its JSON (agentgateway's `adminAddr`): `host:port`. Default `127.0.0.1:15000`. */
   readonly adminAddr?: string;
-  /** Prometheus metrics (agentgateway's `statsAddr`): `host:port`. Default `0.0.0.0:15020`. */
+  /** Prometheus metrics at `/metrics` (agentgateway's `statsAddr`): `host:port`. Default `0.0.0.0:15020`. */
   readonly statsAddr?: string;
+  /** OpenTelemetry traces over OTLP/HTTP (agentgateway's `config.tracing`). Off unless set. */
+  readonly tracing?: TracingSettings;
   /** Extension: limits that keep one gateway from exhausting its pod. */
   readonly limits?: {
     /** Largest accepted request body in bytes. Default 4 MiB. */
@@ -37,6 +39,15 @@ export interface GlobalSettings {
   readonly drainTimeout?: string;
   /** Extension: log settings. */
   readonly logging?: { readonly level?: 'debug' | 'info' | 'warn' | 'error'; readonly format?: 'json' | 'text' };
+}
+
+export interface TracingSettings {
+  /** OTLP/HTTP base URL such as `http://otel-collector:4318` (spans go to `/v1/traces`), or the full `/v1/traces` URL. */
+  readonly otlpEndpoint: string;
+  /** Extension: `service.name` of the spans. Default `mcp-gateway`. */
+  readonly serviceName?: string;
+  /** Extension: share of traces started here that are recorded, 0 to 1; a caller's sampled flag is followed. Default 1. */
+  readonly sampleRatio?: number;
 }
 
 export interface Bind {
@@ -91,8 +102,6 @@ export interface McpBackend {
 }
 
 export interface StdioPoolSettings {
-  /** `perSession` (default, as agentgateway) or `shared` (one process serves every session). */
-  readonly sharing?: 'perSession' | 'shared';
   /** Most live stdio processes for this backend; the next session gets a clear error. Default 64. */
   readonly maxProcesses?: number;
   /** A process without a session for this long is stopped. Duration string, default `10m`. */

@@ -1,3 +1,5 @@
+import type { UpstreamErrorReason } from '../telemetry/telemetry.js';
+import type { SpanHandle } from '../telemetry/tracing.js';
 import { INVALID_REQUEST, UPSTREAM_TIMEOUT } from '../transport/jsonrpc.js';
 import type { CallSink } from '../transport/responder.js';
 import { UNAVAILABLE } from '../upstream/stdio-pool.js';
@@ -10,6 +12,13 @@ export interface ClientCall {
   readonly sink: CallSink;
   /** Upstream requests made for this call, so a client cancellation can be forwarded with the right ids. */
   readonly upstream: Array<{ readonly link: TargetLink; readonly id: number }>;
+  /** Set by the router when authorization hid the item the call named. */
+  denied?: boolean;
+  /** The target that served it and the name there (un-prefixed), once the router knows. */
+  target?: string;
+  name?: string;
+  /** The client request's span when tracing is on; upstream calls become its children. */
+  span?: SpanHandle;
 }
 
 interface Pending {
@@ -25,6 +34,10 @@ export interface LinkEvents {
   upstreamMessage(link: TargetLink, message: JsonRpcMessage): void;
   /** The connection is gone; pending requests have already been failed. */
   lost(link: TargetLink, reason: Error): void;
+  /** A request failed for a reason of the upstream's (not the client's): metrics and target health. */
+  failed?(link: TargetLink, reason: UpstreamErrorReason, message: string): void;
+  /** The upstream answered a request. */
+  answered?(link: TargetLink): void;
 }
 
 /**
@@ -69,6 +82,27 @@ export class TargetLink {
   /** Sends `message` (a request) with an id of our own; resolves with the upstream's response, id untouched. */
   request(message: JsonRpcMessage, call?: ClientCall): Promise<JsonRpcMessage> {
     if (this.lostReason) return Promise.reject(new UpstreamError(this.lostReason.message, UNAVAILABLE));
+    const span = call?.span?.child(`${message.method ?? ''} ${this.name}`, {
+      'mcp.method.name': message.method,
+      'mcp.target': this.name,
+      'gen_ai.tool.name': message.method === 'tools/call' && typeof message.params?.name === 'string' ? message.params.name : undefined,
+    });
+    if (!span) return this.sendRequest(message, call);
+    // SEP-414: the trace context rides in `_meta`, the only carrier a stdio server sees (HTTP upstreams also get headers).
+    const traced = { ...message, params: { ...message.params, _meta: { ...message.params?._meta, ...span.carrier() } } };
+    return this.sendRequest(traced, call).then(
+      (response) => {
+        span.end(response.error ? { message: response.error.message, code: response.error.code } : undefined);
+        return response;
+      },
+      (error: Error & { code?: number }) => {
+        span.end({ message: error.message, code: error.code });
+        throw error;
+      },
+    );
+  }
+
+  private sendRequest(message: JsonRpcMessage, call?: ClientCall): Promise<JsonRpcMessage> {
     const id = this.nextId++;
     const method = message.method ?? '';
     call?.upstream.push({ link: this, id });
@@ -88,10 +122,13 @@ export class TargetLink {
             404,
           );
           reject(gone);
+          this.events.failed?.(this, 'session_not_found', gone.message);
           this.lose(gone);
           return;
         }
-        reject(new UpstreamError(`target "${this.name}" failed ${method}: ${error.message}`, UNAVAILABLE));
+        const failure = new UpstreamError(`target "${this.name}" failed ${method}: ${describeFetchError(error)}`, UNAVAILABLE);
+        this.events.failed?.(this, 'unavailable', failure.message);
+        reject(failure);
       });
     });
   }
@@ -110,7 +147,9 @@ export class TargetLink {
       void this.connection
         .send({ jsonrpc: '2.0', method: 'notifications/cancelled', params: { requestId: id, reason: 'gateway timeout' } })
         .catch(() => undefined);
-      reject(new UpstreamError(`target "${this.name}" did not answer ${method} within ${formatMs(this.timeoutMs)}`, UPSTREAM_TIMEOUT));
+      const failure = new UpstreamError(`target "${this.name}" did not answer ${method} within ${formatMs(this.timeoutMs)}`, UPSTREAM_TIMEOUT);
+      this.events.failed?.(this, 'timeout', failure.message);
+      reject(failure);
     }, this.timeoutMs);
   }
 
@@ -132,6 +171,7 @@ export class TargetLink {
       if (!pending) return; // late answer to a timed-out or cancelled request
       this.pending.delete(message.id);
       clearTimeout(pending.timer);
+      this.events.answered?.(this);
       pending.resolve(message);
       return;
     }
@@ -142,6 +182,7 @@ export class TargetLink {
   private lose(reason: Error): void {
     if (this.lostReason) return;
     this.lostReason = reason;
+    if (!(reason instanceof UpstreamError && reason.httpStatus === 404)) this.events.failed?.(this, 'connection_lost', reason.message);
     this.failAll(reason);
     this.events.lost(this, reason);
   }
@@ -153,6 +194,16 @@ export class TargetLink {
       this.pending.delete(id);
     }
   }
+}
+
+/**
+ * fetch says only "fetch failed"; the cause (ECONNREFUSED 127.0.0.1:3000) is what an operator needs. The
+ * text reaches clients and logs, so a password in a URL it quotes is blanked.
+ */
+function describeFetchError(error: Error): string {
+  const cause = (error as { cause?: { code?: string; message?: string } }).cause;
+  const text = cause?.message && !error.message.includes(cause.message) ? `${error.message} (${cause.message})` : error.message;
+  return text.replace(/\/\/([^/\s:@]+):[^@\s/]+@/g, '//$1:redacted@');
 }
 
 function formatMs(ms: number): string {

@@ -2,6 +2,7 @@ import type { McpAuthorizer, RequestFacts, ResourceRef } from '../authz/index.js
 import type { ResolvedBackend } from '../config/model.js';
 import type { McpTarget } from '../config/types.js';
 import type { Logger } from '../telemetry/logger.js';
+import type { Telemetry } from '../telemetry/telemetry.js';
 import { errorResponse, INVALID_PARAMS, METHOD_NOT_FOUND } from '../transport/jsonrpc.js';
 import { UpstreamError, type JsonRpcMessage } from '../upstream/types.js';
 import type { ClientCall, TargetLink } from './link.js';
@@ -43,7 +44,14 @@ export function isPassthrough(backend: ResolvedBackend): boolean {
 
 /** What the router needs from a session: its route settings and a link per target. */
 export interface RoutingHost {
-  readonly context: { readonly backend: ResolvedBackend; readonly authorizer?: McpAuthorizer; readonly logger: Logger; readonly gatewayVersion: string };
+  readonly context: {
+    readonly routeName: string;
+    readonly backend: ResolvedBackend;
+    readonly authorizer?: McpAuthorizer;
+    readonly logger: Logger;
+    readonly gatewayVersion: string;
+    readonly telemetry: Telemetry;
+  };
   linkFor(target: McpTarget, index: number): Promise<TargetLink>;
 }
 
@@ -71,9 +79,13 @@ export class Router {
       const link = await this.linkFor(this.context.backend.targets[0], 0);
       if (named && this.context.authorizer) {
         const name = String(message.params?.[named.field] ?? '');
-        if (!this.allows({ kind: named.kind, name, target: link.name }, facts)) return unknownResource(message, named.kind, name);
+        if (!this.allows({ kind: named.kind, name, target: link.name }, facts)) {
+          call.denied = true;
+          return unknownResource(message, named.kind, name);
+        }
       }
       const response = await this.forward(link, message, call);
+      if (list && Array.isArray(response.result?.[list.key])) this.noteListed(link.name, list, response.result[list.key] as Json[]);
       if (list && this.context.authorizer && response.result) {
         const items = response.result[list.key];
         if (Array.isArray(items)) {
@@ -108,6 +120,13 @@ export class Router {
     return response;
   }
 
+  /** Names a target listed are the names metrics may label calls with. */
+  private noteListed(target: string, list: ListMethod, items: readonly Json[]): void {
+    if (list.field === 'uriTemplate' || !this.context.telemetry.namesListed) return;
+    const names = items.map((item) => item[list.field]).filter((name): name is string => typeof name === 'string');
+    this.context.telemetry.namesListed(this.context.routeName, target, list.kind as 'tool' | 'prompt' | 'resource', names);
+  }
+
   private allows(resource: ResourceRef, facts: RequestFacts): boolean {
     return this.context.authorizer ? this.context.authorizer.allows(resource, facts) : true;
   }
@@ -120,7 +139,12 @@ export class Router {
   ): Promise<JsonRpcMessage> {
     const sent = String(message.params?.[named.field] ?? '');
     const owner = named.field === 'uri' ? this.ownerOfUri(sent) : await this.ownerOfName(sent, named.kind, call);
+    if (owner) {
+      call.target = owner.target.name;
+      call.name = owner.name;
+    }
     if (!owner || !this.allows({ kind: named.kind, name: owner.name, target: owner.target.name }, facts)) {
+      call.denied = owner !== undefined;
       return unknownResource(message, named.kind, sent);
     }
     const link = await this.linkFor(owner.target, owner.index);
@@ -135,7 +159,11 @@ export class Router {
     const sent = String((isPrompt ? ref.name : ref.uri) ?? '');
     const owner = isPrompt ? await this.ownerOfName(sent, 'prompt', call) : this.ownerOfUri(sent);
     const kind = isPrompt ? 'prompt' : 'resource';
-    if (!owner || !this.allows({ kind, name: owner.name, target: owner.target.name }, facts)) return unknownResource(message, kind, sent);
+    if (owner) call.target = owner.target.name;
+    if (!owner || !this.allows({ kind, name: owner.name, target: owner.target.name }, facts)) {
+      call.denied = owner !== undefined;
+      return unknownResource(message, kind, sent);
+    }
     const link = await this.linkFor(owner.target, owner.index);
     const upstreamRef = isPrompt ? { ...ref, name: owner.name } : { ...ref, uri: owner.name };
     return this.forward(link, { ...message, params: { ...message.params, ref: upstreamRef } }, call);
@@ -259,6 +287,7 @@ export class Router {
       }
       const upstreamItems = outcome.result[list.key];
       if (Array.isArray(upstreamItems)) {
+        this.noteListed(outcome.link.name, list, upstreamItems as Json[]);
         for (const item of upstreamItems as Json[]) {
           const original = String(item[list.field]);
           if (!this.allows({ kind: list.kind, name: original, target: outcome.link.name }, facts)) continue;

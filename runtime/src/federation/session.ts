@@ -4,6 +4,8 @@ import type { McpTarget } from '../config/types.js';
 import { EventStream, parseEventId, type SseWriter } from '../session/streams.js';
 import type { SessionState } from '../session/token.js';
 import type { Logger } from '../telemetry/logger.js';
+import type { CallKind, Telemetry, UpstreamErrorReason } from '../telemetry/telemetry.js';
+import { carrierOf, type TraceCarrier, type Tracer } from '../telemetry/tracing.js';
 import { errorResponse, INTERNAL_ERROR, type RequestId } from '../transport/jsonrpc.js';
 import type { CallSink } from '../transport/responder.js';
 import { connectTarget, resumeTarget } from '../upstream/connect.js';
@@ -28,7 +30,18 @@ export interface BackendContext {
   readonly logger: Logger;
   readonly upstreamTimeoutMs: number;
   readonly gatewayVersion: string;
+  readonly telemetry: Telemetry;
+  /** Undefined unless `config.tracing` is set. */
+  readonly tracer?: Tracer;
 }
+
+const CALL_KINDS: Record<string, CallKind> = {
+  'tools/call': 'tool',
+  'prompts/get': 'prompt',
+  'resources/read': 'resource',
+  'resources/subscribe': 'resource',
+  'resources/unsubscribe': 'resource',
+};
 
 /** A session that cannot be rebuilt here (stdio or legacy SSE targets live in another process). */
 export class SessionNotResumable extends Error {}
@@ -47,6 +60,7 @@ export class McpSession {
   clientCapabilities: Json = {};
   subject?: string;
   lastActivity = Date.now();
+  readonly createdAt = Date.now();
   closeReason?: string;
   onClosed?: (session: McpSession) => void;
   private readonly links = new Map<string, TargetLink>();
@@ -102,6 +116,26 @@ export class McpSession {
 
   /** Runs the client's `initialize` against every target; returns the (merged) result. */
   async initialize(message: JsonRpcMessage): Promise<JsonRpcMessage> {
+    const started = performance.now();
+    // Counted and traced like any request; the transport answers it itself, so the sink goes unused.
+    const call = {
+      clientId: message.id as RequestId,
+      method: 'initialize',
+      sink: { push() {}, finish() {}, open: false },
+      upstream: [],
+      span: this.context.tracer?.startRequest('initialize', { 'mcp.method.name': 'initialize', 'mcp.route': this.context.routeName }, incomingTrace(message, { headers: {} })),
+    } satisfies ClientCall;
+    try {
+      const response = await this.initializeTargets(message);
+      this.callDone(call, message, response, performance.now() - started);
+      return response;
+    } catch (error) {
+      this.callDone(call, message, errorResponse(message.id, (error as { code?: number }).code ?? INTERNAL_ERROR, (error as Error).message), performance.now() - started);
+      throw error;
+    }
+  }
+
+  private async initializeTargets(message: JsonRpcMessage): Promise<JsonRpcMessage> {
     const params = (message.params ?? {}) as Json;
     const clientVersion = typeof params.protocolVersion === 'string' ? params.protocolVersion : '2025-03-26';
     this.clientCapabilities = (params.capabilities ?? {}) as Json;
@@ -222,24 +256,58 @@ export class McpSession {
 
   /** Serves one client request; the response (or an error) always ends up on `sink`. */
   async handleRequest(message: JsonRpcMessage, sink: CallSink, facts: RequestFacts): Promise<void> {
+    const started = performance.now();
     const clientId = message.id as RequestId;
+    const method = message.method!;
     const call: ClientCall & { progressToken?: unknown } = {
       clientId,
-      method: message.method!,
+      method,
       sink,
       upstream: [],
       progressToken: message.params?._meta?.progressToken,
+      span: this.context.tracer?.startRequest(method, { 'mcp.method.name': method, 'mcp.route': this.context.routeName }, incomingTrace(message, facts)),
     };
     this.calls.set(clientId, call);
+    let response: JsonRpcMessage;
     try {
-      sink.finish(await this.router.route(message, call, facts));
+      response = await this.router.route(message, call, facts);
+      sink.finish(response);
     } catch (error) {
       const code = error instanceof UpstreamError ? error.code : INTERNAL_ERROR;
       if (!(error instanceof UpstreamError)) this.context.logger.error('request failed', { method: message.method, error });
       const status = error instanceof UpstreamError ? error.httpStatus : undefined;
-      sink.finish(errorResponse(clientId, code, (error as Error).message, error instanceof UpstreamError ? error.data : undefined), status);
+      response = errorResponse(clientId, code, (error as Error).message, error instanceof UpstreamError ? error.data : undefined);
+      sink.finish(response, status);
     } finally {
       this.calls.delete(clientId);
+    }
+    this.callDone(call, message, response, performance.now() - started);
+  }
+
+  /** Metrics, admin page and span of one answered request. */
+  private callDone(call: ClientCall, message: JsonRpcMessage, response: JsonRpcMessage, durationMs: number): void {
+    const kind = CALL_KINDS[call.method] ?? 'other';
+    const targets = this.context.backend.targets;
+    const target = call.target ?? (targets.length === 1 ? targets[0].name : 'all');
+    const name = kind === 'other' ? '' : (call.name ?? String(message.params?.[kind === 'resource' ? 'uri' : 'name'] ?? ''));
+    const failed = response.error !== undefined || response.result?.isError === true;
+    const errorMessage = response.error?.message ?? (failed ? 'the tool reported an error (isError)' : undefined);
+    this.context.telemetry.callFinished?.({
+      route: this.context.routeName,
+      target,
+      method: call.method,
+      kind,
+      name,
+      outcome: call.denied ? 'denied' : failed ? 'error' : 'ok',
+      durationMs: Math.round(durationMs * 100) / 100,
+      sessionId: this.id || undefined,
+      subject: this.subject,
+      errorCode: response.error?.code,
+      errorMessage,
+    });
+    if (call.span) {
+      call.span.setAttributes({ 'mcp.target': target, 'gen_ai.tool.name': kind === 'tool' ? name : undefined, 'gen_ai.prompt.name': kind === 'prompt' ? name : undefined });
+      call.span.end(errorMessage !== undefined ? { message: errorMessage, code: response.error?.code } : undefined);
     }
   }
 
@@ -367,13 +435,22 @@ export class McpSession {
     const link = new TargetLink(index, name, connection, this.context.upstreamTimeoutMs, {
       upstreamMessage: (from, message) => this.upstreamMessage(from, message),
       lost: (from, reason) => this.linkLost(from, reason),
+      failed: (from, reason, message) => this.context.telemetry.upstreamError?.(this.context.routeName, from.name, reason, message),
+      answered: (from) => this.context.telemetry.upstreamOk?.(this.context.routeName, from.name),
     });
     this.links.set(name, link);
     return link;
   }
 
   private async openLink(target: McpTarget, index: number): Promise<TargetLink> {
-    const connection = await connectTarget(target, { pool: this.context.pool, logger: this.context.logger, credentials: this.credentials });
+    let connection: TargetLink['connection'];
+    try {
+      connection = await connectTarget(target, { pool: this.context.pool, logger: this.context.logger, credentials: this.credentials });
+    } catch (error) {
+      const reason: UpstreamErrorReason = error instanceof UpstreamError && error.reason ? error.reason : 'connect_failed';
+      this.context.telemetry.upstreamError?.(this.context.routeName, target.name, reason, (error as Error).message);
+      throw error;
+    }
     return this.addLink(index, target.name, connection);
   }
 
@@ -408,4 +485,14 @@ export class McpSession {
       ? { protocolVersion, capabilities: {}, clientInfo: { name: 'mcp-gateway', version: this.context.gatewayVersion } }
       : undefined;
   }
+}
+
+/** The caller's trace: `_meta` of the request (SEP-414) first, then the HTTP `traceparent` header. */
+function incomingTrace(message: JsonRpcMessage, facts: RequestFacts): TraceCarrier | undefined {
+  const fromMeta = carrierOf(message.params?._meta);
+  if (fromMeta) return fromMeta;
+  const header = facts.headers?.traceparent;
+  if (typeof header !== 'string') return undefined;
+  const state = facts.headers?.tracestate;
+  return { traceparent: header, tracestate: typeof state === 'string' ? state : undefined };
 }

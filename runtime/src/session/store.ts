@@ -27,6 +27,11 @@ export class SessionStore {
     return this.sessions.size;
   }
 
+  /** Every live session, for the admin page. */
+  list(): McpSession[] {
+    return [...this.sessions.values()];
+  }
+
   get(id: string): McpSession | undefined {
     return this.sessions.get(id);
   }

@@ -12,15 +12,53 @@ export interface McpRequestRecord {
   readonly resourceType?: 'tool' | 'prompt' | 'resource' | 'template';
   readonly resource?: string;
   readonly sessionId?: string;
+  /** `sub` of the validated bearer token, when the route authenticates. */
+  readonly subject?: string;
   readonly errorCode?: number;
   readonly durationMs: number;
 }
+
+export type CallKind = 'tool' | 'prompt' | 'resource' | 'other';
+export type CallOutcome = 'ok' | 'error' | 'denied';
+
+/** One JSON-RPC request of a client, answered (a batch POST yields several). */
+export interface McpCallRecord {
+  readonly route: string;
+  /** The target that served it; `all` when it went to every target (lists, fan-out). */
+  readonly target: string;
+  readonly method: string;
+  readonly kind: CallKind;
+  /** Tool or prompt name, or resource URI, as the target knows it (un-prefixed); empty for other methods. */
+  readonly name: string;
+  readonly outcome: CallOutcome;
+  readonly durationMs: number;
+  readonly sessionId?: string;
+  readonly subject?: string;
+  readonly errorCode?: number;
+  readonly errorMessage?: string;
+}
+
+export type StdioEvent = 'started' | 'exited' | 'restarted';
+
+/** Why an upstream could not serve a request: a closed set, so it can be a metric label. */
+export type UpstreamErrorReason = 'connect_failed' | 'unavailable' | 'timeout' | 'connection_lost' | 'session_not_found' | 'process_limit' | 'crash_loop';
 
 export interface Telemetry {
   requestFinished(record: McpRequestRecord): void;
   sessionOpened(route: string): void;
   sessionClosed(route: string): void;
   upstreamProcessExited(target: string, code: number | null, signal: string | null): void;
+  // The hooks below are optional so embedders' Telemetry implementations written for the four above keep working.
+  /** Each client JSON-RPC request once answered. */
+  callFinished?(record: McpCallRecord): void;
+  /** Names a target listed (tools, prompts, resources): the only names metrics label by, to bound cardinality. */
+  namesListed?(route: string, target: string, kind: Exclude<CallKind, 'other'>, names: readonly string[]): void;
+  stdioProcessEvent?(route: string, target: string, event: StdioEvent): void;
+  upstreamError?(route: string, target: string, reason: UpstreamErrorReason, message: string): void;
+  /** An upstream answered: its target is healthy again. */
+  upstreamOk?(route: string, target: string): void;
+  authFailure?(route: string, reason: string, httpMethod: string, status: number): void;
+  configReload?(outcome: 'applied' | 'rejected'): void;
 }
 
 export const noTelemetry: Telemetry = {
@@ -29,3 +67,21 @@ export const noTelemetry: Telemetry = {
   sessionClosed() {},
   upstreamProcessExited() {},
 };
+
+/** Reports to every part in turn: the gateway's own metrics and admin page, and an embedder's Telemetry. */
+export function combineTelemetry(parts: readonly Telemetry[]): Telemetry {
+  if (parts.length === 1) return parts[0];
+  return {
+    requestFinished: (record) => parts.forEach((part) => part.requestFinished(record)),
+    sessionOpened: (route) => parts.forEach((part) => part.sessionOpened(route)),
+    sessionClosed: (route) => parts.forEach((part) => part.sessionClosed(route)),
+    upstreamProcessExited: (target, code, signal) => parts.forEach((part) => part.upstreamProcessExited(target, code, signal)),
+    callFinished: (record) => parts.forEach((part) => part.callFinished?.(record)),
+    namesListed: (route, target, kind, names) => parts.forEach((part) => part.namesListed?.(route, target, kind, names)),
+    stdioProcessEvent: (route, target, event) => parts.forEach((part) => part.stdioProcessEvent?.(route, target, event)),
+    upstreamError: (route, target, reason, message) => parts.forEach((part) => part.upstreamError?.(route, target, reason, message)),
+    upstreamOk: (route, target) => parts.forEach((part) => part.upstreamOk?.(route, target)),
+    authFailure: (route, reason, method, status) => parts.forEach((part) => part.authFailure?.(route, reason, method, status)),
+    configReload: (outcome) => parts.forEach((part) => part.configReload?.(outcome)),
+  };
+}

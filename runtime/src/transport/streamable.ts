@@ -58,7 +58,7 @@ class HttpFailure extends Error {
 /** Streamable HTTP towards clients: POST, GET and DELETE on a route's MCP endpoint. */
 export async function serveMcp(endpoint: McpEndpoint, req: IncomingMessage, res: ServerResponse, identity: Identity | undefined): Promise<void> {
   const started = performance.now();
-  const exchange: Exchange = { route: endpoint.context.routeName, httpMethod: req.method ?? '' };
+  const exchange: Exchange = { route: endpoint.context.routeName, httpMethod: req.method ?? '', subject: subjectOf(identity) };
   res.once('close', () => {
     const record: McpRequestRecord = { ...exchange, httpStatus: res.statusCode, durationMs: Math.round((performance.now() - started) * 100) / 100 };
     endpoint.telemetry.requestFinished(record);
@@ -69,6 +69,7 @@ export async function serveMcp(endpoint: McpEndpoint, req: IncomingMessage, res:
       target: record.target,
       resource: record.resource,
       session: record.sessionId,
+      subject: record.subject,
       status: record.httpStatus,
       durationMs: record.durationMs,
       errorCode: record.errorCode,

@@ -124,8 +124,22 @@ function policyFetch(options: HttpConnectOptions): typeof fetch {
     for (const { name, value } of modifier?.add ?? []) headers.append(name, value);
     for (const name of modifier?.remove ?? []) headers.delete(name);
     if (headers.get('mcp-protocol-version') === MODERN_PROTOCOL && typeof init?.body === 'string') mirrorHeaders(headers, init.body);
+    if (typeof init?.body === 'string' && init.body.includes('"traceparent"')) traceHeaders(headers, init.body);
     return fetch(input, { ...init, headers });
   };
+}
+
+/** The gateway put the trace context in `_meta` (SEP-414); HTTP servers and proxies look for it in headers too. */
+function traceHeaders(headers: Headers, body: string): void {
+  let message: JsonRpcMessage;
+  try {
+    message = JSON.parse(body) as JsonRpcMessage;
+  } catch {
+    return;
+  }
+  const meta = message.params?._meta;
+  if (typeof meta?.traceparent === 'string') headers.set('traceparent', meta.traceparent);
+  if (typeof meta?.tracestate === 'string') headers.set('tracestate', meta.tracestate);
 }
 
 /** 2026-07-28 requires the method and name mirrored in headers for intermediaries (SEP-2243). */

@@ -13,16 +13,32 @@ export const UNAVAILABLE = -32002;
  * Bounds the stdio processes of one backend and refuses to restart a target that keeps crashing,
  * so one broken server cannot eat the pod.
  */
+export interface StdioProcessInfo {
+  readonly target: string;
+  readonly pid?: number;
+  readonly startedAt: string;
+}
+
 export class StdioPool {
   private live = 0;
   private readonly crashes = new Map<string, number[]>();
+  /** Targets whose last process crashed: their next start is a restart. */
+  private readonly crashedSinceStart = new Set<string>();
+  private readonly running = new Set<{ target: string; connection: StdioConnection; startedAt: number }>();
 
   constructor(
     private settings: ResolvedStdioPool,
     private readonly backendName: string,
     private readonly logger: Logger,
     private readonly telemetry: Telemetry,
+    /** Route name, the metrics label. */
+    private readonly routeName: string = backendName,
   ) {}
+
+  /** The processes running now, for the admin page. */
+  processes(): StdioProcessInfo[] {
+    return [...this.running].map(({ target, connection, startedAt }) => ({ target, pid: connection.pid, startedAt: new Date(startedAt).toISOString() }));
+  }
 
   /** A reload may change the limits; running processes are not touched. */
   update(settings: ResolvedStdioPool): void {
@@ -38,6 +54,9 @@ export class StdioPool {
       throw new UpstreamError(
         `stdio process limit reached: backend "${this.backendName}" already runs ${this.live} processes (stdio.maxProcesses = ${this.settings.maxProcesses}); retry later`,
         UNAVAILABLE,
+        undefined,
+        undefined,
+        'process_limit',
       );
     }
     const recent = this.recentCrashes(target);
@@ -46,6 +65,9 @@ export class StdioPool {
       throw new UpstreamError(
         `stdio target "${target}" crashed ${recent.length} times in the last minute; not restarting it for ${retryInS}s`,
         UNAVAILABLE,
+        undefined,
+        undefined,
+        'crash_loop',
       );
     }
     this.live++;
@@ -55,12 +77,21 @@ export class StdioPool {
     } catch (error) {
       this.live--;
       this.recordCrash(target);
-      throw new UpstreamError((error as Error).message, UNAVAILABLE);
+      throw new UpstreamError((error as Error).message, UNAVAILABLE, undefined, undefined, 'connect_failed');
     }
+    const entry = { target, connection, startedAt: Date.now() };
+    this.running.add(entry);
+    this.telemetry.stdioProcessEvent?.(this.routeName, target, 'started');
+    if (this.crashedSinceStart.delete(target)) this.telemetry.stdioProcessEvent?.(this.routeName, target, 'restarted');
     void connection.exit.then(({ code, signal, expected }) => {
       this.live--;
+      this.running.delete(entry);
       this.telemetry.upstreamProcessExited(target, code, signal);
-      if (!expected) this.recordCrash(target);
+      this.telemetry.stdioProcessEvent?.(this.routeName, target, 'exited');
+      if (!expected) {
+        this.recordCrash(target);
+        this.crashedSinceStart.add(target);
+      }
     });
     return connection;
   }

@@ -1,3 +1,5 @@
+import type { UpstreamErrorReason } from '../telemetry/telemetry.js';
+
 /** A JSON-RPC 2.0 message as it travels through the gateway: fields the gateway does not know are kept. */
 export interface JsonRpcMessage {
   jsonrpc: '2.0';
@@ -41,6 +43,8 @@ export class UpstreamError extends Error {
     public readonly data?: unknown,
     /** HTTP status for the client when not 200, e.g. 404 when the upstream no longer knows the session. */
     public readonly httpStatus?: number,
+    /** Why, for metrics; set where the failure is first seen. */
+    public readonly reason?: UpstreamErrorReason,
   ) {
     super(message);
     this.name = 'UpstreamError';

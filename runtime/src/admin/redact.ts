@@ -1,0 +1,79 @@
+/** What replaces a secret on the admin page. */
+export const REDACTED = '[redacted]';
+
+/** Names of settings, environment variables and headers that hold credentials. */
+const SECRET_NAME = /(secret|passw|token|api[-_]?key|apikey|private[-_]?key|credential|authorization|cookie|session[-_]?key|^key$|[-_]key$|^pass$|^pwd$)/i;
+
+export function looksSecret(name: string): boolean {
+  return SECRET_NAME.test(name);
+}
+
+/**
+ * A copy of the effective configuration fit to show: secrets by name (session key, `backendAuth.key`,
+ * client secrets, secret-looking env values, header values and query parameters, flag values) and
+ * passwords in URLs replaced. Anything not recognised is shown, so the rules err towards hiding strings
+ * under secret-looking names.
+ */
+export function redactConfig(value: unknown): unknown {
+  return walk(value, '', '');
+}
+
+function walk(value: unknown, key: string, parentKey: string): unknown {
+  if (Buffer.isBuffer(value)) return REDACTED;
+  if (Array.isArray(value)) {
+    if (key === 'args') return redactArgs(value);
+    return value.map((item) => walk(item, '', key));
+  }
+  if (value !== null && typeof value === 'object') {
+    const object = value as Record<string, unknown>;
+    // { name, value } pairs: header modifiers.
+    if (typeof object.name === 'string' && 'value' in object && Object.keys(object).length === 2) {
+      return { name: object.name, value: looksSecret(object.name) ? REDACTED : walk(object.value, 'value', key) };
+    }
+    const out: Record<string, unknown> = {};
+    for (const [childKey, child] of Object.entries(object)) {
+      if (key === 'env' && typeof child === 'string') out[childKey] = looksSecret(childKey) ? REDACTED : redactString(child);
+      else if (key === 'key' && parentKey === 'backendAuth' && childKey === 'value') out[childKey] = REDACTED;
+      else out[childKey] = walk(child, childKey, key);
+    }
+    return out;
+  }
+  if (typeof value === 'string') return looksSecret(key) ? REDACTED : redactString(value);
+  if (typeof value === 'number' && looksSecret(key)) return REDACTED;
+  return value;
+}
+
+/** `--token X`, `--api-key=X`, `TOKEN=X`: the value goes. */
+function redactArgs(args: readonly unknown[]): unknown[] {
+  return args.map((arg, index) => {
+    if (typeof arg !== 'string') return arg;
+    const previous = args[index - 1];
+    if (typeof previous === 'string' && /^--?[\w-]+$/.test(previous) && looksSecret(previous.replace(/^-+/, ''))) return REDACTED;
+    const assignment = /^(--?)?([\w.-]+)=(.*)$/.exec(arg);
+    if (assignment && looksSecret(assignment[2])) return `${assignment[1] ?? ''}${assignment[2]}=${REDACTED}`;
+    return redactString(arg);
+  });
+}
+
+/** URLs lose their password and secret-looking query parameters. */
+function redactString(text: string): string {
+  if (!/^[a-z][a-z0-9+.-]*:\/\//i.test(text)) return text;
+  let url: URL;
+  try {
+    url = new URL(text);
+  } catch {
+    return text;
+  }
+  let changed = false;
+  if (url.password) {
+    url.password = 'redacted';
+    changed = true;
+  }
+  for (const name of [...url.searchParams.keys()]) {
+    if (looksSecret(name)) {
+      url.searchParams.set(name, 'redacted');
+      changed = true;
+    }
+  }
+  return changed ? url.toString() : text;
+}

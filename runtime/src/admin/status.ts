@@ -1,0 +1,84 @@
+import type { ResolvedConfig } from '../config/model.js';
+import type { McpTarget } from '../config/types.js';
+import type { McpSession } from '../federation/session.js';
+import type { ActivityRecorder, RecentCall, TargetHealth } from '../telemetry/activity.js';
+import type { StdioPool, StdioProcessInfo } from '../upstream/stdio-pool.js';
+import { redactConfig } from './redact.js';
+
+/** Sessions listed on the page at most; the count is always exact. */
+const MAX_LISTED_SESSIONS = 200;
+
+export interface AdminStatus {
+  readonly version: string;
+  readonly ready: boolean;
+  readonly configSource: string;
+  readonly ports: readonly number[];
+  readonly routes: ReadonlyArray<{
+    readonly name: string;
+    readonly backend: string;
+    readonly sessions: number;
+    readonly targets: ReadonlyArray<{ readonly name: string; readonly kind: 'stdio' | 'mcp' | 'sse'; readonly endpoint: string; readonly health: TargetHealth }>;
+    readonly stdioProcesses: readonly StdioProcessInfo[];
+  }>;
+  readonly sessionCount: number;
+  readonly sessions: ReadonlyArray<{ readonly id: string; readonly route: string; readonly subject?: string; readonly protocolVersion: string; readonly ageS: number; readonly idleS: number }>;
+  readonly recentCalls: readonly RecentCall[];
+  readonly config: unknown;
+}
+
+export interface StatusSources {
+  readonly version: string;
+  readonly ready: boolean;
+  readonly config: ResolvedConfig;
+  readonly ports: readonly number[];
+  readonly sessions: readonly McpSession[];
+  readonly pools: ReadonlyMap<string, StdioPool>;
+  readonly activity: ActivityRecorder;
+}
+
+/** The admin page's JSON: a snapshot built on request, secrets redacted. */
+export function adminStatus(sources: StatusSources): AdminStatus {
+  const now = Date.now();
+  const routes = sources.config.binds.flatMap((bind) => bind.listeners.flatMap((listener) => listener.routes));
+  return {
+    version: sources.version,
+    ready: sources.ready,
+    configSource: sources.config.source,
+    ports: sources.ports,
+    routes: routes.map((route) => ({
+      name: route.name,
+      backend: route.backend.name,
+      sessions: sources.sessions.filter((session) => session.context.routeId === route.id).length,
+      targets: route.backend.targets.map((target) => ({
+        name: target.name,
+        kind: target.stdio ? 'stdio' : target.mcp ? 'mcp' : 'sse',
+        endpoint: endpointOf(target),
+        health: sources.activity.targetHealth(route.name, target.name),
+      })),
+      stdioProcesses: sources.pools.get(route.id)?.processes() ?? [],
+    })),
+    sessionCount: sources.sessions.length,
+    sessions: sources.sessions.slice(0, MAX_LISTED_SESSIONS).map((session) => ({
+      // A session id lets its holder use the session: the page shows enough to tell sessions apart, no more.
+      id: `${session.id.slice(0, 8)}…`,
+      route: session.context.routeName,
+      subject: session.subject,
+      protocolVersion: session.protocolVersion,
+      ageS: Math.round((now - session.createdAt) / 1000),
+      idleS: Math.round((now - session.lastActivity) / 1000),
+    })),
+    recentCalls: sources.activity.recentCalls(),
+    config: redactConfig({ source: sources.config.source, settings: sources.config.settings, binds: sources.config.binds }),
+  };
+}
+
+/** The command or URL, through the same redaction as the configuration. */
+function endpointOf(target: McpTarget): string {
+  if (target.stdio) {
+    const redacted = redactConfig({ args: target.stdio.args ?? [] }) as { args: string[] };
+    return [target.stdio.cmd, ...redacted.args].join(' ');
+  }
+  const http = (target.mcp ?? target.sse)!;
+  const url = /^[a-z]+:\/\//i.test(http.host) ? http.host : `${http.host}${http.port ? `:${http.port}` : ''}${http.path ?? ''}`;
+  return (redactConfig({ url }) as { url: string }).url;
+}

@@ -1,0 +1,98 @@
+import type { McpCallRecord, McpRequestRecord, Telemetry, UpstreamErrorReason } from './telemetry.js';
+
+const RECENT_CALLS = 100;
+
+export interface RecentCall {
+  readonly at: string;
+  readonly route: string;
+  readonly target: string;
+  readonly method: string;
+  readonly name: string;
+  readonly outcome: McpCallRecord['outcome'];
+  readonly durationMs: number;
+  /** First characters only: a session id is a credential for its session. */
+  readonly session?: string;
+  readonly errorCode?: number;
+  readonly error?: string;
+}
+
+export interface TargetHealth {
+  /** `connected` after the last exchange succeeded, `failed` after the last one failed, `unknown` before any. */
+  readonly state: 'connected' | 'failed' | 'unknown';
+  readonly lastOkAt?: string;
+  readonly lastErrorAt?: string;
+  readonly lastError?: string;
+  readonly lastErrorReason?: UpstreamErrorReason;
+}
+
+/** What the admin page shows about recent traffic: the last calls, and each target's last success or failure. */
+export class ActivityRecorder implements Telemetry {
+  private readonly calls: RecentCall[] = [];
+  private readonly health = new Map<string, { lastOk?: number; lastError?: number; error?: string; reason?: UpstreamErrorReason }>();
+
+  recentCalls(): readonly RecentCall[] {
+    return [...this.calls].reverse();
+  }
+
+  targetHealth(route: string, target: string): TargetHealth {
+    const entry = this.health.get(key(route, target));
+    if (!entry) return { state: 'unknown' };
+    const failed = entry.lastError !== undefined && (entry.lastOk === undefined || entry.lastError >= entry.lastOk);
+    return {
+      state: failed ? 'failed' : 'connected',
+      lastOkAt: iso(entry.lastOk),
+      lastErrorAt: iso(entry.lastError),
+      lastError: entry.error,
+      lastErrorReason: entry.reason,
+    };
+  }
+
+  requestFinished(_record: McpRequestRecord): void {}
+  sessionOpened(): void {}
+  sessionClosed(): void {}
+  upstreamProcessExited(): void {}
+
+  callFinished(record: McpCallRecord): void {
+    this.calls.push({
+      at: new Date().toISOString(),
+      route: record.route,
+      target: record.target,
+      method: record.method,
+      name: record.name,
+      outcome: record.outcome,
+      durationMs: record.durationMs,
+      session: record.sessionId ? `${record.sessionId.slice(0, 8)}…` : undefined,
+      errorCode: record.errorCode,
+      error: record.errorMessage?.slice(0, 300),
+    });
+    if (this.calls.length > RECENT_CALLS) this.calls.shift();
+  }
+
+  upstreamOk(route: string, target: string): void {
+    this.entry(route, target).lastOk = Date.now();
+  }
+
+  upstreamError(route: string, target: string, reason: UpstreamErrorReason, message: string): void {
+    const entry = this.entry(route, target);
+    entry.lastError = Date.now();
+    entry.error = message.slice(0, 300);
+    entry.reason = reason;
+  }
+
+  private entry(route: string, target: string): { lastOk?: number; lastError?: number; error?: string; reason?: UpstreamErrorReason } {
+    let entry = this.health.get(key(route, target));
+    if (!entry) {
+      entry = {};
+      this.health.set(key(route, target), entry);
+    }
+    return entry;
+  }
+}
+
+function key(route: string, target: string): string {
+  return `${route}\u0000${target}`;
+}
+
+function iso(ms: number | undefined): string | undefined {
+  return ms === undefined ? undefined : new Date(ms).toISOString();
+}
