@@ -289,8 +289,13 @@ export class McpGateway extends Construct {
    */
   public renderConfig(): any {
     return {
-      // Rendered even at its default, so the drain and the pods' grace period cannot drift apart.
-      config: { drainTimeout: `${this.drainTimeout.toSeconds({ integral: false })}s` },
+      // Rendered even at their defaults, so the drain and the pods' grace period, and the metrics port
+      // and the Service's `metrics` port, cannot drift apart.
+      config: {
+        drainTimeout: `${this.drainTimeout.toSeconds({ integral: false })}s`,
+        statsAddr: `0.0.0.0:${METRICS_PORT}`,
+        adminAddr: `127.0.0.1:${ADMIN_PORT}`,
+      },
       binds: [{
         port: this.port,
         listeners: [{

@@ -300,7 +300,7 @@ describe('McpGateway', () => {
     expect(pod.terminationGracePeriodSeconds).toBe(35);
     expect(pod.topologySpreadConstraints).toBeUndefined();
     expect(pod.containers[0].lifecycle).toEqual({ preStop: { exec: { command: ['/nodejs/bin/node', '-e', 'setTimeout(() => {}, 5000)'] } } });
-    expect(gatewayConfig(objects).config).toEqual({ drainTimeout: '25s' });
+    expect(gatewayConfig(objects).config).toEqual({ drainTimeout: '25s', statsAddr: '0.0.0.0:15020', adminAddr: '127.0.0.1:15000' });
   });
 
   test('drainTimeout renders into config.drainTimeout and lengthens the grace period; the config stays valid for the runtime', () => {
