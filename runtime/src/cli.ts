@@ -108,7 +108,8 @@ function bridgeConfig(port: number, path: string, command: readonly string[]): G
                 name: 'bridge',
                 // Clients that predate Streamable HTTP find the legacy HTTP+SSE transport next to it: /mcp → /sse.
                 matches: path.endsWith('/mcp') ? [{ path: { exact: path } }, { path: { exact: `${path.slice(0, -'/mcp'.length)}/sse` } }] : [{ path: { exact: path } }],
-                backends: [{ mcp: { name, targets: [{ name, stdio: { cmd: command[0], args: command.slice(1) } }] } }],
+                // Warm-up: the first start (npx/uvx downloading the package) happens before /readyz says 200.
+                backends: [{ mcp: { name, stdio: { warmup: true }, targets: [{ name, stdio: { cmd: command[0], args: command.slice(1) } }] } }],
               },
             ],
           },

@@ -13,6 +13,7 @@ import type { PrometheusMetrics } from './telemetry/metrics.js';
 import { combineTelemetry, type Telemetry } from './telemetry/telemetry.js';
 import type { Tracer } from './telemetry/tracing.js';
 import { StdioPool } from './upstream/stdio-pool.js';
+import { StdioWarmup, type WarmupState } from './upstream/warmup.js';
 import { GATEWAY_VERSION } from './version.js';
 
 /** What the admin page shows: a snapshot, cheap to build. */
@@ -29,6 +30,8 @@ export interface GatewayOptions {
   readonly telemetry?: Telemetry;
   /** Address every bind listens on. */
   readonly host: string;
+  /** How long a `stdio.warmup` start may take (default 10 minutes: npx/uvx downloads). */
+  readonly warmupTimeoutMs?: number;
 }
 
 /**
@@ -76,13 +79,16 @@ interface RoutingTable {
  */
 export class Gateway {
   private readonly logger: Logger;
+  private readonly warmupTimeoutMs?: number;
   private readonly telemetry: Telemetry;
   private readonly sessions: SessionStore;
   private readonly codec: SessionCodec;
   private readonly pools = new Map<string, StdioPool>();
   private readonly servers = new Map<string, BindServer>();
   private table?: RoutingTable;
-  private draining = false;
+  private drainingNow = false;
+  /** Stdio targets warmed up at start-up (`stdio.warmup`), by route id and target name. */
+  private readonly warmups = new Map<string, { readonly warmup: StdioWarmup; state: WarmupState }>();
   private readonly adminServers: AdminServer[] = [];
   readonly ports = new Map<string, number>();
   /** Ports of the admin page and `/metrics` once listening (0 = not served). */
@@ -102,6 +108,7 @@ export class Gateway {
     private readonly observability: Observability,
   ) {
     this.logger = options.logger;
+    this.warmupTimeoutMs = options.warmupTimeoutMs;
     const parts: Telemetry[] = [observability.activity];
     if (observability.metrics) parts.push(observability.metrics);
     if (options.telemetry) parts.push(options.telemetry);
@@ -118,8 +125,26 @@ export class Gateway {
     this.table = this.compile(initial);
   }
 
+  /** `/readyz`: not while draining, nor before every warm-up succeeded. */
   get ready(): boolean {
-    return !this.draining && this.table !== undefined;
+    if (this.drainingNow || this.table === undefined) return false;
+    for (const { state } of this.warmups.values()) if (state.state !== 'done') return false;
+    return true;
+  }
+
+  get draining(): boolean {
+    return this.drainingNow;
+  }
+
+  /** Why `/readyz` says 503. */
+  get notReadyReason(): string | undefined {
+    if (this.drainingNow) return 'draining';
+    const reasons: string[] = [];
+    for (const { warmup, state } of this.warmups.values()) {
+      if (state.state === 'running') reasons.push(`warming up ${warmup.target}`);
+      else if (state.state === 'failed') reasons.push(`warm-up of ${warmup.target} failed: ${state.reason}`);
+    }
+    return reasons.length > 0 ? reasons.join('\n') : undefined;
   }
 
   get config(): ResolvedConfig {
@@ -162,8 +187,52 @@ export class Gateway {
   }
 
   async start(): Promise<void> {
+    // Registered first so /readyz is 503 from the first request; run once the ports are bound, so a port
+    // that is taken does not leave a warm-up process behind.
+    const warmups = this.registerWarmups(this.table!.config);
     await this.applyBinds(this.table!);
+    for (const run of warmups) run();
     await this.startAdmin(this.table!.config);
+  }
+
+  /**
+   * `stdio.warmup`: each stdio target of such a backend is started once, in the background, while the
+   * ports already listen (liveness 200, readiness 503). A failure keeps the gateway unready, so a startup
+   * probe restarts the pod and the log line says why.
+   */
+  private registerWarmups(config: ResolvedConfig): Array<() => void> {
+    const runs: Array<() => void> = [];
+    for (const route of config.binds.flatMap((bind) => bind.listeners.flatMap((listener) => listener.routes))) {
+      if (!route.backend.stdio.warmup) continue;
+      for (const target of route.backend.targets) {
+        const key = `${route.id}\u0000${target.name}`;
+        if (!target.stdio || this.warmups.has(key)) continue;
+        const warmup = new StdioWarmup(target.name, target.stdio, this.logger, this.warmupTimeoutMs);
+        const entry: { warmup: StdioWarmup; state: WarmupState } = { warmup, state: { state: 'running' } };
+        this.warmups.set(key, entry);
+        const cmd = target.stdio.cmd;
+        runs.push(() => {
+          this.logger.info('warming up stdio target', { route: route.name, target: target.name, cmd });
+          warmup.run().then(
+            (durationMs) => {
+              entry.state = { state: 'done' };
+              this.logger.info('stdio target warmed up', { route: route.name, target: target.name, durationMs });
+            },
+            (error: Error) => {
+              entry.state = { state: 'failed', reason: error.message };
+              if (this.drainingNow) return;
+              this.logger.error('stdio target warm-up failed: the gateway stays unready (/readyz 503) until it is restarted', {
+                route: route.name,
+                target: target.name,
+                cmd,
+                error: error.message,
+              });
+            },
+          );
+        });
+      }
+    }
+    return runs;
   }
 
   /**
@@ -217,7 +286,8 @@ export class Gateway {
 
   /** SIGTERM: not ready any more, let running requests finish, then end every session and port. */
   async drain(): Promise<void> {
-    this.draining = true;
+    this.drainingNow = true;
+    await Promise.all([...this.warmups.values()].map(({ warmup }) => warmup.stop()));
     const timeout = this.table!.config.settings.drainTimeoutMs;
     await Promise.all([...this.servers.values()].map((server) => server.waitIdle(timeout)));
     await this.sessions.closeAll('gateway shutting down');

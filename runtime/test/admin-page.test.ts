@@ -61,7 +61,7 @@ binds:
               requestHeaderModifier: { set: [ { name: x-api-key, value: ${SECRETS.header} } ] }
 `,
     );
-    gateway = await GatewayProcess.listening(['--config', file, '--host', '127.0.0.1']);
+    gateway = await GatewayProcess.serving(file);
     await gateway.waitFor(() => gateway.logs.some((line) => line.msg === 'admin page listening'), 'admin page listening');
     userDataDir = join(dir, 'chromium-profile');
     // A fresh profile per run; playwright passes it as --user-data-dir.

@@ -7,16 +7,16 @@
  */
 import { spawn, type ChildProcess } from 'node:child_process';
 import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
-import { createServer } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { pathToFileURL } from 'node:url';
 import { Client } from '@modelcontextprotocol/sdk/client/index.js';
-import type { OAuthClientProvider } from '@modelcontextprotocol/sdk/client/auth.js';
 import { StreamableHTTPClientTransport } from '@modelcontextprotocol/sdk/client/streamableHttp.js';
-import type { OAuthClientInformationMixed, OAuthClientMetadata, OAuthTokens } from '@modelcontextprotocol/sdk/shared/auth.js';
 import { decodeJwt } from 'jose';
+import { callOutcome } from './helpers/call-outcome.js';
+import { freePort } from './helpers/ports.js';
 import { TestOpenIdProvider } from './support/oidc-provider.js';
+import { SignInAs } from './support/sign-in-as.js';
 
 // ts-jest runs this file as ESM without __dirname; jest's rootDir (the cwd) is the runtime package.
 const RUNTIME = process.cwd();
@@ -34,75 +34,6 @@ server.registerTool('get_me', { description: 'Who am I' }, async () => ({ conten
 server.registerTool('delete_repository', { description: 'Delete a repository' }, async () => ({ content: [{ type: 'text', text: 'deleted' }] }));
 await server.connect(new StdioServerTransport());
 `;
-
-async function freePort(): Promise<number> {
-  const server = createServer();
-  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
-  const { port } = server.address() as { port: number };
-  await new Promise<void>((resolve) => server.close(() => resolve()));
-  return port;
-}
-
-/** An MCP client's OAuth state, with the browser step replaced by a programmatic login at the realm. */
-class SignInAs implements OAuthClientProvider {
-  private client?: OAuthClientInformationMixed;
-  private savedTokens?: OAuthTokens;
-  private verifier = '';
-  authorizationCode?: string;
-
-  constructor(
-    private readonly idp: TestOpenIdProvider,
-    private readonly username: string,
-  ) {}
-
-  get redirectUrl(): string {
-    return 'http://127.0.0.1:1/callback';
-  }
-  get clientMetadata(): OAuthClientMetadata {
-    return {
-      client_name: `e2e ${this.username}`,
-      redirect_uris: [this.redirectUrl],
-      grant_types: ['authorization_code', 'refresh_token'],
-      response_types: ['code'],
-      token_endpoint_auth_method: 'none',
-    };
-  }
-  clientInformation() {
-    return this.client;
-  }
-  saveClientInformation(info: OAuthClientInformationMixed) {
-    this.client = info;
-  }
-  tokens() {
-    return this.savedTokens;
-  }
-  saveTokens(tokens: OAuthTokens) {
-    this.savedTokens = tokens;
-  }
-  saveCodeVerifier(verifier: string) {
-    this.verifier = verifier;
-  }
-  codeVerifier() {
-    return this.verifier;
-  }
-  async redirectToAuthorization(authorizationUrl: URL): Promise<void> {
-    const callback = await this.idp.login(authorizationUrl, this.username);
-    const code = callback.searchParams.get('code');
-    if (!code) throw new Error(`sign-in failed: ${callback.href}`);
-    this.authorizationCode = code;
-  }
-}
-
-/** What a client sees of a call, with the tool's name blanked so two calls can be compared. */
-async function outcome(call: Promise<unknown>, toolName: string): Promise<unknown> {
-  const blank = (value: unknown) => JSON.parse(JSON.stringify(value).replaceAll(toolName, '<tool>')) as unknown;
-  try {
-    return { result: blank(await call) };
-  } catch (error) {
-    const { name, message, code, data } = error as { name?: string; message?: string; code?: unknown; data?: unknown };
-    return { error: blank({ name, message, code, data: data ?? null }) };
-  }
-}
 
 describe('MCP OAuth through the gateway (Keycloak-style realm)', () => {
   let idp: TestOpenIdProvider;
@@ -184,7 +115,7 @@ describe('MCP OAuth through the gateway (Keycloak-style realm)', () => {
 
   /** Signs `username` in with the SDK's OAuth flow and returns a connected client plus every URL the client fetched. */
   async function signedInClient(username: string): Promise<{ client: Client; fetched: string[]; provider: SignInAs }> {
-    const provider = new SignInAs(idp, username);
+    const provider = new SignInAs(idp, username, `e2e ${username}`);
     const fetched: string[] = [];
     const recordingFetch: typeof fetch = (input, init) => {
       fetched.push(`${init?.method ?? 'GET'} ${input instanceof Request ? input.url : String(input)}`);
@@ -226,8 +157,8 @@ describe('MCP OAuth through the gateway (Keycloak-style realm)', () => {
       const { tools } = await client.listTools();
       expect(tools.map((tool) => tool.name)).toEqual(['get_me']);
       expect(await client.callTool({ name: 'get_me', arguments: {} })).toMatchObject({ content: [{ type: 'text', text: 'octocat' }] });
-      const denied = await outcome(client.callTool({ name: 'delete_repository', arguments: {} }), 'delete_repository');
-      const unknown = await outcome(client.callTool({ name: 'no_such_tool', arguments: {} }), 'no_such_tool');
+      const denied = await callOutcome(client.callTool({ name: 'delete_repository', arguments: {} }), 'delete_repository');
+      const unknown = await callOutcome(client.callTool({ name: 'no_such_tool', arguments: {} }), 'no_such_tool');
       // Exactly what a tool that does not exist gets (apart from the name): nothing reveals that it exists.
       expect(denied).toEqual(unknown);
       expect(denied).toHaveProperty('error');

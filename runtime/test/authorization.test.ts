@@ -1,35 +1,15 @@
-import { mkdtempSync, writeFileSync } from 'node:fs';
-import { tmpdir } from 'node:os';
-import { join } from 'node:path';
-import { Client } from '@modelcontextprotocol/sdk/client/index.js';
-import { StreamableHTTPClientTransport } from '@modelcontextprotocol/sdk/client/streamableHttp.js';
-import { GatewayProcess, PYTHON_SERVER } from './helpers/gateway.js';
-
-async function clientWith(url: string, headers: Record<string, string> = {}): Promise<Client> {
-  const client = new Client({ name: 'authz-test', version: '1.0.0' });
-  await client.connect(new StreamableHTTPClientTransport(new URL(url), { requestInit: { headers } }));
-  return client;
-}
-
-async function allTools(client: Client): Promise<string[]> {
-  const names: string[] = [];
-  let cursor: string | undefined;
-  do {
-    const page = await client.listTools(cursor ? { cursor } : {});
-    names.push(...page.tools.map((tool) => tool.name));
-    cursor = page.nextCursor;
-  } while (cursor);
-  return names.sort();
-}
+import type { StreamableHTTPClientTransport } from '@modelcontextprotocol/sdk/client/streamableHttp.js';
+import { writeConfigFile } from './helpers/config-file.js';
+import { connectClient, GatewayProcess, PYTHON_SERVER } from './helpers/gateway.js';
+import { allToolNames } from './helpers/lists.js';
 
 describe('mcpAuthorization through the gateway', () => {
   let gateway: GatewayProcess;
   let url: string;
 
   beforeAll(async () => {
-    const file = join(mkdtempSync(join(tmpdir(), 'gw-authz-')), 'config.yaml');
-    writeFileSync(
-      file,
+    const file = writeConfigFile(
+      'gw-authz-',
       `binds:
 - port: 0
   listeners:
@@ -49,7 +29,7 @@ describe('mcpAuthorization through the gateway', () => {
           - { name: py2, stdio: { cmd: python3, args: ["${PYTHON_SERVER}"] } }
 `,
     );
-    gateway = await GatewayProcess.listening(['--config', file, '--host', '127.0.0.1']);
+    gateway = await GatewayProcess.serving(file);
     url = `${gateway.url}/mcp`;
   });
 
@@ -58,19 +38,19 @@ describe('mcpAuthorization through the gateway', () => {
   });
 
   test('lists are filtered per item with the un-prefixed name and the target', async () => {
-    const plain = await clientWith(url);
-    expect(await allTools(plain)).toEqual(['py_echo']);
+    const plain = await connectClient(url);
+    expect((await allToolNames(plain)).sort()).toEqual(['py_echo']);
     // No rule allows resources, so the allow-list hides them.
     expect((await plain.listResources()).resources).toEqual([]);
     await plain.close();
-    const math = await clientWith(url, { 'x-role': 'math' });
-    expect(await allTools(math)).toEqual(['py2_add', 'py_add', 'py_echo']);
+    const math = await connectClient(url, undefined, { 'x-role': 'math' });
+    expect((await allToolNames(math)).sort()).toEqual(['py2_add', 'py_add', 'py_echo']);
     expect((await math.callTool({ name: 'py2_add', arguments: { a: 20, b: 22 } })).content).toEqual([{ type: 'text', text: '42' }]);
     await math.close();
   });
 
   test('a denied call looks exactly like a call of a tool that does not exist', async () => {
-    const client = await clientWith(url);
+    const client = await connectClient(url);
     const failure = async (name: string): Promise<unknown> =>
       fetch(url, {
         method: 'POST',
@@ -78,7 +58,7 @@ describe('mcpAuthorization through the gateway', () => {
           'content-type': 'application/json',
           accept: 'application/json, text/event-stream',
           'mcp-session-id': (client.transport as StreamableHTTPClientTransport).sessionId!,
-          'mcp-protocol-version': client.getNegotiatedProtocolVersion?.() ?? '2025-11-25',
+          'mcp-protocol-version': (client.transport as StreamableHTTPClientTransport).protocolVersion ?? '2025-11-25',
         },
         body: JSON.stringify({ jsonrpc: '2.0', id: 9, method: 'tools/call', params: { name, arguments: {} } }),
       }).then(async (response) => ({ status: response.status, body: await response.json() }));

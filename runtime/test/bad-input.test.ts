@@ -1,6 +1,4 @@
-import { mkdtempSync, writeFileSync } from 'node:fs';
-import { tmpdir } from 'node:os';
-import { join } from 'node:path';
+import { writeConfigFile } from './helpers/config-file.js';
 import { connectClient, EVERYTHING, GatewayProcess, INITIALIZE, post, PYTHON_SERVER, rawSession } from './helpers/gateway.js';
 
 const V = { 'mcp-protocol-version': '2025-06-18' };
@@ -143,9 +141,8 @@ describe('limits from the configuration', () => {
   let url: string;
 
   beforeAll(async () => {
-    const file = join(mkdtempSync(join(tmpdir(), 'gw-limits-')), 'config.yaml');
-    writeFileSync(
-      file,
+    const file = writeConfigFile(
+      'gw-limits-',
       `config:
   limits: { upstreamTimeout: 400ms, maxBodyBytes: 2000 }
 binds:
@@ -166,7 +163,7 @@ binds:
           - { name: everything, stdio: { cmd: "${process.execPath}", args: ["${EVERYTHING}", stdio] } }
 `,
     );
-    gateway = await GatewayProcess.listening(['--config', file, '--host', '127.0.0.1']);
+    gateway = await GatewayProcess.serving(file);
     url = `${gateway.url}/mcp`;
   });
 

@@ -17,14 +17,14 @@
  */
 import { execFileSync, spawn, spawnSync, type ChildProcess } from 'node:child_process';
 import { chmodSync, chownSync, mkdirSync, mkdtempSync, readFileSync, readdirSync, realpathSync, rmSync, statSync, writeFileSync } from 'node:fs';
-import { createServer } from 'node:net';
 import { tmpdir } from 'node:os';
 import { basename, join } from 'node:path';
 import { Client } from '@modelcontextprotocol/sdk/client/index.js';
 import { StreamableHTTPClientTransport } from '@modelcontextprotocol/sdk/client/streamableHttp.js';
-import { mappedFiles, planBridgeCopy, readElf } from '../src/bridge/copy-self';
-import { isBridge } from '../src/dev/manifests';
-import { seaExecutable } from './helpers/sea-build';
+import { mappedFiles, planBridgeCopy, readElf } from '../src/bridge/copy-self.js';
+import { isBridge } from '../src/dev/manifests.js';
+import { freePort } from './helpers/ports.js';
+import { seaExecutable } from './helpers/sea-build.js';
 
 const FIXTURE = join(process.cwd(), 'test', 'fixtures', 'static-mcp-server.c');
 /** Where McpServer mounts the bridge volume, and runs it from (src/mcp-server.ts). */
@@ -83,17 +83,6 @@ function preflight(namespaces: boolean): void {
   if (problems.length > 0) {
     throw new Error(`bridge-portability.test.ts cannot run here: ${problems.join('; ')}. It needs root, coreutils, util-linux, mount, gcc and libc6-dev.`);
   }
-}
-
-async function freePort(): Promise<number> {
-  return new Promise((resolve, reject) => {
-    const srv = createServer();
-    srv.on('error', reject);
-    srv.listen(0, '127.0.0.1', () => {
-      const { port } = srv.address() as { port: number };
-      srv.close(() => resolve(port));
-    });
-  });
 }
 
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));

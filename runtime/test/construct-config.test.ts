@@ -14,32 +14,25 @@
 import { existsSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { createServer, type IncomingMessage, type Server as HttpServer } from 'node:http';
 import { createRequire } from 'node:module';
-import { createServer as createNetServer, type AddressInfo } from 'node:net';
+import type { AddressInfo } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { Client } from '@modelcontextprotocol/sdk/client/index.js';
-import type { OAuthClientProvider } from '@modelcontextprotocol/sdk/client/auth.js';
 import { StreamableHTTPClientTransport } from '@modelcontextprotocol/sdk/client/streamableHttp.js';
 import { McpServer } from '@modelcontextprotocol/sdk/server/mcp.js';
 import { StreamableHTTPServerTransport } from '@modelcontextprotocol/sdk/server/streamableHttp.js';
-import type { OAuthClientInformationMixed, OAuthClientMetadata, OAuthTokens } from '@modelcontextprotocol/sdk/shared/auth.js';
 import { decodeJwt } from 'jose';
 import { parse as parseYaml, parseDocument } from 'yaml';
+import { callOutcome } from './helpers/call-outcome.js';
 import { GatewayProcess, INITIALIZE, RUNTIME_DIR, post } from './helpers/gateway.js';
+import { freePort } from './helpers/ports.js';
 import { TestOpenIdProvider } from './support/oidc-provider.js';
+import { SignInAs } from './support/sign-in-as.js';
 
 const ROOT = join(RUNTIME_DIR, '..');
 const CONSTRUCT_LIBRARY = join(ROOT, 'lib', 'index.js');
 const EXAMPLE = join(ROOT, 'examples', 'secure-github', 'main.ts');
 const ROUTE_PATH = '/github/mcp';
-
-async function freePort(): Promise<number> {
-  const server = createNetServer();
-  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
-  const { port } = server.address() as AddressInfo;
-  await new Promise<void>((resolve) => server.close(() => resolve()));
-  return port;
-}
 
 /**
  * The upstream: a stateless Streamable HTTP MCP server (SDK `McpServer`) with the article's two GitHub tools,
@@ -118,67 +111,6 @@ function synthesizeGatewayConfig(options: { issuer: string; targetUrl: string; p
   return configMap.data['config.yaml'];
 }
 
-/** An MCP client's OAuth state, with the browser step replaced by a programmatic login at the realm (as in auth-e2e). */
-class SignInAs implements OAuthClientProvider {
-  private client?: OAuthClientInformationMixed;
-  private savedTokens?: OAuthTokens;
-  private verifier = '';
-  authorizationCode?: string;
-
-  constructor(
-    private readonly idp: TestOpenIdProvider,
-    private readonly username: string,
-  ) {}
-
-  get redirectUrl(): string {
-    return 'http://127.0.0.1:1/callback';
-  }
-  get clientMetadata(): OAuthClientMetadata {
-    return {
-      client_name: `construct-config ${this.username}`,
-      redirect_uris: [this.redirectUrl],
-      grant_types: ['authorization_code', 'refresh_token'],
-      response_types: ['code'],
-      token_endpoint_auth_method: 'none',
-    };
-  }
-  clientInformation() {
-    return this.client;
-  }
-  saveClientInformation(info: OAuthClientInformationMixed) {
-    this.client = info;
-  }
-  tokens() {
-    return this.savedTokens;
-  }
-  saveTokens(tokens: OAuthTokens) {
-    this.savedTokens = tokens;
-  }
-  saveCodeVerifier(verifier: string) {
-    this.verifier = verifier;
-  }
-  codeVerifier() {
-    return this.verifier;
-  }
-  async redirectToAuthorization(authorizationUrl: URL): Promise<void> {
-    const callback = await this.idp.login(authorizationUrl, this.username);
-    const code = callback.searchParams.get('code');
-    if (!code) throw new Error(`sign-in failed: ${callback.href}`);
-    this.authorizationCode = code;
-  }
-}
-
-/** What a client sees of a call, with the tool's name blanked so two calls can be compared. */
-async function outcome(call: Promise<unknown>, toolName: string): Promise<unknown> {
-  const blank = (value: unknown) => JSON.parse(JSON.stringify(value).replaceAll(toolName, '<tool>')) as unknown;
-  try {
-    return { result: blank(await call) };
-  } catch (error) {
-    const { name, message, code, data } = error as { name?: string; message?: string; code?: unknown; data?: unknown };
-    return { error: blank({ name, message, code, data: data ?? null }) };
-  }
-}
-
 describe('the secure-github gateway config, synthesized by the constructs, run by the runtime', () => {
   let idp: TestOpenIdProvider | undefined;
   let github: { url: string; close(): Promise<void> } | undefined;
@@ -215,7 +147,7 @@ describe('the secure-github gateway config, synthesized by the constructs, run b
     workDir = mkdtempSync(join(tmpdir(), 'construct-config-'));
     const configFile = join(workDir, 'config.yaml');
     writeFileSync(configFile, local);
-    gateway = await GatewayProcess.listening(['--config', configFile, '--host', '127.0.0.1']);
+    gateway = await GatewayProcess.serving(configFile);
     expect(gateway.ports).toEqual([port]);
     const readyBy = Date.now() + 10_000;
     while (!(await fetch(`${gateway.url}/readyz`).then((r) => r.ok, () => false))) {
@@ -233,7 +165,7 @@ describe('the secure-github gateway config, synthesized by the constructs, run b
 
   /** Signs `username` in with the SDK's OAuth flow through the gateway and returns a connected client. */
   async function signedInClient(username: string): Promise<{ client: Client; provider: SignInAs }> {
-    const provider = new SignInAs(idp!, username);
+    const provider = new SignInAs(idp!, username, `construct-config ${username}`);
     const firstTry = new Client({ name: 'construct-config', version: '1.0.0' });
     const transport = new StreamableHTTPClientTransport(new URL(endpoint), { authProvider: provider });
     await expect(firstTry.connect(transport)).rejects.toThrow(/Unauthorized/);
@@ -268,8 +200,8 @@ describe('the secure-github gateway config, synthesized by the constructs, run b
       const { tools } = await client.listTools();
       expect(tools.map((tool) => tool.name)).toEqual(['get_me']);
       expect(await client.callTool({ name: 'get_me', arguments: {} })).toMatchObject({ content: [{ type: 'text', text: 'octocat' }] });
-      const denied = await outcome(client.callTool({ name: 'delete_repository', arguments: {} }), 'delete_repository');
-      const unknown = await outcome(client.callTool({ name: 'no_such_tool', arguments: {} }), 'no_such_tool');
+      const denied = await callOutcome(client.callTool({ name: 'delete_repository', arguments: {} }), 'delete_repository');
+      const unknown = await callOutcome(client.callTool({ name: 'no_such_tool', arguments: {} }), 'no_such_tool');
       expect(denied).toHaveProperty('error');
       expect(denied).toEqual(unknown);
     } finally {

@@ -5,11 +5,9 @@
  * (Malformed input, timeouts and the stdio crash error text are in bad-input.test.ts; the basic drain in
  * lifecycle.test.ts.)
  */
-import { mkdtempSync, writeFileSync } from 'node:fs';
 import { connect, createServer, type Server, type Socket } from 'node:net';
 import type { AddressInfo } from 'node:net';
-import { tmpdir } from 'node:os';
-import { join } from 'node:path';
+import { writeConfigFile } from './helpers/config-file.js';
 import { connectClient, GatewayProcess, post, PYTHON_SERVER, rawSession } from './helpers/gateway.js';
 import { startStreamableServer, type TestUpstream } from './helpers/upstreams.js';
 
@@ -100,9 +98,8 @@ binds:
 }
 
 async function startGateway(httpUrl: string): Promise<GatewayProcess> {
-  const file = join(mkdtempSync(join(tmpdir(), 'gw-faults-')), 'config.yaml');
-  writeFileSync(file, configFor(httpUrl));
-  const gateway = await GatewayProcess.listening(['--config', file, '--host', '127.0.0.1']);
+  const file = writeConfigFile('gw-faults-', configFor(httpUrl));
+  const gateway = await GatewayProcess.serving(file);
   await gateway.waitFor(() => gateway.logs.some((line) => line.msg === 'metrics listening') && gateway.logs.some((line) => line.msg === 'admin page listening'), 'admin ports');
   return gateway;
 }

@@ -2,7 +2,9 @@ import { mkdtempSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import type { Client } from '@modelcontextprotocol/sdk/client/index.js';
+import { writeConfigFile } from './helpers/config-file.js';
 import { connectClient, EVERYTHING, GatewayProcess, PYTHON_SERVER } from './helpers/gateway.js';
+import { allToolNames } from './helpers/lists.js';
 import { startSseServer, startStreamableServer, type TestUpstream } from './helpers/upstreams.js';
 
 describe('federation of a stdio, a Streamable HTTP and a legacy SSE target', () => {
@@ -47,7 +49,7 @@ describe('federation of a stdio, a Streamable HTTP and a legacy SSE target', () 
         ],
       }),
     );
-    gateway = await GatewayProcess.listening(['--config', file, '--host', '127.0.0.1']);
+    gateway = await GatewayProcess.serving(file);
     client = await connectClient(`${gateway.url}/mcp`);
   });
 
@@ -138,12 +140,11 @@ describe('failureMode with a target that cannot start', () => {
   let gateway: GatewayProcess;
 
   beforeAll(async () => {
-    const file = join(mkdtempSync(join(tmpdir(), 'gw-failure-')), 'config.yaml');
     const targets = `
           - { name: ok, stdio: { cmd: python3, args: ["${PYTHON_SERVER}"] } }
           - { name: broken, stdio: { cmd: no-such-mcp-server-command } }`;
-    writeFileSync(
-      file,
+    const file = writeConfigFile(
+      'gw-failure-',
       `binds:
 - port: 0
   listeners:
@@ -161,7 +162,7 @@ describe('failureMode with a target that cannot start', () => {
           targets:${targets}
 `,
     );
-    gateway = await GatewayProcess.listening(['--config', file, '--host', '127.0.0.1']);
+    gateway = await GatewayProcess.serving(file);
   });
 
   afterAll(async () => {
@@ -170,13 +171,7 @@ describe('failureMode with a target that cannot start', () => {
 
   test('failOpen: the route keeps serving the targets that work, and the failure is logged', async () => {
     const client = await connectClient(`${gateway.url}/open`);
-    const names: string[] = [];
-    let cursor: string | undefined;
-    do {
-      const page = await client.listTools(cursor ? { cursor } : {});
-      names.push(...page.tools.map((tool) => tool.name));
-      cursor = page.nextCursor;
-    } while (cursor);
+    const names = await allToolNames(client);
     expect(names).toEqual(['ok_echo', 'ok_add', 'ok_pid', 'ok_sleep', 'ok_crash']);
     expect((await client.callTool({ name: 'ok_add', arguments: { a: 1, b: 1 } })).content).toEqual([{ type: 'text', text: '2' }]);
     await client.close();

@@ -1,9 +1,7 @@
-import { mkdtempSync, writeFileSync } from 'node:fs';
-import { tmpdir } from 'node:os';
-import { join } from 'node:path';
 import { Client } from '@modelcontextprotocol/sdk/client/index.js';
-import { StreamableHTTPClientTransport } from '@modelcontextprotocol/sdk/client/streamableHttp.js';
-import { GatewayProcess, post } from './helpers/gateway.js';
+import type { StreamableHTTPClientTransport } from '@modelcontextprotocol/sdk/client/streamableHttp.js';
+import { writeConfigFile } from './helpers/config-file.js';
+import { connectClient, GatewayProcess, post } from './helpers/gateway.js';
 import { startStreamableServer, type TestUpstream } from './helpers/upstreams.js';
 import { TestOpenIdProvider } from './support/oidc-provider.js';
 
@@ -25,9 +23,8 @@ describe('authenticated sessions and what upstreams get to see', () => {
       startStreamableServer('pass'),
       startStreamableServer('keyed'),
     ]);
-    const file = join(mkdtempSync(join(tmpdir(), 'gw-identity-')), 'config.yaml');
-    writeFileSync(
-      file,
+    const file = writeConfigFile(
+      'gw-identity-',
       JSON.stringify({
         binds: [
           {
@@ -66,7 +63,7 @@ describe('authenticated sessions and what upstreams get to see', () => {
         ],
       }),
     );
-    gateway = await GatewayProcess.listening(['--config', file, '--host', '127.0.0.1']);
+    gateway = await GatewayProcess.serving(file);
     url = `${gateway.url}/mcp`;
     [aliceToken, adminToken] = await Promise.all([idp.userToken('alice', RESOURCE), idp.userToken('admin', RESOURCE)]);
   });
@@ -77,9 +74,7 @@ describe('authenticated sessions and what upstreams get to see', () => {
   });
 
   async function clientAs(token: string): Promise<Client> {
-    const client = new Client({ name: 'identity-test', version: '1.0.0' });
-    await client.connect(new StreamableHTTPClientTransport(new URL(url), { requestInit: { headers: { authorization: `Bearer ${token}` } } }));
-    return client;
+    return connectClient(url, new Client({ name: 'identity-test', version: '1.0.0' }), { authorization: `Bearer ${token}` });
   }
 
   test('passthrough forwards the caller’s token; other targets get their own credential, never the caller’s', async () => {

@@ -3,14 +3,14 @@
  * the metrics contract (docs/ARCHITECTURE.md) with its labels, name labels bounded to listed names, and
  * the access log line carrying the token's subject.
  */
-import { mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
-import { tmpdir } from 'node:os';
+import { readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { Client } from '@modelcontextprotocol/sdk/client/index.js';
-import { StreamableHTTPClientTransport } from '@modelcontextprotocol/sdk/client/streamableHttp.js';
+import type { StreamableHTTPClientTransport } from '@modelcontextprotocol/sdk/client/streamableHttp.js';
 import { exportJWK, generateKeyPair, SignJWT } from 'jose';
 import { PrometheusMetrics } from '../src/telemetry/metrics.js';
+import { writeConfigFile } from './helpers/config-file.js';
 import { connectClient, GatewayProcess, post, PYTHON_SERVER, rawSession, RUNTIME_DIR } from './helpers/gateway.js';
+import { allToolNames } from './helpers/lists.js';
 import { startStreamableServer, type TestUpstream } from './helpers/upstreams.js';
 
 const ISSUER = 'https://issuer.test';
@@ -119,9 +119,8 @@ describe('metrics and access logs', () => {
       .setIssuedAt()
       .setExpirationTime('10m')
       .sign(privateKey);
-    file = join(mkdtempSync(join(tmpdir(), 'gw-metrics-')), 'config.yaml');
-    writeFileSync(file, configYaml(upstream, jwks));
-    gateway = await GatewayProcess.listening(['--config', file, '--host', '127.0.0.1']);
+    file = writeConfigFile('gw-metrics-', configYaml(upstream, jwks));
+    gateway = await GatewayProcess.serving(file);
     await gateway.waitFor(() => gateway.logs.some((line) => line.msg === 'metrics listening'), 'metrics listening');
   });
 
@@ -141,13 +140,7 @@ describe('metrics and access logs', () => {
 
   test('counts MCP calls by target, method, kind, listed name and outcome; sessions and stdio processes', async () => {
     const client = await connectClient(`${gateway.url}/mcp`);
-    const names: string[] = [];
-    let cursor: string | undefined;
-    do {
-      const page = await client.listTools(cursor ? { cursor } : {});
-      names.push(...page.tools.map((tool) => tool.name));
-      cursor = page.nextCursor;
-    } while (cursor);
+    const names = await allToolNames(client);
     expect(names).toEqual(expect.arrayContaining(['py_echo', 'web_add']));
     // Hidden by the rules, but the target listed it: metrics still name it.
     expect(names).not.toContain('py_pid');
@@ -207,8 +200,7 @@ describe('metrics and access logs', () => {
     expect((await post(url, '{}')).status).toBe(401);
     expect((await post(url, '{}', { authorization: 'Bearer not-a-jwt' })).status).toBe(401);
 
-    const client = new Client({ name: 'metrics-test', version: '1.0.0' });
-    await client.connect(new StreamableHTTPClientTransport(new URL(url), { requestInit: { headers: { authorization: `Bearer ${token}` } } }));
+    const client = await connectClient(url, undefined, { authorization: `Bearer ${token}` });
     expect(await client.callTool({ name: 'echo', arguments: { message: 'signed' } })).toMatchObject({ content: [{ text: 'python says: signed' }] });
     await client.close();
 

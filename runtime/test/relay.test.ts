@@ -1,9 +1,8 @@
-import { mkdtempSync, writeFileSync } from 'node:fs';
-import { tmpdir } from 'node:os';
-import { join } from 'node:path';
 import { Client } from '@modelcontextprotocol/sdk/client/index.js';
 import { CreateMessageRequestSchema, ElicitRequestSchema } from '@modelcontextprotocol/sdk/types.js';
+import { writeConfigFile } from './helpers/config-file.js';
 import { connectClient, EVERYTHING, GatewayProcess } from './helpers/gateway.js';
+import { allToolNames } from './helpers/lists.js';
 import { startSseServer, startStreamableServer, type TestUpstream } from './helpers/upstreams.js';
 
 /** A client that answers sampling and elicitation with its own name, so answers cannot be mixed up unnoticed. */
@@ -27,9 +26,8 @@ describe('server-to-client requests are relayed to the session that caused them'
 
   beforeAll(async () => {
     [http, sse] = await Promise.all([startStreamableServer('http'), startSseServer('sse')]);
-    const file = join(mkdtempSync(join(tmpdir(), 'gw-relay-')), 'config.yaml');
-    writeFileSync(
-      file,
+    const file = writeConfigFile(
+      'gw-relay-',
       `binds:
 - port: 0
   listeners:
@@ -44,7 +42,7 @@ describe('server-to-client requests are relayed to the session that caused them'
           - { name: everything, stdio: { cmd: "${process.execPath}", args: ["${EVERYTHING}", stdio] } }
 `,
     );
-    gateway = await GatewayProcess.listening(['--config', file, '--host', '127.0.0.1']);
+    gateway = await GatewayProcess.serving(file);
     [alice, bob] = await Promise.all([connectClient(`${gateway.url}/mcp`, namedClient('alice')), connectClient(`${gateway.url}/mcp`, namedClient('bob'))]);
   });
 
@@ -64,13 +62,7 @@ describe('server-to-client requests are relayed to the session that caused them'
   });
 
   test('sampling from a stdio target (server-everything) is answered by the calling client', async () => {
-    const names: string[] = [];
-    let cursor: string | undefined;
-    do {
-      const page = await alice.listTools(cursor ? { cursor } : {});
-      names.push(...page.tools.map((tool) => tool.name));
-      cursor = page.nextCursor;
-    } while (cursor);
+    const names = await allToolNames(alice);
     // server-everything offers the tool only to clients that declared the sampling capability: it got ours.
     expect(names).toContain('everything_trigger-sampling-request');
     const [forAlice, forBob] = await Promise.all([

@@ -5,13 +5,11 @@
  * answer, and the upstream must see one initialize per session (replicas resume, never re-initialize).
  */
 import { randomBytes } from 'node:crypto';
-import { mkdtempSync, writeFileSync } from 'node:fs';
 import { Agent, createServer, request, type IncomingMessage, type Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
-import { tmpdir } from 'node:os';
-import { join } from 'node:path';
 import { Client } from '@modelcontextprotocol/sdk/client/index.js';
 import { StreamableHTTPClientTransport } from '@modelcontextprotocol/sdk/client/streamableHttp.js';
+import { writeConfigFile } from './helpers/config-file.js';
 import { GatewayProcess } from './helpers/gateway.js';
 import { startStreamableServer, type TestUpstream } from './helpers/upstreams.js';
 
@@ -77,9 +75,8 @@ describe('scale-out under load', () => {
 
   beforeAll(async () => {
     upstream = await startStreamableServer('web');
-    const file = join(mkdtempSync(join(tmpdir(), 'gw-scaleout-load-')), 'config.yaml');
-    writeFileSync(
-      file,
+    const file = writeConfigFile(
+      'gw-scaleout-load-',
       `config:
   statsAddr: 127.0.0.1:0
   adminAddr: 127.0.0.1:0
@@ -96,7 +93,7 @@ binds:
 `,
     );
     const env = { SESSION_KEY: randomBytes(32).toString('hex') };
-    replicas = await Promise.all([0, 1].map(() => GatewayProcess.listening(['--config', file, '--host', '127.0.0.1'], env)));
+    replicas = await Promise.all([0, 1].map(() => GatewayProcess.serving(file, env)));
     proxy = new RoundRobinProxy(replicas.map((replica) => replica.ports[0]));
   });
 

@@ -1,9 +1,7 @@
 import { randomBytes } from 'node:crypto';
-import { mkdtempSync, writeFileSync } from 'node:fs';
-import { tmpdir } from 'node:os';
-import { join } from 'node:path';
 import { Client } from '@modelcontextprotocol/sdk/client/index.js';
 import { StreamableHTTPClientTransport } from '@modelcontextprotocol/sdk/client/streamableHttp.js';
+import { writeConfigFile } from './helpers/config-file.js';
 import { GatewayProcess, post, PYTHON_SERVER, rawSession } from './helpers/gateway.js';
 import { startStreamableServer, type TestUpstream } from './helpers/upstreams.js';
 
@@ -16,9 +14,8 @@ describe('two gateway replicas with one session key serve one session', () => {
 
   beforeAll(async () => {
     upstream = await startStreamableServer('remote');
-    const file = join(mkdtempSync(join(tmpdir(), 'gw-scale-')), 'config.yaml');
-    writeFileSync(
-      file,
+    const file = writeConfigFile(
+      'gw-scale-',
       `binds:
 - port: 0
   listeners:
@@ -32,8 +29,8 @@ describe('two gateway replicas with one session key serve one session', () => {
 `,
     );
     [a, b] = await Promise.all([
-      GatewayProcess.listening(['--config', file, '--host', '127.0.0.1'], { SESSION_KEY }),
-      GatewayProcess.listening(['--config', file, '--host', '127.0.0.1'], { SESSION_KEY }),
+      GatewayProcess.serving(file, { SESSION_KEY }),
+      GatewayProcess.serving(file, { SESSION_KEY }),
     ]);
   });
 

@@ -8,13 +8,12 @@
  */
 import { execFileSync, spawn, type ChildProcess } from 'node:child_process';
 import { accessSync, constants, mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync, statSync, writeFileSync } from 'node:fs';
-import { createServer } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { Client } from '@modelcontextprotocol/sdk/client/index.js';
 import { StreamableHTTPClientTransport } from '@modelcontextprotocol/sdk/client/streamableHttp.js';
-import { seaExecutable } from './helpers/sea-build';
-
+import { freePort } from './helpers/ports.js';
+import { seaExecutable } from './helpers/sea-build.js';
 
 /** A stdio MCP server in plain Python 3: newline-delimited JSON-RPC, one `add` tool. */
 const PYTHON_SERVER = String.raw`
@@ -59,17 +58,6 @@ for line in sys.stdin:
     else:
         reply(msg_id, error={"code": -32601, "message": "Method not found: %s" % method})
 `;
-
-async function freePort(): Promise<number> {
-  return new Promise((resolve, reject) => {
-    const srv = createServer();
-    srv.on('error', reject);
-    srv.listen(0, '127.0.0.1', () => {
-      const { port } = srv.address() as { port: number };
-      srv.close(() => resolve(port));
-    });
-  });
-}
 
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
 

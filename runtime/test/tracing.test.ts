@@ -119,7 +119,7 @@ binds:
           - { name: web, mcp: { host: "${upstream.url}" } }
 `,
     );
-    gateway = await GatewayProcess.listening(['--config', file, '--host', '127.0.0.1']);
+    gateway = await GatewayProcess.serving(file);
   });
 
   afterAll(async () => {

@@ -65,7 +65,7 @@ export const ADMIN_PAGE = `<!doctype html>
   }
   function render(s) {
     document.getElementById('summary').textContent =
-      'version ' + s.version + ' · ' + (s.ready ? 'ready' : 'draining') + ' · config ' + s.configSource +
+      'version ' + s.version + ' · ' + (s.ready ? 'ready' : 'not ready') + ' · config ' + s.configSource +
       ' · ports ' + s.ports.join(', ') + ' · ' + s.sessions.length + ' session(s) · updated ' + new Date().toLocaleTimeString();
     var targets = [];
     s.routes.forEach(function (r) {

@@ -1,17 +1,17 @@
 /** What replaces a secret on the admin page. */
-export const REDACTED = '[redacted]';
+const REDACTED = '[redacted]';
 
 /** Names of settings, environment variables and headers that hold credentials. */
 const SECRET_NAME = /(secret|passw|token|api[-_]?key|apikey|private[-_]?key|credential|authorization|cookie|session[-_]?key|^key$|[-_]key$|^pass$|^pwd$)/i;
 
-export function looksSecret(name: string): boolean {
+function looksSecret(name: string): boolean {
   return SECRET_NAME.test(name);
 }
 
 /**
  * A copy of the effective configuration fit to show: secrets by name (session key, `backendAuth.key`,
  * client secrets, secret-looking env values, header values and query parameters, flag values) and
- * passwords in URLs replaced. Anything not recognised is shown, so the rules err towards hiding strings
+ * URL credentials replaced. Anything not recognised is shown, so the rules err towards hiding strings
  * under secret-looking names.
  */
 export function redactConfig(value: unknown): unknown {
@@ -32,13 +32,13 @@ function walk(value: unknown, key: string, parentKey: string): unknown {
     }
     const out: Record<string, unknown> = {};
     for (const [childKey, child] of Object.entries(object)) {
-      if (key === 'env' && typeof child === 'string') out[childKey] = looksSecret(childKey) ? REDACTED : redactString(child);
+      if (key === 'env' && typeof child === 'string') out[childKey] = looksSecret(childKey) ? REDACTED : redactUrls(child);
       else if (key === 'key' && parentKey === 'backendAuth' && childKey === 'value') out[childKey] = REDACTED;
       else out[childKey] = walk(child, childKey, key);
     }
     return out;
   }
-  if (typeof value === 'string') return looksSecret(key) ? REDACTED : redactString(value);
+  if (typeof value === 'string') return looksSecret(key) ? REDACTED : redactUrls(value);
   if (typeof value === 'number' && looksSecret(key)) return REDACTED;
   return value;
 }
@@ -51,13 +51,19 @@ function redactArgs(args: readonly unknown[]): unknown[] {
     if (typeof previous === 'string' && /^--?[\w-]+$/.test(previous) && looksSecret(previous.replace(/^-+/, ''))) return REDACTED;
     const assignment = /^(--?)?([\w.-]+)=(.*)$/.exec(arg);
     if (assignment && looksSecret(assignment[2])) return `${assignment[1] ?? ''}${assignment[2]}=${REDACTED}`;
-    return redactString(arg);
+    return redactUrls(arg);
   });
 }
 
-/** URLs lose their password and secret-looking query parameters. */
-function redactString(text: string): string {
-  if (!/^[a-z][a-z0-9+.-]*:\/\//i.test(text)) return text;
+/** A URL anywhere in a string: args such as `--upstream=https://user:pass@host` carry them after a prefix. */
+const EMBEDDED_URL = /[a-z][a-z0-9+.-]*:\/\/[^\s"'<>]+/gi;
+
+/** URLs lose their credentials and secret-looking query parameters; the rest of the text stays. */
+export function redactUrls(text: string): string {
+  return text.includes('://') ? text.replace(EMBEDDED_URL, redactUrl) : text;
+}
+
+function redactUrl(text: string): string {
   let url: URL;
   try {
     url = new URL(text);
@@ -67,6 +73,10 @@ function redactString(text: string): string {
   let changed = false;
   if (url.password) {
     url.password = 'redacted';
+    changed = true;
+  } else if (url.username) {
+    // `https://TOKEN@host` (GitHub, GitLab clone URLs): a user name alone is often the credential.
+    url.username = 'redacted';
     changed = true;
   }
   for (const name of [...url.searchParams.keys()]) {

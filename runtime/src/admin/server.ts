@@ -1,5 +1,6 @@
 import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
 import type { AddressInfo } from 'node:net';
+import { isLoopbackHost } from '../http/cors.js';
 import type { Logger } from '../telemetry/logger.js';
 import { ADMIN_PAGE } from './page.js';
 
@@ -10,8 +11,6 @@ export interface AdminEndpoints {
   /** Prometheus text exposition. */
   readonly metrics?: () => Promise<{ readonly contentType: string; readonly body: string }>;
 }
-
-const LOOPBACK_HOSTS = new Set(['localhost', '127.0.0.1', '[::1]', '::1']);
 
 /**
  * The read-only port of the admin page and metrics: GET only, no request reaches a session or upstream.
@@ -28,7 +27,7 @@ export class AdminServer {
   ) {
     this.server = createServer((req, res) => {
       this.handle(req, res).catch((error: Error) => {
-        this.logger.error('admin request failed', { path: req.url, error });
+        this.logger.error('admin request failed', { path: pathOf(req), error });
         if (!res.headersSent) send(res, 500, 'text/plain', 'internal error');
         else res.end();
       });
@@ -56,10 +55,10 @@ export class AdminServer {
       res.setHeader('allow', 'GET, HEAD');
       return send(res, 405, 'text/plain', 'read-only: GET and HEAD only');
     }
-    if (this.loopbackOnly && !LOOPBACK_HOSTS.has(hostName(req.headers.host))) {
+    if (this.loopbackOnly && !isLoopbackHost(hostName(req.headers.host))) {
       return send(res, 403, 'text/plain', 'this port answers loopback host names only (use kubectl port-forward and http://localhost:PORT/)');
     }
-    const path = (req.url ?? '/').split('?')[0];
+    const path = pathOf(req);
     if (path === '/healthz') return send(res, 200, 'text/plain', 'ok');
     if (path === '/metrics' && this.endpoints.metrics) {
       const { contentType, body } = await this.endpoints.metrics();
@@ -72,7 +71,6 @@ export class AdminServer {
       return send(res, 200, 'text/html; charset=utf-8', ADMIN_PAGE, {
         // Everything is inline; the page may talk to its own origin only.
         'content-security-policy': "default-src 'none'; script-src 'unsafe-inline'; style-src 'unsafe-inline'; connect-src 'self'; base-uri 'none'; form-action 'none'",
-        'x-content-type-options': 'nosniff',
         'referrer-policy': 'no-referrer',
         'cache-control': 'no-store',
       });
@@ -81,13 +79,18 @@ export class AdminServer {
   }
 }
 
+/** The request path without its query string, which stays out of logs. */
+function pathOf(req: IncomingMessage): string {
+  return (req.url ?? '/').split('?')[0];
+}
+
 function hostName(host: string | undefined): string {
   if (!host) return '';
   if (host.startsWith('[')) return host.slice(0, host.indexOf(']') + 1);
-  return host.split(':')[0].toLowerCase();
+  return host.split(':')[0];
 }
 
 function send(res: ServerResponse, status: number, contentType: string, body: string, headers: Record<string, string> = {}): void {
-  res.writeHead(status, { 'content-type': contentType, 'x-frame-options': 'DENY', ...headers });
+  res.writeHead(status, { 'content-type': contentType, 'x-content-type-options': 'nosniff', 'x-frame-options': 'DENY', ...headers });
   res.end(res.req.method === 'HEAD' ? undefined : body);
 }

@@ -3,7 +3,7 @@ import type { McpTarget } from '../config/types.js';
 import type { McpSession } from '../federation/session.js';
 import type { ActivityRecorder, RecentCall, TargetHealth } from '../telemetry/activity.js';
 import type { StdioPool, StdioProcessInfo } from '../upstream/stdio-pool.js';
-import { redactConfig } from './redact.js';
+import { redactConfig, redactUrls } from './redact.js';
 
 /** Sessions listed on the page at most; the count is always exact. */
 const MAX_LISTED_SESSIONS = 200;
@@ -53,7 +53,7 @@ export function adminStatus(sources: StatusSources): AdminStatus {
         name: target.name,
         kind: target.stdio ? 'stdio' : target.mcp ? 'mcp' : 'sse',
         endpoint: endpointOf(target),
-        health: sources.activity.targetHealth(route.name, target.name),
+        health: redactHealth(sources.activity.targetHealth(route.name, target.name)),
       })),
       stdioProcesses: sources.pools.get(route.id)?.processes() ?? [],
     })),
@@ -67,9 +67,18 @@ export function adminStatus(sources: StatusSources): AdminStatus {
       ageS: Math.round((now - session.createdAt) / 1000),
       idleS: Math.round((now - session.lastActivity) / 1000),
     })),
-    recentCalls: sources.activity.recentCalls(),
+    recentCalls: sources.activity.recentCalls().map(redactCall),
     config: redactConfig({ source: sources.config.source, settings: sources.config.settings, binds: sources.config.binds }),
   };
+}
+
+// Error texts come from upstreams and the network stack: a URL in one may carry credentials.
+function redactHealth(health: TargetHealth): TargetHealth {
+  return health.lastError === undefined ? health : { ...health, lastError: redactUrls(health.lastError) };
+}
+
+function redactCall(call: RecentCall): RecentCall {
+  return call.error === undefined ? call : { ...call, error: redactUrls(call.error) };
 }
 
 /** The command or URL, through the same redaction as the configuration. */
@@ -80,5 +89,5 @@ function endpointOf(target: McpTarget): string {
   }
   const http = (target.mcp ?? target.sse)!;
   const url = /^[a-z]+:\/\//i.test(http.host) ? http.host : `${http.host}${http.port ? `:${http.port}` : ''}${http.path ?? ''}`;
-  return (redactConfig({ url }) as { url: string }).url;
+  return redactUrls(url);
 }

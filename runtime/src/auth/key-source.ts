@@ -18,7 +18,7 @@ export interface RemoteKeyOptions {
  * Cached keys never expire on their own: when the endpoint is down, known keys keep working and unknown
  * ones fail, because a refresh that fails leaves the cache as it was.
  */
-export class RemoteKeySet {
+class RemoteKeySet {
   private readonly keySet: RemoteJWKSet;
   private lastRefreshStarted?: number;
 

@@ -1,7 +1,7 @@
 import type { Logger } from '../telemetry/logger.js';
 import type { AuthorizationServerMetadata } from './provider.js';
 
-export class MetadataUnavailableError extends Error {}
+class MetadataUnavailableError extends Error {}
 
 export interface MetadataSourceOptions {
   readonly fetch: typeof fetch;

@@ -1,8 +1,9 @@
 import type { IncomingMessage, ServerResponse } from 'node:http';
 import type { Logger } from '../telemetry/logger.js';
+import { BodyTooLarge, readBody } from '../transport/body.js';
 import type { AuthorizationServerMetadataSource } from './metadata-source.js';
 import type { IdentityProvider } from './provider.js';
-import { BodyTooLargeError, readBody, sendJson, sendPreflight, setOpenCors } from './responses.js';
+import { sendJson, sendPreflight, setOpenCors } from './responses.js';
 
 const MAX_REGISTRATION_BYTES = 64 * 1024;
 /** Headers a registration request may carry to the provider (an initial access token, or Okta's SSWS key). */
@@ -36,7 +37,9 @@ export class RegistrationProxy {
     try {
       body = await readBody(req, MAX_REGISTRATION_BYTES);
     } catch (error) {
-      if (error instanceof BodyTooLargeError) return sendJson(res, 413, { error: 'invalid_client_metadata', error_description: error.message });
+      if (error instanceof BodyTooLarge) {
+        return sendJson(res, 413, { error: 'invalid_client_metadata', error_description: `registration request larger than ${MAX_REGISTRATION_BYTES} bytes` });
+      }
       throw error;
     }
     if (this.options.clientId !== undefined) return this.answerWithConfiguredClient(res, body, this.options.clientId);

@@ -1,4 +1,4 @@
-import type { IncomingMessage, ServerResponse } from 'node:http';
+import type { ServerResponse } from 'node:http';
 
 /** Browser MCP clients must be able to read these on every auth response. */
 const EXPOSED_HEADERS = ['WWW-Authenticate', 'Mcp-Session-Id'];
@@ -35,17 +35,4 @@ export function sendPreflight(res: ServerResponse, methods: string): void {
   setOpenCors(res, methods);
   res.writeHead(204, { 'Content-Length': '0' });
   res.end();
-}
-
-export class BodyTooLargeError extends Error {}
-
-export async function readBody(req: IncomingMessage, limitBytes: number): Promise<Buffer> {
-  const chunks: Buffer[] = [];
-  let size = 0;
-  for await (const chunk of req as AsyncIterable<Buffer>) {
-    size += chunk.length;
-    if (size > limitBytes) throw new BodyTooLargeError(`request body larger than ${limitBytes} bytes`);
-    chunks.push(chunk);
-  }
-  return Buffer.concat(chunks);
 }

@@ -31,7 +31,7 @@ export interface AuthSettings {
   readonly clientId?: string;
 }
 
-export const DEFAULT_ALGORITHMS = ['RS256', 'RS384', 'RS512', 'PS256', 'PS384', 'PS512', 'ES256', 'ES384', 'ES512', 'EdDSA', 'Ed25519'];
+const DEFAULT_ALGORITHMS = ['RS256', 'RS384', 'RS512', 'PS256', 'PS384', 'PS512', 'ES256', 'ES384', 'ES512', 'EdDSA', 'Ed25519'];
 const ASYMMETRIC = new Set(DEFAULT_ALGORITHMS);
 const CLAIMS_THAT_CAN_BE_REQUIRED = new Set(['exp', 'nbf', 'aud', 'iss', 'sub', 'iat', 'jti']);
 

@@ -1,10 +1,10 @@
 import type { IdentityProvider } from './provider.js';
 import type { AuthSettings } from './settings.js';
 
-export const PROTECTED_RESOURCE = '/.well-known/oauth-protected-resource';
-export const AUTHORIZATION_SERVER = '/.well-known/oauth-authorization-server';
+const PROTECTED_RESOURCE = '/.well-known/oauth-protected-resource';
+const AUTHORIZATION_SERVER = '/.well-known/oauth-authorization-server';
 const OPENID_CONFIGURATION = '/.well-known/openid-configuration';
-export const REGISTRATION_SUFFIX = '/client-registration';
+const REGISTRATION_SUFFIX = '/client-registration';
 
 export type WellKnownDocument = 'protected-resource' | 'authorization-server' | 'client-registration';
 

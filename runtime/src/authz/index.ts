@@ -3,8 +3,6 @@ import { ConfigError } from '../config/errors.js';
 import type { McpAuthorization } from '../config/types.js';
 import { compileRule, RuleCompileError, type CompiledRule } from './rule.js';
 
-export { RuleCompileError, type CompiledRule, type RuleEffect } from './rule.js';
-
 /** The MCP object a request is about: `target` is the upstream target's name, `name` its un-prefixed upstream name (a resource's URI). */
 export interface ResourceRef {
   readonly kind: 'tool' | 'prompt' | 'resource';

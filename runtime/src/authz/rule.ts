@@ -1,12 +1,11 @@
 import { celEnv, parse, plan, type CelInput } from '@bufbuild/cel';
 import type { AuthorizationRule } from '../config/types.js';
 
-export type RuleEffect = 'allow' | 'deny' | 'require';
+type RuleEffect = 'allow' | 'deny' | 'require';
 
 /** One rule, parsed and planned once at config load. */
 export interface CompiledRule {
   readonly effect: RuleEffect;
-  readonly expression: string;
   /** True only when the expression evaluates to boolean `true`; errors and non-booleans are false, as in agentgateway. */
   matches(activation: Record<string, CelInput>): boolean;
 }
@@ -26,7 +25,6 @@ export function compileRule(rule: AuthorizationRule): CompiledRule {
   }
   return {
     effect,
-    expression,
     matches: (activation) => {
       try {
         return evaluate(activation) === true;

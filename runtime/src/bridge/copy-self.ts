@@ -21,13 +21,13 @@ import { basename, join } from 'node:path';
  * is the one mapped object that has an interpreter and no SONAME), so `--copy-self` works either way.
  */
 
-export const BRIDGE_EXECUTABLE_NAME = 'mcp-gateway';
-export const BRIDGE_LIB_DIR = 'lib';
+const BRIDGE_EXECUTABLE_NAME = 'mcp-gateway';
+const BRIDGE_LIB_DIR = 'lib';
 /** Architecture-neutral name of the copied loader, so manifests need not know x86_64 from aarch64. */
-export const BRIDGE_LOADER_NAME = 'ld.so';
+const BRIDGE_LOADER_NAME = 'ld.so';
 
 /** The argv prefix that runs a bridge copied into `dir`; the bridge's own arguments follow. */
-export function bridgeInvocation(dir: string): string[] {
+function bridgeInvocation(dir: string): string[] {
   const lib = join(dir, BRIDGE_LIB_DIR);
   return [join(lib, BRIDGE_LOADER_NAME), '--library-path', lib, join(dir, BRIDGE_EXECUTABLE_NAME)];
 }

@@ -371,6 +371,7 @@ function resolveRoute(route: Route, configPath: string, port: number): ResolvedR
       maxProcesses: mcp.stdio?.maxProcesses ?? 64,
       idleTimeoutMs: parseDuration(mcp.stdio?.idleTimeout ?? '10m')!,
       maxRestartsPerMinute: mcp.stdio?.maxRestartsPerMinute ?? 5,
+      warmup: mcp.stdio?.warmup ?? false,
     },
   };
   return {

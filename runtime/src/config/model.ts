@@ -78,4 +78,6 @@ export interface ResolvedStdioPool {
   readonly maxProcesses: number;
   readonly idleTimeoutMs: number;
   readonly maxRestartsPerMinute: number;
+  /** Run each stdio target once at start-up before reporting ready. */
+  readonly warmup: boolean;
 }

@@ -199,6 +199,11 @@ export const configSchema = {
             maxProcesses: { type: 'integer', minimum: 1, description: 'Most live stdio processes for this backend. Default 64.' },
             idleTimeout: duration('A process without a session for this long is stopped. Default `10m`.'),
             maxRestartsPerMinute: { type: 'integer', minimum: 0, description: 'Crash-loop guard. Default 5.' },
+            warmup: {
+              type: 'boolean',
+              description:
+                'Extension: at start-up run each stdio target once (initialize, then stop it) and keep /readyz at 503 until that succeeded, so npx/uvx downloads happen before clients arrive. A target that cannot start keeps the gateway unready. Default false (the bridge command line turns it on).',
+            },
           },
         },
       },

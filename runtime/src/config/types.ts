@@ -108,6 +108,13 @@ export interface StdioPoolSettings {
   readonly idleTimeout?: string;
   /** A crashing process is restarted at most this many times per minute before its target is failed. Default 5. */
   readonly maxRestartsPerMinute?: number;
+  /**
+   * Extension: at start-up, run each stdio target of this backend once (`initialize`, then
+   * `notifications/initialized`, then stop it) and answer `/readyz` 503 until that succeeded, so package
+   * downloads (`npx`, `uvx`) happen before a readiness or startup probe lets clients in. A target that
+   * cannot start keeps the gateway unready. Default false; the bridge command line turns it on.
+   */
+  readonly warmup?: boolean;
 }
 
 /** Exactly one of `stdio`, `mcp` (Streamable HTTP) or `sse`. */

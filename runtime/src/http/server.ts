@@ -3,12 +3,18 @@ import type { AddressInfo } from 'node:net';
 import type { Logger } from '../telemetry/logger.js';
 import { errorResponse, INTERNAL_ERROR, INVALID_REQUEST } from '../transport/jsonrpc.js';
 import { isLegacySsePath, serveLegacySse } from '../transport/legacy-sse.js';
+import { sendJson } from '../transport/responder.js';
 import { serveMcp } from '../transport/streamable.js';
 import { answerPreflight, corsHeaders, originRejection } from './cors.js';
 import { hostMatches, isWellKnownPath, type CompiledListener, type CompiledRoute } from './routes.js';
 
 export interface Readiness {
+  /** `/readyz` answers 200 when true. */
   readonly ready: boolean;
+  /** SIGTERM: new requests are refused (a gateway that is still warming up serves them). */
+  readonly draining: boolean;
+  /** The body of `/readyz` when not ready, e.g. `warming up <target>`. */
+  readonly notReadyReason?: string;
 }
 
 /**
@@ -69,8 +75,8 @@ export class BindServer {
   private handle(req: IncomingMessage, res: ServerResponse): void {
     const path = (req.url ?? '/').split('?')[0];
     if (req.method === 'GET' && path === '/healthz') return plain(res, 200, 'ok');
-    if (req.method === 'GET' && path === '/readyz') return this.readiness.ready ? plain(res, 200, 'ready') : plain(res, 503, 'draining');
-    if (!this.readiness.ready) {
+    if (req.method === 'GET' && path === '/readyz') return this.readiness.ready ? plain(res, 200, 'ready') : plain(res, 503, this.readiness.notReadyReason ?? 'not ready');
+    if (this.readiness.draining) {
       // Draining: a request that arrives while the load balancer takes this pod out is refused, not started and cut off.
       res.setHeader('connection', 'close');
       res.setHeader('retry-after', '1');
@@ -133,6 +139,5 @@ function plain(res: ServerResponse, status: number, text: string): void {
 }
 
 function json(res: ServerResponse, status: number, body: unknown): void {
-  res.writeHead(status, { 'content-type': 'application/json' });
-  res.end(JSON.stringify(body));
+  sendJson(res, status, {}, JSON.stringify(body));
 }

@@ -67,10 +67,6 @@ export class EventStream {
     return this.finished;
   }
 
-  get attached(): boolean {
-    return this.writer !== undefined && !this.writer.closed;
-  }
-
   eventId(seq: number): string {
     return `${this.id}.${seq}`;
   }
@@ -102,11 +98,6 @@ export class EventStream {
   finish(): void {
     this.finished = true;
     this.writer?.end();
-  }
-
-  detach(): void {
-    this.writer?.end();
-    this.writer = undefined;
   }
 }
 

@@ -27,11 +27,12 @@ export interface TargetHealth {
 
 /** What the admin page shows about recent traffic: the last calls, and each target's last success or failure. */
 export class ActivityRecorder implements Telemetry {
-  private readonly calls: RecentCall[] = [];
+  /** `at` is kept as a number and formatted when the admin page asks: no Date per call. */
+  private readonly calls: Array<Omit<RecentCall, 'at'> & { at: number }> = [];
   private readonly health = new Map<string, { lastOk?: number; lastError?: number; error?: string; reason?: UpstreamErrorReason }>();
 
   recentCalls(): readonly RecentCall[] {
-    return [...this.calls].reverse();
+    return this.calls.map((call) => ({ ...call, at: new Date(call.at).toISOString() })).reverse();
   }
 
   targetHealth(route: string, target: string): TargetHealth {
@@ -54,7 +55,7 @@ export class ActivityRecorder implements Telemetry {
 
   callFinished(record: McpCallRecord): void {
     this.calls.push({
-      at: new Date().toISOString(),
+      at: Date.now(),
       route: record.route,
       target: record.target,
       method: record.method,

@@ -49,7 +49,8 @@ export class StructuredLogger implements Logger {
     if (rank[level] < rank[this.level]) return;
     const record = { time: new Date().toISOString(), level, msg, ...this.base, ...fields };
     if (this.format === 'json') {
-      this.sink.write(`${JSON.stringify(record, errorReplacer)}\n`);
+      // A replacer function is called for every key; only fields that may hold an Error need it.
+      this.sink.write(`${needsReplacer(fields) || needsReplacer(this.base) ? JSON.stringify(record, errorReplacer) : JSON.stringify(record)}\n`);
       return;
     }
     const rest = Object.entries(record)
@@ -58,6 +59,15 @@ export class StructuredLogger implements Logger {
       .join(' ');
     this.sink.write(`${record.time} ${level.toUpperCase()} ${msg}${rest ? ` ${rest}` : ''}\n`);
   }
+}
+
+function needsReplacer(fields: LogFields | undefined): boolean {
+  if (fields === undefined) return false;
+  for (const key in fields) {
+    const value = fields[key];
+    if (typeof value === 'object' && value !== null) return true;
+  }
+  return false;
 }
 
 function errorReplacer(_key: string, value: unknown): unknown {

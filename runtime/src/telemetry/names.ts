@@ -9,7 +9,7 @@ export class NameCatalog {
   private readonly known = new Map<string, Set<string>>();
 
   add(route: string, target: string, kind: string, names: readonly string[]): void {
-    const key = `${route}\u0000${target}\u0000${kind}`;
+    const key = catalogKey(route, target, kind);
     let set = this.known.get(key);
     if (!set) {
       set = new Set();
@@ -22,6 +22,11 @@ export class NameCatalog {
   }
 
   has(route: string, target: string, kind: string, name: string): boolean {
-    return this.known.get(`${route}\u0000${target}\u0000${kind}`)?.has(name) ?? false;
+    return this.known.get(catalogKey(route, target, kind))?.has(name) ?? false;
   }
+}
+
+/** NUL as separator: names in a YAML config practically never contain it, so two triples do not collide. */
+function catalogKey(route: string, target: string, kind: string): string {
+  return `${route}\u0000${target}\u0000${kind}`;
 }

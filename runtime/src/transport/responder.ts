@@ -76,9 +76,7 @@ export class PostResponder implements CallSink {
       this.responses.push(message);
       if (this.remaining > 0) return;
       if (this.held.length === 0 && (!this.options.preferSse || httpStatus !== 200)) {
-        const body = JSON.stringify(this.options.batch ? this.responses : this.responses[0]);
-        this.res.writeHead(this.options.batch ? 200 : httpStatus, { ...this.options.headers, ...this.extraHeaders, 'content-type': 'application/json' });
-        this.res.end(body);
+        sendJson(this.res, this.options.batch ? 200 : httpStatus, { ...this.options.headers, ...this.extraHeaders }, JSON.stringify(this.options.batch ? this.responses : this.responses[0]));
         this.mode = 'done';
         return;
       }
@@ -108,4 +106,13 @@ export class PostResponder implements CallSink {
     if (this.stream) this.stream.append(message);
     else this.writer?.event(JSON.stringify(message));
   }
+}
+
+/**
+ * One JSON answer with its Content-Length: without it Node (headers written first) falls back to chunked
+ * encoding, three writes instead of one, and the client has to de-chunk.
+ */
+export function sendJson(res: ServerResponse, status: number, headers: Record<string, string>, body: string): void {
+  res.writeHead(status, { ...headers, 'content-type': 'application/json', 'content-length': String(Buffer.byteLength(body)) });
+  res.end(body);
 }

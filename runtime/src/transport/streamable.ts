@@ -22,7 +22,7 @@ import {
   PARSE_ERROR,
   UNSUPPORTED_PROTOCOL_VERSION,
 } from './jsonrpc.js';
-import { PostResponder } from './responder.js';
+import { PostResponder, sendJson } from './responder.js';
 
 export const SUPPORTED_PROTOCOL_VERSIONS = ['2024-11-05', '2025-03-26', '2025-06-18', '2025-11-25', MODERN_PROTOCOL] as const;
 /** What a client that sends no `MCP-Protocol-Version` speaks, per the 2025-06-18 transport rules. */
@@ -109,8 +109,7 @@ function sendError(res: ServerResponse, endpoint: McpEndpoint, status: number, c
     res.end();
     return;
   }
-  res.writeHead(status, { ...endpoint.responseHeaders, 'content-type': 'application/json' });
-  res.end(JSON.stringify(errorResponse(null, code, message, data)));
+  sendJson(res, status, endpoint.responseHeaders, JSON.stringify(errorResponse(null, code, message, data)));
 }
 
 function header(req: IncomingMessage, name: string): string | undefined {

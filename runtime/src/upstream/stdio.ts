@@ -5,6 +5,7 @@ import type { Logger } from '../telemetry/logger.js';
 import type { JsonRpcMessage, UpstreamConnection } from './types.js';
 
 const STOP_GRACE_MS = 2000;
+const STDERR_TAIL_LINES = 20;
 
 export interface StdioExit {
   readonly code: number | null;
@@ -26,6 +27,8 @@ export class StdioConnection implements UpstreamConnection {
   private readonly child: ChildProcessWithoutNullStreams;
   private closing = false;
   private exited = false;
+  /** The child's last stderr lines, for error reports (e.g. a warm-up that failed). */
+  readonly stderrTail: string[] = [];
   /** Resolves once the child is gone, whichever way it went. */
   readonly exit: Promise<StdioExit>;
 
@@ -50,7 +53,11 @@ export class StdioConnection implements UpstreamConnection {
     const stdout = createInterface({ input: this.child.stdout, crlfDelay: Infinity });
     stdout.on('line', (line) => this.receive(line));
     const stderr = createInterface({ input: this.child.stderr, crlfDelay: Infinity });
-    stderr.on('line', (line) => this.logger.info('stdio target stderr', { target, stderr: line }));
+    stderr.on('line', (line) => {
+      this.stderrTail.push(line);
+      if (this.stderrTail.length > STDERR_TAIL_LINES) this.stderrTail.shift();
+      this.logger.info('stdio target stderr', { target, stderr: line });
+    });
   }
 
   /** Spawns the process; rejects with a readable message when the command cannot be started (e.g. not installed). */

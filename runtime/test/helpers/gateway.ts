@@ -65,6 +65,11 @@ export class GatewayProcess {
     return gateway;
   }
 
+  /** Starts the full gateway on `configFile`, bound to 127.0.0.1, and waits until it listens on `binds` ports. */
+  static serving(configFile: string, env: NodeJS.ProcessEnv = {}, binds = 1): Promise<GatewayProcess> {
+    return GatewayProcess.listening(['--config', configFile, '--host', '127.0.0.1'], env, binds);
+  }
+
   get url(): string {
     return `http://127.0.0.1:${this.ports[0]}`;
   }
@@ -89,8 +94,9 @@ export class GatewayProcess {
   }
 }
 
-export async function connectClient(url: string, client = new Client({ name: 'test-client', version: '1.0.0' })): Promise<Client> {
-  await client.connect(new StreamableHTTPClientTransport(new URL(url)));
+/** Connects an SDK client over Streamable HTTP; `headers` go with every request (a bearer token, a role header). */
+export async function connectClient(url: string, client = new Client({ name: 'test-client', version: '1.0.0' }), headers?: Record<string, string>): Promise<Client> {
+  await client.connect(new StreamableHTTPClientTransport(new URL(url), headers ? { requestInit: { headers } } : undefined));
   return client;
 }
 
