@@ -106,6 +106,8 @@ export async function runDev(args: DevArgs): Promise<void> {
     return;
   }
   say(`\nserving ${endpoints.map((e) => e.url).join(', ')} — point an MCP client there. Ctrl-C stops.`);
+  const admin = plan.config.config?.adminAddr;
+  if (admin) say(`admin page (routes, targets, sessions, recent calls): http://${admin}/`);
   await new Promise<void>((resolve) => {
     const stop = (): void => {
       say('stopping');

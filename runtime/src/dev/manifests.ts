@@ -110,11 +110,19 @@ export function planFromManifests(path: string, options: DevPlanOptions = {}): D
     ? { ...config.mcp, port: options.port ?? config.mcp.port, targets: config.mcp.targets.map((t) => rewriteTarget(t, 'mcp')) }
     : undefined;
 
+  // In the pod the metrics port listens on every interface for Prometheus; on a laptop nothing needs that.
+  const settings = config.config?.statsAddr ? { ...config.config, statsAddr: onLoopback(config.config.statsAddr) } : config.config;
+
   return {
-    config: { ...config, ...(binds ? { binds } : {}), ...(mcp ? { mcp } : {}) },
+    config: { ...config, ...(settings ? { config: settings } : {}), ...(binds ? { binds } : {}), ...(mcp ? { mcp } : {}) },
     source,
     notes,
   };
+}
+
+function onLoopback(address: string): string {
+  const port = address.slice(address.lastIndexOf(':') + 1);
+  return `127.0.0.1:${port}`;
 }
 
 function loadObjects(path: string): LoadedObject[] {
