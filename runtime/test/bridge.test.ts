@@ -2,6 +2,7 @@ import { Client } from '@modelcontextprotocol/sdk/client/index.js';
 import { SSEClientTransport } from '@modelcontextprotocol/sdk/client/sse.js';
 import { LoggingMessageNotificationSchema } from '@modelcontextprotocol/sdk/types.js';
 import { connectClient, EVERYTHING, GatewayProcess, PYTHON_SERVER } from './helpers/gateway.js';
+import { allToolNames } from './helpers/lists.js';
 
 describe('stdio bridge: mcp-gateway --port P -- CMD', () => {
   describe('server-everything (Node) over stdio', () => {
@@ -24,13 +25,7 @@ describe('stdio bridge: mcp-gateway --port P -- CMD', () => {
     });
 
     test('tools/list lists every tool across all pages', async () => {
-      const names: string[] = [];
-      let cursor: string | undefined;
-      do {
-        const page = await client.listTools(cursor ? { cursor } : {});
-        names.push(...page.tools.map((tool) => tool.name));
-        cursor = page.nextCursor;
-      } while (cursor);
+      const names = await allToolNames(client);
       expect(names).toEqual(expect.arrayContaining(['echo', 'get-sum', 'trigger-long-running-operation']));
     });
 

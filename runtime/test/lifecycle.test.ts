@@ -2,6 +2,7 @@ import { mkdirSync, mkdtempSync, renameSync, symlinkSync, writeFileSync } from '
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { connectClient, GatewayProcess, post, PYTHON_SERVER, rawSession } from './helpers/gateway.js';
+import { allToolNames } from './helpers/lists.js';
 
 function config(targets: string[], extra = ''): string {
   return `config:
@@ -21,13 +22,7 @@ ${extra}`;
 
 async function toolNames(url: string): Promise<string[]> {
   const client = await connectClient(url);
-  const names: string[] = [];
-  let cursor: string | undefined;
-  do {
-    const page = await client.listTools(cursor ? { cursor } : {});
-    names.push(...page.tools.map((tool) => tool.name));
-    cursor = page.nextCursor;
-  } while (cursor);
+  const names = await allToolNames(client);
   await client.close();
   return names;
 }
