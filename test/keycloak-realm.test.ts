@@ -5,6 +5,7 @@ import { KeycloakDatabase, KeycloakRealm, KeycloakRealmProps } from '../src/keyc
 import { AuthorizationRule } from '../src/mcp-authorization-rule';
 import { McpAuthPolicy } from '../src/mcp-auth-policy';
 import { CRDS_DIR, expectValidManifests, validateManifests } from './util/manifest-validation';
+import { synthError } from './util/synth';
 
 const AUDIENCE = 'https://mcp.example.com/github/mcp';
 const ADMIN_PASSWORD = 'admin-Pa55word-never-in-a-configmap';
@@ -31,15 +32,6 @@ function realmChart(props: Partial<KeycloakRealmProps> = {}, namespace = 'auth')
     ...props,
   });
   return { chart, realm };
-}
-
-function synthError(chart: Chart): string {
-  try {
-    Testing.synth(chart);
-  } catch (error: any) {
-    return String(error.message);
-  }
-  throw new Error('expected synthesis to fail');
 }
 
 const byKind = (objects: any[], kind: string) => objects.filter(o => o.kind === kind);

@@ -11,6 +11,7 @@ import { AuthorizationEffect, AuthorizationRule, celString, checkCelExpression }
 import { McpAuthMode, McpAuthPolicy, McpAuthPolicyProps, OidcIssuer, OidcProvider } from '../src/mcp-auth-policy';
 import { IMcpRoutePolicy } from '../src/route-policy';
 import { expectValidManifests } from './util/manifest-validation';
+import { synthError } from './util/synth';
 
 const KEYCLOAK = OidcIssuer.fromUrl('https://auth.example.com/realms/mcp', { provider: OidcProvider.KEYCLOAK });
 const ROUTE = { routePath: '/github/mcp', publicUrl: 'https://mcp.example.com' };
@@ -18,16 +19,6 @@ const ROUTE = { routePath: '/github/mcp', publicUrl: 'https://mcp.example.com' }
 function policy(props: Partial<McpAuthPolicyProps> = {}): { chart: Chart; policy: McpAuthPolicy } {
   const chart = Testing.chart();
   return { chart, policy: new McpAuthPolicy(chart, 'github-auth', { issuer: KEYCLOAK, ...props }) };
-}
-
-/** Synthesis runs every `node.addValidation`; the thrown message lists their errors. */
-function synthError(chart: Chart): string {
-  try {
-    Testing.synth(chart);
-  } catch (error: any) {
-    return String(error.message);
-  }
-  throw new Error('expected synthesis to fail');
 }
 
 /**
