@@ -7,9 +7,11 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { chromium, type BrowserContext } from 'playwright-core';
 import { connectClient, EVERYTHING, GatewayProcess, RUNTIME_DIR } from './helpers/gateway.js';
+import { describeIf, file } from './helpers/requirements.js';
 import { startStreamableServer, type TestUpstream } from './helpers/upstreams.js';
 
-const CHROMIUM = '/usr/bin/chromium';
+/** Debian's Chromium; CHROMIUM_PATH points elsewhere (a missing file shows what happens without it). */
+const CHROMIUM = process.env.CHROMIUM_PATH ?? '/usr/bin/chromium';
 const ARTIFACTS = join(RUNTIME_DIR, '.test-artifacts');
 
 /** Every secret in the configuration below; none may reach the page or its JSON. */
@@ -22,7 +24,7 @@ const SECRETS = {
   flag: 'flag-secret-4242',
 };
 
-describe('admin page', () => {
+describeIf([file(CHROMIUM, 'chromium', true)])('admin page', () => {
   let upstream: TestUpstream;
   let gateway: GatewayProcess;
   let browser: BrowserContext | undefined;

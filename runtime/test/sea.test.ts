@@ -13,6 +13,7 @@ import { join } from 'node:path';
 import { Client } from '@modelcontextprotocol/sdk/client/index.js';
 import { StreamableHTTPClientTransport } from '@modelcontextprotocol/sdk/client/streamableHttp.js';
 import { freePort } from './helpers/ports.js';
+import { command, describeIf } from './helpers/requirements.js';
 import { seaExecutable } from './helpers/sea-build.js';
 
 /** A stdio MCP server in plain Python 3: newline-delimited JSON-RPC, one `add` tool. */
@@ -61,7 +62,7 @@ for line in sys.stdin:
 
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
 
-describe('single executable (SEA) bridge', () => {
+describeIf([command('python3', 'python3')])('single executable (SEA) bridge', () => {
   const work = mkdtempSync(join(tmpdir(), 'mcp-sea-'));
   let bridge: ChildProcess | undefined;
   let bridgeOutput = '';

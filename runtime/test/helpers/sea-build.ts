@@ -2,6 +2,8 @@
  * The single executable, built once per content: sea.test.ts and bridge-portability.test.ts (which jest may
  * run at the same time, in different workers) share one build in the system temp folder, keyed by a hash
  * of everything that goes into it. A lock folder makes the second caller wait for the first build.
+ * It embeds the Node the image ships (24, from the npm registry: scripts/node-dist.mjs), for this machine's
+ * architecture or for arm64 (written and run under qemu-aarch64), whichever Node runs the tests.
  */
 import { execFile } from 'node:child_process';
 import { createHash } from 'node:crypto';
@@ -19,9 +21,18 @@ const UNUSED_FOR_MS = 60 * 60 * 1000;
 /** A lock older than this belongs to a build that died. */
 const STALE_LOCK_MS = 5 * 60 * 1000;
 
-function hashInputs(): string {
+/** The Node binary the image ships, for `arch`, installed from the npm registry on first use. */
+export async function shippedNode(arch: 'x64' | 'arm64' = process.arch as 'x64'): Promise<string> {
+  const { stdout } = await execFileP(process.execPath, [join(RUNTIME, 'scripts', 'node-dist.mjs'), String(SHIPPED_NODE_MAJOR), arch], { timeout: 360_000 });
+  return stdout.trim();
+}
+
+/** Major version of the Node in the image and the single executable (scripts/node-dist.mjs). */
+export const SHIPPED_NODE_MAJOR = 24;
+
+function hashInputs(node: string): string {
   const hash = createHash('sha256');
-  hash.update(`${process.version} ${process.arch} ${process.execPath} ${statSync(process.execPath).size}\n`);
+  hash.update(`${node} ${statSync(node).size} ${statSync(node).mtimeMs}\n`);
   const add = (path: string): void => {
     if (!existsSync(path)) return;
     if (statSync(path).isDirectory()) {
@@ -32,6 +43,7 @@ function hashInputs(): string {
     hash.update(readFileSync(path));
   };
   add(join(RUNTIME, 'scripts', 'build-sea.mjs'));
+  add(join(RUNTIME, 'scripts', 'node-dist.mjs'));
   add(join(RUNTIME, 'package-lock.json'));
   add(join(RUNTIME, 'lib'));
   add(join(RUNTIME, 'schema'));
@@ -40,10 +52,11 @@ function hashInputs(): string {
 
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
 
-/** Path of the single executable built from the compiled `lib/` (run `npx tsc --build` first). */
-export async function seaExecutable(): Promise<string> {
+/** Path of the single executable for `arch` built from the compiled `lib/` (run `npx tsc --build` first). */
+export async function seaExecutable(arch: 'x64' | 'arm64' = process.arch as 'x64'): Promise<string> {
   if (!existsSync(join(RUNTIME, 'lib', 'cli.js'))) throw new Error(`${RUNTIME}/lib/cli.js is missing: run \`npx tsc --build\` first`);
-  const dir = join(tmpdir(), `${PREFIX}${hashInputs()}`);
+  const node = await shippedNode(arch);
+  const dir = join(tmpdir(), `${PREFIX}${arch}-${hashInputs(node)}`);
   const executable = join(dir, 'mcp-gateway');
   const lock = `${dir}.lock`;
   const deadline = Date.now() + 240_000;
@@ -61,7 +74,7 @@ export async function seaExecutable(): Promise<string> {
       if (existsSync(executable)) break;
       const work = `${dir}.build-${process.pid}`;
       rmSync(work, { recursive: true, force: true });
-      await execFileP(process.execPath, [join(RUNTIME, 'scripts', 'build-sea.mjs'), '--out', join(work, 'mcp-gateway')], { cwd: RUNTIME, timeout: 180_000 });
+      await execFileP(process.execPath, [join(RUNTIME, 'scripts', 'build-sea.mjs'), '--node', node, '--out', join(work, 'mcp-gateway')], { cwd: RUNTIME, timeout: 180_000 });
       renameSync(work, dir);
     } finally {
       rmSync(lock, { recursive: true, force: true });
