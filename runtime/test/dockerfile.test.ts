@@ -136,14 +136,31 @@ function producedByBuild(): Map<string, { step: RegExp; where: () => string }> {
 }
 
 describe('runtime/Dockerfile', () => {
-  test('is a multi-stage build on pinned images, ending non-root with the gateway ports exposed', () => {
+  test('is a multi-stage build on pinned Node 24 images, ending non-root with the gateway ports exposed', () => {
     expect(stages.length).toBeGreaterThanOrEqual(2);
-    expect(buildStage.image).toMatch(/^node:20\.\d+\.\d+-bookworm-slim(@sha256:[0-9a-f]{64})?$/);
-    expect(finalStage.image).toMatch(/^gcr\.io\/distroless\/nodejs20-debian12:nonroot(@sha256:[0-9a-f]{64})?$/);
+    expect(buildStage.image).toMatch(/^node:24\.\d+\.\d+-bookworm-slim(@sha256:[0-9a-f]{64})?$/);
+    expect(finalStage.image).toMatch(/^gcr\.io\/distroless\/nodejs24-debian12:nonroot(@sha256:[0-9a-f]{64})?$/);
     const last = (op: string) => instructions.filter((i) => i.stage === finalStage.index && i.op === op).pop()?.args;
     expect(last('USER')).toBe('65532');
     expect(last('EXPOSE')?.split(/\s+/).sort()).toEqual(['15020', '8080']);
     expect(JSON.parse(last('CMD')!)).toEqual(['--config', '/etc/mcp-gateway/config.yaml']);
+  });
+
+  test('the single executable embeds the Node the tests build it with, of the target architecture', () => {
+    // scripts/node-dist.mjs pins the Node 24 the SEA tests embed (from npm); the image's build stage is the same release.
+    const pinned = execFileSync(process.execPath, ['--input-type=module', '-e', "import('./scripts/node-dist.mjs').then((m) => process.stdout.write(m.NODE_VERSIONS[m.SHIPPED_NODE_MAJOR]))"], {
+      cwd: RUNTIME,
+      encoding: 'utf8',
+    });
+    expect(buildStage.image).toMatch(new RegExp(`^node:${pinned.replace(/\./g, '\\.')}-`));
+    expect(finalStage.image).toContain(`nodejs${pinned.split('.')[0]}-`);
+    // buildx sets TARGETARCH per platform; the build stage checks its own Node is that architecture
+    // before building the executable from it.
+    const buildInstructions = instructions.filter((i) => i.stage === buildStage.index);
+    expect(buildInstructions.some((i) => i.op === 'ARG' && i.args === 'TARGETARCH')).toBe(true);
+    const seaStep = buildRuns.find((r) => /node scripts\/build-sea\.mjs/.test(r))!;
+    expect(seaStep).toMatch(/process\.env\.TARGETARCH.*process\.arch !== want.*process\.exit\(1\).*node scripts\/build-sea\.mjs/s);
+    expect(seaStep).not.toMatch(/--node\b/);
   });
 
   test('every path it COPYs from the build context exists and is not dockerignored', () => {
