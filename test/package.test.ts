@@ -70,6 +70,13 @@ test('the tarball holds the library, its assembly, docs, the CLI launcher and bu
   }
 });
 
+test('its package.json has no lifecycle script: nothing of this repository's development runs on a user's install', () => {
+  const manifest = JSON.parse(execFileSync('tar', ['-xOzf', tarball, 'package/package.json'], { encoding: 'utf8' }));
+  const lifecycle = ['preinstall', 'install', 'postinstall', 'prepublish', 'preprepare', 'prepare', 'postprepare', 'prepack', 'postpack'];
+  expect(Object.keys(manifest.scripts ?? {}).filter((name) => lifecycle.includes(name))).toEqual([]);
+  expect(manifest.engines.node).toBe('>= 22.0.0');
+});
+
 test('the gateway runtime package (@cdk8s-mcp/gateway) ships its compiled program, schema and docs only', () => {
   const runtime = path.join(ROOT, 'runtime');
   if (!fs.existsSync(path.join(runtime, 'lib', 'cli.js'))) {
