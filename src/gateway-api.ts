@@ -40,6 +40,8 @@ export interface HttpRouteRuleSpec {
   readonly name?: string;
   readonly matches: HttpRouteMatchSpec[];
   readonly backendRefs: HttpBackendRefSpec[];
+  /** Gateway API durations (GEP-2257), e.g. `1h`; `0s` disables. */
+  readonly timeouts?: { readonly request?: string; readonly backendRequest?: string };
 }
 
 export interface HttpRouteSpec {
@@ -111,4 +113,20 @@ export function kgatewayBackendObject(scope: Construct, id: string, spec: () => 
 
 export function ingressObject(scope: Construct, id: string, spec: () => unknown, metadata?: ApiObjectMetadata): ApiObject {
   return lazyObject(scope, id, 'networking.k8s.io/v1', 'Ingress', metadata, spec);
+}
+
+/**
+ * A Gateway API duration (GEP-2257): up to four `<number><unit>` parts, each number at most 5 digits,
+ * e.g. `1h`, `90s`, `1h30m`. `Duration.seconds(0)` becomes `0s`, which disables a timeout.
+ */
+export function gatewayApiDuration(millis: number): string {
+  if (millis <= 0) return '0s';
+  const parts: string[] = [];
+  let rest = Math.round(millis);
+  for (const [unit, size] of [['h', 3_600_000], ['m', 60_000], ['s', 1000], ['ms', 1]] as const) {
+    const count = Math.floor(rest / size);
+    if (count > 0) parts.push(`${count}${unit}`);
+    rest -= count * size;
+  }
+  return parts.join('');
 }

@@ -18,8 +18,13 @@ const ALLOWED_PROTOCOL_MAPPER_TYPES = [
   'saml-role-list-mapper',
 ];
 
-/** Scopes clients may ask for besides the defaults. */
-const OPTIONAL_SCOPES = ['profile', 'email', 'offline_access'];
+/** Scopes clients may ask for besides the defaults: Keycloak's built-in optional ones plus `profile`, `email` and `roles`. */
+const OPTIONAL_SCOPES = ['profile', 'email', 'offline_access', 'roles', 'address', 'phone', 'microprofile-jwt'];
+/**
+ * Built-in scopes every client gets besides `basic` and the MCP scope, as Keycloak gives them by default.
+ * `roles` stays optional: the MCP scope already writes `realm_access.roles`.
+ */
+const BUILT_IN_DEFAULT_SCOPES = ['acr', 'web-origins'];
 
 /** Everything the realm JSON depends on, already defaulted by the construct. */
 export interface RealmSpec {
@@ -80,11 +85,15 @@ export function renderRealm(spec: RealmSpec): any {
       realmRoles: [`default-roles-${spec.realm.toLowerCase()}`, ...user.realmRoles],
       groups: user.groups.map(group => `/${group}`),
     })),
-    // Declaring clientScopes stops Keycloak from creating its built-in ones, so every scope tokens
-    // need is declared here, `basic` (which carries `sub`) first.
-    clientScopes: [basicScope(), profileScope(), emailScope(), offlineAccessScope(), mcpScope(spec)],
+    // Declaring clientScopes stops Keycloak from creating its built-in ones (keycloak#31082), so the
+    // built-in OpenID Connect scopes are declared again as Keycloak creates them, `basic` (which carries
+    // `sub`) first: a client asking for `roles` or `phone` must not get `invalid_scope`.
+    clientScopes: [
+      basicScope(), profileScope(), emailScope(), offlineAccessScope(), rolesScope(), webOriginsScope(), acrScope(),
+      addressScope(), phoneScope(), microprofileJwtScope(), mcpScope(spec),
+    ],
     // Realm defaults are what dynamically registered clients get: sub, the MCP audience, roles and groups.
-    defaultDefaultClientScopes: ['basic', spec.mcpScope],
+    defaultDefaultClientScopes: ['basic', spec.mcpScope, ...BUILT_IN_DEFAULT_SCOPES],
     // Keycloak rejects authorization requests naming a scope the client lacks, and MCP clients ask for these.
     defaultOptionalClientScopes: [...OPTIONAL_SCOPES],
     // Dynamically registered clients have fullScopeAllowed=false; mapping every realm role to the MCP
@@ -107,7 +116,7 @@ export function renderRealm(spec: RealmSpec): any {
       redirectUris: spec.client.redirectUris,
       webOrigins: spec.client.webOrigins,
       attributes: { 'pkce.code.challenge.method': 'S256', 'post.logout.redirect.uris': '+' },
-      defaultClientScopes: ['basic', spec.mcpScope],
+      defaultClientScopes: ['basic', spec.mcpScope, ...BUILT_IN_DEFAULT_SCOPES],
       optionalClientScopes: [...OPTIONAL_SCOPES],
     }],
     components: { [CLIENT_REGISTRATION_POLICY]: registrationPolicies(spec) },
@@ -185,6 +194,62 @@ function emailScope(): any {
   };
 }
 
+/** Mapper config that puts a claim into ID, access and introspection tokens and userinfo. */
+function everyTokenClaim(extra: { [key: string]: string }): { [key: string]: string } {
+  return { 'id.token.claim': 'true', 'access.token.claim': 'true', 'userinfo.token.claim': 'true', 'introspection.token.claim': 'true', ...extra };
+}
+
+function builtInScope(name: string, attributes: { [key: string]: string }, protocolMappers: any[]): any {
+  return { name, description: `OpenID Connect built-in scope: ${name}`, protocol: 'openid-connect', attributes, protocolMappers };
+}
+
+function mapper(name: string, protocolMapper: string, config: { [key: string]: string }): any {
+  return { name, protocol: 'openid-connect', protocolMapper, consentRequired: false, config };
+}
+
+function rolesScope(): any {
+  return builtInScope('roles', { 'include.in.token.scope': 'false', 'display.on.consent.screen': 'true', 'consent.screen.text': 'User roles' }, [
+    mapper('realm roles', 'oidc-usermodel-realm-role-mapper', { 'claim.name': 'realm_access.roles', 'jsonType.label': 'String', 'multivalued': 'true', 'access.token.claim': 'true', 'introspection.token.claim': 'true' }),
+    mapper('client roles', 'oidc-usermodel-client-role-mapper', { 'claim.name': 'resource_access.${client_id}.roles', 'jsonType.label': 'String', 'multivalued': 'true', 'access.token.claim': 'true', 'introspection.token.claim': 'true' }),
+    mapper('audience resolve', 'oidc-audience-resolve-mapper', { 'access.token.claim': 'true', 'introspection.token.claim': 'true' }),
+  ]);
+}
+
+function webOriginsScope(): any {
+  return builtInScope('web-origins', { 'include.in.token.scope': 'false', 'display.on.consent.screen': 'false' }, [
+    mapper('allowed web origins', 'oidc-allowed-origins-mapper', { 'access.token.claim': 'true', 'introspection.token.claim': 'true' }),
+  ]);
+}
+
+function acrScope(): any {
+  return builtInScope('acr', { 'include.in.token.scope': 'false', 'display.on.consent.screen': 'false' }, [
+    mapper('acr loa level', 'oidc-acr-mapper', { 'id.token.claim': 'true', 'access.token.claim': 'true', 'introspection.token.claim': 'true' }),
+  ]);
+}
+
+function addressScope(): any {
+  return builtInScope('address', { 'include.in.token.scope': 'true', 'display.on.consent.screen': 'true', 'consent.screen.text': 'Address' }, [
+    mapper('address', 'oidc-address-mapper', everyTokenClaim({
+      'user.attribute.formatted': 'formatted', 'user.attribute.country': 'country', 'user.attribute.postal_code': 'postal_code',
+      'user.attribute.street': 'street', 'user.attribute.region': 'region', 'user.attribute.locality': 'locality',
+    })),
+  ]);
+}
+
+function phoneScope(): any {
+  return builtInScope('phone', { 'include.in.token.scope': 'true', 'display.on.consent.screen': 'true', 'consent.screen.text': 'Phone number' }, [
+    mapper('phone number', 'oidc-usermodel-attribute-mapper', everyTokenClaim({ 'user.attribute': 'phoneNumber', 'claim.name': 'phone_number', 'jsonType.label': 'String' })),
+    mapper('phone number verified', 'oidc-usermodel-attribute-mapper', everyTokenClaim({ 'user.attribute': 'phoneNumberVerified', 'claim.name': 'phone_number_verified', 'jsonType.label': 'boolean' })),
+  ]);
+}
+
+function microprofileJwtScope(): any {
+  return builtInScope('microprofile-jwt', { 'include.in.token.scope': 'true', 'display.on.consent.screen': 'false' }, [
+    mapper('upn', 'oidc-usermodel-attribute-mapper', everyTokenClaim({ 'user.attribute': 'username', 'claim.name': 'upn', 'jsonType.label': 'String' })),
+    mapper('groups', 'oidc-usermodel-realm-role-mapper', everyTokenClaim({ 'claim.name': 'groups', 'jsonType.label': 'String', 'multivalued': 'true' })),
+  ]);
+}
+
 /** The scope MCP clients get by default: the gateway as audience, plus what authorization rules read. */
 function mcpScope(spec: RealmSpec): any {
   return {
@@ -214,7 +279,7 @@ function mcpScope(spec: RealmSpec): any {
  * declared. Anonymous registration is what MCP clients use.
  */
 function registrationPolicies(spec: RealmSpec): any[] {
-  const allowedScopes = [spec.mcpScope, ...OPTIONAL_SCOPES];
+  const allowedScopes = [spec.mcpScope, ...OPTIONAL_SCOPES, ...BUILT_IN_DEFAULT_SCOPES];
   const allowedScopesPolicy = (subType: string) => ({
     name: 'Allowed Client Scopes', providerId: 'allowed-client-templates', subType,
     config: { 'allowed-client-scopes': allowedScopes, 'allow-default-scopes': ['true'] },

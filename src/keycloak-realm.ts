@@ -2,7 +2,10 @@ import { createHash } from 'crypto';
 import { ApiObject, Chart, Duration, Names, Size } from 'cdk8s';
 import * as kplus from 'cdk8s-plus-28';
 import { Construct } from 'constructs';
+import { McpConnections } from './connections';
+import { KeycloakExposure } from './keycloak-exposure';
 import { renderRealm, RealmSpec } from './keycloak-realm-representation';
+import { LABEL_DOMAIN, imageVersion, labelTree, recommendedLabels } from './labels';
 import { restrictedContainerSecurityContext, restrictedPodSecurityContext, serviceHost } from './manifest-helpers';
 import { IOidcIssuer, OidcProvider } from './mcp-auth-policy';
 import { dnsLabelProblem, emptyProblem, isHttpUrl, portProblem, propError } from './validation';
@@ -10,7 +13,13 @@ import { dnsLabelProblem, emptyProblem, isHttpUrl, portProblem, propError } from
 const HTTP_PORT = 8080;
 const MANAGEMENT_PORT = 9000;
 const IMPORT_DIR = '/opt/keycloak/data/import';
-const REALM_HASH_ANNOTATION = 'cdk8s-mcp.dev/realm-hash';
+const REALM_HASH_ANNOTATION = `${LABEL_DOMAIN}/realm-hash`;
+/**
+ * Oldest Keycloak this construct's realm works with: 26.4 serves RFC 8414 metadata at the path MCP clients
+ * derive, and 26.5 answers CORS on dynamic client registration (browser-based MCP clients).
+ */
+const MINIMUM_KEYCLOAK_VERSION: [number, number] = [26, 5];
+const CNPG_GROUP = 'postgresql.cnpg.io';
 // The official image runs as uid 1000 and owns /opt/keycloak.
 const KEYCLOAK_RUN_AS = { user: 1000, group: 1000 };
 // Roles every Keycloak realm has without declaring them.
@@ -23,23 +32,100 @@ export class KeycloakDatabase {
    * development defaults. For trying things out and tests.
    */
   public static devFile(): KeycloakDatabase {
-    return new KeycloakDatabase(undefined);
+    return new KeycloakDatabase(undefined, undefined);
   }
 
-  /** PostgreSQL; Keycloak then runs in production mode (`start`), which needs `hostname`. */
+  /**
+   * An existing PostgreSQL database, credentials from a Secret; Keycloak then runs in production mode
+   * (`start`), which needs `hostname`.
+   */
   public static postgres(options: KeycloakPostgresOptions): KeycloakDatabase {
-    return new KeycloakDatabase(options);
+    return new KeycloakDatabase(options, undefined);
+  }
+
+  /**
+   * A PostgreSQL cluster run by the CloudNativePG operator (which must be installed): a `postgresql.cnpg.io/v1`
+   * `Cluster` and a `Database` named `keycloak` owned by the user `keycloak`, whose credentials the operator
+   * keeps in the Secret `<cluster>-app`. Keycloak runs in production mode (`start`), which needs `hostname`.
+   * @see https://cloudnative-pg.io/documentation/current/
+   */
+  public static cloudNativePg(options: KeycloakCloudNativePgOptions = {}): KeycloakDatabase {
+    return new KeycloakDatabase(undefined, options);
   }
 
   private constructor(
-    /** Connection settings; undefined for the embedded development database. */
+    /** Connection settings of an existing database. */
     public readonly postgresOptions: KeycloakPostgresOptions | undefined,
+    private readonly cloudNativePgOptions: KeycloakCloudNativePgOptions | undefined,
   ) {}
 
   /** Whether Keycloak runs in production mode with this database. */
   public get isProduction(): boolean {
-    return this.postgresOptions !== undefined;
+    return this.postgresOptions !== undefined || this.cloudNativePgOptions !== undefined;
   }
+
+  /**
+   * Emits what the database needs under `scope` (the CloudNativePG objects) and returns how Keycloak
+   * connects to it; undefined for the embedded development database.
+   * @internal
+   */
+  public _bind(scope: Construct): KeycloakPostgresOptions | undefined {
+    const cnpg = this.cloudNativePgOptions;
+    if (!cnpg) return this.postgresOptions;
+    const labels = recommendedLabels({ name: 'postgresql', instance: `${Names.toDnsLabel(scope)}-db`, component: 'database' });
+    const cluster = new ApiObject(scope, 'postgres', {
+      apiVersion: `${CNPG_GROUP}/v1`,
+      kind: 'Cluster',
+      metadata: { labels },
+      spec: {
+        instances: cnpg.instances ?? 2,
+        ...(cnpg.imageName ? { imageName: cnpg.imageName } : {}),
+        // The database and its owner exist from the first start; the Database below keeps them declared.
+        bootstrap: { initdb: { database: 'keycloak', owner: 'keycloak' } },
+        storage: { size: `${(cnpg.storageSize ?? Size.gibibytes(10)).toGibibytes()}Gi`, ...(cnpg.storageClassName ? { storageClass: cnpg.storageClassName } : {}) },
+        inheritedMetadata: { labels },
+      },
+    });
+    new ApiObject(scope, 'postgres-database', {
+      apiVersion: `${CNPG_GROUP}/v1`,
+      kind: 'Database',
+      metadata: { labels },
+      spec: { cluster: { name: cluster.name }, name: 'keycloak', owner: 'keycloak', ensure: 'present', databaseReclaimPolicy: 'retain' },
+    });
+    const secret = kplus.Secret.fromSecretName(scope, 'postgres-app-secret', `${cluster.name}-app`);
+    return {
+      // CloudNativePG's read-write Service always points at the primary.
+      host: serviceHost(`${cluster.name}-rw`, Chart.of(scope).namespace),
+      port: 5432,
+      database: 'keycloak',
+      username: { secret, key: 'username' },
+      password: { secret, key: 'password' },
+    };
+  }
+}
+
+/** A PostgreSQL cluster for Keycloak, run by CloudNativePG. */
+export interface KeycloakCloudNativePgOptions {
+  /**
+   * PostgreSQL instances: one primary and streaming replicas the operator fails over to.
+   * @default 2
+   */
+  readonly instances?: number;
+  /**
+   * Size of each instance's volume.
+   * @default Size.gibibytes(10)
+   */
+  readonly storageSize?: Size;
+  /**
+   * StorageClass of the volumes.
+   * @default - the cluster's default StorageClass
+   */
+  readonly storageClassName?: string;
+  /**
+   * PostgreSQL image.
+   * @default - the operator's default image
+   */
+  readonly imageName?: string;
 }
 
 /** Connection to a PostgreSQL database for Keycloak. */
@@ -91,21 +177,14 @@ export interface KeycloakUser {
    */
   readonly password: kplus.SecretValue;
   /**
-   * E-mail address (marked verified). Without e-mail, first and last name Keycloak asks the user
-   * for them at first sign-in.
-   * @default - none
+   * E-mail address (marked verified). E-mail, first and last name are required: Keycloak's user profile
+   * asks users without them to fill in a form at first sign-in.
    */
-  readonly email?: string;
-  /**
-   * First name.
-   * @default - none
-   */
-  readonly firstName?: string;
-  /**
-   * Last name.
-   * @default - none
-   */
-  readonly lastName?: string;
+  readonly email: string;
+  /** First name. */
+  readonly firstName: string;
+  /** Last name. */
+  readonly lastName: string;
   /**
    * Realm roles of the user (declared in `roles`); tokens carry them in `realm_access.roles`.
    * @default - none
@@ -201,10 +280,17 @@ export interface KeycloakRealmProps {
    */
   readonly hostname?: string;
   /**
-   * Where Keycloak keeps its data.
-   * @default KeycloakDatabase.devFile()
+   * Where Keycloak keeps its data. Required: `KeycloakDatabase.cloudNativePg()` or
+   * `KeycloakDatabase.postgres(...)` run Keycloak in production mode (`start`); `KeycloakDatabase.devFile()`
+   * runs `start-dev` with an embedded database that is lost with the pod (for trying things out).
+   * @default - none; synthesis fails naming the choices
    */
   readonly database?: KeycloakDatabase;
+  /**
+   * How browsers reach the sign-in pages (only `/realms/` and `/resources/` on the host of `hostname`).
+   * @default - not exposed: reachable inside the cluster only
+   */
+  readonly exposure?: KeycloakExposure;
   /**
    * Name of the client scope MCP clients get, which carries the audience, roles and groups.
    * @default 'mcp:tools'
@@ -273,6 +359,13 @@ export interface KeycloakRealmProps {
    * @default - a Deployment and a Service
    */
   readonly keycloakOperator?: KeycloakOperatorOptions;
+  /**
+   * Isolate Keycloak's pods for ingress with a NetworkPolicy: only the gateways whose routes sign in with
+   * this realm, the exposure path for browsers (see `expose*`) and peers added with
+   * `connections.allowFrom` may connect to the `http` port. Only ingress is restricted.
+   * @default true
+   */
+  readonly isolate?: boolean;
 }
 
 /**
@@ -330,20 +423,34 @@ export class KeycloakRealm extends Construct implements IOidcIssuer {
    * @default - none when deployed through the operator (it creates `<keycloak>-service`)
    */
   public readonly service?: kplus.Service;
+  /** Name of the Service in front of Keycloak (the operator's `<keycloak>-service` with `keycloakOperator`). */
+  public readonly serviceName: string;
+
+  /**
+   * Who may connect to Keycloak: gateways that check its tokens and its exposure path are allowed
+   * automatically; add other clients with `connections.allowFrom(...)`.
+   */
+  public readonly connections: McpConnections;
 
   private readonly props: KeycloakRealmProps;
   private readonly database: KeycloakDatabase;
+  /** How Keycloak connects to PostgreSQL; undefined with the development database. */
+  private readonly postgres?: KeycloakPostgresOptions;
   private readonly realmSpec: RealmSpec;
 
   public constructor(scope: Construct, id: string, props: KeycloakRealmProps) {
     super(scope, id);
     this.props = props;
     this.realmName = props.realmName ?? 'mcp';
+    // A missing database is reported by validation; the development one lets the rest render meanwhile.
     this.database = props.database ?? KeycloakDatabase.devFile();
     this.tokenAudiences = [...(props.mcpAudiences ?? [])];
     this.mcpScope = props.mcpScope ?? 'mcp:tools';
     this.scopesSupported = [this.mcpScope];
     this.node.addValidation({ validate: () => this.validateProps() });
+    // Objects may be added until synthesis (NetworkPolicy rules); label them all just before.
+    this.node.addValidation({ validate: () => { labelTree(this, this.labels); return []; } });
+    this.postgres = this.database._bind(this);
 
     const namespace = Chart.of(this).namespace;
     this.realmSpec = this.buildRealmSpec();
@@ -363,6 +470,10 @@ export class KeycloakRealm extends Construct implements IOidcIssuer {
       });
       // The operator names the Service `<keycloak>-service`.
       this.internalUrl = `http://${serviceHost(`${keycloakName}-service`, namespace)}:${HTTP_PORT}`;
+      this.connections = this.createConnections(kplus.Pods.select(this, 'pods', {
+        labels: { 'app.kubernetes.io/instance': keycloakName, 'app.kubernetes.io/managed-by': 'keycloak-operator' },
+      }));
+      this.serviceName = `${keycloakName}-service`;
     } else {
       const realmFile = new kplus.ConfigMap(this, 'realm', { data: { [`${this.realmName}-realm.json`]: JSON.stringify(realm, null, 2) } });
       this.deployment = this.createDeployment(realmFile);
@@ -371,11 +482,18 @@ export class KeycloakRealm extends Construct implements IOidcIssuer {
         ports: [{ name: 'http', port: HTTP_PORT, targetPort: HTTP_PORT }],
       });
       this.internalUrl = `http://${serviceHost(this.service.name, namespace)}:${HTTP_PORT}`;
+      this.connections = this.createConnections(this.deployment);
+      this.serviceName = this.service.name;
     }
 
     const publicBase = props.hostname?.replace(/\/+$/, '') ?? this.internalUrl;
     this.issuerUrl = `${publicBase}/realms/${this.realmName}`;
     this.jwksUrl = `${this.internalUrl}/realms/${this.realmName}/protocol/openid-connect/certs`;
+
+    const host = props.hostname && isHttpUrl(props.hostname) ? new URL(props.hostname).hostname : undefined;
+    if (props.exposure && host) {
+      props.exposure._bind(this, { host, serviceName: this.serviceName, servicePort: HTTP_PORT, namespace, connections: this.connections });
+    }
   }
 
   /**
@@ -384,6 +502,23 @@ export class KeycloakRealm extends Construct implements IOidcIssuer {
    */
   public renderRealm(): any {
     return renderRealm(this.realmSpec);
+  }
+
+  private get labels(): { [key: string]: string } {
+    return recommendedLabels({
+      name: 'keycloak',
+      instance: Names.toDnsLabel(this),
+      component: 'identity-provider',
+      version: imageVersion(this.props.image ?? KeycloakRealm.IMAGE),
+    });
+  }
+
+  private createConnections(selector: kplus.IPodSelector): McpConnections {
+    return new McpConnections(this, 'connections', {
+      selector,
+      defaultPorts: [kplus.NetworkPolicyPort.tcp(HTTP_PORT)],
+      enabled: this.props.isolate ?? true,
+    });
   }
 
   private buildRealmSpec(): RealmSpec {
@@ -441,7 +576,7 @@ export class KeycloakRealm extends Construct implements IOidcIssuer {
       // Tokens keep the public issuer while in-cluster callers (the gateway) use the Service URL.
       env.KC_HOSTNAME_BACKCHANNEL_DYNAMIC = kplus.EnvValue.fromValue('true');
     }
-    const postgres = this.database.postgresOptions;
+    const postgres = this.postgres;
     if (postgres) {
       env.KC_DB = kplus.EnvValue.fromValue('postgres');
       env.KC_DB_URL_HOST = kplus.EnvValue.fromValue(postgres.host);
@@ -489,7 +624,7 @@ export class KeycloakRealm extends Construct implements IOidcIssuer {
   }
 
   private createKeycloakResource(name: string): void {
-    const postgres = this.database.postgresOptions;
+    const postgres = this.postgres;
     const resources = this.props.resources;
     new ApiObject(this, 'keycloak', {
       apiVersion: 'k8s.keycloak.org/v2alpha1',
@@ -547,10 +682,22 @@ export class KeycloakRealm extends Construct implements IOidcIssuer {
     if (props.hostname !== undefined && !isHttpUrl(props.hostname)) {
       fail('hostname', `${JSON.stringify(props.hostname)} is not an absolute http(s) URL`, 'Give the full public URL, e.g. "https://auth.example.com".');
     }
+    if (props.database === undefined) {
+      fail('database', 'is missing, so Keycloak would not know where to keep its data',
+        'Pass database: KeycloakDatabase.cloudNativePg() (a PostgreSQL cluster run by the CloudNativePG operator), KeycloakDatabase.postgres({ host, username, password }) (an existing PostgreSQL), or KeycloakDatabase.devFile() (start-dev with an embedded database that is lost on restart; for trying things out only).');
+    }
+    if (props.exposure && !props.hostname) {
+      fail('exposure', 'needs hostname, whose host the Ingress or HTTPRoute answers for', 'Set hostname to the public URL of Keycloak, e.g. "https://auth.example.com".');
+    }
+    const version = keycloakVersion(props.image ?? KeycloakRealm.IMAGE);
+    if (version && compareVersions(version, MINIMUM_KEYCLOAK_VERSION) < 0) {
+      fail('image', `${JSON.stringify(props.image)} is Keycloak ${version.join('.')}, older than ${MINIMUM_KEYCLOAK_VERSION.join('.')}: MCP clients need RFC 8414 metadata at the path they derive (26.4) and CORS on dynamic client registration (26.5)`,
+        `Use KeycloakRealm.IMAGE (${KeycloakRealm.IMAGE}) or another ${MINIMUM_KEYCLOAK_VERSION.join('.')}+ image.`);
+    }
     if (this.database.isProduction && !props.hostname) {
       fail('hostname', 'is required with a PostgreSQL database (Keycloak runs in production mode)', 'Set hostname to the public URL of Keycloak, e.g. "https://auth.example.com".');
     }
-    const postgres = this.database.postgresOptions;
+    const postgres = this.postgres;
     if (postgres) {
       const hostProblem = emptyProblem(postgres.host);
       if (hostProblem) fail('database.host', hostProblem, 'Give the PostgreSQL host name.');
@@ -597,6 +744,11 @@ export class KeycloakRealm extends Construct implements IOidcIssuer {
         fail(`${label}.username`, 'is empty', 'Give every user a user name.');
         return;
       }
+      const missing = (['email', 'firstName', 'lastName'] as const).filter((field) => emptyProblem(user[field]) !== undefined);
+      if (missing.length > 0) {
+        fail(`${label}`, `"${user.username}" has no ${missing.join(', ')}: Keycloak's user profile requires them, so the user would meet an "update profile" form at first sign-in (and scripted sign-ins fail with "Account is not fully set up")`,
+          'Set email, firstName and lastName of every user.');
+      }
       if (user.username !== user.username.toLowerCase()) {
         fail(`${label}.username`, `"${user.username}" has upper-case letters; Keycloak stores user names in lower case and tokens would not match`, `Use "${user.username.toLowerCase()}".`);
       }
@@ -629,4 +781,14 @@ export class KeycloakRealm extends Construct implements IOidcIssuer {
 
 function passwordVariable(index: number): string {
   return `KEYCLOAK_REALM_USER_${index}_PASSWORD`;
+}
+
+/** `[major, minor]` of a Keycloak image tag such as `26.8.0` or `26.5`; undefined when the tag is not a version. */
+function keycloakVersion(image: string): [number, number] | undefined {
+  const match = /^(\d+)\.(\d+)(?:[.-]|$)/.exec(imageVersion(image) ?? '');
+  return match ? [Number(match[1]), Number(match[2])] : undefined;
+}
+
+function compareVersions(a: [number, number], b: [number, number]): number {
+  return a[0] !== b[0] ? a[0] - b[0] : a[1] - b[1];
 }

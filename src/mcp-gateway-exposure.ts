@@ -1,3 +1,7 @@
+import * as kplus from 'cdk8s-plus-28';
+import { Construct } from 'constructs';
+import { GATEWAY_NAME_LABEL } from './labels';
+
 /** Protocol of a Gateway listener. TLS is terminated at the Gateway; the MCP gateway behind it speaks HTTP. */
 export enum GatewayListenerProtocol {
   /** Plain HTTP. */
@@ -54,13 +58,13 @@ export interface GatewayListenerOptions {
 /** Options for `McpGatewayExposure.gateway`. */
 export interface McpGatewayNewGatewayOptions {
   /**
-   * GatewayClass of the new Gateway.
-   *
+   * GatewayClass of the new Gateway: the Gateway API implementation installed in the cluster
+   * (`kubectl get gatewayclass`). Required with the `RUNTIME` implementation, where any conformant class
+   * works (`istio`, `eg`, `cilium`, `nginx`, `agentgateway`, ...) because the Gateway only forwards HTTP to
+   * the MCP gateway's Service: a class nobody serves leaves the Gateway unprogrammed, so there is no default.
    * `agentgateway` is the class the agentgateway controller (and kgateway 2.1 with agentgateway enabled)
    * installs, and the only one that understands the `AGENTGATEWAY` and `KGATEWAY_V2_1` implementations.
-   * With the `RUNTIME` implementation any conformant class works (`istio`, `eg`, `cilium`, ...), because
-   * the Gateway only forwards HTTP to the MCP gateway's Service.
-   * @default 'agentgateway'
+   * @default - required with `RUNTIME`; 'agentgateway' with `AGENTGATEWAY` and `KGATEWAY_V2_1`
    */
   readonly gatewayClassName?: string;
   /**
@@ -73,6 +77,14 @@ export interface McpGatewayNewGatewayOptions {
    * @default - the listeners' host names apply
    */
   readonly hostnames?: string[];
+  /**
+   * Namespace where the Gateway implementation runs the Gateway's proxy pods, when it does not run them
+   * beside the Gateway (Envoy Gateway's default is `envoy-gateway-system`). Every pod there may then
+   * connect to the MCP gateway (see `McpGatewayProps.isolate`).
+   * @default - the pods labelled `gateway.networking.k8s.io/gateway-name: <Gateway>` in the Gateway's
+   * namespace, which is where agentgateway, Istio, kgateway and NGINX Gateway Fabric deploy them (GEP-1762)
+   */
+  readonly proxyNamespace?: string;
 }
 
 /**
@@ -115,6 +127,13 @@ export interface McpGatewayExistingGatewayOptions {
    * @default - the chart's namespace
    */
   readonly routeNamespace?: string;
+  /**
+   * Namespace where the Gateway implementation runs the Gateways' proxy pods, when it does not run them
+   * beside each Gateway. Every pod there may then connect to the MCP gateway (see `McpGatewayProps.isolate`).
+   * @default - the pods labelled `gateway.networking.k8s.io/gateway-name: <Gateway>` in each Gateway's
+   * namespace (GEP-1762)
+   */
+  readonly proxyNamespace?: string;
 }
 
 /** Options for `McpGatewayExposure.ingress`. */
@@ -140,6 +159,13 @@ export interface McpGatewayIngressOptions {
    * @default - none
    */
   readonly annotations?: { [key: string]: string };
+  /**
+   * Namespace of the Ingress controller's pods (e.g. `ingress-nginx`): they are the only pods that may
+   * connect to the MCP gateway (see `McpGatewayProps.isolate`). Required while the gateway is isolated,
+   * because Ingress controllers run wherever they were installed.
+   * @default - none
+   */
+  readonly controllerNamespace?: string;
 }
 
 /** @internal */
@@ -195,6 +221,34 @@ export class McpGatewayExposure {
   /** Whether this exposure uses Gateway API routes. */
   public get usesGatewayApi(): boolean {
     return this._spec.kind === 'gateway' || this._spec.kind === 'existingGateway';
+  }
+
+  /**
+   * The pods that carry traffic from outside the cluster to the backends of the routes: the Gateway's proxies
+   * or the Ingress controller. `undefined` when they cannot be known (an Ingress without `controllerNamespace`);
+   * empty for `none`.
+   * @internal
+   */
+  public _trafficSources(scope: Construct, gatewayName: string | undefined, chartNamespace: string | undefined): kplus.INetworkPolicyPeer[] | undefined {
+    const spec = this._spec;
+    const inNamespace = (id: string, name: string | undefined) =>
+      name === undefined || name === chartNamespace ? undefined : kplus.Namespaces.select(scope, id, { names: [name] });
+    const everyPodIn = (id: string, name: string) => kplus.Pods.all(scope, id, { namespaces: kplus.Namespaces.select(scope, `${id}Namespace`, { names: [name] }) });
+    switch (spec.kind) {
+      case 'none':
+        return [];
+      case 'ingress':
+        return spec.options.controllerNamespace ? [everyPodIn('IngressController', spec.options.controllerNamespace)] : undefined;
+      case 'gateway':
+        if (spec.options.proxyNamespace) return [everyPodIn('GatewayProxies', spec.options.proxyNamespace)];
+        return [kplus.Pods.select(scope, 'GatewayProxies', { labels: { [GATEWAY_NAME_LABEL]: gatewayName ?? '' } })];
+      case 'existingGateway':
+        if (spec.options.proxyNamespace) return [everyPodIn('GatewayProxies', spec.options.proxyNamespace)];
+        return spec.options.parentRefs.map((ref, index) => kplus.Pods.select(scope, `GatewayProxies${index}`, {
+          labels: { [GATEWAY_NAME_LABEL]: ref.name },
+          namespaces: inNamespace(`GatewayProxies${index}Namespace`, ref.namespace ?? spec.options.routeNamespace),
+        }));
+    }
   }
 
   /**

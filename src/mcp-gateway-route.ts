@@ -121,6 +121,15 @@ export interface McpGatewayRouteOptions {
    * @default - no CORS headers: browsers on other origins cannot call the route
    */
   readonly cors?: McpCorsOptions;
+  /**
+   * How long one request may take through a Gateway API exposure (the HTTPRoute's `timeouts.request` and
+   * `timeouts.backendRequest`). MCP keeps SSE streams open for a session's notifications and tool calls can
+   * run for minutes, while implementations otherwise apply their own default (Envoy Gateway: 15 seconds).
+   * `Duration.seconds(0)` disables the timeout. Ingress controllers take their timeouts from annotations
+   * (`McpGatewayIngressOptions.annotations`).
+   * @default Duration.hours(1)
+   */
+  readonly timeout?: Duration;
 }
 
 /**
@@ -153,6 +162,8 @@ export class McpGatewayRoute extends Construct {
    * @default - no CORS headers
    */
   public readonly cors?: McpCorsOptions;
+  /** Request timeout of the route's HTTPRoute (`0` disables it). */
+  public readonly timeout: Duration;
   private readonly _targets: IMcpTarget[];
   private readonly _policies: IMcpRoutePolicy[];
   private readonly serverNameSet: boolean;
@@ -168,6 +179,7 @@ export class McpGatewayRoute extends Construct {
     this.failureMode = options.failureMode;
     this.statefulMode = options.statefulMode;
     this.cors = options.cors;
+    this.timeout = options.timeout ?? Duration.hours(1);
     this._targets = [...(options.targets ?? [])];
     this._policies = [...(options.policies ?? [])];
   }
@@ -190,6 +202,7 @@ export class McpGatewayRoute extends Construct {
   /** Federates one more server behind this route. */
   public addTarget(target: IMcpTarget): void {
     this._targets.push(target);
+    this._onTargetAdded?.(target);
   }
 
   /** Attaches a policy (e.g. an `McpAuthPolicy`) to this route. */
@@ -200,6 +213,9 @@ export class McpGatewayRoute extends Construct {
 
   /** Called by the gateway when a policy is attached, so controller resources can follow. @internal */
   public _onPolicyAdded?: () => void;
+
+  /** Called by the gateway when a target is added, so the target lets the gateway in. @internal */
+  public _onTargetAdded?: (target: IMcpTarget) => void;
 
   /**
    * Renders the route's `policies` block: the keys of every attached policy plus `cors`, and a

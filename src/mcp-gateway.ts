@@ -1,14 +1,16 @@
 import { createHash } from 'crypto';
-import { ApiObject, Chart, Duration, Lazy, Size, Yaml } from 'cdk8s';
+import { ApiObject, Chart, Duration, Lazy, Names, Size, Yaml } from 'cdk8s';
 import * as kplus from 'cdk8s-plus-28';
 import { Construct } from 'constructs';
 import {
   AGENTGATEWAY_GROUP, GATEWAY_API_GROUP, GatewayListenerSpec, HttpBackendRefSpec, KGATEWAY_GROUP, McpStaticTargetSpec,
-  ParentReferenceSpec, agentgatewayBackendObject, agentgatewayPolicyObject, gatewayObject, httpRouteObject,
+  ParentReferenceSpec, agentgatewayBackendObject, agentgatewayPolicyObject, gatewayApiDuration, gatewayObject, httpRouteObject,
   ingressObject, kgatewayBackendObject, referenceGrantObject,
 } from './gateway-api';
+import { McpConnections, connectionsOf } from './connections';
 import { McpGatewayMonitoring, McpGatewayMonitoringOptions } from './gateway-monitoring';
 import { McpImages } from './images';
+import { LABEL_COMPONENT, LABEL_DOMAIN, LABEL_INSTANCE, imageVersion, labelTree, recommendedLabels } from './labels';
 import { restrictedContainerSecurityContext, restrictedPodSecurityContext } from './manifest-helpers';
 import { GatewayListenerProtocol, McpGatewayExposure } from './mcp-gateway-exposure';
 import { McpGatewayImplementation } from './mcp-gateway-implementation';
@@ -30,7 +32,8 @@ const METRICS_PORT = 15020;
 const ADMIN_PORT = 15000;
 /** Non-root uid/gid of the gateway image (distroless `nonroot`). */
 const GATEWAY_RUN_AS = { user: 65532, group: 65532 };
-const CONFIG_HASH_ANNOTATION = 'cdk8s-mcp.dev/config-hash';
+const CONFIG_HASH_ANNOTATION = `${LABEL_DOMAIN}/config-hash`;
+const COMPONENT = 'gateway';
 
 /** Paths the runtime answers itself on every bind port. */
 const RUNTIME_RESERVED_PATHS = ['/healthz', '/readyz'];
@@ -105,6 +108,17 @@ export interface McpGatewayProps extends WorkloadOptions {
    * @default - no monitoring objects (the `metrics` port is served either way)
    */
   readonly monitoring?: McpGatewayMonitoringOptions;
+  /**
+   * Isolate the gateway and what it fronts with NetworkPolicies. The gateway's pods (`RUNTIME`) accept
+   * connections only from the exposure path (the Gateway's proxies or the Ingress controller, see the
+   * exposure's `proxyNamespace` / `controllerNamespace`) on the `http` port, and Prometheus on the
+   * `metrics` port from any namespace; every `McpServer` and `KeycloakRealm` the routes use accepts this
+   * gateway (its pods, or with a controller its Gateway's proxies). Add other clients, e.g. in-cluster
+   * agents when the exposure is `none`, with `gateway.connections.allowFrom(...)`. Only ingress is
+   * restricted. `false` emits no NetworkPolicy for the gateway and opens nothing on its targets.
+   * @default true
+   */
+  readonly isolate?: boolean;
 }
 
 /**
@@ -169,7 +183,17 @@ export class McpGateway extends Construct {
    */
   public readonly monitoring?: McpGatewayMonitoring;
 
+  /**
+   * Who may connect to the gateway's pods (`RUNTIME`): the exposure path is allowed automatically; add
+   * other clients with `connections.allowFrom(...)`. Has no NetworkPolicy with a controller-based
+   * implementation (the controller runs the pods).
+   */
+  public readonly connections: McpConnections;
+
   private readonly _routes: McpGatewayRoute[] = [];
+  private readonly isolate: boolean;
+  private readonly podSelector: kplus.Pods;
+  private readonly trafficSources: kplus.INetworkPolicyPeer[] | undefined;
   private readonly referenceGrantTargets: Array<{ group: string; kind: string; name: string }> = [];
   private readonly image: string;
   private readonly props: McpGatewayProps;
@@ -182,6 +206,19 @@ export class McpGateway extends Construct {
     this.publicUrl = props.publicUrl ?? this.exposure._publicUrl();
     this.image = props.image ?? McpImages.GATEWAY;
     this.props = props;
+    this.isolate = props.isolate ?? true;
+    // Routes, policies and NetworkPolicy rules may be added until synthesis; label everything just before.
+    this.node.addValidation({ validate: () => { labelTree(this, this.labels); return []; } });
+    const namespace = this.chartNamespace;
+    this.podSelector = kplus.Pods.select(this, 'Pods', {
+      labels: this.podSelectorLabels,
+      namespaces: namespace ? kplus.Namespaces.select(this, 'PodsNamespace', { names: [namespace] }) : undefined,
+    });
+    this.connections = new McpConnections(this, 'Connections', {
+      selector: this.podSelector,
+      defaultPorts: [kplus.NetworkPolicyPort.tcp(this.port)],
+      enabled: this.isolate && this.implementation === McpGatewayImplementation.RUNTIME,
+    });
 
     if (this.isRuntime) {
       this.configMap = new kplus.ConfigMap(this, 'Config', {
@@ -207,7 +244,7 @@ export class McpGateway extends Construct {
     const exposure = this.exposure._spec;
     if (exposure.kind === 'gateway') {
       this.gatewayObject = gatewayObject(this, 'Gateway', () => ({
-        gatewayClassName: exposure.options.gatewayClassName ?? 'agentgateway',
+        gatewayClassName: this.gatewayClassName ?? '',
         listeners: this.renderListeners(),
       }));
     } else if (exposure.kind === 'ingress') {
@@ -217,6 +254,13 @@ export class McpGateway extends Construct {
         from: [{ group: GATEWAY_API_GROUP, kind: 'HTTPRoute', namespace: exposure.options.routeNamespace! }],
         to: this.referenceGrantTargets,
       }));
+    }
+
+    this.trafficSources = this.exposure._trafficSources(this, this.gatewayObject?.name, namespace);
+    for (const source of this.trafficSources ?? []) this.connections.allowFrom(source);
+    if (this.port !== METRICS_PORT) {
+      // Metrics are read-only and Prometheus runs wherever it was installed.
+      this.connections.allowFrom(kplus.Namespaces.all(this, 'Prometheus'), { ports: [kplus.NetworkPolicyPort.tcp(METRICS_PORT)] });
     }
 
     for (const route of props.routes ?? []) {
@@ -239,9 +283,41 @@ export class McpGateway extends Construct {
     const route = new McpGatewayRoute(this, this.uniqueRouteId(options), options);
     this._routes.push(route);
     route.node.addValidation({ validate: () => this.validateRoute(route) });
+    this.exposeRoute(route);
+    this.connectRoute(route);
+    return route;
+  }
 
+  /** Lets the gateway reach the route's targets and sign-in providers through their NetworkPolicies. */
+  private connectRoute(route: McpGatewayRoute): void {
+    if (!this.isolate) return;
+    const allow = (construct: unknown) => {
+      const connections = connectionsOf(construct);
+      for (const peer of connections ? this.dataPlane : []) connections!.allowFrom(peer);
+    };
+    const allowIssuers = () => route.policies.forEach((policy) => allow((policy as { issuer?: unknown }).issuer));
+    route.targets.forEach(allow);
+    allowIssuers();
+    route._onTargetAdded = allow;
+    const onPolicyAdded = route._onPolicyAdded;
+    route._onPolicyAdded = () => {
+      onPolicyAdded?.();
+      allowIssuers();
+    };
+  }
+
+  /**
+   * The pods that connect to targets and sign-in providers: the runtime's pods, or with a controller the
+   * proxies of the Gateway the routes attach to.
+   */
+  private get dataPlane(): kplus.INetworkPolicyPeer[] {
+    return this.implementation === McpGatewayImplementation.RUNTIME ? [this.podSelector] : this.trafficSources ?? [];
+  }
+
+  /** The route's Gateway API objects (HTTPRoute and the controller's resources), when the exposure uses Gateway API. */
+  private exposeRoute(route: McpGatewayRoute): void {
     if (!this.exposure.usesGatewayApi) {
-      return route;
+      return;
     }
     let backendRef: HttpBackendRefSpec;
     if (this.implementation === McpGatewayImplementation.AGENTGATEWAY) {
@@ -260,6 +336,7 @@ export class McpGateway extends Construct {
       rules: [{
         matches: this.routePaths(route).map((path) => ({ path: { type: 'Exact' as const, value: path } })),
         backendRefs: [routeNamespace ? { ...backendRef, namespace: this.chartNamespace } : backendRef],
+        timeouts: { request: gatewayApiDuration(route.timeout.toMilliseconds()), backendRequest: gatewayApiDuration(route.timeout.toMilliseconds()) },
       }],
     }), routeNamespace ? { namespace: routeNamespace } : undefined);
     if (routeNamespace) {
@@ -268,7 +345,6 @@ export class McpGateway extends Construct {
     if (this.implementation === McpGatewayImplementation.AGENTGATEWAY) {
       this.attachAgentgatewayPolicy(route, httpRoute, routeNamespace);
     }
-    return route;
   }
 
   /**
@@ -319,6 +395,30 @@ export class McpGateway extends Construct {
     };
   }
 
+  /**
+   * GatewayClass of the new Gateway: the one named, or `agentgateway` for the controller-based implementations,
+   * which only agentgateway's class serves.
+   */
+  private get gatewayClassName(): string | undefined {
+    const spec = this.exposure._spec;
+    if (spec.kind !== 'gateway') return undefined;
+    return spec.options.gatewayClassName ?? (this.isRuntime ? undefined : 'agentgateway');
+  }
+
+  /** Labels of the gateway's pods that its NetworkPolicy and its targets' policies select. */
+  private get podSelectorLabels(): { [key: string]: string } {
+    return { [LABEL_INSTANCE]: this.labels[LABEL_INSTANCE], [LABEL_COMPONENT]: COMPONENT };
+  }
+
+  private get labels(): { [key: string]: string } {
+    return recommendedLabels({
+      name: 'mcp-gateway',
+      instance: Names.toDnsLabel(this),
+      component: COMPONENT,
+      version: this.isRuntime ? imageVersion(this.image) : undefined,
+    });
+  }
+
   private get isRuntime(): boolean {
     return this.implementation === McpGatewayImplementation.RUNTIME;
   }
@@ -356,6 +456,7 @@ export class McpGateway extends Construct {
     const config = kplus.Volume.fromConfigMap(this, 'ConfigVolume', this.configMap!, { name: 'config' });
     const deployment = new kplus.Deployment(this, 'Deployment', {
       ...workloadDeploymentProps(props, this.workloadContext),
+      podMetadata: { labels: this.labels },
       automountServiceAccountToken: false,
       securityContext: restrictedPodSecurityContext(GATEWAY_RUN_AS),
       containers: [{
@@ -370,8 +471,11 @@ export class McpGateway extends Construct {
         ],
         envVariables: props.sessionKey ? { SESSION_KEY: props.sessionKey } : undefined,
         lifecycle: workloadLifecycle(props, this.workloadContext),
-        liveness: kplus.Probe.fromHttpGet('/healthz', { port: this.port }),
-        readiness: kplus.Probe.fromHttpGet('/readyz', { port: this.port }),
+        // Sized for a Node.js process under a 1-CPU limit on a busy node: start-up (loading the config, warming
+        // stdio targets) may take up to a minute, and a check may take 3 seconds before it counts as failed.
+        startup: kplus.Probe.fromHttpGet('/healthz', { port: this.port, periodSeconds: Duration.seconds(2), timeoutSeconds: Duration.seconds(3), failureThreshold: 30 }),
+        readiness: kplus.Probe.fromHttpGet('/readyz', { port: this.port, periodSeconds: Duration.seconds(5), timeoutSeconds: Duration.seconds(3), failureThreshold: 2 }),
+        liveness: kplus.Probe.fromHttpGet('/healthz', { port: this.port, periodSeconds: Duration.seconds(10), timeoutSeconds: Duration.seconds(3), failureThreshold: 3 }),
         resources: props.resources ?? {
           cpu: { request: kplus.Cpu.millis(100), limit: kplus.Cpu.units(1) },
           memory: { request: Size.mebibytes(128), limit: Size.mebibytes(512) },
@@ -636,8 +740,13 @@ export class McpGateway extends Construct {
       if (listeners.length === 0) {
         check('exposure listeners', 'is empty', 'Omit it for one HTTP listener on port 80, or list at least one.');
       }
-      const className = spec.options.gatewayClassName ?? 'agentgateway';
-      check('exposure gatewayClassName', dnsSubdomainProblem(className), 'Use the name of a GatewayClass, such as "agentgateway".');
+      const className = this.gatewayClassName;
+      if (className === undefined) {
+        check('exposure gatewayClassName', 'is missing: the Gateway would wait for an implementation nobody named, and nothing would route',
+          'Name the GatewayClass of the Gateway API implementation in the cluster (`kubectl get gatewayclass`), e.g. McpGatewayExposure.gateway({ gatewayClassName: "istio" }) — "agentgateway", "istio", "eg" (Envoy Gateway), "cilium", "nginx" (NGINX Gateway Fabric), "kgateway" — or attach to a Gateway that exists with McpGatewayExposure.existingGateway({ parentRefs: [...] }), or use McpGatewayExposure.ingress(...).');
+      } else {
+        check('exposure gatewayClassName', dnsSubdomainProblem(className), 'Use the name of a GatewayClass, such as "istio" or "agentgateway".');
+      }
       const rendered = this.renderListeners();
       rendered.forEach((listener, index) => {
         const options = listeners[index];
@@ -674,6 +783,10 @@ export class McpGateway extends Construct {
       if (!this.isRuntime) {
         check('exposure', `ingress works only with the RUNTIME implementation (${this.implementation.name} is programmed through Gateway API)`, 'Use McpGatewayExposure.gateway() instead.');
       }
+      if (this.isolate && this.isRuntime && this.trafficSources === undefined) {
+        check('exposure ingress controllerNamespace', 'is missing, so the isolated gateway would accept no connection from the Ingress controller',
+          'Set controllerNamespace to the namespace the Ingress controller runs in, e.g. McpGatewayExposure.ingress({ controllerNamespace: "ingress-nginx" }), or turn isolation off with isolate: false.');
+      }
       if (spec.options.host !== undefined) {
         check('exposure ingress host', dnsSubdomainProblem(spec.options.host), 'Use a host name such as "mcp.example.com".');
       }
@@ -693,6 +806,9 @@ export class McpGateway extends Construct {
       check('path', `${route.path} is the runtime's health endpoint`, 'Use another path.');
     }
     check('name', dnsLabelProblem(route.routeName), 'Set name to e.g. "github".');
+    const timeoutMillis = route.timeout.toMilliseconds();
+    check('timeout', !Number.isInteger(timeoutMillis) || timeoutMillis < 0 ? `${timeoutMillis}ms is not a whole number of milliseconds of at least 0` : undefined,
+      'Use e.g. Duration.hours(1), or Duration.seconds(0) to turn the timeout off.');
     check('serverName', route.serverName.trim() === '' ? 'is empty' : undefined, 'Omit it to use the route name.');
     const targets = route.targets;
     check('targets', targets.length === 0 ? 'is empty, so the route serves nothing' : undefined, 'Pass targets: [server] or call route.addTarget(server).');

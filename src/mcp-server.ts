@@ -3,7 +3,11 @@ import * as kplus from 'cdk8s-plus-28';
 // The generated Kubernetes types' serializers turn cdk8s-plus models (e.g. Quantity) into manifest JSON.
 import * as k8s from 'cdk8s-plus-28/lib/imports/k8s';
 import { Construct } from 'constructs';
+import { McpConnections } from './connections';
 import { McpImages } from './images';
+import {
+  LABEL_COMPONENT, LABEL_DOMAIN, LABEL_INSTANCE, LABEL_NAME, imageVersion, labelTree, recommendedLabels,
+} from './labels';
 import { omitUndefined, restrictedContainerSecurityContext, restrictedPodSecurityContext, serviceHost } from './manifest-helpers';
 import { McpServerTransport } from './mcp-server-transport';
 import { IMcpTarget, McpProtocol } from './mcp-target';
@@ -45,12 +49,9 @@ const PORT_NAME = 'mcp';
 const SERVER_CONTAINER_NAME = 'mcp-server';
 const STARTUP_PROBE_PERIOD_SECONDS = 5;
 
-/** Label keys on every object of an `McpServer`. */
-const LABEL_NAME = 'app.kubernetes.io/name';
-const LABEL_INSTANCE = 'app.kubernetes.io/instance';
-const LABEL_COMPONENT = 'app.kubernetes.io/component';
-const LABEL_MANAGED_BY = 'app.kubernetes.io/managed-by';
-const LABEL_SERVER = 'mcp.cdk8s.io/server';
+/** The server's target name on every object, so one label finds a server across workload modes. */
+const LABEL_SERVER = `${LABEL_DOMAIN}/server`;
+const COMPONENT = 'mcp-server';
 
 /**
  * Which objects an `McpServer` emits.
@@ -247,6 +248,14 @@ export interface McpServerOptions extends WorkloadOptions {
   readonly home?: string;
 
   /**
+   * Isolate the pods for ingress with a NetworkPolicy: only the gateways whose routes target this server
+   * (and peers added with `connections.allowFrom`) may connect. Without it any pod in the cluster can call
+   * the server directly, around the gateway's sign-in and authorization. Only ingress is restricted.
+   * @default true
+   */
+  readonly isolate?: boolean;
+
+  /**
    * Image of the cdk8s-mcp gateway, which provides the stdio bridge (copied into the pod with
    * `mcp-gateway --copy-self DIR`). Not used by HTTP servers, nor by the kmcp workload (kmcp brings its own).
    * @default McpImages.GATEWAY
@@ -436,6 +445,11 @@ export class McpServer extends Construct implements IMcpTarget {
    * @default - undefined with the KUBERNETES workload
    */
   public readonly kmcpResource?: ApiObject;
+  /**
+   * Who may connect to the server's pods: the gateways that route to it are allowed automatically; add
+   * other peers with `connections.allowFrom(...)`.
+   */
+  public readonly connections: McpConnections;
 
   public constructor(scope: Construct, id: string, props: McpServerProps) {
     super(scope, id);
@@ -453,6 +467,17 @@ export class McpServer extends Construct implements IMcpTarget {
     this.url = `http://${this.host}:${this.port}${this.path}`;
 
     this.node.addValidation({ validate: () => this.validateProps(props) });
+    // Objects may be added until synthesis (e.g. rules of the NetworkPolicy); label them all just before.
+    this.node.addValidation({ validate: () => { labelTree(this, this.labels(props)); return []; } });
+
+    this.connections = new McpConnections(this, 'Connections', {
+      // kmcp labels its pods app.kubernetes.io/name and instance with the MCPServer's name.
+      selector: kplus.Pods.select(this, 'Pods', {
+        labels: this.workload === McpServerWorkload.KMCP ? { [LABEL_NAME]: this.name, [LABEL_INSTANCE]: this.name } : this.selectorLabels(),
+      }),
+      defaultPorts: [kplus.NetworkPolicyPort.tcp(this.port)],
+      enabled: props.isolate ?? true,
+    });
 
     const home = props.home ?? DEFAULT_HOME;
     const tmpVolume = kplus.Volume.fromEmptyDir(this, 'TmpVolume', 'tmp');
@@ -491,7 +516,7 @@ export class McpServer extends Construct implements IMcpTarget {
       return;
     }
 
-    const labels = this.labels();
+    const labels = this.labels(props);
     if (props.serviceAccount) {
       this.serviceAccount = new kplus.ServiceAccount(this, 'ServiceAccount', {
         metadata: {
@@ -603,7 +628,7 @@ export class McpServer extends Construct implements IMcpTarget {
       preStopCommand: seconds => ['sleep', String(seconds)],
       // Only the default images are known to have `sleep`; a failing preStop hook would delay every shutdown.
       defaultPreStopDelay: props.image === McpImages.NODE || props.image === McpImages.UV ? DEFAULT_PRE_STOP_DELAY : Duration.seconds(0),
-      labels: this.labels(),
+      labels: this.labels(props),
     };
   }
 
@@ -612,11 +637,10 @@ export class McpServer extends Construct implements IMcpTarget {
     return { [LABEL_NAME]: this.targetName, [LABEL_INSTANCE]: this.name };
   }
 
-  private labels(): { [key: string]: string } {
+  private labels(props: McpServerProps): { [key: string]: string } {
     return {
+      ...recommendedLabels({ name: this.targetName, instance: this.name, component: COMPONENT, version: serverVersion(props) }),
       ...this.selectorLabels(),
-      [LABEL_COMPONENT]: 'mcp-server',
-      [LABEL_MANAGED_BY]: 'cdk8s-mcp',
       [LABEL_SERVER]: this.targetName,
     };
   }
@@ -661,7 +685,7 @@ export class McpServer extends Construct implements IMcpTarget {
         seccompProfile: { type: 'RuntimeDefault' },
       },
       // kmcp sets app.kubernetes.io/name|instance|managed-by itself and selects on them.
-      labels: { ...props.podLabels, [LABEL_COMPONENT]: 'mcp-server', [LABEL_SERVER]: this.targetName },
+      labels: { ...props.podLabels, [LABEL_COMPONENT]: COMPONENT, [LABEL_SERVER]: this.targetName },
       annotations: props.podAnnotations,
       serviceAccount: props.serviceAccount ? { annotations: props.serviceAccount.annotations, labels: props.serviceAccount.labels } : undefined,
       serviceAccountName: props.serviceAccountName,
@@ -678,7 +702,7 @@ export class McpServer extends Construct implements IMcpTarget {
     return new ApiObject(this, 'Resource', {
       apiVersion: 'kagent.dev/v1alpha1',
       kind: 'MCPServer',
-      metadata: { name: this.name, labels: this.labels() },
+      metadata: { name: this.name, labels: this.labels(props) },
       spec,
     });
   }
@@ -782,4 +806,17 @@ export class McpServer extends Construct implements IMcpTarget {
     }
     return errors;
   }
+}
+
+/**
+ * `app.kubernetes.io/version` of a server: the package version for `npx`/`uvx` commands (the image only
+ * provides the package manager), else the image tag.
+ */
+function serverVersion(props: McpServerProps): string | undefined {
+  const [program, ...rest] = props.command ?? [];
+  if (program === 'npx' || program === 'uvx') {
+    const spec = rest.filter((arg) => !arg.startsWith('-')).find((arg) => /[@=]/.test(arg.slice(1)));
+    if (spec) return spec.slice(Math.max(spec.lastIndexOf('@'), spec.lastIndexOf('=')) + 1);
+  }
+  return imageVersion(props.image ?? '');
 }

@@ -297,7 +297,7 @@ describe('McpGateway monitoring prop', () => {
     const all = Testing.synth(chart);
     const serviceMonitor = only(all, 'ServiceMonitor');
     const service = only(all, 'Service');
-    expect(serviceMonitor.metadata.labels).toEqual({ release: 'kube-prometheus-stack' });
+    expect(serviceMonitor.metadata.labels).toEqual(expect.objectContaining({ 'release': 'kube-prometheus-stack', 'app.kubernetes.io/component': 'gateway' }));
     for (const [key, value] of Object.entries(serviceMonitor.spec.selector.matchLabels)) expect(service.metadata.labels[key]).toBe(value);
     expect(serviceMonitorErrors([serviceMonitor])).toEqual([[]]);
     const dashboard = dashboardOf(all);

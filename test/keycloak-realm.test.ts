@@ -1,6 +1,7 @@
 import * as fs from 'fs';
 import { Chart, Size, Testing } from 'cdk8s';
 import * as kplus from 'cdk8s-plus-28';
+import { KeycloakExposure } from '../src/keycloak-exposure';
 import { KeycloakDatabase, KeycloakRealm, KeycloakRealmProps } from '../src/keycloak-realm';
 import { AuthorizationRule } from '../src/mcp-authorization-rule';
 import { McpAuthPolicy } from '../src/mcp-auth-policy';
@@ -23,11 +24,12 @@ function realmChart(props: Partial<KeycloakRealmProps> = {}, namespace = 'auth')
   const realm = new KeycloakRealm(chart, 'keycloak', {
     mcpAudiences: [AUDIENCE],
     bootstrapAdmin: { secret: kplus.Secret.fromSecretName(chart, 'bootstrap', 'keycloak-bootstrap-admin') },
+    database: KeycloakDatabase.devFile(),
     roles: [{ name: 'admin', description: 'May delete repositories' }, { name: 'developer' }],
     groups: [{ name: 'maintainers', realmRoles: ['developer'] }],
     users: [
       { username: 'admin', password: { secret: passwords, key: 'admin' }, email: 'admin@example.com', firstName: 'Ada', lastName: 'Admin', realmRoles: ['admin'] },
-      { username: 'alice', password: { secret: passwords, key: 'alice' }, groups: ['maintainers'] },
+      { username: 'alice', password: { secret: passwords, key: 'alice' }, email: 'alice@example.com', firstName: 'Alice', lastName: 'Example', groups: ['maintainers'] },
     ],
     ...props,
   });
@@ -118,6 +120,7 @@ describe('KeycloakRealm as a Deployment (development database)', () => {
     const realm = new KeycloakRealm(chart, 'keycloak', {
       mcpAudiences: [AUDIENCE],
       bootstrapAdmin: { secret: kplus.Secret.fromSecretName(chart, 'bootstrap', 'keycloak-bootstrap-admin') },
+      database: KeycloakDatabase.devFile(),
     });
     const serviceName = realm.service!.name;
     expect(realm.internalUrl).toBe(`http://${serviceName}:8080`);
@@ -141,9 +144,9 @@ describe('the generated realm', () => {
   test('declares basic, the MCP audience scope and realm defaults so DCR clients get sub, aud, roles and groups', () => {
     const realm = realmChart().realm.renderRealm();
     const scopes = Object.fromEntries(realm.clientScopes.map((s: any) => [s.name, s]));
-    expect(Object.keys(scopes)).toEqual(['basic', 'profile', 'email', 'offline_access', 'mcp:tools']);
+    expect(Object.keys(scopes)).toEqual(['basic', 'profile', 'email', 'offline_access', 'roles', 'web-origins', 'acr', 'address', 'phone', 'microprofile-jwt', 'mcp:tools']);
     expect(scopes.basic.protocolMappers.map((m: any) => m.protocolMapper)).toContain('oidc-sub-mapper');
-    expect(realm.defaultOptionalClientScopes).toEqual(['profile', 'email', 'offline_access']);
+    expect(realm.defaultOptionalClientScopes).toEqual(['profile', 'email', 'offline_access', 'roles', 'address', 'phone', 'microprofile-jwt']);
 
     const mappers = Object.fromEntries(scopes['mcp:tools'].protocolMappers.map((m: any) => [m.protocolMapper, m.config]));
     expect(mappers['oidc-sub-mapper']).toBeDefined();
@@ -151,7 +154,7 @@ describe('the generated realm', () => {
     expect(mappers['oidc-usermodel-realm-role-mapper']).toMatchObject({ 'claim.name': 'realm_access.roles', 'multivalued': 'true' });
     expect(mappers['oidc-group-membership-mapper']).toMatchObject({ 'claim.name': 'groups', 'full.path': 'false' });
 
-    expect(realm.defaultDefaultClientScopes).toEqual(['basic', 'mcp:tools']);
+    expect(realm.defaultDefaultClientScopes).toEqual(['basic', 'mcp:tools', 'acr', 'web-origins']);
     expect(realm.scopeMappings).toEqual([
       { clientScope: 'offline_access', roles: ['offline_access'] },
       { clientScope: 'mcp:tools', roles: ['admin', 'developer'] },
@@ -172,7 +175,7 @@ describe('the generated realm', () => {
       directAccessGrantsEnabled: false,
       redirectUris: ['http://localhost/*', 'http://127.0.0.1/*', 'https://claude.ai/api/mcp/auth_callback'],
       attributes: { 'pkce.code.challenge.method': 'S256' },
-      defaultClientScopes: ['basic', 'mcp:tools'],
+      defaultClientScopes: ['basic', 'mcp:tools', 'acr', 'web-origins'],
     });
   });
 
@@ -189,7 +192,7 @@ describe('the generated realm', () => {
       'host-sending-registration-request-must-match': ['false'],
       'client-uris-must-match': ['true'],
     });
-    expect(anonymous['allowed-client-templates']).toEqual({ 'allowed-client-scopes': ['mcp:tools', 'profile', 'email', 'offline_access'], 'allow-default-scopes': ['true'] });
+    expect(anonymous['allowed-client-templates']).toEqual({ 'allowed-client-scopes': ['mcp:tools', 'profile', 'email', 'offline_access', 'roles', 'address', 'phone', 'microprofile-jwt', 'acr', 'web-origins'], 'allow-default-scopes': ['true'] });
     expect(anonymous['max-clients']).toEqual({ 'max-clients': ['50'] });
     expect(anonymous['registration-web-origins']).toEqual({ 'web-origins': ['http://localhost:6274'] });
     expect(policies.filter((p: any) => p.subType === 'authenticated').map((p: any) => p.providerId).sort()).toEqual(['allowed-client-templates', 'allowed-protocol-mappers', 'registration-web-origins']);
@@ -284,11 +287,13 @@ describe('KeycloakRealm validation', () => {
       roles: [{ name: 'admin' }, { name: 'admin' }],
       groups: [{ name: 'ops', realmRoles: ['operator'] }],
       users: [
-        { username: 'bob', password: { secret, key: 'bob' }, realmRoles: ['auditor'], groups: ['sre'] },
-        { username: 'bob', password: { secret, key: 'bob2' } },
-        { username: 'Carol', password: { secret, key: 'carol' } },
-        { username: 'dave' } as any,
+        { username: 'bob', password: { secret, key: 'bob' }, email: 'bob@example.com', firstName: 'Bob', lastName: 'B', realmRoles: ['auditor'], groups: ['sre'] },
+        { username: 'bob', password: { secret, key: 'bob2' }, email: 'bob@example.com', firstName: 'Bob', lastName: 'B' },
+        { username: 'Carol', password: { secret, key: 'carol' }, email: 'carol@example.com', firstName: 'Carol', lastName: 'C' },
+        { username: 'dave', email: 'dave@example.com', firstName: 'Dave', lastName: 'D' } as any,
+        { username: 'erin', password: { secret, key: 'erin' } } as any,
       ],
+      image: 'quay.io/keycloak/keycloak:25.0.6',
       resources: { cpu: { request: kplus.Cpu.millis(100) }, memory: { request: Size.gibibytes(1) } },
     });
     const message = synthError(chart);
@@ -302,7 +307,10 @@ describe('KeycloakRealm validation', () => {
       'users[1].username "bob" is declared twice',
       'users[2].username "Carol" has upper-case letters',
       'users[3].password of "dave" is missing',
+      'users[4] "erin" has no email, firstName, lastName: Keycloak\'s user profile requires them',
       'resources.memory.limit is missing',
+      'database is missing, so Keycloak would not know where to keep its data. Pass database: KeycloakDatabase.cloudNativePg()',
+      'image "quay.io/keycloak/keycloak:25.0.6" is Keycloak 25.0, older than 26.5',
     ]) {
       expect(message).toContain(expected);
     }
@@ -340,5 +348,95 @@ describe('KeycloakRealm validation', () => {
     const message = synthError(chart);
     expect(message).toContain('realmName "master" is Keycloak\'s administration realm');
     expect(message).toContain('keycloakOperator creates a Keycloak resource, which runs in production mode and needs a database');
+  });
+});
+
+describe('KeycloakRealm in production', () => {
+  test('with CloudNativePG: start (not start-dev), a Cluster and a Database, credentials from the operator\'s Secret', () => {
+    const { chart, realm } = realmChart({ hostname: 'https://auth.example.com', database: KeycloakDatabase.cloudNativePg({ storageSize: Size.gibibytes(20) }) });
+    const objects = Testing.synth(chart);
+    const report = expectValidManifests(objects);
+    const [cluster] = byKind(objects, 'Cluster');
+    const [database] = byKind(objects, 'Database');
+    if (fs.existsSync(CRDS_DIR)) expect(report.checked).toEqual(expect.arrayContaining([`Cluster/${cluster.metadata.name}`, `Database/${database.metadata.name}`]));
+    expect(cluster.apiVersion).toBe('postgresql.cnpg.io/v1');
+    expect(cluster.spec).toMatchObject({ instances: 2, bootstrap: { initdb: { database: 'keycloak', owner: 'keycloak' } }, storage: { size: '20Gi' } });
+    expect(database.spec).toEqual({ cluster: { name: cluster.metadata.name }, name: 'keycloak', owner: 'keycloak', ensure: 'present', databaseReclaimPolicy: 'retain' });
+    const [container] = byKind(objects, 'Deployment')[0].spec.template.spec.containers;
+    expect(container.args).toEqual(['start', '--import-realm']);
+    const env = Object.fromEntries(container.env.map((e: any) => [e.name, e.value ?? e.valueFrom]));
+    expect(env.KC_DB).toBe('postgres');
+    expect(env.KC_DB_URL_HOST).toBe(`${cluster.metadata.name}-rw.auth.svc.cluster.local`);
+    expect(env.KC_DB_USERNAME).toEqual({ secretKeyRef: { name: `${cluster.metadata.name}-app`, key: 'username' } });
+    expect(env.KC_DB_PASSWORD).toEqual({ secretKeyRef: { name: `${cluster.metadata.name}-app`, key: 'password' } });
+    expect(realm.issuerUrl).toBe('https://auth.example.com/realms/mcp');
+    // The database carries the recommended labels too.
+    expect(cluster.metadata.labels).toMatchObject({ 'app.kubernetes.io/name': 'postgresql', 'app.kubernetes.io/component': 'database', 'app.kubernetes.io/part-of': 'cdk8s-mcp' });
+  });
+
+  test('an Ingress exposes only /realms/ and /resources/ on the hostname, and lets the controller through the NetworkPolicy', () => {
+    const { chart, realm } = realmChart({
+      hostname: 'https://auth.example.com',
+      database: KeycloakDatabase.cloudNativePg(),
+      exposure: KeycloakExposure.ingress({ controllerNamespace: 'ingress-nginx', tlsSecretName: 'auth-tls' }),
+    });
+    const objects = Testing.synth(chart);
+    expectValidManifests(objects);
+    const [ingress] = byKind(objects, 'Ingress');
+    expect(ingress.spec.tls).toEqual([{ hosts: ['auth.example.com'], secretName: 'auth-tls' }]);
+    expect(ingress.spec.rules).toEqual([{ host: 'auth.example.com', http: { paths: ['/realms/', '/resources/'].map((path) => ({
+      path, pathType: 'Prefix', backend: { service: { name: realm.serviceName, port: { number: 8080 } } },
+    })) } }]);
+    const [policy] = byKind(objects, 'NetworkPolicy');
+    expect(policy.spec.ingress).toEqual([{
+      from: [{ namespaceSelector: { matchLabels: { 'kubernetes.io/metadata.name': 'ingress-nginx' } }, podSelector: {} }],
+      ports: [{ port: 8080, protocol: 'TCP' }],
+    }]);
+  });
+
+  test('an HTTPRoute on an existing Gateway exposes the same paths and lets its proxies in', () => {
+    const { chart, realm } = realmChart({
+      hostname: 'https://auth.example.com',
+      database: KeycloakDatabase.cloudNativePg(),
+      exposure: KeycloakExposure.httpRoute({ parentRefs: [{ name: 'public', namespace: 'gateways' }] }),
+    });
+    const objects = Testing.synth(chart);
+    expectValidManifests(objects);
+    const [route] = byKind(objects, 'HTTPRoute');
+    expect(route.spec).toEqual({
+      parentRefs: [{ name: 'public', namespace: 'gateways' }],
+      hostnames: ['auth.example.com'],
+      rules: [{ matches: [{ path: { type: 'PathPrefix', value: '/realms' } }, { path: { type: 'PathPrefix', value: '/resources' } }], backendRefs: [{ name: realm.serviceName, port: 8080 }] }],
+    });
+    expect(byKind(objects, 'NetworkPolicy')[0].spec.ingress[0].from).toEqual([{
+      namespaceSelector: { matchLabels: { 'kubernetes.io/metadata.name': 'gateways' } },
+      podSelector: { matchLabels: { 'gateway.networking.k8s.io/gateway-name': 'public' } },
+    }]);
+  });
+
+  test('an exposure needs the hostname', () => {
+    const { chart } = realmChart({ exposure: KeycloakExposure.ingress({ controllerNamespace: 'ingress-nginx' }) });
+    expect(synthError(chart)).toContain('exposure needs hostname, whose host the Ingress or HTTPRoute answers for');
+  });
+
+  test('Keycloak\'s built-in client scopes are declared again, so clients asking for them get no invalid_scope', () => {
+    const realm = realmChart().realm.renderRealm();
+    const names = realm.clientScopes.map((scope: any) => scope.name);
+    for (const builtIn of ['basic', 'profile', 'email', 'offline_access', 'roles', 'web-origins', 'acr', 'address', 'phone', 'microprofile-jwt']) {
+      expect(names).toContain(builtIn);
+    }
+    expect(realm.defaultDefaultClientScopes).toEqual(['basic', 'mcp:tools', 'acr', 'web-origins']);
+    expect(realm.defaultOptionalClientScopes).toEqual(expect.arrayContaining(['roles', 'address', 'phone', 'microprofile-jwt']));
+    const [client] = realm.clients;
+    expect([...client.defaultClientScopes, ...client.optionalClientScopes].sort()).toEqual(names.sort());
+    const roles = realm.clientScopes.find((scope: any) => scope.name === 'roles');
+    expect(roles.protocolMappers.map((m: any) => m.protocolMapper)).toEqual(['oidc-usermodel-realm-role-mapper', 'oidc-usermodel-client-role-mapper', 'oidc-audience-resolve-mapper']);
+  });
+
+  test('every imported user can sign in without a profile form', () => {
+    const realm = realmChart().realm.renderRealm();
+    for (const user of realm.users) {
+      expect(user).toMatchObject({ email: expect.any(String), emailVerified: true, firstName: expect.any(String), lastName: expect.any(String) });
+    }
   });
 });

@@ -80,8 +80,10 @@ describe('RUNTIME implementation', () => {
     });
     expect(container.resources.requests).toBeDefined();
     expect(container.resources.limits).toBeDefined();
-    expect(container.livenessProbe.httpGet).toMatchObject({ path: '/healthz', port: 8080 });
-    expect(container.readinessProbe.httpGet).toMatchObject({ path: '/readyz', port: 8080 });
+    // Explicit probes sized for the runtime, not Kubernetes' 1-second defaults without a startup probe.
+    expect(container.startupProbe).toMatchObject({ httpGet: { path: '/healthz', port: 8080 }, periodSeconds: 2, timeoutSeconds: 3, failureThreshold: 30 });
+    expect(container.readinessProbe).toMatchObject({ httpGet: { path: '/readyz', port: 8080 }, periodSeconds: 5, timeoutSeconds: 3, failureThreshold: 2 });
+    expect(container.livenessProbe).toMatchObject({ httpGet: { path: '/healthz', port: 8080 }, periodSeconds: 10, timeoutSeconds: 3, failureThreshold: 3 });
     expect(container.volumeMounts).toEqual(expect.arrayContaining([
       { mountPath: '/etc/mcp-gateway', name: 'config', readOnly: true },
       { mountPath: '/tmp', name: 'tmp' },
@@ -89,7 +91,7 @@ describe('RUNTIME implementation', () => {
     const configMap = manifests.find((o: any) => o.kind === 'ConfigMap');
     expect(pod.volumes).toEqual(expect.arrayContaining([{ name: 'config', configMap: { name: configMap.metadata.name } }, { name: 'tmp', emptyDir: {} }]));
     expect(pod.automountServiceAccountToken).toBe(false);
-    expect(deployment.spec.template.metadata.annotations['cdk8s-mcp.dev/config-hash']).toMatch(/^[0-9a-f]{16}$/);
+    expect(deployment.spec.template.metadata.annotations['mcp.cdk8s.io/config-hash']).toMatch(/^[0-9a-f]{16}$/);
 
     const service = manifests.find((o: any) => o.kind === 'Service');
     expect(service.spec.ports).toEqual([
@@ -129,7 +131,7 @@ describe('RUNTIME implementation', () => {
   });
 
   test('a route with sign-in also matches the OAuth discovery paths, and policies get the route and public URL', () => {
-    const { chart, gateway } = gatewayWith({ publicUrl: 'https://mcp.example.com', exposure: McpGatewayExposure.gateway() });
+    const { chart, gateway } = gatewayWith({ publicUrl: 'https://mcp.example.com', exposure: McpGatewayExposure.gateway({ gatewayClassName: 'istio' }) });
     const route = gateway.addRoute({ path: '/github/mcp', targets: [github] });
     route.addPolicy(signIn(chart, 'auth'));
     gateway.addRoute({ path: '/open/mcp', targets: [docs] });
@@ -156,7 +158,7 @@ describe('RUNTIME implementation', () => {
   });
 
   test('the rendered config is valid against the runtime\'s JSON Schema', () => {
-    const { chart, gateway } = gatewayWith({ exposure: McpGatewayExposure.ingress({ host: 'mcp.example.com', tlsSecretName: 'mcp-tls' }) });
+    const { chart, gateway } = gatewayWith({ exposure: McpGatewayExposure.ingress({ host: 'mcp.example.com', tlsSecretName: 'mcp-tls', controllerNamespace: 'ingress-nginx' }) });
     gateway.addRoute({
       path: '/github/mcp',
       targets: [github, time, docs],
@@ -186,7 +188,7 @@ describe('RUNTIME implementation', () => {
   });
 
   test('a config change changes the pod annotation, so pods roll', () => {
-    const hashOf = (chart: Chart) => objectsOf(chart, 'Deployment')[0].spec.template.metadata.annotations['cdk8s-mcp.dev/config-hash'];
+    const hashOf = (chart: Chart) => objectsOf(chart, 'Deployment')[0].spec.template.metadata.annotations['mcp.cdk8s.io/config-hash'];
     const one = gatewayWith({ routes: [{ path: '/github/mcp', targets: [github] }] });
     const same = gatewayWith({ routes: [{ path: '/github/mcp', targets: [github] }] });
     const more = gatewayWith({ routes: [{ path: '/github/mcp', targets: [github] }] });
@@ -219,6 +221,7 @@ describe('exposure', () => {
   test('gateway(): a Gateway and an HTTPRoute per route to the gateway Service, valid against the CRDs', () => {
     const { chart } = gatewayWith({
       exposure: McpGatewayExposure.gateway({
+        gatewayClassName: 'agentgateway',
         listeners: [{ hostname: 'mcp.example.com', tlsSecretName: 'mcp-tls' }],
         hostnames: ['mcp.example.com'],
       }),
@@ -240,13 +243,44 @@ describe('exposure', () => {
     expect(routes[1].spec).toEqual({
       parentRefs: [{ name: gateway.metadata.name }],
       hostnames: ['mcp.example.com'],
-      rules: [{ matches: [{ path: { type: 'Exact', value: '/docs/mcp' } }], backendRefs: [{ name: service.metadata.name, port: 8080 }] }],
+      rules: [{
+        matches: [{ path: { type: 'Exact', value: '/docs/mcp' } }],
+        backendRefs: [{ name: service.metadata.name, port: 8080 }],
+        timeouts: { request: '1h', backendRequest: '1h' },
+      }],
     });
+  });
+
+  test('gateway(): the GatewayClass must be named with the runtime, and the message names the choices', () => {
+    const { chart } = gatewayWith({ exposure: McpGatewayExposure.gateway(), routes: [{ path: '/mcp', targets: [github] }] });
+    const errors = validationErrors(chart).join('\n');
+    expect(errors).toMatch(/exposure gatewayClassName is missing: the Gateway would wait for an implementation nobody named, and nothing would route\. Name the GatewayClass .*"agentgateway", "istio", "eg" \(Envoy Gateway\), "cilium".*existingGateway.*ingress/);
+    // A controller-based implementation implies its class.
+    const agw = gatewayWith({ implementation: McpGatewayImplementation.AGENTGATEWAY, exposure: McpGatewayExposure.gateway(), routes: [{ path: '/mcp', targets: [docs] }] });
+    expect(Testing.synth(agw.chart).find((o: any) => o.kind === 'Gateway').spec.gatewayClassName).toBe('agentgateway');
+  });
+
+  test('HTTPRoute timeouts suit SSE and long tool calls: one hour by default, per route, 0 disables', () => {
+    const { chart } = gatewayWith({
+      exposure: McpGatewayExposure.existingGateway({ parentRefs: [{ name: 'shared' }] }),
+      routes: [
+        { path: '/a/mcp', targets: [github] },
+        { path: '/b/mcp', targets: [docs], timeout: Duration.minutes(90) },
+        { path: '/c/mcp', targets: [docs], timeout: Duration.seconds(0) },
+      ],
+    });
+    const manifests = Testing.synth(chart);
+    expectValidManifests(manifests);
+    expect(manifests.filter((o: any) => o.kind === 'HTTPRoute').map((r: any) => r.spec.rules[0].timeouts)).toEqual([
+      { request: '1h', backendRequest: '1h' },
+      { request: '1h30m', backendRequest: '1h30m' },
+      { request: '0s', backendRequest: '0s' },
+    ]);
   });
 
   test('gateway(): the public URL follows the single listener host name', () => {
     const { chart, gateway } = gatewayWith({
-      exposure: McpGatewayExposure.gateway({ listeners: [{ hostname: 'mcp.example.com', port: 8443, tlsSecretName: 'mcp-tls' }] }),
+      exposure: McpGatewayExposure.gateway({ gatewayClassName: 'istio', listeners: [{ hostname: 'mcp.example.com', port: 8443, tlsSecretName: 'mcp-tls' }] }),
       routes: [{ path: '/github/mcp', targets: [github] }],
     });
     gateway.addPolicy('/github/mcp', signIn(chart, 'auth'));
@@ -289,7 +323,7 @@ describe('exposure', () => {
 
   test('ingress(): Exact paths to the http port, TLS and class, valid against Kubernetes 1.28', () => {
     const { chart, gateway } = gatewayWith({
-      exposure: McpGatewayExposure.ingress({ ingressClassName: 'nginx', host: 'mcp.example.com', tlsSecretName: 'mcp-tls' }),
+      exposure: McpGatewayExposure.ingress({ ingressClassName: 'nginx', host: 'mcp.example.com', tlsSecretName: 'mcp-tls', controllerNamespace: 'ingress-nginx' }),
       routes: [{ path: '/github/mcp', targets: [github] }],
     });
     gateway.addPolicy('/github/mcp', signIn(chart, 'auth'));
@@ -319,7 +353,7 @@ describe('AGENTGATEWAY implementation', () => {
     const manifests = Testing.synth(chart);
     expectValidManifests(manifests);
     expect(manifests.map((o: any) => o.kind).filter((kind: string) => kind !== 'Deployment' && kind !== 'Service').sort())
-      .toEqual(['AgentgatewayBackend', 'AgentgatewayPolicy', 'Gateway', 'HTTPRoute']);
+      .toEqual(['AgentgatewayBackend', 'AgentgatewayPolicy', 'Gateway', 'HTTPRoute', 'NetworkPolicy']);
     expect(manifests.filter((o: any) => o.kind === 'ConfigMap')).toEqual([]);
     expect(gateway.deployment).toBeUndefined();
     expect(gateway.service).toBeUndefined();
@@ -556,7 +590,7 @@ describe('validation', () => {
 
   test('listener mistakes', () => {
     const errors = errorsOf({
-      exposure: McpGatewayExposure.gateway({ listeners: [{ protocol: GatewayListenerProtocol.HTTPS }, { protocol: GatewayListenerProtocol.HTTP, tlsSecretName: 'x', name: 'https' }] }),
+      exposure: McpGatewayExposure.gateway({ gatewayClassName: 'istio', listeners: [{ protocol: GatewayListenerProtocol.HTTPS }, { protocol: GatewayListenerProtocol.HTTP, tlsSecretName: 'x', name: 'https' }] }),
       routes: [{ path: '/mcp', targets: [github] }],
     });
     expect(errors).toEqual([

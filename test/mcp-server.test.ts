@@ -55,7 +55,7 @@ describe('stdio server from an npm package', () => {
   const objects = synthValid(chart);
 
   test('emits a Deployment and a Service, and no ServiceAccount', () => {
-    expect(objects.map(o => o.kind).sort()).toEqual(['Deployment', 'Service']);
+    expect(objects.map(o => o.kind).sort()).toEqual(['Deployment', 'NetworkPolicy', 'Service']);
   });
 
   test('an init container copies the bridge from the gateway image into a shared emptyDir', () => {
@@ -138,7 +138,9 @@ describe('stdio server from an npm package', () => {
       'app.kubernetes.io/name': 'everything',
       'app.kubernetes.io/instance': server.name,
       'app.kubernetes.io/component': 'mcp-server',
-      'app.kubernetes.io/managed-by': 'cdk8s-mcp',
+      'app.kubernetes.io/managed-by': 'cdk8s',
+      'app.kubernetes.io/part-of': 'cdk8s-mcp',
+      'app.kubernetes.io/version': '2026.8.31',
       'mcp.cdk8s.io/server': 'everything',
     };
     expect(service.metadata.name).toBe(server.name);
@@ -389,15 +391,15 @@ describe('images', () => {
 
 describe('kmcp workload', () => {
   function kmcpResource(objects: any[]): any {
-    expect(objects.map(o => o.kind)).toEqual(['MCPServer']);
-    return objects[0];
+    expect(objects.map(o => o.kind).sort()).toEqual(['MCPServer', 'NetworkPolicy']);
+    return objects.find(o => o.kind === 'MCPServer');
   }
 
   function synthKmcp(chart: Chart): any {
     const objects = Testing.synth(chart);
     const report = expectValidManifests(objects);
     if (crdsPresent) {
-      expect(report.checked).toEqual([`MCPServer/${objects[0].metadata.name}`]);
+      expect(report.checked.sort()).toEqual(objects.map(o => `${o.kind}/${o.metadata.name}`).sort());
     } else {
       expect(report.notChecked).toHaveLength(1);
     }

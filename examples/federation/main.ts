@@ -24,7 +24,8 @@ export class FederationChart extends Chart {
     const deepwiki = McpTarget.fromUrl('deepwiki', 'https://mcp.deepwiki.com/mcp');
 
     this.gateway = new McpGateway(this, 'gateway', {
-      exposure: McpGatewayExposure.gateway(),
+      // The article's Gateway API implementation; any installed class works (`kubectl get gatewayclass`).
+      exposure: McpGatewayExposure.gateway({ gatewayClassName: 'agentgateway' }),
       routes: [{
         path: '/mcp',
         targets: [everything, time, deepwiki],

@@ -30,7 +30,8 @@ export class GithubStdioChart extends Chart {
     });
 
     this.gateway = new McpGateway(this, 'gateway', {
-      exposure: McpGatewayExposure.gateway(),
+      // The article's Gateway API implementation; any installed class works (`kubectl get gatewayclass`).
+      exposure: McpGatewayExposure.gateway({ gatewayClassName: 'agentgateway' }),
       routes: [{ path: '/github/mcp', targets: [github], serverName: 'GitHub' }],
     });
   }

@@ -5,8 +5,11 @@
  * Keycloak and the gateway are reached through Ingresses on nip.io names that resolve to the cluster's
  * ingress address (by default minikube's 192.168.49.2, as in the article), so browsers, MCP clients
  * and pods all use the same URLs: the token issuer Keycloak writes is the one the gateway checks.
+ * Keycloak runs in production mode on a PostgreSQL cluster run by CloudNativePG; NetworkPolicies let only
+ * the gateway reach the GitHub server, and only the Ingress controller and the gateway reach Keycloak.
  *
- * Before applying (namespace `mcp`):
+ * Before applying (namespace `mcp`), install the CloudNativePG operator
+ * (https://cloudnative-pg.io/documentation/current/installation_upgrade/) and enable minikube's ingress addon, then:
  *   kubectl -n mcp create secret generic github-token --from-literal=token=<PAT>
  *   kubectl -n mcp create secret generic keycloak-bootstrap-admin --from-literal=username=admin --from-literal=password=<pw>
  *   kubectl -n mcp create secret generic keycloak-users --from-literal=admin=<pw> --from-literal=alice=<pw>
@@ -15,7 +18,9 @@
 import { App, Chart, ChartProps } from 'cdk8s';
 import * as kplus from 'cdk8s-plus-28';
 import { Construct } from 'constructs';
-import { AuthorizationRule, KeycloakRealm, McpAuthPolicy, McpGateway, McpGatewayExposure, McpServer } from '../../src';
+import {
+  AuthorizationRule, KeycloakDatabase, KeycloakExposure, KeycloakRealm, McpAuthPolicy, McpGateway, McpGatewayExposure, McpServer,
+} from '../../src';
 
 /** Release of github/github-mcp-server (a Go binary in a distroless image without Node or libstdc++). */
 const GITHUB_MCP_SERVER_IMAGE = 'ghcr.io/github/github-mcp-server:v0.20.1';
@@ -57,20 +62,14 @@ export class SecureGithubChart extends Chart {
       // The audience must be the exact URL MCP clients use for the route.
       mcpAudiences: [`http://${gatewayHost}${ROUTE_PATH}`],
       bootstrapAdmin: { secret: kplus.Secret.fromSecretName(this, 'KeycloakAdmin', 'keycloak-bootstrap-admin') },
+      database: KeycloakDatabase.cloudNativePg(),
+      // Only what sign-in needs is public: not the admin console (/admin) nor the health and metrics port.
+      exposure: KeycloakExposure.ingress({ controllerNamespace: 'ingress-nginx' }),
       roles: [{ name: 'admin', description: 'May delete repositories through MCP' }],
       users: [
         { username: 'admin', password: { secret: passwords, key: 'admin' }, email: 'admin@example.com', firstName: 'Ada', lastName: 'Admin', realmRoles: ['admin'] },
         { username: 'alice', password: { secret: passwords, key: 'alice' }, email: 'alice@example.com', firstName: 'Alice', lastName: 'Example' },
       ],
-    });
-    // Only what sign-in needs is public: not the admin console (/admin) nor the health and metrics port.
-    new kplus.Ingress(this, 'keycloak-ingress', {
-      rules: ['/realms/', '/resources/'].map((path) => ({
-        host: keycloakHost,
-        path,
-        pathType: kplus.HttpIngressPathType.PREFIX,
-        backend: kplus.IngressBackend.fromService(this.realm.service!),
-      })),
     });
 
     this.auth = new McpAuthPolicy(this, 'github-auth', {
@@ -82,7 +81,8 @@ export class SecureGithubChart extends Chart {
     });
 
     this.gateway = new McpGateway(this, 'gateway', {
-      exposure: McpGatewayExposure.ingress({ host: gatewayHost }),
+      // minikube's ingress addon runs the controller in `ingress-nginx`; only it may reach the gateway.
+      exposure: McpGatewayExposure.ingress({ host: gatewayHost, controllerNamespace: 'ingress-nginx' }),
       routes: [{ path: ROUTE_PATH, targets: [github], serverName: 'GitHub', policies: [this.auth] }],
     });
   }

@@ -68,6 +68,7 @@ const CUSTOM_RESOURCE_FOLDERS: { [group: string]: { kinds: string[]; folder: str
   'gateway.kgateway.dev': { kinds: ['Backend', 'TrafficPolicy', 'GatewayParameters'], folder: 'kgateway-v2.1.x' },
   'k8s.keycloak.org': { kinds: ['Keycloak', 'KeycloakRealmImport'], folder: 'keycloak-26.0.0' },
   'monitoring.coreos.com': { kinds: ['ServiceMonitor', 'PodMonitor'], folder: 'prometheus-operator' },
+  'postgresql.cnpg.io': { kinds: ['Cluster', 'Database'], folder: 'cloudnative-pg-v1.30.0' },
 };
 
 const DNS_SUBDOMAIN = '^[a-z0-9]([-a-z0-9]*[a-z0-9])?(\\.[a-z0-9]([-a-z0-9]*[a-z0-9])?)*$';
