@@ -169,7 +169,8 @@ async function inspectorCli(deployment: Deployment, home: string, callbackPort: 
   const child = spawn(
     process.execPath,
     [INSPECTOR, '--cli', deployment.endpoint, '--transport', 'http', '--callback-url', `http://127.0.0.1:${callbackPort}/oauth/callback`, ...args],
-    { env: { ...process.env, HOME: home, MCP_AUTO_OPEN_ENABLED: 'false', NO_COLOR: '1' }, stdio: ['ignore', 'pipe', 'pipe'] },
+    // Its open-browser hook (xdg-open → $BROWSER) does nothing; the test's Chromium opens the printed URL.
+    { env: { ...process.env, HOME: home, MCP_AUTO_OPEN_ENABLED: 'true', BROWSER: 'true', NO_COLOR: '1' }, stdio: ['ignore', 'pipe', 'pipe'] },
   );
   let stdout = '';
   const login = signInWhenAsked(username);
@@ -186,6 +187,10 @@ async function inspectorCli(deployment: Deployment, home: string, callbackPort: 
   // A run that found stored tokens never asks; one that asked must have finished the login.
   if (/openid-connect\/auth/.test(login.output())) await signedIn;
   return { code, stdout, stderr: login.output() };
+}
+
+function succeeded(run: { code: number | null; stdout: string; stderr: string }): void {
+  if (run.code !== 0) throw new Error(`inspector exited with ${run.code}:\n${run.stderr}\n${run.stdout}`);
 }
 
 function toolNames(stdout: string): string[] {
@@ -235,6 +240,8 @@ if (!chromiumInstalled) {
       SIGN_IN_TIMEOUT_MS,
     );
 
+    // The Inspector CLI (the slowest client: a process per call) runs in the layout that needs the gateway's help.
+    if (layout !== 'cluster') return;
     test(
       'Inspector CLI: alice lists only get_me and may not delete; admin deletes',
       async () => {
@@ -245,18 +252,18 @@ if (!chromiumInstalled) {
           const home = mkdtempSync(join(deployment.workDir, `inspector-${username}-`));
           const callbackPort = await freePort();
           const listed = await inspectorCli(deployment, home, callbackPort, username, ['--method', 'tools/list']);
-          expect({ code: listed.code, stderr: listed.stderr }).toMatchObject({ code: 0 });
+          succeeded(listed);
           expect(toolNames(listed.stdout)).toEqual(expected);
           const deleted = await inspectorCli(deployment, home, callbackPort, username, ['--method', 'tools/call', '--tool-name', 'delete_repository']);
           if (username === 'admin') {
-            expect({ code: deleted.code, stderr: deleted.stderr }).toMatchObject({ code: 0 });
+            succeeded(deleted);
             expect(deleted.stdout).toContain('deleted');
           } else {
             expect(deleted.stdout).not.toContain('deleted');
           }
         }
       },
-      SIGN_IN_TIMEOUT_MS * 2,
+      SIGN_IN_TIMEOUT_MS * 3,
     );
   });
 }
