@@ -29,7 +29,7 @@ export interface TestRealmOptions {
   readonly realm?: string;
   /** Resource indicators (token audiences) the realm issues tokens for. Any other `resource` is `invalid_target`. */
   readonly resources: readonly string[];
-  /** Scope granted on every resource. Default `mcp:tools`. */
+  /** Scopes (space-separated) a token for any resource may carry. Default `mcp:tools`. */
   readonly resourceScope?: string;
   /**
    * Keycloak's way: an audience mapper puts this fixed `aud` in every access token, whatever `resource` the
@@ -329,7 +329,7 @@ export class TestOpenIdProvider {
         },
       ],
       routes: KEYCLOAK_ROUTES,
-      scopes: ['openid', 'offline_access', 'profile', 'email', 'roles', scope],
+      scopes: ['openid', 'offline_access', 'profile', 'email', 'roles', ...scope.split(' ')],
       pkce: { required: () => true },
       ttl: { AccessToken: ttl, ClientCredentials: ttl, Interaction: 600, Grant: 3600, Session: 3600, AuthorizationCode: 60, RefreshToken: 3600 },
       cookies: { keys: ['test-cookie-key'] },
