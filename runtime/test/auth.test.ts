@@ -294,4 +294,11 @@ describe('configuration errors name the field', () => {
     expect(issues({ jwks: { url: 'x' }, jwksUrl: 'y' } as Partial<McpAuthentication>)[0].path).toBe(`${PATH}.jwksUrl`);
     expect(issues({})).toEqual([]);
   });
+
+  test('extensions: back-channel URL and per-tool scopes', () => {
+    expect(issues({ backchannelUrl: 'keycloak:8080' })[0]).toEqual({ path: `${PATH}.backchannelUrl`, message: expect.stringContaining('http(s) URL') });
+    expect(issues({ toolScopes: { delete_repository: [] } })[0].path).toBe(`${PATH}.toolScopes.delete_repository`);
+    expect(issues({ toolScopes: { delete_repository: ['repo delete'] } })[0].path).toBe(`${PATH}.toolScopes.delete_repository`);
+    expect(issues({ backchannelUrl: 'http://keycloak.auth.svc:8080/realms/mcp/', toolScopes: { delete_repository: ['repo:delete'] } })).toEqual([]);
+  });
 });
