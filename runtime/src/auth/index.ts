@@ -171,13 +171,19 @@ export class RouteAuthenticator {
   refuseToolCall(req: IncomingMessage, res: ServerResponse, ctx: RouteAuthContext, tool: string, identity: Identity | undefined): boolean {
     const needed = this.settings.toolScopes[tool];
     if (!needed || this.settings.mode === 'permissive') return false;
-    // Anonymous callers (optional mode) lack every scope: the challenge tells them to sign in with these.
     const missing = missingScopes(identity?.claims ?? {}, needed);
     if (missing.length === 0) return false;
     const routePath = normalizeRoutePath(ctx.routePath);
-    this.logger?.info('bearer token lacks scopes the tool needs', { route: routePath, tool, missing });
     // 2026-07-28: the challenge names every scope this operation needs, the client unions it with what it has.
-    sendInsufficientScope(res, { ...this.challenge(req, routePath), scopes: [...new Set([...challengeScopes(this.settings), ...needed])] }, missing);
+    const challenge = { ...this.challenge(req, routePath), scopes: [...new Set([...challengeScopes(this.settings), ...needed])] };
+    if (identity === undefined) {
+      // An anonymous caller (optional mode) has no token to step up: 401 tells it to sign in, with these scopes.
+      sendAuthenticationRequired(res, challenge);
+      this.onRejected?.('missing_token', req, 401);
+      return true;
+    }
+    this.logger?.info('bearer token lacks scopes the tool needs', { route: routePath, tool, missing });
+    sendInsufficientScope(res, challenge, missing);
     this.onRejected?.('insufficient_scope', req, 403);
     return true;
   }
