@@ -129,6 +129,9 @@ const runtime = new typescript.TypeScriptProject({
     'esbuild@^0.28.2',
     'postject@1.0.0-alpha.6',
     'playwright-core@^1.57.0',
+    // MCP clients people use, signing in through the gateway in the tests (Claude Desktop's bridge, the Inspector CLI).
+    'mcp-remote@^0.15.1',
+    '@modelcontextprotocol/inspector@^2.12.0',
   ],
   tsconfig: {
     compilerOptions: {

@@ -397,6 +397,12 @@ export class KeycloakRealm extends Construct implements IOidcIssuer {
   public readonly issuerUrl: string;
   /** Signing keys of the realm, at the in-cluster URL so the gateway does not leave the cluster. */
   public readonly jwksUrl: string;
+  /**
+   * The realm at the in-cluster URL: the gateway's discovery and client registration go there too, while
+   * tokens and MCP clients keep `issuerUrl` (Keycloak's `hostname-backchannel-dynamic`).
+   * @default - always set for a `KeycloakRealm`; optional only in `IOidcIssuer`
+   */
+  public readonly backchannelUrl?: string;
   /** Always `OidcProvider.KEYCLOAK`. */
   public readonly provider: OidcProvider = OidcProvider.KEYCLOAK;
   /**
@@ -489,6 +495,7 @@ export class KeycloakRealm extends Construct implements IOidcIssuer {
     const publicBase = props.hostname?.replace(/\/+$/, '') ?? this.internalUrl;
     this.issuerUrl = `${publicBase}/realms/${this.realmName}`;
     this.jwksUrl = `${this.internalUrl}/realms/${this.realmName}/protocol/openid-connect/certs`;
+    this.backchannelUrl = `${this.internalUrl}/realms/${this.realmName}`;
 
     const host = props.hostname && isHttpUrl(props.hostname) ? new URL(props.hostname).hostname : undefined;
     if (props.exposure && host) {

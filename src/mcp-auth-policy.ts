@@ -40,6 +40,12 @@ export interface IOidcIssuer {
   readonly issuerUrl: string;
   /** Where the gateway fetches the signing keys. May be an in-cluster URL. */
   readonly jwksUrl: string;
+  /**
+   * The issuer as the gateway reaches it, when that differs from `issuerUrl` (an in-cluster Service):
+   * the gateway's discovery, key and client-registration requests go there, tokens keep `issuerUrl`.
+   * @default - the gateway reaches the issuer at `issuerUrl`
+   */
+  readonly backchannelUrl?: string;
   /** Kind of provider. */
   readonly provider: OidcProvider;
   /**
@@ -67,6 +73,12 @@ export interface OidcIssuerOptions {
    */
   readonly jwksUrl?: string;
   /**
+   * The issuer as the gateway reaches it (an in-cluster Service), e.g.
+   * `http://keycloak.auth.svc.cluster.local:8080/realms/mcp`.
+   * @default - the gateway reaches the issuer at its URL
+   */
+  readonly backchannelUrl?: string;
+  /**
    * Audiences the issuer puts into tokens for MCP clients.
    * @default - unknown
    */
@@ -91,6 +103,7 @@ export class OidcIssuer {
       issuerUrl,
       provider,
       jwksUrl: options.jwksUrl ?? provider.jwksUrlFor(issuerUrl),
+      backchannelUrl: options.backchannelUrl,
       tokenAudiences: options.tokenAudiences,
       scopesSupported: options.scopesSupported,
     };
@@ -279,6 +292,7 @@ export class McpAuthPolicy extends Construct implements IMcpRoutePolicy {
         algorithms: this.props.algorithms,
         clockSkew: this.props.clockSkew ? `${this.props.clockSkew.toSeconds({ integral: false })}s` : undefined,
         publicUrl,
+        backchannelUrl: backchannelOf(this.issuer),
       }),
     };
     const policies: { [key: string]: any } = { mcpAuthentication };
@@ -294,6 +308,9 @@ export class McpAuthPolicy extends Construct implements IMcpRoutePolicy {
 
     if (!isHttpUrl(this.issuer.issuerUrl)) {
       fail('issuer', `URL ${JSON.stringify(this.issuer.issuerUrl)} is not an absolute http(s) URL`, 'Pass e.g. OidcIssuer.fromUrl("https://auth.example.com/realms/mcp").');
+    }
+    if (this.issuer.backchannelUrl !== undefined && !isHttpUrl(this.issuer.backchannelUrl)) {
+      fail('issuer', `back-channel URL ${JSON.stringify(this.issuer.backchannelUrl)} is not an absolute http(s) URL`, 'Pass e.g. "http://keycloak.auth.svc.cluster.local:8080/realms/mcp".');
     }
     const jwksUrl = this.props.jwksUrl ?? this.issuer.jwksUrl;
     if (!isHttpUrl(jwksUrl)) fail('jwksUrl', `${JSON.stringify(jwksUrl)} is not an absolute http(s) URL`, 'Pass the URL of the key set, e.g. "https://auth.example.com/realms/mcp/protocol/openid-connect/certs".');
@@ -337,3 +354,9 @@ export class McpAuthPolicy extends Construct implements IMcpRoutePolicy {
 
 /** What the gateway accepts (runtime/src/auth/settings.ts). */
 const ASYMMETRIC_ALGORITHMS = ['RS256', 'RS384', 'RS512', 'PS256', 'PS384', 'PS512', 'ES256', 'ES384', 'ES512', 'EdDSA', 'Ed25519'];
+
+/** The back-channel URL worth rendering: one that differs from the public issuer. */
+function backchannelOf(issuer: IOidcIssuer): string | undefined {
+  const trim = (url: string) => url.replace(/\/+$/, '');
+  return issuer.backchannelUrl !== undefined && trim(issuer.backchannelUrl) !== trim(issuer.issuerUrl) ? trim(issuer.backchannelUrl) : undefined;
+}

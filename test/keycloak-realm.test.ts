@@ -103,6 +103,8 @@ describe('KeycloakRealm as a Deployment (development database)', () => {
     expect(realm.issuerUrl).toBe(`http://${serviceName}.auth.svc.cluster.local:8080/realms/mcp`);
     expect(realm.jwksUrl).toBe(`http://${serviceName}.auth.svc.cluster.local:8080/realms/mcp/protocol/openid-connect/certs`);
 
+    // Without a public hostname the issuer already is the in-cluster URL: no back-channel to render.
+    expect(realm.backchannelUrl).toBe(realm.issuerUrl);
     const auth = new McpAuthPolicy(chart, 'auth', { issuer: realm, rules: [AuthorizationRule.allowTool('get_me')] });
     expect(auth.renderRoutePolicies({ routePath: '/github/mcp' }).mcpAuthentication).toEqual({
       issuer: realm.issuerUrl,

@@ -61,7 +61,7 @@ describe('McpAuthPolicy rendering', () => {
 
   test('passes every authentication option through', () => {
     const { policy: auth } = policy({
-      issuer: OidcIssuer.fromUrl('https://login.example.com', { jwksUrl: 'https://login.example.com/keys' }),
+      issuer: OidcIssuer.fromUrl('https://login.example.com', { jwksUrl: 'https://login.example.com/keys', backchannelUrl: 'http://login.idp.svc:8080/' }),
       audiences: ['api://mcp'],
       mode: McpAuthMode.OPTIONAL,
       requiredScopes: ['mcp:tools'],
@@ -94,6 +94,7 @@ describe('McpAuthPolicy rendering', () => {
       algorithms: ['ES256'],
       clockSkew: '10s',
       publicUrl: 'https://gw.example.com',
+      backchannelUrl: 'http://login.idp.svc:8080',
     });
   });
 
@@ -300,6 +301,10 @@ describe('the secure-github example', () => {
       provider: { keycloak: {} },
       resourceMetadata: { resource: 'http://mcp.192.168.49.2.nip.io/github/mcp' },
     });
+    // The gateway reaches Keycloak by its Service for discovery, keys and registration; clients see the public issuer.
+    expect(route.policies.mcpAuthentication.backchannelUrl).toBe(chart.realm.backchannelUrl);
+    expect(chart.realm.backchannelUrl!).toBe(chart.realm.jwksUrl.replace(/\/protocol\/openid-connect\/certs$/, ''));
+    expect(new URL(chart.realm.backchannelUrl!).host).toBe(new URL(chart.realm.internalUrl).host);
 
     // The realm that issues the tokens gives the admin user the role the rule checks.
     const realmFile = objects.find(o => o.kind === 'ConfigMap' && o.data?.['mcp-realm.json']);

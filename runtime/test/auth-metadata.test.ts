@@ -35,7 +35,8 @@ describe('protected resource metadata (RFC 9728)', () => {
     });
     const expected = {
       resource: gateway.url,
-      authorization_servers: [gateway.url],
+      // Keycloak itself is the authorization server: its `issuer` is what RFC 9207 `iss` will name.
+      authorization_servers: [idp.issuer],
       scopes_supported: ['openid', 'mcp:tools'],
       bearer_methods_supported: ['header'],
       resource_documentation: 'https://docs.test/github',
@@ -84,7 +85,7 @@ describe('public URL behind a proxy', () => {
     const forwarded = { 'x-forwarded-proto': 'https', 'x-forwarded-host': 'mcp.example.com' };
     const { body } = await prm(gateway, forwarded);
     expect(body.resource).toBe('https://mcp.example.com/github/mcp');
-    expect(body.authorization_servers).toEqual(['https://mcp.example.com/github/mcp']);
+    expect(body.authorization_servers).toEqual([idp.issuer]);
     const challenge = (await fetch(gateway.url, { headers: forwarded })).headers.get('www-authenticate');
     expect(challenge).toBe('Bearer resource_metadata="https://mcp.example.com/.well-known/oauth-protected-resource/github/mcp"');
   });
@@ -112,7 +113,7 @@ describe('public URL behind a proxy', () => {
 });
 
 describe('authorization server metadata (RFC 8414) for keycloak', () => {
-  test('fetched from the realm, served as the gateway facade with DCR through the gateway', async () => {
+  test('legacy facade for clients that ignore the resource metadata: fetched from the realm, DCR through the gateway', async () => {
     const gateway = await route();
     const { status, headers, body } = await getJson(`${gateway.origin}/.well-known/oauth-authorization-server/github/mcp`);
     expect(status).toBe(200);

@@ -215,6 +215,31 @@ describe('required scopes', () => {
   });
 });
 
+describe('per-tool scopes (toolScopes)', () => {
+  const config = () => keycloak({ mode: 'optional', toolScopes: { get_me: ['mcp:tools'], delete_repository: ['repo:delete'] }, resourceMetadata: { scopesSupported: ['mcp:tools'] } });
+  const toolUrl = (target: ProtectedRoute, tool: string) => ({ ...target, url: `${target.url}?tool=${tool}` });
+
+  test('a token without the tool’s scope gets 403 insufficient_scope naming it; with it, the call passes', async () => {
+    const target = await route(config());
+    const token = await idp.clientCredentialsToken(AUDIENCE);
+    expect((await call(toolUrl(target, 'get_me'), token)).status).toBe(200);
+    const refused = await call(toolUrl(target, 'delete_repository'), token);
+    expect(refused.status).toBe(403);
+    expect(refused.challenge).toBe(
+      `Bearer resource_metadata="${target.origin}/.well-known/oauth-protected-resource/github/mcp", scope="mcp:tools repo:delete", error="insufficient_scope", error_description="token lacks scope repo:delete"`,
+    );
+  });
+
+  test('an anonymous caller (optional mode) is told to sign in with the tool’s scopes: 401, not 403', async () => {
+    const target = await route(config());
+    const anonymous = await call(toolUrl(target, 'get_me'));
+    expect(anonymous.status).toBe(401);
+    expect(anonymous.challenge).toBe(`Bearer resource_metadata="${target.origin}/.well-known/oauth-protected-resource/github/mcp", scope="mcp:tools"`);
+    // Tools without scopes stay open to anonymous callers in optional mode.
+    expect((await call(toolUrl(target, 'list_repos'))).status).toBe(200);
+  });
+});
+
 describe('signing keys', () => {
   test('a rotated key is picked up without restart; tokens of the previous key keep working', async () => {
     const gateway = await route(keycloak(), { jwksCooldownMs: 0 });
@@ -293,5 +318,12 @@ describe('configuration errors name the field', () => {
     expect(issues({ publicUrl: 'https://gw.example.com/base' })[0].path).toBe(`${PATH}.publicUrl`);
     expect(issues({ jwks: { url: 'x' }, jwksUrl: 'y' } as Partial<McpAuthentication>)[0].path).toBe(`${PATH}.jwksUrl`);
     expect(issues({})).toEqual([]);
+  });
+
+  test('extensions: back-channel URL and per-tool scopes', () => {
+    expect(issues({ backchannelUrl: 'keycloak:8080' })[0]).toEqual({ path: `${PATH}.backchannelUrl`, message: expect.stringContaining('http(s) URL') });
+    expect(issues({ toolScopes: { delete_repository: [] } })[0].path).toBe(`${PATH}.toolScopes.delete_repository`);
+    expect(issues({ toolScopes: { delete_repository: ['repo delete'] } })[0].path).toBe(`${PATH}.toolScopes.delete_repository`);
+    expect(issues({ backchannelUrl: 'http://keycloak.auth.svc:8080/realms/mcp/', toolScopes: { delete_repository: ['repo:delete'] } })).toEqual([]);
   });
 });

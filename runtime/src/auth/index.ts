@@ -2,6 +2,7 @@ import type { IncomingMessage, ServerResponse } from 'node:http';
 import type { McpAuthentication } from '../config/types.js';
 import type { Logger } from '../telemetry/logger.js';
 import { sendAuthenticationRequired, sendInsufficientScope, sendInvalidToken, type Challenge } from './challenge.js';
+import { IssuerChannel } from './issuer-channel.js';
 import { createKeyResolver } from './key-source.js';
 import { AuthorizationServerMetadataSource } from './metadata-source.js';
 import { identityProvider, type IdentityProvider } from './provider.js';
@@ -56,6 +57,7 @@ export class RouteAuthenticator {
   }
 
   private readonly provider: IdentityProvider;
+  private readonly channel: IssuerChannel;
   private readonly metadata: AuthorizationServerMetadataSource;
   private readonly validator: TokenValidator;
   private readonly registration: RegistrationProxy;
@@ -70,13 +72,14 @@ export class RouteAuthenticator {
     this.logger = options.logger;
     this.onRejected = options.onRejected;
     this.provider = identityProvider(settings.provider);
-    this.metadata = new AuthorizationServerMetadataSource(this.provider.metadataUrls(settings.issuer), {
+    this.channel = new IssuerChannel(settings.issuer, settings.backchannelUrl);
+    this.metadata = new AuthorizationServerMetadataSource(this.provider.metadataUrls(settings.issuer).map((url) => this.channel.internal(url)), {
       fetch: fetchImpl,
       logger: options.logger,
       maxAgeMs: options.metadataMaxAgeMs ?? 300_000,
       timeoutMs: OUTBOUND_TIMEOUT_MS,
     });
-    const getKey = createKeyResolver(settings.keySet, settings.issuer, this.provider, this.metadata, {
+    const getKey = createKeyResolver(settings.keySet, this.channel, this.provider, this.metadata, {
       cooldownMs: options.jwksCooldownMs ?? 30_000,
       refreshMs: options.jwksRefreshMs ?? 600_000,
       timeoutMs: OUTBOUND_TIMEOUT_MS,
@@ -84,7 +87,7 @@ export class RouteAuthenticator {
     });
     this.validator = new TokenValidator(settings, getKey);
     this.registration = new RegistrationProxy({
-      issuer: settings.issuer,
+      channel: this.channel,
       provider: this.provider,
       metadata: this.metadata,
       clientId: settings.clientId,
@@ -97,7 +100,8 @@ export class RouteAuthenticator {
   /** Answers the OAuth discovery and registration URLs of this route; false when `req` is none of them. */
   async handleWellKnown(req: IncomingMessage, res: ServerResponse, ctx: RouteAuthContext): Promise<boolean> {
     const routePath = normalizeRoutePath(ctx.routePath);
-    const document = wellKnownDocument(requestPath(req), routePath);
+    const path = requestPath(req);
+    const document = this.issuerHostDocument(path) ?? wellKnownDocument(path, routePath);
     if (!document) return false;
     if (document === 'client-registration') {
       await this.registration.handle(req, res);
@@ -110,6 +114,10 @@ export class RouteAuthenticator {
     setOpenCors(res, 'GET, OPTIONS');
     if (req.method !== 'GET' && req.method !== 'HEAD') {
       sendJson(res, 405, { error: 'invalid_request', error_description: 'metadata is read with GET' }, { Allow: 'GET, OPTIONS' });
+      return true;
+    }
+    if (document === 'issuer-metadata') {
+      await this.sendIssuerMetadata(res);
       return true;
     }
     const urls = this.urls(req, routePath);
@@ -156,6 +164,30 @@ export class RouteAuthenticator {
     return { claims, token };
   }
 
+  /**
+   * Step-up for one `tools/call` (MCP 2025-11-25): sends 403 `insufficient_scope` naming the scopes the
+   * tool needs and returns true when the caller's token lacks any of them.
+   */
+  refuseToolCall(req: IncomingMessage, res: ServerResponse, ctx: RouteAuthContext, tool: string, identity: Identity | undefined): boolean {
+    const needed = this.settings.toolScopes[tool];
+    if (!needed || this.settings.mode === 'permissive') return false;
+    const missing = missingScopes(identity?.claims ?? {}, needed);
+    if (missing.length === 0) return false;
+    const routePath = normalizeRoutePath(ctx.routePath);
+    // 2026-07-28: the challenge names every scope this operation needs, the client unions it with what it has.
+    const challenge = { ...this.challenge(req, routePath), scopes: [...new Set([...challengeScopes(this.settings), ...needed])] };
+    if (identity === undefined) {
+      // An anonymous caller (optional mode) has no token to step up: 401 tells it to sign in, with these scopes.
+      sendAuthenticationRequired(res, challenge);
+      this.onRejected?.('missing_token', req, 401);
+      return true;
+    }
+    this.logger?.info('bearer token lacks scopes the tool needs', { route: routePath, tool, missing });
+    sendInsufficientScope(res, challenge, missing);
+    this.onRejected?.('insufficient_scope', req, 403);
+    return true;
+  }
+
   close(): void {
     // Nothing is held open: key and metadata fetches are per request and time out on their own.
   }
@@ -174,15 +206,33 @@ export class RouteAuthenticator {
     return [this.settings.resource ?? this.urls(req, routePath).resource];
   }
 
-  private async sendAuthorizationServerMetadata(res: ServerResponse, urls: RouteUrls): Promise<void> {
-    let upstream: Record<string, unknown>;
+  /** The issuer's own paths the gateway answers for older providers (see `IdentityProvider.issuerHostPaths`). */
+  private issuerHostDocument(path: string): 'issuer-metadata' | 'client-registration' | undefined {
+    const paths = this.provider.issuerHostPaths?.(this.settings.issuer);
+    if (path === paths?.metadata) return 'issuer-metadata';
+    if (path === paths?.registration) return 'client-registration';
+    return undefined;
+  }
+
+  /** The provider's metadata, fetched (from the back-channel, if set) and served unchanged under its own issuer. */
+  private async sendIssuerMetadata(res: ServerResponse): Promise<void> {
+    const upstream = await this.publicMetadata(res);
+    if (upstream) sendJson(res, 200, upstream);
+  }
+
+  private async publicMetadata(res: ServerResponse): Promise<Record<string, unknown> | undefined> {
     try {
-      upstream = await this.metadata.get();
+      return this.channel.publicDocument(await this.metadata.get());
     } catch (error) {
       this.logger?.warn('authorization server metadata unavailable', { issuer: this.settings.issuer, error: (error as Error).message });
       sendJson(res, 502, { error: 'temporarily_unavailable', error_description: 'identity provider metadata unavailable' });
-      return;
+      return undefined;
     }
+  }
+
+  private async sendAuthorizationServerMetadata(res: ServerResponse, urls: RouteUrls): Promise<void> {
+    const upstream = await this.publicMetadata(res);
+    if (!upstream) return;
     const document = this.provider.rewriteMetadata(upstream, {
       facadeIssuer: urls.endpoint,
       registrationProxyUrl: urls.registration,

@@ -1,5 +1,6 @@
 import { createLocalJWKSet, createRemoteJWKSet, type JWTVerifyGetKey, type RemoteJWKSet } from 'jose';
 import type { Logger } from '../telemetry/logger.js';
+import type { IssuerChannel } from './issuer-channel.js';
 import type { AuthorizationServerMetadataSource } from './metadata-source.js';
 import { fallbackJwksUrl, type IdentityProvider } from './provider.js';
 import type { KeySetSource } from './settings.js';
@@ -48,24 +49,27 @@ class RemoteKeySet {
 
 /**
  * Resolves the key source of a route: keys given in the config, a configured URL, the provider's convention,
- * the `jwks_uri` of its metadata, or `{issuer}/.well-known/jwks.json` — in that order.
+ * the `jwks_uri` of its metadata, or `{issuer}/.well-known/jwks.json` — in that order. Derived URLs go over
+ * the back-channel; a configured URL is used as written.
  */
 export function createKeyResolver(
   source: KeySetSource,
-  issuer: string,
+  channel: IssuerChannel,
   provider: IdentityProvider,
   metadata: AuthorizationServerMetadataSource,
   options: RemoteKeyOptions,
 ): JWTVerifyGetKey {
   if (source.kind === 'keys') return createLocalJWKSet(source.jwks);
-  const known = source.kind === 'url' ? source.url.href : provider.conventionalJwksUrl(issuer);
+  const { issuer } = channel;
+  const conventional = provider.conventionalJwksUrl(issuer);
+  const known = source.kind === 'url' ? source.url.href : conventional && channel.internal(conventional);
   if (known) return new RemoteKeySet(new URL(known), options).getKey;
 
   let remote: Promise<RemoteKeySet> | undefined;
   const discover = async (): Promise<RemoteKeySet> => {
     // A metadata outage propagates (and is retried on the next token) instead of pinning the fallback URL.
     const document = await metadata.get();
-    const url = typeof document.jwks_uri === 'string' ? document.jwks_uri : fallbackJwksUrl(issuer);
+    const url = channel.internal(typeof document.jwks_uri === 'string' ? document.jwks_uri : fallbackJwksUrl(issuer));
     options.logger?.info('using JWKS', { issuer, jwksUrl: url });
     return new RemoteKeySet(new URL(url), options);
   };

@@ -19,9 +19,16 @@ export interface IdentityProvider {
   readonly name: ProviderName;
   /**
    * Advertise the gateway (not the issuer) in `authorization_servers`, so clients read the rewritten
-   * metadata below: needed when the provider's own metadata is unusable as is (no CORS on DCR, no RFC 8707).
+   * metadata below: needed when the provider's own metadata is unusable as is (no RFC 8707). The price: a
+   * client that checks RFC 9207 `iss` in the authorization response against the facade's `issuer` fails
+   * once the provider sends `iss` (see auth/DESIGN.md), so a provider whose metadata works as is says false.
    */
   readonly advertisesGatewayAsAuthorizationServer: boolean;
+  /**
+   * Paths on the issuer's own host that the gateway answers when the cluster routes them to it, filling
+   * in what older provider versions lack: RFC 8414 path-inserted metadata and CORS on client registration.
+   */
+  issuerHostPaths?(issuer: string): { readonly metadata: string; readonly registration: string };
   /** JWKS URL by the provider's convention; undefined: take `jwks_uri` from its metadata. */
   conventionalJwksUrl(issuer: string): string | undefined;
   /** Where its metadata lives, tried in order. */
@@ -78,12 +85,19 @@ const generic: IdentityProvider = {
 };
 
 /**
- * Keycloak: RFC 8414 metadata only from 26.4 on, so read OIDC discovery; no CORS on its DCR endpoint
- * (keycloak#39629), so DCR goes through the gateway; no RFC 8707, so audiences come from an audience mapper.
+ * Keycloak is named as the authorization server itself: its metadata is usable as is, and since its FAPI
+ * work it sends RFC 9207 `iss`, which only matches metadata whose `issuer` is Keycloak's. What older
+ * versions lack — RFC 8414 metadata (before 26.4: read OIDC discovery) and CORS on DCR (before 26.5,
+ * keycloak#39629) — the gateway serves on Keycloak's own paths when those are routed to it. No RFC 8707,
+ * so audiences come from an audience mapper.
  */
 const keycloak: IdentityProvider = {
   name: 'keycloak',
-  advertisesGatewayAsAuthorizationServer: true,
+  advertisesGatewayAsAuthorizationServer: false,
+  issuerHostPaths: (issuer) => ({
+    metadata: new URL(rfc8414Url(issuer)).pathname,
+    registration: `${trimSlash(new URL(issuer).pathname)}/clients-registrations/openid-connect`,
+  }),
   conventionalJwksUrl: (issuer) => `${trimSlash(issuer)}/protocol/openid-connect/certs`,
   metadataUrls: (issuer) => [oidcDiscoveryUrl(issuer), rfc8414Url(issuer)],
   registrationUrl: async (issuer) => `${trimSlash(issuer)}/clients-registrations/openid-connect`,

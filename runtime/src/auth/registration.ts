@@ -1,6 +1,7 @@
 import type { IncomingMessage, ServerResponse } from 'node:http';
 import type { Logger } from '../telemetry/logger.js';
 import { BodyTooLarge, readBody } from '../transport/body.js';
+import type { IssuerChannel } from './issuer-channel.js';
 import type { AuthorizationServerMetadataSource } from './metadata-source.js';
 import type { IdentityProvider } from './provider.js';
 import { sendJson, sendPreflight, setOpenCors } from './responses.js';
@@ -10,7 +11,7 @@ const MAX_REGISTRATION_BYTES = 64 * 1024;
 const FORWARDED_REQUEST_HEADERS = ['content-type', 'authorization', 'accept'];
 
 export interface RegistrationOptions {
-  readonly issuer: string;
+  readonly channel: IssuerChannel;
   readonly provider: IdentityProvider;
   readonly metadata: AuthorizationServerMetadataSource;
   /** When set, registration is answered here with this pre-registered client (agentgateway's `clientId`). */
@@ -67,10 +68,11 @@ export class RegistrationProxy {
   }
 
   private async forward(req: IncomingMessage, res: ServerResponse, body: Buffer): Promise<void> {
-    const { provider, issuer, metadata, logger } = this.options;
+    const { provider, channel, metadata, logger } = this.options;
     let target: string | undefined;
     try {
-      target = await provider.registrationUrl(issuer, () => metadata.get());
+      const advertised = await provider.registrationUrl(channel.issuer, () => metadata.get());
+      target = advertised && channel.internal(advertised);
     } catch (error) {
       logger?.warn('client registration: provider metadata unavailable', { error: (error as Error).message });
       return sendJson(res, 502, { error: 'temporarily_unavailable', error_description: 'identity provider unavailable' });
@@ -90,11 +92,20 @@ export class RegistrationProxy {
       logger?.warn('client registration: identity provider unreachable', { registrationUrl: target, error: (error as Error).message });
       return sendJson(res, 502, { error: 'temporarily_unavailable', error_description: 'identity provider unreachable' });
     }
-    const payload = Buffer.from(await upstream.arrayBuffer());
+    // The registration response names the client's configuration endpoint: a URL the client must be able to reach.
+    const payload = channel.backchannel === undefined ? Buffer.from(await upstream.arrayBuffer()) : Buffer.from(publicJson(channel, await upstream.text()));
     const responseHeaders: Record<string, string> = { 'Content-Length': String(payload.length), 'Cache-Control': 'no-store' };
     const contentType = upstream.headers.get('content-type');
     if (contentType) responseHeaders['Content-Type'] = contentType;
     res.writeHead(upstream.status, responseHeaders);
     res.end(payload);
+  }
+}
+
+function publicJson(channel: IssuerChannel, text: string): string {
+  try {
+    return JSON.stringify(channel.publicDocument(JSON.parse(text) as unknown));
+  } catch {
+    return text;
   }
 }

@@ -29,6 +29,13 @@ export interface AuthSettings {
   /** Extra RFC 9728 fields, already in snake_case (without `resource`). */
   readonly resourceMetadata: Readonly<Record<string, unknown>>;
   readonly clientId?: string;
+  /**
+   * The issuer's URL as the gateway reaches it (an in-cluster Service), without trailing slash; discovery,
+   * JWKS and client registration go there while tokens keep the public `issuer`.
+   */
+  readonly backchannelUrl?: string;
+  /** Scopes a `tools/call` of each tool (by the name clients call it) needs beyond `requiredScopes`. */
+  readonly toolScopes: Readonly<Record<string, readonly string[]>>;
 }
 
 const DEFAULT_ALGORITHMS = ['RS256', 'RS384', 'RS512', 'PS256', 'PS384', 'PS512', 'ES256', 'ES384', 'ES512', 'EdDSA', 'Ed25519'];
@@ -94,7 +101,19 @@ export function resolveAuthSettings(config: McpAuthentication, configPath: strin
 
   const requiredScopes = config.requiredScopes ?? [];
   for (const [index, scope] of requiredScopes.entries()) {
-    if (typeof scope !== 'string' || !/^[\x21\x23-\x5b\x5d-\x7e]+$/.test(scope)) problem(`requiredScopes[${index}]`, `not a valid OAuth scope: ${JSON.stringify(scope)}`);
+    if (!isScope(scope)) problem(`requiredScopes[${index}]`, `not a valid OAuth scope: ${JSON.stringify(scope)}`);
+  }
+  const toolScopes: Record<string, string[]> = {};
+  for (const [tool, scopes] of Object.entries(config.toolScopes ?? {})) {
+    if (!Array.isArray(scopes) || scopes.length === 0) problem(`toolScopes.${tool}`, 'must be a non-empty list of scopes');
+    else if (scopes.some((scope) => !isScope(scope))) problem(`toolScopes.${tool}`, `not valid OAuth scopes: ${JSON.stringify(scopes)}`);
+    else toolScopes[tool] = [...scopes];
+  }
+
+  let backchannelUrl: string | undefined;
+  if (config.backchannelUrl !== undefined) {
+    if (!isHttpUrl(config.backchannelUrl)) problem('backchannelUrl', `must be an http(s) URL, got ${JSON.stringify(config.backchannelUrl)}`);
+    else backchannelUrl = config.backchannelUrl.replace(/\/+$/, '');
   }
 
   if (config.clientId !== undefined && (typeof config.clientId !== 'string' || config.clientId === '')) problem('clientId', 'must be a non-empty string');
@@ -114,7 +133,14 @@ export function resolveAuthSettings(config: McpAuthentication, configPath: strin
     resource,
     resourceMetadata: snakeCaseKeys(config.resourceMetadata ?? {}),
     clientId: config.clientId,
+    backchannelUrl,
+    toolScopes,
   };
+}
+
+/** RFC 6749 §3.3 scope-token characters. */
+function isScope(scope: unknown): scope is string {
+  return typeof scope === 'string' && /^[\x21\x23-\x5b\x5d-\x7e]+$/.test(scope);
 }
 
 function providerName(provider: McpAuthentication['provider'], invalid: () => void): ProviderName {

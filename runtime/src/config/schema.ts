@@ -368,6 +368,12 @@ export const configSchema = {
         clockSkew: duration('Extension: clock skew tolerance. Default `30s`.'),
         publicUrl: { type: 'string', description: 'Extension: public base URL of the gateway.' },
         requiredScopes: { type: 'array', items: { type: 'string' }, description: 'Extension: scopes every token must carry.' },
+        toolScopes: {
+          type: 'object',
+          additionalProperties: { type: 'array', items: { type: 'string' }, minItems: 1 },
+          description: 'Extension: scopes a tools/call of each tool needs (403 insufficient_scope otherwise).',
+        },
+        backchannelUrl: { type: 'string', description: 'Extension: the issuer URL as the gateway reaches it (in-cluster Service).' },
       },
     },
     mcpAuthorization: {

@@ -199,6 +199,17 @@ export interface McpAuthentication {
   readonly publicUrl?: string;
   /** Extension: scopes demanded in the 401 challenge; a token lacking any gets 403 `insufficient_scope`. */
   readonly requiredScopes?: string[];
+  /**
+   * Extension: scopes a `tools/call` of a tool (keyed by the name clients call) needs; a token lacking any
+   * gets 403 `insufficient_scope` naming them, so the client can step up (MCP 2025-11-25).
+   */
+  readonly toolScopes?: Record<string, string[]>;
+  /**
+   * Extension: the issuer's URL as the gateway reaches it, e.g. the in-cluster Service
+   * `http://keycloak.auth.svc:8080/realms/mcp`. Discovery, JWKS and client registration use it; tokens are
+   * still checked against `issuer`, and clients still see only public URLs.
+   */
+  readonly backchannelUrl?: string;
 }
 
 /** A plain string is an `allow` rule. */

@@ -4,7 +4,7 @@ import type { Logger } from '../telemetry/logger.js';
 import { errorResponse, INTERNAL_ERROR, INVALID_REQUEST } from '../transport/jsonrpc.js';
 import { isLegacySsePath, serveLegacySse } from '../transport/legacy-sse.js';
 import { sendJson } from '../transport/responder.js';
-import { serveMcp } from '../transport/streamable.js';
+import { serveMcp, type McpEndpoint } from '../transport/streamable.js';
 import { answerPreflight, corsHeaders, originRejection } from './cors.js';
 import { hostMatches, isWellKnownPath, type CompiledListener, type CompiledRoute } from './routes.js';
 
@@ -119,15 +119,20 @@ export class BindServer {
     const cors = corsHeaders(req, route.cors);
     for (const [name, value] of Object.entries(cors)) res.setHeader(name, value);
     const ctx = { routePath: compiled.endpointPath };
-    const wellKnown = isWellKnownPath(path);
-    if (compiled.authenticator && wellKnown && (await compiled.authenticator.handleWellKnown(req, res, ctx))) return;
-    if (wellKnown) return json(res, 404, errorResponse(null, INVALID_REQUEST, `Not found: ${path}`));
+    // Not only well-known paths: the authenticator also answers the identity provider's own paths routed to it.
+    if (compiled.authenticator && (await compiled.authenticator.handleWellKnown(req, res, ctx))) return;
+    if (isWellKnownPath(path)) return json(res, 404, errorResponse(null, INVALID_REQUEST, `Not found: ${path}`));
     let identity;
     if (compiled.authenticator) {
       identity = await compiled.authenticator.authenticate(req, res, ctx);
       if (identity === null) return;
     }
-    const routed = { ...endpoint, responseHeaders: cors };
+    const authenticator = compiled.authenticator;
+    const routed = {
+      ...endpoint,
+      responseHeaders: cors,
+      refuseToolCall: authenticator && ((request, response, tool, caller) => authenticator.refuseToolCall(request, response, ctx, tool, caller)),
+    } satisfies McpEndpoint;
     if (isLegacySsePath(path)) await serveLegacySse(routed, req, res, identity ?? undefined, path);
     else await serveMcp(routed, req, res, identity ?? undefined);
   }

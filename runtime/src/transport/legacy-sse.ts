@@ -6,7 +6,7 @@ import { SseWriter } from '../session/streams.js';
 import type { JsonRpcMessage } from '../upstream/types.js';
 import { BodyTooLarge, readBody } from './body.js';
 import { errorResponse, INTERNAL_ERROR, INVALID_REQUEST, invalidReason, isRequest, isResponse, PARSE_ERROR } from './jsonrpc.js';
-import type { McpEndpoint } from './streamable.js';
+import { refusedToolCall, type McpEndpoint } from './streamable.js';
 
 /** Paths served with the legacy transport: the last segment is `sse` (`/sse`, `/github/sse`). */
 export function isLegacySsePath(path: string): boolean {
@@ -63,6 +63,7 @@ async function receive(endpoint: McpEndpoint, req: IncomingMessage, res: ServerR
   }
   const invalid = invalidReason(message);
   if (invalid) return reply(res, endpoint, 400, errorResponse(null, INVALID_REQUEST, `Invalid Request: ${invalid}`));
+  if (refusedToolCall(endpoint, req, res, [message], identity)) return;
   session.touch();
   session.adopt(endpoint.context);
   session.credentials.bearer = identity?.token;

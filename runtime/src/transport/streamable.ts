@@ -39,6 +39,18 @@ export interface McpEndpoint {
   readonly telemetry: Telemetry;
   /** Headers every answer carries (CORS). */
   readonly responseHeaders: Record<string, string>;
+  /**
+   * Per-tool scopes (step-up): answers a `tools/call` the token lacks scopes for with the 403 challenge
+   * and returns true. Absent on routes without authentication.
+   */
+  readonly refuseToolCall?: (req: IncomingMessage, res: ServerResponse, tool: string, identity: Identity | undefined) => boolean;
+}
+
+/** True when a `tools/call` among `messages` was refused for missing scopes; the 403 has then been sent. */
+export function refusedToolCall(endpoint: McpEndpoint, req: IncomingMessage, res: ServerResponse, messages: readonly JsonRpcMessage[], identity: Identity | undefined): boolean {
+  const refuse = endpoint.refuseToolCall;
+  if (!refuse) return false;
+  return messages.some((message) => message.method === 'tools/call' && typeof message.params?.name === 'string' && refuse(req, res, message.params.name, identity));
 }
 
 /** Facts about one HTTP exchange, filled in as it is served and logged as one line when the response ends. */
@@ -176,6 +188,7 @@ async function post(endpoint: McpEndpoint, req: IncomingMessage, res: ServerResp
   }
   const first = messages[0];
   exchange.mcpMethod = first.method;
+  if (refusedToolCall(endpoint, req, res, messages, identity)) return;
   const modernVersion = first.params?._meta?.['io.modelcontextprotocol/protocolVersion'];
   if (headerVersion === MODERN_PROTOCOL || modernVersion === MODERN_PROTOCOL) {
     if (batch) throw new HttpFailure(400, INVALID_REQUEST, `Invalid Request: protocol revision ${MODERN_PROTOCOL} does not allow batches`);

@@ -1,6 +1,6 @@
 /**
  * A minimal HTTP server that protects one route with `RouteAuthenticator` the way the gateway's HTTP layer
- * does (well-known documents first, then `authenticate`), answering authenticated requests with the
+ * does (well-known documents first, then `authenticate`, then per-tool scopes for `?tool=`), answering authenticated requests with the
  * caller's claims. For tests of the auth module against `TestOpenIdProvider`.
  */
 import { createServer, type Server } from 'node:http';
@@ -33,6 +33,9 @@ export async function startProtectedRoute(
       }
       const identity = await authenticator.authenticate(req, res, { routePath });
       if (identity === null) return;
+      // `?tool=<name>` stands for a tools/call of that tool (per-tool scopes).
+      const tool = new URL(req.url ?? '/', 'http://route').searchParams.get('tool');
+      if (tool !== null && authenticator.refuseToolCall(req, res, { routePath }, tool, identity)) return;
       res.writeHead(200, { 'content-type': 'application/json' });
       res.end(JSON.stringify({ anonymous: identity === undefined, claims: identity?.claims ?? null }));
     })().catch((error: unknown) => {

@@ -29,7 +29,7 @@ export interface TestRealmOptions {
   readonly realm?: string;
   /** Resource indicators (token audiences) the realm issues tokens for. Any other `resource` is `invalid_target`. */
   readonly resources: readonly string[];
-  /** Scope granted on every resource. Default `mcp:tools`. */
+  /** Scopes (space-separated) a token for any resource may carry. Default `mcp:tools`. */
   readonly resourceScope?: string;
   /**
    * Keycloak's way: an audience mapper puts this fixed `aud` in every access token, whatever `resource` the
@@ -40,6 +40,12 @@ export interface TestRealmOptions {
   readonly accessTokenTtlSeconds?: number;
   /** Default users: `alice` (role `user`) and `admin` (roles `user`, `admin`), password = user name. */
   readonly users?: Readonly<Record<string, TestUser>>;
+  /**
+   * Origin in the issuer and every URL the realm advertises, as Keycloak's `KC_HOSTNAME` sets it, when it
+   * differs from where the realm listens (a proxy in front, or an address the gateway cannot reach).
+   * Default: the listening origin.
+   */
+  readonly publicOrigin?: string;
 }
 
 /** The confidential client every realm has, for client-credentials tokens. */
@@ -77,6 +83,7 @@ export class TestOpenIdProvider {
   }
 
   readonly issuer: string;
+  readonly listeningIssuer: string;
   readonly realmPath: string;
   readonly jwksUrl: string;
   readonly discoveryUrl: string;
@@ -101,11 +108,13 @@ export class TestOpenIdProvider {
     private readonly options: TestRealmOptions,
   ) {
     this.realmPath = `/realms/${realm}`;
-    this.issuer = `${origin}${this.realmPath}`;
-    this.jwksUrl = `${this.issuer}${KEYCLOAK_ROUTES.jwks}`;
-    this.discoveryUrl = `${this.issuer}/.well-known/openid-configuration`;
-    this.registrationUrl = `${this.issuer}${KEYCLOAK_ROUTES.registration}`;
-    this.tokenUrl = `${this.issuer}${KEYCLOAK_ROUTES.token}`;
+    this.issuer = `${options.publicOrigin ?? origin}${this.realmPath}`;
+    /** The issuer where the realm listens: what a gateway's back-channel URL names. */
+    this.listeningIssuer = `${origin}${this.realmPath}`;
+    this.jwksUrl = `${this.listeningIssuer}${KEYCLOAK_ROUTES.jwks}`;
+    this.discoveryUrl = `${this.listeningIssuer}/.well-known/openid-configuration`;
+    this.registrationUrl = `${this.listeningIssuer}${KEYCLOAK_ROUTES.registration}`;
+    this.tokenUrl = `${this.listeningIssuer}${KEYCLOAK_ROUTES.token}`;
     this.users = options.users ?? DEFAULT_USERS;
     this.resources = new Set(options.resources);
   }
@@ -270,6 +279,21 @@ export class TestOpenIdProvider {
     (req as IncomingMessage & { originalUrl?: string }).originalUrl = req.url;
     const details = await this.provider.interactionDetails(req, res);
     if (details.uid !== uid) throw new Error('interaction mismatch');
+    if (details.prompt.name === 'consent') {
+      // A client that sends `prompt=consent` (mcp-remote does) gets Keycloak's consent screen: one button.
+      if (req.method === 'GET') {
+        res.writeHead(200, { 'content-type': 'text/html' }).end(`<form method="post"><button name="consent" value="yes">Yes</button></form>`);
+        return;
+      }
+      const { accountId } = details.session ?? {};
+      const clientId = String(details.params.client_id);
+      if (!accountId) throw new Error('consent without a signed-in user');
+      const grant = new this.provider.Grant({ clientId, accountId });
+      grant.addOIDCScope(String(details.params.scope ?? ''));
+      for (const indicator of [details.params.resource].flat()) if (typeof indicator === 'string') grant.addResourceScope(indicator, this.resourceScope);
+      await this.provider.interactionFinished(req, res, { consent: { grantId: await grant.save() } }, { mergeWithLastSubmission: true });
+      return;
+    }
     if (req.method === 'GET') {
       res.writeHead(200, { 'content-type': 'text/html' }).end(
         `<form method="post"><input name="username"><input name="password" type="password"><button>Sign in</button></form>`,
@@ -305,7 +329,7 @@ export class TestOpenIdProvider {
         },
       ],
       routes: KEYCLOAK_ROUTES,
-      scopes: ['openid', 'offline_access', 'profile', 'email', 'roles', scope],
+      scopes: ['openid', 'offline_access', 'profile', 'email', 'roles', ...scope.split(' ')],
       pkce: { required: () => true },
       ttl: { AccessToken: ttl, ClientCredentials: ttl, Interaction: 600, Grant: 3600, Session: 3600, AuthorizationCode: 60, RefreshToken: 3600 },
       cookies: { keys: ['test-cookie-key'] },
