@@ -365,7 +365,7 @@ function resolveRoute(route: Route, configPath: string, port: number): ResolvedR
     statefulMode: mcp.statefulMode ?? 'stateful',
     prefixMode: mcp.prefixMode ?? 'conditional',
     failureMode: mcp.failureMode ?? 'failClosed',
-    dnsRebindingProtection: mcp.dnsRebindingProtection ?? false,
+    dnsRebindingProtection: mcp.dnsRebindingProtection,
     serverInfo: mcp.serverInfo,
     stdio: {
       maxProcesses: mcp.stdio?.maxProcesses ?? 64,

@@ -69,7 +69,8 @@ export interface ResolvedBackend {
   readonly statefulMode: StatefulMode;
   readonly prefixMode: PrefixMode;
   readonly failureMode: FailureMode;
-  readonly dnsRebindingProtection: boolean;
+  /** Undefined: on when the bind listens on a loopback address (the MCP SDK's default). */
+  readonly dnsRebindingProtection?: boolean;
   readonly serverInfo?: { readonly name: string; readonly version?: string; readonly title?: string };
   readonly stdio: ResolvedStdioPool;
 }

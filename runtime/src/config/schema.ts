@@ -188,7 +188,7 @@ export const configSchema = {
         failureMode: { $ref: '#/$defs/failureMode' },
         dnsRebindingProtection: {
           type: 'boolean',
-          description: 'When true, Host and Origin must be loopback names. Origin is always checked against CORS `allowOrigins`.',
+          description: 'When true, Host and Origin must be loopback names. Default: true when the gateway listens on a loopback address. Origin is always checked against CORS `allowOrigins`.',
         },
         serverInfo: { $ref: '#/$defs/serverInfo' },
         stdio: {

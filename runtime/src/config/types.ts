@@ -93,7 +93,10 @@ export interface McpBackend {
   readonly statefulMode?: StatefulMode;
   readonly prefixMode?: PrefixMode;
   readonly failureMode?: FailureMode;
-  /** Host/Origin must be loopback. agentgateway default false; our default is to check Origin against `allowedOrigins`. */
+  /**
+   * Host/Origin must be loopback. agentgateway defaults to false; ours is on for a loopback bind (the MCP SDK's
+   * rule) and off otherwise, where Origin is still checked against `allowedOrigins`.
+   */
   readonly dnsRebindingProtection?: boolean;
   /** Extension: `serverInfo` of the merged `initialize` result (agentgateway hard-codes "agentgateway", issue #2564). */
   readonly serverInfo?: { readonly name: string; readonly version?: string; readonly title?: string };
