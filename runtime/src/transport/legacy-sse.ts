@@ -6,7 +6,7 @@ import { SseWriter } from '../session/streams.js';
 import type { JsonRpcMessage } from '../upstream/types.js';
 import { BodyTooLarge, readBody } from './body.js';
 import { errorResponse, INTERNAL_ERROR, INVALID_REQUEST, invalidReason, isRequest, isResponse, PARSE_ERROR } from './jsonrpc.js';
-import type { McpEndpoint } from './streamable.js';
+import { factsOf, type McpEndpoint } from './streamable.js';
 
 /** Paths served with the legacy transport: the last segment is `sse` (`/sse`, `/github/sse`). */
 export function isLegacySsePath(path: string): boolean {
@@ -79,6 +79,6 @@ async function receive(endpoint: McpEndpoint, req: IncomingMessage, res: ServerR
       (error: Error & { code?: number }) => sink.finish(errorResponse(message.id, error.code ?? INTERNAL_ERROR, error.message)),
     );
   } else {
-    void session.handleRequest(message, session.standaloneSink(), { jwt: identity?.claims, headers: req.headers });
+    void session.handleRequest(message, session.standaloneSink(), factsOf(req, identity));
   }
 }

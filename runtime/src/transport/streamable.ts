@@ -144,8 +144,9 @@ function protocolVersionHeader(req: IncomingMessage): string | undefined {
   return version;
 }
 
-function factsOf(req: IncomingMessage, identity: Identity | undefined): RequestFacts {
-  return { jwt: identity?.claims, headers: req.headers };
+/** What authorization rules see of the caller: `jwt` and `request`. */
+export function factsOf(req: IncomingMessage, identity: Identity | undefined): RequestFacts {
+  return { jwt: identity?.claims, headers: req.headers, method: req.method, path: (req.url ?? '/').split('?')[0] };
 }
 
 function subjectOf(identity: Identity | undefined): string | undefined {
