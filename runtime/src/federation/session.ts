@@ -15,7 +15,7 @@ import { UpstreamError, type JsonRpcMessage } from '../upstream/types.js';
 import { TargetLink, type ClientCall } from './link.js';
 import { mergeInitialize } from './merge.js';
 import { prefixUri } from './names.js';
-import { isPassthrough, Router } from './router.js';
+import { CLIENT_NOTIFICATIONS, isPassthrough, Router } from './router.js';
 
 type Json = Record<string, unknown>;
 
@@ -312,6 +312,10 @@ export class McpSession {
   }
 
   handleNotification(message: JsonRpcMessage): void {
+    if (!CLIENT_NOTIFICATIONS.has(message.method ?? '')) {
+      this.context.logger.warn('notification dropped: not one a client may send', { route: this.context.routeName, method: String(message.method).slice(0, 100) });
+      return;
+    }
     if (message.method === 'notifications/cancelled') {
       const requestId = message.params?.requestId as RequestId | undefined;
       const call = requestId !== undefined ? this.calls.get(requestId) : undefined;
