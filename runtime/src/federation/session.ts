@@ -6,7 +6,7 @@ import type { SessionState } from '../session/token.js';
 import type { Logger } from '../telemetry/logger.js';
 import type { CallKind, Telemetry, UpstreamErrorReason } from '../telemetry/telemetry.js';
 import { carrierOf, type TraceCarrier, type Tracer } from '../telemetry/tracing.js';
-import { errorResponse, INTERNAL_ERROR, type RequestId } from '../transport/jsonrpc.js';
+import { errorResponse, INTERNAL_ERROR, INVALID_REQUEST, type RequestId } from '../transport/jsonrpc.js';
 import type { CallSink } from '../transport/responder.js';
 import { connectTarget, resumeTarget } from '../upstream/connect.js';
 import type { ClientCredentials } from '../upstream/http.js';
@@ -76,6 +76,8 @@ export class McpSession {
   private ephemeralInit?: Json;
   /** The route context whose policies this session last adopted. */
   private policySource: BackendContext;
+  /** `initialize` runs once per session: a second one would open a second set of links (stdio processes) and orphan the first. */
+  private initializeStarted = false;
 
   constructor(
     public context: BackendContext,
@@ -116,6 +118,8 @@ export class McpSession {
 
   /** Runs the client's `initialize` against every target; returns the (merged) result. */
   async initialize(message: JsonRpcMessage): Promise<JsonRpcMessage> {
+    if (this.initializeStarted) throw new UpstreamError('Invalid Request: this session is already initialized; open a new session to initialize again', INVALID_REQUEST);
+    this.initializeStarted = true;
     const started = performance.now();
     // Counted and traced like any request; the transport answers it itself, so the sink goes unused.
     const call = {
