@@ -184,6 +184,13 @@ function checkPolicies(policies: RoutePolicies | undefined, path: string, issues
   if (skew !== undefined && parseDuration(skew) === undefined) {
     issues.push({ path: `${path}.mcpAuthentication.clockSkew`, message: 'must be a duration' });
   }
+  const cors = policies?.cors;
+  if (cors?.allowCredentials === true && cors.allowOrigins?.includes('*')) {
+    issues.push({
+      path: `${path}.cors.allowCredentials`,
+      message: 'cannot be true with allowOrigins "*" (any web page could call the route with its users\' credentials); list the origins instead',
+    });
+  }
   const auth = policies?.mcpAuthentication;
   if (auth?.jwks !== undefined && auth.jwksUrl !== undefined) {
     issues.push({ path: `${path}.mcpAuthentication.jwksUrl`, message: 'give either `jwks` or the older `jwksUrl`, not both' });
