@@ -59,6 +59,8 @@ export class McpSession {
   protocolVersion = '2025-03-26';
   clientCapabilities: Json = {};
   subject?: string;
+  /** Whom the session belongs to (issuer and subject of the token, see `ownerOf`); undefined when anonymous. */
+  owner?: string;
   lastActivity = Date.now();
   readonly createdAt = Date.now();
   closeReason?: string;
@@ -206,6 +208,7 @@ export class McpSession {
     session.protocolVersion = state.v;
     session.clientCapabilities = state.c;
     session.subject = state.s;
+    session.owner = state.o;
     const movable = state.t.every(([, kind, upstreamSession]) => kind === 'mcp' || (kind !== 'stdio' && upstreamSession === null));
     if (!movable) {
       throw new SessionNotResumable(
@@ -237,6 +240,7 @@ export class McpSession {
       t: [...this.links.values()].map((link) => [link.name, link.kind, link.connection.sessionId ?? null, link.protocolVersion ?? this.protocolVersion] as const),
       c: this.clientCapabilities,
       ...(this.subject !== undefined ? { s: this.subject } : {}),
+      ...(this.owner !== undefined ? { o: this.owner } : {}),
     };
   }
 

@@ -6,7 +6,7 @@ import { SseWriter } from '../session/streams.js';
 import type { JsonRpcMessage } from '../upstream/types.js';
 import { BodyTooLarge, readBody } from './body.js';
 import { errorResponse, INTERNAL_ERROR, INVALID_REQUEST, invalidReason, isRequest, isResponse, PARSE_ERROR } from './jsonrpc.js';
-import { factsOf, type McpEndpoint } from './streamable.js';
+import { factsOf, ownerOf, type McpEndpoint } from './streamable.js';
 
 /** Paths served with the legacy transport: the last segment is `sse` (`/sse`, `/github/sse`). */
 export function isLegacySsePath(path: string): boolean {
@@ -38,6 +38,7 @@ async function openStream(endpoint: McpEndpoint, res: ServerResponse, identity: 
   const session = new McpSession(endpoint.context);
   session.id = `sse-${randomBytes(16).toString('hex')}`;
   session.subject = subjectOf(identity);
+  session.owner = ownerOf(identity);
   session.credentials.bearer = identity?.token;
   endpoint.sessions.add(session);
   const writer = new SseWriter(res);
@@ -51,7 +52,7 @@ async function openStream(endpoint: McpEndpoint, res: ServerResponse, identity: 
 async function receive(endpoint: McpEndpoint, req: IncomingMessage, res: ServerResponse, identity: Identity | undefined): Promise<void> {
   const id = new URL(req.url ?? '/', 'http://gateway').searchParams.get('sessionId');
   const session = id ? endpoint.sessions.get(id) : undefined;
-  if (!session || session.context.routeId !== endpoint.context.routeId || session.subject !== subjectOf(identity)) {
+  if (!session || session.context.routeId !== endpoint.context.routeId || session.owner !== ownerOf(identity)) {
     return reply(res, endpoint, 404, errorResponse(null, INVALID_REQUEST, 'Session not found'));
   }
   let message: JsonRpcMessage;

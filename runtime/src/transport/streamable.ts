@@ -1,3 +1,4 @@
+import { createHash } from 'node:crypto';
 import type { IncomingMessage, ServerResponse } from 'node:http';
 import type { Identity } from '../auth/index.js';
 import type { RequestFacts } from '../authz/index.js';
@@ -149,6 +150,18 @@ export function factsOf(req: IncomingMessage, identity: Identity | undefined): R
   return { jwt: identity?.claims, headers: req.headers, method: req.method, path: (req.url ?? '/').split('?')[0] };
 }
 
+/**
+ * Whom a session belongs to: the token's issuer and subject, so no other caller can use it even with its
+ * id. A token without `sub` (accepted only when `jwtValidationOptions.requiredClaims` leaves `sub` out)
+ * binds the session to that very token. Undefined for anonymous callers.
+ */
+export function ownerOf(identity: Identity | undefined): string | undefined {
+  if (!identity) return undefined;
+  const { iss, sub } = identity.claims;
+  if (typeof sub === 'string' && sub !== '') return JSON.stringify([typeof iss === 'string' ? iss : '', sub]);
+  return `token:${createHash('sha256').update(identity.token).digest('base64url')}`;
+}
+
 function subjectOf(identity: Identity | undefined): string | undefined {
   const sub = identity?.claims.sub;
   return typeof sub === 'string' ? sub : undefined;
@@ -245,6 +258,7 @@ async function serveInitialize(
   const stateful = endpoint.context.backend.statefulMode === 'stateful';
   const session = new McpSession(endpoint.context, { ephemeral: !stateful });
   session.subject = subjectOf(identity);
+  session.owner = ownerOf(identity);
   session.credentials.bearer = identity?.token;
   const responder = new PostResponder(res, {
     expected: 1,
@@ -315,17 +329,17 @@ async function sessionFor(endpoint: McpEndpoint, req: IncomingMessage, identity:
   const id = header(req, 'mcp-session-id');
   if (!id) throw new HttpFailure(400, INVALID_REQUEST, 'Bad Request: Mcp-Session-Id header is required for requests other than initialize');
   exchange.sessionId = id;
-  const subject = subjectOf(identity);
+  const owner = ownerOf(identity);
   const local = endpoint.sessions.get(id);
   if (local) {
-    // A session bound to one subject is invisible to every other caller, even one holding its id.
-    if (local.context.routeId !== endpoint.context.routeId || local.subject !== subject) throw notFound();
+    // A session bound to one owner is invisible to every other caller, even one holding its id.
+    if (local.context.routeId !== endpoint.context.routeId || local.owner !== owner) throw notFound();
     local.adopt(endpoint.context);
     local.touch();
     return local;
   }
   const state = endpoint.codec.decode(id);
-  if (!state || state.r !== endpoint.context.routeId || state.s !== subject) throw notFound();
+  if (!state || state.r !== endpoint.context.routeId || state.o !== owner) throw notFound();
   try {
     return await endpoint.sessions.getOrResume(id, async () => {
       const session = await McpSession.resume(endpoint.context, state);
