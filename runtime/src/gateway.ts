@@ -386,6 +386,7 @@ export class Gateway {
         codec: this.codec,
         sessions: this.sessions,
         maxBodyBytes: config.settings.maxBodyBytes,
+        bodyTimeoutMs: config.settings.bodyTimeoutMs,
         logger: this.logger,
         telemetry: this.telemetry,
         responseHeaders: {},

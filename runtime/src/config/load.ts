@@ -120,6 +120,7 @@ function checkSemantics(config: GatewayConfig, issues: ConfigIssue[], env: NodeJ
   const durations: Array<[string, string | undefined]> = [
     ['config.mcp.sessionTtl', settings?.mcp?.sessionTtl],
     ['config.limits.upstreamTimeout', settings?.limits?.upstreamTimeout],
+    ['config.limits.bodyTimeout', settings?.limits?.bodyTimeout],
     ['config.drainTimeout', settings?.drainTimeout],
   ];
   for (const [path, value] of durations) {
@@ -327,6 +328,7 @@ function resolve(config: GatewayConfig, source: string, env: NodeJS.ProcessEnv, 
       sessionKey: keyHex !== undefined ? Buffer.from(keyHex, 'hex') : undefined,
       sessionTtlMs: parseDuration(settings?.mcp?.sessionTtl ?? '30m')!,
       maxBodyBytes: settings?.limits?.maxBodyBytes ?? 4 * MIB,
+      bodyTimeoutMs: parseDuration(settings?.limits?.bodyTimeout ?? '30s')!,
       upstreamTimeoutMs: parseDuration(settings?.limits?.upstreamTimeout ?? '60s')!,
       drainTimeoutMs: parseDuration(settings?.drainTimeout ?? '25s')!,
       logLevel: settings?.logging?.level ?? 'info',

@@ -16,6 +16,7 @@ export interface ResolvedSettings {
   readonly sessionKey?: Buffer;
   readonly sessionTtlMs: number;
   readonly maxBodyBytes: number;
+  readonly bodyTimeoutMs: number;
   readonly upstreamTimeoutMs: number;
   readonly drainTimeoutMs: number;
   readonly logLevel: 'debug' | 'info' | 'warn' | 'error';

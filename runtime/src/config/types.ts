@@ -34,6 +34,8 @@ export interface GlobalSettings {
     readonly maxBodyBytes?: number;
     /** Upstream request timeout, duration string. Default `60s`. */
     readonly upstreamTimeout?: string;
+    /** Time a client may take to send a request body, duration string. Default `30s`. */
+    readonly bodyTimeout?: string;
   };
   /** Extension: graceful drain on SIGTERM, duration string. Default `25s`. */
   readonly drainTimeout?: string;

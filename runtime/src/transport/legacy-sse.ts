@@ -4,7 +4,7 @@ import type { Identity } from '../auth/index.js';
 import { McpSession } from '../federation/session.js';
 import { SseWriter } from '../session/streams.js';
 import type { JsonRpcMessage } from '../upstream/types.js';
-import { BodyTooLarge, readBody } from './body.js';
+import { BodyTimeout, BodyTooLarge, MAX_JSON_DEPTH, nestsDeeperThan, readBody } from './body.js';
 import { errorResponse, INTERNAL_ERROR, INVALID_REQUEST, invalidReason, isRequest, isResponse, PARSE_ERROR } from './jsonrpc.js';
 import { factsOf, ownerOf, type McpEndpoint } from './streamable.js';
 
@@ -57,9 +57,17 @@ async function receive(endpoint: McpEndpoint, req: IncomingMessage, res: ServerR
   }
   let message: JsonRpcMessage;
   try {
-    message = JSON.parse((await readBody(req, endpoint.maxBodyBytes)).toString('utf8')) as JsonRpcMessage;
+    const text = (await readBody(req, endpoint.maxBodyBytes, endpoint.bodyTimeoutMs)).toString('utf8');
+    if (nestsDeeperThan(text, MAX_JSON_DEPTH)) {
+      return reply(res, endpoint, 400, errorResponse(null, INVALID_REQUEST, `Invalid Request: JSON nested deeper than ${MAX_JSON_DEPTH} levels`));
+    }
+    message = JSON.parse(text) as JsonRpcMessage;
   } catch (error) {
     if (error instanceof BodyTooLarge) return reply(res, endpoint, 413, errorResponse(null, INVALID_REQUEST, error.message));
+    if (error instanceof BodyTimeout) {
+      res.setHeader('connection', 'close');
+      return reply(res, endpoint, 408, errorResponse(null, INVALID_REQUEST, error.message));
+    }
     return reply(res, endpoint, 400, errorResponse(null, PARSE_ERROR, `Parse error: ${(error as Error).message}`));
   }
   const invalid = invalidReason(message);

@@ -10,7 +10,7 @@ import type { SessionCodec } from '../session/token.js';
 import type { Logger } from '../telemetry/logger.js';
 import type { McpRequestRecord, Telemetry } from '../telemetry/telemetry.js';
 import type { JsonRpcMessage } from '../upstream/types.js';
-import { BodyTooLarge, readBody } from './body.js';
+import { BodyTimeout, BodyTooLarge, MAX_JSON_DEPTH, nestsDeeperThan, readBody } from './body.js';
 import {
   errorResponse,
   HEADER_MISMATCH,
@@ -36,6 +36,7 @@ export interface McpEndpoint {
   readonly codec: SessionCodec;
   readonly sessions: SessionStore;
   readonly maxBodyBytes: number;
+  readonly bodyTimeoutMs: number;
   readonly logger: Logger;
   readonly telemetry: Telemetry;
   /** Headers every answer carries (CORS). */
@@ -97,6 +98,11 @@ export async function serveMcp(endpoint: McpEndpoint, req: IncomingMessage, res:
     } else if (error instanceof BodyTooLarge) {
       exchange.errorCode = INVALID_REQUEST;
       sendError(res, endpoint, 413, INVALID_REQUEST, error.message);
+    } else if (error instanceof BodyTimeout) {
+      exchange.errorCode = INVALID_REQUEST;
+      // The rest of the body may still trickle in: answer, then drop the connection.
+      res.setHeader('connection', 'close');
+      sendError(res, endpoint, 408, INVALID_REQUEST, error.message);
     } else {
       endpoint.logger.error('unhandled error in request', { route: exchange.route, error });
       exchange.errorCode = INTERNAL_ERROR;
@@ -174,10 +180,12 @@ async function post(endpoint: McpEndpoint, req: IncomingMessage, res: ServerResp
   const contentType = (header(req, 'content-type') ?? '').split(';')[0].trim().toLowerCase();
   if (contentType !== 'application/json') throw new HttpFailure(415, INVALID_REQUEST, 'Unsupported Media Type: Content-Type must be application/json');
   const headerVersion = protocolVersionHeader(req);
-  const body = await readBody(req, endpoint.maxBodyBytes);
+  const body = await readBody(req, endpoint.maxBodyBytes, endpoint.bodyTimeoutMs);
+  const text = body.toString('utf8');
+  if (nestsDeeperThan(text, MAX_JSON_DEPTH)) throw new HttpFailure(400, INVALID_REQUEST, `Invalid Request: JSON nested deeper than ${MAX_JSON_DEPTH} levels`);
   let parsed: unknown;
   try {
-    parsed = JSON.parse(body.toString('utf8'));
+    parsed = JSON.parse(text);
   } catch (error) {
     throw new HttpFailure(400, PARSE_ERROR, `Parse error: ${(error as Error).message}`);
   }
