@@ -8,17 +8,28 @@ import { parse } from '@bufbuild/cel';
 export enum AuthorizationEffect {
   /** The call is allowed when the expression is true. */
   ALLOW = 'allow',
-  /** The call is denied when the expression is true. An expression that fails to evaluate does not deny. */
+  /**
+   * The call is denied when the expression is true. An expression that fails to evaluate (a claim the
+   * token lacks) denies too: authorization fails closed.
+   */
   DENY = 'deny',
   /** The call is denied unless the expression is true. */
   REQUIRE = 'require',
 }
 
 /**
- * Top-level CEL variables the gateway provides while authorizing an MCP request. Anything else is
- * unbound at run time, so the rule would never match; catching it at synth time is kinder.
+ * What the gateway provides while authorizing an MCP request (runtime/src/authz/check.ts checks rules
+ * against the same environment at load): `mcp.<tool|prompt|resource>.<name|target>`, `jwt.<claim>…`
+ * (claims differ per identity provider, so they are dynamic) and `request.<method|path|headers>`.
+ * Anything else would never match; catching it at synth time is kinder.
  */
-const AUTHORIZATION_VARIABLES: readonly string[] = ['mcp', 'jwt', 'request'];
+const NAMED_OBJECT = { name: 'string', target: 'string' };
+const AUTHORIZATION_ENVIRONMENT: Record<string, any> = {
+  mcp: { tool: NAMED_OBJECT, prompt: NAMED_OBJECT, resource: NAMED_OBJECT },
+  jwt: 'map',
+  request: { method: 'string', path: 'string', headers: 'map' },
+};
+const AUTHORIZATION_VARIABLES: readonly string[] = Object.keys(AUTHORIZATION_ENVIRONMENT);
 
 /**
  * An MCP authorization rule: a CEL expression over `mcp` (e.g. `mcp.tool.name`), `jwt` (the
@@ -132,8 +143,8 @@ function toolNameMatches(toolNames: string[]): string {
 
 /** Why a rule cannot be used, with the 1-based position of the problem in the expression. */
 export interface CelProblem {
-  /** `syntax`: not CEL at all; `variable`: CEL, but reads something the gateway does not provide. */
-  readonly kind: 'syntax' | 'variable';
+  /** `syntax`: not CEL at all; `variable`: CEL, but reads something the gateway does not provide; `type`: not a boolean. */
+  readonly kind: 'syntax' | 'variable' | 'type';
   readonly message: string;
   readonly line: number;
   readonly column: number;
@@ -162,17 +173,34 @@ export function checkCelExpression(expression: string, variables: readonly strin
       hint: syntaxHint(expression, start?.offset, found),
     };
   }
-  const unknown = findUnboundIdentifier(parsed.expr, new Set(), variables);
-  if (!unknown) return undefined;
-  const offset = Number(parsed.sourceInfo?.positions?.[unknown.id] ?? 0);
-  const { line, column } = lineAndColumn(expression, offset);
-  return {
-    kind: 'variable',
-    message: `unknown variable "${unknown.name}"`,
-    line,
-    column,
-    hint: `the gateway provides only ${variables.join(', ')}; claims are jwt.<claim>, the tool is mcp.tool.name`,
-  };
+  const environment = variables === AUTHORIZATION_VARIABLES
+    ? AUTHORIZATION_ENVIRONMENT
+    : Object.fromEntries(variables.map(name => [name, 'dyn']));
+  let result: any;
+  try {
+    result = typeOf(parsed.expr, new Map(), environment);
+  } catch (error) {
+    if (!(error instanceof RuleTypeProblem)) throw error;
+    const offset = Number(parsed.sourceInfo?.positions?.[error.id] ?? 0);
+    const { line, column } = lineAndColumn(expression, offset);
+    return {
+      kind: 'variable',
+      message: error.message,
+      line,
+      column,
+      hint: `the gateway provides only ${variables.join(', ')}; claims are jwt.<claim>, the tool is mcp.tool.name`,
+    };
+  }
+  if (result !== 'bool' && result !== 'dyn') {
+    return {
+      kind: 'type',
+      message: `the rule is a ${typeof result === 'object' ? 'object' : result}, not a boolean`,
+      line: 1,
+      column: 1,
+      hint: 'compare it, e.g. mcp.tool.name == "get_me"',
+    };
+  }
+  return undefined;
 }
 
 function syntaxHint(expression: string, offset: number | undefined, found: string | undefined): string | undefined {
@@ -189,46 +217,93 @@ function lineAndColumn(text: string, offset: number): { line: number; column: nu
   return { line: before.length, column: before[before.length - 1].length + 1 };
 }
 
-interface IdentifierUse {
-  readonly name: string;
-  readonly id: string;
+class RuleTypeProblem extends Error {
+  constructor(message: string, public readonly id: string) {
+    super(message);
+  }
 }
 
-/** Walks the parsed expression; comprehension variables (`exists(x, ...)`) are bound inside their macro. */
-function findUnboundIdentifier(expr: any, bound: Set<string>, variables: readonly string[]): IdentifierUse | undefined {
-  if (!expr?.exprKind) return undefined;
-  const { case: kind, value } = expr.exprKind;
-  const walk = (child: any, scope: Set<string> = bound) => findUnboundIdentifier(child, scope, variables);
+const BOOLEAN_FUNCTIONS = new Set(['_&&_', '_||_', '!_', '_==_', '_!=_', '_<_', '_<=_', '_>_', '_>=_', '@in',
+  '@not_strictly_false', 'startsWith', 'endsWith', 'contains', 'matches', 'exists', 'all', 'exists_one']);
+const ARITHMETIC = new Set(['_+_', '_-_', '_*_', '_/_', '_%_']);
+const CONVERSIONS: Record<string, string> = { string: 'string', int: 'int', uint: 'uint', double: 'double', bytes: 'bytes',
+  bool: 'bool', size: 'int', timestamp: 'timestamp', duration: 'duration', type: 'type', dyn: 'dyn' };
+const CONSTANT_TYPES: Record<string, string> = { boolValue: 'bool', stringValue: 'string', int64Value: 'int', uint64Value: 'uint',
+  doubleValue: 'double', bytesValue: 'bytes', nullValue: 'null' };
+
+/**
+ * The type of a parsed expression (a type name, or an object of member types), as far as the check needs
+ * it: precise for `mcp` and `request`, `dyn` for claims and anything computed from them. Throws
+ * RuleTypeProblem for unknown variables and members. Comprehension variables (`exists(x, ...)`) are bound
+ * inside their macro.
+ */
+function typeOf(expr: any, bound: Map<string, any>, environment: Record<string, any>): any {
+  const { case: kind, value } = expr?.exprKind ?? {};
+  const walk = (child: any, scope: Map<string, any> = bound) => typeOf(child, scope, environment);
   switch (kind) {
+    case 'constExpr':
+      return CONSTANT_TYPES[value.constantKind?.case] ?? 'dyn';
     case 'identExpr': {
       const name = String(value.name).replace(/^\./, '');
-      if (bound.has(name) || variables.includes(name)) return undefined;
-      return { name, id: String(expr.id) };
+      if (bound.has(name)) return bound.get(name);
+      if (environment[name] !== undefined) return environment[name];
+      throw new RuleTypeProblem(`unknown variable "${name}"`, String(expr.id));
     }
-    case 'selectExpr':
-      return walk(value.operand);
-    case 'callExpr':
-      return (value.target ? walk(value.target) : undefined) ?? firstOf(value.args, a => walk(a));
+    case 'selectExpr': {
+      const owner = walk(value.operand);
+      const member = memberType(owner, value.field, describeSelection(value.operand), String(expr.id));
+      return value.testOnly ? 'bool' : member;
+    }
+    case 'callExpr': {
+      if (value.target) walk(value.target);
+      const args = (value.args ?? []).map((arg: any) => walk(arg));
+      const name = value.function;
+      if (name === '_[_]') {
+        const index = value.args[1]?.exprKind;
+        const key = index?.case === 'constExpr' && index.value.constantKind?.case === 'stringValue' ? index.value.constantKind.value : undefined;
+        return typeof args[0] === 'object' && key !== undefined ? memberType(args[0], key, describeSelection(value.args[0]), String(expr.id)) : 'dyn';
+      }
+      if (name === '_?_:_') return args[1] === args[2] ? args[1] : 'dyn';
+      if (BOOLEAN_FUNCTIONS.has(name)) return 'bool';
+      if (ARITHMETIC.has(name)) return args[0] === args[1] ? args[0] : 'dyn';
+      if (name === '-_') return args[0];
+      return CONVERSIONS[name] ?? 'dyn';
+    }
     case 'listExpr':
-      return firstOf(value.elements, e => walk(e));
+      (value.elements ?? []).forEach((element: any) => walk(element));
+      return 'list';
     case 'structExpr':
-      return firstOf(value.entries, (entry: any) =>
-        (entry.keyKind?.case === 'mapKey' ? walk(entry.keyKind.value) : undefined) ?? walk(entry.value));
+      (value.entries ?? []).forEach((entry: any) => {
+        if (entry.keyKind?.case === 'mapKey') walk(entry.keyKind.value);
+        walk(entry.value);
+      });
+      return 'map';
     case 'comprehensionExpr': {
-      const inner = new Set(bound);
-      for (const name of [value.iterVar, value.iterVar2, value.accuVar]) if (name) inner.add(name);
-      return walk(value.iterRange) ?? walk(value.accuInit, inner) ?? walk(value.loopCondition, inner)
-        ?? walk(value.loopStep, inner) ?? walk(value.result, inner);
+      walk(value.iterRange);
+      const inner = new Map(bound);
+      for (const name of [value.iterVar, value.iterVar2]) if (name) inner.set(name, 'dyn');
+      inner.set(value.accuVar, walk(value.accuInit));
+      walk(value.loopCondition, inner);
+      walk(value.loopStep, inner);
+      return walk(value.result, inner);
     }
     default:
-      return undefined;
+      return 'dyn';
   }
 }
 
-function firstOf<T, R>(items: T[] | undefined, find: (item: T) => R | undefined): R | undefined {
-  for (const item of items ?? []) {
-    const found = find(item);
-    if (found) return found;
+function memberType(owner: any, field: string, ownerText: string, id: string): any {
+  if (typeof owner === 'object') {
+    if (owner[field] === undefined) throw new RuleTypeProblem(`${ownerText} has no member "${field}" (it has ${Object.keys(owner).join(', ')})`, id);
+    return owner[field];
   }
-  return undefined;
+  if (owner === 'map' || owner === 'dyn') return 'dyn';
+  throw new RuleTypeProblem(`${ownerText} is a ${owner} and has no member "${field}"`, id);
+}
+
+function describeSelection(expr: any): string {
+  const { case: kind, value } = expr?.exprKind ?? {};
+  if (kind === 'identExpr') return value.name;
+  if (kind === 'selectExpr') return `${describeSelection(value.operand)}.${value.field}`;
+  return 'the expression';
 }

@@ -236,6 +236,21 @@ describe('authorization rules', () => {
     expect(message).not.toContain('rule #1');
   });
 
+  test('misspelt members and rules that are not boolean fail synthesis, as the gateway would refuse them', () => {
+    const { chart, policy: auth } = policy({ audiences: ['https://mcp.example.com/mcp'] });
+    auth.addRule(AuthorizationRule.allow('mcp.tol.name == "get_me"'));
+    auth.addRule(AuthorizationRule.deny('request.header["x"] == "y"'));
+    auth.addRule(AuthorizationRule.require('mcp.tool.name'));
+    auth.addRule(AuthorizationRule.allow('has(mcp.prompt) && jwt.realm_access.roles.exists(r, r == "admin") && request.method == "POST"'));
+
+    const message = synthError(chart);
+    expect(message).toContain('authorization rule #0 (allow) "mcp.tol.name == \\"get_me\\"" cannot match: mcp has no member "tol" (it has tool, prompt, resource) at line 1, column 4');
+    expect(message).toContain('authorization rule #1 (deny)');
+    expect(message).toContain('request has no member "header" (it has method, path, headers)');
+    expect(message).toContain('authorization rule #2 (require) "mcp.tool.name" cannot match: the rule is a string, not a boolean');
+    expect(message).not.toContain('rule #3');
+  });
+
   test('spelled-out boolean operators and empty rules get a hint', () => {
     expect(checkCelExpression('mcp.tool.name == "a" and jwt.sub == "b"')?.hint).toBe('CEL uses "&&" and "||" for and/or');
     expect(checkCelExpression('  ')?.message).toBe('the expression is empty');

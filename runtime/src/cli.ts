@@ -14,14 +14,17 @@ import { StructuredLogger } from './telemetry/logger.js';
 import { GATEWAY_VERSION } from './version.js';
 
 const USAGE = `Usage:
-  mcp-gateway --config FILE [--host H]
+  mcp-gateway --config FILE [--host H] [--allowed-hosts NAMES]
       Run the gateway described by FILE (YAML or JSON, agentgateway's format). The file is watched:
       a valid change is applied without dropping sessions, an invalid one is logged and ignored.
       Binds listen on 0.0.0.0 unless --host is given.
-  mcp-gateway --port P [--host H] [--path /mcp] -- CMD [ARGS...]
+  mcp-gateway --port P [--host H] [--path /mcp] [--allowed-hosts NAMES] -- CMD [ARGS...]
       Bridge one stdio MCP server to Streamable HTTP at http://H:P/mcp (one process per session), and
       to the legacy HTTP+SSE transport at /sse (GET /sse, POST /sse?sessionId=).
       Listens on 127.0.0.1 unless --host is given (containers pass --host 0.0.0.0).
+  --allowed-hosts NAMES (comma-separated): Host names accepted besides loopback ones. On a loopback
+      address every request must name a loopback host (DNS-rebinding protection); list here the names
+      a reverse proxy or /etc/hosts entry sends, e.g. --allowed-hosts mcp.internal.test.
   mcp-gateway --copy-self DIR
       Copy this executable with its dynamic loader and shared libraries into DIR (DIR/mcp-gateway,
       DIR/lib/), for an init container to share it with a server image of the same CPU architecture
@@ -41,8 +44,8 @@ type Command =
   | { kind: 'help' }
   | { kind: 'version' }
   | { kind: 'copySelf'; path: string }
-  | { kind: 'config'; file: string; host: string }
-  | { kind: 'bridge'; port: number; host: string; path: string; command: string[] };
+  | { kind: 'config'; file: string; host: string; allowedHosts: string[] }
+  | { kind: 'bridge'; port: number; host: string; path: string; command: string[]; allowedHosts: string[] };
 
 function parseCommandLine(argv: readonly string[]): Command {
   const separator = argv.indexOf('--');
@@ -58,6 +61,7 @@ function parseCommandLine(argv: readonly string[]): Command {
         config: { type: 'string' },
         port: { type: 'string' },
         host: { type: 'string' },
+        'allowed-hosts': { type: 'string' },
         path: { type: 'string' },
         'copy-self': { type: 'string' },
         help: { type: 'boolean', short: 'h' },
@@ -73,18 +77,23 @@ function parseCommandLine(argv: readonly string[]): Command {
     if (values.config !== undefined || values.port !== undefined || command.length > 0) throw new UsageError('--copy-self takes no other options');
     return { kind: 'copySelf', path: values['copy-self'] };
   }
+  const allowedHosts = (values['allowed-hosts'] ?? '')
+    .split(',')
+    .map((name) => name.trim())
+    .filter((name) => name !== '');
+  if (allowedHosts.some((name) => /[\s/:@]/.test(name))) throw new UsageError(`--allowed-hosts takes host names without port or scheme, got "${values['allowed-hosts']}"`);
   if (values.config !== undefined) {
     if (values.port !== undefined || values.path !== undefined || command.length > 0) {
       throw new UsageError('--config cannot be combined with --port, --path or a command');
     }
-    return { kind: 'config', file: values.config, host: values.host ?? '0.0.0.0' };
+    return { kind: 'config', file: values.config, host: values.host ?? '0.0.0.0', allowedHosts };
   }
   if (values.port !== undefined) {
     if (!/^[0-9]+$/.test(values.port) || Number(values.port) > 65535) throw new UsageError(`--port must be a number from 0 to 65535, got "${values.port}"`);
     if (command.length === 0) throw new UsageError('the stdio server command is missing: mcp-gateway --port P -- CMD [ARGS...]');
     const path = values.path ?? '/mcp';
     if (!path.startsWith('/')) throw new UsageError(`--path must start with "/", got "${path}"`);
-    return { kind: 'bridge', port: Number(values.port), host: values.host ?? '127.0.0.1', path, command };
+    return { kind: 'bridge', port: Number(values.port), host: values.host ?? '127.0.0.1', path, command, allowedHosts };
   }
   throw new UsageError('give --config FILE, or --port P -- CMD');
 }
@@ -130,7 +139,7 @@ async function run(command: Exclude<Command, { kind: 'help' | 'version' | 'copyS
     config = await loader.loadObject(bridgeConfig(command.port, command.path, command.command), 'command line', process.env, { generated: true });
   }
   const logger = new StructuredLogger(config.settings.logLevel, config.settings.logFormat);
-  const gateway = await Gateway.create(config, { logger, host: command.host });
+  const gateway = await Gateway.create(config, { logger, host: command.host, allowedHosts: command.allowedHosts });
   await gateway.start();
 
   let reloading = Promise.resolve();

@@ -30,6 +30,8 @@ export interface GatewayOptions {
   readonly telemetry?: Telemetry;
   /** Address every bind listens on. */
   readonly host: string;
+  /** Host names accepted besides loopback ones on routes with DNS-rebinding protection (`--allowed-hosts`). */
+  readonly allowedHosts?: readonly string[];
   /** How long a `stdio.warmup` start may take (default 10 minutes: npx/uvx downloads). */
   readonly warmupTimeoutMs?: number;
 }
@@ -312,7 +314,7 @@ export class Gateway {
         existing.setListeners(listeners);
         continue;
       }
-      const server = new BindServer(listeners, this, this.logger);
+      const server = new BindServer(listeners, this, this.logger, this.options.allowedHosts);
       const port = await server.listen(table.config.binds[index].port, this.options.host);
       this.servers.set(key, server);
       this.ports.set(key, port);
@@ -384,6 +386,7 @@ export class Gateway {
         codec: this.codec,
         sessions: this.sessions,
         maxBodyBytes: config.settings.maxBodyBytes,
+        bodyTimeoutMs: config.settings.bodyTimeoutMs,
         logger: this.logger,
         telemetry: this.telemetry,
         responseHeaders: {},

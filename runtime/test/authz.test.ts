@@ -84,13 +84,14 @@ describe('rule combination (agentgateway semantics)', () => {
     expect(allows(rules, tool('get_me', 'gitlab'))).toBe(false);
   });
 
-  test('an evaluation error is false: a deny that errors does not deny', () => {
+  test('fails closed: a deny that cannot be evaluated (a claim the token lacks) denies', () => {
     const rules = [{ deny: 'jwt.missing.claim == "x"' }];
-    expect(allows(rules, tool('get_me'))).toBe(true);
+    expect(allows(rules, tool('get_me'))).toBe(false);
+    expect(allows(rules, tool('get_me'), { jwt: { missing: { claim: 'y' } }, headers: {} })).toBe(true);
   });
 
-  test('a non-boolean result is not an allow', () => {
-    expect(allows(['mcp.tool.name'], tool('get_me'))).toBe(false);
+  test('a non-boolean rule is refused at load', () => {
+    expect(compileError(['mcp.tool.name']).issues[0].message).toContain('not a boolean');
   });
 });
 

@@ -35,7 +35,7 @@ export class AdminServer {
   }
 
   listen(port: number, host: string): Promise<number> {
-    this.loopbackOnly = host === 'localhost' || host === '::1' || host.startsWith('127.');
+    this.loopbackOnly = isLoopbackHost(host);
     return new Promise((resolve, reject) => {
       this.server.once('error', reject);
       this.server.listen(port, host, () => {
@@ -55,7 +55,7 @@ export class AdminServer {
       res.setHeader('allow', 'GET, HEAD');
       return send(res, 405, 'text/plain', 'read-only: GET and HEAD only');
     }
-    if (this.loopbackOnly && !isLoopbackHost(hostName(req.headers.host))) {
+    if (this.loopbackOnly && !isLoopbackHost(req.headers.host ?? '')) {
       return send(res, 403, 'text/plain', 'this port answers loopback host names only (use kubectl port-forward and http://localhost:PORT/)');
     }
     const path = pathOf(req);
@@ -82,12 +82,6 @@ export class AdminServer {
 /** The request path without its query string, which stays out of logs. */
 function pathOf(req: IncomingMessage): string {
   return (req.url ?? '/').split('?')[0];
-}
-
-function hostName(host: string | undefined): string {
-  if (!host) return '';
-  if (host.startsWith('[')) return host.slice(0, host.indexOf(']') + 1);
-  return host.split(':')[0];
 }
 
 function send(res: ServerResponse, status: number, contentType: string, body: string, headers: Record<string, string> = {}): void {

@@ -89,7 +89,8 @@ export function resolveAuthSettings(config: McpAuthentication, configPath: strin
     else clockSkewSeconds = ms / 1000;
   }
 
-  const requiredClaims = config.jwtValidationOptions?.requiredClaims ?? ['exp'];
+  // `sub` binds sessions to their user: a token without it is refused unless requiredClaims says otherwise.
+  const requiredClaims = config.jwtValidationOptions?.requiredClaims ?? ['exp', 'sub'];
   for (const [index, claim] of requiredClaims.entries()) {
     if (!CLAIMS_THAT_CAN_BE_REQUIRED.has(claim)) problem(`jwtValidationOptions.requiredClaims[${index}]`, `unknown claim ${JSON.stringify(claim)}`);
   }

@@ -10,10 +10,13 @@ export interface ResourceRef {
   readonly target: string;
 }
 
-/** What is known about the caller: validated JWT claims (absent when anonymous) and the request headers. */
+/** What is known about the caller: validated JWT claims (absent when anonymous) and the HTTP request. */
 export interface RequestFacts {
   readonly jwt?: Record<string, unknown>;
   readonly headers: Record<string, string | string[] | undefined>;
+  readonly method?: string;
+  /** The request path without query string. */
+  readonly path?: string;
 }
 
 type RequestActivation = { jwt: CelInput; request: CelInput };
@@ -56,7 +59,9 @@ export class McpAuthorizer {
 
   /**
    * No rules → allow. Any `deny` true → deny. Any `require` not true → deny. Any `allow` true → allow.
-   * Otherwise deny when allow rules exist (an allow-list), allow when there are none.
+   * Otherwise deny when allow rules exist (an allow-list), allow when there are none. A rule that names
+   * `mcp.tool`, `mcp.prompt` or `mcp.resource` applies to requests of those kinds only. Fails closed: a
+   * rule that cannot be evaluated (a claim the token lacks) counts against the caller, a `deny` included.
    */
   allows(resource: ResourceRef, request: RequestFacts): boolean {
     if (this.rules.length === 0) return true;
@@ -64,13 +69,12 @@ export class McpAuthorizer {
     let hasAllowRules = false;
     let allowed = false;
     for (const rule of this.rules) {
-      const matches = rule.matches(activation);
-      if (rule.effect === 'deny' && matches) return false;
-      if (rule.effect === 'require' && !matches) return false;
-      if (rule.effect === 'allow') {
-        hasAllowRules = true;
-        allowed ||= matches;
-      }
+      if (rule.effect === 'allow') hasAllowRules = true;
+      if (rule.kinds.size > 0 && !rule.kinds.has(resource.kind)) continue;
+      const outcome = rule.evaluate(activation);
+      if (rule.effect === 'deny' && outcome !== false) return false;
+      if (rule.effect === 'require' && outcome !== true) return false;
+      if (rule.effect === 'allow') allowed ||= outcome === true;
     }
     return allowed || !hasAllowRules;
   }
@@ -78,7 +82,10 @@ export class McpAuthorizer {
   private requestActivation(request: RequestFacts): RequestActivation {
     let activation = this.requestActivations.get(request);
     if (!activation) {
-      activation = { jwt: toCelValue(request.jwt ?? {}), request: { headers: lowerCaseHeaders(request.headers) } };
+      activation = {
+        jwt: toCelValue(request.jwt ?? {}),
+        request: { method: request.method ?? '', path: request.path ?? '', headers: lowerCaseHeaders(request.headers) },
+      };
       this.requestActivations.set(request, activation);
     }
     return activation;

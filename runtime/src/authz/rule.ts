@@ -1,13 +1,16 @@
 import { celEnv, parse, plan, type CelInput } from '@bufbuild/cel';
 import type { AuthorizationRule } from '../config/types.js';
+import { checkRule, RuleCheckError, type ResourceKind } from './check.js';
 
 type RuleEffect = 'allow' | 'deny' | 'require';
 
-/** One rule, parsed and planned once at config load. */
+/** One rule, parsed, checked and planned once at config load. */
 export interface CompiledRule {
   readonly effect: RuleEffect;
-  /** True only when the expression evaluates to boolean `true`; errors and non-booleans are false, as in agentgateway. */
-  matches(activation: Record<string, CelInput>): boolean;
+  /** The `mcp` kinds the rule names; a rule that names some applies to requests of those kinds only. */
+  readonly kinds: ReadonlySet<ResourceKind>;
+  /** `error` when evaluation fails (a claim the token lacks) or yields no boolean: the caller decides, failing closed. */
+  evaluate(activation: Record<string, CelInput>): boolean | 'error';
 }
 
 /** Why a rule cannot be compiled; `message` is meant for the person who wrote the config. */
@@ -17,19 +20,31 @@ const env = celEnv();
 
 export function compileRule(rule: AuthorizationRule): CompiledRule {
   const { effect, expression } = ruleParts(rule);
+  let parsed: ReturnType<typeof parse>;
   let evaluate: ReturnType<typeof plan>;
   try {
-    evaluate = plan(env, parse(expression));
+    parsed = parse(expression);
+    evaluate = plan(env, parsed);
   } catch (error) {
     throw new RuleCompileError(describeParseError(expression, error));
   }
+  let kinds: ReadonlySet<ResourceKind>;
+  try {
+    ({ kinds } = checkRule(parsed));
+  } catch (error) {
+    if (!(error instanceof RuleCheckError)) throw error;
+    const { line, column } = lineAndColumn(expression, error.offset);
+    throw new RuleCompileError(`CEL rule ${quote(expression)} cannot match: line ${line}, column ${column}: ${error.message}`);
+  }
   return {
     effect,
-    matches: (activation) => {
+    kinds,
+    evaluate: (activation) => {
       try {
-        return evaluate(activation) === true;
+        const value = evaluate(activation);
+        return typeof value === 'boolean' ? value : 'error';
       } catch {
-        return false;
+        return 'error';
       }
     },
   };
@@ -65,6 +80,11 @@ function describeParseError(expression: string, error: unknown): string {
   const atColumn = sourceLine.slice(column - 1);
   const hint = atColumn.startsWith('=') && !atColumn.startsWith('==') ? " (CEL compares with '==', not '=')" : '';
   return `invalid CEL rule ${quote(expression)}: line ${line}, column ${column}: ${reason}${hint}`;
+}
+
+function lineAndColumn(text: string, offset: number): { line: number; column: number } {
+  const before = text.slice(0, offset).split('\n');
+  return { line: before.length, column: before[before.length - 1].length + 1 };
 }
 
 /** Rules are mostly written in YAML single quotes around double-quoted strings: show them that way when we can. */

@@ -120,6 +120,7 @@ function checkSemantics(config: GatewayConfig, issues: ConfigIssue[], env: NodeJ
   const durations: Array<[string, string | undefined]> = [
     ['config.mcp.sessionTtl', settings?.mcp?.sessionTtl],
     ['config.limits.upstreamTimeout', settings?.limits?.upstreamTimeout],
+    ['config.limits.bodyTimeout', settings?.limits?.bodyTimeout],
     ['config.drainTimeout', settings?.drainTimeout],
   ];
   for (const [path, value] of durations) {
@@ -183,6 +184,13 @@ function checkPolicies(policies: RoutePolicies | undefined, path: string, issues
   const skew = policies?.mcpAuthentication?.clockSkew;
   if (skew !== undefined && parseDuration(skew) === undefined) {
     issues.push({ path: `${path}.mcpAuthentication.clockSkew`, message: 'must be a duration' });
+  }
+  const cors = policies?.cors;
+  if (cors?.allowCredentials === true && cors.allowOrigins?.includes('*')) {
+    issues.push({
+      path: `${path}.cors.allowCredentials`,
+      message: 'cannot be true with allowOrigins "*" (any web page could call the route with its users\' credentials); list the origins instead',
+    });
   }
   const auth = policies?.mcpAuthentication;
   if (auth?.jwks !== undefined && auth.jwksUrl !== undefined) {
@@ -320,6 +328,7 @@ function resolve(config: GatewayConfig, source: string, env: NodeJS.ProcessEnv, 
       sessionKey: keyHex !== undefined ? Buffer.from(keyHex, 'hex') : undefined,
       sessionTtlMs: parseDuration(settings?.mcp?.sessionTtl ?? '30m')!,
       maxBodyBytes: settings?.limits?.maxBodyBytes ?? 4 * MIB,
+      bodyTimeoutMs: parseDuration(settings?.limits?.bodyTimeout ?? '30s')!,
       upstreamTimeoutMs: parseDuration(settings?.limits?.upstreamTimeout ?? '60s')!,
       drainTimeoutMs: parseDuration(settings?.drainTimeout ?? '25s')!,
       logLevel: settings?.logging?.level ?? 'info',
@@ -365,7 +374,7 @@ function resolveRoute(route: Route, configPath: string, port: number): ResolvedR
     statefulMode: mcp.statefulMode ?? 'stateful',
     prefixMode: mcp.prefixMode ?? 'conditional',
     failureMode: mcp.failureMode ?? 'failClosed',
-    dnsRebindingProtection: mcp.dnsRebindingProtection ?? false,
+    dnsRebindingProtection: mcp.dnsRebindingProtection,
     serverInfo: mcp.serverInfo,
     stdio: {
       maxProcesses: mcp.stdio?.maxProcesses ?? 64,

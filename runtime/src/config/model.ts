@@ -16,6 +16,7 @@ export interface ResolvedSettings {
   readonly sessionKey?: Buffer;
   readonly sessionTtlMs: number;
   readonly maxBodyBytes: number;
+  readonly bodyTimeoutMs: number;
   readonly upstreamTimeoutMs: number;
   readonly drainTimeoutMs: number;
   readonly logLevel: 'debug' | 'info' | 'warn' | 'error';
@@ -69,7 +70,8 @@ export interface ResolvedBackend {
   readonly statefulMode: StatefulMode;
   readonly prefixMode: PrefixMode;
   readonly failureMode: FailureMode;
-  readonly dnsRebindingProtection: boolean;
+  /** Undefined: on when the bind listens on a loopback address (the MCP SDK's default). */
+  readonly dnsRebindingProtection?: boolean;
   readonly serverInfo?: { readonly name: string; readonly version?: string; readonly title?: string };
   readonly stdio: ResolvedStdioPool;
 }

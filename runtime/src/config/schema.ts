@@ -81,6 +81,7 @@ export const configSchema = {
           properties: {
             maxBodyBytes: { type: 'integer', minimum: 1, description: 'Largest accepted request body in bytes. Default 4 MiB.' },
             upstreamTimeout: duration('Time an upstream may take to answer one request. Default `60s`.'),
+            bodyTimeout: duration('Time a client may take to send a request body (slow-body attacks get 408). Default `30s`.'),
           },
         },
         drainTimeout: duration('Extension: how long SIGTERM waits for in-flight requests. Default `25s`.'),
@@ -188,7 +189,7 @@ export const configSchema = {
         failureMode: { $ref: '#/$defs/failureMode' },
         dnsRebindingProtection: {
           type: 'boolean',
-          description: 'When true, Host and Origin must be loopback names. Origin is always checked against CORS `allowOrigins`.',
+          description: 'When true, Host and Origin must be loopback names. Default: true when the gateway listens on a loopback address. Origin is always checked against CORS `allowOrigins`.',
         },
         serverInfo: { $ref: '#/$defs/serverInfo' },
         stdio: {

@@ -34,6 +34,8 @@ export interface GlobalSettings {
     readonly maxBodyBytes?: number;
     /** Upstream request timeout, duration string. Default `60s`. */
     readonly upstreamTimeout?: string;
+    /** Time a client may take to send a request body, duration string. Default `30s`. */
+    readonly bodyTimeout?: string;
   };
   /** Extension: graceful drain on SIGTERM, duration string. Default `25s`. */
   readonly drainTimeout?: string;
@@ -93,7 +95,10 @@ export interface McpBackend {
   readonly statefulMode?: StatefulMode;
   readonly prefixMode?: PrefixMode;
   readonly failureMode?: FailureMode;
-  /** Host/Origin must be loopback. agentgateway default false; our default is to check Origin against `allowedOrigins`. */
+  /**
+   * Host/Origin must be loopback. agentgateway defaults to false; ours is on for a loopback bind (the MCP SDK's
+   * rule) and off otherwise, where Origin is still checked against `allowedOrigins`.
+   */
   readonly dnsRebindingProtection?: boolean;
   /** Extension: `serverInfo` of the merged `initialize` result (agentgateway hard-codes "agentgateway", issue #2564). */
   readonly serverInfo?: { readonly name: string; readonly version?: string; readonly title?: string };

@@ -37,6 +37,22 @@ const NAMED_METHODS: Record<string, { kind: ResourceRef['kind']; field: 'name' |
   'resources/unsubscribe': { kind: 'resource', field: 'uri' },
 };
 
+/**
+ * Every request a client may send, across the protocol revisions served (`server/discover`: 2026-07-28).
+ * Anything else (`Tools/Call`, vendor methods) is answered "method not found" here: an upstream that is
+ * lenient about names would otherwise act on a call authorization never looked at.
+ */
+const CLIENT_REQUESTS = new Set([
+  'ping', 'tools/list', 'tools/call', 'prompts/list', 'prompts/get', 'resources/list', 'resources/templates/list',
+  'resources/read', 'resources/subscribe', 'resources/unsubscribe', 'completion/complete', 'logging/setLevel',
+  'tasks/get', 'tasks/list', 'tasks/result', 'tasks/cancel', 'server/discover',
+]);
+
+/** Notifications a client may send; others (`tools/call` without an id…) are dropped, never forwarded. */
+export const CLIENT_NOTIFICATIONS: ReadonlySet<string> = new Set([
+  'notifications/initialized', 'notifications/cancelled', 'notifications/progress', 'notifications/roots/list_changed', 'notifications/tasks/status',
+]);
+
 /** One target and no forced prefix: names, URIs and unknown methods pass through untouched. */
 export function isPassthrough(backend: ResolvedBackend): boolean {
   return backend.targets.length === 1 && backend.prefixMode !== 'always';
@@ -75,14 +91,13 @@ export class Router {
     const method = message.method!;
     const list = LIST_METHODS[method];
     const named = NAMED_METHODS[method];
+    if (!CLIENT_REQUESTS.has(method)) return errorResponse(message.id, METHOD_NOT_FOUND, `Method not found: ${method}`);
     if (isPassthrough(this.context.backend)) {
       const link = await this.linkFor(this.context.backend.targets[0], 0);
-      if (named && this.context.authorizer) {
-        const name = String(message.params?.[named.field] ?? '');
-        if (!this.allows({ kind: named.kind, name, target: link.name }, facts)) {
-          call.denied = true;
-          return unknownResource(message, named.kind, name);
-        }
+      const asked = named ? { kind: named.kind, name: String(message.params?.[named.field] ?? '') } : method === 'completion/complete' ? completionRef(message) : undefined;
+      if (asked && this.context.authorizer && !this.allows({ ...asked, target: link.name }, facts)) {
+        call.denied = true;
+        return unknownResource(message, asked.kind, asked.name);
       }
       const response = await this.forward(link, message, call);
       if (list && Array.isArray(response.result?.[list.key])) this.noteListed(link.name, list, response.result[list.key] as Json[]);
@@ -155,10 +170,9 @@ export class Router {
 
   private async complete(message: JsonRpcMessage, call: ClientCall, facts: RequestFacts): Promise<JsonRpcMessage> {
     const ref = (message.params?.ref ?? {}) as Json;
-    const isPrompt = ref.type === 'ref/prompt';
-    const sent = String((isPrompt ? ref.name : ref.uri) ?? '');
+    const { kind, name: sent } = completionRef(message);
+    const isPrompt = kind === 'prompt';
     const owner = isPrompt ? await this.ownerOfName(sent, 'prompt', call) : this.ownerOfUri(sent);
-    const kind = isPrompt ? 'prompt' : 'resource';
     if (owner) call.target = owner.target.name;
     if (!owner || !this.allows({ kind, name: owner.name, target: owner.target.name }, facts)) {
       call.denied = owner !== undefined;
@@ -305,6 +319,12 @@ export class Router {
     if (nextCursor) result.nextCursor = nextCursor;
     return { jsonrpc: '2.0', id: message.id, result };
   }
+}
+
+/** What a `completion/complete` completes: a prompt's argument, or a resource template's (authorized as the resource). */
+function completionRef(message: JsonRpcMessage): { kind: 'prompt' | 'resource'; name: string } {
+  const ref = (message.params?.ref ?? {}) as Json;
+  return ref.type === 'ref/prompt' ? { kind: 'prompt', name: String(ref.name ?? '') } : { kind: 'resource', name: String(ref.uri ?? '') };
 }
 
 function unknownResource(message: JsonRpcMessage, kind: ResourceRef['kind'], name: string): JsonRpcMessage {

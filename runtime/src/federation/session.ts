@@ -6,7 +6,7 @@ import type { SessionState } from '../session/token.js';
 import type { Logger } from '../telemetry/logger.js';
 import type { CallKind, Telemetry, UpstreamErrorReason } from '../telemetry/telemetry.js';
 import { carrierOf, type TraceCarrier, type Tracer } from '../telemetry/tracing.js';
-import { errorResponse, INTERNAL_ERROR, type RequestId } from '../transport/jsonrpc.js';
+import { errorResponse, INTERNAL_ERROR, INVALID_REQUEST, type RequestId } from '../transport/jsonrpc.js';
 import type { CallSink } from '../transport/responder.js';
 import { connectTarget, resumeTarget } from '../upstream/connect.js';
 import type { ClientCredentials } from '../upstream/http.js';
@@ -15,7 +15,7 @@ import { UpstreamError, type JsonRpcMessage } from '../upstream/types.js';
 import { TargetLink, type ClientCall } from './link.js';
 import { mergeInitialize } from './merge.js';
 import { prefixUri } from './names.js';
-import { isPassthrough, Router } from './router.js';
+import { CLIENT_NOTIFICATIONS, isPassthrough, Router } from './router.js';
 
 type Json = Record<string, unknown>;
 
@@ -59,6 +59,8 @@ export class McpSession {
   protocolVersion = '2025-03-26';
   clientCapabilities: Json = {};
   subject?: string;
+  /** Whom the session belongs to (issuer and subject of the token, see `ownerOf`); undefined when anonymous. */
+  owner?: string;
   lastActivity = Date.now();
   readonly createdAt = Date.now();
   closeReason?: string;
@@ -76,6 +78,8 @@ export class McpSession {
   private ephemeralInit?: Json;
   /** The route context whose policies this session last adopted. */
   private policySource: BackendContext;
+  /** `initialize` runs once per session: a second one would open a second set of links (stdio processes) and orphan the first. */
+  private initializeStarted = false;
 
   constructor(
     public context: BackendContext,
@@ -116,6 +120,8 @@ export class McpSession {
 
   /** Runs the client's `initialize` against every target; returns the (merged) result. */
   async initialize(message: JsonRpcMessage): Promise<JsonRpcMessage> {
+    if (this.initializeStarted) throw new UpstreamError('Invalid Request: this session is already initialized; open a new session to initialize again', INVALID_REQUEST);
+    this.initializeStarted = true;
     const started = performance.now();
     // Counted and traced like any request; the transport answers it itself, so the sink goes unused.
     const call = {
@@ -202,6 +208,7 @@ export class McpSession {
     session.protocolVersion = state.v;
     session.clientCapabilities = state.c;
     session.subject = state.s;
+    session.owner = state.o;
     const movable = state.t.every(([, kind, upstreamSession]) => kind === 'mcp' || (kind !== 'stdio' && upstreamSession === null));
     if (!movable) {
       throw new SessionNotResumable(
@@ -233,6 +240,7 @@ export class McpSession {
       t: [...this.links.values()].map((link) => [link.name, link.kind, link.connection.sessionId ?? null, link.protocolVersion ?? this.protocolVersion] as const),
       c: this.clientCapabilities,
       ...(this.subject !== undefined ? { s: this.subject } : {}),
+      ...(this.owner !== undefined ? { o: this.owner } : {}),
     };
   }
 
@@ -312,6 +320,10 @@ export class McpSession {
   }
 
   handleNotification(message: JsonRpcMessage): void {
+    if (!CLIENT_NOTIFICATIONS.has(message.method ?? '')) {
+      this.context.logger.warn('notification dropped: not one a client may send', { route: this.context.routeName, method: String(message.method).slice(0, 100) });
+      return;
+    }
     if (message.method === 'notifications/cancelled') {
       const requestId = message.params?.requestId as RequestId | undefined;
       const call = requestId !== undefined ? this.calls.get(requestId) : undefined;

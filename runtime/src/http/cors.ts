@@ -1,28 +1,52 @@
 import type { IncomingMessage, ServerResponse } from 'node:http';
+import { BlockList, isIP } from 'node:net';
 import { parseDuration } from '../config/duration.js';
 import type { CorsPolicy } from '../config/types.js';
 
 /** Headers an MCP client in a browser must be able to send and read; added to whatever the policy lists. */
 const MCP_REQUEST_HEADERS = ['content-type', 'accept', 'authorization', 'mcp-session-id', 'mcp-protocol-version', 'last-event-id', 'mcp-method', 'mcp-name'];
 const MCP_EXPOSED_HEADERS = ['mcp-session-id', 'mcp-protocol-version', 'www-authenticate'];
-const LOOPBACK_HOSTS = new Set(['localhost', '127.0.0.1', '[::1]', '::1']);
+const LOOPBACK_ADDRESSES = new BlockList();
+LOOPBACK_ADDRESSES.addSubnet('127.0.0.0', 8, 'ipv4');
+LOOPBACK_ADDRESSES.addAddress('::1', 'ipv6');
 
+/**
+ * True for `localhost`, `*.localhost` and every spelling of a loopback address (`127.1`, `[::1]`,
+ * `[::ffff:127.0.0.1]`, `0x7f.0.0.1`…): names are normalised the way a URL parser (and so a browser)
+ * does before they are compared, so no spelling slips past a check.
+ */
 export function isLoopbackHost(hostname: string): boolean {
-  return LOOPBACK_HOSTS.has(hostname.toLowerCase()) || hostname.toLowerCase().endsWith('.localhost');
+  const name = normalHostname(hostname);
+  if (name === undefined) return false;
+  if (name === 'localhost' || name.endsWith('.localhost')) return true;
+  const address = name.startsWith('[') ? name.slice(1, -1) : name;
+  const family = isIP(address);
+  return family !== 0 && LOOPBACK_ADDRESSES.check(address, family === 6 ? 'ipv6' : 'ipv4');
 }
 
-function hostnameOf(hostHeader: string): string {
-  return hostHeader.startsWith('[') ? hostHeader.slice(0, hostHeader.indexOf(']') + 1) : hostHeader.split(':')[0];
+/** The host name of a Host header (or a bare address) as a URL parser sees it: lower case, IPs canonical, no port. */
+export function normalHostname(host: string): string | undefined {
+  const bracketed = isIP(host) === 6 ? `[${host}]` : host;
+  try {
+    return new URL(`http://${bracketed}`).hostname;
+  } catch {
+    return undefined;
+  }
 }
 
 /**
- * DNS-rebinding defence (MCP transports: a present but invalid Origin gets 403): an Origin is accepted
- * when it is loopback, the server's own origin, or listed in the route's CORS `allowOrigins`.
- * With `dnsRebindingProtection` the Host itself must also be loopback.
+ * DNS-rebinding defence. With `protection.enabled` (the route's `dnsRebindingProtection`, by default on
+ * for a loopback bind, as the MCP SDK does) the Host must be a loopback name or one the operator allowed,
+ * and so must a present Origin unless CORS allows it. Without it, a present Origin must be loopback, the
+ * server's own origin, or allowed by CORS (MCP transports: an invalid Origin gets 403).
  */
-export function originRejection(req: IncomingMessage, cors: CorsPolicy | undefined, dnsRebindingProtection: boolean): string | undefined {
+export function originRejection(req: IncomingMessage, cors: CorsPolicy | undefined, protection: HostProtection): string | undefined {
   const host = req.headers.host ?? '';
-  if (dnsRebindingProtection && !isLoopbackHost(hostnameOf(host))) return `Forbidden: Host ${host} is not a loopback name (dnsRebindingProtection)`;
+  const hostname = normalHostname(host);
+  const trusted = (name: string | undefined): boolean => name !== undefined && (isLoopbackHost(name) || protection.allowedHosts.includes(name));
+  if (protection.enabled && !trusted(hostname)) {
+    return `Forbidden: Host ${host} is not a loopback name (dnsRebindingProtection; allow more names with --allowed-hosts)`;
+  }
   const origin = req.headers.origin;
   if (origin === undefined) return undefined;
   if (corsAllows(cors, origin)) return undefined;
@@ -32,10 +56,17 @@ export function originRejection(req: IncomingMessage, cors: CorsPolicy | undefin
   } catch {
     return `Forbidden: invalid Origin ${origin}`;
   }
-  if (isLoopbackHost(url.hostname) && !dnsRebindingProtection) return undefined;
-  if (isLoopbackHost(url.hostname) && dnsRebindingProtection && isLoopbackHost(hostnameOf(host))) return undefined;
+  if (protection.enabled) return trusted(url.hostname) ? undefined : `Forbidden: Origin ${origin} is not allowed`;
+  if (isLoopbackHost(url.hostname)) return undefined;
   if (url.host.toLowerCase() === host.toLowerCase()) return undefined;
   return `Forbidden: Origin ${origin} is not allowed`;
+}
+
+/** Which Host names a route accepts. */
+export interface HostProtection {
+  readonly enabled: boolean;
+  /** Names besides loopback ones, lower case, without port. */
+  readonly allowedHosts: readonly string[];
 }
 
 function corsAllows(cors: CorsPolicy | undefined, origin: string): boolean {

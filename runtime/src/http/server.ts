@@ -5,7 +5,7 @@ import { errorResponse, INTERNAL_ERROR, INVALID_REQUEST } from '../transport/jso
 import { isLegacySsePath, serveLegacySse } from '../transport/legacy-sse.js';
 import { sendJson } from '../transport/responder.js';
 import { serveMcp, type McpEndpoint } from '../transport/streamable.js';
-import { answerPreflight, corsHeaders, originRejection } from './cors.js';
+import { answerPreflight, corsHeaders, isLoopbackHost, normalHostname, originRejection } from './cors.js';
 import { hostMatches, isWellKnownPath, type CompiledListener, type CompiledRoute } from './routes.js';
 
 export interface Readiness {
@@ -25,12 +25,18 @@ export class BindServer {
   private readonly server: Server;
   private inflight = 0;
   private idleWaiters: Array<() => void> = [];
+  /** Listening on a loopback address: routes that do not say otherwise get DNS-rebinding protection. */
+  private loopbackBind = false;
+  private readonly allowedHosts: readonly string[];
 
+  /** @param allowedHosts Host names accepted besides loopback ones where DNS-rebinding protection applies. */
   constructor(
     private listeners: readonly CompiledListener[],
     private readonly readiness: Readiness,
     private readonly logger: Logger,
+    allowedHosts: readonly string[] = [],
   ) {
+    this.allowedHosts = allowedHosts.map((name) => normalHostname(name) ?? name.toLowerCase());
     this.server = createServer((req, res) => this.handle(req, res));
     // Long-lived SSE streams must not be cut by Node's default request timeout.
     this.server.requestTimeout = 0;
@@ -42,6 +48,7 @@ export class BindServer {
   }
 
   listen(port: number, host: string): Promise<number> {
+    this.loopbackBind = isLoopbackHost(host);
     return new Promise((resolve, reject) => {
       this.server.once('error', reject);
       this.server.listen(port, host, () => {
@@ -113,7 +120,8 @@ export class BindServer {
     }
     if (!compiled) return json(res, 404, errorResponse(null, INVALID_REQUEST, `No route for ${req.method} ${path}`));
     const { route, endpoint } = compiled;
-    const rejection = originRejection(req, route.cors, route.backend.dnsRebindingProtection);
+    const protection = { enabled: route.backend.dnsRebindingProtection ?? this.loopbackBind, allowedHosts: this.allowedHosts };
+    const rejection = originRejection(req, route.cors, protection);
     if (rejection) return json(res, 403, errorResponse(null, INVALID_REQUEST, rejection));
     if (req.method === 'OPTIONS') return answerPreflight(req, res, route.cors);
     const cors = corsHeaders(req, route.cors);

@@ -15,8 +15,10 @@ export interface SessionState {
   readonly t: ReadonlyArray<readonly [string, 'stdio' | 'mcp' | 'sse', string | null, string]>;
   /** Client capabilities from `initialize`. */
   readonly c: Record<string, unknown>;
-  /** Subject (`sub`) the session is bound to, when authenticated. */
+  /** Subject (`sub`) of the caller, for display. */
   readonly s?: string;
+  /** Owner the session is bound to (issuer and subject), when authenticated. */
+  readonly o?: string;
   /** Randomness so two sessions never share an id even with identical upstream state. */
   readonly n: string;
 }

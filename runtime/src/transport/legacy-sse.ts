@@ -4,9 +4,9 @@ import type { Identity } from '../auth/index.js';
 import { McpSession } from '../federation/session.js';
 import { SseWriter } from '../session/streams.js';
 import type { JsonRpcMessage } from '../upstream/types.js';
-import { BodyTooLarge, readBody } from './body.js';
+import { BodyTimeout, BodyTooLarge, MAX_JSON_DEPTH, nestsDeeperThan, readBody } from './body.js';
 import { errorResponse, INTERNAL_ERROR, INVALID_REQUEST, invalidReason, isRequest, isResponse, PARSE_ERROR } from './jsonrpc.js';
-import { refusedToolCall, type McpEndpoint } from './streamable.js';
+import { factsOf, ownerOf, refusedToolCall, type McpEndpoint } from './streamable.js';
 
 /** Paths served with the legacy transport: the last segment is `sse` (`/sse`, `/github/sse`). */
 export function isLegacySsePath(path: string): boolean {
@@ -38,6 +38,7 @@ async function openStream(endpoint: McpEndpoint, res: ServerResponse, identity: 
   const session = new McpSession(endpoint.context);
   session.id = `sse-${randomBytes(16).toString('hex')}`;
   session.subject = subjectOf(identity);
+  session.owner = ownerOf(identity);
   session.credentials.bearer = identity?.token;
   endpoint.sessions.add(session);
   const writer = new SseWriter(res);
@@ -51,14 +52,22 @@ async function openStream(endpoint: McpEndpoint, res: ServerResponse, identity: 
 async function receive(endpoint: McpEndpoint, req: IncomingMessage, res: ServerResponse, identity: Identity | undefined): Promise<void> {
   const id = new URL(req.url ?? '/', 'http://gateway').searchParams.get('sessionId');
   const session = id ? endpoint.sessions.get(id) : undefined;
-  if (!session || session.context.routeId !== endpoint.context.routeId || session.subject !== subjectOf(identity)) {
+  if (!session || session.context.routeId !== endpoint.context.routeId || session.owner !== ownerOf(identity)) {
     return reply(res, endpoint, 404, errorResponse(null, INVALID_REQUEST, 'Session not found'));
   }
   let message: JsonRpcMessage;
   try {
-    message = JSON.parse((await readBody(req, endpoint.maxBodyBytes)).toString('utf8')) as JsonRpcMessage;
+    const text = (await readBody(req, endpoint.maxBodyBytes, endpoint.bodyTimeoutMs)).toString('utf8');
+    if (nestsDeeperThan(text, MAX_JSON_DEPTH)) {
+      return reply(res, endpoint, 400, errorResponse(null, INVALID_REQUEST, `Invalid Request: JSON nested deeper than ${MAX_JSON_DEPTH} levels`));
+    }
+    message = JSON.parse(text) as JsonRpcMessage;
   } catch (error) {
     if (error instanceof BodyTooLarge) return reply(res, endpoint, 413, errorResponse(null, INVALID_REQUEST, error.message));
+    if (error instanceof BodyTimeout) {
+      res.setHeader('connection', 'close');
+      return reply(res, endpoint, 408, errorResponse(null, INVALID_REQUEST, error.message));
+    }
     return reply(res, endpoint, 400, errorResponse(null, PARSE_ERROR, `Parse error: ${(error as Error).message}`));
   }
   const invalid = invalidReason(message);
@@ -80,6 +89,6 @@ async function receive(endpoint: McpEndpoint, req: IncomingMessage, res: ServerR
       (error: Error & { code?: number }) => sink.finish(errorResponse(message.id, error.code ?? INTERNAL_ERROR, error.message)),
     );
   } else {
-    void session.handleRequest(message, session.standaloneSink(), { jwt: identity?.claims, headers: req.headers });
+    void session.handleRequest(message, session.standaloneSink(), factsOf(req, identity));
   }
 }

@@ -1,3 +1,4 @@
+import { createHash } from 'node:crypto';
 import type { IncomingMessage, ServerResponse } from 'node:http';
 import type { Identity } from '../auth/index.js';
 import type { RequestFacts } from '../authz/index.js';
@@ -9,7 +10,7 @@ import type { SessionCodec } from '../session/token.js';
 import type { Logger } from '../telemetry/logger.js';
 import type { McpRequestRecord, Telemetry } from '../telemetry/telemetry.js';
 import type { JsonRpcMessage } from '../upstream/types.js';
-import { BodyTooLarge, readBody } from './body.js';
+import { BodyTimeout, BodyTooLarge, MAX_JSON_DEPTH, nestsDeeperThan, readBody } from './body.js';
 import {
   errorResponse,
   HEADER_MISMATCH,
@@ -35,6 +36,7 @@ export interface McpEndpoint {
   readonly codec: SessionCodec;
   readonly sessions: SessionStore;
   readonly maxBodyBytes: number;
+  readonly bodyTimeoutMs: number;
   readonly logger: Logger;
   readonly telemetry: Telemetry;
   /** Headers every answer carries (CORS). */
@@ -108,6 +110,11 @@ export async function serveMcp(endpoint: McpEndpoint, req: IncomingMessage, res:
     } else if (error instanceof BodyTooLarge) {
       exchange.errorCode = INVALID_REQUEST;
       sendError(res, endpoint, 413, INVALID_REQUEST, error.message);
+    } else if (error instanceof BodyTimeout) {
+      exchange.errorCode = INVALID_REQUEST;
+      // The rest of the body may still trickle in: answer, then drop the connection.
+      res.setHeader('connection', 'close');
+      sendError(res, endpoint, 408, INVALID_REQUEST, error.message);
     } else {
       endpoint.logger.error('unhandled error in request', { route: exchange.route, error });
       exchange.errorCode = INTERNAL_ERROR;
@@ -156,8 +163,21 @@ function protocolVersionHeader(req: IncomingMessage): string | undefined {
   return version;
 }
 
-function factsOf(req: IncomingMessage, identity: Identity | undefined): RequestFacts {
-  return { jwt: identity?.claims, headers: req.headers };
+/** What authorization rules see of the caller: `jwt` and `request`. */
+export function factsOf(req: IncomingMessage, identity: Identity | undefined): RequestFacts {
+  return { jwt: identity?.claims, headers: req.headers, method: req.method, path: (req.url ?? '/').split('?')[0] };
+}
+
+/**
+ * Whom a session belongs to: the token's issuer and subject, so no other caller can use it even with its
+ * id. A token without `sub` (accepted only when `jwtValidationOptions.requiredClaims` leaves `sub` out)
+ * binds the session to that very token. Undefined for anonymous callers.
+ */
+export function ownerOf(identity: Identity | undefined): string | undefined {
+  if (!identity) return undefined;
+  const { iss, sub } = identity.claims;
+  if (typeof sub === 'string' && sub !== '') return JSON.stringify([typeof iss === 'string' ? iss : '', sub]);
+  return `token:${createHash('sha256').update(identity.token).digest('base64url')}`;
 }
 
 function subjectOf(identity: Identity | undefined): string | undefined {
@@ -172,10 +192,12 @@ async function post(endpoint: McpEndpoint, req: IncomingMessage, res: ServerResp
   const contentType = (header(req, 'content-type') ?? '').split(';')[0].trim().toLowerCase();
   if (contentType !== 'application/json') throw new HttpFailure(415, INVALID_REQUEST, 'Unsupported Media Type: Content-Type must be application/json');
   const headerVersion = protocolVersionHeader(req);
-  const body = await readBody(req, endpoint.maxBodyBytes);
+  const body = await readBody(req, endpoint.maxBodyBytes, endpoint.bodyTimeoutMs);
+  const text = body.toString('utf8');
+  if (nestsDeeperThan(text, MAX_JSON_DEPTH)) throw new HttpFailure(400, INVALID_REQUEST, `Invalid Request: JSON nested deeper than ${MAX_JSON_DEPTH} levels`);
   let parsed: unknown;
   try {
-    parsed = JSON.parse(body.toString('utf8'));
+    parsed = JSON.parse(text);
   } catch (error) {
     throw new HttpFailure(400, PARSE_ERROR, `Parse error: ${(error as Error).message}`);
   }
@@ -257,6 +279,7 @@ async function serveInitialize(
   const stateful = endpoint.context.backend.statefulMode === 'stateful';
   const session = new McpSession(endpoint.context, { ephemeral: !stateful });
   session.subject = subjectOf(identity);
+  session.owner = ownerOf(identity);
   session.credentials.bearer = identity?.token;
   const responder = new PostResponder(res, {
     expected: 1,
@@ -327,17 +350,17 @@ async function sessionFor(endpoint: McpEndpoint, req: IncomingMessage, identity:
   const id = header(req, 'mcp-session-id');
   if (!id) throw new HttpFailure(400, INVALID_REQUEST, 'Bad Request: Mcp-Session-Id header is required for requests other than initialize');
   exchange.sessionId = id;
-  const subject = subjectOf(identity);
+  const owner = ownerOf(identity);
   const local = endpoint.sessions.get(id);
   if (local) {
-    // A session bound to one subject is invisible to every other caller, even one holding its id.
-    if (local.context.routeId !== endpoint.context.routeId || local.subject !== subject) throw notFound();
+    // A session bound to one owner is invisible to every other caller, even one holding its id.
+    if (local.context.routeId !== endpoint.context.routeId || local.owner !== owner) throw notFound();
     local.adopt(endpoint.context);
     local.touch();
     return local;
   }
   const state = endpoint.codec.decode(id);
-  if (!state || state.r !== endpoint.context.routeId || state.s !== subject) throw notFound();
+  if (!state || state.r !== endpoint.context.routeId || state.o !== owner) throw notFound();
   try {
     return await endpoint.sessions.getOrResume(id, async () => {
       const session = await McpSession.resume(endpoint.context, state);
