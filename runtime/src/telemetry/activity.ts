@@ -1,3 +1,4 @@
+import { shortId } from './redact.js';
 import type { McpCallRecord, McpRequestRecord, Telemetry, UpstreamErrorReason } from './telemetry.js';
 
 const RECENT_CALLS = 100;
@@ -62,7 +63,7 @@ export class ActivityRecorder implements Telemetry {
       name: record.name,
       outcome: record.outcome,
       durationMs: record.durationMs,
-      session: record.sessionId ? `${record.sessionId.slice(0, 8)}…` : undefined,
+      session: record.sessionId ? shortId(record.sessionId) : undefined,
       errorCode: record.errorCode,
       error: record.errorMessage?.slice(0, 300),
     });
