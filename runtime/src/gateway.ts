@@ -113,6 +113,7 @@ export class Gateway {
     if (observability.metrics) parts.push(observability.metrics);
     if (options.telemetry) parts.push(options.telemetry);
     this.telemetry = combineTelemetry(parts);
+    observability.activity.onTruncated = (route, bytes) => this.telemetry.bytesDropped?.(route, 'admin_activity', bytes);
     this.sessions = new SessionStore(initial.settings.sessionTtlMs, this.logger, this.telemetry);
     if (initial.settings.sessionKey) {
       this.codec = new SessionCodec(initial.settings.sessionKey);
@@ -370,6 +371,7 @@ export class Gateway {
       pool,
       logger,
       upstreamTimeoutMs: config.settings.upstreamTimeoutMs,
+      maxReplayBytes: config.settings.maxReplayBytes,
       gatewayVersion: GATEWAY_VERSION,
       telemetry: this.telemetry,
       tracer: this.observability.tracer,

@@ -1,7 +1,7 @@
 import type { McpAuthorizer, RequestFacts } from '../authz/index.js';
 import type { ResolvedBackend } from '../config/model.js';
 import type { McpTarget } from '../config/types.js';
-import { EventStream, parseEventId, type SseWriter } from '../session/streams.js';
+import { EventStream, parseEventId, ReplayBudget, type SseWriter } from '../session/streams.js';
 import type { SessionState } from '../session/token.js';
 import type { Logger } from '../telemetry/logger.js';
 import type { CallKind, Telemetry, UpstreamErrorReason } from '../telemetry/telemetry.js';
@@ -29,6 +29,8 @@ export interface BackendContext {
   readonly pool: StdioPool;
   readonly logger: Logger;
   readonly upstreamTimeoutMs: number;
+  /** Bytes of SSE events one session keeps for `Last-Event-ID` replay (`config.limits.maxReplayBytes`). */
+  readonly maxReplayBytes: number;
   readonly gatewayVersion: string;
   readonly telemetry: Telemetry;
   /** Undefined unless `config.tracing` is set. */
@@ -69,7 +71,8 @@ export class McpSession {
   private serverRequestSeq = 0;
   private readonly streams = new Map<string, EventStream>();
   private streamSeq = 0;
-  private readonly standalone = new EventStream('g');
+  private readonly replay: ReplayBudget;
+  private readonly standalone: EventStream;
   private readonly router = new Router(this);
   /** Ephemeral sessions (stateless mode, 2026-07-28 requests) open links on demand, without a GET stream. */
   private readonly ephemeral: boolean;
@@ -83,6 +86,8 @@ export class McpSession {
   ) {
     this.ephemeral = options.ephemeral ?? false;
     this.policySource = context;
+    this.replay = new ReplayBudget(context.maxReplayBytes, (bytes) => context.telemetry.bytesDropped?.(context.routeName, 'sse_replay', bytes));
+    this.standalone = new EventStream('g', this.replay);
   }
 
   get closed(): boolean {
@@ -365,10 +370,11 @@ export class McpSession {
 
   /** A new resumable SSE stream for one POST's answer. */
   openPostStream(): EventStream {
-    const stream = new EventStream(`p${++this.streamSeq}`);
+    const stream = new EventStream(`p${++this.streamSeq}`, this.replay);
     this.streams.set(stream.id, stream);
     if (this.streams.size > KEPT_POST_STREAMS) {
       const oldest = this.streams.keys().next().value as string;
+      this.replay.release(this.streams.get(oldest)!);
       this.streams.delete(oldest);
     }
     return stream;
@@ -432,6 +438,7 @@ export class McpSession {
   // ---- links ---------------------------------------------------------------------------------
 
   private addLink(index: number, name: string, connection: TargetLink['connection']): TargetLink {
+    connection.ondropped = (bytes) => this.context.telemetry.bytesDropped?.(this.context.routeName, 'stdio_message', bytes);
     const link = new TargetLink(index, name, connection, this.context.upstreamTimeoutMs, {
       upstreamMessage: (from, message) => this.upstreamMessage(from, message),
       lost: (from, reason) => this.linkLost(from, reason),

@@ -38,3 +38,38 @@ export function metricValue(exposition: string, name: string, labels: Record<str
 export function allLogs(gateway: GatewayProcess): string {
   return gateway.logs.map((line) => JSON.stringify(line)).join('\n') + gateway.stderr;
 }
+
+/**
+ * A minimal stdio MCP server (newline-delimited JSON-RPC) for limit tests: tool `big` answers with a text
+ * of `arguments.bytes` characters on one line, so a test controls how large a message is.
+ */
+export const BIG_LINE_SERVER = `
+let pending = '';
+process.stdin.setEncoding('utf8');
+process.stdin.on('data', (chunk) => {
+  pending += chunk;
+  let newline;
+  while ((newline = pending.indexOf('\\n')) >= 0) {
+    const line = pending.slice(0, newline);
+    pending = pending.slice(newline + 1);
+    if (line.trim()) handle(JSON.parse(line));
+  }
+});
+function reply(id, result) {
+  process.stdout.write(JSON.stringify({ jsonrpc: '2.0', id, result }) + '\\n');
+}
+function handle(message) {
+  if (message.id === undefined) return;
+  if (message.method === 'initialize') {
+    return reply(message.id, { protocolVersion: message.params.protocolVersion, capabilities: { tools: {} }, serverInfo: { name: 'big', version: '1' } });
+  }
+  if (message.method === 'tools/list') return reply(message.id, { tools: [{ name: 'big', inputSchema: { type: 'object' } }] });
+  if (message.method === 'tools/call' && message.params.name === 'big') {
+    return reply(message.id, { content: [{ type: 'text', text: 'x'.repeat(message.params.arguments.bytes) }] });
+  }
+  if (message.method === 'tools/call') {
+    return process.stdout.write(JSON.stringify({ jsonrpc: '2.0', id: message.id, error: { code: -32602, message: 'Unknown tool' } }) + '\\n');
+  }
+  reply(message.id, {});
+}
+`;
