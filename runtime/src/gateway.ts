@@ -386,6 +386,7 @@ export class Gateway {
         codec: this.codec,
         sessions: this.sessions,
         maxBodyBytes: config.settings.maxBodyBytes,
+        sessionLifetimeMs: config.settings.sessionLifetimeMs,
         logger: this.logger,
         telemetry: this.telemetry,
         responseHeaders: {},

@@ -2,7 +2,7 @@ import type { McpAuthorizer, RequestFacts } from '../authz/index.js';
 import type { ResolvedBackend } from '../config/model.js';
 import type { McpTarget } from '../config/types.js';
 import { EventStream, parseEventId, ReplayBudget, type SseWriter } from '../session/streams.js';
-import type { SessionState } from '../session/token.js';
+import { capabilityNames, type SessionState } from '../session/token.js';
 import type { Logger } from '../telemetry/logger.js';
 import type { CallKind, Telemetry, UpstreamErrorReason } from '../telemetry/telemetry.js';
 import { carrierOf, type TraceCarrier, type Tracer } from '../telemetry/tracing.js';
@@ -63,6 +63,8 @@ export class McpSession {
   subject?: string;
   lastActivity = Date.now();
   readonly createdAt = Date.now();
+  /** When the id stops being accepted (`config.limits.sessionLifetime` after initialize; sealed into the id). */
+  expiresAt = Infinity;
   closeReason?: string;
   onClosed?: (session: McpSession) => void;
   private readonly links = new Map<string, TargetLink>();
@@ -205,7 +207,8 @@ export class McpSession {
   static async resume(context: BackendContext, state: SessionState): Promise<McpSession> {
     const session = new McpSession(context);
     session.protocolVersion = state.v;
-    session.clientCapabilities = state.c;
+    session.clientCapabilities = Object.fromEntries(state.c.map((name) => [name, {}]));
+    session.expiresAt = state.e * 1000;
     session.subject = state.s;
     const movable = state.t.every(([, kind, upstreamSession]) => kind === 'mcp' || (kind !== 'stdio' && upstreamSession === null));
     if (!movable) {
@@ -236,7 +239,8 @@ export class McpSession {
       r: this.context.routeId,
       v: this.protocolVersion,
       t: [...this.links.values()].map((link) => [link.name, link.kind, link.connection.sessionId ?? null, link.protocolVersion ?? this.protocolVersion] as const),
-      c: this.clientCapabilities,
+      c: capabilityNames(this.clientCapabilities),
+      e: Math.floor(this.expiresAt / 1000),
       ...(this.subject !== undefined ? { s: this.subject } : {}),
     };
   }

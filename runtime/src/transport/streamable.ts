@@ -5,7 +5,7 @@ import { McpSession, SessionNotResumable, type BackendContext } from '../federat
 import { splitName, splitUri } from '../federation/names.js';
 import { SseWriter } from '../session/streams.js';
 import type { SessionStore } from '../session/store.js';
-import type { SessionCodec } from '../session/token.js';
+import { SessionIdTooLarge, type SessionCodec } from '../session/token.js';
 import type { Logger } from '../telemetry/logger.js';
 import type { McpRequestRecord, Telemetry } from '../telemetry/telemetry.js';
 import type { JsonRpcMessage } from '../upstream/types.js';
@@ -35,6 +35,8 @@ export interface McpEndpoint {
   readonly codec: SessionCodec;
   readonly sessions: SessionStore;
   readonly maxBodyBytes: number;
+  /** Longest life of a session id (`config.limits.sessionLifetime`). */
+  readonly sessionLifetimeMs: number;
   readonly logger: Logger;
   readonly telemetry: Telemetry;
   /** Headers every answer carries (CORS). */
@@ -267,7 +269,15 @@ async function serveInitialize(
     responder.finish(response);
     return;
   }
-  session.id = endpoint.codec.encode(session.state());
+  session.expiresAt = Date.now() + endpoint.sessionLifetimeMs;
+  try {
+    session.id = endpoint.codec.encode(session.state());
+  } catch (error) {
+    await session.close('session id too large', true);
+    if (!(error instanceof SessionIdTooLarge)) throw error;
+    responder.finish(errorResponse(message.id, INTERNAL_ERROR, error.message));
+    return;
+  }
   exchange.sessionId = session.id;
   endpoint.sessions.add(session);
   responder.setHeader('mcp-session-id', session.id);
@@ -314,8 +324,14 @@ async function sessionFor(endpoint: McpEndpoint, req: IncomingMessage, identity:
   const id = header(req, 'mcp-session-id');
   if (!id) throw new HttpFailure(400, INVALID_REQUEST, 'Bad Request: Mcp-Session-Id header is required for requests other than initialize');
   exchange.sessionId = id;
+  // Ended by the client (MCP: 404 from then on), even though its sealed state would still decode.
+  if (endpoint.sessions.isTerminated(id)) throw notFound();
   const subject = subjectOf(identity);
   const local = endpoint.sessions.get(id);
+  if (local && local.expiresAt <= Date.now()) {
+    void local.close('session lifetime reached');
+    throw notFound();
+  }
   if (local) {
     // A session bound to one subject is invisible to every other caller, even one holding its id.
     if (local.context.routeId !== endpoint.context.routeId || local.subject !== subject) throw notFound();
@@ -361,6 +377,7 @@ async function remove(endpoint: McpEndpoint, req: IncomingMessage, res: ServerRe
   if (endpoint.context.backend.statefulMode === 'stateless') throw new HttpFailure(405, INVALID_REQUEST, 'Method not allowed: stateless endpoint');
   protocolVersionHeader(req);
   const session = await sessionFor(endpoint, req, identity, exchange);
+  endpoint.sessions.markTerminated(session.id, session.expiresAt);
   await session.close('deleted by the client', true);
   res.writeHead(200, endpoint.responseHeaders);
   res.end();

@@ -1,5 +1,8 @@
 import { createServer, type IncomingMessage, type ServerResponse } from 'node:http';
 import type { AddressInfo } from 'node:net';
+import { Server } from '@modelcontextprotocol/sdk/server/index.js';
+import { StreamableHTTPServerTransport } from '@modelcontextprotocol/sdk/server/streamableHttp.js';
+import { ListToolsRequestSchema } from '@modelcontextprotocol/sdk/types.js';
 import type { GatewayProcess } from '../helpers/gateway.js';
 
 /** A plain HTTP server on a loopback port answering every request with `handler`; closes with `close()`. */
@@ -73,3 +76,19 @@ function handle(message) {
   reply(message.id, {});
 }
 `;
+
+/** A Streamable HTTP MCP server without sessions (no `Mcp-Session-Id`): a fresh SDK transport per request. */
+export async function startStatelessServer(): Promise<{ url: string; close(): Promise<void> }> {
+  const server = await httpServer((req, res) => {
+    const chunks: Buffer[] = [];
+    req.on('data', (chunk: Buffer) => chunks.push(chunk));
+    req.on('end', () => {
+      const text = Buffer.concat(chunks).toString('utf8');
+      const mcp = new Server({ name: 'stateless', version: '1' }, { capabilities: { tools: {} } });
+      mcp.setRequestHandler(ListToolsRequestSchema, async () => ({ tools: [{ name: 'hello', inputSchema: { type: 'object' as const } }] }));
+      const transport = new StreamableHTTPServerTransport({ sessionIdGenerator: undefined, enableJsonResponse: true });
+      void mcp.connect(transport).then(() => transport.handleRequest(req, res, text ? JSON.parse(text) : undefined));
+    });
+  });
+  return { url: `${server.url}/mcp`, close: server.close };
+}
