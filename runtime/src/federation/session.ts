@@ -67,6 +67,8 @@ export class McpSession {
   expiresAt = Infinity;
   closeReason?: string;
   onClosed?: (session: McpSession) => void;
+  /** The session's place under the session and process limits; given back when it closes. */
+  admission?: { release(): void };
   private readonly links = new Map<string, TargetLink>();
   private readonly calls = new Map<RequestId, ClientCall & { progressToken?: unknown }>();
   private readonly serverRequests = new Map<string, { link: TargetLink; id: string | number }>();

@@ -85,6 +85,7 @@ export class SessionStore {
     this.sessions.set(session.id, session);
     this.telemetry.sessionOpened(session.context.routeName);
     session.onClosed = (closed) => {
+      closed.admission?.release();
       if (this.sessions.get(closed.id) === closed) this.sessions.delete(closed.id);
       this.telemetry.sessionClosed(closed.context.routeName);
     };
