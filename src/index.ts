@@ -11,6 +11,7 @@ export * from './mcp-gateway-route';
 export * from './mcp-gateway-exposure';
 export * from './mcp-gateway-implementation';
 export * from './mcp-gateway';
+export * from './mcp-gateway-limits';
 export * from './gateway-monitoring';
 export { AuthorizationEffect, AuthorizationRule } from './mcp-authorization-rule';
 export * from './mcp-auth-policy';

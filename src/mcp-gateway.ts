@@ -14,6 +14,7 @@ import { LABEL_COMPONENT, LABEL_DOMAIN, LABEL_INSTANCE, imageVersion, labelTree,
 import { restrictedContainerSecurityContext, restrictedPodSecurityContext } from './manifest-helpers';
 import { GatewayListenerProtocol, McpGatewayExposure } from './mcp-gateway-exposure';
 import { McpGatewayImplementation } from './mcp-gateway-implementation';
+import { McpGatewayLimits, renderLimitsConfig, validateLimits, withRateLimits } from './mcp-gateway-limits';
 import { renderTarget, routeNameFromPath } from './mcp-gateway-render';
 import { McpFailureMode, McpGatewayRoute, McpGatewayRouteOptions, McpStatefulMode } from './mcp-gateway-route';
 import { IMcpTarget, McpProtocol } from './mcp-target';
@@ -119,6 +120,11 @@ export interface McpGatewayProps extends WorkloadOptions {
    * @default true
    */
   readonly isolate?: boolean;
+  /**
+   * Limits on sessions, batches, replay buffers and request rates (`RUNTIME` implementation only).
+   * @default - the runtime's defaults (see `McpGatewayLimits`); no rate limits
+   */
+  readonly limits?: McpGatewayLimits;
 }
 
 /**
@@ -268,6 +274,7 @@ export class McpGateway extends Construct {
     }
 
     this.node.addValidation({ validate: () => this.validateGateway() });
+    this.node.addValidation({ validate: () => validateLimits(this, props.limits) });
   }
 
   /** The routes of this gateway. */
@@ -371,13 +378,14 @@ export class McpGateway extends Construct {
         drainTimeout: `${this.drainTimeout.toSeconds({ integral: false })}s`,
         statsAddr: `0.0.0.0:${METRICS_PORT}`,
         adminAddr: `127.0.0.1:${ADMIN_PORT}`,
+        ...renderLimitsConfig(this.props.limits),
       },
       binds: [{
         port: this.port,
         listeners: [{
           name: 'default',
           protocol: 'HTTP',
-          routes: this._routes.map((route) => this.renderRuntimeRoute(route)),
+          routes: this._routes.map((route) => withRateLimits(this.renderRuntimeRoute(route), this.props.limits)),
         }],
       }],
     };

@@ -5,6 +5,7 @@ import type { ListenAddress, ResolvedConfig, ResolvedRoute } from './config/mode
 import type { BackendContext } from './federation/session.js';
 import { BindServer } from './http/server.js';
 import { compileMatcher, endpointPathOf, type CompiledListener, type CompiledRoute } from './http/routes.js';
+import { Admission, RateLimiter } from './session/limits.js';
 import { SessionStore } from './session/store.js';
 import { SessionCodec } from './session/token.js';
 import { ActivityRecorder } from './telemetry/activity.js';
@@ -86,6 +87,9 @@ export class Gateway {
   private readonly sessions: SessionStore;
   private readonly codec: SessionCodec;
   private readonly pools = new Map<string, StdioPool>();
+  private readonly admission: Admission;
+  /** `localRateLimit` buckets by route id, kept across reloads while the route's limits stay the same. */
+  private readonly rateLimiters = new Map<string, RateLimiter>();
   private readonly servers = new Map<string, BindServer>();
   private table?: RoutingTable;
   private drainingNow = false;
@@ -115,7 +119,9 @@ export class Gateway {
     if (observability.metrics) parts.push(observability.metrics);
     if (options.telemetry) parts.push(options.telemetry);
     this.telemetry = combineTelemetry(parts);
+    observability.activity.onTruncated = (route, bytes) => this.telemetry.bytesDropped?.(route, 'admin_activity', bytes);
     this.sessions = new SessionStore(initial.settings.sessionTtlMs, this.logger, this.telemetry);
+    this.admission = new Admission(initial.settings);
     if (initial.settings.sessionKey) {
       this.codec = new SessionCodec(initial.settings.sessionKey);
     } else {
@@ -275,6 +281,7 @@ export class Gateway {
     const previous = this.table!;
     this.table = next;
     this.sessions.setTtl(config.settings.sessionTtlMs);
+    this.admission.update(config.settings);
     try {
       await this.applyBinds(next);
     } catch (error) {
@@ -345,6 +352,15 @@ export class Gateway {
     }
   }
 
+  private rateLimiterFor(route: ResolvedRoute): RateLimiter | undefined {
+    if (route.rateLimits.length === 0) return undefined;
+    const existing = this.rateLimiters.get(route.id);
+    if (existing && JSON.stringify(existing.limits) === JSON.stringify(route.rateLimits)) return existing;
+    const limiter = new RateLimiter(route.rateLimits);
+    this.rateLimiters.set(route.id, limiter);
+    return limiter;
+  }
+
   private compileRoute(config: ResolvedConfig, route: ResolvedRoute, authenticators: RouteAuthenticator[]): CompiledRoute {
     const authenticator = route.authentication
       ? this.modules.auth!.RouteAuthenticator.create(route.authentication, `${route.configPath}.policies.mcpAuthentication`, {
@@ -372,6 +388,7 @@ export class Gateway {
       pool,
       logger,
       upstreamTimeoutMs: config.settings.upstreamTimeoutMs,
+      maxReplayBytes: config.settings.maxReplayBytes,
       gatewayVersion: GATEWAY_VERSION,
       telemetry: this.telemetry,
       tracer: this.observability.tracer,
@@ -387,6 +404,10 @@ export class Gateway {
         sessions: this.sessions,
         maxBodyBytes: config.settings.maxBodyBytes,
         bodyTimeoutMs: config.settings.bodyTimeoutMs,
+        sessionLifetimeMs: config.settings.sessionLifetimeMs,
+        maxBatchSize: config.settings.maxBatchSize,
+        admission: this.admission,
+        rateLimiter: this.rateLimiterFor(route),
         logger: this.logger,
         telemetry: this.telemetry,
         responseHeaders: {},

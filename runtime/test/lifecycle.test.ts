@@ -110,7 +110,7 @@ describe('idle sessions', () => {
     try {
       const url = `${gateway.url}/mcp`;
       const session = await rawSession(url);
-      await gateway.waitFor(() => gateway.logs.some((line) => line.msg === 'session evicted after idle time' && line.session === session), 'the eviction');
+      await gateway.waitFor(() => gateway.logs.some((line) => line.msg === 'session evicted after idle time' && line.session === `${session.slice(0, 8)}…`), 'the eviction');
       const after = await post(url, JSON.stringify({ jsonrpc: '2.0', id: 1, method: 'ping' }), { 'mcp-session-id': session, 'mcp-protocol-version': '2025-06-18' });
       expect(after.status).toBe(404);
     } finally {

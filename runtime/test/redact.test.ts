@@ -1,4 +1,4 @@
-import { redactConfig } from '../src/admin/redact.js';
+import { redactConfig } from '../src/telemetry/redact.js';
 
 describe('admin page redaction', () => {
   test('URL credentials go wherever the URL sits in a string', () => {

@@ -3,7 +3,7 @@ import type { McpTarget } from '../config/types.js';
 import type { McpSession } from '../federation/session.js';
 import type { ActivityRecorder, RecentCall, TargetHealth } from '../telemetry/activity.js';
 import type { StdioPool, StdioProcessInfo } from '../upstream/stdio-pool.js';
-import { redactConfig, redactUrls } from './redact.js';
+import { redactConfig, redactText, shortId } from '../telemetry/redact.js';
 
 /** Sessions listed on the page at most; the count is always exact. */
 const MAX_LISTED_SESSIONS = 200;
@@ -60,7 +60,7 @@ export function adminStatus(sources: StatusSources): AdminStatus {
     sessionCount: sources.sessions.length,
     sessions: sources.sessions.slice(0, MAX_LISTED_SESSIONS).map((session) => ({
       // A session id lets its holder use the session: the page shows enough to tell sessions apart, no more.
-      id: `${session.id.slice(0, 8)}…`,
+      id: shortId(session.id),
       route: session.context.routeName,
       subject: session.subject,
       protocolVersion: session.protocolVersion,
@@ -74,11 +74,11 @@ export function adminStatus(sources: StatusSources): AdminStatus {
 
 // Error texts come from upstreams and the network stack: a URL in one may carry credentials.
 function redactHealth(health: TargetHealth): TargetHealth {
-  return health.lastError === undefined ? health : { ...health, lastError: redactUrls(health.lastError) };
+  return health.lastError === undefined ? health : { ...health, lastError: redactText(health.lastError) };
 }
 
 function redactCall(call: RecentCall): RecentCall {
-  return call.error === undefined ? call : { ...call, error: redactUrls(call.error) };
+  return call.error === undefined ? call : { ...call, error: redactText(call.error) };
 }
 
 /** The command or URL, through the same redaction as the configuration. */
@@ -89,5 +89,5 @@ function endpointOf(target: McpTarget): string {
   }
   const http = (target.mcp ?? target.sse)!;
   const url = /^[a-z]+:\/\//i.test(http.host) ? http.host : `${http.host}${http.port ? `:${http.port}` : ''}${http.path ?? ''}`;
-  return redactUrls(url);
+  return redactText(url);
 }

@@ -121,6 +121,7 @@ function checkSemantics(config: GatewayConfig, issues: ConfigIssue[], env: NodeJ
     ['config.mcp.sessionTtl', settings?.mcp?.sessionTtl],
     ['config.limits.upstreamTimeout', settings?.limits?.upstreamTimeout],
     ['config.limits.bodyTimeout', settings?.limits?.bodyTimeout],
+    ['config.limits.sessionLifetime', settings?.limits?.sessionLifetime],
     ['config.drainTimeout', settings?.drainTimeout],
   ];
   for (const [path, value] of durations) {
@@ -181,6 +182,9 @@ function checkStdioPool(backend: McpBackend, path: string, issues: ConfigIssue[]
 }
 
 function checkPolicies(policies: RoutePolicies | undefined, path: string, issues: ConfigIssue[]): void {
+  policies?.localRateLimit?.forEach((bucket, index) => {
+    if (!parseDuration(bucket.fillInterval)) issues.push({ path: `${path}.localRateLimit[${index}].fillInterval`, message: 'must be a positive duration' });
+  });
   const skew = policies?.mcpAuthentication?.clockSkew;
   if (skew !== undefined && parseDuration(skew) === undefined) {
     issues.push({ path: `${path}.mcpAuthentication.clockSkew`, message: 'must be a duration' });
@@ -330,6 +334,11 @@ function resolve(config: GatewayConfig, source: string, env: NodeJS.ProcessEnv, 
       maxBodyBytes: settings?.limits?.maxBodyBytes ?? 4 * MIB,
       bodyTimeoutMs: parseDuration(settings?.limits?.bodyTimeout ?? '30s')!,
       upstreamTimeoutMs: parseDuration(settings?.limits?.upstreamTimeout ?? '60s')!,
+      maxReplayBytes: settings?.limits?.maxReplayBytes ?? 4 * MIB,
+      maxBatchSize: settings?.limits?.maxBatchSize ?? 64,
+      maxSessions: settings?.limits?.maxSessions ?? 10_000,
+      maxSessionsPerSubject: settings?.limits?.maxSessionsPerSubject ?? 500,
+      sessionLifetimeMs: parseDuration(settings?.limits?.sessionLifetime ?? '24h')!,
       drainTimeoutMs: parseDuration(settings?.drainTimeout ?? '25s')!,
       logLevel: settings?.logging?.level ?? 'info',
       logFormat: settings?.logging?.format ?? 'json',
@@ -380,6 +389,9 @@ function resolveRoute(route: Route, configPath: string, port: number): ResolvedR
       maxProcesses: mcp.stdio?.maxProcesses ?? 64,
       idleTimeoutMs: parseDuration(mcp.stdio?.idleTimeout ?? '10m')!,
       maxRestartsPerMinute: mcp.stdio?.maxRestartsPerMinute ?? 5,
+      // One subject may hold half the pool: an anonymous client cannot take every slot.
+      maxProcessesPerSubject: mcp.stdio?.maxProcessesPerSubject ?? Math.ceil((mcp.stdio?.maxProcesses ?? 64) / 2),
+      maxMessageBytes: mcp.stdio?.maxMessageBytes ?? 16 * MIB,
       warmup: mcp.stdio?.warmup ?? false,
     },
   };
@@ -392,5 +404,11 @@ function resolveRoute(route: Route, configPath: string, port: number): ResolvedR
     cors: route.policies?.cors,
     authentication: route.policies?.mcpAuthentication,
     authorization: route.policies?.mcpAuthorization,
+    rateLimits: (route.policies?.localRateLimit ?? []).map((bucket) => ({
+      maxTokens: bucket.maxTokens,
+      tokensPerFill: bucket.tokensPerFill ?? 1,
+      fillIntervalMs: parseDuration(bucket.fillInterval)!,
+      per: bucket.per ?? 'route',
+    })),
   };
 }

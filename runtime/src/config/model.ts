@@ -19,6 +19,11 @@ export interface ResolvedSettings {
   readonly bodyTimeoutMs: number;
   readonly upstreamTimeoutMs: number;
   readonly drainTimeoutMs: number;
+  readonly maxReplayBytes: number;
+  readonly maxBatchSize: number;
+  readonly maxSessions: number;
+  readonly maxSessionsPerSubject: number;
+  readonly sessionLifetimeMs: number;
   readonly logLevel: 'debug' | 'info' | 'warn' | 'error';
   readonly logFormat: 'json' | 'text';
   /** Where `/metrics` is served; undefined when off (the bridge command line). */
@@ -62,6 +67,15 @@ export interface ResolvedRoute {
   readonly cors?: CorsPolicy;
   readonly authentication?: McpAuthentication;
   readonly authorization?: McpAuthorization;
+  /** `localRateLimit` buckets; empty when none. */
+  readonly rateLimits: readonly ResolvedRateLimit[];
+}
+
+export interface ResolvedRateLimit {
+  readonly maxTokens: number;
+  readonly tokensPerFill: number;
+  readonly fillIntervalMs: number;
+  readonly per: 'route' | 'subject' | 'tool';
 }
 
 export interface ResolvedBackend {
@@ -80,6 +94,8 @@ export interface ResolvedStdioPool {
   readonly maxProcesses: number;
   readonly idleTimeoutMs: number;
   readonly maxRestartsPerMinute: number;
+  readonly maxProcessesPerSubject: number;
+  readonly maxMessageBytes: number;
   /** Run each stdio target once at start-up before reporting ready. */
   readonly warmup: boolean;
 }

@@ -82,6 +82,11 @@ export const configSchema = {
             maxBodyBytes: { type: 'integer', minimum: 1, description: 'Largest accepted request body in bytes. Default 4 MiB.' },
             upstreamTimeout: duration('Time an upstream may take to answer one request. Default `60s`.'),
             bodyTimeout: duration('Time a client may take to send a request body (slow-body attacks get 408). Default `30s`.'),
+            maxReplayBytes: { type: 'integer', minimum: 1, description: 'Bytes of SSE events one session keeps for Last-Event-ID replay. Default 4 MiB.' },
+            maxBatchSize: { type: 'integer', minimum: 1, description: 'Most requests in one JSON-RPC batch. Default 64.' },
+            maxSessions: { type: 'integer', minimum: 1, description: 'Most sessions this process holds. Default 10000.' },
+            maxSessionsPerSubject: { type: 'integer', minimum: 1, description: 'Most sessions one subject (sub, or client address without auth) holds. Default 500.' },
+            sessionLifetime: duration('Longest life of a session id, however active. Default `24h`.'),
           },
         },
         drainTimeout: duration('Extension: how long SIGTERM waits for in-flight requests. Default `25s`.'),
@@ -200,6 +205,8 @@ export const configSchema = {
             maxProcesses: { type: 'integer', minimum: 1, description: 'Most live stdio processes for this backend. Default 64.' },
             idleTimeout: duration('A process without a session for this long is stopped. Default `10m`.'),
             maxRestartsPerMinute: { type: 'integer', minimum: 0, description: 'Crash-loop guard. Default 5.' },
+            maxProcessesPerSubject: { type: 'integer', minimum: 1, description: 'Most processes one subject holds on this backend. Default half of maxProcesses.' },
+            maxMessageBytes: { type: 'integer', minimum: 1, description: 'Largest stdout line accepted from a stdio server. Default 16 MiB.' },
             warmup: {
               type: 'boolean',
               description:
@@ -302,6 +309,19 @@ export const configSchema = {
         cors: { $ref: '#/$defs/cors' },
         mcpAuthentication: { $ref: '#/$defs/mcpAuthentication' },
         mcpAuthorization: { $ref: '#/$defs/mcpAuthorization' },
+        localRateLimit: { type: 'array', items: { $ref: '#/$defs/localRateLimit' }, description: "agentgateway's token buckets." },
+      },
+    },
+    localRateLimit: {
+      type: 'object',
+      additionalProperties: false,
+      required: ['maxTokens', 'fillInterval'],
+      properties: {
+        maxTokens: { type: 'integer', minimum: 1, description: 'Bucket size.' },
+        tokensPerFill: { type: 'integer', minimum: 1, description: 'Tokens added every fillInterval. Default 1.' },
+        fillInterval: duration('How often the bucket is refilled.'),
+        type: { enum: ['requests'], description: 'Only `requests`. Default `requests`.' },
+        per: { enum: ['route', 'subject', 'tool'], description: 'Extension: one bucket for the route (default), per subject, or per subject and tool (tools/call only).' },
       },
     },
     cors: {

@@ -36,6 +36,16 @@ export interface GlobalSettings {
     readonly upstreamTimeout?: string;
     /** Time a client may take to send a request body, duration string. Default `30s`. */
     readonly bodyTimeout?: string;
+    /** Bytes of SSE events one session keeps for `Last-Event-ID` replay; older answers become a short error. Default 4 MiB. */
+    readonly maxReplayBytes?: number;
+    /** Most requests in one JSON-RPC batch (2025-03-26 clients). Default 64. */
+    readonly maxBatchSize?: number;
+    /** Most sessions this process holds; the next `initialize` gets 429. Default 10000. */
+    readonly maxSessions?: number;
+    /** Most sessions one subject (token `sub`, or the client address without auth) holds. Default 500. */
+    readonly maxSessionsPerSubject?: number;
+    /** Longest life of a session id from `initialize`, however active; then 404 and the client re-initializes. Default `24h`. */
+    readonly sessionLifetime?: string;
   };
   /** Extension: graceful drain on SIGTERM, duration string. Default `25s`. */
   readonly drainTimeout?: string;
@@ -113,6 +123,10 @@ export interface StdioPoolSettings {
   readonly idleTimeout?: string;
   /** A crashing process is restarted at most this many times per minute before its target is failed. Default 5. */
   readonly maxRestartsPerMinute?: number;
+  /** Extension: most processes one subject's sessions hold on this backend. Default half of `maxProcesses` (rounded up). */
+  readonly maxProcessesPerSubject?: number;
+  /** Extension: largest message (one stdout line) accepted from a stdio server; a larger answer becomes a JSON-RPC error. Default 16 MiB. */
+  readonly maxMessageBytes?: number;
   /**
    * Extension: at start-up, run each stdio target of this backend once (`initialize`, then
    * `notifications/initialized`, then stop it) and answer `/readyz` 503 until that succeeded, so package
@@ -166,6 +180,28 @@ export interface RoutePolicies {
   readonly cors?: CorsPolicy;
   readonly mcpAuthentication?: McpAuthentication;
   readonly mcpAuthorization?: McpAuthorization;
+  /** agentgateway's token buckets; every bucket must have a token left for a request to pass. */
+  readonly localRateLimit?: LocalRateLimit[];
+}
+
+/**
+ * agentgateway's `localRateLimit` bucket. A bucket holds up to `maxTokens`, gets `tokensPerFill` back every
+ * `fillInterval`, and each request takes one.
+ */
+export interface LocalRateLimit {
+  readonly maxTokens: number;
+  /** Default 1. */
+  readonly tokensPerFill?: number;
+  /** Duration string, e.g. `1s`. */
+  readonly fillInterval: string;
+  /** Only `requests` (agentgateway's `tokens` counts LLM tokens, which MCP has none of). Default `requests`. */
+  readonly type?: 'requests';
+  /**
+   * Extension: whose bucket. `route` (agentgateway's meaning, the default): one for the route; `subject`: one
+   * per subject (token `sub`, or the client address without auth); `tool`: one per subject and tool, taken
+   * by `tools/call` only.
+   */
+  readonly per?: 'route' | 'subject' | 'tool';
 }
 
 export interface CorsPolicy {

@@ -1,3 +1,4 @@
+import { redactText } from '../telemetry/redact.js';
 import type { UpstreamErrorReason } from '../telemetry/telemetry.js';
 import type { SpanHandle } from '../telemetry/tracing.js';
 import { INVALID_REQUEST, UPSTREAM_TIMEOUT } from '../transport/jsonrpc.js';
@@ -198,12 +199,15 @@ export class TargetLink {
 
 /**
  * fetch says only "fetch failed"; the cause (ECONNREFUSED 127.0.0.1:3000) is what an operator needs. The
- * text reaches clients and logs, so a password in a URL it quotes is blanked.
+ * text reaches clients and logs, so it goes through the redaction; an upstream's HTTP error body (a stack
+ * trace, internal names) is not the client's business: only its status is passed on.
  */
 function describeFetchError(error: Error): string {
+  const status = (error as { code?: unknown }).code;
+  if (typeof status === 'number' && status >= 400 && status <= 599) return `upstream answered HTTP ${status}`;
   const cause = (error as { cause?: { code?: string; message?: string } }).cause;
   const text = cause?.message && !error.message.includes(cause.message) ? `${error.message} (${cause.message})` : error.message;
-  return text.replace(/\/\/([^/\s:@]+):[^@\s/]+@/g, '//$1:redacted@');
+  return redactText(text);
 }
 
 function formatMs(ms: number): string {

@@ -1,8 +1,8 @@
 import type { McpAuthorizer, RequestFacts } from '../authz/index.js';
 import type { ResolvedBackend } from '../config/model.js';
 import type { McpTarget } from '../config/types.js';
-import { EventStream, parseEventId, type SseWriter } from '../session/streams.js';
-import type { SessionState } from '../session/token.js';
+import { EventStream, parseEventId, ReplayBudget, type SseWriter } from '../session/streams.js';
+import { capabilityNames, type SessionState } from '../session/token.js';
 import type { Logger } from '../telemetry/logger.js';
 import type { CallKind, Telemetry, UpstreamErrorReason } from '../telemetry/telemetry.js';
 import { carrierOf, type TraceCarrier, type Tracer } from '../telemetry/tracing.js';
@@ -29,6 +29,8 @@ export interface BackendContext {
   readonly pool: StdioPool;
   readonly logger: Logger;
   readonly upstreamTimeoutMs: number;
+  /** Bytes of SSE events one session keeps for `Last-Event-ID` replay (`config.limits.maxReplayBytes`). */
+  readonly maxReplayBytes: number;
   readonly gatewayVersion: string;
   readonly telemetry: Telemetry;
   /** Undefined unless `config.tracing` is set. */
@@ -63,15 +65,20 @@ export class McpSession {
   owner?: string;
   lastActivity = Date.now();
   readonly createdAt = Date.now();
+  /** When the id stops being accepted (`config.limits.sessionLifetime` after initialize; sealed into the id). */
+  expiresAt = Infinity;
   closeReason?: string;
   onClosed?: (session: McpSession) => void;
+  /** The session's place under the session and process limits; given back when it closes. */
+  admission?: { release(): void };
   private readonly links = new Map<string, TargetLink>();
   private readonly calls = new Map<RequestId, ClientCall & { progressToken?: unknown }>();
   private readonly serverRequests = new Map<string, { link: TargetLink; id: string | number }>();
   private serverRequestSeq = 0;
   private readonly streams = new Map<string, EventStream>();
   private streamSeq = 0;
-  private readonly standalone = new EventStream('g');
+  private readonly replay: ReplayBudget;
+  private readonly standalone: EventStream;
   private readonly router = new Router(this);
   /** Ephemeral sessions (stateless mode, 2026-07-28 requests) open links on demand, without a GET stream. */
   private readonly ephemeral: boolean;
@@ -87,6 +94,8 @@ export class McpSession {
   ) {
     this.ephemeral = options.ephemeral ?? false;
     this.policySource = context;
+    this.replay = new ReplayBudget(context.maxReplayBytes, (bytes) => context.telemetry.bytesDropped?.(context.routeName, 'sse_replay', bytes));
+    this.standalone = new EventStream('g', this.replay);
   }
 
   get closed(): boolean {
@@ -206,7 +215,8 @@ export class McpSession {
   static async resume(context: BackendContext, state: SessionState): Promise<McpSession> {
     const session = new McpSession(context);
     session.protocolVersion = state.v;
-    session.clientCapabilities = state.c;
+    session.clientCapabilities = Object.fromEntries(state.c.map((name) => [name, {}]));
+    session.expiresAt = state.e * 1000;
     session.subject = state.s;
     session.owner = state.o;
     const movable = state.t.every(([, kind, upstreamSession]) => kind === 'mcp' || (kind !== 'stdio' && upstreamSession === null));
@@ -238,7 +248,8 @@ export class McpSession {
       r: this.context.routeId,
       v: this.protocolVersion,
       t: [...this.links.values()].map((link) => [link.name, link.kind, link.connection.sessionId ?? null, link.protocolVersion ?? this.protocolVersion] as const),
-      c: this.clientCapabilities,
+      c: capabilityNames(this.clientCapabilities),
+      e: Math.floor(this.expiresAt / 1000),
       ...(this.subject !== undefined ? { s: this.subject } : {}),
       ...(this.owner !== undefined ? { o: this.owner } : {}),
     };
@@ -377,10 +388,11 @@ export class McpSession {
 
   /** A new resumable SSE stream for one POST's answer. */
   openPostStream(): EventStream {
-    const stream = new EventStream(`p${++this.streamSeq}`);
+    const stream = new EventStream(`p${++this.streamSeq}`, this.replay);
     this.streams.set(stream.id, stream);
     if (this.streams.size > KEPT_POST_STREAMS) {
       const oldest = this.streams.keys().next().value as string;
+      this.replay.release(this.streams.get(oldest)!);
       this.streams.delete(oldest);
     }
     return stream;
@@ -444,6 +456,7 @@ export class McpSession {
   // ---- links ---------------------------------------------------------------------------------
 
   private addLink(index: number, name: string, connection: TargetLink['connection']): TargetLink {
+    connection.ondropped = (bytes) => this.context.telemetry.bytesDropped?.(this.context.routeName, 'stdio_message', bytes);
     const link = new TargetLink(index, name, connection, this.context.upstreamTimeoutMs, {
       upstreamMessage: (from, message) => this.upstreamMessage(from, message),
       lost: (from, reason) => this.linkLost(from, reason),

@@ -1,8 +1,11 @@
+import { createHash } from 'node:crypto';
 import type { McpSession } from '../federation/session.js';
 import type { Logger } from '../telemetry/logger.js';
 import type { Telemetry } from '../telemetry/telemetry.js';
 
 const REAP_INTERVAL_MS = 15_000;
+/** Ended ids remembered at most; each costs a short digest and a number. */
+const MAX_TERMINATED = 100_000;
 
 /** Live sessions of this process, evicted after their idle time. */
 export class SessionStore {
@@ -10,6 +13,11 @@ export class SessionStore {
   /** Resumptions in progress, so concurrent requests for one unknown id rebuild it once. */
   private readonly resuming = new Map<string, Promise<McpSession>>();
   private readonly reaper: NodeJS.Timeout;
+  /**
+   * Ids the client ended with DELETE (digest → expiry). Their sealed state would let any request rebuild
+   * them; MCP wants 404. Kept until the id would have expired anyway.
+   */
+  private readonly terminated = new Map<string, number>();
 
   constructor(
     private ttlMs: number,
@@ -54,10 +62,30 @@ export class SessionStore {
     return pending;
   }
 
+  /** The client ended this session: its id gets 404 from now on, on this replica. */
+  markTerminated(id: string, expiresAt: number): void {
+    if (this.terminated.size >= MAX_TERMINATED) this.pruneTerminated();
+    // Still full of live entries: the oldest goes (that id would be rebuilt here until it expires).
+    if (this.terminated.size >= MAX_TERMINATED) this.terminated.delete(this.terminated.keys().next().value as string);
+    this.terminated.set(digest(id), expiresAt);
+  }
+
+  isTerminated(id: string): boolean {
+    if (this.terminated.size === 0) return false;
+    const expiresAt = this.terminated.get(digest(id));
+    return expiresAt !== undefined && expiresAt > Date.now();
+  }
+
+  private pruneTerminated(): void {
+    const now = Date.now();
+    for (const [key, expiresAt] of this.terminated) if (expiresAt <= now) this.terminated.delete(key);
+  }
+
   add(session: McpSession): void {
     this.sessions.set(session.id, session);
     this.telemetry.sessionOpened(session.context.routeName);
     session.onClosed = (closed) => {
+      closed.admission?.release();
       if (this.sessions.get(closed.id) === closed) this.sessions.delete(closed.id);
       this.telemetry.sessionClosed(closed.context.routeName);
     };
@@ -70,6 +98,7 @@ export class SessionStore {
 
   private reap(): void {
     const now = Date.now();
+    this.pruneTerminated();
     for (const session of this.sessions.values()) {
       // A per-session stdio process also obeys the backend's idle timeout: an idle process is not kept for the full TTL.
       const limit = session.hasStdioTargets ? Math.min(this.ttlMs, session.context.backend.stdio.idleTimeoutMs) : this.ttlMs;
@@ -79,4 +108,8 @@ export class SessionStore {
       }
     }
   }
+}
+
+function digest(id: string): string {
+  return createHash('sha256').update(id).digest('base64url').slice(0, 22);
 }

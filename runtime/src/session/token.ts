@@ -3,8 +3,9 @@ import { deflateRawSync, inflateRawSync } from 'node:zlib';
 
 /**
  * What a gateway needs to take over a session it has never seen: the route, each target's upstream
- * session and protocol version, and what the client negotiated. Field names are short because the
- * whole thing travels in every request header.
+ * session and protocol version, the names of the capabilities the client declared, and when the id
+ * expires. Field names are short because the whole thing travels in every request header; nothing a
+ * client sends goes in whole (see DESIGN.md: ids stay small).
  */
 export interface SessionState {
   /** Route id (`ResolvedRoute.id`): an id from one route is refused on another. */
@@ -13,8 +14,10 @@ export interface SessionState {
   readonly v: string;
   /** Per target: [name, kind, upstream session id or null, upstream protocol version]. */
   readonly t: ReadonlyArray<readonly [string, 'stdio' | 'mcp' | 'sse', string | null, string]>;
-  /** Client capabilities from `initialize`. */
-  readonly c: Record<string, unknown>;
+  /** Names of the client's capabilities from `initialize` (`roots`, `sampling`, …), not their contents. */
+  readonly c: readonly string[];
+  /** Expiry, seconds since the epoch (`config.limits.sessionLifetime` after `initialize`). */
+  readonly e: number;
   /** Subject (`sub`) of the caller, for display. */
   readonly s?: string;
   /** Owner the session is bound to (issuer and subject), when authenticated. */
@@ -25,6 +28,30 @@ export interface SessionState {
 
 const IV_BYTES = 12;
 const TAG_BYTES = 16;
+/**
+ * Longest `Mcp-Session-Id` issued. Clients and proxies cap request headers (Node: 16 KiB for all of
+ * them), and the id goes with every request; routing state is a few hundred characters.
+ */
+export const MAX_SESSION_ID_CHARS = 2048;
+/** Capability names kept in the id, and their longest name; the rest are not needed to route. */
+const MAX_CAPABILITY_NAMES = 16;
+const MAX_CAPABILITY_NAME_CHARS = 64;
+
+/** What of the client's capabilities the id keeps: the names, bounded. */
+export function capabilityNames(capabilities: Record<string, unknown>): string[] {
+  return Object.keys(capabilities)
+    .filter((name) => name.length <= MAX_CAPABILITY_NAME_CHARS)
+    .slice(0, MAX_CAPABILITY_NAMES);
+}
+
+/** The session's routing state does not fit an id a client can send back. */
+export class SessionIdTooLarge extends Error {
+  constructor(readonly chars: number) {
+    super(
+      `the session state does not fit an Mcp-Session-Id: ${chars} characters, at most ${MAX_SESSION_ID_CHARS} (an upstream session id or a token subject is too long)`,
+    );
+  }
+}
 
 /** AES-256-GCM sealing of (deflated) session state into an opaque, visible-ASCII `Mcp-Session-Id`. */
 export class SessionCodec {
@@ -42,12 +69,14 @@ export class SessionCodec {
     // Compressed first: client capabilities repeat a lot of keys, and the id travels in every request header.
     const plain = deflateRawSync(Buffer.from(JSON.stringify({ ...state, n: randomBytes(9).toString('base64url') })));
     const sealed = Buffer.concat([iv, cipher.update(plain), cipher.final(), cipher.getAuthTag()]);
-    return sealed.toString('base64url');
+    const id = sealed.toString('base64url');
+    if (id.length > MAX_SESSION_ID_CHARS) throw new SessionIdTooLarge(id.length);
+    return id;
   }
 
-  /** The state, or undefined for anything not sealed with this key (forged, truncated, other key). */
-  decode(id: string): SessionState | undefined {
-    if (!/^[A-Za-z0-9_-]+$/.test(id)) return undefined;
+  /** The state, or undefined for anything not sealed with this key (forged, truncated, other key) or expired. */
+  decode(id: string, now = Date.now()): SessionState | undefined {
+    if (id.length > MAX_SESSION_ID_CHARS || !/^[A-Za-z0-9_-]+$/.test(id)) return undefined;
     const sealed = Buffer.from(id, 'base64url');
     if (sealed.length <= IV_BYTES + TAG_BYTES) return undefined;
     try {
@@ -55,7 +84,9 @@ export class SessionCodec {
       decipher.setAuthTag(sealed.subarray(sealed.length - TAG_BYTES));
       const plain = Buffer.concat([decipher.update(sealed.subarray(IV_BYTES, sealed.length - TAG_BYTES)), decipher.final()]);
       const state = JSON.parse(inflateRawSync(plain).toString('utf8')) as SessionState;
-      return typeof state.r === 'string' && Array.isArray(state.t) ? state : undefined;
+      // An id without an expiry predates expiries: refused like an expired one (the client re-initializes).
+      if (typeof state.r !== 'string' || !Array.isArray(state.t) || typeof state.e !== 'number' || state.e * 1000 <= now) return undefined;
+      return state;
     } catch {
       return undefined;
     }

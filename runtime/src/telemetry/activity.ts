@@ -1,6 +1,11 @@
+import { shortId } from './redact.js';
 import type { McpCallRecord, McpRequestRecord, Telemetry, UpstreamErrorReason } from './telemetry.js';
 
 const RECENT_CALLS = 100;
+/** Longest name, method or target kept per call: they come from clients, and the page holds a hundred calls. */
+const MAX_FIELD_CHARS = 200;
+/** Longest error text kept. */
+const MAX_ERROR_CHARS = 300;
 
 export interface RecentCall {
   readonly at: string;
@@ -29,6 +34,8 @@ export interface TargetHealth {
 export class ActivityRecorder implements Telemetry {
   /** `at` is kept as a number and formatted when the admin page asks: no Date per call. */
   private readonly calls: Array<Omit<RecentCall, 'at'> & { at: number }> = [];
+  /** Characters cut from a call's fields, for the `mcp_gateway_dropped_bytes_total` metric. */
+  onTruncated?: (route: string, bytes: number) => void;
   private readonly health = new Map<string, { lastOk?: number; lastError?: number; error?: string; reason?: UpstreamErrorReason }>();
 
   recentCalls(): readonly RecentCall[] {
@@ -54,18 +61,25 @@ export class ActivityRecorder implements Telemetry {
   upstreamProcessExited(): void {}
 
   callFinished(record: McpCallRecord): void {
+    let cut = 0;
+    const bounded = (text: string, limit = MAX_FIELD_CHARS): string => {
+      if (text.length <= limit) return text;
+      cut += text.length - limit;
+      return `${text.slice(0, limit)}…`;
+    };
     this.calls.push({
       at: Date.now(),
       route: record.route,
-      target: record.target,
-      method: record.method,
-      name: record.name,
+      target: bounded(record.target),
+      method: bounded(record.method),
+      name: bounded(record.name),
       outcome: record.outcome,
       durationMs: record.durationMs,
-      session: record.sessionId ? `${record.sessionId.slice(0, 8)}…` : undefined,
+      session: record.sessionId ? shortId(record.sessionId) : undefined,
       errorCode: record.errorCode,
-      error: record.errorMessage?.slice(0, 300),
+      error: record.errorMessage === undefined ? undefined : bounded(record.errorMessage, MAX_ERROR_CHARS),
     });
+    if (cut > 0) this.onTruncated?.(record.route, cut);
     if (this.calls.length > RECENT_CALLS) this.calls.shift();
   }
 
@@ -76,7 +90,7 @@ export class ActivityRecorder implements Telemetry {
   upstreamError(route: string, target: string, reason: UpstreamErrorReason, message: string): void {
     const entry = this.entry(route, target);
     entry.lastError = Date.now();
-    entry.error = message.slice(0, 300);
+    entry.error = message.slice(0, MAX_ERROR_CHARS);
     entry.reason = reason;
   }
 

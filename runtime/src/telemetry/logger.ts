@@ -1,3 +1,5 @@
+import { redactLogFields } from './redact.js';
+
 /** Severity of a log line; lines below the configured level are dropped before formatting. */
 export type LogLevel = 'debug' | 'info' | 'warn' | 'error';
 
@@ -47,7 +49,8 @@ export class StructuredLogger implements Logger {
 
   private log(level: LogLevel, msg: string, fields?: LogFields): void {
     if (rank[level] < rank[this.level]) return;
-    const record = { time: new Date().toISOString(), level, msg, ...this.base, ...fields };
+    // Every line passes the redaction: a URL, token or session id in any field never reaches the log.
+    const record = { time: new Date().toISOString(), level, msg, ...this.base, ...(fields ? redactLogFields(fields) : undefined) };
     if (this.format === 'json') {
       // A replacer function is called for every key; only fields that may hold an Error need it.
       this.sink.write(`${needsReplacer(fields) || needsReplacer(this.base) ? JSON.stringify(record, errorReplacer) : JSON.stringify(record)}\n`);

@@ -1,6 +1,6 @@
 import { Counter, Gauge, Histogram, Registry } from 'prom-client';
 import { NameCatalog } from './names.js';
-import type { CallKind, McpCallRecord, McpRequestRecord, StdioEvent, Telemetry, UpstreamErrorReason } from './telemetry.js';
+import type { CallKind, DroppedKind, LimitKind, McpCallRecord, McpRequestRecord, StdioEvent, Telemetry, UpstreamErrorReason } from './telemetry.js';
 
 /**
  * Methods the metrics name as themselves; anything else (a typo, an experimental method) is `other`, so a
@@ -45,6 +45,8 @@ export class PrometheusMetrics implements Telemetry {
   private readonly upstreamErrors: Counter;
   private readonly authFailures: Counter;
   private readonly configReloads: Counter;
+  private readonly droppedBytes: Counter;
+  private readonly limitRefusals: Counter;
 
   constructor() {
     const registers = [this.registry];
@@ -83,6 +85,18 @@ export class PrometheusMetrics implements Telemetry {
     });
     this.authFailures = new Counter({ name: 'mcp_gateway_auth_failures_total', help: 'Requests refused by authentication', labelNames: ['route', 'reason'], registers });
     this.configReloads = new Counter({ name: 'mcp_gateway_config_reloads_total', help: 'Configuration changes applied or rejected', labelNames: ['outcome'], registers });
+    this.droppedBytes = new Counter({
+      name: 'mcp_gateway_dropped_bytes_total',
+      help: 'Bytes not held for clients because a byte limit was reached, by what was cut',
+      labelNames: ['route', 'what'],
+      registers,
+    });
+    this.limitRefusals = new Counter({
+      name: 'mcp_gateway_limit_refusals_total',
+      help: 'Requests, sessions and processes refused by a configured limit',
+      labelNames: ['route', 'limit'],
+      registers,
+    });
   }
 
   /** The text exposition format. */
@@ -136,6 +150,14 @@ export class PrometheusMetrics implements Telemetry {
 
   configReload(outcome: 'applied' | 'rejected'): void {
     this.configReloads.inc({ outcome });
+  }
+
+  bytesDropped(route: string, what: DroppedKind, bytes: number): void {
+    this.droppedBytes.inc({ route, what }, bytes);
+  }
+
+  limitRefused(route: string, limit: LimitKind): void {
+    this.limitRefusals.inc({ route, limit });
   }
 
   private boundedName(route: string, target: string, kind: CallKind, name: string): string {

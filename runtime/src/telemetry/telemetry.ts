@@ -59,7 +59,16 @@ export interface Telemetry {
   upstreamOk?(route: string, target: string): void;
   authFailure?(route: string, reason: string, httpMethod: string, status: number): void;
   configReload?(outcome: 'applied' | 'rejected'): void;
+  /** Bytes the gateway refused to hold for a client (a byte limit was reached). */
+  bytesDropped?(route: string, what: DroppedKind, bytes: number): void;
+  /** A request, session or process refused by a limit (`config.limits`, `localRateLimit`). */
+  limitRefused?(route: string, limit: LimitKind): void;
 }
+
+/** What was cut short: SSE events kept for replay, admin-page activity fields, stdio messages over the size limit. */
+export type DroppedKind = 'sse_replay' | 'admin_activity' | 'stdio_message';
+/** Which limit refused: sessions (global, per subject), stdio processes per subject, batch size, rate limits. */
+export type LimitKind = 'sessions' | 'subject_sessions' | 'subject_processes' | 'batch_size' | 'rate_route' | 'rate_subject' | 'rate_tool';
 
 export const noTelemetry: Telemetry = {
   requestFinished() {},
@@ -83,5 +92,7 @@ export function combineTelemetry(parts: readonly Telemetry[]): Telemetry {
     upstreamOk: (route, target) => parts.forEach((part) => part.upstreamOk?.(route, target)),
     authFailure: (route, reason, method, status) => parts.forEach((part) => part.authFailure?.(route, reason, method, status)),
     configReload: (outcome) => parts.forEach((part) => part.configReload?.(outcome)),
+    bytesDropped: (route, what, bytes) => parts.forEach((part) => part.bytesDropped?.(route, what, bytes)),
+    limitRefused: (route, limit) => parts.forEach((part) => part.limitRefused?.(route, limit)),
   };
 }

@@ -3,7 +3,9 @@ import type { IncomingMessage, ServerResponse } from 'node:http';
 import type { Identity } from '../auth/index.js';
 import { McpSession } from '../federation/session.js';
 import { SseWriter } from '../session/streams.js';
-import type { JsonRpcMessage } from '../upstream/types.js';
+import { subjectKey } from '../session/limits.js';
+import type { LimitKind } from '../telemetry/telemetry.js';
+import { UpstreamError, type JsonRpcMessage } from '../upstream/types.js';
 import { BodyTimeout, BodyTooLarge, MAX_JSON_DEPTH, nestsDeeperThan, readBody } from './body.js';
 import { errorResponse, INTERNAL_ERROR, INVALID_REQUEST, invalidReason, isRequest, isResponse, PARSE_ERROR } from './jsonrpc.js';
 import { factsOf, ownerOf, refusedToolCall, type McpEndpoint } from './streamable.js';
@@ -20,7 +22,7 @@ export function isLegacySsePath(path: string): boolean {
  * only and end with their stream.
  */
 export async function serveLegacySse(endpoint: McpEndpoint, req: IncomingMessage, res: ServerResponse, identity: Identity | undefined, path: string): Promise<void> {
-  if (req.method === 'GET') return openStream(endpoint, res, identity, path);
+  if (req.method === 'GET') return openStream(endpoint, req, res, identity, path);
   if (req.method === 'POST') return receive(endpoint, req, res, identity);
   reply(res, endpoint, 405, errorResponse(null, INVALID_REQUEST, `Method not allowed: ${req.method}`));
 }
@@ -34,8 +36,25 @@ function subjectOf(identity: Identity | undefined): string | undefined {
   return typeof identity?.claims.sub === 'string' ? identity.claims.sub : undefined;
 }
 
-async function openStream(endpoint: McpEndpoint, res: ServerResponse, identity: Identity | undefined, path: string): Promise<void> {
+async function openStream(endpoint: McpEndpoint, req: IncomingMessage, res: ServerResponse, identity: Identity | undefined, path: string): Promise<void> {
+  const { backend, pool, routeId, routeName } = endpoint.context;
+  let ticket;
+  try {
+    ticket = endpoint.admission.admit(subjectKey(identity?.claims, req.socket.remoteAddress), {
+      backend: routeId,
+      name: backend.name,
+      processes: backend.targets.filter((target) => target.stdio !== undefined).length,
+      maxPerSubject: backend.stdio.maxProcessesPerSubject,
+      poolHasRoom: pool.liveProcesses < backend.stdio.maxProcesses,
+    });
+  } catch (error) {
+    if (!(error instanceof UpstreamError) || error.httpStatus === undefined) throw error;
+    const limit = (error.data as { limit?: LimitKind }).limit;
+    if (limit) endpoint.telemetry.limitRefused?.(routeName, limit);
+    return reply(res, endpoint, error.httpStatus, errorResponse(null, error.code, error.message, error.data));
+  }
   const session = new McpSession(endpoint.context);
+  session.admission = ticket;
   session.id = `sse-${randomBytes(16).toString('hex')}`;
   session.subject = subjectOf(identity);
   session.owner = ownerOf(identity);

@@ -5,11 +5,12 @@ import type { RequestFacts } from '../authz/index.js';
 import { McpSession, SessionNotResumable, type BackendContext } from '../federation/session.js';
 import { splitName, splitUri } from '../federation/names.js';
 import { SseWriter } from '../session/streams.js';
+import { subjectKey, type Admission, type AdmissionTicket, type RateLimiter } from '../session/limits.js';
 import type { SessionStore } from '../session/store.js';
-import type { SessionCodec } from '../session/token.js';
+import { SessionIdTooLarge, type SessionCodec } from '../session/token.js';
 import type { Logger } from '../telemetry/logger.js';
-import type { McpRequestRecord, Telemetry } from '../telemetry/telemetry.js';
-import type { JsonRpcMessage } from '../upstream/types.js';
+import type { LimitKind, McpRequestRecord, Telemetry } from '../telemetry/telemetry.js';
+import { UpstreamError, type JsonRpcMessage } from '../upstream/types.js';
 import { BodyTimeout, BodyTooLarge, MAX_JSON_DEPTH, nestsDeeperThan, readBody } from './body.js';
 import {
   errorResponse,
@@ -37,6 +38,14 @@ export interface McpEndpoint {
   readonly sessions: SessionStore;
   readonly maxBodyBytes: number;
   readonly bodyTimeoutMs: number;
+  /** Longest life of a session id (`config.limits.sessionLifetime`). */
+  readonly sessionLifetimeMs: number;
+  /** Most requests in one batch (`config.limits.maxBatchSize`). */
+  readonly maxBatchSize: number;
+  /** Session and per-subject process limits, shared by every route of the gateway. */
+  readonly admission: Admission;
+  /** The route's `localRateLimit` buckets; undefined when it has none. */
+  readonly rateLimiter?: RateLimiter;
   readonly logger: Logger;
   readonly telemetry: Telemetry;
   /** Headers every answer carries (CORS). */
@@ -107,6 +116,13 @@ export async function serveMcp(endpoint: McpEndpoint, req: IncomingMessage, res:
     if (error instanceof HttpFailure) {
       exchange.errorCode = error.code;
       sendError(res, endpoint, error.status, error.code, error.message, error.data);
+    } else if (error instanceof UpstreamError && error.httpStatus !== undefined) {
+      // A limit refused the request: 429 (or 413 for a batch), the JSON-RPC error names the limit and its setting.
+      exchange.errorCode = error.code;
+      const limit = (error.data as { limit?: LimitKind; retryAfterSeconds?: number } | undefined) ?? {};
+      if (limit.limit) endpoint.telemetry.limitRefused?.(exchange.route, limit.limit);
+      if (limit.retryAfterSeconds !== undefined && !res.headersSent) res.setHeader('retry-after', String(limit.retryAfterSeconds));
+      sendError(res, endpoint, error.httpStatus, error.code, error.message, error.data);
     } else if (error instanceof BodyTooLarge) {
       exchange.errorCode = INVALID_REQUEST;
       sendError(res, endpoint, 413, INVALID_REQUEST, error.message);
@@ -208,9 +224,25 @@ async function post(endpoint: McpEndpoint, req: IncomingMessage, res: ServerResp
     const reason = invalidReason(message);
     if (reason) throw new HttpFailure(400, INVALID_REQUEST, `Invalid Request: ${reason}`);
   }
+  if (batch && messages.length > endpoint.maxBatchSize) {
+    throw new UpstreamError(
+      `Payload Too Large: a batch of ${messages.length} messages exceeds config.limits.maxBatchSize (${endpoint.maxBatchSize})`,
+      INVALID_REQUEST,
+      { limit: 'batch_size' },
+      413,
+    );
+  }
   const first = messages[0];
   exchange.mcpMethod = first.method;
   if (refusedToolCall(endpoint, req, res, messages, identity)) return;
+  if (endpoint.rateLimiter) {
+    const subject = subjectKey(identity?.claims, req.socket.remoteAddress);
+    for (const message of messages) {
+      if (!isRequest(message)) continue;
+      const tool = message.method === 'tools/call' && typeof message.params?.name === 'string' ? message.params.name : undefined;
+      endpoint.rateLimiter.take(subject, tool);
+    }
+  }
   const modernVersion = first.params?._meta?.['io.modelcontextprotocol/protocolVersion'];
   if (headerVersion === MODERN_PROTOCOL || modernVersion === MODERN_PROTOCOL) {
     if (batch) throw new HttpFailure(400, INVALID_REQUEST, `Invalid Request: protocol revision ${MODERN_PROTOCOL} does not allow batches`);
@@ -277,7 +309,9 @@ async function serveInitialize(
 ): Promise<void> {
   if (!isRequest(message)) throw new HttpFailure(400, INVALID_REQUEST, 'Invalid Request: initialize must be a request');
   const stateful = endpoint.context.backend.statefulMode === 'stateful';
+  const ticket = admit(endpoint, req, identity, stateful);
   const session = new McpSession(endpoint.context, { ephemeral: !stateful });
+  session.admission = ticket;
   session.subject = subjectOf(identity);
   session.owner = ownerOf(identity);
   session.credentials.bearer = identity?.token;
@@ -293,17 +327,28 @@ async function serveInitialize(
   try {
     response = await session.initialize(message);
   } catch (error) {
+    ticket.release();
     await session.close('initialize failed', true);
     const code = (error as { code?: number }).code ?? INTERNAL_ERROR;
     responder.finish(errorResponse(message.id, code, (error as Error).message));
     return;
   }
   if (response.error || !stateful) {
+    ticket.release();
     await session.close(response.error ? 'initialize refused' : 'stateless', true);
     responder.finish(response);
     return;
   }
-  session.id = endpoint.codec.encode(session.state());
+  session.expiresAt = Date.now() + endpoint.sessionLifetimeMs;
+  try {
+    session.id = endpoint.codec.encode(session.state());
+  } catch (error) {
+    ticket.release();
+    await session.close('session id too large', true);
+    if (!(error instanceof SessionIdTooLarge)) throw error;
+    responder.finish(errorResponse(message.id, INTERNAL_ERROR, error.message));
+    return;
+  }
   exchange.sessionId = session.id;
   endpoint.sessions.add(session);
   responder.setHeader('mcp-session-id', session.id);
@@ -321,13 +366,16 @@ async function serveEphemeral(
   protocolVersion: string,
   handshake: boolean,
 ): Promise<void> {
+  const ticket = admit(endpoint, req, identity, false);
   const session = new McpSession(endpoint.context, { ephemeral: true });
+  session.admission = ticket;
   session.credentials.bearer = identity?.token;
   session.prepareEphemeral(protocolVersion, handshake);
   describe(exchange, message, session);
   if (!isRequest(message)) {
     res.writeHead(202, endpoint.responseHeaders);
     res.end();
+    ticket.release();
     await session.close('stateless notification', true);
     return;
   }
@@ -341,6 +389,7 @@ async function serveEphemeral(
   try {
     await session.handleRequest(message, responder, factsOf(req, identity));
   } finally {
+    ticket.release();
     await session.close('request done', true);
   }
 }
@@ -350,8 +399,14 @@ async function sessionFor(endpoint: McpEndpoint, req: IncomingMessage, identity:
   const id = header(req, 'mcp-session-id');
   if (!id) throw new HttpFailure(400, INVALID_REQUEST, 'Bad Request: Mcp-Session-Id header is required for requests other than initialize');
   exchange.sessionId = id;
+  // Ended by the client (MCP: 404 from then on), even though its sealed state would still decode.
+  if (endpoint.sessions.isTerminated(id)) throw notFound();
   const owner = ownerOf(identity);
   const local = endpoint.sessions.get(id);
+  if (local && local.expiresAt <= Date.now()) {
+    void local.close('session lifetime reached');
+    throw notFound();
+  }
   if (local) {
     // A session bound to one owner is invisible to every other caller, even one holding its id.
     if (local.context.routeId !== endpoint.context.routeId || local.owner !== owner) throw notFound();
@@ -363,14 +418,40 @@ async function sessionFor(endpoint: McpEndpoint, req: IncomingMessage, identity:
   if (!state || state.r !== endpoint.context.routeId || state.o !== owner) throw notFound();
   try {
     return await endpoint.sessions.getOrResume(id, async () => {
-      const session = await McpSession.resume(endpoint.context, state);
+      // A session moving in from another replica counts like one initialized here.
+      const ticket = admit(endpoint, req, identity, true);
+      let session: McpSession;
+      try {
+        session = await McpSession.resume(endpoint.context, state);
+      } catch (error) {
+        ticket.release();
+        throw error;
+      }
+      session.admission = ticket;
       endpoint.logger.info('session resumed from its id', { route: endpoint.context.routeName, session: id });
       return session;
     });
   } catch (error) {
     if (error instanceof SessionNotResumable) throw new HttpFailure(404, INVALID_REQUEST, error.message);
+    if (error instanceof UpstreamError && error.httpStatus === 429) throw error;
     throw new HttpFailure(404, INVALID_REQUEST, `Session not found: cannot reconnect its targets (${(error as Error).message})`);
   }
+}
+
+/** A place under the session and per-subject process limits, or the refusal (429). */
+function admit(endpoint: McpEndpoint, req: IncomingMessage, identity: Identity | undefined, session: boolean): AdmissionTicket {
+  const { backend, pool, routeId } = endpoint.context;
+  return endpoint.admission.admit(
+    subjectKey(identity?.claims, req.socket.remoteAddress),
+    {
+      backend: routeId,
+      name: backend.name,
+      processes: backend.targets.filter((target) => target.stdio !== undefined).length,
+      maxPerSubject: backend.stdio.maxProcessesPerSubject,
+      poolHasRoom: pool.liveProcesses < backend.stdio.maxProcesses,
+    },
+    { session },
+  );
 }
 
 function notFound(): HttpFailure {
@@ -397,6 +478,7 @@ async function remove(endpoint: McpEndpoint, req: IncomingMessage, res: ServerRe
   if (endpoint.context.backend.statefulMode === 'stateless') throw new HttpFailure(405, INVALID_REQUEST, 'Method not allowed: stateless endpoint');
   protocolVersionHeader(req);
   const session = await sessionFor(endpoint, req, identity, exchange);
+  endpoint.sessions.markTerminated(session.id, session.expiresAt);
   await session.close('deleted by the client', true);
   res.writeHead(200, endpoint.responseHeaders);
   res.end();

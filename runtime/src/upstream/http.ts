@@ -8,6 +8,8 @@ import type { Logger } from '../telemetry/logger.js';
 import { MODERN_PROTOCOL } from '../transport/jsonrpc.js';
 import type { JsonRpcMessage, UpstreamConnection } from './types.js';
 
+const MAX_LOGGED_ERROR_CHARS = 500;
+
 /** The caller's bearer token, updated on every request so `backendAuth.passthrough` forwards the current one. */
 export interface ClientCredentials {
   bearer?: string;
@@ -38,7 +40,8 @@ export class HttpConnection implements UpstreamConnection {
   ) {
     transport.onmessage = (message) => this.onmessage?.(message as JsonRpcMessage);
     transport.onerror = (error) => {
-      if (!this.closed) logger.warn('upstream transport error', { target, error: error.message });
+      // The message may quote the upstream's error body: kept short (the logger redacts the rest).
+      if (!this.closed) logger.warn('upstream transport error', { target, error: error.message.slice(0, MAX_LOGGED_ERROR_CHARS) });
     };
     transport.onclose = () => {
       if (this.closed) return;

@@ -73,7 +73,7 @@ export class StdioPool {
     this.live++;
     let connection: StdioConnection;
     try {
-      connection = await StdioConnection.start(target, spec, this.logger);
+      connection = await StdioConnection.start(target, spec, this.logger, { maxMessageBytes: this.settings.maxMessageBytes });
     } catch (error) {
       this.live--;
       this.recordCrash(target);

@@ -1,11 +1,22 @@
 import { spawn, type ChildProcessWithoutNullStreams } from 'node:child_process';
-import { createInterface } from 'node:readline';
 import type { StdioTarget } from '../config/types.js';
 import type { Logger } from '../telemetry/logger.js';
+import { BoundedLineSplitter } from './lines.js';
 import type { JsonRpcMessage, UpstreamConnection } from './types.js';
 
 const STOP_GRACE_MS = 2000;
 const STDERR_TAIL_LINES = 20;
+/** Longest stderr line logged; the rest of a longer one is skipped. */
+const MAX_STDERR_LINE_BYTES = 8 * 1024;
+/** Largest stdout message when the backend does not say (`stdio.maxMessageBytes`). */
+const DEFAULT_MAX_MESSAGE_BYTES = 16 * 1024 * 1024;
+/** JSON-RPC internal error: the answer a client gets for a response too large to pass on. */
+const INTERNAL_ERROR = -32603;
+
+export interface StdioOptions {
+  /** Largest stdout line (one JSON-RPC message) held; larger ones become an error for their request. */
+  readonly maxMessageBytes?: number;
+}
 
 export interface StdioExit {
   readonly code: number | null;
@@ -24,6 +35,7 @@ export class StdioConnection implements UpstreamConnection {
   readonly sessionId = undefined;
   onmessage?: (message: JsonRpcMessage) => void;
   onclose?: (reason: Error) => void;
+  ondropped?: (bytes: number) => void;
   private readonly child: ChildProcessWithoutNullStreams;
   private closing = false;
   private exited = false;
@@ -36,6 +48,7 @@ export class StdioConnection implements UpstreamConnection {
     readonly target: string,
     spec: StdioTarget,
     private readonly logger: Logger,
+    private readonly maxMessageBytes = DEFAULT_MAX_MESSAGE_BYTES,
   ) {
     const env = spec.clearEnv ? { ...spec.env } : { ...process.env, ...spec.env };
     this.child = spawn(spec.cmd, spec.args ?? [], { env, cwd: spec.cwd, stdio: ['pipe', 'pipe', 'pipe'], windowsHide: true });
@@ -50,19 +63,27 @@ export class StdioConnection implements UpstreamConnection {
       });
     });
     this.child.stdin.on('error', (error) => this.logger.debug('stdio stdin error', { target, error }));
-    const stdout = createInterface({ input: this.child.stdout, crlfDelay: Infinity });
-    stdout.on('line', (line) => this.receive(line));
-    const stderr = createInterface({ input: this.child.stderr, crlfDelay: Infinity });
-    stderr.on('line', (line) => {
+    const stdout = new BoundedLineSplitter(
+      maxMessageBytes,
+      (line) => this.receive(line),
+      (head) => this.oversized(head),
+      (bytes) => this.ondropped?.(bytes),
+    );
+    this.child.stdout.on('data', (chunk: Buffer) => stdout.push(chunk));
+    this.child.stdout.once('end', () => stdout.end());
+    const stderrLine = (line: string): void => {
       this.stderrTail.push(line);
       if (this.stderrTail.length > STDERR_TAIL_LINES) this.stderrTail.shift();
       this.logger.info('stdio target stderr', { target, stderr: line });
-    });
+    };
+    const stderr = new BoundedLineSplitter(MAX_STDERR_LINE_BYTES, stderrLine, (head) => stderrLine(`${head}… (line longer than ${MAX_STDERR_LINE_BYTES} bytes, cut)`));
+    this.child.stderr.on('data', (chunk: Buffer) => stderr.push(chunk));
+    this.child.stderr.once('end', () => stderr.end());
   }
 
   /** Spawns the process; rejects with a readable message when the command cannot be started (e.g. not installed). */
-  static start(target: string, spec: StdioTarget, logger: Logger): Promise<StdioConnection> {
-    const connection = new StdioConnection(target, spec, logger);
+  static start(target: string, spec: StdioTarget, logger: Logger, options: StdioOptions = {}): Promise<StdioConnection> {
+    const connection = new StdioConnection(target, spec, logger, options.maxMessageBytes);
     return new Promise((resolve, reject) => {
       connection.child.once('spawn', () => resolve(connection));
       connection.child.once('error', (error: NodeJS.ErrnoException) => {
@@ -95,6 +116,17 @@ export class StdioConnection implements UpstreamConnection {
     await this.exit;
     clearTimeout(timer);
     clearTimeout(killer);
+  }
+
+  /**
+   * A message over `maxMessageBytes` is not held. A response among them (its id is at the start of the
+   * line) is answered with an error at once, so the client learns why instead of waiting for a timeout.
+   */
+  private oversized(head: string): void {
+    const response = /^\s*\{\s*(?:"jsonrpc"\s*:\s*"2\.0"\s*,\s*)?"id"\s*:\s*(-?\d+|"(?:[^"\\]|\\.)*")\s*,\s*"(?:result|error)"\s*:/.exec(head);
+    const message = `stdio target "${this.target}" wrote a message larger than ${this.maxMessageBytes} bytes (stdio.maxMessageBytes); it was dropped`;
+    this.logger.warn('stdio message over the size limit dropped', { target: this.target, maxMessageBytes: this.maxMessageBytes, start: head.slice(0, 80) });
+    if (response) this.onmessage?.({ jsonrpc: '2.0', id: JSON.parse(response[1]) as string | number, error: { code: INTERNAL_ERROR, message } });
   }
 
   private receive(line: string): void {

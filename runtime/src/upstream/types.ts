@@ -26,6 +26,8 @@ export interface UpstreamConnection {
   onmessage?: (message: JsonRpcMessage) => void;
   /** The connection is gone for good (process exit, stream loss); in-flight requests must be failed with `reason`. */
   onclose?: (reason: Error) => void;
+  /** Bytes of an upstream message the connection refused to hold (over its size limit). */
+  ondropped?: (bytes: number) => void;
   send(message: JsonRpcMessage): Promise<void>;
   setProtocolVersion(version: string): void;
   /**

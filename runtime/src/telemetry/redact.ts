@@ -1,11 +1,45 @@
-/** What replaces a secret on the admin page. */
+/**
+ * The one place that decides what is secret. Logs (every field of every line), errors sent to clients and
+ * the admin page all go through it, so a rule added here applies everywhere at once.
+ */
+
+/** What replaces a secret. */
 const REDACTED = '[redacted]';
 
-/** Names of settings, environment variables and headers that hold credentials. */
-const SECRET_NAME = /(secret|passw|token|api[-_]?key|apikey|private[-_]?key|credential|authorization|cookie|session[-_]?key|^key$|[-_]key$|^pass$|^pwd$)/i;
+/** Names of settings, environment variables and headers that hold credentials (`GITHUB_PAT`: a personal access token). */
+const SECRET_NAME = /(secret|passw|token|api[-_]?key|apikey|private[-_]?key|credential|authorization|cookie|session[-_]?key|^key$|[-_]key$|^pass$|^pwd$|(^|[-_])pat($|[-_]))/i;
+
+/** Values that are credentials whatever they are called: well-known token formats and bearer headers. */
+const SECRET_VALUE = /\b(gh[pousr]_[A-Za-z0-9]{20,}|github_pat_[A-Za-z0-9_]{20,}|glpat-[A-Za-z0-9_-]{20,}|xox[abpr]-[A-Za-z0-9-]{10,}|sk-[A-Za-z0-9_-]{20,})|(?<=\bBearer )[A-Za-z0-9._~+/-]{8,}=*/g;
 
 function looksSecret(name: string): boolean {
   return SECRET_NAME.test(name);
+}
+
+/** Characters of a session id that logs and the admin page show: enough to tell sessions apart, too few to use one. */
+const SHOWN_ID_CHARS = 8;
+
+/** A session id is a credential for its session (routes without auth have nothing else): only its start is shown. */
+export function shortId(id: string): string {
+  return id.length <= SHOWN_ID_CHARS ? id : `${id.slice(0, SHOWN_ID_CHARS)}…`;
+}
+
+/** Free text (an error message, a log field): URL credentials, secret query parameters and token-shaped values go. */
+export function redactText(text: string): string {
+  return redactUrls(text).replace(SECRET_VALUE, REDACTED);
+}
+
+/** Fields of a log line, redacted: session ids shortened, strings and error messages cleaned. Untouched fields are not copied. */
+export function redactLogFields(fields: Record<string, unknown>): Record<string, unknown> {
+  let out: Record<string, unknown> | undefined;
+  for (const key in fields) {
+    const value = fields[key];
+    let clean = value;
+    if (typeof value === 'string') clean = key === 'session' || key === 'sessionId' ? shortId(value) : redactText(value);
+    else if (value instanceof Error) clean = redactText(value.message);
+    if (clean !== value) (out ??= { ...fields })[key] = clean;
+  }
+  return out ?? fields;
 }
 
 /**
@@ -32,13 +66,13 @@ function walk(value: unknown, key: string, parentKey: string): unknown {
     }
     const out: Record<string, unknown> = {};
     for (const [childKey, child] of Object.entries(object)) {
-      if (key === 'env' && typeof child === 'string') out[childKey] = looksSecret(childKey) ? REDACTED : redactUrls(child);
+      if (key === 'env' && typeof child === 'string') out[childKey] = looksSecret(childKey) ? REDACTED : redactText(child);
       else if (key === 'key' && parentKey === 'backendAuth' && childKey === 'value') out[childKey] = REDACTED;
       else out[childKey] = walk(child, childKey, key);
     }
     return out;
   }
-  if (typeof value === 'string') return looksSecret(key) ? REDACTED : redactUrls(value);
+  if (typeof value === 'string') return looksSecret(key) ? REDACTED : redactText(value);
   if (typeof value === 'number' && looksSecret(key)) return REDACTED;
   return value;
 }
@@ -51,7 +85,7 @@ function redactArgs(args: readonly unknown[]): unknown[] {
     if (typeof previous === 'string' && /^--?[\w-]+$/.test(previous) && looksSecret(previous.replace(/^-+/, ''))) return REDACTED;
     const assignment = /^(--?)?([\w.-]+)=(.*)$/.exec(arg);
     if (assignment && looksSecret(assignment[2])) return `${assignment[1] ?? ''}${assignment[2]}=${REDACTED}`;
-    return redactUrls(arg);
+    return redactText(arg);
   });
 }
 
