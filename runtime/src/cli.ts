@@ -10,6 +10,7 @@ import type { GatewayConfig } from './config/types.js';
 import { ConfigWatcher } from './config/watch.js';
 import { DEV_USAGE, DevUsageError, describeDevError, parseDevArgs, runDev } from './dev/command.js';
 import { Gateway } from './gateway.js';
+import { BatchingSink } from './telemetry/log-sink.js';
 import { StructuredLogger } from './telemetry/logger.js';
 import { GATEWAY_VERSION } from './version.js';
 
@@ -129,7 +130,7 @@ async function run(command: Exclude<Command, { kind: 'help' | 'version' | 'copyS
   } else {
     config = await loader.loadObject(bridgeConfig(command.port, command.path, command.command), 'command line', process.env, { generated: true });
   }
-  const logger = new StructuredLogger(config.settings.logLevel, config.settings.logFormat);
+  const logger = new StructuredLogger(config.settings.logLevel, config.settings.logFormat, new BatchingSink());
   const gateway = await Gateway.create(config, { logger, host: command.host });
   await gateway.start();
 
