@@ -19,10 +19,12 @@ const USAGE = `Usage:
       Run the gateway described by FILE (YAML or JSON, agentgateway's format). The file is watched:
       a valid change is applied without dropping sessions, an invalid one is logged and ignored.
       Binds listen on 0.0.0.0 unless --host is given.
-  mcp-gateway --port P [--host H] [--path /mcp] -- CMD [ARGS...]
+  mcp-gateway --port P [--host H] [--path /mcp] [--pool N | --shared] -- CMD [ARGS...]
       Bridge one stdio MCP server to Streamable HTTP at http://H:P/mcp (one process per session), and
       to the legacy HTTP+SSE transport at /sse (GET /sse, POST /sse?sessionId=).
       Listens on 127.0.0.1 unless --host is given (containers pass --host 0.0.0.0).
+      --pool N keeps N processes started and initialized for new sessions (default 1, 0 for none);
+      --shared serves every session from one process (servers without per-session state only).
   mcp-gateway --copy-self DIR
       Copy this executable with its dynamic loader and shared libraries into DIR (DIR/mcp-gateway,
       DIR/lib/), for an init container to share it with a server image of the same CPU architecture
@@ -43,7 +45,7 @@ type Command =
   | { kind: 'version' }
   | { kind: 'copySelf'; path: string }
   | { kind: 'config'; file: string; host: string }
-  | { kind: 'bridge'; port: number; host: string; path: string; command: string[] };
+  | { kind: 'bridge'; port: number; host: string; path: string; command: string[]; pool: { size: number; shared: boolean } };
 
 function parseCommandLine(argv: readonly string[]): Command {
   const separator = argv.indexOf('--');
@@ -60,6 +62,8 @@ function parseCommandLine(argv: readonly string[]): Command {
         port: { type: 'string' },
         host: { type: 'string' },
         path: { type: 'string' },
+        pool: { type: 'string' },
+        shared: { type: 'boolean' },
         'copy-self': { type: 'string' },
         help: { type: 'boolean', short: 'h' },
         version: { type: 'boolean' },
@@ -85,13 +89,19 @@ function parseCommandLine(argv: readonly string[]): Command {
     if (command.length === 0) throw new UsageError('the stdio server command is missing: mcp-gateway --port P -- CMD [ARGS...]');
     const path = values.path ?? '/mcp';
     if (!path.startsWith('/')) throw new UsageError(`--path must start with "/", got "${path}"`);
-    return { kind: 'bridge', port: Number(values.port), host: values.host ?? '127.0.0.1', path, command };
+    if (values.pool !== undefined && (!/^[0-9]+$/.test(values.pool) || Number(values.pool) > 1024)) throw new UsageError(`--pool must be a number from 0 to 1024, got "${values.pool}"`);
+    if (values.pool !== undefined && values.shared) throw new UsageError('--pool and --shared exclude each other: a shared process serves every session');
+    const pool = { size: values.pool !== undefined ? Number(values.pool) : BRIDGE_POOL_SIZE, shared: values.shared ?? false };
+    return { kind: 'bridge', port: Number(values.port), host: values.host ?? '127.0.0.1', path, command, pool };
   }
   throw new UsageError('give --config FILE, or --port P -- CMD');
 }
 
 /** The bridge is the one-route, one-target case of the full configuration. */
-function bridgeConfig(port: number, path: string, command: readonly string[]): GatewayConfig {
+/** One spare: the next session starts at once, for the price of one idle process. */
+const BRIDGE_POOL_SIZE = 1;
+
+function bridgeConfig(port: number, path: string, command: readonly string[], pool: { size: number; shared: boolean }): GatewayConfig {
   const name =
     basename(command[0])
       .toLowerCase()
@@ -110,7 +120,7 @@ function bridgeConfig(port: number, path: string, command: readonly string[]): G
                 // Clients that predate Streamable HTTP find the legacy HTTP+SSE transport next to it: /mcp → /sse.
                 matches: path.endsWith('/mcp') ? [{ path: { exact: path } }, { path: { exact: `${path.slice(0, -'/mcp'.length)}/sse` } }] : [{ path: { exact: path } }],
                 // Warm-up: the first start (npx/uvx downloading the package) happens before /readyz says 200.
-                backends: [{ mcp: { name, stdio: { warmup: true }, targets: [{ name, stdio: { cmd: command[0], args: command.slice(1) } }] } }],
+                backends: [{ mcp: { name, stdio: { warmup: true }, targets: [{ name, stdio: { cmd: command[0], args: command.slice(1), pool } }] } }],
               },
             ],
           },
@@ -128,7 +138,7 @@ async function run(command: Exclude<Command, { kind: 'help' | 'version' | 'copyS
     config = await loader.loadFile(command.file);
     initialText = readFileSync(command.file, 'utf8');
   } else {
-    config = await loader.loadObject(bridgeConfig(command.port, command.path, command.command), 'command line', process.env, { generated: true });
+    config = await loader.loadObject(bridgeConfig(command.port, command.path, command.command, command.pool), 'command line', process.env, { generated: true });
   }
   const logger = new StructuredLogger(config.settings.logLevel, config.settings.logFormat, new BatchingSink());
   const gateway = await Gateway.create(config, { logger, host: command.host });

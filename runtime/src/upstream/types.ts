@@ -26,6 +26,11 @@ export interface UpstreamConnection {
   onmessage?: (message: JsonRpcMessage) => void;
   /** The connection is gone for good (process exit, stream loss); in-flight requests must be failed with `reason`. */
   onclose?: (reason: Error) => void;
+  /**
+   * The `initialize` result when the connection was opened already initialized (a warm or shared stdio
+   * process, see POOL.md): the session answers its client from it and sends no `initialize` upstream.
+   */
+  readonly initialized?: Record<string, unknown>;
   send(message: JsonRpcMessage): Promise<void>;
   setProtocolVersion(version: string): void;
   /**
