@@ -88,7 +88,7 @@ describe('the metrics contract', () => {
       type,
       labels: [...labels.matchAll(/`([a-z_]+)`/g)].map((match) => match[1]).filter((label) => !['tool', 'prompt', 'resource', 'other', 'ok', 'error', 'denied', 'started', 'exited', 'restarted', 'applied', 'rejected'].includes(label)),
     }));
-    expect(contract.length).toBe(9);
+    expect(contract.length).toBe(11);
     const { registry } = new PrometheusMetrics();
     const registered = (await registry.getMetricsAsJSON()).map((metric) => ({
       name: metric.name,
