@@ -1,5 +1,5 @@
 // Process, port and measurement helpers shared by the benchmark and the soak run.
-import { spawn } from 'node:child_process';
+import { execFileSync, spawn } from 'node:child_process';
 import { createWriteStream, readFileSync } from 'node:fs';
 import { createServer, connect } from 'node:net';
 import { setTimeout as sleep } from 'node:timers/promises';
@@ -100,6 +100,29 @@ export function memoryOf(pid) {
     return { rss: kb('VmRSS'), hwm: kb('VmHWM') };
   } catch {
     return { rss: NaN, hwm: NaN };
+  }
+}
+
+/** Microseconds per clock tick of /proc/<pid>/stat (USER_HZ, 100 on Linux). */
+export const CLOCK_TICK_US = 1e6 / (Number(tryExec('getconf', ['CLK_TCK'])) || 100);
+
+function tryExec(cmd, args) {
+  try {
+    return execFileSync(cmd, args, { encoding: 'utf8' }).trim();
+  } catch {
+    return '';
+  }
+}
+
+/** CPU time of one process in clock ticks, user + system, its children excluded (/proc/<pid>/stat utime + stime). */
+export function cpuTicksOf(pid) {
+  try {
+    const stat = readFileSync(`/proc/${pid}/stat`, 'utf8');
+    // The command name may contain spaces; the fields after it are fixed.
+    const fields = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
+    return Number(fields[11]) + Number(fields[12]);
+  } catch {
+    return NaN;
   }
 }
 

@@ -6,6 +6,7 @@
 //   BENCH_QUICK=1 npm run bench   ~30 s smoke run
 //   npm run bench -- --only e,c   some configurations only
 //   npm run bench -- --soak 180   issue #5: sustained load and 1,000 sessions on one gateway (soak.mjs)
+import { execFileSync } from 'node:child_process';
 import { existsSync, mkdirSync, writeFileSync } from 'node:fs';
 import { cpus, loadavg, totalmem } from 'node:os';
 import { join } from 'node:path';
@@ -13,10 +14,13 @@ import { ROOT, RUNTIME, binOf } from './sdk.mjs';
 import {
   connectClient,
   connectWhenReady,
+  cpuTicksOf,
+  CLOCK_TICK_US,
   drive,
   freePort,
   percentile,
   rssSampler,
+  sleep,
   startProcess,
   waitForListening,
   waitForPort,
@@ -39,8 +43,8 @@ const QUICK = process.env.BENCH_QUICK === '1' || argv.includes('--quick');
 const onlyAt = argv.indexOf('--only');
 const ONLY = onlyAt >= 0 ? new Set(argv[onlyAt + 1].split(',')) : undefined;
 const SETTINGS = QUICK
-  ? { warmupMs: 500, oneMs: 2_000, manyMs: 2_000, clients: 16, rounds: 1, maxCalls: 200_000 }
-  : { warmupMs: 2_000, oneMs: 10_000, manyMs: 10_000, clients: 16, rounds: 5, maxCalls: 500_000 };
+  ? { warmupMs: 500, oneMs: 2_000, manyMs: 2_000, clients: 16, rounds: 1, maxCalls: 200_000, settleMs: 3_000 }
+  : { warmupMs: 2_000, oneMs: 10_000, manyMs: 10_000, clients: 16, rounds: 5, maxCalls: 500_000, settleMs: 8_000 };
 
 const OUT = join(ROOT, '.bench');
 const LOGS = join(OUT, 'logs');
@@ -116,6 +120,30 @@ const CONFIGS = [
     },
   },
   {
+    id: 'g',
+    name: 'mcp-gateway bridge, warm pool of 16 (ours, --pool 16)',
+    ours: true,
+    async start(logFile) {
+      requireGateway();
+      const port = await freePort();
+      const proc = startProcess(NODE, [GATEWAY_CLI, '--port', String(port), '--host', '127.0.0.1', '--pool', '16', '--', NODE, ECHO], { logFile });
+      await stopOnFailure(proc, waitForPort(port, 15_000, proc.alive));
+      return { target: { url: `http://127.0.0.1:${port}/mcp` }, proc };
+    },
+  },
+  {
+    id: 'h',
+    name: 'mcp-gateway bridge, one shared process (ours, --shared)',
+    ours: true,
+    async start(logFile) {
+      requireGateway();
+      const port = await freePort();
+      const proc = startProcess(NODE, [GATEWAY_CLI, '--port', String(port), '--host', '127.0.0.1', '--shared', '--', NODE, ECHO], { logFile });
+      await stopOnFailure(proc, waitForPort(port, 15_000, proc.alive));
+      return { target: { url: `http://127.0.0.1:${port}/mcp` }, proc };
+    },
+  },
+  {
     id: 'f',
     name: 'mcp-gateway federating two stdio targets (ours)',
     async start(logFile) {
@@ -185,9 +213,21 @@ async function measureAll(configs) {
         const alive = entry.started.proc ? entry.started.proc.alive : () => true;
         const first = await connectWhenReady(entry.started.target, 20_000, alive);
         entry.opened.push(first);
-        // Every concurrent client gets its own session (and, behind stateful bridges, its own server).
-        entry.opened.push(...(await Promise.all(Array.from({ length: SETTINGS.clients - 1 }, () => connectClient(entry.started.target)))));
         await drive([first], { durationMs: SETTINGS.warmupMs, maxCalls: SETTINGS.maxCalls });
+        // What a burst of new chats costs: 16 sessions opened at once, each timed to a usable session.
+        // The pause first lets every bridge get ready as it would between bursts (our pools refill).
+        await sleep(SETTINGS.settleMs);
+        const burst = await Promise.all(
+          Array.from({ length: SETTINGS.clients }, async () => {
+            const t = performance.now();
+            const connection = await connectClient(entry.started.target);
+            return { connection, ms: performance.now() - t };
+          }),
+        );
+        entry.connectMs = burst.map((b) => b.ms).sort((a, b) => a - b);
+        // Every concurrent client gets its own session (and, behind stateful bridges, its own server).
+        entry.opened.push(...burst.slice(1).map((b) => b.connection));
+        await burst[0].connection.close();
         await drive(entry.opened, { durationMs: SETTINGS.warmupMs / 2, maxCalls: SETTINGS.maxCalls });
         log(`  (${config.id}) ready with ${entry.opened.length} sessions in ${((Date.now() - t0) / 1000).toFixed(1)} s`);
         live.push(entry);
@@ -205,7 +245,10 @@ async function measureAll(configs) {
         for (const e of order) {
           if (e.error) continue;
           try {
+            const pid = e.started.proc?.pid;
+            const ticksBefore = pid ? cpuTicksOf(pid) : NaN;
             const r = await drive(e.opened.slice(0, clients), { durationMs: ms / SETTINGS.rounds, maxCalls: SETTINGS.maxCalls, keep: true });
+            e[`${phase}Ticks`] = (e[`${phase}Ticks`] ?? 0) + (pid ? cpuTicksOf(pid) - ticksBefore : NaN);
             e[phase].push(...r.latencies);
             e[`${phase}Secs`] += r.seconds;
             e[`${phase}Errors`] = (e[`${phase}Errors`] ?? 0) + r.errors;
@@ -222,10 +265,15 @@ async function measureAll(configs) {
       if (e.error) return { ...base, ok: false, error: e.error };
       const mem = e.sampler?.stop();
       e.sampler = undefined;
-      const one = stats(e.one, e.oneSecs, e.oneErrors);
-      const many = stats(e.many, e.manySecs, e.manyErrors);
-      log(`  (${e.config.id}) 1 client: ${fmtRate(one.callsPerSec)} calls/s p50 ${fmtMs(one.p50)} ms · ${SETTINGS.clients} clients: ${fmtRate(many.callsPerSec)} calls/s p99 ${fmtMs(many.p99)} ms · RSS ${mem ? fmtMB(mem.peakRss / 2 ** 20) : 'n/a'} MB`);
-      return { ...base, ok: true, one, many, peakRssMB: mem ? mem.peakRss / 2 ** 20 : null };
+      const one = { ...stats(e.one, e.oneSecs, e.oneErrors), cpuUsPerCall: (e.oneTicks * CLOCK_TICK_US) / e.one.length };
+      const many = { ...stats(e.many, e.manySecs, e.manyErrors), cpuUsPerCall: (e.manyTicks * CLOCK_TICK_US) / e.many.length };
+      const connect = { p50: percentile(e.connectMs, 50), p99: percentile(e.connectMs, 99) };
+      log(
+        `  (${e.config.id}) 1 client: ${fmtRate(one.callsPerSec)} calls/s p50 ${fmtMs(one.p50)} ms CPU ${fmtUs(one.cpuUsPerCall)} µs/call · ` +
+          `${SETTINGS.clients} clients: ${fmtRate(many.callsPerSec)} calls/s p99 ${fmtMs(many.p99)} ms · ` +
+          `connect ×${SETTINGS.clients} p50 ${fmtMs(connect.p50)} ms · RSS ${mem ? fmtMB(mem.peakRss / 2 ** 20) : 'n/a'} MB`,
+      );
+      return { ...base, ok: true, one, many, connect, peakRssMB: mem ? mem.peakRss / 2 ** 20 : null };
     });
   } finally {
     for (const e of live) {
@@ -252,26 +300,37 @@ const fmtRate = (n) => (Number.isFinite(n) ? Math.round(n).toLocaleString('en-US
 const fmtMs = (n) => (Number.isFinite(n) ? (n < 10 ? n.toFixed(2) : n.toFixed(1)) : '—');
 const fmtX = (n) => (Number.isFinite(n) ? `${n.toFixed(2)}×` : '—');
 const fmtMB = (n) => (Number.isFinite(n) ? n.toFixed(1) : '—');
+const fmtUs = (n) => (Number.isFinite(n) ? Math.round(n).toLocaleString('en-US') : '—');
+
+const PEERS = ['c', 'd'];
+
+/** The best peer (supergateway, mcp-proxy) for a measure: highest when `higher`, else lowest. */
+function bestPeer(results, measure, higher) {
+  const values = results.filter((r) => r.ok && PEERS.includes(r.id)).map(measure).filter(Number.isFinite);
+  if (values.length === 0) return NaN;
+  return higher ? Math.max(...values) : Math.min(...values);
+}
 
 function render(results) {
-  const ours = results.find((r) => r.ours && r.ok);
+  const n = SETTINGS.clients;
   const lines = [];
   lines.push(`# mcp-gateway benchmark`, '');
   lines.push(
     `${new Date().toISOString()} · Node ${process.version} · ${cpus().length} × ${cpus()[0]?.model ?? 'cpu'} · ` +
       `${(totalmem() / 2 ** 30).toFixed(0)} GiB · ${QUICK ? 'quick' : 'full'} run ` +
-      `(warm-up ${SETTINGS.warmupMs / 1000} s; ${SETTINGS.oneMs / 1000} s at 1 client and ${SETTINGS.manyMs / 1000} s at ${SETTINGS.clients} clients per configuration, ` +
+      `(warm-up ${SETTINGS.warmupMs / 1000} s; ${SETTINGS.oneMs / 1000} s at 1 client and ${SETTINGS.manyMs / 1000} s at ${n} clients per configuration, ` +
       `interleaved in ${SETTINGS.rounds} round${SETTINGS.rounds > 1 ? 's' : ''}) · load average ${loadBefore.toFixed(1)} before, ${loadAfter.toFixed(1)} after`,
     '',
   );
   lines.push(
-    'Echo tool of one SDK stdio server, called back-to-back with the SDK client over loopback. ' +
-      'RSS is the peak of the bridge process alone (VmHWM; its server children excluded). ' +
-      'Ratios compare ours (e) with each row: throughput = ours ÷ row, p50 = row ÷ ours (above 1 means ours is better).',
+    'Echo tool of one SDK stdio server, called back-to-back with the SDK client over loopback, warm sessions. ' +
+      `connect: ${n} new sessions opened at once (${SETTINGS.settleMs / 1000} s after the previous activity), each timed until the client holds a usable session. ` +
+      'CPU: the proxy process’s own user + system time per call (/proc/<pid>/stat utime + stime, its server children excluded). ' +
+      'RSS: peak of the proxy process alone (VmHWM).',
     '',
   );
   lines.push(
-    `| config | 1c calls/s | 1c p50 ms | 1c p99 ms | ${SETTINGS.clients}c calls/s | ${SETTINGS.clients}c p50 ms | ${SETTINGS.clients}c p99 ms | peak RSS MB | 1c thr ratio | 1c p50 ratio | ${SETTINGS.clients}c thr ratio | ${SETTINGS.clients}c p50 ratio |`,
+    `| config | 1c calls/s | 1c p50 ms | 1c p99 ms | ${n}c calls/s | ${n}c p50 ms | ${n}c p99 ms | connect ×${n} p50 ms | connect ×${n} p99 ms | CPU µs/call 1c | CPU µs/call ${n}c | peak RSS MB |`,
     '| --- | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: |',
   );
   for (const r of results) {
@@ -279,41 +338,98 @@ function render(results) {
       lines.push(`| (${r.id}) ${r.name} | failed: ${r.error.replace(/\|/g, '/').slice(0, 120)} | | | | | | | | | | |`);
       continue;
     }
-    const cmp = ours && !r.ours;
     lines.push(
       `| (${r.id}) ${r.name} | ${fmtRate(r.one.callsPerSec)} | ${fmtMs(r.one.p50)} | ${fmtMs(r.one.p99)} | ` +
-        `${fmtRate(r.many.callsPerSec)} | ${fmtMs(r.many.p50)} | ${fmtMs(r.many.p99)} | ${r.peakRssMB === null ? 'n/a' : fmtMB(r.peakRssMB)} | ` +
-        `${cmp ? fmtX(ours.one.callsPerSec / r.one.callsPerSec) : '—'} | ${cmp ? fmtX(r.one.p50 / ours.one.p50) : '—'} | ` +
-        `${cmp ? fmtX(ours.many.callsPerSec / r.many.callsPerSec) : '—'} | ${cmp ? fmtX(r.many.p50 / ours.many.p50) : '—'} |`,
+        `${fmtRate(r.many.callsPerSec)} | ${fmtMs(r.many.p50)} | ${fmtMs(r.many.p99)} | ${fmtMs(r.connect.p50)} | ${fmtMs(r.connect.p99)} | ` +
+        `${fmtUs(r.one.cpuUsPerCall)} | ${fmtUs(r.many.cpuUsPerCall)} | ${r.peakRssMB === null ? 'n/a' : fmtMB(r.peakRssMB)} |`,
     );
   }
-  const goals = evaluateGoals(results);
-  lines.push('', '## Goals (issue #3)', '', '| goal | measured | result |', '| --- | --- | --- |');
+  const best = {
+    rate: bestPeer(results, (r) => r.one.callsPerSec, true),
+    cpu: bestPeer(results, (r) => r.one.cpuUsPerCall, false),
+    connect: bestPeer(results, (r) => r.connect.p50, false),
+    rss: bestPeer(results, (r) => r.peakRssMB, false),
+  };
+  lines.push(
+    '',
+    '## Ours against the best peer',
+    '',
+    'Each column divides ours by the best of supergateway and mcp-proxy for that measure (calls/s: above 1 is better; the others: below 1 is better).',
+    '',
+    `| config | 1c calls/s ratio | 1c CPU per call ratio | connect ×${n} p50 ratio | peak RSS ratio |`,
+    '| --- | ---: | ---: | ---: | ---: |',
+  );
+  for (const r of results.filter((x) => x.ok && x.ours)) {
+    lines.push(
+      `| (${r.id}) ${r.name} | ${fmtX(r.one.callsPerSec / best.rate)} | ${fmtX(r.one.cpuUsPerCall / best.cpu)} | ${fmtX(r.connect.p50 / best.connect)} | ${fmtX(r.peakRssMB / best.rss)} |`,
+    );
+  }
+  const goals = evaluateGoals(results, best);
+  lines.push('', '## Goals (issue #11)', '', '| goal | measured | result |', '| --- | --- | --- |');
   for (const g of goals) lines.push(`| ${g.goal} | ${g.measured} | ${g.pass === null ? 'n/a' : g.pass ? 'PASS' : 'FAIL'} |`);
   const failed = results.filter((r) => !r.ok);
   if (failed.length) {
     lines.push('', 'Failed configurations (logs in `.bench/logs/<id>.log`):', '');
     for (const r of failed) lines.push(`- (${r.id}) ${r.name}: ${r.error}`);
   }
+  lines.push('', 'Chart: `.bench/results.png` / `.bench/results.svg`.');
   return { markdown: `${lines.join('\n')}\n`, goals };
 }
 
-function evaluateGoals(results) {
-  const get = (id) => results.find((r) => r.id === id && r.ok);
-  const e = get('e');
-  const sg = get('c');
-  const mp = get('d');
+/** Issue #11's goals, for the default bridge (e) and the best of our bridge rows (e, g, h). */
+function evaluateGoals(results, best) {
   const n = SETTINGS.clients;
-  const goal = (text, deps, measured, pass) =>
-    deps.every(Boolean) ? { goal: text, measured: measured(), pass: pass() } : { goal: text, measured: 'not measured', pass: null };
+  const ours = results.filter((r) => r.ok && ['e', 'g', 'h'].includes(r.id));
+  const goal = (text, pick, measured, pass) => {
+    const r = pick();
+    return r && Number.isFinite(measured(r).value) ? { goal: text, measured: measured(r).text, pass: pass(measured(r).value) } : { goal: text, measured: 'not measured', pass: null };
+  };
+  const lowest = (measure) => () => [...ours].sort((a, b) => measure(a) - measure(b))[0];
+  const highest = (measure) => () => [...ours].sort((a, b) => measure(b) - measure(a))[0];
   return [
-    goal('1 client: throughput ≥ 2× supergateway', [e, sg], () => fmtX(e.one.callsPerSec / sg.one.callsPerSec), () => e.one.callsPerSec >= 2 * sg.one.callsPerSec),
-    goal('1 client: throughput ≥ 2× mcp-proxy', [e, mp], () => fmtX(e.one.callsPerSec / mp.one.callsPerSec), () => e.one.callsPerSec >= 2 * mp.one.callsPerSec),
-    goal('1 client: p50 < 2 ms', [e], () => `${fmtMs(e.one.p50)} ms`, () => e.one.p50 < 2),
-    goal(`${n} clients: throughput ≥ mcp-proxy`, [e, mp], () => `${fmtRate(e.many.callsPerSec)} vs ${fmtRate(mp.many.callsPerSec)} calls/s`, () => e.many.callsPerSec >= mp.many.callsPerSec),
-    goal(`${n} clients: p99 < mcp-proxy`, [e, mp], () => `${fmtMs(e.many.p99)} vs ${fmtMs(mp.many.p99)} ms`, () => e.many.p99 < mp.many.p99),
-    goal('gateway peak RSS < 80 MB', [e], () => `${fmtMB(e.peakRssMB)} MB`, () => e.peakRssMB < 80),
+    goal(`${n} new sessions at once: connect p50 ≤ ⅓ of the best peer`, lowest((r) => r.connect.p50), (r) => ({ value: r.connect.p50 / best.connect, text: `(${r.id}) ${fmtMs(r.connect.p50)} ms vs ${fmtMs(best.connect)} ms = ${fmtX(r.connect.p50 / best.connect)}` }), (v) => v <= 1 / 3),
+    goal('1 client: proxy CPU per call ≤ ¼ of the best peer', lowest((r) => r.one.cpuUsPerCall), (r) => ({ value: r.one.cpuUsPerCall / best.cpu, text: `(${r.id}) ${fmtUs(r.one.cpuUsPerCall)} µs vs ${fmtUs(best.cpu)} µs = ${fmtX(r.one.cpuUsPerCall / best.cpu)}` }), (v) => v <= 1 / 4),
+    goal('1 client: calls/s ≥ 1.5× the best peer', highest((r) => r.one.callsPerSec), (r) => ({ value: r.one.callsPerSec / best.rate, text: `(${r.id}) ${fmtRate(r.one.callsPerSec)} vs ${fmtRate(best.rate)} = ${fmtX(r.one.callsPerSec / best.rate)}` }), (v) => v >= 1.5),
+    goal('peak RSS ≤ ½ of the peers', lowest((r) => r.peakRssMB), (r) => ({ value: r.peakRssMB / best.rss, text: `(${r.id}) ${fmtMB(r.peakRssMB)} MB vs ${fmtMB(best.rss)} MB = ${fmtX(r.peakRssMB / best.rss)}` }), (v) => v <= 0.5),
   ];
+}
+
+/** Four panels of horizontal bars (calls/s, CPU per call, connect p50, RSS), one bar per configuration. */
+function renderChart(results) {
+  const rows = results.filter((r) => r.ok);
+  const panels = [
+    { title: '1 client: calls/s (higher is better)', value: (r) => r.one.callsPerSec, fmt: fmtRate },
+    { title: '1 client: proxy CPU µs per call (lower is better)', value: (r) => r.one.cpuUsPerCall, fmt: fmtUs },
+    { title: `${SETTINGS.clients} sessions at once: connect p50 ms (lower is better)`, value: (r) => r.connect.p50, fmt: fmtMs },
+    { title: 'peak RSS MB (lower is better)', value: (r) => r.peakRssMB, fmt: fmtMB },
+  ];
+  const W = 900;
+  const label = 330;
+  const barH = 18;
+  const panelH = 30 + rows.length * (barH + 4);
+  const H = 50 + panels.length * (panelH + 20);
+  const color = (r) => (r.ours ? '#1f77b4' : PEERS.includes(r.id) ? '#ff7f0e' : '#999');
+  const escape = (text) => String(text).replace(/&/g, '&amp;').replace(/</g, '&lt;');
+  const parts = [];
+  panels.forEach((panel, p) => {
+    const top = 50 + p * (panelH + 20);
+    const max = Math.max(1e-9, ...rows.map(panel.value).filter(Number.isFinite));
+    parts.push(`<text x="10" y="${top + 14}" font-size="13" font-weight="bold">${escape(panel.title)}</text>`);
+    rows.forEach((r, i) => {
+      const y = top + 24 + i * (barH + 4);
+      const v = panel.value(r);
+      const w = Number.isFinite(v) ? ((W - label - 90) * v) / max : 0;
+      parts.push(`<text x="${label - 6}" y="${y + 13}" font-size="11" text-anchor="end">${escape(`(${r.id}) ${r.name}`.slice(0, 58))}</text>`);
+      parts.push(`<rect x="${label}" y="${y}" width="${w.toFixed(1)}" height="${barH}" fill="${color(r)}"/>`);
+      parts.push(`<text x="${(label + w + 4).toFixed(1)}" y="${y + 13}" font-size="11">${escape(panel.fmt(v))}</text>`);
+    });
+  });
+  return `<svg xmlns="http://www.w3.org/2000/svg" width="${W}" height="${H}" font-family="sans-serif">
+<rect width="${W}" height="${H}" fill="#fff"/>
+<text x="10" y="24" font-size="15" font-weight="bold">mcp-gateway benchmark (${QUICK ? 'quick' : 'full'} run): ours in blue, peers in orange</text>
+${parts.join('\n')}
+</svg>
+`;
 }
 
 const selected = CONFIGS.filter((c) => !ONLY || ONLY.has(c.id));
@@ -327,7 +443,15 @@ writeFileSync(
   join(OUT, 'results.json'),
   `${JSON.stringify({ date: new Date().toISOString(), node: process.version, cpus: cpus().length, loadavg: [loadBefore, loadAfter], quick: QUICK, settings: SETTINGS, results, goals }, null, 2)}\n`,
 );
+writeFileSync(join(OUT, 'results.svg'), renderChart(results));
+let png = 'not rendered (install Debian librsvg2-bin for rsvg-convert)';
+try {
+  execFileSync('rsvg-convert', ['-o', join(OUT, 'results.png'), join(OUT, 'results.svg')], { stdio: 'ignore' });
+  png = join(OUT, 'results.png');
+} catch {
+  /* chart stays SVG only */
+}
 process.stdout.write(`\n${markdown}\n`);
-log(`written ${join(OUT, 'results.md')} and results.json`);
+log(`written ${join(OUT, 'results.md')}, results.json, results.svg; PNG: ${png}`);
 // The benchmark reports; it never fails the build on a missed goal. It does fail when nothing ran.
 process.exit(results.some((r) => r.ok) ? 0 : 1);

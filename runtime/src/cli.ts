@@ -10,6 +10,7 @@ import type { GatewayConfig } from './config/types.js';
 import { ConfigWatcher } from './config/watch.js';
 import { DEV_USAGE, DevUsageError, describeDevError, parseDevArgs, runDev } from './dev/command.js';
 import { Gateway } from './gateway.js';
+import { BatchingSink } from './telemetry/log-sink.js';
 import { StructuredLogger } from './telemetry/logger.js';
 import { GATEWAY_VERSION } from './version.js';
 
@@ -18,10 +19,12 @@ const USAGE = `Usage:
       Run the gateway described by FILE (YAML or JSON, agentgateway's format). The file is watched:
       a valid change is applied without dropping sessions, an invalid one is logged and ignored.
       Binds listen on 0.0.0.0 unless --host is given.
-  mcp-gateway --port P [--host H] [--path /mcp] [--allowed-hosts NAMES] -- CMD [ARGS...]
+  mcp-gateway --port P [--host H] [--path /mcp] [--allowed-hosts NAMES] [--pool N | --shared] -- CMD [ARGS...]
       Bridge one stdio MCP server to Streamable HTTP at http://H:P/mcp (one process per session), and
       to the legacy HTTP+SSE transport at /sse (GET /sse, POST /sse?sessionId=).
       Listens on 127.0.0.1 unless --host is given (containers pass --host 0.0.0.0).
+      --pool N keeps N processes started and initialized for new sessions (default 1, 0 for none);
+      --shared serves every session from one process (servers without per-session state only).
   --allowed-hosts NAMES (comma-separated): Host names accepted besides loopback ones. On a loopback
       address every request must name a loopback host (DNS-rebinding protection); list here the names
       a reverse proxy or /etc/hosts entry sends, e.g. --allowed-hosts mcp.internal.test.
@@ -45,7 +48,7 @@ type Command =
   | { kind: 'version' }
   | { kind: 'copySelf'; path: string }
   | { kind: 'config'; file: string; host: string; allowedHosts: string[] }
-  | { kind: 'bridge'; port: number; host: string; path: string; command: string[]; allowedHosts: string[] };
+  | { kind: 'bridge'; port: number; host: string; path: string; command: string[]; allowedHosts: string[]; pool: { size: number; shared: boolean } };
 
 function parseCommandLine(argv: readonly string[]): Command {
   const separator = argv.indexOf('--');
@@ -63,6 +66,8 @@ function parseCommandLine(argv: readonly string[]): Command {
         host: { type: 'string' },
         'allowed-hosts': { type: 'string' },
         path: { type: 'string' },
+        pool: { type: 'string' },
+        shared: { type: 'boolean' },
         'copy-self': { type: 'string' },
         help: { type: 'boolean', short: 'h' },
         version: { type: 'boolean' },
@@ -93,13 +98,19 @@ function parseCommandLine(argv: readonly string[]): Command {
     if (command.length === 0) throw new UsageError('the stdio server command is missing: mcp-gateway --port P -- CMD [ARGS...]');
     const path = values.path ?? '/mcp';
     if (!path.startsWith('/')) throw new UsageError(`--path must start with "/", got "${path}"`);
-    return { kind: 'bridge', port: Number(values.port), host: values.host ?? '127.0.0.1', path, command, allowedHosts };
+    if (values.pool !== undefined && (!/^[0-9]+$/.test(values.pool) || Number(values.pool) > 1024)) throw new UsageError(`--pool must be a number from 0 to 1024, got "${values.pool}"`);
+    if (values.pool !== undefined && values.shared) throw new UsageError('--pool and --shared exclude each other: a shared process serves every session');
+    const pool = { size: values.pool !== undefined ? Number(values.pool) : BRIDGE_POOL_SIZE, shared: values.shared ?? false };
+    return { kind: 'bridge', port: Number(values.port), host: values.host ?? '127.0.0.1', path, command, allowedHosts, pool };
   }
   throw new UsageError('give --config FILE, or --port P -- CMD');
 }
 
 /** The bridge is the one-route, one-target case of the full configuration. */
-function bridgeConfig(port: number, path: string, command: readonly string[]): GatewayConfig {
+/** One spare: the next session starts at once, for the price of one idle process. */
+const BRIDGE_POOL_SIZE = 1;
+
+function bridgeConfig(port: number, path: string, command: readonly string[], pool: { size: number; shared: boolean }): GatewayConfig {
   const name =
     basename(command[0])
       .toLowerCase()
@@ -118,7 +129,7 @@ function bridgeConfig(port: number, path: string, command: readonly string[]): G
                 // Clients that predate Streamable HTTP find the legacy HTTP+SSE transport next to it: /mcp → /sse.
                 matches: path.endsWith('/mcp') ? [{ path: { exact: path } }, { path: { exact: `${path.slice(0, -'/mcp'.length)}/sse` } }] : [{ path: { exact: path } }],
                 // Warm-up: the first start (npx/uvx downloading the package) happens before /readyz says 200.
-                backends: [{ mcp: { name, stdio: { warmup: true }, targets: [{ name, stdio: { cmd: command[0], args: command.slice(1) } }] } }],
+                backends: [{ mcp: { name, stdio: { warmup: true }, targets: [{ name, stdio: { cmd: command[0], args: command.slice(1), pool } }] } }],
               },
             ],
           },
@@ -136,9 +147,9 @@ async function run(command: Exclude<Command, { kind: 'help' | 'version' | 'copyS
     config = await loader.loadFile(command.file);
     initialText = readFileSync(command.file, 'utf8');
   } else {
-    config = await loader.loadObject(bridgeConfig(command.port, command.path, command.command), 'command line', process.env, { generated: true });
+    config = await loader.loadObject(bridgeConfig(command.port, command.path, command.command, command.pool), 'command line', process.env, { generated: true });
   }
-  const logger = new StructuredLogger(config.settings.logLevel, config.settings.logFormat);
+  const logger = new StructuredLogger(config.settings.logLevel, config.settings.logFormat, new BatchingSink());
   const gateway = await Gateway.create(config, { logger, host: command.host, allowedHosts: command.allowedHosts });
   await gateway.start();
 

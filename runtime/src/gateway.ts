@@ -199,8 +199,18 @@ export class Gateway {
     // that is taken does not leave a warm-up process behind.
     const warmups = this.registerWarmups(this.table!.config);
     await this.applyBinds(this.table!);
-    for (const run of warmups) run();
+    const warmed = warmups.map((run) => run());
+    // Spares start once the warm-ups are through, so a first `npx` download does not run several times at once.
+    void Promise.allSettled(warmed).then(() => this.preparePools(this.table!.config));
     await this.startAdmin(this.table!.config);
+  }
+
+  /** Warm pools and shared stdio processes of every route, started or resized to the configuration. */
+  private preparePools(config: ResolvedConfig): void {
+    if (this.drainingNow) return;
+    for (const route of config.binds.flatMap((bind) => bind.listeners.flatMap((listener) => listener.routes))) {
+      this.pools.get(route.id)?.prepare(route.backend.targets);
+    }
   }
 
   /**
@@ -208,8 +218,8 @@ export class Gateway {
    * ports already listen (liveness 200, readiness 503). A failure keeps the gateway unready, so a startup
    * probe restarts the pod and the log line says why.
    */
-  private registerWarmups(config: ResolvedConfig): Array<() => void> {
-    const runs: Array<() => void> = [];
+  private registerWarmups(config: ResolvedConfig): Array<() => Promise<unknown>> {
+    const runs: Array<() => Promise<unknown>> = [];
     for (const route of config.binds.flatMap((bind) => bind.listeners.flatMap((listener) => listener.routes))) {
       if (!route.backend.stdio.warmup) continue;
       for (const target of route.backend.targets) {
@@ -221,7 +231,7 @@ export class Gateway {
         const cmd = target.stdio.cmd;
         runs.push(() => {
           this.logger.info('warming up stdio target', { route: route.name, target: target.name, cmd });
-          warmup.run().then(
+          return warmup.run().then(
             (durationMs) => {
               entry.state = { state: 'done' };
               this.logger.info('stdio target warmed up', { route: route.name, target: target.name, durationMs });
@@ -291,15 +301,19 @@ export class Gateway {
       throw error;
     }
     for (const authenticator of previous.authenticators) authenticator.close();
+    this.preparePools(config);
   }
 
   /** SIGTERM: not ready any more, let running requests finish, then end every session and port. */
   async drain(): Promise<void> {
     this.drainingNow = true;
+    for (const pool of this.pools.values()) pool.stopStarting();
     await Promise.all([...this.warmups.values()].map(({ warmup }) => warmup.stop()));
     const timeout = this.table!.config.settings.drainTimeoutMs;
     await Promise.all([...this.servers.values()].map((server) => server.waitIdle(timeout)));
     await this.sessions.closeAll('gateway shutting down');
+    // After the sessions: a pooled process a session gives back is stopped, not kept.
+    await Promise.all([...this.pools.values()].map((pool) => pool.drain()));
     for (const server of this.servers.values()) server.close();
     for (const authenticator of this.table!.authenticators) authenticator.close();
     for (const server of this.adminServers) server.close();
@@ -376,7 +390,7 @@ export class Gateway {
     let pool = this.pools.get(route.id);
     if (pool) pool.update(route.backend.stdio);
     else {
-      pool = new StdioPool(route.backend.stdio, route.backend.name, this.logger, this.telemetry, route.name);
+      pool = new StdioPool(route.backend.stdio, route.backend.name, this.logger, this.telemetry, route.name, { name: 'mcp-gateway', version: GATEWAY_VERSION });
       this.pools.set(route.id, pool);
     }
     const logger = this.logger.child({ route: route.name });

@@ -62,7 +62,7 @@ describe('stdio warm-up (bridge mode, stdio.warmup)', () => {
 
   test('requests are served while warming up (only readiness waits)', async () => {
     const { script, starts } = slowServer(1500);
-    const gateway = await GatewayProcess.listening(['--port', '0', '--', process.execPath, script]);
+    const gateway = await GatewayProcess.listening(['--port', '0', '--pool', '0', '--', process.execPath, script]);
     try {
       expect((await readyz(gateway.url)).status).toBe(503);
       const client = await connectClient(`${gateway.url}/mcp`);

@@ -2,7 +2,7 @@ import type { ResolvedConfig } from '../config/model.js';
 import type { McpTarget } from '../config/types.js';
 import type { McpSession } from '../federation/session.js';
 import type { ActivityRecorder, RecentCall, TargetHealth } from '../telemetry/activity.js';
-import type { StdioPool, StdioProcessInfo } from '../upstream/stdio-pool.js';
+import type { StdioPool, StdioPoolInfo, StdioProcessInfo } from '../upstream/stdio-pool.js';
 import { redactConfig, redactText, shortId } from '../telemetry/redact.js';
 
 /** Sessions listed on the page at most; the count is always exact. */
@@ -19,6 +19,8 @@ export interface AdminStatus {
     readonly sessions: number;
     readonly targets: ReadonlyArray<{ readonly name: string; readonly kind: 'stdio' | 'mcp' | 'sse'; readonly endpoint: string; readonly health: TargetHealth }>;
     readonly stdioProcesses: readonly StdioProcessInfo[];
+    /** Warm pools and shared processes of the route's stdio targets. */
+    readonly stdioPools: readonly StdioPoolInfo[];
   }>;
   readonly sessionCount: number;
   readonly sessions: ReadonlyArray<{ readonly id: string; readonly route: string; readonly subject?: string; readonly protocolVersion: string; readonly ageS: number; readonly idleS: number }>;
@@ -56,6 +58,7 @@ export function adminStatus(sources: StatusSources): AdminStatus {
         health: redactHealth(sources.activity.targetHealth(route.name, target.name)),
       })),
       stdioProcesses: sources.pools.get(route.id)?.processes() ?? [],
+      stdioPools: sources.pools.get(route.id)?.poolInfo() ?? [],
     })),
     sessionCount: sources.sessions.length,
     sessions: sources.sessions.slice(0, MAX_LISTED_SESSIONS).map((session) => ({

@@ -232,6 +232,13 @@ function checkTargets(targets: readonly McpTarget[], path: string, issues: Confi
         message: kinds.length === 0 ? 'needs exactly one of `stdio`, `mcp` or `sse`' : `has ${kinds.join(' and ')}: give exactly one of \`stdio\`, \`mcp\` or \`sse\``,
       });
     }
+    const pool = target.stdio?.pool;
+    if (pool?.idleTimeout !== undefined && !parseDuration(pool.idleTimeout)) {
+      issues.push({ path: `${targetPath}.stdio.pool.idleTimeout`, message: 'must be a positive duration' });
+    }
+    if (pool?.size !== undefined && pool.maxProcesses !== undefined && pool.size > pool.maxProcesses) {
+      issues.push({ path: `${targetPath}.stdio.pool.size`, message: `${pool.size} spares cannot fit under pool.maxProcesses = ${pool.maxProcesses}; lower size or raise maxProcesses` });
+    }
     if (target.stdio && target.policies) {
       issues.push({ path: `${targetPath}.policies`, message: 'policies are not supported on stdio targets (there is no backend connection to apply them to)' });
     }

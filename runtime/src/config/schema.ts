@@ -248,6 +248,30 @@ export const configSchema = {
             env: { type: 'object', additionalProperties: { type: 'string' } },
             clearEnv: { type: 'boolean', description: 'Start from an empty environment instead of the gateway’s.' },
             cwd: { type: 'string', description: 'Extension: working directory of the child.' },
+            pool: {
+              type: 'object',
+              additionalProperties: false,
+              description: 'Extension: warm processes ready for new sessions, or one process shared by all sessions.',
+              properties: {
+                size: {
+                  type: 'integer',
+                  minimum: 0,
+                  description: 'Processes kept started and pre-initialized for the next sessions; each one taken is replaced in the background. Default 0 (the bridge command line: 1).',
+                },
+                idleTimeout: duration('Spares are stopped when no session took one for this long; the next session refills the pool. Default `10m`.'),
+                maxProcesses: { type: 'integer', minimum: 1, description: "Most processes of this target at once, sessions and spares together. Default: the backend's `stdio.maxProcesses`." },
+                reuse: {
+                  type: 'boolean',
+                  description:
+                    'A finished session gives its process back to the pool when it carries no session state (no logging/setLevel, subscription, roots change, server-to-client request or unanswered request). Only for servers whose tools keep no per-session state. Default false.',
+                },
+                shared: {
+                  type: 'boolean',
+                  description:
+                    'One process serves every session with JSON-RPC ids remapped. Only for servers without per-session state: server-to-client requests, logging/setLevel and resources/subscribe are refused. Default false.',
+                },
+              },
+            },
           },
         },
         mcp: { $ref: '#/$defs/httpTarget' },

@@ -154,6 +154,33 @@ export interface StdioTarget {
   readonly clearEnv?: boolean;
   /** Extension: working directory of the child. */
   readonly cwd?: string;
+  /** Extension: warm processes kept ready for new sessions, or one process shared by all (see upstream/POOL.md). */
+  readonly pool?: StdioTargetPool;
+}
+
+/** Extension: how sessions get a process of this stdio target. */
+export interface StdioTargetPool {
+  /**
+   * Processes kept started and pre-initialized, ready for the next session; one is started again in the
+   * background for each one taken. 0 starts a process per session when it arrives. Default 0 (the bridge
+   * command line: 1).
+   */
+  readonly size?: number;
+  /** The spares are stopped when no session took one for this long; the next session refills the pool. Default `10m`. */
+  readonly idleTimeout?: string;
+  /** Most processes of this target at once, sessions and spares together. Default: the backend's `stdio.maxProcesses`. */
+  readonly maxProcesses?: number;
+  /**
+   * When a session ends, its process goes back to the pool if it carries nothing from that session (no
+   * `logging/setLevel`, subscription, roots change, server-to-client request or unanswered request).
+   * Only for servers whose tools keep no per-session state. Default false.
+   */
+  readonly reuse?: boolean;
+  /**
+   * One process serves every session, JSON-RPC ids remapped. Only for servers that keep no per-session
+   * state; server-to-client requests, `logging/setLevel` and subscriptions are refused. Default false.
+   */
+  readonly shared?: boolean;
 }
 
 /** `host` is a full URL (`http://svc:3000/mcp`), or `host` + `port` + `path`. Empty path: `/mcp` (or `/sse`). */

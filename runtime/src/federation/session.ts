@@ -157,9 +157,13 @@ export class McpSession {
     const { backend, logger } = this.context;
     const settled = await Promise.allSettled(
       backend.targets.map(async (target, index) => {
-        const link = await this.openLink(target, index);
+        const link = await this.openLink(target, index, params);
         try {
-          const response = await link.request({ jsonrpc: '2.0', method: 'initialize', params });
+          // A pooled process already answered an `initialize` like this client's (same revision and capabilities).
+          const ready = link.connection.initialized;
+          const response: JsonRpcMessage = ready
+            ? { jsonrpc: '2.0', id: 0, result: structuredClone(ready) }
+            : await link.request({ jsonrpc: '2.0', method: 'initialize', params });
           return { link, response };
         } catch (error) {
           await link.close(true).catch(() => undefined);
@@ -467,10 +471,14 @@ export class McpSession {
     return link;
   }
 
-  private async openLink(target: McpTarget, index: number): Promise<TargetLink> {
+  /**
+   * Per-subject limits belong where the session is admitted, before this: a pooled process is only taken
+   * for a session that may exist.
+   */
+  private async openLink(target: McpTarget, index: number, initialize?: Json): Promise<TargetLink> {
     let connection: TargetLink['connection'];
     try {
-      connection = await connectTarget(target, { pool: this.context.pool, logger: this.context.logger, credentials: this.credentials });
+      connection = await connectTarget(target, { pool: this.context.pool, logger: this.context.logger, credentials: this.credentials, initialize });
     } catch (error) {
       const reason: UpstreamErrorReason = error instanceof UpstreamError && error.reason ? error.reason : 'connect_failed';
       this.context.telemetry.upstreamError?.(this.context.routeName, target.name, reason, (error as Error).message);
@@ -490,9 +498,12 @@ export class McpSession {
       return existing;
     }
     if (!this.ephemeral) throw new UpstreamError(`target "${target.name}" is not part of this session`, UNAVAILABLE);
-    const link = await this.openLink(target, index);
+    const link = await this.openLink(target, index, this.ephemeralInit);
     if (this.ephemeralInit) {
-      const response = await link.request({ jsonrpc: '2.0', method: 'initialize', params: this.ephemeralInit });
+      const ready = link.connection.initialized;
+      const response: JsonRpcMessage = ready
+        ? { jsonrpc: '2.0', id: 0, result: structuredClone(ready) }
+        : await link.request({ jsonrpc: '2.0', method: 'initialize', params: this.ephemeralInit });
       if (response.error) throw new UpstreamError(`target "${target.name}" refused initialize: ${response.error.message}`, response.error.code);
       link.protocolVersion = String(response.result?.protocolVersion ?? this.protocolVersion);
       link.connection.setProtocolVersion(link.protocolVersion);

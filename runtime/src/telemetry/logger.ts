@@ -19,6 +19,8 @@ export interface Logger {
 
 export interface LogSink {
   write(line: string): unknown;
+  /** Sinks that batch lines write them out now (warnings and errors must not wait). */
+  flush?(): void;
 }
 
 /** JSON lines (or `level msg key=value` text) on a sink, stdout by default. */
@@ -54,6 +56,7 @@ export class StructuredLogger implements Logger {
     if (this.format === 'json') {
       // A replacer function is called for every key; only fields that may hold an Error need it.
       this.sink.write(`${needsReplacer(fields) || needsReplacer(this.base) ? JSON.stringify(record, errorReplacer) : JSON.stringify(record)}\n`);
+      if (rank[level] >= rank.warn) this.sink.flush?.();
       return;
     }
     const rest = Object.entries(record)
@@ -61,6 +64,7 @@ export class StructuredLogger implements Logger {
       .map(([key, value]) => `${key}=${typeof value === 'string' ? value : JSON.stringify(value, errorReplacer)}`)
       .join(' ');
     this.sink.write(`${record.time} ${level.toUpperCase()} ${msg}${rest ? ` ${rest}` : ''}\n`);
+    if (rank[level] >= rank.warn) this.sink.flush?.();
   }
 }
 

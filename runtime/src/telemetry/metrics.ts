@@ -1,6 +1,6 @@
 import { Counter, Gauge, Histogram, Registry } from 'prom-client';
 import { NameCatalog } from './names.js';
-import type { CallKind, DroppedKind, LimitKind, McpCallRecord, McpRequestRecord, StdioEvent, Telemetry, UpstreamErrorReason } from './telemetry.js';
+import type { CallKind, DroppedKind, LimitKind, McpCallRecord, McpRequestRecord, StdioEvent, StdioPoolEvent, Telemetry, UpstreamErrorReason } from './telemetry.js';
 
 /**
  * Methods the metrics name as themselves; anything else (a typo, an experimental method) is `other`, so a
@@ -42,6 +42,8 @@ export class PrometheusMetrics implements Telemetry {
   private readonly sessions: Gauge;
   private readonly stdioProcesses: Gauge;
   private readonly stdioEvents: Counter;
+  private readonly poolEvents: Counter;
+  private readonly poolSpares: Gauge;
   private readonly upstreamErrors: Counter;
   private readonly authFailures: Counter;
   private readonly configReloads: Counter;
@@ -77,6 +79,13 @@ export class PrometheusMetrics implements Telemetry {
       labelNames: ['route', 'target', 'event'],
       registers,
     });
+    this.poolEvents = new Counter({
+      name: 'mcp_gateway_stdio_pool_events_total',
+      help: 'How sessions got a stdio process (hit: a ready spare, miss: none ready, reused, shared) and processes retired or messages refused by the pool',
+      labelNames: ['route', 'target', 'event'],
+      registers,
+    });
+    this.poolSpares = new Gauge({ name: 'mcp_gateway_stdio_pool_spares', help: 'Pre-initialized stdio processes ready for new sessions', labelNames: ['route', 'target'], registers });
     this.upstreamErrors = new Counter({
       name: 'mcp_gateway_upstream_errors_total',
       help: 'Requests an upstream could not serve, by reason',
@@ -136,6 +145,14 @@ export class PrometheusMetrics implements Telemetry {
     this.stdioEvents.inc({ route, target, event });
     if (event === 'started') this.stdioProcesses.inc({ route, target });
     else if (event === 'exited') this.stdioProcesses.dec({ route, target });
+  }
+
+  stdioPoolEvent(route: string, target: string, event: StdioPoolEvent): void {
+    this.poolEvents.inc({ route, target, event });
+  }
+
+  stdioPoolSpares(route: string, target: string, count: number): void {
+    this.poolSpares.set({ route, target }, count);
   }
 
   upstreamError(route: string, target: string, reason: UpstreamErrorReason): void {

@@ -40,6 +40,13 @@ export interface McpCallRecord {
 
 export type StdioEvent = 'started' | 'exited' | 'restarted';
 
+/**
+ * How a session got its stdio process: a ready spare (`hit`), none ready (`miss`), a process another
+ * session gave back (`reused`), a channel of the shared process (`shared`); `retired` is a process not
+ * taken back after its session, `refused` a message a shared process could not pass on.
+ */
+export type StdioPoolEvent = 'hit' | 'miss' | 'reused' | 'retired' | 'shared' | 'refused';
+
 /** Why an upstream could not serve a request: a closed set, so it can be a metric label. */
 export type UpstreamErrorReason = 'connect_failed' | 'unavailable' | 'timeout' | 'connection_lost' | 'session_not_found' | 'process_limit' | 'crash_loop';
 
@@ -54,6 +61,9 @@ export interface Telemetry {
   /** Names a target listed (tools, prompts, resources): the only names metrics label by, to bound cardinality. */
   namesListed?(route: string, target: string, kind: Exclude<CallKind, 'other'>, names: readonly string[]): void;
   stdioProcessEvent?(route: string, target: string, event: StdioEvent): void;
+  stdioPoolEvent?(route: string, target: string, event: StdioPoolEvent): void;
+  /** Spares ready in a target's warm pool now. */
+  stdioPoolSpares?(route: string, target: string, count: number): void;
   upstreamError?(route: string, target: string, reason: UpstreamErrorReason, message: string): void;
   /** An upstream answered: its target is healthy again. */
   upstreamOk?(route: string, target: string): void;
@@ -88,6 +98,8 @@ export function combineTelemetry(parts: readonly Telemetry[]): Telemetry {
     callFinished: (record) => parts.forEach((part) => part.callFinished?.(record)),
     namesListed: (route, target, kind, names) => parts.forEach((part) => part.namesListed?.(route, target, kind, names)),
     stdioProcessEvent: (route, target, event) => parts.forEach((part) => part.stdioProcessEvent?.(route, target, event)),
+    stdioPoolEvent: (route, target, event) => parts.forEach((part) => part.stdioPoolEvent?.(route, target, event)),
+    stdioPoolSpares: (route, target, count) => parts.forEach((part) => part.stdioPoolSpares?.(route, target, count)),
     upstreamError: (route, target, reason, message) => parts.forEach((part) => part.upstreamError?.(route, target, reason, message)),
     upstreamOk: (route, target) => parts.forEach((part) => part.upstreamOk?.(route, target)),
     authFailure: (route, reason, method, status) => parts.forEach((part) => part.authFailure?.(route, reason, method, status)),

@@ -19,11 +19,13 @@ export interface ConnectContext {
   readonly pool: StdioPool;
   readonly logger: Logger;
   readonly credentials: ClientCredentials;
+  /** The client's `initialize` params, so a pooled stdio process initialized alike can be used. */
+  readonly initialize?: Record<string, unknown>;
 }
 
 /** Opens a fresh connection to a target (a new process for stdio). */
 export async function connectTarget(target: McpTarget, context: ConnectContext): Promise<UpstreamConnection> {
-  if (target.stdio) return context.pool.start(target.name, target.stdio);
+  if (target.stdio) return context.pool.start(target.name, target.stdio, context.initialize);
   const kind = target.mcp ? 'mcp' : 'sse';
   return (await http()).start({
     target: target.name,

@@ -28,6 +28,11 @@ export interface UpstreamConnection {
   onclose?: (reason: Error) => void;
   /** Bytes of an upstream message the connection refused to hold (over its size limit). */
   ondropped?: (bytes: number) => void;
+  /**
+   * The `initialize` result when the connection was opened already initialized (a warm or shared stdio
+   * process, see POOL.md): the session answers its client from it and sends no `initialize` upstream.
+   */
+  readonly initialized?: Record<string, unknown>;
   send(message: JsonRpcMessage): Promise<void>;
   setProtocolVersion(version: string): void;
   /**

@@ -1,0 +1,179 @@
+import type { StdioConnection } from '../src/upstream/stdio.js';
+import type { JsonRpcMessage } from '../src/upstream/types.js';
+import { handshakeKey, WarmPool, type ProcessSource, type WarmPoolSettings } from '../src/upstream/warm-pool.js';
+import type { Logger } from '../src/telemetry/logger.js';
+
+const quiet: Logger = { debug() {}, info() {}, warn() {}, error() {}, child: () => quiet };
+
+/** A stdio process that answers `initialize` at once and records what it was sent. */
+class FakeProcess {
+  static nextPid = 1000;
+  readonly pid = FakeProcess.nextPid++;
+  readonly received: JsonRpcMessage[] = [];
+  onmessage?: (message: JsonRpcMessage) => void;
+  onclose?: (reason: Error) => void;
+  closed = false;
+  private exited!: () => void;
+  readonly exit = new Promise<{ code: number; signal: null; expected: boolean }>((resolve) => (this.exited = () => resolve({ code: 0, signal: null, expected: true })));
+
+  constructor(private readonly refuseInitialize = false) {}
+
+  async send(message: JsonRpcMessage): Promise<void> {
+    this.received.push(message);
+    if (message.method === 'initialize') {
+      const answer = this.refuseInitialize
+        ? { jsonrpc: '2.0' as const, id: message.id, error: { code: -32600, message: 'no' } }
+        : { jsonrpc: '2.0' as const, id: message.id, result: { protocolVersion: message.params?.protocolVersion, capabilities: {}, serverInfo: { name: 'fake', version: '1' } } };
+      queueMicrotask(() => this.onmessage?.(answer));
+    }
+  }
+
+  async close(): Promise<void> {
+    if (this.closed) return;
+    this.closed = true;
+    this.exited();
+  }
+}
+
+/** Counts processes like StdioPool does; `limit` is the backend's maxProcesses. */
+class FakeSource implements ProcessSource {
+  readonly started: FakeProcess[] = [];
+  refuseInitialize = false;
+  constructor(private readonly limit = 64) {}
+  async spawn(): Promise<StdioConnection> {
+    const process = new FakeProcess(this.refuseInitialize);
+    this.started.push(process);
+    return process as unknown as StdioConnection;
+  }
+  countOf(): number {
+    return this.started.filter((process) => !process.closed).length;
+  }
+  hasRoom(): boolean {
+    return this.countOf() < this.limit;
+  }
+}
+
+const settings = (overrides: Partial<WarmPoolSettings> = {}): WarmPoolSettings => ({ size: 2, idleTimeoutMs: 600_000, maxProcesses: 64, reuse: false, shared: false, ...overrides });
+const CLIENT = { protocolVersion: '2025-11-25', capabilities: {}, clientInfo: { name: 'client', version: '1' } };
+const settle = (): Promise<void> => new Promise((resolve) => setImmediate(resolve));
+
+function poolWith(source: FakeSource, overrides: Partial<WarmPoolSettings> = {}): WarmPool {
+  return new WarmPool('t', { cmd: 'x' }, settings(overrides), source, quiet, { name: 'mcp-gateway', version: 'test' });
+}
+
+describe('WarmPool', () => {
+  test('the handshake key ignores clientInfo and key order, not capabilities or revision', () => {
+    expect(handshakeKey({ protocolVersion: 'a', capabilities: { x: 1, y: 2 }, clientInfo: { name: 'one' } })).toBe(handshakeKey({ protocolVersion: 'a', capabilities: { y: 2, x: 1 }, clientInfo: { name: 'two' } }));
+    expect(handshakeKey({ protocolVersion: 'a', capabilities: {} })).not.toBe(handshakeKey({ protocolVersion: 'a', capabilities: { roots: {} } }));
+    expect(handshakeKey({ protocolVersion: 'a', capabilities: {} })).not.toBe(handshakeKey({ protocolVersion: 'b', capabilities: {} }));
+  });
+
+  test('spares are pre-initialized with the gateway clientInfo; a take hands one over and starts a replacement', async () => {
+    const source = new FakeSource();
+    const pool = poolWith(source);
+    pool.start();
+    await settle();
+    expect(source.started).toHaveLength(2);
+    expect(pool.readySpares).toBe(2);
+    expect(source.started[0].received[0]).toMatchObject({ method: 'initialize', params: { clientInfo: { name: 'mcp-gateway' } } });
+    const lease = await pool.take(CLIENT);
+    expect(lease?.initialized).toMatchObject({ serverInfo: { name: 'fake' } });
+    await settle();
+    expect(source.started).toHaveLength(3);
+    // Not `notifications/initialized`: that is the real client's to send.
+    expect(source.started.flatMap((process) => process.received.map((message) => message.method))).toEqual(['initialize', 'initialize', 'initialize']);
+  });
+
+  test('a client with another handshake gets nothing (the caller starts a process) and the spares follow it', async () => {
+    const source = new FakeSource();
+    const pool = poolWith(source);
+    pool.start();
+    await settle();
+    const other = { ...CLIENT, capabilities: { sampling: {} } };
+    expect(await pool.take(other)).toBeUndefined();
+    await settle();
+    expect(source.started.slice(0, 2).every((process) => process.closed)).toBe(true);
+    const lease = await pool.take(other);
+    expect(lease?.initialized).toBeDefined();
+    expect(source.started[2].received[0].params?.capabilities).toEqual({ sampling: {} });
+  });
+
+  test('spares never exceed the per-target ceiling', async () => {
+    const source = new FakeSource();
+    const pool = poolWith(source, { size: 4, maxProcesses: 3 });
+    pool.start();
+    await settle();
+    expect(source.started).toHaveLength(3);
+  });
+
+  test('a server that refuses initialize pauses refilling until the next session', async () => {
+    const source = new FakeSource();
+    source.refuseInitialize = true;
+    const pool = poolWith(source);
+    pool.start();
+    await settle();
+    await settle();
+    expect(pool.readySpares).toBe(0);
+    expect(source.started).toHaveLength(2);
+    // The next session finds no spare and sets the pool going again, once.
+    expect(await pool.take(CLIENT)).toBeUndefined();
+    await settle();
+    await settle();
+    expect(source.started).toHaveLength(4);
+  });
+
+  test('reuse: a clean lease goes back; a tainted one (setLevel, server request, unanswered request) is stopped', async () => {
+    const source = new FakeSource();
+    const pool = poolWith(source, { size: 1, reuse: true });
+    pool.start();
+    await settle();
+    const clean = (await pool.take(CLIENT))!;
+    await clean.send({ jsonrpc: '2.0', method: 'notifications/initialized' });
+    await clean.close();
+    await settle();
+    const again = (await pool.take(CLIENT))!;
+    expect(again.pid).toBe(clean.pid);
+    // The process had its `initialized` already; the next client's is not sent twice.
+    await again.send({ jsonrpc: '2.0', method: 'notifications/initialized' });
+    const process = source.started.find((candidate) => candidate.pid === clean.pid)!;
+    expect(process.received.filter((message) => message.method === 'notifications/initialized')).toHaveLength(1);
+
+    await again.send({ jsonrpc: '2.0', id: 5, method: 'logging/setLevel', params: { level: 'debug' } });
+    process.onmessage?.({ jsonrpc: '2.0', id: 5, result: {} });
+    await again.close();
+    expect(process.closed).toBe(true);
+
+    const third = (await pool.take(CLIENT))!;
+    const thirdProcess = source.started.find((candidate) => candidate.pid === third.pid)!;
+    thirdProcess.onmessage?.({ jsonrpc: '2.0', id: 'srv-1', method: 'sampling/createMessage', params: {} });
+    await third.close();
+    expect(thirdProcess.closed).toBe(true);
+
+    const fourth = (await pool.take(CLIENT))!;
+    await fourth.send({ jsonrpc: '2.0', id: 9, method: 'tools/call', params: { name: 'slow' } });
+    await fourth.close();
+    expect(source.started.find((candidate) => candidate.pid === fourth.pid)!.closed).toBe(true);
+  });
+
+  test('without reuse every lease is stopped when its session ends', async () => {
+    const source = new FakeSource();
+    const pool = poolWith(source, { size: 1 });
+    pool.start();
+    await settle();
+    const lease = (await pool.take(CLIENT))!;
+    await lease.close();
+    expect(source.started.find((process) => process.pid === lease.pid)!.closed).toBe(true);
+  });
+
+  test('drain stops every spare and starts no more', async () => {
+    const source = new FakeSource();
+    const pool = poolWith(source);
+    pool.start();
+    await settle();
+    await pool.drain();
+    expect(source.started.every((process) => process.closed)).toBe(true);
+    expect(await pool.take(CLIENT)).toBeUndefined();
+    await settle();
+    expect(source.started).toHaveLength(2);
+  });
+});
