@@ -6,7 +6,7 @@ import { copySelf } from './bridge/copy-self.js';
 import { ConfigError } from './config/errors.js';
 import { ConfigLoader } from './config/load.js';
 import type { ResolvedConfig } from './config/model.js';
-import type { GatewayConfig } from './config/types.js';
+import type { GatewayConfig, RouteMatch } from './config/types.js';
 import { ConfigWatcher } from './config/watch.js';
 import { DEV_USAGE, DevUsageError, describeDevError, parseDevArgs, runDev } from './dev/command.js';
 import { Gateway } from './gateway.js';
@@ -19,8 +19,10 @@ const USAGE = `Usage:
       a valid change is applied without dropping sessions, an invalid one is logged and ignored.
       Binds listen on 0.0.0.0 unless --host is given.
   mcp-gateway --port P [--host H] [--path /mcp] -- CMD [ARGS...]
-      Bridge one stdio MCP server to Streamable HTTP at http://H:P/mcp (one process per session), and
-      to the legacy HTTP+SSE transport at /sse (GET /sse, POST /sse?sessionId=).
+      Bridge one stdio MCP server to Streamable HTTP (one process per session), and to the legacy
+      HTTP+SSE transport at any path ending in /sse (GET /sse, POST /sse?sessionId=). Without --path
+      every other path is the MCP endpoint (http://H:P/mcp, /mcp/, as kmcp's bridge); with --path P
+      only P, P/ and the legacy P's sibling …/sse are served.
       Listens on 127.0.0.1 unless --host is given (containers pass --host 0.0.0.0).
   mcp-gateway --copy-self DIR
       Copy this executable with its dynamic loader and shared libraries into DIR (DIR/mcp-gateway,
@@ -42,7 +44,7 @@ type Command =
   | { kind: 'version' }
   | { kind: 'copySelf'; path: string }
   | { kind: 'config'; file: string; host: string }
-  | { kind: 'bridge'; port: number; host: string; path: string; command: string[] };
+  | { kind: 'bridge'; port: number; host: string; path?: string; command: string[] };
 
 function parseCommandLine(argv: readonly string[]): Command {
   const separator = argv.indexOf('--');
@@ -82,15 +84,27 @@ function parseCommandLine(argv: readonly string[]): Command {
   if (values.port !== undefined) {
     if (!/^[0-9]+$/.test(values.port) || Number(values.port) > 65535) throw new UsageError(`--port must be a number from 0 to 65535, got "${values.port}"`);
     if (command.length === 0) throw new UsageError('the stdio server command is missing: mcp-gateway --port P -- CMD [ARGS...]');
-    const path = values.path ?? '/mcp';
-    if (!path.startsWith('/')) throw new UsageError(`--path must start with "/", got "${path}"`);
+    const path = values.path;
+    if (path !== undefined && !path.startsWith('/')) throw new UsageError(`--path must start with "/", got "${path}"`);
     return { kind: 'bridge', port: Number(values.port), host: values.host ?? '127.0.0.1', path, command };
   }
   throw new UsageError('give --config FILE, or --port P -- CMD');
 }
 
+/**
+ * Where the bridge answers. Without `--path`, on every path, as kmcp's in-pod bridge does: a server image
+ * configured for `/mcp/` or `/` keeps working. With `--path P`, on P and P/ (clients and docs disagree on the
+ * trailing slash), plus the legacy HTTP+SSE transport beside it (`/a/mcp` → `/a/sse`).
+ */
+function bridgeMatches(path: string | undefined): RouteMatch[] {
+  if (path === undefined) return [{ path: { pathPrefix: '/' } }];
+  const bare = path.length > 1 && path.endsWith('/') ? path.slice(0, -1) : path;
+  const sibling = `${bare.slice(0, bare.lastIndexOf('/'))}/sse`;
+  return [...new Set([bare, bare === '/' ? '/' : `${bare}/`, sibling])].map((exact) => ({ path: { exact } }));
+}
+
 /** The bridge is the one-route, one-target case of the full configuration. */
-function bridgeConfig(port: number, path: string, command: readonly string[]): GatewayConfig {
+function bridgeConfig(port: number, path: string | undefined, command: readonly string[]): GatewayConfig {
   const name =
     basename(command[0])
       .toLowerCase()
@@ -106,8 +120,7 @@ function bridgeConfig(port: number, path: string, command: readonly string[]): G
             routes: [
               {
                 name: 'bridge',
-                // Clients that predate Streamable HTTP find the legacy HTTP+SSE transport next to it: /mcp → /sse.
-                matches: path.endsWith('/mcp') ? [{ path: { exact: path } }, { path: { exact: `${path.slice(0, -'/mcp'.length)}/sse` } }] : [{ path: { exact: path } }],
+                matches: bridgeMatches(path),
                 // Warm-up: the first start (npx/uvx downloading the package) happens before /readyz says 200.
                 backends: [{ mcp: { name, stdio: { warmup: true }, targets: [{ name, stdio: { cmd: command[0], args: command.slice(1) } }] } }],
               },
