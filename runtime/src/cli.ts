@@ -6,7 +6,7 @@ import { copySelf } from './bridge/copy-self.js';
 import { ConfigError } from './config/errors.js';
 import { ConfigLoader } from './config/load.js';
 import type { ResolvedConfig } from './config/model.js';
-import type { GatewayConfig } from './config/types.js';
+import type { GatewayConfig, RouteMatch } from './config/types.js';
 import { ConfigWatcher } from './config/watch.js';
 import { DEV_USAGE, DevUsageError, describeDevError, parseDevArgs, runDev } from './dev/command.js';
 import { Gateway } from './gateway.js';
@@ -20,8 +20,10 @@ const USAGE = `Usage:
       a valid change is applied without dropping sessions, an invalid one is logged and ignored.
       Binds listen on 0.0.0.0 unless --host is given.
   mcp-gateway --port P [--host H] [--path /mcp] [--allowed-hosts NAMES] [--pool N | --shared] -- CMD [ARGS...]
-      Bridge one stdio MCP server to Streamable HTTP at http://H:P/mcp (one process per session), and
-      to the legacy HTTP+SSE transport at /sse (GET /sse, POST /sse?sessionId=).
+      Bridge one stdio MCP server to Streamable HTTP (one process per session), and to the legacy
+      HTTP+SSE transport at any path ending in /sse (GET /sse, POST /sse?sessionId=). Without --path
+      every other path is the MCP endpoint (http://H:P/mcp, /mcp/, as kmcp's bridge); with --path P
+      only P, P/ and the legacy P's sibling …/sse are served.
       Listens on 127.0.0.1 unless --host is given (containers pass --host 0.0.0.0).
       --pool N keeps N processes started and initialized for new sessions (default 1, 0 for none);
       --shared serves every session from one process (servers without per-session state only).
@@ -48,7 +50,7 @@ type Command =
   | { kind: 'version' }
   | { kind: 'copySelf'; path: string }
   | { kind: 'config'; file: string; host: string; allowedHosts: string[] }
-  | { kind: 'bridge'; port: number; host: string; path: string; command: string[]; allowedHosts: string[]; pool: { size: number; shared: boolean } };
+  | { kind: 'bridge'; port: number; host: string; path?: string; command: string[]; allowedHosts: string[]; pool: { size: number; shared: boolean } };
 
 function parseCommandLine(argv: readonly string[]): Command {
   const separator = argv.indexOf('--');
@@ -96,8 +98,8 @@ function parseCommandLine(argv: readonly string[]): Command {
   if (values.port !== undefined) {
     if (!/^[0-9]+$/.test(values.port) || Number(values.port) > 65535) throw new UsageError(`--port must be a number from 0 to 65535, got "${values.port}"`);
     if (command.length === 0) throw new UsageError('the stdio server command is missing: mcp-gateway --port P -- CMD [ARGS...]');
-    const path = values.path ?? '/mcp';
-    if (!path.startsWith('/')) throw new UsageError(`--path must start with "/", got "${path}"`);
+    const path = values.path;
+    if (path !== undefined && !path.startsWith('/')) throw new UsageError(`--path must start with "/", got "${path}"`);
     if (values.pool !== undefined && (!/^[0-9]+$/.test(values.pool) || Number(values.pool) > 1024)) throw new UsageError(`--pool must be a number from 0 to 1024, got "${values.pool}"`);
     if (values.pool !== undefined && values.shared) throw new UsageError('--pool and --shared exclude each other: a shared process serves every session');
     const pool = { size: values.pool !== undefined ? Number(values.pool) : BRIDGE_POOL_SIZE, shared: values.shared ?? false };
@@ -106,11 +108,23 @@ function parseCommandLine(argv: readonly string[]): Command {
   throw new UsageError('give --config FILE, or --port P -- CMD');
 }
 
-/** The bridge is the one-route, one-target case of the full configuration. */
+/**
+ * Where the bridge answers. Without `--path`, on every path, as kmcp's in-pod bridge does: a server image
+ * configured for `/mcp/` or `/` keeps working. With `--path P`, on P and P/ (clients and docs disagree on the
+ * trailing slash), plus the legacy HTTP+SSE transport beside it (`/a/mcp` → `/a/sse`).
+ */
+function bridgeMatches(path: string | undefined): RouteMatch[] {
+  if (path === undefined) return [{ path: { pathPrefix: '/' } }];
+  const bare = path.length > 1 && path.endsWith('/') ? path.slice(0, -1) : path;
+  const sibling = `${bare.slice(0, bare.lastIndexOf('/'))}/sse`;
+  return [...new Set([bare, bare === '/' ? '/' : `${bare}/`, sibling])].map((exact) => ({ path: { exact } }));
+}
+
 /** One spare: the next session starts at once, for the price of one idle process. */
 const BRIDGE_POOL_SIZE = 1;
 
-function bridgeConfig(port: number, path: string, command: readonly string[], pool: { size: number; shared: boolean }): GatewayConfig {
+/** The bridge is the one-route, one-target case of the full configuration. */
+function bridgeConfig(port: number, path: string | undefined, command: readonly string[], pool: { size: number; shared: boolean }): GatewayConfig {
   const name =
     basename(command[0])
       .toLowerCase()
@@ -126,8 +140,7 @@ function bridgeConfig(port: number, path: string, command: readonly string[], po
             routes: [
               {
                 name: 'bridge',
-                // Clients that predate Streamable HTTP find the legacy HTTP+SSE transport next to it: /mcp → /sse.
-                matches: path.endsWith('/mcp') ? [{ path: { exact: path } }, { path: { exact: `${path.slice(0, -'/mcp'.length)}/sse` } }] : [{ path: { exact: path } }],
+                matches: bridgeMatches(path),
                 // Warm-up: the first start (npx/uvx downloading the package) happens before /readyz says 200.
                 backends: [{ mcp: { name, stdio: { warmup: true }, targets: [{ name, stdio: { cmd: command[0], args: command.slice(1), pool } }] } }],
               },

@@ -70,6 +70,17 @@ describe('stdio bridge: mcp-gateway --port P -- CMD', () => {
       expect(received.length).toBeGreaterThan(0);
     });
 
+    test.each(['/mcp/', '/', '/servers/everything'])('without --path the MCP endpoint answers on any path: %s', async (path) => {
+      // The seed article's backend URL is http://localhost:8081/mcp/ (kmcp's bridge answers on any path).
+      const other = await connectClient(`${gateway.url}${path}`);
+      try {
+        const result = await other.callTool({ name: 'echo', arguments: { message: path } });
+        expect(result.content).toEqual([{ type: 'text', text: `Echo: ${path}` }]);
+      } finally {
+        await other.close();
+      }
+    });
+
     test('the request log names method, target and tool', async () => {
       await client.callTool({ name: 'get-sum', arguments: { a: 1, b: 2 } });
       await gateway.waitFor(() => gateway.logs.some((line) => line.msg === 'request' && line.resource === 'get-sum'), 'the get-sum log line');
@@ -111,9 +122,30 @@ describe('stdio bridge: mcp-gateway --port P -- CMD', () => {
       expect(read.contents[0]).toMatchObject({ uri: 'py://motd', text: 'message of the day' });
     });
 
+    test('the server path with a trailing slash is the same endpoint', async () => {
+      const other = await connectClient(`${gateway.url}/python/mcp/`);
+      try {
+        expect((await other.callTool({ name: 'add', arguments: { a: 1, b: 2 } })).content).toEqual([{ type: 'text', text: '3' }]);
+      } finally {
+        await other.close();
+      }
+    });
+
+    test('the legacy HTTP+SSE transport answers beside the server path', async () => {
+      const old = new Client({ name: 'old-client', version: '1.0.0' });
+      await old.connect(new SSEClientTransport(new URL(`${gateway.url}/python/sse`)));
+      try {
+        expect((await old.callTool({ name: 'add', arguments: { a: 3, b: 4 } })).content).toEqual([{ type: 'text', text: '7' }]);
+      } finally {
+        await old.close();
+      }
+    });
+
     test('the server path is the only MCP endpoint', async () => {
-      const response = await fetch(`${gateway.url}/mcp`, { method: 'POST' });
-      expect(response.status).toBe(404);
+      for (const path of ['/mcp', '/mcp/', '/', '/python', '/python/mcp/x', '/sse']) {
+        const response = await fetch(`${gateway.url}${path}`, { method: 'POST' });
+        expect({ path, status: response.status }).toEqual({ path, status: 404 });
+      }
     });
   });
 });
