@@ -411,8 +411,11 @@ export class KeycloakRealm extends Construct implements IOidcIssuer {
   public readonly scopesSupported?: string[];
   /** Name of the client scope MCP clients get. */
   public readonly mcpScope: string;
-  /** The realm roles (declared and built-in) and groups tokens can carry, so `McpAuthPolicy` can check rules against them. */
-  public readonly declaredAccess: IssuerDeclaredAccess;
+  /**
+   * The realm roles (declared and built-in) and groups tokens can carry, so `McpAuthPolicy` can check rules against them.
+   * @default - always set for a `KeycloakRealm`; optional only in `IOidcIssuer`
+   */
+  public readonly declaredAccess?: IssuerDeclaredAccess;
   /** In-cluster base URL of Keycloak, e.g. `http://keycloak.auth.svc.cluster.local:8080`. */
   public readonly internalUrl: string;
   /**
