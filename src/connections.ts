@@ -10,7 +10,7 @@ export interface McpAllowFromOptions {
   readonly ports?: kplus.NetworkPolicyPort[];
 }
 
-/** How an owner construct sets up its `McpConnections` (internal: not exported from the package index). */
+/** How a construct that isolates its pods sets up its `McpConnections`. */
 export interface McpConnectionsProps {
   /** The pods this isolates (unused when `enabled` is false). */
   readonly selector?: kplus.IPodSelector;
@@ -43,7 +43,6 @@ export class McpConnections extends Construct {
   private readonly defaultPorts: kplus.NetworkPolicyPort[];
   private readonly allowed = new Set<string>();
 
-  /** @internal */
   constructor(scope: Construct, id: string, props: McpConnectionsProps) {
     super(scope, id);
     this.defaultPorts = props.defaultPorts;

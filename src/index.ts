@@ -4,7 +4,7 @@ export * from './images';
 export * from './mcp-server-transport';
 export * from './mcp-server';
 export { McpConnections } from './connections';
-export type { McpAllowFromOptions } from './connections';
+export type { McpAllowFromOptions, McpConnectionsProps } from './connections';
 export { WorkloadDisruptionBudget } from './workload-options';
 export type { WorkloadAutoscalingOptions, WorkloadOptions } from './workload-options';
 export * from './mcp-gateway-route';

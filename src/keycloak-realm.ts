@@ -7,7 +7,7 @@ import { KeycloakExposure } from './keycloak-exposure';
 import { renderRealm, RealmSpec } from './keycloak-realm-representation';
 import { LABEL_DOMAIN, imageVersion, labelTree, recommendedLabels } from './labels';
 import { restrictedContainerSecurityContext, restrictedPodSecurityContext, serviceHost } from './manifest-helpers';
-import { IOidcIssuer, OidcProvider } from './mcp-auth-policy';
+import { IOidcIssuer, IssuerDeclaredAccess, OidcProvider } from './mcp-auth-policy';
 import { dnsLabelProblem, emptyProblem, isHttpUrl, portProblem, propError } from './validation';
 
 const HTTP_PORT = 8080;
@@ -417,6 +417,11 @@ export class KeycloakRealm extends Construct implements IOidcIssuer {
   public readonly scopesSupported?: string[];
   /** Name of the client scope MCP clients get. */
   public readonly mcpScope: string;
+  /**
+   * The realm roles (declared and built-in) and groups tokens can carry, so `McpAuthPolicy` can check rules against them.
+   * @default - always set for a `KeycloakRealm`; optional only in `IOidcIssuer`
+   */
+  public readonly declaredAccess?: IssuerDeclaredAccess;
   /** In-cluster base URL of Keycloak, e.g. `http://keycloak.auth.svc.cluster.local:8080`. */
   public readonly internalUrl: string;
   /**
@@ -453,6 +458,10 @@ export class KeycloakRealm extends Construct implements IOidcIssuer {
     this.tokenAudiences = [...(props.mcpAudiences ?? [])];
     this.mcpScope = props.mcpScope ?? 'mcp:tools';
     this.scopesSupported = [this.mcpScope];
+    this.declaredAccess = {
+      realmRoles: [...BUILT_IN_REALM_ROLES, `default-roles-${this.realmName.toLowerCase()}`, ...(props.roles ?? []).map((role) => role.name)],
+      groups: (props.groups ?? []).map((group) => group.name),
+    };
     this.node.addValidation({ validate: () => this.validateProps() });
     // Objects may be added until synthesis (NetworkPolicy rules); label them all just before.
     this.node.addValidation({ validate: () => { labelTree(this, this.labels); return []; } });

@@ -58,6 +58,19 @@ export interface IOidcIssuer {
    * @default - none advertised
    */
   readonly scopesSupported?: string[];
+  /**
+   * Realm roles and groups the issuer's tokens can carry; `McpAuthPolicy` rejects rules naming others.
+   * @default - unknown, not checked
+   */
+  readonly declaredAccess?: IssuerDeclaredAccess;
+}
+
+/** Realm roles and groups an issuer declares (`IOidcIssuer.declaredAccess`). */
+export interface IssuerDeclaredAccess {
+  /** Realm roles tokens can carry in `realm_access.roles`. */
+  readonly realmRoles: string[];
+  /** Group names tokens can carry in `groups`. */
+  readonly groups: string[];
 }
 
 /** Options for `OidcIssuer.fromUrl`. */
@@ -247,6 +260,7 @@ export class McpAuthPolicy extends Construct implements IMcpRoutePolicy {
     this.mode = props.mode ?? McpAuthMode.STRICT;
     this._rules = [...(props.rules ?? [])];
     this.node.addValidation({ validate: () => this.validateProps() });
+    this.node.addValidation({ validate: () => this.declaredAccessProblems() });
   }
 
   /** Authorization rules, in the order the gateway receives them. */
@@ -300,6 +314,25 @@ export class McpAuthPolicy extends Construct implements IMcpRoutePolicy {
       policies.mcpAuthorization = { rules: this._rules.map(rule => rule.toConfig()) };
     }
     return policies;
+  }
+
+  /** Rules naming a realm role or group the issuer does not declare would never match. */
+  private declaredAccessProblems(): string[] {
+    const declared = this.issuer.declaredAccess;
+    if (!declared) return [];
+    const errors: string[] = [];
+    this._rules.forEach((rule, index) => {
+      const { realmRole, group } = rule._names;
+      if (realmRole !== undefined && !declared.realmRoles.includes(realmRole)) {
+        errors.push(propError(this, `authorization rule #${index} (${rule.effect})`, `names the realm role ${JSON.stringify(realmRole)}, which the issuer's realm does not declare (it has ${declared.realmRoles.map((r) => JSON.stringify(r)).join(', ') || 'none'}), so the rule would never match`,
+          `Add { name: ${JSON.stringify(realmRole)} } to the KeycloakRealm's roles, or name one of its roles.`));
+      }
+      if (group !== undefined && !declared.groups.includes(group)) {
+        errors.push(propError(this, `authorization rule #${index} (${rule.effect})`, `names the group ${JSON.stringify(group)}, which the issuer's realm does not declare (it has ${declared.groups.map((g) => JSON.stringify(g)).join(', ') || 'none'}), so the rule would never match`,
+          `Add { name: ${JSON.stringify(group)} } to the KeycloakRealm's groups, or name one of its groups.`));
+      }
+    });
+    return errors;
   }
 
   private validateProps(): string[] {

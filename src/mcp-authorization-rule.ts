@@ -73,7 +73,7 @@ export class AuthorizationRule {
    * the listed tools.
    */
   public static allowToolsForRole(role: string, toolNames: string[]): AuthorizationRule {
-    return AuthorizationRule.allow(`${celString(role)} in jwt.realm_access.roles && ${toolNameMatches(toolNames)}`);
+    return new AuthorizationRule(AuthorizationEffect.ALLOW, `${celString(role)} in jwt.realm_access.roles && ${toolNameMatches(toolNames)}`, { realmRole: role });
   }
 
   /**
@@ -81,7 +81,7 @@ export class AuthorizationRule {
    * configures it) to call the listed tools.
    */
   public static allowToolsForGroup(group: string, toolNames: string[]): AuthorizationRule {
-    return AuthorizationRule.allow(`${celString(group)} in jwt.groups && ${toolNameMatches(toolNames)}`);
+    return new AuthorizationRule(AuthorizationEffect.ALLOW, `${celString(group)} in jwt.groups && ${toolNameMatches(toolNames)}`, { group });
   }
 
   /**
@@ -101,10 +101,18 @@ export class AuthorizationRule {
   }
 
   /**
+   * The realm role or group the rule names, for checking it against the issuer's (`allowToolsForRole`, `allowToolsForGroup`).
+   * @internal
+   */
+  public readonly _names: { readonly realmRole?: string; readonly group?: string };
+
+  /**
    * @param effect what the rule does when `expression` holds
    * @param expression the CEL expression
    */
-  private constructor(public readonly effect: AuthorizationEffect, public readonly expression: string) {}
+  private constructor(public readonly effect: AuthorizationEffect, public readonly expression: string, names: { realmRole?: string; group?: string } = {}) {
+    this._names = names;
+  }
 
   /**
    * The rule in the gateway configuration format: a plain string for `allow` (as agentgateway

@@ -168,9 +168,32 @@ export class McpGatewayRoute extends Construct {
   private readonly _policies: IMcpRoutePolicy[];
   private readonly serverNameSet: boolean;
 
-  /** @internal */
+  /**
+   * Creates a route for `McpGateway.addRoute`, the only way a route is rendered.
+   * @internal
+   */
+  public static _create(scope: Construct, id: string, options: McpGatewayRouteOptions): McpGatewayRoute {
+    McpGatewayRoute.creating = true;
+    try {
+      return new McpGatewayRoute(scope, id, options);
+    } finally {
+      McpGatewayRoute.creating = false;
+    }
+  }
+
+  private static creating = false;
+
+  /**
+   * Routes are created by their gateway: use `McpGateway.addRoute` or the `routes` prop. A route made
+   * with `new` would belong to no gateway and render nothing, so the constructor refuses.
+   * @internal
+   */
   constructor(scope: Construct, id: string, options: McpGatewayRouteOptions) {
     super(scope, id);
+    if (!McpGatewayRoute.creating) {
+      throw new Error(`McpGatewayRoute ${this.node.path}: cannot be created with new, because a route belongs to a gateway and would otherwise be left out of every manifest. `
+        + `Call gateway.addRoute({ path: ${JSON.stringify(options?.path ?? '/mcp')}, targets: [...] }), or pass it in the routes prop of new McpGateway(...).`);
+    }
     this.path = options.path;
     this.routeName = options.name ?? routeNameFromPath(options.path);
     this.serverName = options.serverName ?? this.routeName;

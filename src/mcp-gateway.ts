@@ -287,7 +287,7 @@ export class McpGateway extends Construct {
    * @returns the route, to which more targets and policies can be added
    */
   public addRoute(options: McpGatewayRouteOptions): McpGatewayRoute {
-    const route = new McpGatewayRoute(this, this.uniqueRouteId(options), options);
+    const route = McpGatewayRoute._create(this, this.uniqueRouteId(options), options);
     this._routes.push(route);
     route.node.addValidation({ validate: () => this.validateRoute(route) });
     this.exposeRoute(route);

@@ -49,6 +49,16 @@ const PORT_NAME = 'mcp';
 const SERVER_CONTAINER_NAME = 'mcp-server';
 const STARTUP_PROBE_PERIOD_SECONDS = 5;
 
+/** Why kmcp's `MCPServer` (v1alpha1) `spec.deployment` cannot carry each pod-management option. */
+const KMCP_MISSING_FIELDS: { [prop: string]: string } = {
+  autoscaling: 'its deployment spec has only a fixed replicas count and kmcp creates no HorizontalPodAutoscaler',
+  disruptionBudget: 'kmcp creates no PodDisruptionBudget and its deployment spec has no field for one',
+  topologySpread: 'its deployment spec has no topologySpreadConstraints (only affinity)',
+  priorityClassName: 'its deployment spec has no priorityClassName',
+  preStopDelay: 'its deployment spec has no lifecycle hooks for a preStop delay',
+  terminationGracePeriod: 'its deployment spec has no terminationGracePeriodSeconds',
+};
+
 /** The server's target name on every object, so one label finds a server across workload modes. */
 const LABEL_SERVER = `${LABEL_DOMAIN}/server`;
 const COMPONENT = 'mcp-server';
@@ -415,16 +425,9 @@ export class McpServer extends Construct implements IMcpTarget {
   public readonly transport: McpServerTransport;
   /** Which objects this server emits. */
   public readonly workload: McpServerWorkload;
-  /**
-   * The Deployment, for further cdk8s-plus configuration (e.g. `deployment.scheduling.attract(...)`).
-   * @default - undefined with the kmcp workload
-   */
-  public readonly deployment?: kplus.Deployment;
-  /**
-   * The Service.
-   * @default - undefined with the kmcp workload (the kmcp controller creates it)
-   */
-  public readonly service?: kplus.Service;
+  private readonly _deployment?: kplus.Deployment;
+  private readonly renderProblem?: string;
+  private readonly _service?: kplus.Service;
   /**
    * The ServiceAccount the pods run as.
    * @default - none
@@ -512,7 +515,12 @@ export class McpServer extends Construct implements IMcpTarget {
     };
 
     if (this.workload === McpServerWorkload.KMCP) {
-      this.kmcpResource = this.renderKmcp(props, server);
+      try {
+        this.kmcpResource = this.renderKmcp(props, server);
+      } catch (error) {
+        // Reported with every other problem by validation, instead of one problem per synthesis.
+        this.renderProblem = (error as Error).message;
+      }
       return;
     }
 
@@ -541,7 +549,7 @@ export class McpServer extends Construct implements IMcpTarget {
       securityContext: restrictedPodSecurityContext(runAs),
     });
     deployment.select(kplus.LabelSelector.of({ labels: this.selectorLabels() }));
-    this.deployment = deployment;
+    this._deployment = deployment;
 
     const startupTimeout = props.startupTimeout ?? DEFAULT_STARTUP_TIMEOUT;
     const startupFailures = Math.max(1, Math.ceil(startupTimeout.toSeconds() / STARTUP_PROBE_PERIOD_SECONDS));
@@ -618,7 +626,30 @@ export class McpServer extends Construct implements IMcpTarget {
     // cdk8s-plus has no appProtocol; agentgateway's Service selectors require it to treat the port as MCP.
     const appProtocol = this.protocol === McpProtocol.SSE ? 'agentgateway.dev/mcp-sse' : 'agentgateway.dev/mcp';
     ApiObject.of(service).addJsonPatch(JsonPatch.add('/spec/ports/0/appProtocol', appProtocol));
-    this.service = service;
+    this._service = service;
+  }
+
+  /**
+   * The Deployment, for further cdk8s-plus configuration (e.g. `deployment.scheduling.attract(...)`).
+   * Only the `KUBERNETES` workload has one: with kmcp the controller creates it, and reading this fails with
+   * a message saying so (use `nodeSelector` and `tolerations` there).
+   */
+  public get deployment(): kplus.Deployment {
+    if (!this._deployment) throw new Error(this.kmcpOnly('deployment', 'the kmcp controller creates the Deployment', 'Set nodeSelector and tolerations as props'));
+    return this._deployment;
+  }
+
+  /**
+   * The Service. Only the `KUBERNETES` workload has one: with kmcp the controller creates it (named `name`),
+   * and reading this fails with a message saying so.
+   */
+  public get service(): kplus.Service {
+    if (!this._service) throw new Error(this.kmcpOnly('service', 'the kmcp controller creates the Service', 'Use serviceName and port'));
+    return this._service;
+  }
+
+  private kmcpOnly(member: string, why: string, instead: string): string {
+    return propError(this, member, `does not exist with workload McpServerWorkload.KMCP: ${why}`, `${instead}, or use workload McpServerWorkload.KUBERNETES.`);
   }
 
   private workloadContext(props: McpServerProps): WorkloadContext {
@@ -718,8 +749,8 @@ export class McpServer extends Construct implements IMcpTarget {
     check('name', serviceNameProblem(this.name), props.name === undefined
       ? 'The default comes from the construct path; set name to a DNS-1035 label such as "github-mcp".'
       : 'Set name to a DNS-1035 label such as "github-mcp".');
-    errors.push(...(this.deployment
-      ? workloadProblems(this, props, this.workloadContext(props), this.deployment.containers)
+    errors.push(...(this._deployment
+      ? workloadProblems(this, props, this.workloadContext(props), this._deployment.containers)
       : replicasProblems(this, props.replicas)));
     if (!this.transport.isStdio) {
       check('transport path', absolutePathProblem(this.path), 'Pass a path starting with "/", e.g. McpServerTransport.streamableHttp({ path: "/mcp" }).');
@@ -768,6 +799,7 @@ export class McpServer extends Construct implements IMcpTarget {
     }
 
     if (this.workload === McpServerWorkload.KMCP) errors.push(...this.kmcpProblems(props));
+    check('props', this.renderProblem === undefined ? undefined : `could not be rendered as a kmcp MCPServer: ${this.renderProblem.replace(/\.$/, '')}`, 'Fix what that message names.');
     return errors;
   }
 
@@ -799,7 +831,7 @@ export class McpServer extends Construct implements IMcpTarget {
     if (props.readiness !== undefined) cannot('readiness', 'it sets no probes', `Drop readiness, ${useKubernetes}`);
     if (props.liveness !== undefined) cannot('liveness', 'it sets no probes', `Drop liveness, ${useKubernetes}`);
     for (const [prop, value] of podManagementOptions(props)) {
-      if (value !== undefined) cannot(prop, 'its deployment spec has only a fixed replicas count', `Drop ${prop}, ${useKubernetes}`);
+      if (value !== undefined) cannot(prop, KMCP_MISSING_FIELDS[prop] ?? 'its deployment spec has no field for it', `Drop ${prop}, ${useKubernetes}`);
     }
     if (props.gatewayImage !== undefined) {
       cannot('gatewayImage', 'it bridges stdio with its own agentgateway init container', `Drop gatewayImage, ${useKubernetes}`);

@@ -56,7 +56,8 @@ describe('cdk8s-mcp server', () => {
     expect(run.stderr).toBe('');
     expect(run.status).toBe(0);
     const objs = objects(run.stdout);
-    expect(objs.map((o) => `${o.kind}/${o.metadata.name}`).sort()).toEqual(['Deployment/server-everything', 'Service/server-everything']);
+    // Isolated by default: only a gateway routing to it (none here) or peers allowed later may connect.
+    expect(objs.map((o) => `${o.kind}/${o.metadata.name}`).sort()).toEqual(['Deployment/server-everything', 'NetworkPolicy/server-everything-connections-ingress', 'Service/server-everything']);
     expectValidManifests(objs);
 
     const deployment = find(objs, 'Deployment');

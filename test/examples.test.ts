@@ -6,6 +6,15 @@ import * as YAML from 'yaml';
 import { EXAMPLES, synthExamples } from '../examples/synth';
 import { expectValidManifests } from './util/manifest-validation';
 
+const RECOMMENDED_LABELS = ['name', 'instance', 'component', 'part-of', 'managed-by'].map((key) => `app.kubernetes.io/${key}`);
+
+/** Whether a NetworkPolicy selects the pods of a workload (same namespace, matchLabels a subset of the pod labels). */
+function selects(policy: any, workload: any): boolean {
+  const labels = workload.spec.template.metadata.labels ?? {};
+  return policy.metadata.namespace === workload.metadata.namespace
+    && Object.entries(policy.spec.podSelector.matchLabels ?? {}).every(([key, value]) => labels[key] === value);
+}
+
 describe.each(EXAMPLES.map((example) => [example.name, example] as const))('example %s', (_name, example) => {
   test('synthesizes, and every object passes the Kubernetes and CRD schemas', () => {
     const chart = example.create(Testing.app(), example.name);
@@ -13,6 +22,30 @@ describe.each(EXAMPLES.map((example) => [example.name, example] as const))('exam
     const report = expectValidManifests(manifests);
     expect(report.checked.length + report.notChecked.length).toBe(manifests.length);
     expect(manifests.filter((o: any) => o.kind === 'ConfigMap' && o.data?.['config.yaml'])).toHaveLength(1);
+  });
+
+  test('is ready for a real cluster: NetworkPolicies select its pods, recommended labels everywhere, no start-dev', () => {
+    const manifests = Testing.synth(example.create(Testing.app(), example.name));
+    const policies = manifests.filter((o: any) => o.kind === 'NetworkPolicy');
+    const workloads = manifests.filter((o: any) => o.kind === 'Deployment');
+    expect(workloads.length).toBeGreaterThan(0);
+    for (const workload of workloads) {
+      const isolating = policies.filter((policy: any) => selects(policy, workload));
+      expect({ workload: workload.metadata.name, isolated: isolating.some((p: any) => p.spec.policyTypes.includes('Ingress')) })
+        .toEqual({ workload: workload.metadata.name, isolated: true });
+    }
+    for (const object of manifests) {
+      const labels = object.metadata.labels ?? {};
+      expect({ object: `${object.kind}/${object.metadata.name}`, missing: RECOMMENDED_LABELS.filter((key) => !labels[key]) })
+        .toEqual({ object: `${object.kind}/${object.metadata.name}`, missing: [] });
+      const podLabels = object.spec?.template?.metadata?.labels;
+      if (podLabels) expect(RECOMMENDED_LABELS.filter((key) => !podLabels[key])).toEqual([]);
+      // One domain for our own keys: nothing under the two retired ones.
+      const keys = [...Object.keys(labels), ...Object.keys(object.metadata.annotations ?? {}), ...Object.keys(object.spec?.template?.metadata?.annotations ?? {})];
+      expect(keys.filter((key) => key.startsWith('cdk8s-mcp.dev/'))).toEqual([]);
+    }
+    const args = workloads.flatMap((w: any) => w.spec.template.spec.containers.flatMap((c: any) => [...(c.command ?? []), ...(c.args ?? [])]));
+    if (example.name !== 'local-everything') expect(args).not.toContain('start-dev');
   });
 });
 

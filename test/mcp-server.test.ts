@@ -10,8 +10,10 @@ import {
   McpServerProps,
   McpServerTransport,
   McpServerWorkload,
+  WorkloadDisruptionBudget,
 } from '../src';
 import { CRDS_DIR, expectValidManifests } from './util/manifest-validation';
+import { synthError } from './util/synth';
 
 const crdsPresent = fs.existsSync(CRDS_DIR);
 if (!crdsPresent) {
@@ -370,7 +372,7 @@ describe('configuration', () => {
   test('the deployment is open to cdk8s-plus scheduling', () => {
     const chart = newChart();
     const server = new McpServer(chart, 'github', { image: 'example/mcp:1', command: ['mcp'] });
-    server.deployment!.scheduling.attract(kplus.Node.labeled(kplus.NodeLabelQuery.is('pool', 'tools')));
+    server.deployment.scheduling.attract(kplus.Node.labeled(kplus.NodeLabelQuery.is('pool', 'tools')));
     expect(podSpec(synthValid(chart)).affinity.nodeAffinity.requiredDuringSchedulingIgnoredDuringExecution).toBeDefined();
   });
 });
@@ -426,7 +428,8 @@ describe('kmcp workload', () => {
       volumeMounts: [{ path: '/etc/everything', volume: kplus.Volume.fromSecret(chart, 'Files', secret), readOnly: true }],
     });
     const resource = synthKmcp(chart);
-    expect(server.deployment).toBeUndefined();
+    expect(() => server.deployment.scheduling).toThrow(/McpServer test\/\w+: deployment does not exist with workload McpServerWorkload.KMCP: the kmcp controller creates the Deployment\. Set nodeSelector and tolerations as props, or use workload McpServerWorkload.KUBERNETES\./);
+    expect(() => server.service).toThrow(/service does not exist with workload McpServerWorkload.KMCP/);
     expect(server.kmcpResource).toBeDefined();
     expect(resource.metadata.name).toBe(server.name);
     expect(resource.spec).toMatchObject({ transportType: 'stdio', stdioTransport: {}, timeout: '90s' });
@@ -623,6 +626,35 @@ describe('validation', () => {
       expect(synth).toThrow(/readiness cannot be expressed by kmcp: it sets no probes\. Drop readiness/);
       expect(synth).toThrow(/liveness cannot be expressed by kmcp/);
       expect(synth).toThrow(/gatewayImage cannot be expressed by kmcp: it bridges stdio with its own agentgateway/);
+    });
+
+    test('pod-management options, each with its own reason, all in one synthesis with the other problems', () => {
+      const chart = newChart();
+      new McpServer(chart, 'server', {
+        image: '',
+        command: ['mcp'],
+        workload: KMCP,
+        readiness: kplus.Probe.fromTcpSocket(),
+        priorityClassName: 'high',
+        topologySpread: true,
+        autoscaling: { maxReplicas: 3 },
+        disruptionBudget: WorkloadDisruptionBudget.maxUnavailable(1),
+        preStopDelay: Duration.seconds(3),
+        terminationGracePeriod: Duration.seconds(30),
+      });
+      const message = synthError(chart);
+      for (const expected of [
+        'image is empty',
+        'readiness cannot be expressed by kmcp: it sets no probes',
+        'priorityClassName cannot be expressed by kmcp: its deployment spec has no priorityClassName.',
+        'topologySpread cannot be expressed by kmcp: its deployment spec has no topologySpreadConstraints (only affinity).',
+        'autoscaling cannot be expressed by kmcp: its deployment spec has only a fixed replicas count and kmcp creates no HorizontalPodAutoscaler.',
+        'disruptionBudget cannot be expressed by kmcp: kmcp creates no PodDisruptionBudget',
+        'preStopDelay cannot be expressed by kmcp: its deployment spec has no lifecycle hooks',
+        'terminationGracePeriod cannot be expressed by kmcp: its deployment spec has no terminationGracePeriodSeconds.',
+      ]) {
+        expect(message).toContain(expected);
+      }
     });
   });
 });
