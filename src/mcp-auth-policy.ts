@@ -204,6 +204,12 @@ export interface McpAuthPolicyProps {
    */
   readonly requiredScopes?: string[];
   /**
+   * Scopes a call of each tool needs, by the tool name clients call. A token lacking them gets 403
+   * `insufficient_scope` naming them, so the client can ask the user for more (step-up).
+   * @default - no per-tool scopes
+   */
+  readonly toolScopes?: { [tool: string]: string[] };
+  /**
    * Accepted signing algorithms, from RS256/384/512, PS256/384/512, ES256/384/512, EdDSA and Ed25519.
    * `none` and the HMAC algorithms are refused: the keys come from a public key set.
    * @default - all of those
@@ -303,6 +309,7 @@ export class McpAuthPolicy extends Construct implements IMcpRoutePolicy {
       }),
       ...omitUndefined({
         requiredScopes: this.props.requiredScopes,
+        toolScopes: this.props.toolScopes,
         algorithms: this.props.algorithms,
         clockSkew: this.props.clockSkew ? `${this.props.clockSkew.toSeconds({ integral: false })}s` : undefined,
         publicUrl,
@@ -363,6 +370,9 @@ export class McpAuthPolicy extends Construct implements IMcpRoutePolicy {
     // The gateway inserts /.well-known/... between host and route path, so its base URL cannot have a path.
     if (publicUrl !== undefined && (!isHttpUrl(publicUrl) || new URL(publicUrl).pathname !== '/' || new URL(publicUrl).search !== '')) {
       fail('publicUrl', `${JSON.stringify(publicUrl)} is not a scheme://host[:port] URL`, 'Pass e.g. "https://mcp.example.com" without a path.');
+    }
+    for (const [tool, scopes] of Object.entries(this.props.toolScopes ?? {})) {
+      if (scopes.length === 0) fail(`toolScopes.${tool}`, 'is empty', `List the scopes a call of ${tool} needs, e.g. ["repo:delete"], or leave the tool out.`);
     }
     const refused = (this.props.algorithms ?? []).filter(alg => !ASYMMETRIC_ALGORITHMS.includes(alg));
     if (refused.length > 0) {

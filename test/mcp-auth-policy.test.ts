@@ -65,6 +65,7 @@ describe('McpAuthPolicy rendering', () => {
       audiences: ['api://mcp'],
       mode: McpAuthMode.OPTIONAL,
       requiredScopes: ['mcp:tools'],
+      toolScopes: { delete_repository: ['repo:delete'] },
       algorithms: ['ES256'],
       clockSkew: Duration.seconds(10),
       publicUrl: 'https://gw.example.com/',
@@ -91,6 +92,7 @@ describe('McpAuthPolicy rendering', () => {
         resourceName: 'Example tools',
       },
       requiredScopes: ['mcp:tools'],
+      toolScopes: { delete_repository: ['repo:delete'] },
       algorithms: ['ES256'],
       clockSkew: '10s',
       publicUrl: 'https://gw.example.com',
@@ -265,11 +267,12 @@ describe('McpAuthPolicy validation', () => {
 
   test('bad URLs, weak algorithms, an empty audience list and a huge clock skew are reported together', () => {
     const { chart } = policy({
-      issuer: OidcIssuer.fromUrl('auth.example.com/realms/mcp', { jwksUrl: 'https://auth.example.com/certs' }),
+      issuer: OidcIssuer.fromUrl('auth.example.com/realms/mcp', { jwksUrl: 'https://auth.example.com/certs', backchannelUrl: 'keycloak:8080' }),
       audiences: [],
       algorithms: ['HS256', 'none', 'RS256', 'RSA1_5'],
       clockSkew: Duration.minutes(10),
       publicUrl: 'mcp.example.com',
+      toolScopes: { delete_repository: [] },
     });
     const message = synthError(chart);
     expect(message).toContain('issuer URL "auth.example.com/realms/mcp" is not an absolute http(s) URL');
@@ -277,6 +280,8 @@ describe('McpAuthPolicy validation', () => {
     expect(message).toContain('algorithms HS256, none, RSA1_5 are refused');
     expect(message).toContain('clockSkew of 600s');
     expect(message).toContain('publicUrl "mcp.example.com" is not a scheme://host[:port] URL');
+    expect(message).toContain('back-channel URL "keycloak:8080" is not an absolute http(s) URL');
+    expect(message).toContain('toolScopes.delete_repository is empty');
   });
 
   test('audiences the issuer never puts into tokens are refused', () => {

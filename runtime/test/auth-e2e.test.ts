@@ -9,11 +9,11 @@ import { spawn, type ChildProcess } from 'node:child_process';
 import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { pathToFileURL } from 'node:url';
 import { Client } from '@modelcontextprotocol/sdk/client/index.js';
 import { StreamableHTTPClientTransport } from '@modelcontextprotocol/sdk/client/streamableHttp.js';
 import { decodeJwt } from 'jose';
 import { callOutcome } from './helpers/call-outcome.js';
+import { FIXTURES } from './helpers/gateway.js';
 import { freePort } from './helpers/ports.js';
 import { TestOpenIdProvider } from './support/oidc-provider.js';
 import { SignInAs } from './support/sign-in-as.js';
@@ -21,19 +21,9 @@ import { SignInAs } from './support/sign-in-as.js';
 // ts-jest runs this file as ESM without __dirname; jest's rootDir (the cwd) is the runtime package.
 const RUNTIME = process.cwd();
 const GATEWAY_CLI = join(RUNTIME, 'lib', 'cli.js');
-const SDK = join(RUNTIME, 'node_modules', '@modelcontextprotocol', 'sdk', 'dist', 'esm');
 const ROUTE_PATH = '/github/mcp';
 const AUDIENCE = 'mcp_proxy';
 
-/** The upstream: a stdio MCP server with the article's two GitHub tools. */
-const STDIO_SERVER = `
-import { McpServer } from ${JSON.stringify(pathToFileURL(join(SDK, 'server', 'mcp.js')).href)};
-import { StdioServerTransport } from ${JSON.stringify(pathToFileURL(join(SDK, 'server', 'stdio.js')).href)};
-const server = new McpServer({ name: 'github', version: '1.0.0' });
-server.registerTool('get_me', { description: 'Who am I' }, async () => ({ content: [{ type: 'text', text: 'octocat' }] }));
-server.registerTool('delete_repository', { description: 'Delete a repository' }, async () => ({ content: [{ type: 'text', text: 'deleted' }] }));
-await server.connect(new StdioServerTransport());
-`;
 
 describe('MCP OAuth through the gateway (Keycloak-style realm)', () => {
   let idp: TestOpenIdProvider;
@@ -48,8 +38,8 @@ describe('MCP OAuth through the gateway (Keycloak-style realm)', () => {
     endpoint = `http://127.0.0.1:${port}${ROUTE_PATH}`;
     // As in the article: Keycloak's audience mapper sets `aud: mcp_proxy`, not the resource URL.
     idp = await TestOpenIdProvider.start({ resources: [endpoint], audienceMapper: AUDIENCE });
-    const serverScript = join(workDir, 'github-server.mjs');
-    writeFileSync(serverScript, STDIO_SERVER);
+    // The upstream: a stdio MCP server with the article's two GitHub tools.
+    const serverScript = join(FIXTURES, 'github-server.mjs');
     const config = {
       config: { adminAddr: `127.0.0.1:${adminPort}`, statsAddr: `127.0.0.1:${statsPort}` },
       binds: [

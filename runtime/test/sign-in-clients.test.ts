@@ -32,7 +32,8 @@ const ROUTE_PATH = '/github/mcp';
 const AUDIENCE = 'mcp_proxy';
 const MCP_REMOTE = join(RUNTIME_DIR, 'node_modules', 'mcp-remote', 'dist', 'proxy.js');
 const INSPECTOR = join(RUNTIME_DIR, 'node_modules', '@modelcontextprotocol', 'inspector', 'clients', 'launcher', 'build', 'index.js');
-const SIGN_IN_TIMEOUT_MS = 120_000;
+/** Generous: on a busy machine one sign-in (Chromium start, DCR, login, code exchange) can take a minute. */
+const SIGN_IN_TIMEOUT_MS = 150_000;
 
 /** The seed article's route, with the matches a cluster adds when Keycloak's own paths are routed to the gateway. */
 function seedConfig(options: { port: number; endpoint: string; issuer: string; backchannelUrl?: string; issuerHostPaths: boolean }): string {
@@ -151,7 +152,8 @@ async function throughMcpRemote(deployment: Deployment, username: string): Promi
   transport.stderr!.on('data', (chunk: Buffer) => login.feed(chunk.toString('utf8')));
   const client = new Client({ name: 'claude-desktop-like', version: '1.0.0' });
   try {
-    await Promise.all([client.connect(transport), login.done]);
+    // initialize waits in mcp-remote until the sign-in is done: give it the sign-in's time, not the default minute.
+    await Promise.all([client.connect(transport, { timeout: SIGN_IN_TIMEOUT_MS }), login.done]);
   } catch (error) {
     await transport.close();
     throw new Error(`mcp-remote sign-in failed: ${(error as Error).message}\n${login.output()}\n${deployment.gateway.stderr}`);
@@ -237,7 +239,7 @@ if (!chromiumInstalled) {
           expect(deployment.front.routedToGateway).toEqual(expect.arrayContaining(['POST /realms/mcp/clients-registrations/openid-connect']));
         }
       },
-      SIGN_IN_TIMEOUT_MS,
+      SIGN_IN_TIMEOUT_MS * 2,
     );
 
     // The Inspector CLI (the slowest client: a process per call) runs in the layout that needs the gateway's help.
@@ -263,7 +265,7 @@ if (!chromiumInstalled) {
           }
         }
       },
-      SIGN_IN_TIMEOUT_MS * 3,
+      SIGN_IN_TIMEOUT_MS * 4,
     );
   });
 }

@@ -20,6 +20,8 @@ export async function browserLogin(authorizationUrl: string, username: string, p
   });
   try {
     const page = browser.pages()[0] ?? (await browser.newPage());
+    // A busy machine: each step may wait on the realm, the client's callback server and the gateway.
+    page.setDefaultTimeout(90_000);
     const callbackOrigin = new URL(callbackOf(authorizationUrl)).origin;
     await page.goto(authorizationUrl);
     // The login form, then (for clients that send prompt=consent) the consent screen, then the callback.

@@ -83,6 +83,7 @@ export class TestOpenIdProvider {
   }
 
   readonly issuer: string;
+  /** The issuer where the realm listens (what a gateway's back-channel URL names); the URLs below use it. */
   readonly listeningIssuer: string;
   readonly realmPath: string;
   readonly jwksUrl: string;
@@ -109,7 +110,6 @@ export class TestOpenIdProvider {
   ) {
     this.realmPath = `/realms/${realm}`;
     this.issuer = `${options.publicOrigin ?? origin}${this.realmPath}`;
-    /** The issuer where the realm listens: what a gateway's back-channel URL names. */
     this.listeningIssuer = `${origin}${this.realmPath}`;
     this.jwksUrl = `${this.listeningIssuer}${KEYCLOAK_ROUTES.jwks}`;
     this.discoveryUrl = `${this.listeningIssuer}/.well-known/openid-configuration`;
