@@ -5,6 +5,12 @@ import { INITIALIZE } from '../helpers/gateway.js';
  * A tiny attacker's client for the hostile-input tests. It speaks raw HTTP through `node:http` (not
  * fetch) because attacks need what fetch forbids: any `Host` header, bodies sent in pieces, headers
  * no browser would send.
+ *
+ * Adding a case: put it in the file of its kind (jsonrpc, tokens, authz, rebinding, legacy-sse, cors)
+ * or a new `<kind>.test.ts` here; start the real gateway (GatewayProcess) with the limits the case
+ * needs set in its config, send the attack with `send`/`rpc`, assert `outcome(response)` (HTTP status
+ * and JSON-RPC code), and end with `stillServes` so a crash or poisoned state fails the test. Cases
+ * about limits set the limit small in the config instead of waiting on the clock.
  */
 
 export interface RawResponse {

@@ -1,6 +1,6 @@
 import { createServer, type Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
-import { exportJWK, exportSPKI, generateKeyPair, SignJWT, type JWTPayload, type KeyLike } from 'jose';
+import { exportJWK, exportSPKI, generateKeyPair, SignJWT, type CryptoKey, type JWTPayload } from 'jose';
 import { writeConfigFile } from '../helpers/config-file.js';
 import { GatewayProcess, INITIALIZE, PYTHON_SERVER } from '../helpers/gateway.js';
 import { openSession, outcome, rpc, send, stillServes } from './harness.js';
@@ -16,9 +16,9 @@ const b64 = (value: unknown) => Buffer.from(JSON.stringify(value)).toString('bas
 const now = () => Math.floor(Date.now() / 1000);
 
 let gateway: GatewayProcess;
-let idpKey: KeyLike;
+let idpKey: CryptoKey;
 let idpPem: string;
-let attackerKey: KeyLike;
+let attackerKey: CryptoKey;
 let attackerJwk: Record<string, unknown>;
 let attackerJwks: Server;
 let attackerJwksFetched = 0;
