@@ -2,6 +2,7 @@ export * from './mcp-target';
 export * from './route-policy';
 export * from './images';
 export * from './mcp-server-transport';
+export * from './stdio-process-pool';
 export * from './mcp-server';
 export { WorkloadDisruptionBudget } from './workload-options';
 export type { WorkloadAutoscalingOptions, WorkloadOptions } from './workload-options';
