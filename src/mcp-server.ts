@@ -11,6 +11,7 @@ import {
 import { omitUndefined, restrictedContainerSecurityContext, restrictedPodSecurityContext, serviceHost } from './manifest-helpers';
 import { McpServerTransport } from './mcp-server-transport';
 import { IMcpTarget, McpProtocol } from './mcp-target';
+import { StdioProcessPool } from './stdio-process-pool';
 import {
   absolutePathProblem,
   dnsLabelProblem,
@@ -107,6 +108,13 @@ export interface McpServerOptions extends WorkloadOptions {
    * @default McpServerTransport.stdio()
    */
   readonly transport?: McpServerTransport;
+
+  /**
+   * How the stdio bridge gives each new session a server process: warm spares (a new session starts at
+   * once), one shared process, or a process started per session. stdio servers on the default workload only.
+   * @default StdioProcessPool.warm() - one spare process
+   */
+  readonly stdioPool?: StdioProcessPool;
 
   /**
    * Port the MCP endpoint is served on, in the pod and on the Service. For stdio servers the bridge
@@ -577,7 +585,7 @@ export class McpServer extends Construct implements IMcpTarget {
         ...server,
         lifecycle: workloadLifecycle(props, workload),
         command: [...BRIDGE_COMMAND],
-        args: ['--host', '0.0.0.0', '--port', String(this.port), '--', ...(props.command ?? []), ...(props.args ?? [])],
+        args: ['--host', '0.0.0.0', '--port', String(this.port), ...(props.stdioPool?._toBridgeArgs() ?? []), '--', ...(props.command ?? []), ...(props.args ?? [])],
         volumeMounts: [...server.volumeMounts!, { volume: bridgeVolume, path: BRIDGE_DIR, readOnly: true }],
         // /readyz, not /healthz, for start-up: the cold start of the child (npx/uvx install) is what it waits for.
         startup: kplus.Probe.fromHttpGet('/readyz', { port: this.port, ...startupTiming }),
@@ -759,6 +767,8 @@ export class McpServer extends Construct implements IMcpTarget {
       check('command', props.command === undefined ? 'is missing for a stdio server' : 'is empty or has an empty element',
         'The bridge replaces the image entrypoint and starts command as its child; set command to the program that speaks MCP on stdin, e.g. ["npx", "--yes", "my-mcp-server@1.0.0"], or use McpServer.fromNpmPackage / fromUvxPackage.');
     }
+    for (const problem of props.stdioPool?._validate() ?? []) check('stdioPool', problem, 'See StdioProcessPool.warm / shared / none.');
+    if (props.stdioPool !== undefined && !this.transport.isStdio) check('stdioPool', 'is set for a server that speaks HTTP itself', 'Drop stdioPool: only the stdio bridge starts server processes.');
     if (props.serviceAccount !== undefined && props.serviceAccountName !== undefined) {
       check('serviceAccount and serviceAccountName', 'are both set', 'Set serviceAccount to create a ServiceAccount for this server, or serviceAccountName to use an existing one, not both.');
     }
@@ -836,6 +846,7 @@ export class McpServer extends Construct implements IMcpTarget {
     if (props.gatewayImage !== undefined) {
       cannot('gatewayImage', 'it bridges stdio with its own agentgateway init container', `Drop gatewayImage, ${useKubernetes}`);
     }
+    if (props.stdioPool !== undefined) cannot('stdioPool', 'its bridge starts one process per session, without a pool', `Drop stdioPool, ${useKubernetes}`);
     return errors;
   }
 }

@@ -6,7 +6,8 @@ import { copySelf } from './bridge/copy-self.js';
 import { ConfigError } from './config/errors.js';
 import { ConfigLoader } from './config/load.js';
 import type { ResolvedConfig } from './config/model.js';
-import type { GatewayConfig, RouteMatch } from './config/types.js';
+import { parseDuration } from './config/duration.js';
+import type { GatewayConfig, RouteMatch, StdioTargetPool } from './config/types.js';
 import { ConfigWatcher } from './config/watch.js';
 import { DEV_USAGE, DevUsageError, describeDevError, parseDevArgs, runDev } from './dev/command.js';
 import { Gateway } from './gateway.js';
@@ -26,7 +27,10 @@ const USAGE = `Usage:
       only P, P/ and the legacy P's sibling …/sse are served.
       Listens on 127.0.0.1 unless --host is given (containers pass --host 0.0.0.0).
       --pool N keeps N processes started and initialized for new sessions (default 1, 0 for none);
-      --shared serves every session from one process (servers without per-session state only).
+      --pool-idle-timeout D stops them after D without a new session (default 10m); --pool-max N caps
+      the server's processes (default 64); --pool-reuse gives a process back to the pool after a clean
+      session; --shared serves every session from one process (--pool-reuse and --shared: servers
+      without per-session state only).
   --allowed-hosts NAMES (comma-separated): Host names accepted besides loopback ones. On a loopback
       address every request must name a loopback host (DNS-rebinding protection); list here the names
       a reverse proxy or /etc/hosts entry sends, e.g. --allowed-hosts mcp.internal.test.
@@ -50,7 +54,7 @@ type Command =
   | { kind: 'version' }
   | { kind: 'copySelf'; path: string }
   | { kind: 'config'; file: string; host: string; allowedHosts: string[] }
-  | { kind: 'bridge'; port: number; host: string; path?: string; command: string[]; allowedHosts: string[]; pool: { size: number; shared: boolean } };
+  | { kind: 'bridge'; port: number; host: string; path?: string; command: string[]; allowedHosts: string[]; pool: StdioTargetPool };
 
 function parseCommandLine(argv: readonly string[]): Command {
   const separator = argv.indexOf('--');
@@ -69,6 +73,9 @@ function parseCommandLine(argv: readonly string[]): Command {
         'allowed-hosts': { type: 'string' },
         path: { type: 'string' },
         pool: { type: 'string' },
+        'pool-idle-timeout': { type: 'string' },
+        'pool-max': { type: 'string' },
+        'pool-reuse': { type: 'boolean' },
         shared: { type: 'boolean' },
         'copy-self': { type: 'string' },
         help: { type: 'boolean', short: 'h' },
@@ -96,13 +103,12 @@ function parseCommandLine(argv: readonly string[]): Command {
     return { kind: 'config', file: values.config, host: values.host ?? '0.0.0.0', allowedHosts };
   }
   if (values.port !== undefined) {
+    // Pool options first, so every mistake in them is reported even when --port is wrong too.
+    const pool = bridgePool(values);
     if (!/^[0-9]+$/.test(values.port) || Number(values.port) > 65535) throw new UsageError(`--port must be a number from 0 to 65535, got "${values.port}"`);
     if (command.length === 0) throw new UsageError('the stdio server command is missing: mcp-gateway --port P -- CMD [ARGS...]');
     const path = values.path;
     if (path !== undefined && !path.startsWith('/')) throw new UsageError(`--path must start with "/", got "${path}"`);
-    if (values.pool !== undefined && (!/^[0-9]+$/.test(values.pool) || Number(values.pool) > 1024)) throw new UsageError(`--pool must be a number from 0 to 1024, got "${values.pool}"`);
-    if (values.pool !== undefined && values.shared) throw new UsageError('--pool and --shared exclude each other: a shared process serves every session');
-    const pool = { size: values.pool !== undefined ? Number(values.pool) : BRIDGE_POOL_SIZE, shared: values.shared ?? false };
     return { kind: 'bridge', port: Number(values.port), host: values.host ?? '127.0.0.1', path, command, allowedHosts, pool };
   }
   throw new UsageError('give --config FILE, or --port P -- CMD');
@@ -123,8 +129,29 @@ function bridgeMatches(path: string | undefined): RouteMatch[] {
 /** One spare: the next session starts at once, for the price of one idle process. */
 const BRIDGE_POOL_SIZE = 1;
 
+function bridgePool(values: { pool?: string; 'pool-idle-timeout'?: string; 'pool-max'?: string; 'pool-reuse'?: boolean; shared?: boolean }): StdioTargetPool {
+  const count = (flag: string, text: string | undefined, min: number): number | undefined => {
+    if (text === undefined) return undefined;
+    if (!/^[0-9]+$/.test(text) || Number(text) < min || Number(text) > 1024) throw new UsageError(`${flag} must be a number from ${min} to 1024, got "${text}"`);
+    return Number(text);
+  };
+  const size = count('--pool', values.pool, 0);
+  const maxProcesses = count('--pool-max', values['pool-max'], 1);
+  const idleTimeout = values['pool-idle-timeout'];
+  if (idleTimeout !== undefined && !parseDuration(idleTimeout)) throw new UsageError(`--pool-idle-timeout must be a duration such as 30s or 10m, got "${idleTimeout}"`);
+  if (values.shared && (size !== undefined || values['pool-reuse'])) throw new UsageError('--shared excludes --pool and --pool-reuse: one process serves every session');
+  if (size !== undefined && maxProcesses !== undefined && size > maxProcesses) throw new UsageError(`--pool ${size} does not fit under --pool-max ${maxProcesses}`);
+  return {
+    size: size ?? Math.min(BRIDGE_POOL_SIZE, maxProcesses ?? BRIDGE_POOL_SIZE),
+    ...(idleTimeout !== undefined ? { idleTimeout } : {}),
+    ...(maxProcesses !== undefined ? { maxProcesses } : {}),
+    ...(values['pool-reuse'] ? { reuse: true } : {}),
+    ...(values.shared ? { shared: true } : {}),
+  };
+}
+
 /** The bridge is the one-route, one-target case of the full configuration. */
-function bridgeConfig(port: number, path: string | undefined, command: readonly string[], pool: { size: number; shared: boolean }): GatewayConfig {
+function bridgeConfig(port: number, path: string | undefined, command: readonly string[], pool: StdioTargetPool): GatewayConfig {
   const name =
     basename(command[0])
       .toLowerCase()

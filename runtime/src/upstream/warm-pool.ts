@@ -233,7 +233,9 @@ export class WarmPool {
             this.events.spares?.(this.readySpares);
           },
           (error: Error) => {
-            this.logger.warn('stdio spare failed to initialize; the pool waits for the next session before trying again', { target: this.target, error: error.message });
+            if (!this.stopped) {
+              this.logger.warn('stdio spare failed to initialize; the pool waits for the next session before trying again', { target: this.target, error: error.message });
+            }
             this.refillPaused = true;
             this.remove(placeholder);
             void process.close();
