@@ -8,12 +8,14 @@
  * reference server cannot start, the test fails: it never skips.
  */
 import { execFile, spawn, type ChildProcess } from 'node:child_process';
-import { existsSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { cpSync, existsSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { connect } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
 import { promisify } from 'node:util';
 import { freePort } from './helpers/ports.js';
+
+const SHARED_REFERENCE = resolve(process.cwd(), '..', '..', 'shared', 'conformance', 'reference-server');
 
 const RUNTIME = resolve(__dirnameOf(), '..');
 const CONFORMANCE_CLI = join(RUNTIME, 'node_modules', '@modelcontextprotocol', 'conformance', 'dist', 'index.js');
@@ -43,8 +45,8 @@ interface Proc {
   stop: () => Promise<void>;
 }
 
-function start(cmd: string, args: string[]): Proc {
-  const child = spawn(cmd, args, { cwd: RUNTIME, stdio: ['ignore', 'pipe', 'pipe'], detached: true });
+function start(cmd: string, args: string[], options: { cwd?: string; env?: NodeJS.ProcessEnv } = {}): Proc {
+  const child = spawn(cmd, args, { cwd: options.cwd ?? RUNTIME, env: options.env ?? process.env, stdio: ['ignore', 'pipe', 'pipe'], detached: true });
   let out = '';
   child.stdout!.on('data', (d) => (out += d));
   child.stderr!.on('data', (d) => (out += d));
@@ -103,23 +105,27 @@ const listening = (port: number) => () =>
   });
 
 /** Runs every server scenario of the suite (active and pending) against `url` and reads what it saved. */
-async function runSuite(node22: string, url: string, outDir: string): Promise<SuiteResult> {
+async function runSuite(node22: string, url: string, outDir: string, cli = CONFORMANCE_CLI, selection = ['--suite', 'all'], timeout = 120_000): Promise<SuiteResult> {
   mkdirSync(outDir, { recursive: true });
+  let stdout = '';
   try {
-    await execFileP(node22, [CONFORMANCE_CLI, 'server', '--url', url, '--suite', 'all', '-o', outDir], {
+    ({ stdout } = await execFileP(node22, [cli, 'server', '--url', url, ...selection, '-o', outDir], {
       cwd: outDir,
-      timeout: 120_000,
+      timeout,
       maxBuffer: 16 * 2 ** 20,
-    });
+    }));
   } catch (err) {
     // The CLI exits non-zero when any check fails; that is a result, not an error. A crash leaves no results.
     if (!existsSync(outDir) || readdirSync(outDir).length === 0) throw err;
+    stdout = (err as { stdout?: string }).stdout ?? '';
   }
+  // `--requirements R` names the scenarios it does not score (extensions, pending ones): they are left out.
+  const unscored = new Set([...stdout.matchAll(/^\s+[✓✗] (\S+) \((?:extension|pending|draft)\)$/gm)].map((m) => m[1]));
   const result: SuiteResult = new Map();
   for (const dir of readdirSync(outDir).sort()) {
     const m = /^server-(.+)-\d{4}-\d{2}-\d{2}T[\d-]+Z$/.exec(dir);
     const file = join(outDir, dir, 'checks.json');
-    if (!m || !existsSync(file)) continue;
+    if (!m || !existsSync(file) || unscored.has(m[1])) continue;
     const checks = (JSON.parse(readFileSync(file, 'utf8')) as Check[]).filter((c) => c.status !== 'INFO');
     result.set(m[1], checks);
   }
@@ -139,6 +145,15 @@ function keyed(result: SuiteResult): Map<string, Check> {
     }
   }
   return out;
+}
+
+/** Checks that pass directly and not through the gateway, with what the gateway got instead. */
+function lostThroughGateway(direct: SuiteResult, gateway: SuiteResult): string[] {
+  const g = keyed(gateway);
+  return [...keyed(direct)]
+    .filter(([, c]) => c.status === 'SUCCESS')
+    .filter(([k]) => g.get(k)?.status !== 'SUCCESS')
+    .map(([k]) => `${k}: ${g.get(k) ? `${g.get(k)!.status} ${g.get(k)!.errorMessage ?? ''}` : 'not reported'}`);
 }
 
 function gatewayConfig(port: number, upstream: string, adminPort: number, statsPort: number): string {
@@ -236,11 +251,99 @@ describe('MCP conformance suite: direct vs through the gateway', () => {
     const viaGateway = await runSuite(node22, `http://127.0.0.1:${port}/mcp`, join(work, 'gateway'));
     process.stdout.write(`\nMCP conformance, direct vs through mcp-gateway:\n\n${table(direct, viaGateway)}\n\n`);
 
-    const g = keyed(viaGateway);
-    const lost = [...keyed(direct)]
-      .filter(([, c]) => c.status === 'SUCCESS')
-      .filter(([k]) => g.get(k)?.status !== 'SUCCESS')
-      .map(([k]) => `${k}: ${g.get(k) ? `${g.get(k)!.status} ${g.get(k)!.errorMessage ?? ''}` : 'not reported'}`);
-    expect(lost).toEqual([]);
+    expect(lostThroughGateway(direct, viaGateway)).toEqual([]);
   }, 150_000);
+});
+
+/**
+ * Checks of the 2026-07-28 requirement set the gateway does not pass yet although the reference server
+ * does, each with the reason. The test fails on any other lost check, and on an entry here that passes
+ * (remove it then): the list only ever shrinks.
+ */
+const KNOWN_GAPS: Record<string, readonly string[]> = {
+  '2026-07-28': [
+    // Error rules of the stateless revision the gateway does not follow yet (it answers as for 2025 sessions).
+    'server-stateless › sep-2575-request-meta-invalid-missing-meta',
+    'server-stateless › sep-2575-request-meta-invalid-missing-protocol-version',
+    'server-stateless › sep-2575-request-meta-invalid-missing-client-capabilities',
+    'server-stateless › sep-2575-http-server-meta-invalid-400#3',
+    'server-stateless › sep-2575-http-server-error-jsonrpc-id',
+    // server/discover and the unsupported-version error list every revision the gateway knows, not what the route serves.
+    'server-stateless › sep-2575-server-unsupported-version-error',
+    // MissingRequiredClientCapability (-32021) is not produced.
+    'server-stateless › sep-2575-server-rejects-undeclared-capability',
+    'server-stateless › sep-2575-missing-capability-http-400',
+    // Methods the revision removed get 200/-32002 instead of HTTP 404/-32601.
+    'server-stateless › sep-2575-http-server-method-not-found-404-initialize',
+    'server-stateless › sep-2575-http-server-method-not-found-404-ping',
+    'server-stateless › sep-2575-http-server-method-not-found-404-logging-setlevel',
+    'server-stateless › sep-2575-http-server-method-not-found-404-resources-subscribe',
+    'server-stateless › sep-2575-http-server-method-not-found-404-resources-unsubscribe',
+    'server-stateless › sep-2575-http-server-method-not-found-404',
+    // subscriptions/listen and streamed frames of stateless requests are not relayed yet.
+    'server-stateless › sep-2575-http-server-no-independent-requests-on-stream',
+    'server-stateless › sep-2575-server-no-log-without-loglevel',
+    'server-stateless › sep-2575-server-sends-subscription-ack',
+    'server-stateless › sep-2575-server-tags-subscription-id',
+    'server-stateless › sep-2575-server-honors-notification-filter',
+    'server-stateless › sep-2575-server-sends-prompts-list-changed-on-subscription',
+    'server-stateless › sep-2575-server-sends-tools-list-changed-on-subscription',
+  ],
+  '2025-11-25': [],
+};
+
+/**
+ * The pre-release suite (`scripts/conformance-next.mjs`) with the revisions' frozen requirement sets, against
+ * the suite's own reference server from ../shared (copied to a temp dir and installed there: shared is
+ * read-only). Only scored checks count.
+ */
+describe('MCP conformance 0.2.0-alpha.12 requirement sets: direct vs through the gateway', () => {
+  const available = existsSync(join(SHARED_REFERENCE, 'everything-server.ts'));
+  const work = mkdtempSync(join(tmpdir(), 'mcp-conformance-next-'));
+  const procs: Proc[] = [];
+  let node22: string;
+  let cli: string;
+  let referenceUrl: string;
+  let gatewayUrl: string;
+
+  beforeAll(async () => {
+    if (!available) return;
+    node22 = (await execFileP(process.execPath, [join(RUNTIME, 'scripts', 'node22.mjs')], { timeout: 300_000 })).stdout.trim();
+    cli = (await execFileP(process.execPath, [join(RUNTIME, 'scripts', 'conformance-next.mjs')], { timeout: 300_000 })).stdout.trim();
+    const server = join(work, 'reference-server');
+    cpSync(SHARED_REFERENCE, server, { recursive: true, filter: (source) => !source.includes('node_modules') });
+    await execFileP('npm', ['ci', '--no-audit', '--no-fund'], { cwd: server, timeout: 300_000 });
+    const referencePort = await freePort();
+    const reference = start(join(server, 'node_modules', '.bin', 'tsx'), [join(server, 'everything-server.ts')], { cwd: server, env: { ...process.env, PORT: String(referencePort) } });
+    procs.push(reference);
+    await waitFor('reference server', reference, listening(referencePort), 60_000);
+    referenceUrl = `http://localhost:${referencePort}/mcp`;
+    const port = await freePort();
+    const config = join(work, 'gateway.yaml');
+    writeFileSync(config, gatewayConfig(port, referenceUrl, await freePort(), await freePort()));
+    const gw = start(process.execPath, [GATEWAY_CLI, '--config', config, '--host', '127.0.0.1']);
+    procs.push(gw);
+    await waitFor('gateway', gw, listening(port));
+    gatewayUrl = `http://127.0.0.1:${port}/mcp`;
+  }, 900_000);
+
+  afterAll(async () => {
+    await Promise.all(procs.map((p) => p.stop()));
+    rmSync(work, { recursive: true, force: true });
+  });
+
+  test.each(Object.keys(KNOWN_GAPS))('--requirements %s: every scored check that passes directly passes through the gateway', async (revision) => {
+    if (!available) {
+      process.stdout.write(`\nMCP conformance --requirements ${revision} NOT RUN: ${SHARED_REFERENCE} is not there\n`);
+      return;
+    }
+    const selection = ['--requirements', revision];
+    const direct = await runSuite(node22, referenceUrl, join(work, `direct-${revision}`), cli, selection, 600_000);
+    const viaGateway = await runSuite(node22, gatewayUrl, join(work, `gateway-${revision}`), cli, selection, 600_000);
+    process.stdout.write(`\nMCP conformance --requirements ${revision} (scored checks), direct vs through mcp-gateway:\n\n${table(direct, viaGateway)}\n\n`);
+    const lost = lostThroughGateway(direct, viaGateway);
+    const gaps = KNOWN_GAPS[revision];
+    expect(lost.filter((entry) => !gaps.some((gap) => entry.startsWith(`${gap}: `)))).toEqual([]);
+    expect(gaps.filter((gap) => !lost.some((entry) => entry.startsWith(`${gap}: `)))).toEqual([]);
+  }, 1_300_000);
 });
