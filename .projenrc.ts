@@ -38,6 +38,10 @@ const project = new cdk8s.ConstructLibraryCdk8s({
   releaseTrigger: release.ReleaseTrigger.continuous(),
   npmTrustedPublishing: true,
   npmProvenance: true,
+  // Debian as root, like .ci/run: the tests' system packages are Debian's (an Ubuntu runner has no real
+  // chromium package and no arm64 archive on its default mirror). The container is not privileged, so the
+  // chroot-with-namespaces and arm64 bridge tests report that they did not run there; .ci/run runs them.
+  workflowContainerImage: `node:${SUPPORTED_NODE.shippedImageTag}`,
   buildWorkflow: false,
   depsUpgrade: false,
   eslint: false,
@@ -251,5 +255,9 @@ project.addBundledDeps('@bufbuild/protobuf@^2.6.2');
 // The image the constructs deploy by default (McpImages.GATEWAY), built for both architectures and pushed
 // with the version the release just published (test/release.test.ts checks the two agree).
 project.release!.addJobs({ release_gateway_npm: gatewayNpmJob(), release_gateway_image: gatewayImageJob() });
+// Only the build and test job needs Debian; the publishing jobs use the runner's own tools (gh, npm).
+for (const job of ['release_github', 'release_npm']) {
+  project.github!.tryFindWorkflow('release')!.file!.addDeletionOverride(`jobs.${job}.container`);
+}
 
 project.synth();

@@ -4,7 +4,7 @@ import { github } from 'projen';
  * Node.js lines the project supports: the library and the runtime run on `min` and later (CI runs the
  * whole suite on 22 and 24), and the gateway image and its single-executable bridge ship `shipped`.
  */
-export const SUPPORTED_NODE = { min: '22.0.0', shipped: '24.x' } as const;
+export const SUPPORTED_NODE = { min: '22.0.0', shipped: '24.x', shippedImageTag: '24.22.3-bookworm' } as const;
 
 /**
  * The gateway image's repository. The constructs default to `${GATEWAY_IMAGE_REPOSITORY}:<library version>`

@@ -60,6 +60,8 @@ describe('the release publishes what the constructs and the README name', () => 
     expect(TASKS.release.steps.map((s: { spawn?: string }) => s.spawn).filter(Boolean)).toEqual(['bump', 'build', 'unbump']);
     expect(TASKS.build.steps.map((s: { spawn?: string }) => s.spawn)).toEqual(expect.arrayContaining(['test', 'package']));
     expect(stepsOf('release').map((s) => s.run)).toContain('npx projen release');
+    // Built and tested as root on Debian with the shipped Node, so scripts/ensure-test-deps.sh installs Debian's packages.
+    expect(release.jobs.release.container.image).toMatch(/^node:24\.\d+\.\d+-bookworm$/);
   });
 
   test('the default gateway image is the repository the release pushes, tagged with the released version', () => {
