@@ -26,6 +26,8 @@ export class StdioConnection implements UpstreamConnection {
   onclose?: (reason: Error) => void;
   private readonly child: ChildProcessWithoutNullStreams;
   private closing = false;
+  /** stdout text after the last newline: the start of a message still arriving. */
+  private partial = '';
   private exited = false;
   /** The child's last stderr lines, for error reports (e.g. a warm-up that failed). */
   readonly stderrTail: string[] = [];
@@ -50,8 +52,8 @@ export class StdioConnection implements UpstreamConnection {
       });
     });
     this.child.stdin.on('error', (error) => this.logger.debug('stdio stdin error', { target, error }));
-    const stdout = createInterface({ input: this.child.stdout, crlfDelay: Infinity });
-    stdout.on('line', (line) => this.receive(line));
+    this.child.stdout.setEncoding('utf8');
+    this.child.stdout.on('data', (chunk: string) => this.frame(chunk));
     const stderr = createInterface({ input: this.child.stderr, crlfDelay: Infinity });
     stderr.on('line', (line) => {
       this.stderrTail.push(line);
@@ -80,7 +82,7 @@ export class StdioConnection implements UpstreamConnection {
 
   async send(message: JsonRpcMessage): Promise<void> {
     if (this.exited) throw new Error(`stdio target "${this.target}" is not running`);
-    this.child.stdin.write(`${JSON.stringify(message)}\n`);
+    this.child.stdin.write(JSON.stringify(message) + '\n');
   }
 
   setProtocolVersion(): void {}
@@ -97,8 +99,23 @@ export class StdioConnection implements UpstreamConnection {
     clearTimeout(killer);
   }
 
+  /**
+   * Newline-delimited JSON by hand: readline's per-line machinery cost more than the parse itself, and a
+   * chunk usually holds exactly one whole message.
+   */
+  private frame(chunk: string): void {
+    let text = this.partial === '' ? chunk : this.partial + chunk;
+    let end = text.indexOf('\n');
+    while (end >= 0) {
+      this.receive(text.charCodeAt(end - 1) === 13 ? text.slice(0, end - 1) : text.slice(0, end));
+      text = text.slice(end + 1);
+      end = text.indexOf('\n');
+    }
+    this.partial = text;
+  }
+
   private receive(line: string): void {
-    if (line.trim() === '') return;
+    if (line.length === 0 || line.trim() === '') return;
     let message: JsonRpcMessage;
     try {
       message = JSON.parse(line) as JsonRpcMessage;
