@@ -32,7 +32,7 @@ const OPEN_BATCH = 50;
 function config(port, adminPort, statsPort, echoHttpUrl) {
   // /mcp: a stdio echo server per session, for the sustained phase. /mcp-http: the echo server over
   // Streamable HTTP, for the 1,000 sessions, which must not mean 1,000 processes (stdio processes are
-  // capped per backend, stdio.maxProcesses, default 64).
+  // capped per backend, stdio.maxProcesses, default 64). The stdio route keeps 4 warm spares.
   return `config:
   adminAddr: 127.0.0.1:${adminPort}
   statsAddr: 127.0.0.1:${statsPort}
@@ -49,6 +49,8 @@ binds:
                       stdio:
                         cmd: ${JSON.stringify(NODE)}
                         args: [${JSON.stringify(ECHO)}]
+                        # Issue #11: the soak runs with the warm pool on.
+                        pool: { size: 4 }
           - name: soak-http
             matches: [{ path: { exact: /mcp-http } }]
             backends:

@@ -101,7 +101,7 @@ export class StdioConnection implements UpstreamConnection {
 
   async send(message: JsonRpcMessage): Promise<void> {
     if (this.exited) throw new Error(`stdio target "${this.target}" is not running`);
-    this.child.stdin.write(`${JSON.stringify(message)}\n`);
+    this.child.stdin.write(JSON.stringify(message) + '\n');
   }
 
   setProtocolVersion(): void {}
@@ -130,7 +130,7 @@ export class StdioConnection implements UpstreamConnection {
   }
 
   private receive(line: string): void {
-    if (line.trim() === '') return;
+    if (line.length === 0 || line.trim() === '') return;
     let message: JsonRpcMessage;
     try {
       message = JSON.parse(line) as JsonRpcMessage;
