@@ -1,3 +1,7 @@
+import { AGENTGATEWAY_CONTROLLER } from './gateway/agentgateway';
+import { McpRouteController } from './gateway/controller';
+import { KGATEWAY_V2_1_CONTROLLER } from './gateway/kgateway';
+
 /**
  * What serves the MCP routes of an `McpGateway`.
  *
@@ -9,7 +13,7 @@
  */
 export class McpGatewayImplementation {
   /** This project's gateway runtime: a Deployment, Service and ConfigMap (the default). */
-  public static readonly RUNTIME = new McpGatewayImplementation('runtime');
+  public static readonly RUNTIME = new McpGatewayImplementation('runtime', undefined);
 
   /**
    * agentgateway's Kubernetes controller (`agentgateway.dev/v1alpha1`): an `AgentgatewayBackend` per route,
@@ -17,7 +21,7 @@ export class McpGatewayImplementation {
    * Needs Gateway API exposure whose Gateway uses an agentgateway GatewayClass.
    * @see https://agentgateway.dev/docs/kubernetes/latest/mcp/
    */
-  public static readonly AGENTGATEWAY = new McpGatewayImplementation('agentgateway');
+  public static readonly AGENTGATEWAY = new McpGatewayImplementation('agentgateway', AGENTGATEWAY_CONTROLLER);
 
   /**
    * kgateway v2.1 with agentgateway enabled: a `gateway.kgateway.dev/v1alpha1` `Backend` of type `MCP`
@@ -26,12 +30,20 @@ export class McpGatewayImplementation {
    * and no MCP sign-in.
    * @see https://kgateway.dev/docs/agentgateway/latest/mcp/
    */
-  public static readonly KGATEWAY_V2_1 = new McpGatewayImplementation('kgateway-v2.1');
+  public static readonly KGATEWAY_V2_1 = new McpGatewayImplementation('kgateway-v2.1', KGATEWAY_V2_1_CONTROLLER);
 
   /** Identifier used in messages, e.g. `agentgateway`. */
   public readonly name: string;
 
-  private constructor(name: string) {
+  /**
+   * How the controller renders and validates a route; undefined for the runtime, which the gateway configures
+   * through its ConfigMap.
+   * @internal
+   */
+  public readonly _controller?: McpRouteController;
+
+  private constructor(name: string, controller: McpRouteController | undefined) {
     this.name = name;
+    this._controller = controller;
   }
 }

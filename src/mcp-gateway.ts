@@ -2,12 +2,12 @@ import { createHash } from 'crypto';
 import { ApiObject, Chart, Duration, Lazy, Names, Size, Yaml } from 'cdk8s';
 import * as kplus from 'cdk8s-plus-28';
 import { Construct } from 'constructs';
-import {
-  AGENTGATEWAY_GROUP, GATEWAY_API_GROUP, GatewayListenerSpec, HttpBackendRefSpec, KGATEWAY_GROUP, McpStaticTargetSpec,
-  ParentReferenceSpec, agentgatewayBackendObject, agentgatewayPolicyObject, gatewayApiDuration, gatewayObject, httpRouteObject,
-  ingressObject, kgatewayBackendObject, referenceGrantObject,
-} from './gateway-api';
 import { McpConnections, connectionsOf } from './connections';
+import {
+  GATEWAY_API_GROUP, GatewayListenerSpec, HttpBackendRefSpec, ParentReferenceSpec, gatewayApiDuration, gatewayObject,
+  httpRouteObject, ingressObject, referenceGrantObject,
+} from './gateway-api';
+import { ControllerContext } from './gateway/controller';
 import { McpGatewayMonitoring, McpGatewayMonitoringOptions } from './gateway-monitoring';
 import { McpImages } from './images';
 import { LABEL_COMPONENT, LABEL_DOMAIN, LABEL_INSTANCE, imageVersion, labelTree, recommendedLabels } from './labels';
@@ -16,10 +16,9 @@ import { GatewayListenerProtocol, McpGatewayExposure } from './mcp-gateway-expos
 import { McpGatewayImplementation } from './mcp-gateway-implementation';
 import { McpGatewayLimits, renderLimitsConfig, validateLimits, withRateLimits } from './mcp-gateway-limits';
 import { renderTarget, routeNameFromPath } from './mcp-gateway-render';
-import { McpFailureMode, McpGatewayRoute, McpGatewayRouteOptions, McpStatefulMode } from './mcp-gateway-route';
-import { IMcpTarget, McpProtocol } from './mcp-target';
+import { McpGatewayRoute, McpGatewayRouteOptions } from './mcp-gateway-route';
 import { IMcpRoutePolicy } from './route-policy';
-import { PropCheck, dnsLabelProblem, dnsSubdomainProblem, portProblem, propChecks, propError } from './validation';
+import { dnsLabelProblem, dnsSubdomainProblem, portProblem, propChecks, propError } from './validation';
 import {
   DEFAULT_PRE_STOP_DELAY, RUNTIME_DEFAULT_DRAIN, WorkloadContext, WorkloadOptions, applyWorkloadOptions,
   mayRunSeveralPods, podManagementOptions, workloadDeploymentProps, workloadLifecycle, workloadProblems,
@@ -326,16 +325,10 @@ export class McpGateway extends Construct {
     if (!this.exposure.usesGatewayApi) {
       return;
     }
-    let backendRef: HttpBackendRefSpec;
-    if (this.implementation === McpGatewayImplementation.AGENTGATEWAY) {
-      const backend = agentgatewayBackendObject(route, 'Backend', () => this.renderAgentgatewayBackend(route));
-      backendRef = { group: AGENTGATEWAY_GROUP, kind: 'AgentgatewayBackend', name: backend.name };
-    } else if (this.implementation === McpGatewayImplementation.KGATEWAY_V2_1) {
-      const backend = kgatewayBackendObject(route, 'Backend', () => this.renderKgatewayBackend(route));
-      backendRef = { group: KGATEWAY_GROUP, kind: 'Backend', name: backend.name };
-    } else {
-      backendRef = { name: this.service!.name, port: this.port };
-    }
+    const controller = this.implementation._controller;
+    const backendRef: HttpBackendRefSpec = controller
+      ? controller.bindRoute(route, this.controllerContext)
+      : { name: this.service!.name, port: this.port };
     const routeNamespace = this.crossNamespaceRoutes ? this.exposureRouteNamespace : undefined;
     const httpRoute = httpRouteObject(route, 'HTTPRoute', () => ({
       parentRefs: this.renderParentRefs(),
@@ -349,9 +342,11 @@ export class McpGateway extends Construct {
     if (routeNamespace) {
       this.referenceGrantTargets.push({ group: backendRef.group ?? '', kind: backendRef.kind ?? 'Service', name: backendRef.name });
     }
-    if (this.implementation === McpGatewayImplementation.AGENTGATEWAY) {
-      this.attachAgentgatewayPolicy(route, httpRoute, routeNamespace);
-    }
+    controller?.attachToHttpRoute(route, httpRoute, routeNamespace, this.controllerContext);
+  }
+
+  private get controllerContext(): ControllerContext {
+    return { publicUrl: this.publicUrl, chartNamespace: this.chartNamespace };
   }
 
   /**
@@ -593,83 +588,6 @@ export class McpGateway extends Construct {
     };
   }
 
-  private staticTarget(target: IMcpTarget, allowBackendRef: boolean): McpStaticTargetSpec {
-    const protocol = target.protocol === McpProtocol.SSE ? 'SSE' as const : 'StreamableHTTP' as const;
-    const namespace = target.serviceNamespace ?? this.chartNamespace;
-    const sameNamespace = namespace === this.chartNamespace;
-    if (target.serviceName && sameNamespace && allowBackendRef) {
-      return { name: target.targetName, static: { backendRef: { name: target.serviceName }, port: target.port, path: target.path, protocol } };
-    }
-    // An unknown namespace is reported by validation (kgateway); rendering must not throw first.
-    const host = target.serviceName ? `${target.serviceName}.${namespace ?? 'default'}.svc.cluster.local` : target.host;
-    return { name: target.targetName, static: { host, port: target.port, path: target.path, protocol } };
-  }
-
-  private renderAgentgatewayBackend(route: McpGatewayRoute): any {
-    const targets = route.targets.map((target) => {
-      const spec = this.staticTarget(target, true);
-      // agentgateway originates TLS only when asked; an https URL means the target expects it.
-      return isHttps(target) ? { ...spec, static: { ...spec.static, policies: { tls: {} } } } : spec;
-    });
-    return {
-      mcp: {
-        targets,
-        ...(route.statefulMode ? { sessionRouting: route.statefulMode === McpStatefulMode.STATELESS ? 'Stateless' : 'Stateful' } : {}),
-        ...(route.failureMode ? { failureMode: route.failureMode === McpFailureMode.FAIL_OPEN ? 'FailOpen' : 'FailClosed' } : {}),
-        ...(route.prefixMode ? { prefixMode: capitalize(route.prefixMode) } : {}),
-      },
-    };
-  }
-
-  private renderKgatewayBackend(route: McpGatewayRoute): any {
-    // kgateway 2.1's static target has no backendRef: in-cluster Services are addressed by their FQDN.
-    return { type: 'MCP', mcp: { targets: route.targets.map((target) => this.staticTarget(target, false)) } };
-  }
-
-  /**
-   * Creates the route's AgentgatewayPolicy once the route has something to put in it; policies may be
-   * attached after addRoute(), so the route reports each one.
-   */
-  private attachAgentgatewayPolicy(route: McpGatewayRoute, httpRoute: ApiObject, routeNamespace: string | undefined): void {
-    let created = false;
-    const ensurePolicy = () => {
-      if (created) return;
-      created = true;
-      // targetRefs are local references: the policy must live in the HTTPRoute's namespace to attach to it.
-      agentgatewayPolicyObject(route, 'Policy', () => ({
-        targetRefs: [{ group: GATEWAY_API_GROUP, kind: 'HTTPRoute', name: httpRoute.name }],
-        ...this.agentgatewayPolicySpec(route).spec,
-      }), routeNamespace ? { namespace: routeNamespace } : undefined);
-    };
-    if (route.cors || route.policies.length > 0) ensurePolicy();
-    route._onPolicyAdded = ensurePolicy;
-  }
-
-  /** Translates the route's runtime policies into AgentgatewayPolicy sections, or says why it cannot. */
-  private agentgatewayPolicySpec(route: McpGatewayRoute): { spec: any; errors: string[] } {
-    const { policies } = route._renderPolicies(this.publicUrl);
-    const errors: string[] = [];
-    const traffic: any = {};
-    let backend: any;
-    for (const [key, value] of Object.entries(policies)) {
-      if (key === 'cors') {
-        traffic.cors = value;
-      } else if (key === 'mcpAuthentication') {
-        traffic.jwtAuthentication = translateAuthentication(value, errors);
-      } else if (key === 'mcpAuthorization') {
-        const authorization = translateAuthorization(value, errors);
-        if (authorization) backend = { mcp: { authorization } };
-      } else {
-        errors.push(`the route policy "${key}" has no AgentgatewayPolicy equivalent`);
-      }
-    }
-    if (Object.keys(traffic).length === 0 && !backend) {
-      // A policy that rendered nothing: AgentgatewayPolicy requires a section, and an empty one applies nothing.
-      return { spec: { traffic: {} }, errors };
-    }
-    return { spec: { ...(Object.keys(traffic).length > 0 ? { traffic } : {}), ...(backend ? { backend } : {}) }, errors };
-  }
-
   /** Scaling, shutdown and the session key shared by the replicas. */
   private workloadProblems(): string[] {
     const props = this.props;
@@ -835,114 +753,9 @@ export class McpGateway extends Construct {
     }
     const { problems } = route._renderPolicies(this.publicUrl);
     for (const [problem, fix] of problems) check('policies', problem, fix);
-    if (this.implementation === McpGatewayImplementation.AGENTGATEWAY) {
-      this.validateForAgentgateway(route, check);
-    } else if (this.implementation === McpGatewayImplementation.KGATEWAY_V2_1) {
-      this.validateForKgateway(route, check);
-    }
+    this.implementation._controller?.checkRoute(route, this.controllerContext, check);
     return errors;
   }
 
-  private validateForAgentgateway(route: McpGatewayRoute, check: PropCheck): void {
-    const needsRuntime = 'use McpGatewayImplementation.RUNTIME for this route';
-    if (route._serverNameSet) {
-      check('serverName', 'cannot be set with the agentgateway implementation (agentgateway names every federated server "agentgateway")', `Remove serverName, or ${needsRuntime}.`);
-    }
-    if (route.targets.length > 128) {
-      check('targets', `has ${route.targets.length} targets, but an AgentgatewayBackend accepts at most 128`, 'Split the route.');
-    }
-    for (const message of this.agentgatewayPolicySpec(route).errors) {
-      check('policies', message, `Adjust the policy, or ${needsRuntime}.`);
-    }
-  }
-
-  private validateForKgateway(route: McpGatewayRoute, check: PropCheck): void {
-    const fix = 'use McpGatewayImplementation.AGENTGATEWAY or RUNTIME';
-    const unsupported: string[] = [];
-    if (route.prefixMode) unsupported.push('prefixMode');
-    if (route.failureMode) unsupported.push('failureMode');
-    if (route.statefulMode) unsupported.push('statefulMode');
-    if (route._serverNameSet) unsupported.push('serverName');
-    if (unsupported.length > 0) {
-      check(unsupported.join(', '), `${unsupported.length > 1 ? 'have' : 'has'} no equivalent in kgateway v2.1's MCP Backend`, `Remove ${unsupported.length > 1 ? 'them' : 'it'}, or ${fix}.`);
-    }
-    const { policies } = route._renderPolicies(this.publicUrl);
-    if (Object.keys(policies).length > 0) {
-      check('policies', `${Object.keys(policies).join(', ')} cannot be expressed by kgateway v2.1 (it has no MCP sign-in)`, `Remove them, or ${fix}.`);
-    }
-    if (route.targets.length > 32) {
-      check('targets', `has ${route.targets.length} targets, but kgateway v2.1's Backend accepts at most 32`, 'Split the route.');
-    }
-    for (const target of route.targets.filter(isHttps)) {
-      check('target', `${JSON.stringify(target.targetName)} uses https, which kgateway v2.1's static MCP target cannot originate`, `Drop it, or ${fix}.`);
-    }
-    for (const target of route.targets.filter((t) => t.serviceName !== undefined && (t.serviceNamespace ?? this.chartNamespace) === undefined)) {
-      check('target', `${JSON.stringify(target.targetName)} is the Service "${target.serviceName}" in an unknown namespace, which kgateway's proxy (in the Gateway's namespace) cannot address by a short name`,
-        "Give the charts a namespace (new Chart(app, 'x', { namespace: 'mcp' })).");
-    }
-  }
-}
-
-function translateAuthentication(auth: any, errors: string[]): any {
-  // publicUrl only shapes the resource URL, which resourceMetadata already carries.
-  const unsupported = ['algorithms', 'clockSkew', 'requiredScopes', 'jwtValidationOptions'].filter((key) => auth[key] !== undefined);
-  if (unsupported.length > 0) {
-    errors.push(`mcpAuthentication fields ${unsupported.join(', ')} have no AgentgatewayPolicy equivalent`);
-  }
-  if (auth.mode !== undefined && auth.mode !== 'strict') {
-    errors.push(`mcpAuthentication mode "${auth.mode}" is not allowed: AgentgatewayPolicy requires mode Strict for MCP sign-in`);
-  }
-  const providerKey = auth.provider ? Object.keys(auth.provider)[0] : undefined;
-  const providerNames: { [key: string]: string } = { keycloak: 'Keycloak', auth0: 'Auth0', okta: 'Okta' };
-  let jwks: any;
-  if (typeof auth.jwks === 'string') {
-    jwks = { inline: auth.jwks };
-  } else if (auth.jwks?.file) {
-    errors.push('mcpAuthentication jwks.file has no AgentgatewayPolicy equivalent (use a URL or inline JWKS)');
-  } else {
-    const url = auth.jwks?.url ?? auth.jwksUrl ?? (providerKey === 'keycloak' ? `${String(auth.issuer).replace(/\/$/, '')}/protocol/openid-connect/certs` : undefined);
-    if (url) {
-      jwks = { remote: { url } };
-    } else {
-      errors.push('mcpAuthentication has no JWKS URL; set jwks.url (AgentgatewayPolicy cannot discover it)');
-    }
-  }
-  const audiences = auth.audiences ?? (auth.audience ? [auth.audience] : undefined);
-  return {
-    mode: 'Strict',
-    providers: [{ issuer: auth.issuer, ...(audiences ? { audiences } : {}), ...(jwks ? { jwks } : {}) }],
-    mcp: {
-      ...(providerKey ? { provider: providerNames[providerKey] ?? providerKey } : {}),
-      ...(auth.resourceMetadata ? { resourceMetadata: auth.resourceMetadata } : {}),
-      ...(auth.clientId ? { clientId: auth.clientId } : {}),
-    },
-  };
-}
-
-function translateAuthorization(authorization: any, errors: string[]): any {
-  const byAction = new Map<string, string[]>();
-  for (const rule of authorization.rules ?? []) {
-    const [action, expression] = typeof rule === 'string'
-      ? ['Allow', rule]
-      : rule.allow !== undefined ? ['Allow', rule.allow] : rule.deny !== undefined ? ['Deny', rule.deny] : ['Require', rule.require];
-    byAction.set(action, [...(byAction.get(action) ?? []), expression]);
-  }
-  if (byAction.size === 0) {
-    return undefined;
-  }
-  if (byAction.size > 1) {
-    errors.push(`mcpAuthorization mixes ${[...byAction.keys()].join(', ')} rules, but one AgentgatewayPolicy holds a single action`);
-    return undefined;
-  }
-  const [[action, matchExpressions]] = [...byAction.entries()];
-  return { action, policy: { matchExpressions } };
-}
-
-function isHttps(target: IMcpTarget): boolean {
-  return target.url.startsWith('https:');
-}
-
-function capitalize(value: string): string {
-  return value.charAt(0).toUpperCase() + value.slice(1);
 }
 

@@ -1,0 +1,150 @@
+/*
+ * agentgateway's Kubernetes controller (`agentgateway.dev/v1alpha1`): an AgentgatewayBackend per route and,
+ * for attached policies, an AgentgatewayPolicy on the route's HTTPRoute. Internal.
+ */
+import { ApiObject } from 'cdk8s';
+import { AGENTGATEWAY_GROUP, GATEWAY_API_GROUP, agentgatewayBackendObject, agentgatewayPolicyObject } from '../gateway-api';
+import { McpFailureMode, McpGatewayRoute, McpStatefulMode } from '../mcp-gateway-route';
+import { PropCheck } from '../validation';
+import { ControllerContext, McpRouteController, isHttps, staticTarget } from './controller';
+
+export const AGENTGATEWAY_CONTROLLER: McpRouteController = {
+  bindRoute(route, context) {
+    const backend = agentgatewayBackendObject(route, 'Backend', () => renderBackend(route, context));
+    return { group: AGENTGATEWAY_GROUP, kind: 'AgentgatewayBackend', name: backend.name };
+  },
+  attachToHttpRoute: attachPolicy,
+  checkRoute,
+};
+
+function renderBackend(route: McpGatewayRoute, context: ControllerContext): any {
+  const targets = route.targets.map((target) => {
+    const spec = staticTarget(target, true, context.chartNamespace);
+    // agentgateway originates TLS only when asked; an https URL means the target expects it.
+    return isHttps(target) ? { ...spec, static: { ...spec.static, policies: { tls: {} } } } : spec;
+  });
+  return {
+    mcp: {
+      targets,
+      ...(route.statefulMode ? { sessionRouting: route.statefulMode === McpStatefulMode.STATELESS ? 'Stateless' : 'Stateful' } : {}),
+      ...(route.failureMode ? { failureMode: route.failureMode === McpFailureMode.FAIL_OPEN ? 'FailOpen' : 'FailClosed' } : {}),
+      ...(route.prefixMode ? { prefixMode: capitalize(route.prefixMode) } : {}),
+    },
+  };
+}
+
+/**
+ * Creates the route's AgentgatewayPolicy once the route has something to put in it; policies may be
+ * attached after addRoute(), so the route reports each one.
+ */
+function attachPolicy(route: McpGatewayRoute, httpRoute: ApiObject, routeNamespace: string | undefined, context: ControllerContext): void {
+  let created = false;
+  const ensurePolicy = () => {
+    if (created) return;
+    created = true;
+    // targetRefs are local references: the policy must live in the HTTPRoute's namespace to attach to it.
+    agentgatewayPolicyObject(route, 'Policy', () => ({
+      targetRefs: [{ group: GATEWAY_API_GROUP, kind: 'HTTPRoute', name: httpRoute.name }],
+      ...policySpec(route, context).spec,
+    }), routeNamespace ? { namespace: routeNamespace } : undefined);
+  };
+  if (route.cors || route.policies.length > 0) ensurePolicy();
+  route._onPolicyAdded = ensurePolicy;
+}
+
+/** Translates the route's runtime policies into AgentgatewayPolicy sections, or says why it cannot. */
+function policySpec(route: McpGatewayRoute, context: ControllerContext): { spec: any; errors: string[] } {
+  const { policies } = route._renderPolicies(context.publicUrl);
+  const errors: string[] = [];
+  const traffic: any = {};
+  let backend: any;
+  for (const [key, value] of Object.entries(policies)) {
+    if (key === 'cors') {
+      traffic.cors = value;
+    } else if (key === 'mcpAuthentication') {
+      traffic.jwtAuthentication = translateAuthentication(value, errors);
+    } else if (key === 'mcpAuthorization') {
+      const authorization = translateAuthorization(value, errors);
+      if (authorization) backend = { mcp: { authorization } };
+    } else {
+      errors.push(`the route policy "${key}" has no AgentgatewayPolicy equivalent`);
+    }
+  }
+  if (Object.keys(traffic).length === 0 && !backend) {
+    // A policy that rendered nothing: AgentgatewayPolicy requires a section, and an empty one applies nothing.
+    return { spec: { traffic: {} }, errors };
+  }
+  return { spec: { ...(Object.keys(traffic).length > 0 ? { traffic } : {}), ...(backend ? { backend } : {}) }, errors };
+}
+
+function checkRoute(route: McpGatewayRoute, context: ControllerContext, check: PropCheck): void {
+  const needsRuntime = 'use McpGatewayImplementation.RUNTIME for this route';
+  if (route._serverNameSet) {
+    check('serverName', 'cannot be set with the agentgateway implementation (agentgateway names every federated server "agentgateway")', `Remove serverName, or ${needsRuntime}.`);
+  }
+  if (route.targets.length > 128) {
+    check('targets', `has ${route.targets.length} targets, but an AgentgatewayBackend accepts at most 128`, 'Split the route.');
+  }
+  for (const message of policySpec(route, context).errors) {
+    check('policies', message, `Adjust the policy, or ${needsRuntime}.`);
+  }
+}
+
+function translateAuthentication(auth: any, errors: string[]): any {
+  // publicUrl only shapes the resource URL, which resourceMetadata already carries.
+  const unsupported = ['algorithms', 'clockSkew', 'requiredScopes', 'jwtValidationOptions'].filter((key) => auth[key] !== undefined);
+  if (unsupported.length > 0) {
+    errors.push(`mcpAuthentication fields ${unsupported.join(', ')} have no AgentgatewayPolicy equivalent`);
+  }
+  if (auth.mode !== undefined && auth.mode !== 'strict') {
+    errors.push(`mcpAuthentication mode "${auth.mode}" is not allowed: AgentgatewayPolicy requires mode Strict for MCP sign-in`);
+  }
+  const providerKey = auth.provider ? Object.keys(auth.provider)[0] : undefined;
+  const providerNames: { [key: string]: string } = { keycloak: 'Keycloak', auth0: 'Auth0', okta: 'Okta' };
+  let jwks: any;
+  if (typeof auth.jwks === 'string') {
+    jwks = { inline: auth.jwks };
+  } else if (auth.jwks?.file) {
+    errors.push('mcpAuthentication jwks.file has no AgentgatewayPolicy equivalent (use a URL or inline JWKS)');
+  } else {
+    const url = auth.jwks?.url ?? auth.jwksUrl ?? (providerKey === 'keycloak' ? `${String(auth.issuer).replace(/\/$/, '')}/protocol/openid-connect/certs` : undefined);
+    if (url) {
+      jwks = { remote: { url } };
+    } else {
+      errors.push('mcpAuthentication has no JWKS URL; set jwks.url (AgentgatewayPolicy cannot discover it)');
+    }
+  }
+  const audiences = auth.audiences ?? (auth.audience ? [auth.audience] : undefined);
+  return {
+    mode: 'Strict',
+    providers: [{ issuer: auth.issuer, ...(audiences ? { audiences } : {}), ...(jwks ? { jwks } : {}) }],
+    mcp: {
+      ...(providerKey ? { provider: providerNames[providerKey] ?? providerKey } : {}),
+      ...(auth.resourceMetadata ? { resourceMetadata: auth.resourceMetadata } : {}),
+      ...(auth.clientId ? { clientId: auth.clientId } : {}),
+    },
+  };
+}
+
+function translateAuthorization(authorization: any, errors: string[]): any {
+  const byAction = new Map<string, string[]>();
+  for (const rule of authorization.rules ?? []) {
+    const [action, expression] = typeof rule === 'string'
+      ? ['Allow', rule]
+      : rule.allow !== undefined ? ['Allow', rule.allow] : rule.deny !== undefined ? ['Deny', rule.deny] : ['Require', rule.require];
+    byAction.set(action, [...(byAction.get(action) ?? []), expression]);
+  }
+  if (byAction.size === 0) {
+    return undefined;
+  }
+  if (byAction.size > 1) {
+    errors.push(`mcpAuthorization mixes ${[...byAction.keys()].join(', ')} rules, but one AgentgatewayPolicy holds a single action`);
+    return undefined;
+  }
+  const [[action, matchExpressions]] = [...byAction.entries()];
+  return { action, policy: { matchExpressions } };
+}
+
+function capitalize(value: string): string {
+  return value.charAt(0).toUpperCase() + value.slice(1);
+}
