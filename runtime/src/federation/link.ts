@@ -48,6 +48,13 @@ export interface LinkEvents {
 export class TargetLink {
   private readonly pending = new Map<number, Pending>();
   private nextId = 1;
+  /**
+   * Settles once everything sent with `send` (notifications, answers to the server's requests) has been
+   * accepted by the upstream. Requests wait for it, so the upstream sees the client's messages in the
+   * client's order: over HTTP each message is its own POST, and without this `notifications/initialized`
+   * or the answer to a sampling request could arrive after the request the client sent next.
+   */
+  private accepted: Promise<void> = Promise.resolve();
   private lostReason?: Error;
   /** Protocol version this upstream agreed to in `initialize`. */
   protocolVersion?: string;
@@ -109,7 +116,7 @@ export class TargetLink {
     call?.upstream.push({ link: this, id });
     return new Promise((resolve, reject) => {
       this.pending.set(id, { method, call, resolve, reject, timer: this.timeout(id, method, reject) });
-      this.connection.send({ ...message, id }).catch((error: Error & { code?: number }) => {
+      this.afterAccepted(() => this.connection.send({ ...message, id })).catch((error: Error & { code?: number }) => {
         const entry = this.pending.get(id);
         if (!entry) return;
         clearTimeout(entry.timer);
@@ -157,7 +164,24 @@ export class TargetLink {
   /** Notifications and responses to server-to-client requests: no id of ours involved. */
   send(message: JsonRpcMessage): void {
     if (this.lostReason) return;
-    this.connection.send(message).catch((error: Error) => this.events.lost(this, error));
+    const sent = this.afterAccepted(() => this.connection.send(message));
+    this.accepted = sent.catch((error: Error) => this.events.lost(this, error));
+  }
+
+  /**
+   * After the upstream accepted `initialize`: opens the stream for the server's own messages (Streamable
+   * HTTP), and nothing more is sent until the server has answered it, so what the server sends on it as
+   * soon as the client is initialized has somewhere to go.
+   */
+  initialized(): void {
+    const open = this.connection.openStream;
+    if (!open) return;
+    this.accepted = this.afterAccepted(() => open.call(this.connection)).catch(() => undefined);
+  }
+
+  /** Runs `send` once the messages sent before it are accepted. */
+  private afterAccepted(send: () => Promise<void>): Promise<void> {
+    return this.accepted.then(send);
   }
 
   async close(terminate = false): Promise<void> {

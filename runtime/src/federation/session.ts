@@ -199,6 +199,8 @@ export class McpSession {
       link.protocolVersion = typeof result.protocolVersion === 'string' ? result.protocolVersion : clientVersion;
       link.capabilities = (result.capabilities ?? {}) as Json;
       link.connection.setProtocolVersion(link.protocolVersion);
+      // Ephemeral sessions end with their request: a stream for the server's own messages would outlive them.
+      if (!this.ephemeral) link.initialized();
     }
     let result: Json;
     if (this.passthrough) {

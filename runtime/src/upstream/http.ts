@@ -26,11 +26,25 @@ export interface HttpConnectOptions {
   readonly resume?: { readonly sessionId: string; readonly protocolVersion: string };
 }
 
-/** Streamable HTTP or legacy SSE upstream, through the SDK's client transports. */
+/**
+ * Streamable HTTP or legacy SSE upstream, through the SDK's client transports.
+ *
+ * The standalone GET stream is opened by the gateway itself, right after the upstream answered
+ * `initialize` and before anything else is sent: a server that sends a request on it when it sees
+ * `notifications/initialized` (roots/list is typical) would otherwise send it while no stream is open,
+ * and the server drops it. The SDK's own attempt, after `notifications/initialized`, is answered
+ * locally with 405 (its "no stream offered" case) while ours is open, so no second GET reaches the
+ * server (servers answer a second one with 409).
+ */
 export class HttpConnection implements UpstreamConnection {
-  onmessage?: (message: JsonRpcMessage) => void;
   onclose?: (reason: Error) => void;
+  private receiver?: (message: JsonRpcMessage) => void;
+  /** Messages that arrived before anyone listened (a resumed session's stream opens first); none is dropped. */
+  private readonly early: JsonRpcMessage[] = [];
   private closed = false;
+  private standalone?: Promise<void>;
+  /** The SDK opens a GET stream after `notifications/initialized`; with ours open, that one is declined. */
+  private declineNextStream = false;
 
   private constructor(
     readonly target: string,
@@ -38,7 +52,10 @@ export class HttpConnection implements UpstreamConnection {
     private readonly transport: Transport,
     private readonly logger: Logger,
   ) {
-    transport.onmessage = (message) => this.onmessage?.(message as JsonRpcMessage);
+    transport.onmessage = (message) => {
+      if (this.receiver) this.receiver(message as JsonRpcMessage);
+      else this.early.push(message as JsonRpcMessage);
+    };
     transport.onerror = (error) => {
       // The message may quote the upstream's error body: kept short (the logger redacts the rest).
       if (!this.closed) logger.warn('upstream transport error', { target, error: error.message.slice(0, MAX_LOGGED_ERROR_CHARS) });
@@ -50,8 +67,26 @@ export class HttpConnection implements UpstreamConnection {
     };
   }
 
+  get onmessage(): ((message: JsonRpcMessage) => void) | undefined {
+    return this.receiver;
+  }
+
+  set onmessage(receiver: ((message: JsonRpcMessage) => void) | undefined) {
+    this.receiver = receiver;
+    if (receiver) for (const message of this.early.splice(0)) receiver(message);
+  }
+
   static async start(options: HttpConnectOptions): Promise<HttpConnection> {
-    const fetchWithPolicies = policyFetch(options);
+    let connection: HttpConnection | undefined;
+    const withPolicies = policyFetch(options);
+    const fetchWithPolicies: typeof fetch = (input, init) => {
+      // The SDK's own standalone GET after notifications/initialized, while ours is open: declined here.
+      if (init?.method === 'GET' && connection?.declineNextStream && !new Headers(init.headers).has('last-event-id')) {
+        connection.declineNextStream = false;
+        return Promise.resolve(new Response(null, { status: 405 }));
+      }
+      return withPolicies(input, init);
+    };
     const url = new URL(options.url);
     const transport: Transport =
       options.kind === 'mcp'
@@ -62,11 +97,11 @@ export class HttpConnection implements UpstreamConnection {
             reconnectionOptions: { initialReconnectionDelay: 500, maxReconnectionDelay: 5000, reconnectionDelayGrowFactor: 2, maxRetries: 2 },
           })
         : new SSEClientTransport(url, { fetch: fetchWithPolicies });
-    const connection = new HttpConnection(options.target, options.kind, transport, options.logger);
+    connection = new HttpConnection(options.target, options.kind, transport, options.logger);
     await transport.start();
     if (options.resume) {
       transport.setProtocolVersion?.(options.resume.protocolVersion);
-      connection.openStandaloneStream();
+      void connection.openStream();
     }
     return connection;
   }
@@ -76,8 +111,8 @@ export class HttpConnection implements UpstreamConnection {
   }
 
   async send(message: JsonRpcMessage): Promise<void> {
+    if (message.method === 'notifications/initialized' && this.standalone) this.declineNextStream = true;
     await this.transport.send(message as JSONRPCMessage);
-    // The SDK opens the upstream GET stream itself after `notifications/initialized`.
   }
 
   setProtocolVersion(version: string): void {
@@ -94,14 +129,18 @@ export class HttpConnection implements UpstreamConnection {
   }
 
   /**
-   * A resumed session never sends `notifications/initialized`, which is what makes the SDK open the
-   * standalone GET stream; open it here. The SDK exposes no public method for this, hence the cast.
+   * Opens the standalone GET stream of a Streamable HTTP session; resolves once the upstream answered it
+   * (or declined it, or failed: the session works without). The SDK exposes no public method for this,
+   * hence the cast.
    */
-  private openStandaloneStream(): void {
+  openStream(): Promise<void> {
+    if (this.standalone) return this.standalone;
     const transport = this.transport as unknown as { _startOrAuthSse?: (options: { resumptionToken?: string }) => Promise<void> };
-    transport._startOrAuthSse?.({ resumptionToken: undefined }).catch((error: Error) =>
-      this.logger.debug('upstream GET stream not available', { target: this.target, error }),
-    );
+    if (this.kind !== 'mcp' || !this.transport.sessionId || !transport._startOrAuthSse) return Promise.resolve();
+    this.standalone = transport._startOrAuthSse({ resumptionToken: undefined }).catch((error: Error) => {
+      this.logger.debug('upstream GET stream not available', { target: this.target, error });
+    });
+    return this.standalone;
   }
 }
 

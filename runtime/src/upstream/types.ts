@@ -36,6 +36,11 @@ export interface UpstreamConnection {
   send(message: JsonRpcMessage): Promise<void>;
   setProtocolVersion(version: string): void;
   /**
+   * Opens the stream for messages the server sends outside any request (Streamable HTTP's GET), once the
+   * session exists; resolves when the server has answered it. Connections without one leave it out.
+   */
+  openStream?(): Promise<void>;
+  /**
    * Ends the connection without calling `onclose`: stops the process, closes the streams. With `terminate`
    * the upstream session ends too (HTTP DELETE); without, another gateway replica may go on using it.
    */

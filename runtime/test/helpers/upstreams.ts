@@ -46,8 +46,21 @@ function buildServer(label: string, upstream: TestUpstream): Server {
       ...(index + 1 < TOOL_NAMES.length ? { nextCursor: String(index + 1) } : {}),
     };
   });
+  // As many servers do: ask for the client's roots the moment it says it is initialized. That request goes
+  // on the session's standalone stream, which must already be open or the server drops it.
+  let rootsListed: Promise<string> | undefined;
+  server.oninitialized = () => {
+    if (!server.getClientCapabilities()?.roots) return;
+    rootsListed = server.listRoots().then(
+      (result) => result.roots.map((root) => root.uri).join(','),
+      (error: Error) => `roots/list failed: ${error.message}`,
+    );
+  };
   server.setRequestHandler(CallToolRequestSchema, async (request, extra) => {
     switch (request.params.name) {
+      case 'roots':
+        // Not listed in tools/list (other tests count the tools); called by name.
+        return { content: [{ type: 'text' as const, text: rootsListed ? await rootsListed : 'roots/list was never sent' }] };
       case 'whoami':
         return { content: [{ type: 'text' as const, text: label }] };
       case 'add': {
