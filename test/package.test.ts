@@ -70,7 +70,7 @@ test('the tarball holds the library, its assembly, docs, the CLI launcher and bu
   }
 });
 
-test('its package.json has no lifecycle script: nothing of this repository's development runs on a user's install', () => {
+test('its package.json has no lifecycle script: nothing of the repository\'s development runs on install', () => {
   const manifest = JSON.parse(execFileSync('tar', ['-xOzf', tarball, 'package/package.json'], { encoding: 'utf8' }));
   const lifecycle = ['preinstall', 'install', 'postinstall', 'prepublish', 'preprepare', 'prepare', 'postprepare', 'prepack', 'postpack'];
   expect(Object.keys(manifest.scripts ?? {}).filter((name) => lifecycle.includes(name))).toEqual([]);
