@@ -382,7 +382,6 @@ export class McpGateway extends Construct {
     };
   }
 
-
   /** Labels of the gateway's pods that its NetworkPolicy and its targets' policies select. */
   private get podSelectorLabels(): { [key: string]: string } {
     return { [LABEL_INSTANCE]: this.labels[LABEL_INSTANCE], [LABEL_COMPONENT]: COMPONENT };
@@ -404,9 +403,6 @@ export class McpGateway extends Construct {
   private get chartNamespace(): string | undefined {
     return Chart.of(this).namespace;
   }
-
-
-
 
   private uniqueRouteId(options: McpGatewayRouteOptions): string {
     const base = `Route-${options.name ?? routeNameFromPath(options.path)}`;
@@ -500,9 +496,6 @@ export class McpGateway extends Construct {
       `/.well-known/oauth-authorization-server${route.path}/client-registration`,
     ];
   }
-
-
-
 
   /** Scaling, shutdown and the session key shared by the replicas. */
   private workloadProblems(): string[] {
@@ -612,6 +605,4 @@ export class McpGateway extends Construct {
     this.implementation._controller?.checkRoute(route, this.controllerContext, check);
     return errors;
   }
-
 }
-
