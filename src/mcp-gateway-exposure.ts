@@ -1,6 +1,4 @@
-import * as kplus from 'cdk8s-plus-28';
-import { Construct } from 'constructs';
-import { GATEWAY_NAME_LABEL } from './labels';
+import { ExposureBinding, ExposureContext, bindExistingGateway, bindIngress, bindNewGateway, bindNone } from './gateway/exposure';
 
 /** Protocol of a Gateway listener. TLS is terminated at the Gateway; the MCP gateway behind it speaks HTTP. */
 export enum GatewayListenerProtocol {
@@ -181,9 +179,12 @@ export type ExposureSpec =
  * @example McpGatewayExposure.gateway({ listeners: [{ hostname: 'mcp.example.com', tlsSecretName: 'mcp-tls' }] })
  */
 export class McpGatewayExposure {
-  /** Only the ClusterIP Service: reachable inside the cluster (and with `kubectl port-forward`). */
+  /**
+   * Only the ClusterIP Service. While the gateway is isolated (`isolate`, the default) no pod reaches it
+   * until allowed with `gateway.connections.allowFrom(...)`; `kubectl port-forward` works either way.
+   */
   public static none(): McpGatewayExposure {
-    return new McpGatewayExposure({ kind: 'none' });
+    return new McpGatewayExposure({ kind: 'none' }, bindNone);
   }
 
   /**
@@ -191,7 +192,7 @@ export class McpGatewayExposure {
    * @see https://gateway-api.sigs.k8s.io/api-types/gateway/
    */
   public static gateway(options: McpGatewayNewGatewayOptions = {}): McpGatewayExposure {
-    return new McpGatewayExposure({ kind: 'gateway', options });
+    return new McpGatewayExposure({ kind: 'gateway', options }, (context) => bindNewGateway(options, context));
   }
 
   /**
@@ -199,7 +200,7 @@ export class McpGatewayExposure {
    * @see https://gateway-api.sigs.k8s.io/api-types/httproute/
    */
   public static existingGateway(options: McpGatewayExistingGatewayOptions): McpGatewayExposure {
-    return new McpGatewayExposure({ kind: 'existingGateway', options });
+    return new McpGatewayExposure({ kind: 'existingGateway', options }, (context) => bindExistingGateway(options, context));
   }
 
   /**
@@ -208,47 +209,27 @@ export class McpGatewayExposure {
    * @see https://kubernetes.io/docs/concepts/services-networking/ingress/
    */
   public static ingress(options: McpGatewayIngressOptions = {}): McpGatewayExposure {
-    return new McpGatewayExposure({ kind: 'ingress', options });
+    return new McpGatewayExposure({ kind: 'ingress', options }, (context) => bindIngress(options, context));
   }
 
   /** @internal */
   public readonly _spec: ExposureSpec;
 
-  private constructor(spec: ExposureSpec) {
+  private constructor(spec: ExposureSpec, private readonly binder: (context: ExposureContext) => ExposureBinding) {
     this._spec = spec;
+  }
+
+  /**
+   * Emits the exposure's objects for one gateway and returns what the gateway's routes and NetworkPolicy need.
+   * @internal
+   */
+  public _bind(context: ExposureContext): ExposureBinding {
+    return this.binder(context);
   }
 
   /** Whether this exposure uses Gateway API routes. */
   public get usesGatewayApi(): boolean {
     return this._spec.kind === 'gateway' || this._spec.kind === 'existingGateway';
-  }
-
-  /**
-   * The pods that carry traffic from outside the cluster to the backends of the routes: the Gateway's proxies
-   * or the Ingress controller. `undefined` when they cannot be known (an Ingress without `controllerNamespace`);
-   * empty for `none`.
-   * @internal
-   */
-  public _trafficSources(scope: Construct, gatewayName: string | undefined, chartNamespace: string | undefined): kplus.INetworkPolicyPeer[] | undefined {
-    const spec = this._spec;
-    const inNamespace = (id: string, name: string | undefined) =>
-      name === undefined || name === chartNamespace ? undefined : kplus.Namespaces.select(scope, id, { names: [name] });
-    const everyPodIn = (id: string, name: string) => kplus.Pods.all(scope, id, { namespaces: kplus.Namespaces.select(scope, `${id}Namespace`, { names: [name] }) });
-    switch (spec.kind) {
-      case 'none':
-        return [];
-      case 'ingress':
-        return spec.options.controllerNamespace ? [everyPodIn('IngressController', spec.options.controllerNamespace)] : undefined;
-      case 'gateway':
-        if (spec.options.proxyNamespace) return [everyPodIn('GatewayProxies', spec.options.proxyNamespace)];
-        return [kplus.Pods.select(scope, 'GatewayProxies', { labels: { [GATEWAY_NAME_LABEL]: gatewayName ?? '' } })];
-      case 'existingGateway':
-        if (spec.options.proxyNamespace) return [everyPodIn('GatewayProxies', spec.options.proxyNamespace)];
-        return spec.options.parentRefs.map((ref, index) => kplus.Pods.select(scope, `GatewayProxies${index}`, {
-          labels: { [GATEWAY_NAME_LABEL]: ref.name },
-          namespaces: inNamespace(`GatewayProxies${index}Namespace`, ref.namespace ?? spec.options.routeNamespace),
-        }));
-    }
   }
 
   /**

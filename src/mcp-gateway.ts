@@ -3,22 +3,20 @@ import { ApiObject, Chart, Duration, Lazy, Names, Size, Yaml } from 'cdk8s';
 import * as kplus from 'cdk8s-plus-28';
 import { Construct } from 'constructs';
 import { McpConnections, connectionsOf } from './connections';
-import {
-  GATEWAY_API_GROUP, GatewayListenerSpec, HttpBackendRefSpec, ParentReferenceSpec, gatewayApiDuration, gatewayObject,
-  httpRouteObject, ingressObject, referenceGrantObject,
-} from './gateway-api';
+import { HttpBackendRefSpec, gatewayApiDuration, httpRouteObject } from './gateway-api';
 import { ControllerContext } from './gateway/controller';
+import { ExposureBinding } from './gateway/exposure';
 import { McpGatewayMonitoring, McpGatewayMonitoringOptions } from './gateway-monitoring';
 import { McpImages } from './images';
 import { LABEL_COMPONENT, LABEL_DOMAIN, LABEL_INSTANCE, imageVersion, labelTree, recommendedLabels } from './labels';
 import { restrictedContainerSecurityContext, restrictedPodSecurityContext } from './manifest-helpers';
-import { GatewayListenerProtocol, McpGatewayExposure } from './mcp-gateway-exposure';
+import { McpGatewayExposure } from './mcp-gateway-exposure';
 import { McpGatewayImplementation } from './mcp-gateway-implementation';
 import { McpGatewayLimits, renderLimitsConfig, validateLimits, withRateLimits } from './mcp-gateway-limits';
 import { renderTarget, routeNameFromPath } from './mcp-gateway-render';
 import { McpGatewayRoute, McpGatewayRouteOptions } from './mcp-gateway-route';
 import { IMcpRoutePolicy } from './route-policy';
-import { dnsLabelProblem, dnsSubdomainProblem, portProblem, propChecks, propError } from './validation';
+import { dnsLabelProblem, portProblem, propChecks, propError } from './validation';
 import {
   DEFAULT_PRE_STOP_DELAY, RUNTIME_DEFAULT_DRAIN, WorkloadContext, WorkloadOptions, applyWorkloadOptions,
   mayRunSeveralPods, podManagementOptions, workloadDeploymentProps, workloadLifecycle, workloadProblems,
@@ -198,8 +196,7 @@ export class McpGateway extends Construct {
   private readonly _routes: McpGatewayRoute[] = [];
   private readonly isolate: boolean;
   private readonly podSelector: kplus.Pods;
-  private readonly trafficSources: kplus.INetworkPolicyPeer[] | undefined;
-  private readonly referenceGrantTargets: Array<{ group: string; kind: string; name: string }> = [];
+  private readonly exposureBinding: ExposureBinding;
   private readonly image: string;
   private readonly props: McpGatewayProps;
 
@@ -246,23 +243,17 @@ export class McpGateway extends Construct {
       }
     }
 
-    const exposure = this.exposure._spec;
-    if (exposure.kind === 'gateway') {
-      this.gatewayObject = gatewayObject(this, 'Gateway', () => ({
-        gatewayClassName: this.gatewayClassName ?? '',
-        listeners: this.renderListeners(),
-      }));
-    } else if (exposure.kind === 'ingress') {
-      ingressObject(this, 'Ingress', () => this.renderIngress(), exposure.options.annotations ? { annotations: exposure.options.annotations } : undefined);
-    } else if (exposure.kind === 'existingGateway' && this.crossNamespaceRoutes) {
-      referenceGrantObject(this, 'ReferenceGrant', () => ({
-        from: [{ group: GATEWAY_API_GROUP, kind: 'HTTPRoute', namespace: exposure.options.routeNamespace! }],
-        to: this.referenceGrantTargets,
-      }));
-    }
-
-    this.trafficSources = this.exposure._trafficSources(this, this.gatewayObject?.name, namespace);
-    for (const source of this.trafficSources ?? []) this.connections.allowFrom(source);
+    this.exposureBinding = this.exposure._bind({
+      scope: this,
+      isRuntime: this.isRuntime,
+      implementationName: this.implementation.name,
+      chartNamespace: namespace,
+      isolated: this.isolate,
+      routePaths: () => this._routes.flatMap((route) => this.routePaths(route)),
+      serviceName: () => this.service?.name,
+    });
+    this.gatewayObject = this.exposureBinding.gatewayObject;
+    for (const source of this.exposureBinding.trafficSources ?? []) this.connections.allowFrom(source);
     if (this.port !== METRICS_PORT) {
       // Metrics are read-only and Prometheus runs wherever it was installed.
       this.connections.allowFrom(kplus.Namespaces.all(this, 'Prometheus'), { ports: [kplus.NetworkPolicyPort.tcp(METRICS_PORT)] });
@@ -317,22 +308,23 @@ export class McpGateway extends Construct {
    * proxies of the Gateway the routes attach to.
    */
   private get dataPlane(): kplus.INetworkPolicyPeer[] {
-    return this.implementation === McpGatewayImplementation.RUNTIME ? [this.podSelector] : this.trafficSources ?? [];
+    return this.implementation === McpGatewayImplementation.RUNTIME ? [this.podSelector] : this.exposureBinding.trafficSources ?? [];
   }
 
   /** The route's Gateway API objects (HTTPRoute and the controller's resources), when the exposure uses Gateway API. */
   private exposeRoute(route: McpGatewayRoute): void {
-    if (!this.exposure.usesGatewayApi) {
+    const exposure = this.exposureBinding;
+    if (!exposure.usesGatewayApi) {
       return;
     }
     const controller = this.implementation._controller;
     const backendRef: HttpBackendRefSpec = controller
       ? controller.bindRoute(route, this.controllerContext)
       : { name: this.service!.name, port: this.port };
-    const routeNamespace = this.crossNamespaceRoutes ? this.exposureRouteNamespace : undefined;
+    const routeNamespace = exposure.crossNamespaceRoutes;
     const httpRoute = httpRouteObject(route, 'HTTPRoute', () => ({
-      parentRefs: this.renderParentRefs(),
-      ...(this.routeHostnames ? { hostnames: this.routeHostnames } : {}),
+      parentRefs: exposure.parentRefs(),
+      ...(exposure.hostnames ? { hostnames: exposure.hostnames } : {}),
       rules: [{
         matches: this.routePaths(route).map((path) => ({ path: { type: 'Exact' as const, value: path } })),
         backendRefs: [routeNamespace ? { ...backendRef, namespace: this.chartNamespace } : backendRef],
@@ -340,7 +332,7 @@ export class McpGateway extends Construct {
       }],
     }), routeNamespace ? { namespace: routeNamespace } : undefined);
     if (routeNamespace) {
-      this.referenceGrantTargets.push({ group: backendRef.group ?? '', kind: backendRef.kind ?? 'Service', name: backendRef.name });
+      exposure.allowBackend({ group: backendRef.group ?? '', kind: backendRef.kind ?? 'Service', name: backendRef.name });
     }
     controller?.attachToHttpRoute(route, httpRoute, routeNamespace, this.controllerContext);
   }
@@ -398,16 +390,6 @@ export class McpGateway extends Construct {
     };
   }
 
-  /**
-   * GatewayClass of the new Gateway: the one named, or `agentgateway` for the controller-based implementations,
-   * which only agentgateway's class serves.
-   */
-  private get gatewayClassName(): string | undefined {
-    const spec = this.exposure._spec;
-    if (spec.kind !== 'gateway') return undefined;
-    return spec.options.gatewayClassName ?? (this.isRuntime ? undefined : 'agentgateway');
-  }
-
   /** Labels of the gateway's pods that its NetworkPolicy and its targets' policies select. */
   private get podSelectorLabels(): { [key: string]: string } {
     return { [LABEL_INSTANCE]: this.labels[LABEL_INSTANCE], [LABEL_COMPONENT]: COMPONENT };
@@ -428,22 +410,6 @@ export class McpGateway extends Construct {
 
   private get chartNamespace(): string | undefined {
     return Chart.of(this).namespace;
-  }
-
-  private get exposureRouteNamespace(): string | undefined {
-    const spec = this.exposure._spec;
-    return spec.kind === 'existingGateway' ? spec.options.routeNamespace : undefined;
-  }
-
-  /** HTTPRoutes live in another namespace than the backends, so Gateway API requires a ReferenceGrant. */
-  private get crossNamespaceRoutes(): boolean {
-    const routeNamespace = this.exposureRouteNamespace;
-    return routeNamespace !== undefined && routeNamespace !== this.chartNamespace;
-  }
-
-  private get routeHostnames(): string[] | undefined {
-    const spec = this.exposure._spec;
-    return spec.kind === 'gateway' || spec.kind === 'existingGateway' ? spec.options.hostnames : undefined;
   }
 
   private uniqueRouteId(options: McpGatewayRouteOptions): string {
@@ -539,55 +505,6 @@ export class McpGateway extends Construct {
     ];
   }
 
-  private renderListeners(): GatewayListenerSpec[] {
-    const spec = this.exposure._spec;
-    const listeners = spec.kind === 'gateway' ? spec.options.listeners ?? [{}] : [];
-    return listeners.map((listener) => {
-      const protocol = listener.protocol ?? (listener.tlsSecretName ? GatewayListenerProtocol.HTTPS : GatewayListenerProtocol.HTTP);
-      const https = protocol === GatewayListenerProtocol.HTTPS;
-      return {
-        name: listener.name ?? (https ? 'https' : 'http'),
-        port: listener.port ?? (https ? 443 : 80),
-        protocol,
-        ...(listener.hostname ? { hostname: listener.hostname } : {}),
-        ...(https && listener.tlsSecretName ? { tls: { mode: 'Terminate' as const, certificateRefs: [{ kind: 'Secret' as const, name: listener.tlsSecretName }] } } : {}),
-        ...(listener.allowedRoutes ? { allowedRoutes: { namespaces: { from: listener.allowedRoutes } } } : {}),
-      };
-    });
-  }
-
-  private renderParentRefs(): ParentReferenceSpec[] {
-    const spec = this.exposure._spec;
-    if (spec.kind === 'gateway') {
-      return [{ name: this.gatewayObject!.name }];
-    }
-    if (spec.kind === 'existingGateway') {
-      return spec.options.parentRefs.map((ref) => ({
-        name: ref.name,
-        ...(ref.namespace ? { namespace: ref.namespace } : {}),
-        ...(ref.sectionName ? { sectionName: ref.sectionName } : {}),
-        ...(ref.port ? { port: ref.port } : {}),
-      }));
-    }
-    return [];
-  }
-
-  private renderIngress(): any {
-    const spec = this.exposure._spec;
-    if (spec.kind !== 'ingress') return {};
-    const { host, ingressClassName, tlsSecretName } = spec.options;
-    const paths = this._routes.flatMap((route) => this.routePaths(route)).map((path) => ({
-      path,
-      pathType: 'Exact',
-      backend: { service: { name: this.service?.name ?? '', port: { name: 'http' } } },
-    }));
-    return {
-      ...(ingressClassName ? { ingressClassName } : {}),
-      ...(tlsSecretName ? { tls: [{ ...(host ? { hosts: [host] } : {}), secretName: tlsSecretName }] } : {}),
-      rules: [{ ...(host ? { host } : {}), http: { paths } }],
-    };
-  }
-
   /** Scaling, shutdown and the session key shared by the replicas. */
   private workloadProblems(): string[] {
     const props = this.props;
@@ -656,67 +573,7 @@ export class McpGateway extends Construct {
 
   private validateExposure(): string[] {
     const { errors, check } = propChecks(this);
-    const spec = this.exposure._spec;
-    if (!this.isRuntime && !this.exposure.usesGatewayApi) {
-      check('exposure', `is ${spec.kind}, but the ${this.implementation.name} implementation is configured through Gateway API routes`,
-        'Use McpGatewayExposure.gateway() or McpGatewayExposure.existingGateway(), or the RUNTIME implementation.');
-    }
-    if (spec.kind === 'gateway') {
-      const listeners = spec.options.listeners ?? [{}];
-      if (listeners.length === 0) {
-        check('exposure listeners', 'is empty', 'Omit it for one HTTP listener on port 80, or list at least one.');
-      }
-      const className = this.gatewayClassName;
-      if (className === undefined) {
-        check('exposure gatewayClassName', 'is missing: the Gateway would wait for an implementation nobody named, and nothing would route',
-          'Name the GatewayClass of the Gateway API implementation in the cluster (`kubectl get gatewayclass`), e.g. McpGatewayExposure.gateway({ gatewayClassName: "istio" }) — "agentgateway", "istio", "eg" (Envoy Gateway), "cilium", "nginx" (NGINX Gateway Fabric), "kgateway" — or attach to a Gateway that exists with McpGatewayExposure.existingGateway({ parentRefs: [...] }), or use McpGatewayExposure.ingress(...).');
-      } else {
-        check('exposure gatewayClassName', dnsSubdomainProblem(className), 'Use the name of a GatewayClass, such as "istio" or "agentgateway".');
-      }
-      const rendered = this.renderListeners();
-      rendered.forEach((listener, index) => {
-        const options = listeners[index];
-        const prop = `exposure listeners[${index}]`;
-        check(`${prop}.name`, dnsLabelProblem(listener.name), 'Name the listener e.g. "https".');
-        check(`${prop}.port`, portProblem(listener.port), 'Omit it for 80 (HTTP) or 443 (HTTPS).');
-        if (listener.protocol === 'HTTPS' && !options.tlsSecretName) {
-          check(prop, 'uses HTTPS but has no tlsSecretName', 'Name the kubernetes.io/tls Secret with the certificate.');
-        }
-        if (listener.protocol === 'HTTP' && options.tlsSecretName) {
-          check(prop, 'has tlsSecretName but protocol HTTP', 'Use GatewayListenerProtocol.HTTPS (or omit protocol).');
-        }
-        if (rendered.findIndex((other) => other.name === listener.name) !== index) {
-          check(`${prop}.name`, `${JSON.stringify(listener.name)} is used by another listener`, 'Listener names must be unique.');
-        }
-      });
-    }
-    if (spec.kind === 'existingGateway') {
-      if (spec.options.parentRefs.length === 0) {
-        check('exposure parentRefs', 'is empty', "Name at least one Gateway, e.g. { name: 'shared-gateway', namespace: 'gateways' }.");
-      }
-      spec.options.parentRefs.forEach((ref, index) => {
-        check(`exposure parentRefs[${index}].name`, dnsSubdomainProblem(ref.name), 'Use the metadata.name of the Gateway.');
-        if (ref.namespace !== undefined) {
-          check(`exposure parentRefs[${index}].namespace`, dnsLabelProblem(ref.namespace), "Use the Gateway's namespace name.");
-        }
-      });
-      if (this.crossNamespaceRoutes && !this.chartNamespace) {
-        check('exposure routeNamespace', `${JSON.stringify(spec.options.routeNamespace)} needs the backends' namespace for the HTTPRoute backendRefs and the ReferenceGrant`,
-          "Give the chart a namespace (new Chart(app, 'x', { namespace: 'mcp' })).");
-      }
-    }
-    if (spec.kind === 'ingress') {
-      if (!this.isRuntime) {
-        check('exposure', `ingress works only with the RUNTIME implementation (${this.implementation.name} is programmed through Gateway API)`, 'Use McpGatewayExposure.gateway() instead.');
-      }
-      if (this.isolate && this.isRuntime && this.trafficSources === undefined) {
-        check('exposure ingress controllerNamespace', 'is missing, so the isolated gateway would accept no connection from the Ingress controller',
-          'Set controllerNamespace to the namespace the Ingress controller runs in, e.g. McpGatewayExposure.ingress({ controllerNamespace: "ingress-nginx" }), or turn isolation off with isolate: false.');
-      }
-      if (spec.options.host !== undefined) {
-        check('exposure ingress host', dnsSubdomainProblem(spec.options.host), 'Use a host name such as "mcp.example.com".');
-      }
-    }
+    this.exposureBinding.check(check);
     return errors;
   }
 
@@ -756,6 +613,4 @@ export class McpGateway extends Construct {
     this.implementation._controller?.checkRoute(route, this.controllerContext, check);
     return errors;
   }
-
 }
-

@@ -1,17 +1,16 @@
 import { ApiObject, Chart, Duration, JsonPatch, Names, Size } from 'cdk8s';
 import * as kplus from 'cdk8s-plus-28';
-// The generated Kubernetes types' serializers turn cdk8s-plus models (e.g. Quantity) into manifest JSON.
-import * as k8s from 'cdk8s-plus-28/lib/imports/k8s';
 import { Construct } from 'constructs';
 import { McpConnections } from './connections';
 import { McpImages } from './images';
 import {
   LABEL_COMPONENT, LABEL_DOMAIN, LABEL_INSTANCE, LABEL_NAME, imageVersion, labelTree, recommendedLabels,
 } from './labels';
-import { omitUndefined, restrictedContainerSecurityContext, restrictedPodSecurityContext, serviceHost } from './manifest-helpers';
+import { restrictedContainerSecurityContext, restrictedPodSecurityContext, serviceHost } from './manifest-helpers';
 import { McpServerTransport } from './mcp-server-transport';
 import { IMcpTarget, McpProtocol } from './mcp-target';
 import { StdioProcessPool } from './stdio-process-pool';
+import { kmcpProblems, renderKmcpServer } from './server/kmcp';
 import {
   absolutePathProblem,
   dnsLabelProblem,
@@ -24,7 +23,7 @@ import {
 } from './validation';
 import {
   AppliedWorkload, DEFAULT_PRE_STOP_DELAY, RUNTIME_DEFAULT_DRAIN, WorkloadContext, WorkloadOptions,
-  applyWorkloadOptions, podManagementOptions, replicasProblems, workloadDeploymentProps, workloadLifecycle, workloadProblems,
+  applyWorkloadOptions, replicasProblems, workloadDeploymentProps, workloadLifecycle, workloadProblems,
 } from './workload-options';
 
 /** Where the gateway image keeps its single executable (see docs/ARCHITECTURE.md, "Container contract"). */
@@ -49,16 +48,6 @@ const DEFAULT_STARTUP_TIMEOUT = Duration.seconds(120);
 const PORT_NAME = 'mcp';
 const SERVER_CONTAINER_NAME = 'mcp-server';
 const STARTUP_PROBE_PERIOD_SECONDS = 5;
-
-/** Why kmcp's `MCPServer` (v1alpha1) `spec.deployment` cannot carry each pod-management option. */
-const KMCP_MISSING_FIELDS: { [prop: string]: string } = {
-  autoscaling: 'its deployment spec has only a fixed replicas count and kmcp creates no HorizontalPodAutoscaler',
-  disruptionBudget: 'kmcp creates no PodDisruptionBudget and its deployment spec has no field for one',
-  topologySpread: 'its deployment spec has no topologySpreadConstraints (only affinity)',
-  priorityClassName: 'its deployment spec has no priorityClassName',
-  preStopDelay: 'its deployment spec has no lifecycle hooks for a preStop delay',
-  terminationGracePeriod: 'its deployment spec has no terminationGracePeriodSeconds',
-};
 
 /** The server's target name on every object, so one label finds a server across workload modes. */
 const LABEL_SERVER = `${LABEL_DOMAIN}/server`;
@@ -524,7 +513,12 @@ export class McpServer extends Construct implements IMcpTarget {
 
     if (this.workload === McpServerWorkload.KMCP) {
       try {
-        this.kmcpResource = this.renderKmcp(props, server);
+        this.kmcpResource = renderKmcpServer(this, props, server, {
+          name: this.name, port: this.port, path: this.path, isStdio: this.transport.isStdio, labels: this.labels(props),
+          podLabels: { ...props.podLabels, [LABEL_COMPONENT]: COMPONENT, [LABEL_SERVER]: this.targetName },
+          runAs: { user: props.user ?? DEFAULT_USER, group: props.group ?? DEFAULT_GROUP },
+          startupTimeout: props.startupTimeout ?? DEFAULT_STARTUP_TIMEOUT,
+        });
       } catch (error) {
         // Reported with every other problem by validation, instead of one problem per synthesis.
         this.renderProblem = (error as Error).message;
@@ -684,68 +678,6 @@ export class McpServer extends Construct implements IMcpTarget {
     };
   }
 
-  /**
-   * The kmcp `MCPServer` equivalent of the props. Whatever kmcp cannot express is reported by
-   * `kmcpProblems` at validation, so this renders what it can without failing.
-   */
-  private renderKmcp(props: McpServerProps, server: kplus.ContainerProps): ApiObject {
-    const container = k8s.toJson_Container(new kplus.Container(server)._toKube())!;
-    const [cmd, ...commandArgs] = props.command ?? [];
-    const env: { [name: string]: string } = {};
-    for (const variable of (container.env ?? []) as Array<{ name: string; value?: string }>) {
-      if (variable.value !== undefined) env[variable.name] = variable.value;
-    }
-    const secretRefs = (props.envFrom ?? [])
-      .map(source => source._toKube().secretRef?.name)
-      .filter((name): name is string => name !== undefined)
-      .map(name => ({ name }));
-    const volumes = (server.volumeMounts ?? []).map(mount => k8s.toJson_Volume(mount.volume._toKube()));
-    const runAs = { user: props.user ?? DEFAULT_USER, group: props.group ?? DEFAULT_GROUP };
-    const startupTimeout = props.startupTimeout ?? DEFAULT_STARTUP_TIMEOUT;
-
-    const deployment: { [key: string]: any } = {
-      image: props.image,
-      imagePullPolicy: container.imagePullPolicy,
-      port: this.port,
-      cmd,
-      args: [...commandArgs, ...(props.args ?? [])],
-      env,
-      secretRefs: secretRefs.length > 0 ? secretRefs : undefined,
-      volumes,
-      volumeMounts: container.volumeMounts,
-      replicas: props.replicas ?? 1,
-      resources: container.resources,
-      securityContext: container.securityContext,
-      podSecurityContext: {
-        runAsNonRoot: true,
-        runAsUser: runAs.user,
-        runAsGroup: runAs.group,
-        fsGroup: runAs.group,
-        seccompProfile: { type: 'RuntimeDefault' },
-      },
-      // kmcp sets app.kubernetes.io/name|instance|managed-by itself and selects on them.
-      labels: { ...props.podLabels, [LABEL_COMPONENT]: COMPONENT, [LABEL_SERVER]: this.targetName },
-      annotations: props.podAnnotations,
-      serviceAccount: props.serviceAccount ? { annotations: props.serviceAccount.annotations, labels: props.serviceAccount.labels } : undefined,
-      serviceAccountName: props.serviceAccountName,
-      imagePullSecrets: props.imagePullSecrets?.map(s => ({ name: s.name })),
-      nodeSelector: props.nodeSelector,
-      tolerations: props.tolerations?.map(t => k8s.toJson_Toleration(t._toKube())),
-    };
-    const spec: { [key: string]: any } = this.transport.isStdio
-      ? { transportType: 'stdio', stdioTransport: {} }
-      : { transportType: 'http', httpTransport: { targetPort: this.port, path: this.path } };
-    spec.timeout = `${startupTimeout.toSeconds()}s`;
-    spec.deployment = omitUndefined(deployment);
-
-    return new ApiObject(this, 'Resource', {
-      apiVersion: 'kagent.dev/v1alpha1',
-      kind: 'MCPServer',
-      metadata: { name: this.name, labels: this.labels(props) },
-      spec,
-    });
-  }
-
   private validateProps(props: McpServerProps): string[] {
     const { errors, check } = propChecks(this);
 
@@ -808,45 +740,8 @@ export class McpServer extends Construct implements IMcpTarget {
       }
     }
 
-    if (this.workload === McpServerWorkload.KMCP) errors.push(...this.kmcpProblems(props));
+    if (this.workload === McpServerWorkload.KMCP) errors.push(...kmcpProblems(this, props, this.protocol));
     check('props', this.renderProblem === undefined ? undefined : `could not be rendered as a kmcp MCPServer: ${this.renderProblem.replace(/\.$/, '')}`, 'Fix what that message names.');
-    return errors;
-  }
-
-  /** Props kmcp's MCPServer (v1alpha1) has no field for. */
-  private kmcpProblems(props: McpServerProps): string[] {
-    const errors: string[] = [];
-    const cannot = (prop: string, what: string, fix: string) =>
-      errors.push(propError(this, prop, `cannot be expressed by kmcp: ${what}`, fix));
-    const useKubernetes = 'or use workload McpServerWorkload.KUBERNETES.';
-
-    for (const [name, value] of Object.entries(props.env ?? {})) {
-      if (value.valueFrom !== undefined) {
-        cannot(`env "${name}"`, 'its env is a map of plain strings, without valueFrom',
-          `Drop env "${name}" and pass the whole Secret with envFrom: [kplus.Env.fromSecret(secret)], ${useKubernetes}`);
-      }
-    }
-    (props.envFrom ?? []).forEach((source, index) => {
-      const kube = source._toKube();
-      if (kube.configMapRef) {
-        cannot(`envFrom[${index}]`, 'it injects only Secrets as environment (configMapRefs become files)',
-          `Drop envFrom[${index}] and mount ConfigMap "${kube.configMapRef.name}" with volumeMounts, ${useKubernetes}`);
-      } else if (kube.prefix) {
-        cannot(`envFrom[${index}]`, 'its secretRefs have no prefix', `Drop the prefix of envFrom[${index}], ${useKubernetes}`);
-      }
-    });
-    if (this.protocol === McpProtocol.SSE) {
-      cannot('transport', 'its transportType is stdio or http (Streamable HTTP), not SSE', `Drop the SSE transport, ${useKubernetes}`);
-    }
-    if (props.readiness !== undefined) cannot('readiness', 'it sets no probes', `Drop readiness, ${useKubernetes}`);
-    if (props.liveness !== undefined) cannot('liveness', 'it sets no probes', `Drop liveness, ${useKubernetes}`);
-    for (const [prop, value] of podManagementOptions(props)) {
-      if (value !== undefined) cannot(prop, KMCP_MISSING_FIELDS[prop] ?? 'its deployment spec has no field for it', `Drop ${prop}, ${useKubernetes}`);
-    }
-    if (props.gatewayImage !== undefined) {
-      cannot('gatewayImage', 'it bridges stdio with its own agentgateway init container', `Drop gatewayImage, ${useKubernetes}`);
-    }
-    if (props.stdioPool !== undefined) cannot('stdioPool', 'its bridge starts one process per session, without a pool', `Drop stdioPool, ${useKubernetes}`);
     return errors;
   }
 }
