@@ -177,12 +177,12 @@ export class WarmPool {
   async drain(): Promise<void> {
     this.stopped = true;
     clearTimeout(this.idleTimer);
-    // Spares still spawning stop themselves once spawned (`stopped`).
-    await Promise.all(this.spares.splice(0).map((spare) => spare.process?.close()));
+    // Spares still spawning stop themselves once spawned (`stopped`); wait for that too.
+    await Promise.all(this.spares.splice(0).map((spare) => (spare.process ? spare.process.close() : spare.ready.then(() => spare.process?.close()))));
     this.events.spares?.(0);
   }
 
-  private giveBack({ process, tainted, handshake }: ProcessReturn): void {
+  private async giveBack({ process, tainted, handshake }: ProcessReturn): Promise<void> {
     const keep =
       this.settings.reuse && !this.stopped && tainted === undefined && handshake !== undefined && handshakeKey(handshake.params) === handshakeKey(this.params);
     if (keep && this.spares.length >= this.settings.size) {
@@ -198,8 +198,8 @@ export class WarmPool {
         this.events.outcome?.('retired');
         this.logger.info('stdio process not reused', { target: this.target, pid: process.pid, reason: tainted ?? 'pool full or handshake changed' });
       }
-      void process.close();
       this.fill();
+      await process.close();
       return;
     }
     const spare: Spare = { process, key: handshakeKey(handshake.params), handshake, ready: Promise.resolve(true), served: true };
