@@ -189,6 +189,8 @@ describe('metrics and access logs', () => {
     expect(value(samples, 'mcp_gateway_mcp_requests_total', { route: 'fed', method: 'other', outcome: 'error' })).toBe(1);
     expect(samples.some((sample) => sample.labels.method === 'x-vendor/made-up')).toBe(false);
 
+    // Access log lines are written in batches (every 50 ms).
+    await gateway.waitFor(() => gateway.logs.some((line) => line.msg === 'request' && line.resource === 'pid'), 'the access log lines');
     const logged = gateway.logs.find((line) => line.msg === 'request' && line.mcpMethod === 'tools/call' && line.resource === 'echo');
     expect(logged).toMatchObject({ route: 'fed', method: 'POST', target: 'py', status: 200, session: expect.any(String) });
     expect(typeof logged!.durationMs).toBe('number');
@@ -211,6 +213,7 @@ describe('metrics and access logs', () => {
     expect(value(samples, 'mcp_gateway_http_requests_total', { route: 'secure', method: 'POST', status: '401' })).toBe(2);
     expect(value(samples, 'mcp_gateway_mcp_requests_total', { route: 'secure', target: 'py', method: 'tools/call', name: 'other', outcome: 'ok' })).toBe(1);
 
+    await gateway.waitFor(() => gateway.logs.some((entry) => entry.msg === 'request' && entry.route === 'secure' && entry.mcpMethod === 'tools/call'), 'the access log line');
     const line = gateway.logs.find((entry) => entry.msg === 'request' && entry.route === 'secure' && entry.mcpMethod === 'tools/call');
     expect(line).toMatchObject({ subject: 'alice', target: 'py', resource: 'echo', status: 200 });
     const everything = JSON.stringify(gateway.logs);

@@ -174,7 +174,7 @@ describe('warm pool of stdio processes', () => {
       await second.setLoggingLevel('debug');
       await endSession(second);
       await until(() => !alive(a.pid), gateway, 'the tainted process to stop');
-      expect(gateway.logs.some((line) => line.msg === 'stdio process not reused' && String(line.reason).includes('logging/setLevel'))).toBe(true);
+      await gateway.waitFor(() => gateway.logs.some((line) => line.msg === 'stdio process not reused' && String(line.reason).includes('logging/setLevel')), 'the reason');
       const third = await connectClient(`${gateway.url}/mcp`);
       expect((await whoami(third)).pid).not.toBe(a.pid);
       await third.close();

@@ -1,3 +1,4 @@
+import { availableParallelism } from 'node:os';
 import type { StdioConnection } from '../src/upstream/stdio.js';
 import type { JsonRpcMessage } from '../src/upstream/types.js';
 import { handshakeKey, WarmPool, type ProcessSource, type WarmPoolSettings } from '../src/upstream/warm-pool.js';
@@ -16,11 +17,15 @@ class FakeProcess {
   private exited!: () => void;
   readonly exit = new Promise<{ code: number; signal: null; expected: boolean }>((resolve) => (this.exited = () => resolve({ code: 0, signal: null, expected: true })));
 
-  constructor(private readonly refuseInitialize = false) {}
+  constructor(
+    private readonly refuseInitialize = false,
+    /** Leaves `initialize` unanswered, as a server still loading its modules. */
+    private readonly slow = false,
+  ) {}
 
   async send(message: JsonRpcMessage): Promise<void> {
     this.received.push(message);
-    if (message.method === 'initialize') {
+    if (message.method === 'initialize' && !this.slow) {
       const answer = this.refuseInitialize
         ? { jsonrpc: '2.0' as const, id: message.id, error: { code: -32600, message: 'no' } }
         : { jsonrpc: '2.0' as const, id: message.id, result: { protocolVersion: message.params?.protocolVersion, capabilities: {}, serverInfo: { name: 'fake', version: '1' } } };
@@ -39,9 +44,10 @@ class FakeProcess {
 class FakeSource implements ProcessSource {
   readonly started: FakeProcess[] = [];
   refuseInitialize = false;
+  slow = false;
   constructor(private readonly limit = 64) {}
   async spawn(): Promise<StdioConnection> {
-    const process = new FakeProcess(this.refuseInitialize);
+    const process = new FakeProcess(this.refuseInitialize, this.slow);
     this.started.push(process);
     return process as unknown as StdioConnection;
   }
@@ -104,6 +110,16 @@ describe('WarmPool', () => {
     pool.start();
     await settle();
     expect(source.started).toHaveLength(3);
+  });
+
+  test('only a few spares start at once, so the first ones are ready early', async () => {
+    const source = new FakeSource();
+    source.slow = true;
+    const pool = poolWith(source, { size: 16 });
+    pool.start();
+    await settle();
+    expect(source.started).toHaveLength(Math.max(2, availableParallelism()));
+    await pool.drain();
   });
 
   test('a server that refuses initialize pauses refilling until the next session', async () => {

@@ -6,9 +6,10 @@ const FLUSH_AT_BYTES = 64 * 1024;
 
 /**
  * Log lines gathered and written together: one `write(2)` per 50 ms instead of one per line. Writes to a
- * pipe or file are synchronous in Node, so the access log line alone was one system call per request,
- * about a fifth of the bridge's CPU per call. Warnings and errors flush at once; whatever is pending
- * when the process exits is written synchronously, so only a SIGKILL can lose the last 50 ms.
+ * pipe or file are synchronous in Node, so the access log line alone was one system call per request
+ * (5.0 → 4.2 read/write system calls per bridged call). The logger flushes after every other line, so
+ * only access log lines wait; whatever is pending when the process exits is written synchronously, so
+ * only a SIGKILL can lose the last 50 ms of access log.
  */
 export class BatchingSink implements LogSink {
   private pending: string[] = [];

@@ -5,6 +5,12 @@ export type LogLevel = 'debug' | 'info' | 'warn' | 'error';
 
 const rank: Record<LogLevel, number> = { debug: 10, info: 20, warn: 30, error: 40 };
 
+/**
+ * The access log line, one per HTTP request: the only line frequent enough to be worth batching. Every
+ * other line flushes the batch and itself at once, so lines keep their order and events are not delayed.
+ */
+const ACCESS_LOG_MESSAGE = 'request';
+
 export type LogFields = Record<string, unknown>;
 
 /** Passed explicitly to every part that logs; there is no global logger. */
@@ -56,7 +62,7 @@ export class StructuredLogger implements Logger {
     if (this.format === 'json') {
       // A replacer function is called for every key; only fields that may hold an Error need it.
       this.sink.write(`${needsReplacer(fields) || needsReplacer(this.base) ? JSON.stringify(record, errorReplacer) : JSON.stringify(record)}\n`);
-      if (rank[level] >= rank.warn) this.sink.flush?.();
+      if (msg !== ACCESS_LOG_MESSAGE || rank[level] >= rank.warn) this.sink.flush?.();
       return;
     }
     const rest = Object.entries(record)
@@ -64,7 +70,7 @@ export class StructuredLogger implements Logger {
       .map(([key, value]) => `${key}=${typeof value === 'string' ? value : JSON.stringify(value, errorReplacer)}`)
       .join(' ');
     this.sink.write(`${record.time} ${level.toUpperCase()} ${msg}${rest ? ` ${rest}` : ''}\n`);
-    if (rank[level] >= rank.warn) this.sink.flush?.();
+    if (msg !== ACCESS_LOG_MESSAGE || rank[level] >= rank.warn) this.sink.flush?.();
   }
 }
 

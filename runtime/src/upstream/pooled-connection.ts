@@ -40,7 +40,8 @@ export class PooledConnection implements UpstreamConnection {
     private readonly process: StdioConnection,
     /** The pre-initialize (or previous session's) handshake; the session answers `initialize` from it. */
     handshake: { readonly params: Json; readonly result: Json } | undefined,
-    private readonly release: (returned: ProcessReturn) => void,
+    /** Resolves once the process is stopped or back in the pool. */
+    private readonly release: (returned: ProcessReturn) => Promise<void>,
   ) {
     this.handshake = handshake ? { ...handshake } : undefined;
     // A process that served a session already had its `notifications/initialized`; a second one is not sent.
@@ -90,7 +91,7 @@ export class PooledConnection implements UpstreamConnection {
     this.process.onclose = undefined;
     const unanswered = this.inflight.size > 0 ? `${this.inflight.size} request(s) still unanswered` : undefined;
     const unknownHandshake = this.handshake ? undefined : 'its initialize was not seen';
-    this.release({ process: this.process, tainted: this.tainted ?? unanswered ?? unknownHandshake, handshake: this.handshake });
+    await this.release({ process: this.process, tainted: this.tainted ?? unanswered ?? unknownHandshake, handshake: this.handshake });
   }
 
   private receive(message: JsonRpcMessage): void {

@@ -1,3 +1,4 @@
+import { availableParallelism } from 'node:os';
 import { parseDuration } from '../config/duration.js';
 import type { StdioTarget } from '../config/types.js';
 import type { Logger } from '../telemetry/logger.js';
@@ -11,6 +12,11 @@ type Json = Record<string, unknown>;
 export const DEFAULT_POOL_PROTOCOL = '2025-11-25';
 const PREINITIALIZE_TIMEOUT_MS = 120_000;
 const PREINITIALIZE_ID = 'mcp-gateway-pool';
+/**
+ * Spares started at once. Starting 16 servers together makes all 16 ready late (they share the CPUs);
+ * a few at a time makes the first ones ready early, which is what the next sessions wait for.
+ */
+const CONCURRENT_STARTS = Math.max(2, availableParallelism());
 
 export interface WarmPoolSettings {
   readonly size: number;
@@ -171,12 +177,12 @@ export class WarmPool {
   async drain(): Promise<void> {
     this.stopped = true;
     clearTimeout(this.idleTimer);
-    // Spares still spawning stop themselves once spawned (`stopped`).
-    await Promise.all(this.spares.splice(0).map((spare) => spare.process?.close()));
+    // Spares still spawning stop themselves once spawned (`stopped`); wait for that too.
+    await Promise.all(this.spares.splice(0).map((spare) => (spare.process ? spare.process.close() : spare.ready.then(() => spare.process?.close()))));
     this.events.spares?.(0);
   }
 
-  private giveBack({ process, tainted, handshake }: ProcessReturn): void {
+  private async giveBack({ process, tainted, handshake }: ProcessReturn): Promise<void> {
     const keep =
       this.settings.reuse && !this.stopped && tainted === undefined && handshake !== undefined && handshakeKey(handshake.params) === handshakeKey(this.params);
     if (keep && this.spares.length >= this.settings.size) {
@@ -192,8 +198,8 @@ export class WarmPool {
         this.events.outcome?.('retired');
         this.logger.info('stdio process not reused', { target: this.target, pid: process.pid, reason: tainted ?? 'pool full or handshake changed' });
       }
-      void process.close();
       this.fill();
+      await process.close();
       return;
     }
     const spare: Spare = { process, key: handshakeKey(handshake.params), handshake, ready: Promise.resolve(true), served: true };
@@ -205,7 +211,12 @@ export class WarmPool {
   /** Starts spares up to `size`, within this target's and the backend's process limits. */
   private fill(): void {
     if (this.stopped || this.refillPaused) return;
-    while (this.spares.length < this.settings.size && this.source.countOf(this.target) < this.settings.maxProcesses && this.source.hasRoom()) {
+    while (
+      this.spares.length < this.settings.size &&
+      this.spares.filter((spare) => spare.handshake === undefined).length < CONCURRENT_STARTS &&
+      this.source.countOf(this.target) < this.settings.maxProcesses &&
+      this.source.hasRoom()
+    ) {
       this.startSpare();
     }
   }
@@ -231,6 +242,7 @@ export class WarmPool {
             placeholder.handshake = { params, result };
             resolveReady(true);
             this.events.spares?.(this.readySpares);
+            this.fill();
           },
           (error: Error) => {
             if (!this.stopped) {
