@@ -475,6 +475,7 @@ export class McpSession {
       link.connection.setProtocolVersion(link.protocolVersion);
       link.send({ jsonrpc: '2.0', method: 'notifications/initialized' });
     } else {
+      link.protocolVersion = this.protocolVersion;
       link.connection.setProtocolVersion(this.protocolVersion);
     }
     return link;

@@ -14,6 +14,7 @@ import {
   errorResponse,
   HEADER_MISMATCH,
   INTERNAL_ERROR,
+  INVALID_PARAMS,
   INVALID_REQUEST,
   invalidReason,
   isRequest,
@@ -45,6 +46,8 @@ export interface McpEndpoint {
 type Exchange = { -readonly [Field in keyof Omit<McpRequestRecord, 'httpStatus' | 'durationMs'>]: McpRequestRecord[Field] };
 
 class HttpFailure extends Error {
+  /** The id of the request refused, when it could be read: the error answers that request. */
+  id?: string | number;
   constructor(
     readonly status: number,
     readonly code: number,
@@ -92,7 +95,7 @@ export async function serveMcp(endpoint: McpEndpoint, req: IncomingMessage, res:
   } catch (error) {
     if (error instanceof HttpFailure) {
       exchange.errorCode = error.code;
-      sendError(res, endpoint, error.status, error.code, error.message, error.data);
+      sendError(res, endpoint, error.status, error.code, error.message, error.data, error.id);
     } else if (error instanceof BodyTooLarge) {
       exchange.errorCode = INVALID_REQUEST;
       sendError(res, endpoint, 413, INVALID_REQUEST, error.message);
@@ -104,12 +107,12 @@ export async function serveMcp(endpoint: McpEndpoint, req: IncomingMessage, res:
   }
 }
 
-function sendError(res: ServerResponse, endpoint: McpEndpoint, status: number, code: number, message: string, data?: unknown): void {
+function sendError(res: ServerResponse, endpoint: McpEndpoint, status: number, code: number, message: string, data?: unknown, id?: string | number): void {
   if (res.headersSent) {
     res.end();
     return;
   }
-  sendJson(res, status, endpoint.responseHeaders, JSON.stringify(errorResponse(null, code, message, data)));
+  sendJson(res, status, endpoint.responseHeaders, JSON.stringify(errorResponse(id, code, message, data)));
 }
 
 function header(req: IncomingMessage, name: string): string | undefined {
@@ -159,7 +162,15 @@ async function post(endpoint: McpEndpoint, req: IncomingMessage, res: ServerResp
   }
   const contentType = (header(req, 'content-type') ?? '').split(';')[0].trim().toLowerCase();
   if (contentType !== 'application/json') throw new HttpFailure(415, INVALID_REQUEST, 'Unsupported Media Type: Content-Type must be application/json');
-  const headerVersion = protocolVersionHeader(req);
+  let headerVersion: string | undefined;
+  let versionRefused: HttpFailure | undefined;
+  try {
+    headerVersion = protocolVersionHeader(req);
+  } catch (error) {
+    if (!(error instanceof HttpFailure)) throw error;
+    // Refused once the body is read, so the error can carry the request's id.
+    versionRefused = error;
+  }
   const body = await readBody(req, endpoint.maxBodyBytes);
   let parsed: unknown;
   try {
@@ -176,11 +187,25 @@ async function post(endpoint: McpEndpoint, req: IncomingMessage, res: ServerResp
   }
   const first = messages[0];
   exchange.mcpMethod = first.method;
+  if (versionRefused) {
+    if (!batch && isRequest(first)) versionRefused.id = first.id as string | number;
+    throw versionRefused;
+  }
   const modernVersion = first.params?._meta?.['io.modelcontextprotocol/protocolVersion'];
   if (headerVersion === MODERN_PROTOCOL || modernVersion === MODERN_PROTOCOL) {
-    if (batch) throw new HttpFailure(400, INVALID_REQUEST, `Invalid Request: protocol revision ${MODERN_PROTOCOL} does not allow batches`);
-    if (headerVersion !== modernVersion) {
-      throw new HttpFailure(400, HEADER_MISMATCH, `Bad Request: MCP-Protocol-Version header (${headerVersion ?? 'absent'}) does not match _meta protocol version (${String(modernVersion ?? 'absent')})`);
+    try {
+      if (batch) throw new HttpFailure(400, INVALID_REQUEST, `Invalid Request: protocol revision ${MODERN_PROTOCOL} does not allow batches`);
+      if (modernVersion === undefined && isRequest(first)) {
+        // 2026-07-28: a request without its _meta protocol version is malformed (invalid params), not a header mismatch.
+        throw new HttpFailure(400, INVALID_PARAMS, `Invalid params: _meta["io.modelcontextprotocol/protocolVersion"] is required in protocol revision ${MODERN_PROTOCOL}`);
+      }
+      if (headerVersion !== modernVersion) {
+        throw new HttpFailure(400, HEADER_MISMATCH, `Bad Request: MCP-Protocol-Version header (${headerVersion ?? 'absent'}) does not match _meta protocol version (${String(modernVersion ?? 'absent')})`);
+      }
+    } catch (error) {
+      // The error answers the request: it carries the request's id (2026-07-28 requires it).
+      if (error instanceof HttpFailure && !batch && isRequest(first)) error.id = first.id as string | number;
+      throw error;
     }
     await serveEphemeral(endpoint, req, res, identity, exchange, first, MODERN_PROTOCOL, false);
     return;
