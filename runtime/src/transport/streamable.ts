@@ -188,6 +188,15 @@ async function post(endpoint: McpEndpoint, req: IncomingMessage, res: ServerResp
   const first = messages[0];
   exchange.mcpMethod = first.method;
   if (versionRefused) {
+    if (!batch && first.params?._meta?.['io.modelcontextprotocol/protocolVersion'] !== undefined) {
+      // A 2026-07-28-style request (per-request _meta): the versions offered are those server/discover
+      // lists, i.e. the stateless revision; the session-era ones are reached through initialize instead.
+      const requested = header(req, 'mcp-protocol-version');
+      versionRefused = new HttpFailure(400, UNSUPPORTED_PROTOCOL_VERSION, `Bad Request: Unsupported protocol version: ${requested} (supported versions: ${MODERN_PROTOCOL})`, {
+        supported: [MODERN_PROTOCOL],
+        requested,
+      });
+    }
     if (!batch && isRequest(first)) versionRefused.id = first.id as string | number;
     throw versionRefused;
   }
