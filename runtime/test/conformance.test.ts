@@ -261,34 +261,7 @@ describe('MCP conformance suite: direct vs through the gateway', () => {
  * (remove it then): the list only ever shrinks.
  */
 const KNOWN_GAPS: Record<string, readonly string[]> = {
-  '2026-07-28': [
-    // Error rules of the stateless revision the gateway does not follow yet (it answers as for 2025 sessions).
-    'server-stateless › sep-2575-request-meta-invalid-missing-meta',
-    'server-stateless › sep-2575-request-meta-invalid-missing-protocol-version',
-    'server-stateless › sep-2575-request-meta-invalid-missing-client-capabilities',
-    'server-stateless › sep-2575-http-server-meta-invalid-400#3',
-    'server-stateless › sep-2575-http-server-error-jsonrpc-id',
-    // server/discover and the unsupported-version error list every revision the gateway knows, not what the route serves.
-    'server-stateless › sep-2575-server-unsupported-version-error',
-    // MissingRequiredClientCapability (-32021) is not produced.
-    'server-stateless › sep-2575-server-rejects-undeclared-capability',
-    'server-stateless › sep-2575-missing-capability-http-400',
-    // Methods the revision removed get 200/-32002 instead of HTTP 404/-32601.
-    'server-stateless › sep-2575-http-server-method-not-found-404-initialize',
-    'server-stateless › sep-2575-http-server-method-not-found-404-ping',
-    'server-stateless › sep-2575-http-server-method-not-found-404-logging-setlevel',
-    'server-stateless › sep-2575-http-server-method-not-found-404-resources-subscribe',
-    'server-stateless › sep-2575-http-server-method-not-found-404-resources-unsubscribe',
-    'server-stateless › sep-2575-http-server-method-not-found-404',
-    // subscriptions/listen and streamed frames of stateless requests are not relayed yet.
-    'server-stateless › sep-2575-http-server-no-independent-requests-on-stream',
-    'server-stateless › sep-2575-server-no-log-without-loglevel',
-    'server-stateless › sep-2575-server-sends-subscription-ack',
-    'server-stateless › sep-2575-server-tags-subscription-id',
-    'server-stateless › sep-2575-server-honors-notification-filter',
-    'server-stateless › sep-2575-server-sends-prompts-list-changed-on-subscription',
-    'server-stateless › sep-2575-server-sends-tools-list-changed-on-subscription',
-  ],
+  '2026-07-28': [],
   '2025-11-25': [],
 };
 

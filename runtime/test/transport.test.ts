@@ -109,6 +109,15 @@ describe('Streamable HTTP details', () => {
     });
     expect(mismatch.status).toBe(400);
     expect((await fetch(url, { headers: { accept: 'text/event-stream', 'mcp-protocol-version': '2026-07-28' } })).status).toBe(405);
+
+    // 2026-07-28 error rules: a request without its _meta version is invalid params (not a header
+    // mismatch), and every error answers the request it refuses, with that request's id.
+    const withoutMeta = await post(url, JSON.stringify({ jsonrpc: '2.0', id: 4, method: 'tools/list', params: {} }), { 'mcp-protocol-version': '2026-07-28' });
+    expect(withoutMeta.status).toBe(400);
+    expect(await withoutMeta.json()).toMatchObject({ id: 4, error: { code: -32602 } });
+    const unknownVersion = await post(url, JSON.stringify({ jsonrpc: '2.0', id: 5, method: 'tools/list', params: { _meta: meta } }), { 'mcp-protocol-version': '2099-01-01' });
+    expect(unknownVersion.status).toBe(400);
+    expect(await unknownVersion.json()).toMatchObject({ id: 5, error: { code: -32022 } });
   });
 
   test('CORS: preflight for an allowed origin, MCP headers included; answers carry the CORS headers', async () => {

@@ -1,7 +1,7 @@
 import { redactText } from '../telemetry/redact.js';
 import type { UpstreamErrorReason } from '../telemetry/telemetry.js';
 import type { SpanHandle } from '../telemetry/tracing.js';
-import { INVALID_REQUEST, UPSTREAM_TIMEOUT } from '../transport/jsonrpc.js';
+import { INVALID_REQUEST, MODERN_PROTOCOL, UPSTREAM_TIMEOUT } from '../transport/jsonrpc.js';
 import type { CallSink } from '../transport/responder.js';
 import { UNAVAILABLE } from '../upstream/stdio-pool.js';
 import { UpstreamError, type JsonRpcMessage, type UpstreamConnection } from '../upstream/types.js';
@@ -134,6 +134,14 @@ export class TargetLink {
           this.lose(gone);
           return;
         }
+        const refusal = this.protocolVersion === MODERN_PROTOCOL ? upstreamRefusal(error) : undefined;
+        if (refusal) {
+          // 2026-07-28: a server answers a request it refuses with an HTTP error status and a JSON-RPC error
+          // (404/-32601 for a removed method, 400/-32602 for bad _meta…). That is its answer, relayed as it is.
+          this.events.answered?.(this);
+          reject(new UpstreamError(refusal.message, refusal.code, refusal.data, refusal.status));
+          return;
+        }
         const failure = new UpstreamError(`target "${this.name}" failed ${method}: ${describeFetchError(error)}`, UNAVAILABLE);
         this.events.failed?.(this, 'unavailable', failure.message);
         reject(failure);
@@ -218,6 +226,23 @@ export class TargetLink {
       pending.reject(new UpstreamError(`${reason.message} while handling ${pending.method}`, UNAVAILABLE));
       this.pending.delete(id);
     }
+  }
+}
+
+/**
+ * The SDK's Streamable HTTP client turns a non-2xx answer to a POST into an error with the HTTP status as
+ * `code` and the body in the message; a body that is a JSON-RPC error is the server's own answer.
+ */
+function upstreamRefusal(error: Error & { code?: number }): { status: number; code: number; message: string; data?: unknown } | undefined {
+  const marker = 'Error POSTing to endpoint: ';
+  const at = error.message.indexOf(marker);
+  if (typeof error.code !== 'number' || error.code < 400 || error.code > 499 || at < 0) return undefined;
+  try {
+    const body = JSON.parse(error.message.slice(at + marker.length)) as { jsonrpc?: string; error?: { code?: unknown; message?: unknown; data?: unknown } };
+    if (body.jsonrpc !== '2.0' || typeof body.error?.code !== 'number' || typeof body.error.message !== 'string') return undefined;
+    return { status: error.code, code: body.error.code, message: body.error.message, data: body.error.data };
+  } catch {
+    return undefined;
   }
 }
 

@@ -49,6 +49,7 @@ const CALL_KINDS: Record<string, CallKind> = {
 export class SessionNotResumable extends Error {}
 
 const KEPT_POST_STREAMS = 32;
+const SUBSCRIPTION_ID = 'io.modelcontextprotocol/subscriptionId';
 const REQUEST_CANCELLED = -32800;
 
 /**
@@ -407,6 +408,13 @@ export class McpSession {
   // ---- upstream → client ---------------------------------------------------------------------
 
   private upstreamMessage(link: TargetLink, message: JsonRpcMessage): void {
+    const subscription = message.params?._meta?.[SUBSCRIPTION_ID];
+    if (subscription !== undefined) {
+      // 2026-07-28 tags listen-stream notifications with the id of the subscriptions/listen request: the
+      // upstream knows the gateway's id for it, the client its own.
+      const call = [...this.calls.values()].find((candidate) => candidate.upstream.some((sent) => sent.link === link && String(sent.id) === String(subscription)));
+      if (call) message = { ...message, params: { ...message.params, _meta: { ...message.params!._meta, [SUBSCRIPTION_ID]: typeof subscription === 'string' ? String(call.clientId) : call.clientId } } };
+    }
     if (message.id !== undefined && message.id !== null) {
       // A server-to-client request (sampling, elicitation, roots): our id towards the client, theirs kept to answer.
       const downstreamId = `${link.name}.${++this.serverRequestSeq}`;
@@ -511,6 +519,7 @@ export class McpSession {
       link.connection.setProtocolVersion(link.protocolVersion);
       link.send({ jsonrpc: '2.0', method: 'notifications/initialized' });
     } else {
+      link.protocolVersion = this.protocolVersion;
       link.connection.setProtocolVersion(this.protocolVersion);
     }
     return link;

@@ -16,6 +16,7 @@ import {
   errorResponse,
   HEADER_MISMATCH,
   INTERNAL_ERROR,
+  INVALID_PARAMS,
   INVALID_REQUEST,
   invalidReason,
   isRequest,
@@ -68,6 +69,8 @@ export function refusedToolCall(endpoint: McpEndpoint, req: IncomingMessage, res
 type Exchange = { -readonly [Field in keyof Omit<McpRequestRecord, 'httpStatus' | 'durationMs'>]: McpRequestRecord[Field] };
 
 class HttpFailure extends Error {
+  /** The id of the request refused, when it could be read: the error answers that request. */
+  id?: string | number;
   constructor(
     readonly status: number,
     readonly code: number,
@@ -115,7 +118,7 @@ export async function serveMcp(endpoint: McpEndpoint, req: IncomingMessage, res:
   } catch (error) {
     if (error instanceof HttpFailure) {
       exchange.errorCode = error.code;
-      sendError(res, endpoint, error.status, error.code, error.message, error.data);
+      sendError(res, endpoint, error.status, error.code, error.message, error.data, error.id);
     } else if (error instanceof UpstreamError && error.httpStatus !== undefined) {
       // A limit refused the request: 429 (or 413 for a batch), the JSON-RPC error names the limit and its setting.
       exchange.errorCode = error.code;
@@ -139,12 +142,12 @@ export async function serveMcp(endpoint: McpEndpoint, req: IncomingMessage, res:
   }
 }
 
-function sendError(res: ServerResponse, endpoint: McpEndpoint, status: number, code: number, message: string, data?: unknown): void {
+function sendError(res: ServerResponse, endpoint: McpEndpoint, status: number, code: number, message: string, data?: unknown, id?: string | number): void {
   if (res.headersSent) {
     res.end();
     return;
   }
-  sendJson(res, status, endpoint.responseHeaders, JSON.stringify(errorResponse(null, code, message, data)));
+  sendJson(res, status, endpoint.responseHeaders, JSON.stringify(errorResponse(id, code, message, data)));
 }
 
 function header(req: IncomingMessage, name: string): string | undefined {
@@ -207,7 +210,15 @@ async function post(endpoint: McpEndpoint, req: IncomingMessage, res: ServerResp
   }
   const contentType = (header(req, 'content-type') ?? '').split(';')[0].trim().toLowerCase();
   if (contentType !== 'application/json') throw new HttpFailure(415, INVALID_REQUEST, 'Unsupported Media Type: Content-Type must be application/json');
-  const headerVersion = protocolVersionHeader(req);
+  let headerVersion: string | undefined;
+  let versionRefused: HttpFailure | undefined;
+  try {
+    headerVersion = protocolVersionHeader(req);
+  } catch (error) {
+    if (!(error instanceof HttpFailure)) throw error;
+    // Refused once the body is read, so the error can carry the request's id.
+    versionRefused = error;
+  }
   const body = await readBody(req, endpoint.maxBodyBytes, endpoint.bodyTimeoutMs);
   const text = body.toString('utf8');
   if (nestsDeeperThan(text, MAX_JSON_DEPTH)) throw new HttpFailure(400, INVALID_REQUEST, `Invalid Request: JSON nested deeper than ${MAX_JSON_DEPTH} levels`);
@@ -234,6 +245,19 @@ async function post(endpoint: McpEndpoint, req: IncomingMessage, res: ServerResp
   }
   const first = messages[0];
   exchange.mcpMethod = first.method;
+  if (versionRefused) {
+    if (!batch && first.params?._meta?.['io.modelcontextprotocol/protocolVersion'] !== undefined) {
+      // A 2026-07-28-style request (per-request _meta): the versions offered are those server/discover
+      // lists, i.e. the stateless revision; the session-era ones are reached through initialize instead.
+      const requested = header(req, 'mcp-protocol-version');
+      versionRefused = new HttpFailure(400, UNSUPPORTED_PROTOCOL_VERSION, `Bad Request: Unsupported protocol version: ${requested} (supported versions: ${MODERN_PROTOCOL})`, {
+        supported: [MODERN_PROTOCOL],
+        requested,
+      });
+    }
+    if (!batch && isRequest(first)) versionRefused.id = first.id as string | number;
+    throw versionRefused;
+  }
   if (refusedToolCall(endpoint, req, res, messages, identity)) return;
   if (endpoint.rateLimiter) {
     const subject = subjectKey(identity?.claims, req.socket.remoteAddress);
@@ -245,9 +269,19 @@ async function post(endpoint: McpEndpoint, req: IncomingMessage, res: ServerResp
   }
   const modernVersion = first.params?._meta?.['io.modelcontextprotocol/protocolVersion'];
   if (headerVersion === MODERN_PROTOCOL || modernVersion === MODERN_PROTOCOL) {
-    if (batch) throw new HttpFailure(400, INVALID_REQUEST, `Invalid Request: protocol revision ${MODERN_PROTOCOL} does not allow batches`);
-    if (headerVersion !== modernVersion) {
-      throw new HttpFailure(400, HEADER_MISMATCH, `Bad Request: MCP-Protocol-Version header (${headerVersion ?? 'absent'}) does not match _meta protocol version (${String(modernVersion ?? 'absent')})`);
+    try {
+      if (batch) throw new HttpFailure(400, INVALID_REQUEST, `Invalid Request: protocol revision ${MODERN_PROTOCOL} does not allow batches`);
+      if (modernVersion === undefined && isRequest(first)) {
+        // 2026-07-28: a request without its _meta protocol version is malformed (invalid params), not a header mismatch.
+        throw new HttpFailure(400, INVALID_PARAMS, `Invalid params: _meta["io.modelcontextprotocol/protocolVersion"] is required in protocol revision ${MODERN_PROTOCOL}`);
+      }
+      if (headerVersion !== modernVersion) {
+        throw new HttpFailure(400, HEADER_MISMATCH, `Bad Request: MCP-Protocol-Version header (${headerVersion ?? 'absent'}) does not match _meta protocol version (${String(modernVersion ?? 'absent')})`);
+      }
+    } catch (error) {
+      // The error answers the request: it carries the request's id (2026-07-28 requires it).
+      if (error instanceof HttpFailure && !batch && isRequest(first)) error.id = first.id as string | number;
+      throw error;
     }
     await serveEphemeral(endpoint, req, res, identity, exchange, first, MODERN_PROTOCOL, false);
     return;

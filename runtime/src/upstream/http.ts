@@ -85,7 +85,8 @@ export class HttpConnection implements UpstreamConnection {
         connection.declineNextStream = false;
         return Promise.resolve(new Response(null, { status: 405 }));
       }
-      return withPolicies(input, init);
+      const answer = withPolicies(input, init);
+      return init?.method === 'POST' && new Headers(init.headers).get('mcp-protocol-version') === MODERN_PROTOCOL ? answer.then(framesAsEvents) : answer;
     };
     const url = new URL(options.url);
     const transport: Transport =
@@ -142,6 +143,53 @@ export class HttpConnection implements UpstreamConnection {
     });
     return this.standalone;
   }
+}
+
+/**
+ * A 2026-07-28 server may stream a request's messages (notifications, then the result; a
+ * `subscriptions/listen` stream never ends) as newline-delimited JSON in an `application/json` answer.
+ * The SDK's client reads `application/json` as one message; the frames are handed to it as the SSE
+ * events it reads one by one instead, each as soon as it arrives.
+ */
+function framesAsEvents(response: Response): Response {
+  const type = (response.headers.get('content-type') ?? '').split(';')[0].trim().toLowerCase();
+  if (!response.ok || type !== 'application/json' || !response.body) return response;
+  const decoder = new TextDecoder();
+  const encoder = new TextEncoder();
+  let pending = '';
+  const emit = (controller: TransformStreamDefaultController<Uint8Array>, final: boolean): void => {
+    const lines = pending.split('\n');
+    pending = final ? '' : lines.pop()!;
+    let frame = '';
+    for (const line of final ? [...lines] : lines) {
+      frame += line;
+      if (!frame.trim()) continue;
+      try {
+        JSON.parse(frame);
+      } catch {
+        continue; // a message spread over several lines (pretty-printed JSON): wait for the rest
+      }
+      controller.enqueue(encoder.encode(`event: message\ndata: ${frame.replace(/\r/g, '')}\n\n`));
+      frame = '';
+    }
+    if (!final) pending = frame + (frame ? '\n' : '') + pending;
+  };
+  const body = response.body.pipeThrough(
+    new TransformStream<Uint8Array, Uint8Array>({
+      transform(chunk, controller) {
+        pending += decoder.decode(chunk, { stream: true });
+        emit(controller, false);
+      },
+      flush(controller) {
+        pending += decoder.decode();
+        emit(controller, true);
+      },
+    }),
+  );
+  const headers = new Headers(response.headers);
+  headers.set('content-type', 'text/event-stream');
+  headers.delete('content-length');
+  return new Response(body, { status: response.status, statusText: response.statusText, headers });
 }
 
 function staticKey(policies: TargetPolicies | undefined): string | undefined {
