@@ -407,7 +407,7 @@ function renderChart(results) {
     { title: 'peak RSS MB (lower is better)', value: (r) => r.peakRssMB, fmt: fmtMB },
   ];
   const W = 900;
-  const label = 330;
+  const label = 400;
   const barH = 18;
   const panelH = 30 + rows.length * (barH + 4);
   const H = 50 + panels.length * (panelH + 20);
@@ -422,7 +422,7 @@ function renderChart(results) {
       const y = top + 24 + i * (barH + 4);
       const v = panel.value(r);
       const w = Number.isFinite(v) ? ((W - label - 90) * v) / max : 0;
-      parts.push(`<text x="${label - 6}" y="${y + 13}" font-size="11" text-anchor="end">${escape(`(${r.id}) ${r.name}`.slice(0, 58))}</text>`);
+      parts.push(`<text x="${label - 6}" y="${y + 13}" font-size="10" text-anchor="end">${escape(`(${r.id}) ${r.name}`.slice(0, 60))}</text>`);
       parts.push(`<rect x="${label}" y="${y}" width="${w.toFixed(1)}" height="${barH}" fill="${color(r)}"/>`);
       parts.push(`<text x="${(label + w + 4).toFixed(1)}" y="${y + 13}" font-size="11">${escape(panel.fmt(v))}</text>`);
     });
