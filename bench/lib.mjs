@@ -1,6 +1,6 @@
 // Process, port and measurement helpers shared by the benchmark and the soak run.
 import { execFileSync, spawn } from 'node:child_process';
-import { createWriteStream, readFileSync } from 'node:fs';
+import { createWriteStream, readdirSync, readFileSync } from 'node:fs';
 import { createServer, connect } from 'node:net';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { sdk } from './sdk.mjs';
@@ -123,6 +123,35 @@ export function cpuTicksOf(pid) {
     return Number(fields[11]) + Number(fields[12]);
   } catch {
     return NaN;
+  }
+}
+
+/** Child processes of `pid` (all its threads), from /proc; empty where the kernel does not list them. */
+function childrenOf(pid) {
+  try {
+    return readdirSync(`/proc/${pid}/task`).flatMap((task) =>
+      readFileSync(`/proc/${pid}/task/${task}/children`, 'utf8').split(' ').filter(Boolean).map(Number),
+    );
+  } catch {
+    return [];
+  }
+}
+
+/**
+ * Waits until a proxy and its server processes have used no CPU for `quietMs` (at least `minMs`, at most
+ * `maxMs`): the state between bursts, with warm pools full, however busy the machine is.
+ */
+export async function waitUntilIdle(pid, { minMs, maxMs, quietMs = 500 }) {
+  const started = Date.now();
+  const busy = () => [pid, ...childrenOf(pid)].reduce((sum, p) => sum + (cpuTicksOf(p) || 0), 0);
+  let last = busy();
+  let quietSince = Date.now();
+  while (Date.now() - started < maxMs) {
+    await sleep(100);
+    const now = busy();
+    if (now !== last) quietSince = Date.now();
+    last = now;
+    if (Date.now() - quietSince >= quietMs && Date.now() - started >= minMs) return;
   }
 }
 

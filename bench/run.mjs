@@ -22,6 +22,7 @@ import {
   rssSampler,
   sleep,
   startProcess,
+  waitUntilIdle,
   waitForListening,
   waitForPort,
 } from './lib.mjs';
@@ -215,8 +216,10 @@ async function measureAll(configs) {
         entry.opened.push(first);
         await drive([first], { durationMs: SETTINGS.warmupMs, maxCalls: SETTINGS.maxCalls });
         // What a burst of new chats costs: 16 sessions opened at once, each timed to a usable session.
-        // The pause first lets every bridge get ready as it would between bursts (our pools refill).
-        await sleep(SETTINGS.settleMs);
+        // The pause first lets every bridge get ready as it would between bursts (our pools refill): at
+        // least settleMs, and until the proxy and its servers used no CPU for half a second.
+        if (entry.started.proc) await waitUntilIdle(entry.started.proc.pid, { minMs: SETTINGS.settleMs, maxMs: 60_000 });
+        else await sleep(SETTINGS.settleMs);
         const burst = await Promise.all(
           Array.from({ length: SETTINGS.clients }, async () => {
             const t = performance.now();
@@ -324,7 +327,7 @@ function render(results) {
   );
   lines.push(
     'Echo tool of one SDK stdio server, called back-to-back with the SDK client over loopback, warm sessions. ' +
-      `connect: ${n} new sessions opened at once (${SETTINGS.settleMs / 1000} s after the previous activity), each timed until the client holds a usable session. ` +
+      `connect: ${n} new sessions opened at once (at least ${SETTINGS.settleMs / 1000} s after the previous activity, once the proxy and its servers are idle), each timed until the client holds a usable session. ` +
       'CPU: the proxy process’s own user + system time per call (/proc/<pid>/stat utime + stime, its server children excluded). ' +
       'RSS: peak of the proxy process alone (VmHWM).',
     '',
@@ -404,7 +407,7 @@ function renderChart(results) {
     { title: 'peak RSS MB (lower is better)', value: (r) => r.peakRssMB, fmt: fmtMB },
   ];
   const W = 900;
-  const label = 330;
+  const label = 400;
   const barH = 18;
   const panelH = 30 + rows.length * (barH + 4);
   const H = 50 + panels.length * (panelH + 20);
@@ -419,7 +422,7 @@ function renderChart(results) {
       const y = top + 24 + i * (barH + 4);
       const v = panel.value(r);
       const w = Number.isFinite(v) ? ((W - label - 90) * v) / max : 0;
-      parts.push(`<text x="${label - 6}" y="${y + 13}" font-size="11" text-anchor="end">${escape(`(${r.id}) ${r.name}`.slice(0, 58))}</text>`);
+      parts.push(`<text x="${label - 6}" y="${y + 13}" font-size="10" text-anchor="end">${escape(`(${r.id}) ${r.name}`.slice(0, 60))}</text>`);
       parts.push(`<rect x="${label}" y="${y}" width="${w.toFixed(1)}" height="${barH}" fill="${color(r)}"/>`);
       parts.push(`<text x="${(label + w + 4).toFixed(1)}" y="${y + 13}" font-size="11">${escape(panel.fmt(v))}</text>`);
     });
