@@ -6,6 +6,9 @@ import type { CallSink } from '../transport/responder.js';
 import { UNAVAILABLE } from '../upstream/stdio-pool.js';
 import { UpstreamError, type JsonRpcMessage, type UpstreamConnection } from '../upstream/types.js';
 
+/** How long the session waits for the upstream's standalone stream to open before sending on without it. */
+const STREAM_OPEN_WAIT_MS = 30_000;
+
 /** A client request in flight; links use it to place the upstream's interim messages on the right stream. */
 export interface ClientCall {
   readonly clientId: string | number;
@@ -184,7 +187,9 @@ export class TargetLink {
   initialized(): void {
     const open = this.connection.openStream;
     if (!open) return;
-    this.accepted = this.afterAccepted(() => open.call(this.connection)).catch(() => undefined);
+    // A server (or proxy) that holds the stream's headers until its first event must not stall the session.
+    const opened = this.afterAccepted(() => open.call(this.connection)).catch(() => undefined);
+    this.accepted = Promise.race([opened, new Promise<void>((resolve) => setTimeout(resolve, STREAM_OPEN_WAIT_MS).unref())]);
   }
 
   /** Runs `send` once the messages sent before it are accepted. */
