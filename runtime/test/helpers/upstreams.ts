@@ -97,6 +97,9 @@ function buildServer(label: string, upstream: TestUpstream): Server {
 }
 
 function listen(server: HttpServer): Promise<number> {
+  // Node's default 5 s keep-alive lets a test server close a pooled socket just as the gateway, slowed down on
+  // a busy machine, sends on it (ECONNRESET under `npm run test:stress`); servers in front of gateways keep longer.
+  server.keepAliveTimeout = 65_000;
   return new Promise((resolve) => server.listen(0, '127.0.0.1', () => resolve((server.address() as AddressInfo).port)));
 }
 
