@@ -53,17 +53,24 @@ const LABEL_SERVER = `${LABEL_DOMAIN}/server`;
 const COMPONENT = 'mcp-server';
 
 /**
- * Which objects an `McpServer` emits.
+ * Which objects an `McpServer` emits. An enum-like class, the same shape as `McpGatewayImplementation`.
  */
-export enum McpServerWorkload {
+export class McpServerWorkload {
   /** A Deployment, a Service and optionally a ServiceAccount, built with cdk8s-plus. */
-  KUBERNETES = 'Kubernetes',
+  public static readonly KUBERNETES = new McpServerWorkload('Kubernetes');
   /**
    * One kmcp `kagent.dev/v1alpha1` `MCPServer` custom resource, for clusters that run the kmcp
    * controller; the controller creates the Deployment and Service. kmcp cannot express every prop:
    * synthesis fails naming the prop to drop (e.g. `env` from Secret keys, probes, the SSE transport).
    */
-  KMCP = 'kmcp',
+  public static readonly KMCP = new McpServerWorkload('kmcp');
+
+  /** Identifier used in messages, e.g. `kmcp`. */
+  public readonly name: string;
+
+  private constructor(name: string) {
+    this.name = name;
+  }
 }
 
 /**
