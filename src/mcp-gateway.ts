@@ -1,43 +1,24 @@
-import { createHash } from 'crypto';
-import { ApiObject, Chart, Duration, Lazy, Names, Size, Yaml } from 'cdk8s';
+import { ApiObject, Chart, Duration, Names } from 'cdk8s';
 import * as kplus from 'cdk8s-plus-28';
 import { Construct } from 'constructs';
 import { McpConnections, connectionsOf } from './connections';
 import { HttpBackendRefSpec, gatewayApiDuration, httpRouteObject } from './gateway-api';
 import { ControllerContext } from './gateway/controller';
 import { ExposureBinding } from './gateway/exposure';
+import { METRICS_PORT, RUNTIME_RESERVED_PATHS, RuntimeContext, RuntimeDataPlane, renderRuntimeConfig, runtimeOnlyProblems } from './gateway/runtime';
 import { McpGatewayMonitoring, McpGatewayMonitoringOptions } from './gateway-monitoring';
 import { McpImages } from './images';
-import { LABEL_COMPONENT, LABEL_DOMAIN, LABEL_INSTANCE, imageVersion, labelTree, recommendedLabels } from './labels';
-import { restrictedContainerSecurityContext, restrictedPodSecurityContext } from './manifest-helpers';
+import { LABEL_COMPONENT, LABEL_INSTANCE, imageVersion, labelTree, recommendedLabels } from './labels';
 import { McpGatewayExposure } from './mcp-gateway-exposure';
 import { McpGatewayImplementation } from './mcp-gateway-implementation';
-import { McpGatewayLimits, renderLimitsConfig, validateLimits, withRateLimits } from './mcp-gateway-limits';
-import { renderTarget, routeNameFromPath } from './mcp-gateway-render';
+import { McpGatewayLimits, validateLimits } from './mcp-gateway-limits';
+import { routeNameFromPath } from './mcp-gateway-render';
 import { McpGatewayRoute, McpGatewayRouteOptions } from './mcp-gateway-route';
 import { IMcpRoutePolicy } from './route-policy';
-import { dnsLabelProblem, portProblem, propChecks, propError } from './validation';
-import {
-  DEFAULT_PRE_STOP_DELAY, RUNTIME_DEFAULT_DRAIN, WorkloadContext, WorkloadOptions, applyWorkloadOptions,
-  mayRunSeveralPods, podManagementOptions, workloadDeploymentProps, workloadLifecycle, workloadProblems,
-} from './workload-options';
+import { dnsLabelProblem, propChecks } from './validation';
+import { WorkloadOptions } from './workload-options';
 
-/** Where the ConfigMap is mounted; the runtime image's documented `--config` location. */
-const CONFIG_DIR = '/etc/mcp-gateway';
-const CONFIG_KEY = 'config.yaml';
-/** The runtime's Prometheus port (`config.statsAddr` default `0.0.0.0:15020`) and its loopback admin port. */
-const METRICS_PORT = 15020;
-const ADMIN_PORT = 15000;
-/** Non-root uid/gid of the gateway image (distroless `nonroot`). */
-const GATEWAY_RUN_AS = { user: 65532, group: 65532 };
-const CONFIG_HASH_ANNOTATION = `${LABEL_DOMAIN}/config-hash`;
 const COMPONENT = 'gateway';
-
-/** Paths the runtime answers itself on every bind port. */
-const RUNTIME_RESERVED_PATHS = ['/healthz', '/readyz'];
-
-/** The gateway image's Node.js (distroless nodejs, see runtime/Dockerfile): the only way to wait in a preStop hook there. */
-const IMAGE_NODE = '/nodejs/bin/node';
 
 /**
  * Properties of an `McpGateway`.
@@ -197,6 +178,8 @@ export class McpGateway extends Construct {
   private readonly isolate: boolean;
   private readonly podSelector: kplus.Pods;
   private readonly exposureBinding: ExposureBinding;
+  /** This project's runtime, when no controller serves the routes. */
+  private readonly runtime?: RuntimeDataPlane;
   private readonly image: string;
   private readonly props: McpGatewayProps;
 
@@ -222,25 +205,15 @@ export class McpGateway extends Construct {
       enabled: this.isolate && this.implementation === McpGatewayImplementation.RUNTIME,
     });
 
-    if (this.isRuntime) {
-      this.configMap = new kplus.ConfigMap(this, 'Config', {
-        data: { [CONFIG_KEY]: Lazy.any({ produce: () => this.configYaml() }) },
-      });
-      this.deployment = this.createDeployment(props);
-      this.service = new kplus.Service(this, 'Service', {
-        selector: this.deployment,
-        // A clash with the metrics port is reported by validation; building the Service must not throw first.
-        ports: this.port === METRICS_PORT ? [{ name: 'http', port: this.port, targetPort: this.port }] : [
-          { name: 'http', port: this.port, targetPort: this.port },
-          { name: 'metrics', port: METRICS_PORT, targetPort: METRICS_PORT },
-        ],
-      });
-      const applied = applyWorkloadOptions(this, this.deployment, props, this.workloadContext);
-      this.autoscaler = applied.autoscaler;
-      this.disruptionBudget = applied.disruptionBudget;
-      if (props.monitoring) {
-        this.monitoring = new McpGatewayMonitoring(this, 'Monitoring', { ...props.monitoring, service: this.service });
-      }
+    if (!this.implementation._controller) {
+      // No controller serves the routes: this project's runtime does.
+      this.runtime = new RuntimeDataPlane(this.runtimeContext);
+      this.configMap = this.runtime.configMap;
+      this.deployment = this.runtime.deployment;
+      this.service = this.runtime.service;
+      this.autoscaler = this.runtime.autoscaler;
+      this.disruptionBudget = this.runtime.disruptionBudget;
+      this.monitoring = this.runtime.monitoring;
     }
 
     this.exposureBinding = this.exposure._bind({
@@ -358,35 +331,19 @@ export class McpGateway extends Construct {
    * Computed on each call, so it reflects routes and policies added so far.
    */
   public renderConfig(): any {
-    return {
-      // Rendered even at their defaults, so the drain and the pods' grace period, and the metrics port
-      // and the Service's `metrics` port, cannot drift apart.
-      config: {
-        drainTimeout: `${this.drainTimeout.toSeconds({ integral: false })}s`,
-        statsAddr: `0.0.0.0:${METRICS_PORT}`,
-        adminAddr: `127.0.0.1:${ADMIN_PORT}`,
-        ...renderLimitsConfig(this.props.limits),
-      },
-      binds: [{
-        port: this.port,
-        listeners: [{
-          name: 'default',
-          protocol: 'HTTP',
-          routes: this._routes.map((route) => withRateLimits(this.renderRuntimeRoute(route), this.props.limits)),
-        }],
-      }],
-    };
+    return renderRuntimeConfig(this.runtimeContext);
   }
 
-  private get drainTimeout(): Duration {
-    return this.props.drainTimeout ?? RUNTIME_DEFAULT_DRAIN;
-  }
-
-  private get workloadContext(): WorkloadContext {
+  private get runtimeContext(): RuntimeContext {
     return {
-      drain: this.drainTimeout,
-      preStopCommand: (seconds) => [IMAGE_NODE, '-e', `setTimeout(() => {}, ${seconds * 1000})`],
-      defaultPreStopDelay: DEFAULT_PRE_STOP_DELAY,
+      scope: this,
+      props: this.props,
+      port: this.port,
+      image: this.image,
+      podLabels: this.labels,
+      routes: () => this._routes,
+      publicUrl: this.publicUrl,
+      routePaths: (route) => this.routePaths(route),
     };
   }
 
@@ -420,74 +377,6 @@ export class McpGateway extends Construct {
     return id;
   }
 
-  private createDeployment(props: McpGatewayProps): kplus.Deployment {
-    const tmp = kplus.Volume.fromEmptyDir(this, 'TmpVolume', 'tmp');
-    const config = kplus.Volume.fromConfigMap(this, 'ConfigVolume', this.configMap!, { name: 'config' });
-    const deployment = new kplus.Deployment(this, 'Deployment', {
-      ...workloadDeploymentProps(props, this.workloadContext),
-      podMetadata: { labels: this.labels },
-      automountServiceAccountToken: false,
-      securityContext: restrictedPodSecurityContext(GATEWAY_RUN_AS),
-      containers: [{
-        name: 'gateway',
-        image: this.image,
-        // The default image is pinned to this library's version, so a cached copy is the right one.
-        imagePullPolicy: kplus.ImagePullPolicy.IF_NOT_PRESENT,
-        args: ['--config', `${CONFIG_DIR}/${CONFIG_KEY}`],
-        ports: this.port === METRICS_PORT ? [{ number: this.port, name: 'http' }] : [
-          { number: this.port, name: 'http' },
-          { number: METRICS_PORT, name: 'metrics' },
-        ],
-        envVariables: props.sessionKey ? { SESSION_KEY: props.sessionKey } : undefined,
-        lifecycle: workloadLifecycle(props, this.workloadContext),
-        // Sized for a Node.js process under a 1-CPU limit on a busy node: start-up (loading the config, warming
-        // stdio targets) may take up to a minute, and a check may take 3 seconds before it counts as failed.
-        startup: kplus.Probe.fromHttpGet('/healthz', { port: this.port, periodSeconds: Duration.seconds(2), timeoutSeconds: Duration.seconds(3), failureThreshold: 30 }),
-        readiness: kplus.Probe.fromHttpGet('/readyz', { port: this.port, periodSeconds: Duration.seconds(5), timeoutSeconds: Duration.seconds(3), failureThreshold: 2 }),
-        liveness: kplus.Probe.fromHttpGet('/healthz', { port: this.port, periodSeconds: Duration.seconds(10), timeoutSeconds: Duration.seconds(3), failureThreshold: 3 }),
-        resources: props.resources ?? {
-          cpu: { request: kplus.Cpu.millis(100), limit: kplus.Cpu.units(1) },
-          memory: { request: Size.mebibytes(128), limit: Size.mebibytes(512) },
-        },
-        securityContext: restrictedContainerSecurityContext(GATEWAY_RUN_AS),
-        volumeMounts: [
-          { path: CONFIG_DIR, volume: config, readOnly: true },
-          { path: '/tmp', volume: tmp },
-        ],
-      }],
-    });
-    // A changed config rolls the pods; without this the runtime would only see it on its own reload.
-    deployment.podMetadata.addAnnotation(CONFIG_HASH_ANNOTATION, Lazy.any({ produce: () => this.configHash() }));
-    return deployment;
-  }
-
-  private configYaml(): string {
-    return Yaml.stringify(this.renderConfig());
-  }
-
-  private configHash(): string {
-    return createHash('sha256').update(this.configYaml()).digest('hex').slice(0, 16);
-  }
-
-  private renderRuntimeRoute(route: McpGatewayRoute): any {
-    const { policies } = route._renderPolicies(this.publicUrl);
-    return {
-      name: route.routeName,
-      matches: this.routePaths(route).map((path) => ({ path: { exact: path } })),
-      backends: [{
-        mcp: {
-          name: route.routeName,
-          targets: route.targets.map(renderTarget),
-          ...(route.statefulMode ? { statefulMode: route.statefulMode } : {}),
-          ...(route.prefixMode ? { prefixMode: route.prefixMode } : {}),
-          ...(route.failureMode ? { failureMode: route.failureMode } : {}),
-          serverInfo: { name: route.serverName },
-        },
-      }],
-      ...(Object.keys(policies).length > 0 ? { policies } : {}),
-    };
-  }
-
   /**
    * The endpoint path plus, for a route with sign-in, the OAuth discovery paths clients derive from it
    * (RFC 9728 protected resource metadata, RFC 8414 authorization server metadata, and the registration proxy).
@@ -505,48 +394,12 @@ export class McpGateway extends Construct {
     ];
   }
 
-  /** Scaling, shutdown and the session key shared by the replicas. */
-  private workloadProblems(): string[] {
-    const props = this.props;
-    const errors = workloadProblems(this, props, this.workloadContext, this.deployment!.containers);
-    const drain = this.drainTimeout.toSeconds({ integral: false });
-    if (!Number.isInteger(drain) || drain < 1) {
-      errors.push(propError(this, 'drainTimeout', `${drain}s is not a whole number of seconds of at least 1`, 'Set drainTimeout to whole seconds, e.g. Duration.seconds(25).'));
-    }
-    const secretRef = props.sessionKey?.valueFrom?.secretKeyRef;
-    if (props.sessionKey === undefined && mayRunSeveralPods(props)) {
-      errors.push(propError(this, 'sessionKey', 'is missing, but the gateway may run more than one pod: each would encrypt session ids with its own random key, so sessions would break on scale-out and rolling updates',
-        'Create a shared key once, `kubectl create secret generic mcp-session --from-literal=key=$(openssl rand -hex 32)`, and pass it: sessionKey: kplus.EnvValue.fromSecretValue({ secret: kplus.Secret.fromSecretName(this, "SessionKey", "mcp-session"), key: "key" }).'));
-    } else if (props.sessionKey !== undefined && (secretRef === undefined || !secretRef.key)) {
-      errors.push(propError(this, 'sessionKey', 'is not a key of a Secret: a literal or ConfigMap value would be stored in plain text in the manifests',
-        'Keep the key in a Secret (`kubectl create secret generic mcp-session --from-literal=key=$(openssl rand -hex 32)`) and pass kplus.EnvValue.fromSecretValue({ secret: kplus.Secret.fromSecretName(this, "SessionKey", "mcp-session"), key: "key" }).'));
-    }
-    return errors;
-  }
-
-  /** Props only the RUNTIME implementation reads: with a controller, the controller runs the pods. */
-  private nonRuntimeProblems(): string[] {
-    const props = this.props;
-    const runtimeOnly: Array<[string, unknown]> = [
-      ['port', props.port], ['image', props.image], ['resources', props.resources], ['sessionKey', props.sessionKey],
-      ['replicas', props.replicas], ...podManagementOptions(props), ['drainTimeout', props.drainTimeout], ['monitoring', props.monitoring],
-    ];
-    return runtimeOnly.filter(([, value]) => value !== undefined).map(([prop]) => propError(this, prop,
-      `applies to the RUNTIME implementation only, not ${this.implementation.name}`, `Drop ${prop}, or configure it on the controller that runs the ${this.implementation.name} data plane.`));
-  }
-
   private validateGateway(): string[] {
     const { errors, check } = propChecks(this);
-    if (this.isRuntime) {
-      const portIssue = portProblem(this.port);
-      check('port', portIssue, 'Omit it for the default 8080.');
-      if (!portIssue && (this.port === METRICS_PORT || this.port === ADMIN_PORT)) {
-        check('port', `${this.port} is taken by the runtime's ${this.port === METRICS_PORT ? 'metrics' : 'admin'} endpoint`, 'Pick another port such as 8080.');
-      }
-      errors.push(...this.workloadProblems());
-      check('image', this.image.trim() === '' ? 'is empty' : undefined, 'Omit it to use the default gateway image.');
+    if (this.runtime) {
+      this.runtime.check(check, errors);
     } else {
-      errors.push(...this.nonRuntimeProblems());
+      errors.push(...runtimeOnlyProblems(this, this.props, this.implementation.name));
     }
     if (this.publicUrl !== undefined && !/^https?:\/\/[^/?#]+$/.test(this.publicUrl)) {
       check('publicUrl', `${JSON.stringify(this.publicUrl)} is not a scheme and host without path`, 'Pass e.g. "https://mcp.example.com".');
@@ -585,7 +438,7 @@ export class McpGateway extends Construct {
       check('path', 'may not contain whitespace, "?" or "#"', 'Use a plain path such as "/github/mcp".');
     } else if (route.path.startsWith('/.well-known/')) {
       check('path', 'is under /.well-known/, which is reserved for OAuth discovery', 'Use e.g. "/github/mcp".');
-    } else if (this.isRuntime && RUNTIME_RESERVED_PATHS.includes(route.path)) {
+    } else if (this.runtime && RUNTIME_RESERVED_PATHS.includes(route.path)) {
       check('path', `${route.path} is the runtime's health endpoint`, 'Use another path.');
     }
     check('name', dnsLabelProblem(route.routeName), 'Set name to e.g. "github".');

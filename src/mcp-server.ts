@@ -1,4 +1,4 @@
-import { ApiObject, Chart, Duration, JsonPatch, Names, Size } from 'cdk8s';
+import { ApiObject, Chart, Duration, Names, Size } from 'cdk8s';
 import * as kplus from 'cdk8s-plus-28';
 import { Construct } from 'constructs';
 import { McpConnections } from './connections';
@@ -6,11 +6,14 @@ import { McpImages } from './images';
 import {
   LABEL_COMPONENT, LABEL_DOMAIN, LABEL_INSTANCE, LABEL_NAME, imageVersion, labelTree, recommendedLabels,
 } from './labels';
-import { restrictedContainerSecurityContext, restrictedPodSecurityContext, serviceHost } from './manifest-helpers';
+import { restrictedContainerSecurityContext, serviceHost } from './manifest-helpers';
 import { McpServerTransport } from './mcp-server-transport';
 import { IMcpTarget, McpProtocol } from './mcp-target';
 import { StdioProcessPool } from './stdio-process-pool';
 import { kmcpProblems, renderKmcpServer } from './server/kmcp';
+import {
+  BRIDGE_DIR, DEFAULT_STARTUP_TIMEOUT, PORT_NAME, STARTUP_PROBE_PERIOD_SECONDS, renderKubernetesServer,
+} from './server/kubernetes';
 import {
   absolutePathProblem,
   dnsLabelProblem,
@@ -22,49 +25,38 @@ import {
   serviceNameProblem,
 } from './validation';
 import {
-  AppliedWorkload, DEFAULT_PRE_STOP_DELAY, RUNTIME_DEFAULT_DRAIN, WorkloadContext, WorkloadOptions,
-  applyWorkloadOptions, replicasProblems, workloadDeploymentProps, workloadLifecycle, workloadProblems,
+  DEFAULT_PRE_STOP_DELAY, RUNTIME_DEFAULT_DRAIN, WorkloadContext, WorkloadOptions, replicasProblems, workloadProblems,
 } from './workload-options';
 
-/** Where the gateway image keeps its single executable (see docs/ARCHITECTURE.md, "Container contract"). */
-const GATEWAY_EXECUTABLE = '/opt/mcp-gateway/bin/mcp-gateway';
-/**
- * Shared emptyDir into which the init container copies the bridge: `mcp-gateway --copy-self DIR` writes the
- * executable with its own dynamic loader and shared libraries (`DIR/mcp-gateway`, `DIR/lib/ld.so`,
- * `DIR/lib/libc.so.6`, ...), so the bridge needs nothing from the server's image (which may be distroless,
- * Alpine or scratch) beyond its CPU architecture.
- */
-const BRIDGE_DIR = '/mcp-bridge';
-/**
- * The server container's entrypoint: the copied loader runs the copied executable with only the copied
- * libraries. No LD_LIBRARY_PATH is set, so the stdio server the bridge starts sees the image's own environment.
- */
-const BRIDGE_COMMAND = [`${BRIDGE_DIR}/lib/ld.so`, '--library-path', `${BRIDGE_DIR}/lib`, `${BRIDGE_DIR}/mcp-gateway`];
 const DEFAULT_HOME = '/home/mcp';
 const DEFAULT_PORT = 3000;
 const DEFAULT_USER = 1000;
 const DEFAULT_GROUP = 1000;
-const DEFAULT_STARTUP_TIMEOUT = Duration.seconds(120);
-const PORT_NAME = 'mcp';
 const SERVER_CONTAINER_NAME = 'mcp-server';
-const STARTUP_PROBE_PERIOD_SECONDS = 5;
 
 /** The server's target name on every object, so one label finds a server across workload modes. */
 const LABEL_SERVER = `${LABEL_DOMAIN}/server`;
 const COMPONENT = 'mcp-server';
 
 /**
- * Which objects an `McpServer` emits.
+ * Which objects an `McpServer` emits. An enum-like class, the same shape as `McpGatewayImplementation`.
  */
-export enum McpServerWorkload {
+export class McpServerWorkload {
   /** A Deployment, a Service and optionally a ServiceAccount, built with cdk8s-plus. */
-  KUBERNETES = 'Kubernetes',
+  public static readonly KUBERNETES = new McpServerWorkload('Kubernetes');
   /**
    * One kmcp `kagent.dev/v1alpha1` `MCPServer` custom resource, for clusters that run the kmcp
    * controller; the controller creates the Deployment and Service. kmcp cannot express every prop:
    * synthesis fails naming the prop to drop (e.g. `env` from Secret keys, probes, the SSE transport).
    */
-  KMCP = 'kmcp',
+  public static readonly KMCP = new McpServerWorkload('kmcp');
+
+  /** Identifier used in messages, e.g. `kmcp`. */
+  public readonly name: string;
+
+  private constructor(name: string) {
+    this.name = name;
+  }
 }
 
 /**
@@ -526,109 +518,16 @@ export class McpServer extends Construct implements IMcpTarget {
       return;
     }
 
-    const labels = this.labels(props);
-    if (props.serviceAccount) {
-      this.serviceAccount = new kplus.ServiceAccount(this, 'ServiceAccount', {
-        metadata: {
-          name: this.name,
-          labels: { ...props.serviceAccount.labels, ...labels },
-          annotations: props.serviceAccount.annotations,
-        },
-      });
-    } else if (props.serviceAccountName !== undefined) {
-      this.serviceAccount = kplus.ServiceAccount.fromServiceAccountName(this, 'ServiceAccount', props.serviceAccountName);
-    }
-
-    const workload = this.workloadContext(props);
-    const deployment = new kplus.Deployment(this, 'Deployment', {
-      metadata: { name: this.name, labels },
-      ...workloadDeploymentProps(props, workload),
-      select: false,
-      podMetadata: { labels: { ...props.podLabels, ...labels }, annotations: props.podAnnotations },
-      serviceAccount: this.serviceAccount,
-      // The token is an API credential; only servers that asked for an identity get one.
-      automountServiceAccountToken: this.serviceAccount !== undefined,
-      securityContext: restrictedPodSecurityContext(runAs),
+    const rendered = renderKubernetesServer(this, props, server, {
+      name: this.name, port: this.port, path: this.path, targetName: this.targetName, protocol: this.protocol,
+      isStdio: this.transport.isStdio, labels: this.labels(props), selectorLabels: this.selectorLabels(),
+      workload: this.workloadContext(props), runAs,
     });
-    deployment.select(kplus.LabelSelector.of({ labels: this.selectorLabels() }));
-    this._deployment = deployment;
-
-    const startupTimeout = props.startupTimeout ?? DEFAULT_STARTUP_TIMEOUT;
-    const startupFailures = Math.max(1, Math.ceil(startupTimeout.toSeconds() / STARTUP_PROBE_PERIOD_SECONDS));
-    const probeTiming = { timeoutSeconds: Duration.seconds(3) };
-    const startupTiming = { ...probeTiming, periodSeconds: Duration.seconds(STARTUP_PROBE_PERIOD_SECONDS), failureThreshold: startupFailures };
-    const readinessTiming = { ...probeTiming, periodSeconds: Duration.seconds(5), failureThreshold: 2 };
-    const livenessTiming = { ...probeTiming, periodSeconds: Duration.seconds(10), failureThreshold: 3 };
-
-    if (this.transport.isStdio) {
-      const bridgeVolume = kplus.Volume.fromEmptyDir(this, 'BridgeVolume', 'mcp-bridge');
-      deployment.addInitContainer({
-        name: 'copy-bridge',
-        image: props.gatewayImage ?? McpImages.GATEWAY,
-        imagePullPolicy: server.imagePullPolicy,
-        command: [GATEWAY_EXECUTABLE, '--copy-self', BRIDGE_DIR],
-        volumeMounts: [{ volume: bridgeVolume, path: BRIDGE_DIR }],
-        resources: {
-          cpu: { request: kplus.Cpu.millis(10), limit: kplus.Cpu.millis(500) },
-          memory: { request: Size.mebibytes(32), limit: Size.mebibytes(256) },
-        },
-        // The copy goes to the emptyDir; the gateway image itself is never written to.
-        securityContext: restrictedContainerSecurityContext(runAs),
-      });
-      deployment.addContainer({
-        ...server,
-        lifecycle: workloadLifecycle(props, workload),
-        command: [...BRIDGE_COMMAND],
-        args: ['--host', '0.0.0.0', '--port', String(this.port), ...(props.stdioPool?._toBridgeArgs() ?? []), '--', ...(props.command ?? []), ...(props.args ?? [])],
-        volumeMounts: [...server.volumeMounts!, { volume: bridgeVolume, path: BRIDGE_DIR, readOnly: true }],
-        // /readyz, not /healthz, for start-up: the cold start of the child (npx/uvx install) is what it waits for.
-        startup: kplus.Probe.fromHttpGet('/readyz', { port: this.port, ...startupTiming }),
-        readiness: props.readiness ?? kplus.Probe.fromHttpGet('/readyz', { port: this.port, ...readinessTiming }),
-        liveness: props.liveness ?? kplus.Probe.fromHttpGet('/healthz', { port: this.port, ...livenessTiming }),
-      });
-    } else {
-      deployment.addContainer({
-        ...server,
-        lifecycle: workloadLifecycle(props, workload),
-        startup: kplus.Probe.fromTcpSocket({ port: this.port, ...startupTiming }),
-        readiness: props.readiness ?? kplus.Probe.fromTcpSocket({ port: this.port, ...readinessTiming }),
-        liveness: props.liveness ?? kplus.Probe.fromTcpSocket({ port: this.port, ...livenessTiming }),
-      });
-    }
-
-    const podSpec = ApiObject.of(deployment);
-    const pullSecrets = props.imagePullSecrets ?? [];
-    if (pullSecrets.length > 0) {
-      // cdk8s-plus models a single registry secret (`dockerRegistryAuth`); pods accept a list.
-      podSpec.addJsonPatch(JsonPatch.add('/spec/template/spec/imagePullSecrets', pullSecrets.map(s => ({ name: s.name }))));
-    }
-    if (props.nodeSelector && Object.keys(props.nodeSelector).length > 0) {
-      podSpec.addJsonPatch(JsonPatch.add('/spec/template/spec/nodeSelector', { ...props.nodeSelector }));
-    }
-    if (props.tolerations && props.tolerations.length > 0) {
-      deployment.scheduling.tolerate(kplus.Node.tainted(...props.tolerations));
-    }
-    const applied: AppliedWorkload = applyWorkloadOptions(this, deployment, props, workload);
-    this.autoscaler = applied.autoscaler;
-    this.disruptionBudget = applied.disruptionBudget;
-
-    const service = new kplus.Service(this, 'Service', {
-      metadata: {
-        name: this.name,
-        labels,
-        annotations: {
-          'agentgateway.dev/mcp-path': this.path,
-          'agentgateway.dev/mcp-target-name': this.targetName,
-        },
-      },
-      type: kplus.ServiceType.CLUSTER_IP,
-      ports: [{ name: PORT_NAME, port: this.port, targetPort: this.port }],
-    });
-    for (const [key, value] of Object.entries(this.selectorLabels())) service.selectLabel(key, value);
-    // cdk8s-plus has no appProtocol; agentgateway's Service selectors require it to treat the port as MCP.
-    const appProtocol = this.protocol === McpProtocol.SSE ? 'agentgateway.dev/mcp-sse' : 'agentgateway.dev/mcp';
-    ApiObject.of(service).addJsonPatch(JsonPatch.add('/spec/ports/0/appProtocol', appProtocol));
-    this._service = service;
+    this.serviceAccount = rendered.serviceAccount;
+    this._deployment = rendered.deployment;
+    this._service = rendered.service;
+    this.autoscaler = rendered.autoscaler;
+    this.disruptionBudget = rendered.disruptionBudget;
   }
 
   /**
