@@ -89,7 +89,7 @@ describe('the metrics contract', () => {
       // Values are listed in parentheses (`what` (`sse_replay`: …)): only the names outside count.
       labels: [...labels.replace(/\([^)]*\)/g, '').matchAll(/`([a-z_]+)`/g)].map((match) => match[1]).filter((label) => !['tool', 'prompt', 'resource', 'other', 'ok', 'error', 'denied', 'started', 'exited', 'restarted', 'applied', 'rejected'].includes(label)),
     }));
-    expect(contract.length).toBe(11);
+    expect(contract.length).toBe(13);
     const { registry } = new PrometheusMetrics();
     const registered = (await registry.getMetricsAsJSON()).map((metric) => ({
       name: metric.name,

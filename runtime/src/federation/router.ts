@@ -3,7 +3,7 @@ import type { ResolvedBackend } from '../config/model.js';
 import type { McpTarget } from '../config/types.js';
 import type { Logger } from '../telemetry/logger.js';
 import type { Telemetry } from '../telemetry/telemetry.js';
-import { errorResponse, INVALID_PARAMS, METHOD_NOT_FOUND } from '../transport/jsonrpc.js';
+import { errorResponse, INVALID_PARAMS, METHOD_NOT_FOUND, MODERN_PROTOCOL } from '../transport/jsonrpc.js';
 import { UpstreamError, type JsonRpcMessage } from '../upstream/types.js';
 import type { ClientCall, TargetLink } from './link.js';
 import { mergeInitialize } from './merge.js';
@@ -45,8 +45,18 @@ const NAMED_METHODS: Record<string, { kind: ResourceRef['kind']; field: 'name' |
 const CLIENT_REQUESTS = new Set([
   'ping', 'tools/list', 'tools/call', 'prompts/list', 'prompts/get', 'resources/list', 'resources/templates/list',
   'resources/read', 'resources/subscribe', 'resources/unsubscribe', 'completion/complete', 'logging/setLevel',
-  'tasks/get', 'tasks/list', 'tasks/result', 'tasks/cancel', 'server/discover',
+  'tasks/get', 'tasks/list', 'tasks/result', 'tasks/cancel', 'server/discover', 'subscriptions/listen',
 ]);
+
+/**
+ * 2026-07-28 answers a method it does not know with HTTP 404 too (SEP-2575); the session-era revisions keep
+ * 200, since a 404 there tells the client its session is gone.
+ */
+function methodNotFound(message: JsonRpcMessage): JsonRpcMessage {
+  const text = `Method not found: ${message.method}`;
+  if (message.params?._meta?.['io.modelcontextprotocol/protocolVersion'] === MODERN_PROTOCOL) throw new UpstreamError(text, METHOD_NOT_FOUND, undefined, 404);
+  return errorResponse(message.id, METHOD_NOT_FOUND, text);
+}
 
 /** Notifications a client may send; others (`tools/call` without an id…) are dropped, never forwarded. */
 export const CLIENT_NOTIFICATIONS: ReadonlySet<string> = new Set([
@@ -91,7 +101,7 @@ export class Router {
     const method = message.method!;
     const list = LIST_METHODS[method];
     const named = NAMED_METHODS[method];
-    if (!CLIENT_REQUESTS.has(method)) return errorResponse(message.id, METHOD_NOT_FOUND, `Method not found: ${method}`);
+    if (!CLIENT_REQUESTS.has(method)) return methodNotFound(message);
     if (isPassthrough(this.context.backend)) {
       const link = await this.linkFor(this.context.backend.targets[0], 0);
       const asked = named ? { kind: named.kind, name: String(message.params?.[named.field] ?? '') } : method === 'completion/complete' ? completionRef(message) : undefined;
@@ -125,7 +135,7 @@ export class Router {
       case 'server/discover':
         return this.discover(message, call);
       default:
-        return errorResponse(message.id, METHOD_NOT_FOUND, `Method not found: ${method}`);
+        return methodNotFound(message);
     }
   }
 

@@ -70,7 +70,7 @@ describe('legacy SSE: initialize twice on one session', () => {
           - name: bridge
             backends:
               - mcp:
-                  stdio: { maxProcesses: 2 }
+                  stdio: { maxProcesses: 2, maxProcessesPerSubject: 2 }
                   targets:
                     - name: py
                       stdio: { cmd: python3, args: [${JSON.stringify(PYTHON_SERVER)}] }
@@ -95,7 +95,8 @@ describe('legacy SSE: initialize twice on one session', () => {
       expect(answer).toMatchObject({ id, error: { code: -32600 } });
       expect(answer.error?.message).toMatch(/already initialized/);
     }
-    // maxProcesses is 2: the attacker holds one process, so the next client still gets the other.
+    // maxProcesses is 2: the attacker holds one process, so the next client (the same anonymous subject,
+    // hence the per-subject limit of 2 as well) still gets the other.
     await stillServes(`${gateway.url}/mcp`);
     attacker.close();
   });
