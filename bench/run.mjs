@@ -188,6 +188,8 @@ function federationConfig(port, adminPort, statsPort) {
     '            matches: [{ path: { exact: /mcp } }]',
     '            backends:',
     '              - mcp:',
+    // One benchmark client plays every user: the per-subject process limit would otherwise stop it at half of maxProcesses.
+    '                  stdio: { maxProcesses: 128, maxProcessesPerSubject: 128 }',
     '                  targets:',
     target('a').replace(/^ {12}/gm, '                    '),
     target('b').replace(/^ {12}/gm, '                    '),
