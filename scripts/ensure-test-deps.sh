@@ -2,7 +2,7 @@
 # The system packages the tests use, installed when this machine lets us (root with apt-get), listed
 # with the command to install them when it does not. The first step of `npm test`; CI (`.ci/run`)
 # gets them the same way, through `npm test`. Tests whose packages are still missing say so and do
-# not run (runtime/test/helpers/requirements.ts, test/util/requirements.ts); the rest run.
+# not run (runtime/test/helpers/requirements.ts); the rest run.
 #
 #   scripts/ensure-test-deps.sh          install what is missing if root with apt-get, else list it
 #   scripts/ensure-test-deps.sh --check  only list what is missing (exit 1 if anything is)

@@ -3,7 +3,7 @@
  * packages first when it can (scripts/ensure-test-deps.sh, as root with apt-get); where it could not, the
  * tests that need them do not run and say exactly what to install, and every other test runs. The choice
  * is made when the test file loads: the suite is registered with `describe` or `describe.skip`, so jest
- * counts the tests as skipped (not run), never as passed. Same helper for the root suite: test/util/requirements.ts.
+ * counts the tests as skipped (not run), never as passed.
  */
 import { spawnSync } from 'node:child_process';
 import { accessSync, constants } from 'node:fs';
