@@ -24,7 +24,8 @@ import { Client } from '@modelcontextprotocol/sdk/client/index.js';
 import { StdioClientTransport } from '@modelcontextprotocol/sdk/client/stdio.js';
 import { FIXTURES, GatewayProcess, RUNTIME_DIR } from './helpers/gateway.js';
 import { freePort } from './helpers/ports.js';
-import { browserLogin, CHROMIUM, chromiumInstalled } from './support/browser-login.js';
+import { browserLogin, CHROMIUM } from './support/browser-login.js';
+import { describeIf, file } from './helpers/requirements.js';
 import { startFrontProxy, type FrontProxy } from './support/front-proxy.js';
 import { TestOpenIdProvider } from './support/oidc-provider.js';
 
@@ -200,14 +201,8 @@ function toolNames(stdout: string): string[] {
   return parsed.tools.map((tool) => tool.name).sort();
 }
 
-if (!chromiumInstalled) {
-  test(`Chromium is installed at ${CHROMIUM} (real-client sign-in needs it; apt-get install chromium)`, () => {
-    // Locally the sign-in tests are reported as not run; in CI a missing browser is a failure.
-    console.warn(`real-client sign-in tests not run: no Chromium at ${CHROMIUM}`);
-    expect(process.env.CI).not.toBe('true');
-  });
-} else {
-  describe.each(['cluster', 'direct'] as const)('real clients sign in through Keycloak (%s layout)', (layout) => {
+describeIf([file(CHROMIUM, 'chromium', true)])('real clients sign in through Keycloak', () => {
+  describe.each(['cluster', 'direct'] as const)('%s layout', (layout) => {
     let deployment: Deployment;
 
     beforeAll(async () => {
@@ -268,4 +263,4 @@ if (!chromiumInstalled) {
       SIGN_IN_TIMEOUT_MS * 4,
     );
   });
-}
+});

@@ -3,13 +3,12 @@
  * playwright-core) opens the authorization URL a client printed, the user submits the realm's login form,
  * and the browser follows the redirect to the client's loopback callback.
  */
-import { existsSync, mkdtempSync, rmSync } from 'node:fs';
+import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { chromium } from 'playwright-core';
 
-export const CHROMIUM = '/usr/bin/chromium';
-export const chromiumInstalled = existsSync(CHROMIUM);
+export const CHROMIUM = process.env.CHROMIUM_PATH ?? '/usr/bin/chromium';
 
 /** Signs `username` in at `authorizationUrl`; resolves with the callback URL the browser landed on. */
 export async function browserLogin(authorizationUrl: string, username: string, password = username): Promise<URL> {
