@@ -129,6 +129,13 @@ function bridgeMatches(path: string | undefined): RouteMatch[] {
 /** One spare: the next session starts at once, for the price of one idle process. */
 const BRIDGE_POOL_SIZE = 1;
 
+/**
+ * The bridge's process ceiling (the configuration's default), with no lower ceiling per client: in a pod
+ * every session arrives from the gateway in front, one address, which a per-client share would halve. The
+ * gateway is where sessions are limited per signed-in subject.
+ */
+const BRIDGE_MAX_PROCESSES = 64;
+
 function bridgePool(values: { pool?: string; 'pool-idle-timeout'?: string; 'pool-max'?: string; 'pool-reuse'?: boolean; shared?: boolean }): StdioTargetPool {
   const count = (flag: string, text: string | undefined, min: number): number | undefined => {
     if (text === undefined) return undefined;
@@ -169,7 +176,7 @@ function bridgeConfig(port: number, path: string | undefined, command: readonly 
                 name: 'bridge',
                 matches: bridgeMatches(path),
                 // Warm-up: the first start (npx/uvx downloading the package) happens before /readyz says 200.
-                backends: [{ mcp: { name, stdio: { warmup: true }, targets: [{ name, stdio: { cmd: command[0], args: command.slice(1), pool } }] } }],
+                backends: [{ mcp: { name, stdio: { warmup: true, maxProcesses: BRIDGE_MAX_PROCESSES, maxProcessesPerSubject: BRIDGE_MAX_PROCESSES }, targets: [{ name, stdio: { cmd: command[0], args: command.slice(1), pool } }] } }],
               },
             ],
           },

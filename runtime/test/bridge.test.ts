@@ -3,6 +3,7 @@ import { SSEClientTransport } from '@modelcontextprotocol/sdk/client/sse.js';
 import { LoggingMessageNotificationSchema } from '@modelcontextprotocol/sdk/types.js';
 import { connectClient, EVERYTHING, GatewayProcess, PYTHON_SERVER } from './helpers/gateway.js';
 import { allToolNames } from './helpers/lists.js';
+import { openSession, send } from './hostile/harness.js';
 
 describe('stdio bridge: mcp-gateway --port P -- CMD', () => {
   describe('server-everything (Node) over stdio', () => {
@@ -161,6 +162,22 @@ describe('legacy HTTP+SSE clients (2024-11-05 transport)', () => {
       await client.close();
       await gateway.waitFor(() => gateway.logs.some((line) => line.msg === 'request' && line.mcpMethod === 'tools/call'), 'the request log line');
     } finally {
+      await gateway.stop();
+    }
+  });
+});
+
+describe('the bridge behind a gateway', () => {
+  // In a pod every session reaches the bridge from the gateway in front: one address. A per-client share of
+  // the process ceiling (half of it, the configuration's default) would turn the 33rd user away.
+  test('one client address may hold more than half of the processes the bridge allows', async () => {
+    const gateway = await GatewayProcess.listening(['--port', '0', '--pool', '0', '--', 'python3', PYTHON_SERVER]);
+    const sessions: string[] = [];
+    try {
+      for (let i = 0; i < 33; i++) sessions.push(await openSession(`${gateway.url}/mcp`));
+      expect(new Set(sessions).size).toBe(33);
+    } finally {
+      await Promise.all(sessions.map((id) => send(`${gateway.url}/mcp`, { method: 'DELETE', headers: { 'mcp-session-id': id } })));
       await gateway.stop();
     }
   });
