@@ -23,6 +23,8 @@ export interface RawResponse {
 
 export interface RawRequest {
   readonly method?: string;
+  /** Source address (127.0.0.2, …): without authentication the gateway tells clients apart by address. */
+  readonly localAddress?: string;
   readonly headers?: Record<string, string>;
   /** A string or Buffer sent at once, or a function that writes the body itself (slow bodies). */
   readonly body?: string | Buffer | ((write: (chunk: string) => void, end: () => void) => void);
@@ -35,7 +37,7 @@ export function send(url: string, options: RawRequest = {}): Promise<RawResponse
   const target = new URL(url);
   return new Promise((resolve, reject) => {
     const req = request(
-      { host: target.hostname, port: target.port, path: `${target.pathname}${target.search}`, method: options.method ?? 'POST', headers: options.headers ?? MCP_HEADERS },
+      { host: target.hostname, port: target.port, path: `${target.pathname}${target.search}`, method: options.method ?? 'POST', headers: options.headers ?? MCP_HEADERS, localAddress: options.localAddress },
       (res) => {
         const chunks: Buffer[] = [];
         res.on('data', (chunk: Buffer) => chunks.push(chunk));

@@ -1,9 +1,10 @@
-import { createServer, request as httpRequest, type IncomingMessage, type ServerResponse } from 'node:http';
+import { createServer, type IncomingMessage, type ServerResponse } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { Server } from '@modelcontextprotocol/sdk/server/index.js';
 import { StreamableHTTPServerTransport } from '@modelcontextprotocol/sdk/server/streamableHttp.js';
 import { ListToolsRequestSchema } from '@modelcontextprotocol/sdk/types.js';
 import type { GatewayProcess } from '../helpers/gateway.js';
+import { send, type RawResponse } from './harness.js';
 
 /** A plain HTTP server on a loopback port answering every request with `handler`; closes with `close()`. */
 export async function httpServer(handler: (req: IncomingMessage, res: ServerResponse) => void): Promise<{ url: string; close(): Promise<void> }> {
@@ -93,39 +94,16 @@ export async function startStatelessServer(): Promise<{ url: string; close(): Pr
   return { url: `${server.url}/mcp`, close: server.close };
 }
 
-export interface RawAnswer {
-  readonly status: number;
-  readonly headers: Record<string, string | string[] | undefined>;
-  readonly text: string;
-}
-
 /**
  * A request from a chosen loopback source address (127.0.0.2, …): on routes without authentication the
  * gateway tells clients apart by address, so this is how a test plays two anonymous clients.
  */
-export function requestFrom(localAddress: string, url: string, method: string, body?: string, headers: Record<string, string> = {}): Promise<RawAnswer> {
-  return new Promise((resolve, reject) => {
-    const req = httpRequest(
-      url,
-      {
-        method,
-        localAddress,
-        headers: { 'content-type': 'application/json', accept: 'application/json, text/event-stream', ...headers },
-      },
-      (res) => {
-        const chunks: Buffer[] = [];
-        res.on('data', (chunk: Buffer) => chunks.push(chunk));
-        res.on('end', () => resolve({ status: res.statusCode ?? 0, headers: res.headers, text: Buffer.concat(chunks).toString('utf8') }));
-        res.on('error', reject);
-      },
-    );
-    req.on('error', reject);
-    req.end(body);
-  });
+export function requestFrom(localAddress: string, url: string, method: string, body?: string, headers: Record<string, string> = {}): Promise<RawResponse> {
+  return send(url, { method, localAddress, body, headers: { 'content-type': 'application/json', accept: 'application/json, text/event-stream', ...headers } });
 }
 
 /** `initialize` + `notifications/initialized` from `localAddress`; the answer of initialize (its session id in the header). */
-export async function initializeFrom(localAddress: string, url: string, protocolVersion = '2025-06-18'): Promise<RawAnswer & { session?: string }> {
+export async function initializeFrom(localAddress: string, url: string, protocolVersion = '2025-06-18'): Promise<RawResponse & { session?: string }> {
   const body = JSON.stringify({ jsonrpc: '2.0', id: 1, method: 'initialize', params: { protocolVersion, capabilities: {}, clientInfo: { name: 'limits', version: '1' } } });
   const answer = await requestFrom(localAddress, url, 'POST', body);
   const session = answer.headers['mcp-session-id'] as string | undefined;
