@@ -181,6 +181,17 @@ binds:
 `;
 }
 
+/** The gateway with one route whose only target is `upstreamUrl` (in `work`); resolves with its MCP URL. */
+async function startGateway(work: string, upstreamUrl: string, procs: Proc[]): Promise<string> {
+  const port = await freePort();
+  const config = join(work, 'gateway.yaml');
+  writeFileSync(config, gatewayConfig(port, upstreamUrl, await freePort(), await freePort()));
+  const gw = start(process.execPath, [GATEWAY_CLI, '--config', config, '--host', '127.0.0.1']);
+  procs.push(gw);
+  await waitFor('gateway', gw, listening(port));
+  return `http://127.0.0.1:${port}/mcp`;
+}
+
 function table(direct: SuiteResult, gateway: SuiteResult): string {
   const count = (checks: Check[] | undefined, s: Status) => (checks ?? []).filter((c) => c.status === s).length;
   const rows = [
@@ -241,14 +252,9 @@ describe('MCP conformance suite: direct vs through the gateway', () => {
   test('every check that passes directly passes through the gateway', async () => {
     expect(direct).toBeDefined();
     expect(existsSync(GATEWAY_CLI)).toBe(true);
-    const port = await freePort();
-    const config = join(work, 'gateway.yaml');
-    writeFileSync(config, gatewayConfig(port, referenceUrl, await freePort(), await freePort()));
-    const gw = start(process.execPath, [GATEWAY_CLI, '--config', config, '--host', '127.0.0.1']);
-    procs.push(gw);
-    await waitFor('gateway', gw, listening(port));
+    const gatewayUrl = await startGateway(work, referenceUrl, procs);
 
-    const viaGateway = await runSuite(node22, `http://127.0.0.1:${port}/mcp`, join(work, 'gateway'));
+    const viaGateway = await runSuite(node22, gatewayUrl, join(work, 'gateway'));
     process.stdout.write(`\nMCP conformance, direct vs through mcp-gateway:\n\n${table(direct, viaGateway)}\n\n`);
 
     expect(lostThroughGateway(direct, viaGateway)).toEqual([]);
@@ -291,13 +297,7 @@ describe('MCP conformance 0.2.0-alpha.12 requirement sets: direct vs through the
     procs.push(reference);
     await waitFor('reference server', reference, listening(referencePort), 60_000);
     referenceUrl = `http://localhost:${referencePort}/mcp`;
-    const port = await freePort();
-    const config = join(work, 'gateway.yaml');
-    writeFileSync(config, gatewayConfig(port, referenceUrl, await freePort(), await freePort()));
-    const gw = start(process.execPath, [GATEWAY_CLI, '--config', config, '--host', '127.0.0.1']);
-    procs.push(gw);
-    await waitFor('gateway', gw, listening(port));
-    gatewayUrl = `http://127.0.0.1:${port}/mcp`;
+    gatewayUrl = await startGateway(work, referenceUrl, procs);
   }, 900_000);
 
   afterAll(async () => {
