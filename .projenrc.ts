@@ -136,6 +136,8 @@ const runtime = new typescript.TypeScriptProject({
     // MCP clients people use, signing in through the gateway in the tests (Claude Desktop's bridge, the Inspector CLI).
     'mcp-remote@^0.15.1',
     '@modelcontextprotocol/inspector@^2.12.0',
+    // The config contract: runtime/src/config/types.ts is the one source, its JSON Schema is generated (gen:config).
+    'ts-json-schema-generator@^2.9.0',
   ],
   tsconfig: {
     compilerOptions: {
