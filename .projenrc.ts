@@ -136,6 +136,8 @@ const runtime = new typescript.TypeScriptProject({
     // MCP clients people use, signing in through the gateway in the tests (Claude Desktop's bridge, the Inspector CLI).
     'mcp-remote@^0.15.1',
     '@modelcontextprotocol/inspector@^2.12.0',
+    // The config contract: runtime/src/config/types.ts is the one source, its JSON Schema is generated (gen:config).
+    'ts-json-schema-generator@^2.9.0',
   ],
   tsconfig: {
     compilerOptions: {
@@ -193,6 +195,15 @@ const installRuntime = project.addTask('install:runtime', {
   description: 'Install the gateway runtime\'s dependencies (runtime/) if they are not installed yet',
   exec: '[ -d runtime/node_modules ] || npm --prefix runtime ci --no-audit --no-fund',
 });
+// The config contract: runtime/src/config/types.ts is the one source of the gateway configuration; its JSON
+// Schema (runtime and published copy) and the constructs' typed copy are generated (runtime/src/config/CONTRACT.md).
+// Both compiles regenerate first, so neither builds against a stale copy.
+const genConfig = project.addTask('gen:config', {
+  description: 'Generate the gateway config JSON Schema and the constructs\' copy of its types from runtime/src/config/types.ts',
+  steps: [{ spawn: installRuntime.name }, { exec: 'node runtime/scripts/gen-config.mjs' }],
+});
+project.compileTask.prependSpawn(genConfig);
+runtime.compileTask.prependExec('node scripts/gen-config.mjs');
 project.testTask.prependExec('npm --prefix runtime run compile');
 project.testTask.prependSpawn(project.compileTask);
 project.testTask.prependSpawn(installRuntime);

@@ -34,8 +34,8 @@ export function restrictedPodSecurityContext(runAs: RunAs): kplus.PodSecurityCon
 }
 
 /** A copy of `object` without its `undefined` entries, so rendered manifests carry only what was set. */
-export function omitUndefined(object: { [key: string]: any }): { [key: string]: any } {
-  return Object.fromEntries(Object.entries(object).filter(([, value]) => value !== undefined));
+export function omitUndefined<T extends object>(object: T): T {
+  return Object.fromEntries(Object.entries(object).filter(([, value]) => value !== undefined)) as T;
 }
 
 /**

@@ -1,5 +1,6 @@
 import { Duration } from 'cdk8s';
 import { Construct } from 'constructs';
+import type * as config from './gateway/config-contract.generated';
 import { AuthorizationRule, checkCelExpression } from './mcp-authorization-rule';
 import { omitUndefined } from './manifest-helpers';
 import { IMcpRoutePolicy, McpRoutePolicyContext } from './route-policy';
@@ -14,16 +15,24 @@ export class OidcProvider {
    * Keycloak: JWKS at `<issuer>/protocol/openid-connect/certs`; the gateway reads OIDC discovery
    * (Keycloak ignores RFC 8707 resource indicators) and proxies dynamic client registration to add CORS.
    */
-  public static readonly KEYCLOAK = new OidcProvider('keycloak', '/protocol/openid-connect/certs');
+  public static readonly KEYCLOAK = new OidcProvider('keycloak', '/protocol/openid-connect/certs', { keycloak: {} });
 
   /** Any standards-compliant OpenID provider; JWKS by convention at `<issuer>/.well-known/jwks.json`. */
   public static readonly GENERIC_OIDC = new OidcProvider(undefined, '/.well-known/jwks.json');
 
   /**
+   * The provider's entry under `provider` in the gateway configuration; undefined for generic providers.
+   * @internal
+   */
+  public readonly _configEntry?: config.AuthProvider;
+
+  /**
    * @param configKey key under `provider` in the gateway configuration; undefined for generic providers
    * @param jwksPath path of the key set below the issuer URL
    */
-  private constructor(public readonly configKey: string | undefined, public readonly jwksPath: string) {}
+  private constructor(public readonly configKey: string | undefined, public readonly jwksPath: string, configEntry?: config.AuthProvider) {
+    this._configEntry = configEntry;
+  }
 
   /** The JWKS URL this provider serves for `issuerUrl`. */
   public jwksUrlFor(issuerUrl: string): string {
@@ -283,6 +292,11 @@ export class McpAuthPolicy extends Construct implements IMcpRoutePolicy {
    * Renders `mcpAuthentication` and, when there are rules, `mcpAuthorization` for a route.
    */
   public renderRoutePolicies(context: McpRoutePolicyContext): { [key: string]: any } {
+    return this.routePolicies(context);
+  }
+
+  /** What `renderRoutePolicies` returns, typed with the gateway configuration's contract. */
+  private routePolicies(context: McpRoutePolicyContext): config.RoutePolicies {
     const publicUrl = (this.props.publicUrl ?? context.publicUrl)?.replace(/\/+$/, '');
     const metadata = this.props.resourceMetadata ?? {};
     const resource = metadata.resource ?? (publicUrl ? `${publicUrl}${context.routePath}` : undefined);
@@ -294,11 +308,11 @@ export class McpAuthPolicy extends Construct implements IMcpRoutePolicy {
     const provider = this.props.provider ?? this.issuer.provider;
     const scopesSupported = metadata.scopesSupported ?? this.props.requiredScopes ?? this.issuer.scopesSupported;
 
-    const mcpAuthentication: { [key: string]: any } = {
+    const mcpAuthentication = omitUndefined<config.McpAuthentication>({
       issuer: this.issuer.issuerUrl,
       audiences,
       jwks: { url: this.props.jwksUrl ?? this.issuer.jwksUrl },
-      ...(provider.configKey ? { provider: { [provider.configKey]: {} } } : {}),
+      provider: provider._configEntry,
       mode: this.mode,
       resourceMetadata: omitUndefined({
         resource,
@@ -307,20 +321,17 @@ export class McpAuthPolicy extends Construct implements IMcpRoutePolicy {
         resourceDocumentation: metadata.documentationUrl,
         resourceName: metadata.resourceName,
       }),
-      ...omitUndefined({
-        requiredScopes: this.props.requiredScopes,
-        toolScopes: this.props.toolScopes,
-        algorithms: this.props.algorithms,
-        clockSkew: this.props.clockSkew ? `${this.props.clockSkew.toSeconds({ integral: false })}s` : undefined,
-        publicUrl,
-        backchannelUrl: backchannelOf(this.issuer),
-      }),
-    };
-    const policies: { [key: string]: any } = { mcpAuthentication };
-    if (this._rules.length > 0) {
-      policies.mcpAuthorization = { rules: this._rules.map(rule => rule.toConfig()) };
-    }
-    return policies;
+      requiredScopes: this.props.requiredScopes,
+      toolScopes: this.props.toolScopes,
+      algorithms: this.props.algorithms,
+      clockSkew: this.props.clockSkew ? `${this.props.clockSkew.toSeconds({ integral: false })}s` : undefined,
+      publicUrl,
+      backchannelUrl: backchannelOf(this.issuer),
+    });
+    return omitUndefined<config.RoutePolicies>({
+      mcpAuthentication,
+      mcpAuthorization: this._rules.length > 0 ? { rules: this._rules.map(rule => rule._toConfig()) } : undefined,
+    });
   }
 
   /** Rules naming a realm role or group the issuer does not declare would never match. */

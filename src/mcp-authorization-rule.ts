@@ -1,4 +1,5 @@
 import { parse } from '@bufbuild/cel';
+import type * as config from './gateway/config-contract.generated';
 
 /**
  * What a rule does when its expression holds, in the gateway's rule combination: any `deny` that
@@ -119,7 +120,16 @@ export class AuthorizationRule {
    * writes it), `{ deny: ... }` or `{ require: ... }` otherwise.
    */
   public toConfig(): any {
-    return this.effect === AuthorizationEffect.ALLOW ? this.expression : { [this.effect]: this.expression };
+    return this._toConfig();
+  }
+
+  /** `toConfig` typed with the gateway configuration's contract (jsii cannot publish its union type). @internal */
+  public _toConfig(): config.AuthorizationRule {
+    switch (this.effect) {
+      case AuthorizationEffect.ALLOW: return this.expression;
+      case AuthorizationEffect.DENY: return { deny: this.expression };
+      case AuthorizationEffect.REQUIRE: return { require: this.expression };
+    }
   }
 }
 

@@ -1,5 +1,7 @@
 import { Duration, Size } from 'cdk8s';
 import { IConstruct } from 'constructs';
+import type * as config from './gateway/config-contract.generated';
+import { omitUndefined } from './manifest-helpers';
 import { propChecks } from './validation';
 
 /** Whose bucket a rate limit fills. */
@@ -73,27 +75,27 @@ export interface McpGatewayLimits {
 const KIB = 1024;
 
 /** `config.limits` fields of the runtime configuration; empty when nothing is set. @internal */
-export function renderLimitsConfig(limits: McpGatewayLimits | undefined): { limits?: Record<string, unknown> } {
+export function renderLimitsConfig(limits: McpGatewayLimits | undefined): { limits?: config.LimitSettings } {
   if (!limits) return {};
-  const rendered: Record<string, unknown> = {
-    ...(limits.maxSessions !== undefined ? { maxSessions: limits.maxSessions } : {}),
-    ...(limits.maxSessionsPerSubject !== undefined ? { maxSessionsPerSubject: limits.maxSessionsPerSubject } : {}),
-    ...(limits.maxBatchSize !== undefined ? { maxBatchSize: limits.maxBatchSize } : {}),
-    ...(limits.maxReplaySize !== undefined ? { maxReplayBytes: Math.round(limits.maxReplaySize.toKibibytes() * KIB) } : {}),
-    ...(limits.sessionLifetime !== undefined ? { sessionLifetime: `${limits.sessionLifetime.toSeconds({ integral: false })}s` } : {}),
-  };
+  const rendered = omitUndefined<config.LimitSettings>({
+    maxSessions: limits.maxSessions,
+    maxSessionsPerSubject: limits.maxSessionsPerSubject,
+    maxBatchSize: limits.maxBatchSize,
+    maxReplayBytes: limits.maxReplaySize !== undefined ? Math.round(limits.maxReplaySize.toKibibytes() * KIB) : undefined,
+    sessionLifetime: limits.sessionLifetime !== undefined ? `${limits.sessionLifetime.toSeconds({ integral: false })}s` : undefined,
+  });
   return Object.keys(rendered).length > 0 ? { limits: rendered } : {};
 }
 
 /** A rendered route with the gateway's rate limits added to its policies. @internal */
-export function withRateLimits(route: any, limits: McpGatewayLimits | undefined): any {
+export function withRateLimits(route: config.Route, limits: McpGatewayLimits | undefined): config.Route {
   if (!limits?.rateLimits?.length) return route;
-  const localRateLimit = limits.rateLimits.map((limit) => ({
+  const localRateLimit = limits.rateLimits.map((limit) => omitUndefined<config.LocalRateLimit>({
     maxTokens: limit.maxTokens,
     tokensPerFill: limit.tokensPerFill ?? 1,
     fillInterval: `${limit.fillInterval.toMilliseconds()}ms`,
     type: 'requests',
-    ...(limit.per !== undefined && limit.per !== McpRateLimitScope.ROUTE ? { per: limit.per } : {}),
+    per: limit.per !== McpRateLimitScope.ROUTE ? limit.per : undefined,
   }));
   return { ...route, policies: { ...route.policies, localRateLimit } };
 }

@@ -2,6 +2,8 @@
  * Pure rendering helpers of McpGateway, kept out of the package index (jsii exports classes, not functions).
  */
 import { Construct } from 'constructs';
+import type * as config from './gateway/config-contract.generated';
+import { omitUndefined } from './manifest-helpers';
 import type { McpCorsOptions } from './mcp-gateway-route';
 import { IMcpTarget, McpProtocol } from './mcp-target';
 import { IMcpRoutePolicy } from './route-policy';
@@ -11,16 +13,16 @@ const MCP_REQUEST_HEADERS = ['mcp-protocol-version', 'mcp-session-id', 'content-
 const MCP_RESPONSE_HEADERS = ['mcp-session-id'];
 
 /** Runtime `cors` policy for the options; the MCP headers are always included. */
-export function renderCors(cors: McpCorsOptions): { [key: string]: any } {
+export function renderCors(cors: McpCorsOptions): config.CorsPolicy {
   const union = (base: string[], extra: string[] | undefined) => [...new Set([...base, ...(extra ?? []).map((h) => h.toLowerCase())])];
-  return {
+  return omitUndefined<config.CorsPolicy>({
     allowOrigins: cors.allowOrigins,
     allowHeaders: union(MCP_REQUEST_HEADERS, cors.allowHeaders),
     allowMethods: cors.allowMethods ?? ['GET', 'POST', 'DELETE', 'OPTIONS'],
     exposeHeaders: union(MCP_RESPONSE_HEADERS, cors.exposeHeaders),
-    ...(cors.allowCredentials !== undefined ? { allowCredentials: cors.allowCredentials } : {}),
-    ...(cors.maxAge ? { maxAge: cors.maxAge.toSeconds() } : {}),
-  };
+    allowCredentials: cors.allowCredentials,
+    maxAge: cors.maxAge?.toSeconds(),
+  });
 }
 
 /** `/github/mcp` → `github-mcp`; `/` → `root`. */
@@ -37,7 +39,7 @@ export function describePolicy(policy: IMcpRoutePolicy, index: number): string {
 }
 
 /** Runtime target entry: `mcp` for Streamable HTTP, `sse` for the legacy transport. */
-export function renderTarget(target: IMcpTarget): { [key: string]: any } {
-  const transport = target.protocol === McpProtocol.SSE ? 'sse' : 'mcp';
-  return { name: target.targetName, [transport]: { host: target.url } };
+export function renderTarget(target: IMcpTarget): config.McpTarget {
+  const http: config.HttpTarget = { host: target.url };
+  return target.protocol === McpProtocol.SSE ? { name: target.targetName, sse: http } : { name: target.targetName, mcp: http };
 }

@@ -1,5 +1,6 @@
 import { Duration } from 'cdk8s';
 import { Construct } from 'constructs';
+import type * as config from './gateway/config-contract.generated';
 import { describePolicy, renderCors, routeNameFromPath } from './mcp-gateway-render';
 import { IMcpTarget } from './mcp-target';
 import { IMcpRoutePolicy } from './route-policy';
@@ -245,13 +246,18 @@ export class McpGatewayRoute extends Construct {
    * `[problem, fix]` for every key two sources contribute and every policy that failed to render.
    * @internal
    */
-  public _renderPolicies(publicUrl: string | undefined): { policies: { [key: string]: any }; problems: Array<[string, string]> } {
-    const policies: { [key: string]: any } = {};
+  public _renderPolicies(publicUrl: string | undefined): { policies: config.RoutePolicies; problems: Array<[string, string]> } {
+    const policies: { [key: string]: unknown } = {};
     const sources: { [key: string]: string } = {};
     const problems: Array<[string, string]> = [];
-    const contribute = (source: string, keys: { [key: string]: any }) => {
+    const contribute = (source: string, keys: { [key: string]: unknown }) => {
       for (const [key, value] of Object.entries(keys)) {
         if (value === undefined) continue;
+        if (!Object.keys(ROUTE_POLICY_KEYS).includes(key)) {
+          problems.push([`unknown key: ${source} contributes the route policy "${key}", which the gateway configuration has no place for`,
+            `Contribute only ${Object.keys(ROUTE_POLICY_KEYS).join(', ')}.`]);
+          continue;
+        }
         if (key in sources) {
           problems.push([`conflict: both ${sources[key]} and ${source} set the route policy "${key}"`, 'Attach only one of them, or merge their settings into one policy.']);
           continue;
@@ -265,7 +271,7 @@ export class McpGatewayRoute extends Construct {
     }
     this._policies.forEach((policy, index) => {
       const source = describePolicy(policy, index);
-      let rendered: { [key: string]: any };
+      let rendered: { [key: string]: unknown };
       try {
         rendered = policy.renderRoutePolicies({ routePath: this.path, publicUrl });
       } catch (error) {
@@ -275,6 +281,15 @@ export class McpGatewayRoute extends Construct {
       }
       contribute(source, rendered);
     });
-    return { policies, problems };
+    // Only the keys were checked: the values of a policy implemented outside this library are its own contract.
+    return { policies: policies as config.RoutePolicies, problems };
   }
 }
+
+/** Every key of the runtime's route `policies`; tsc fails when the contract gains or loses one. */
+const ROUTE_POLICY_KEYS: { readonly [key in keyof Required<config.RoutePolicies>]: true } = {
+  cors: true,
+  mcpAuthentication: true,
+  mcpAuthorization: true,
+  localRateLimit: true,
+};

@@ -129,7 +129,7 @@ describe('McpAuthPolicy rendering', () => {
 
 describe('the rendered policies match the runtime configuration schema', () => {
   function routePoliciesValidator(): ValidateFunction {
-    return runtimeConfigValidator('#/$defs/routePolicies');
+    return runtimeConfigValidator('#/$defs/RoutePolicies');
   }
 
   test('a route carrying every policy option is valid', () => {

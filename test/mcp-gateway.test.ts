@@ -575,6 +575,21 @@ describe('validation', () => {
     ]);
   });
 
+  test('a policy contributing a key the gateway configuration lacks is reported, not rendered', () => {
+    class TypoPolicy implements IMcpRoutePolicy {
+      public renderRoutePolicies(): { [key: string]: any } {
+        return { cors: { allowOrigins: ['*'] }, rateLimit: [{ maxTokens: 1 }] };
+      }
+    }
+    const { chart, gateway } = gatewayWith({ routes: [{ path: '/mcp', targets: [github] }] });
+    gateway.addPolicy('/mcp', new TypoPolicy());
+    expect(validationErrors(chart)).toEqual([
+      expect.stringMatching(/policies unknown key: policies\[0\] \(TypoPolicy\) contributes the route policy "rateLimit", .*no place for/),
+    ]);
+    expect(validationErrors(chart)[0]).toContain('Contribute only cors, mcpAuthentication, mcpAuthorization, localRateLimit.');
+    expect(gateway.renderConfig().binds[0].listeners[0].routes[0].policies).toEqual({ cors: { allowOrigins: ['*'] } });
+  });
+
   test('a policy that cannot render is reported with the route, not thrown', () => {
     const { chart, gateway } = gatewayWith({ routes: [{ path: '/mcp', targets: [github] }] });
     gateway.addPolicy('/mcp', new McpAuthPolicy(chart, 'auth', { issuer: OidcIssuer.fromUrl('https://auth.example.com') }));

@@ -5,7 +5,7 @@
 export { ConfigError, type ConfigIssue } from './config/errors.js';
 export { ConfigLoader, type LoadOptions } from './config/load.js';
 export type { ResolvedConfig, ResolvedRoute, ResolvedBackend, ResolvedSettings } from './config/model.js';
-export { configSchema } from './config/schema.js';
+export { configSchema } from './config/schema.generated.js';
 export type * from './config/types.js';
 export { ConfigWatcher } from './config/watch.js';
 export { Gateway, type GatewayOptions, type GatewayStatus } from './gateway.js';

@@ -5,7 +5,7 @@ import { createPublicKey } from 'node:crypto';
 import { decodeJwt, decodeProtectedHeader, SignJWT } from 'jose';
 import { RouteAuthenticator } from '../src/auth/index.js';
 import { ConfigError } from '../src/config/errors.js';
-import type { McpAuthentication } from '../src/config/types.js';
+import type { JwtClaim, McpAuthentication } from '../src/config/types.js';
 import { TestOpenIdProvider } from './support/oidc-provider.js';
 import { startProtectedRoute, type ProtectedRoute } from './support/oidc-provider-protected-route.js';
 
@@ -314,7 +314,7 @@ describe('configuration errors name the field', () => {
     expect(issues({ audiences: undefined })[0]).toEqual({ path: `${PATH}.audiences`, message: expect.stringContaining('resourceMetadata.resource') });
     expect(issues({ jwks: '{"keys": []}' })[0].path).toBe(`${PATH}.jwks`);
     expect(issues({ jwks: { file: '/nonexistent/jwks.json' } })[0].path).toBe(`${PATH}.jwks.file`);
-    expect(issues({ jwtValidationOptions: { requiredClaims: ['exp', 'color'] } })[0].path).toBe(`${PATH}.jwtValidationOptions.requiredClaims[1]`);
+    expect(issues({ jwtValidationOptions: { requiredClaims: ['exp', 'color'] as JwtClaim[] } })[0].path).toBe(`${PATH}.jwtValidationOptions.requiredClaims[1]`);
     expect(issues({ publicUrl: 'https://gw.example.com/base' })[0].path).toBe(`${PATH}.publicUrl`);
     expect(issues({ jwks: { url: 'x' }, jwksUrl: 'y' } as Partial<McpAuthentication>)[0].path).toBe(`${PATH}.jwksUrl`);
     expect(issues({})).toEqual([]);

@@ -6,6 +6,7 @@ import { ApiObject } from 'cdk8s';
 import { AGENTGATEWAY_GROUP, GATEWAY_API_GROUP, agentgatewayBackendObject, agentgatewayPolicyObject } from '../gateway-api';
 import { McpFailureMode, McpGatewayRoute, McpStatefulMode } from '../mcp-gateway-route';
 import { PropCheck } from '../validation';
+import type * as config from './config-contract.generated';
 import { ControllerContext, McpRouteController, isHttps, staticTarget } from './controller';
 
 export const AGENTGATEWAY_CONTROLLER: McpRouteController = {
@@ -52,23 +53,24 @@ function attachPolicy(route: McpGatewayRoute, httpRoute: ApiObject, routeNamespa
   route._onPolicyAdded = ensurePolicy;
 }
 
+/** An AgentgatewayPolicy section (agentgateway.dev/v1alpha1, validated against its CRD by the tests). */
+type PolicySection = { [key: string]: unknown };
+
 /** Translates the route's runtime policies into AgentgatewayPolicy sections, or says why it cannot. */
-function policySpec(route: McpGatewayRoute, context: ControllerContext): { spec: any; errors: string[] } {
+function policySpec(route: McpGatewayRoute, context: ControllerContext): { spec: PolicySection; errors: string[] } {
   const { policies } = route._renderPolicies(context.publicUrl);
   const errors: string[] = [];
-  const traffic: any = {};
-  let backend: any;
-  for (const [key, value] of Object.entries(policies)) {
-    if (key === 'cors') {
-      traffic.cors = value;
-    } else if (key === 'mcpAuthentication') {
-      traffic.jwtAuthentication = translateAuthentication(value, errors);
-    } else if (key === 'mcpAuthorization') {
-      const authorization = translateAuthorization(value, errors);
-      if (authorization) backend = { mcp: { authorization } };
-    } else {
-      errors.push(`the route policy "${key}" has no AgentgatewayPolicy equivalent`);
-    }
+  const traffic: PolicySection = {};
+  let backend: PolicySection | undefined;
+  const { cors, mcpAuthentication, mcpAuthorization, ...untranslatable } = policies;
+  if (cors) traffic.cors = cors;
+  if (mcpAuthentication) traffic.jwtAuthentication = translateAuthentication(mcpAuthentication, errors);
+  if (mcpAuthorization) {
+    const authorization = translateAuthorization(mcpAuthorization, errors);
+    if (authorization) backend = { mcp: { authorization } };
+  }
+  for (const key of Object.keys(untranslatable)) {
+    errors.push(`the route policy "${key}" has no AgentgatewayPolicy equivalent`);
   }
   if (Object.keys(traffic).length === 0 && !backend) {
     // A policy that rendered nothing: AgentgatewayPolicy requires a section, and an empty one applies nothing.
@@ -90,9 +92,9 @@ function checkRoute(route: McpGatewayRoute, context: ControllerContext, check: P
   }
 }
 
-function translateAuthentication(auth: any, errors: string[]): any {
+function translateAuthentication(auth: config.McpAuthentication, errors: string[]): PolicySection {
   // publicUrl only shapes the resource URL, which resourceMetadata already carries.
-  const unsupported = ['algorithms', 'clockSkew', 'requiredScopes', 'jwtValidationOptions'].filter((key) => auth[key] !== undefined);
+  const unsupported = (['algorithms', 'clockSkew', 'requiredScopes', 'jwtValidationOptions'] as const).filter((key) => auth[key] !== undefined);
   if (unsupported.length > 0) {
     errors.push(`mcpAuthentication fields ${unsupported.join(', ')} have no AgentgatewayPolicy equivalent`);
   }
@@ -101,7 +103,7 @@ function translateAuthentication(auth: any, errors: string[]): any {
   }
   const providerKey = auth.provider ? Object.keys(auth.provider)[0] : undefined;
   const providerNames: { [key: string]: string } = { keycloak: 'Keycloak', auth0: 'Auth0', okta: 'Okta' };
-  let jwks: any;
+  let jwks: PolicySection | undefined;
   if (typeof auth.jwks === 'string') {
     jwks = { inline: auth.jwks };
   } else if (auth.jwks?.file) {
@@ -126,12 +128,12 @@ function translateAuthentication(auth: any, errors: string[]): any {
   };
 }
 
-function translateAuthorization(authorization: any, errors: string[]): any {
+function translateAuthorization(authorization: config.McpAuthorization, errors: string[]): PolicySection | undefined {
   const byAction = new Map<string, string[]>();
-  for (const rule of authorization.rules ?? []) {
+  for (const rule of authorization.rules) {
     const [action, expression] = typeof rule === 'string'
       ? ['Allow', rule]
-      : rule.allow !== undefined ? ['Allow', rule.allow] : rule.deny !== undefined ? ['Deny', rule.deny] : ['Require', rule.require];
+      : 'allow' in rule ? ['Allow', rule.allow] : 'deny' in rule ? ['Deny', rule.deny] : ['Require', rule.require];
     byAction.set(action, [...(byAction.get(action) ?? []), expression]);
   }
   if (byAction.size === 0) {

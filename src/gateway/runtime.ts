@@ -10,7 +10,7 @@ import * as kplus from 'cdk8s-plus-28';
 import { Construct } from 'constructs';
 import { McpGatewayMonitoring } from '../gateway-monitoring';
 import { LABEL_DOMAIN } from '../labels';
-import { restrictedContainerSecurityContext, restrictedPodSecurityContext } from '../manifest-helpers';
+import { omitUndefined, restrictedContainerSecurityContext, restrictedPodSecurityContext } from '../manifest-helpers';
 import type { McpGatewayProps } from '../mcp-gateway';
 import { renderLimitsConfig, withRateLimits } from '../mcp-gateway-limits';
 import { renderTarget } from '../mcp-gateway-render';
@@ -20,6 +20,7 @@ import {
   DEFAULT_PRE_STOP_DELAY, RUNTIME_DEFAULT_DRAIN, WorkloadContext, applyWorkloadOptions, mayRunSeveralPods,
   podManagementOptions, workloadDeploymentProps, workloadLifecycle, workloadProblems,
 } from '../workload-options';
+import type * as config from './config-contract.generated';
 
 /** Where the ConfigMap is mounted; the runtime image's documented `--config` location. */
 const CONFIG_DIR = '/etc/mcp-gateway';
@@ -54,7 +55,7 @@ export interface RuntimeContext {
  * defaults, so the drain and the pods' grace period, and the metrics port and the Service's `metrics` port,
  * cannot drift apart.
  */
-export function renderRuntimeConfig(context: RuntimeContext): any {
+export function renderRuntimeConfig(context: RuntimeContext): config.GatewayConfig {
   return {
     config: {
       drainTimeout: `${drainTimeout(context).toSeconds({ integral: false })}s`,
@@ -201,21 +202,21 @@ function drainTimeout(context: RuntimeContext): Duration {
   return context.props.drainTimeout ?? RUNTIME_DEFAULT_DRAIN;
 }
 
-function renderRoute(route: McpGatewayRoute, context: RuntimeContext): any {
+function renderRoute(route: McpGatewayRoute, context: RuntimeContext): config.Route {
   const { policies } = route._renderPolicies(context.publicUrl);
-  return {
+  return omitUndefined<config.Route>({
     name: route.routeName,
     matches: context.routePaths(route).map((path) => ({ path: { exact: path } })),
     backends: [{
-      mcp: {
+      mcp: omitUndefined<config.McpBackend>({
         name: route.routeName,
         targets: route.targets.map(renderTarget),
-        ...(route.statefulMode ? { statefulMode: route.statefulMode } : {}),
-        ...(route.prefixMode ? { prefixMode: route.prefixMode } : {}),
-        ...(route.failureMode ? { failureMode: route.failureMode } : {}),
+        statefulMode: route.statefulMode,
+        prefixMode: route.prefixMode,
+        failureMode: route.failureMode,
         serverInfo: { name: route.serverName },
-      },
+      }),
     }],
-    ...(Object.keys(policies).length > 0 ? { policies } : {}),
-  };
+    policies: Object.keys(policies).length > 0 ? policies : undefined,
+  });
 }

@@ -3,7 +3,7 @@ import type { ErrorObject, ValidateFunction } from 'ajv/dist/2020.js';
 import { parseDuration } from './duration.js';
 import { ConfigError, type ConfigIssue } from './errors.js';
 import type { ResolvedBackend, ResolvedBind, ResolvedConfig, ResolvedListener, ResolvedRoute, ResolvedTracing } from './model.js';
-import { configSchema } from './schema.js';
+import { configSchema } from './schema.generated.js';
 import type { Bind, GatewayConfig, HttpTarget, McpBackend, McpTarget, Route, RoutePolicies, TracingSettings } from './types.js';
 
 export const TARGET_NAME_PATTERN = /^[a-z0-9]([-a-z0-9]*[a-z0-9])?(\.[a-z0-9]([-a-z0-9]*[a-z0-9])?)*$/;
