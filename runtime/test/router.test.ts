@@ -71,7 +71,8 @@ describe('router: method classes', () => {
     expect(listed.result).toEqual({ tools: [{ name: 'github_get_me' }, { name: 'github_search' }, { name: 'files_read_file' }] });
     const called = await route('tools/call', { name: 'files_read_file', arguments: { path: '/x' } }, 9);
     expect(called).toEqual({ jsonrpc: '2.0', id: 9, result: { content: [{ type: 'text', text: 'called read_file' }] } });
-    expect(upstreams.get('files')!.requests('tools/call').map((request) => request.params)).toEqual([{ name: 'read_file', arguments: { path: '/x' } }]);
+    const sent = upstreams.get('files')!.requests('tools/call');
+    expect(sent.map((request) => request.params)).toEqual([{ name: 'read_file', arguments: { path: '/x' } }]);
     expect(upstreams.get('github')!.requests('tools/call')).toEqual([]);
   });
 
@@ -102,7 +103,8 @@ describe('router: method classes', () => {
 
   test('a tool hidden by authorization answers exactly like a missing one', async () => {
     const authorizer = McpAuthorizer.compile({ rules: ['mcp.tool.name == "visible"'] }, 'policies.mcpAuthorization');
-    const { route, upstreams } = routerFor({ a: listingServer('tools', [{ name: 'visible' }, { name: 'hidden' }]), b: listingServer('tools', []) }, {}, authorizer);
+    const servers = { a: listingServer('tools', [{ name: 'visible' }, { name: 'hidden' }]), b: listingServer('tools', []) };
+    const { route, upstreams } = routerFor(servers, {}, authorizer);
     expect((await route('tools/list')).result).toEqual({ tools: [{ name: 'a_visible' }] });
     const unknown = (name: string) => ({ jsonrpc: '2.0', id: 1, error: { code: -32602, message: `Unknown tool: ${name}` } });
     expect(await route('tools/call', { name: 'a_hidden' }, 1)).toEqual(unknown('a_hidden'));
@@ -131,7 +133,8 @@ describe('router: name prefixing modes', () => {
   });
 
   test('never: a name two targets serve is refused, not guessed', async () => {
-    const { route, upstreams } = routerFor({ a: listingServer('tools', [{ name: 'dup' }]), b: listingServer('tools', [{ name: 'dup' }]) }, { prefixMode: 'never' });
+    const servers = { a: listingServer('tools', [{ name: 'dup' }]), b: listingServer('tools', [{ name: 'dup' }]) };
+    const { route, upstreams } = routerFor(servers, { prefixMode: 'never' });
     const refusal = await route('tools/call', { name: 'dup' }).catch((error: unknown) => error);
     expect(refusal).toBeInstanceOf(McpError);
     expect(refusal).toMatchObject({ kind: 'invalid_params', code: -32602, httpStatus: 200, message: 'tool dup is served by several targets: a, b' });
@@ -152,7 +155,8 @@ describe('router: 2026-07-28 error rules', () => {
     const refusal = await route('tools/frobnicate', modern(), 'm-1').catch((error: unknown) => error);
     expect(refusal).toBeInstanceOf(McpError);
     expect(refusal).toMatchObject({ kind: 'unknown_method', httpStatus: 404, code: -32601 });
-    expect((refusal as McpError).toResponse('m-1')).toEqual({ jsonrpc: '2.0', id: 'm-1', error: { code: -32601, message: 'Method not found: tools/frobnicate' } });
+    const response = (refusal as McpError).toResponse('m-1');
+    expect(response).toEqual({ jsonrpc: '2.0', id: 'm-1', error: { code: -32601, message: 'Method not found: tools/frobnicate' } });
     for (const upstream of upstreams.values()) expect(upstream.sent).toEqual([]);
   });
 
