@@ -3,7 +3,7 @@ import { McpAuthorizer } from '../src/authz/index.js';
 import type { ResolvedBackend } from '../src/config/model.js';
 import type { McpTarget } from '../src/config/types.js';
 import { TargetLink, type ClientCall } from '../src/federation/link.js';
-import { decodeCursor, encodeCursor } from '../src/federation/names.js';
+import { decodeCursor, encodeCursor, prefixName, prefixUri, splitName, splitUri } from '../src/federation/names.js';
 import { Router, type RoutingHost } from '../src/federation/router.js';
 import { McpError } from '../src/protocol/errors.js';
 import type { JsonRpcMessage } from '../src/protocol/jsonrpc.js';
@@ -146,6 +146,35 @@ describe('router: name prefixing modes', () => {
     expect((await route('tools/list')).result?.tools).toEqual([{ name: 'a_get_me_now' }]);
     await route('tools/call', { name: 'a_get_me_now' });
     expect(upstreams.get('a')!.requests('tools/call')[0].params?.name).toBe('get_me_now');
+  });
+});
+
+describe('names and URIs: prefixing is undone exactly', () => {
+  // Target names cannot hold '_' or '+' (config refuses them, see config.test.ts), so the first delimiter ends the target.
+  test.each([
+    ['github', 'get_me'],
+    ['a', '_leading'],
+    ['a', 'trailing_'],
+    ['a', ''],
+    ['srv-1.x', 'tool+with+plus'],
+  ])('tool %s / %s', (target, name) => {
+    expect(splitName(prefixName(target, name))).toEqual({ target, name });
+  });
+
+  test.each([
+    ['files', 'file:///tmp/a_b+c.txt'],
+    ['web', 'https://example.com/search?q=a+b&x=_y'],
+    ['db', 'postgres+ssl://host/db'],
+    ['a', ''],
+  ])('resource %s / %s', (target, uri) => {
+    expect(splitUri(prefixUri(target, uri))).toEqual({ target, uri });
+  });
+
+  test('what no prefixing can produce is no name of any target', () => {
+    for (const sent of ['', '_tool', 'tool', '+file:///x']) {
+      expect([sent, sent.includes('+') ? splitUri(sent) : splitName(sent)]).toEqual([sent, undefined]);
+    }
+    expect(splitUri('file:///no-prefix')).toBeUndefined();
   });
 });
 
