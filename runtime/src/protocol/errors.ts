@@ -152,8 +152,3 @@ export class McpError extends Error {
     return { jsonrpc: '2.0', id: id ?? null, error };
   }
 }
-
-/** The JSON-RPC code of any error: an McpError's own, else internal error. */
-export function codeOf(error: unknown): number {
-  return error instanceof McpError ? error.code : INTERNAL_ERROR;
-}
