@@ -1,3 +1,5 @@
+import { readFileSync } from 'node:fs';
+import { join } from 'node:path';
 import { ERROR_KINDS, McpError, type McpErrorKind } from '../src/protocol/errors.js';
 import type { JsonRpcMessage } from '../src/protocol/jsonrpc.js';
 import { isStatelessRequest, statelessRefusal, unsupportedVersionRefusal } from '../src/protocol/refusals.js';
@@ -37,6 +39,15 @@ describe('McpError: one type that knows its HTTP status and JSON-RPC code', () =
       // JSON-RPC reserves -32768..-32000; MCP's own codes (-32800 cancelled) sit just outside the server range.
       expect([kind, code <= -32000 && code >= -32800]).toEqual([kind, true]);
     }
+  });
+
+  test('the table in protocol/README.md is the table in the code', () => {
+    // jest's rootDir (the cwd) is the runtime package.
+    const readme = readFileSync(join(process.cwd(), 'src', 'protocol', 'README.md'), 'utf8');
+    const rows = [...readme.matchAll(/^\| `([a-z_]+)` \| (\d{3}) \| (-\d+) \|/gm)];
+    const documented = Object.fromEntries(rows.map(([, kind, httpStatus, code]) => [kind, { httpStatus: Number(httpStatus), code: Number(code) }]));
+    const coded = Object.fromEntries(Object.entries(ERROR_KINDS).filter(([kind]) => kind !== 'relayed'));
+    expect(documented).toEqual(coded);
   });
 
   test('the request id: given, or the one it was set to answer, or null', () => {
