@@ -83,6 +83,33 @@ describe('router: method classes', () => {
     expect(read.result).toEqual({ contents: [{ uri: 'b+file:///etc/motd', text: 'body' }] });
   });
 
+  test('prompts: listed under prefixed names, fetched and completed under their own', async () => {
+    const prompts: Server = (request) => {
+      if (request.method === 'prompts/list') return { result: { prompts: [{ name: 'review_code' }] } };
+      const text = `${request.params?.name}`;
+      if (request.method === 'prompts/get') return { result: { messages: [{ role: 'user', content: { type: 'text', text } }] } };
+      if (request.method === 'completion/complete') return { result: { completion: { values: ['ts'] } } };
+      return { error: { code: -32601, message: 'Method not found' } };
+    };
+    const { route, upstreams } = routerFor({ a: listingServer('tools', []), b: prompts });
+    expect((await route('prompts/list')).result).toEqual({ prompts: [{ name: 'b_review_code' }] });
+    const got = await route('prompts/get', { name: 'b_review_code', arguments: { lang: 'ts' } }, 'g');
+    expect(got.result).toEqual({ messages: [{ role: 'user', content: { type: 'text', text: 'review_code' } }] });
+    const ref = { type: 'ref/prompt', name: 'b_review_code' };
+    expect((await route('completion/complete', { ref, argument: { name: 'lang', value: 't' } })).result).toEqual({ completion: { values: ['ts'] } });
+    expect(upstreams.get('b')!.requests('completion/complete')[0].params?.ref).toEqual({ type: 'ref/prompt', name: 'review_code' });
+    const unknown = await route('prompts/get', { name: 'c_review_code' }, 'x');
+    expect(unknown).toEqual({ jsonrpc: '2.0', id: 'x', error: { code: -32602, message: 'Unknown prompt: c_review_code' } });
+  });
+
+  test('resource templates are prefixed like URIs', async () => {
+    const listed = { resourceTemplates: [{ uriTemplate: 'file:///{path}', name: 'files' }] };
+    const templates: Server = (request) => (request.method === 'resources/templates/list' ? { result: listed } : { result: {} });
+    const { route } = routerFor({ a: listingServer('tools', []), disk: templates });
+    const result = (await route('resources/templates/list')).result;
+    expect(result?.resourceTemplates).toEqual([{ uriTemplate: 'disk+file:///{path}', name: 'files' }]);
+  });
+
   test('ping is answered by the gateway; logging/setLevel goes to every target', async () => {
     const { route, upstreams } = routerFor({ a: listingServer('tools', []), b: listingServer('tools', []) });
     expect(await route('ping', {}, 'p')).toEqual({ jsonrpc: '2.0', id: 'p', result: {} });
