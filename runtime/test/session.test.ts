@@ -155,6 +155,40 @@ describe('session: relaying between client and targets', () => {
   });
 });
 
+describe('session: what a target sends on its own', () => {
+  test('progress reaches the call whose token it carries, even with two calls in flight on the same target', async () => {
+    const { session, upstreams } = sessionWith({ a: initializing((request) => (request.method === 'tools/call' ? 'no answer' : { result: {} })) });
+    await session.initialize({ jsonrpc: '2.0', id: 0, method: 'initialize', params: { protocolVersion: '2025-11-25', capabilities: {} } });
+    const first = new RecordingSink();
+    const second = new RecordingSink();
+    const callWith = (id: string, token: string, sink: RecordingSink) =>
+      session.handleRequest({ jsonrpc: '2.0', id, method: 'tools/call', params: { name: 'slow', _meta: { progressToken: token } } }, sink, FACTS);
+    const calls = [callWith('c-1', 'tok-1', first), callWith('c-2', 'tok-2', second)];
+    await new Promise((resolve) => setImmediate(resolve));
+    const progress: JsonRpcMessage = { jsonrpc: '2.0', method: 'notifications/progress', params: { progressToken: 'tok-2', progress: 1, total: 2 } };
+    upstreams.get('a')!.emit(progress);
+    expect(second.pushed).toEqual([progress]);
+    expect(first.pushed).toEqual([]);
+    await session.close('test over', true);
+    await Promise.all(calls);
+  });
+
+  test("a resource update names the resource as the client knows it: with the target's prefix", async () => {
+    const { session, upstreams } = sessionWith({
+      a: initializing(() => ({ result: {} })),
+      b: initializing((request) => (request.method === 'tools/call' ? 'no answer' : { result: {} })),
+    });
+    await session.initialize({ jsonrpc: '2.0', id: 0, method: 'initialize', params: { protocolVersion: '2025-11-25', capabilities: {} } });
+    const sink = new RecordingSink();
+    const pending = session.handleRequest({ jsonrpc: '2.0', id: 'c', method: 'tools/call', params: { name: 'b_wait' } }, sink, FACTS);
+    await new Promise((resolve) => setImmediate(resolve));
+    upstreams.get('b')!.emit({ jsonrpc: '2.0', method: 'notifications/resources/updated', params: { uri: 'file:///x' } });
+    expect(sink.pushed).toEqual([{ jsonrpc: '2.0', method: 'notifications/resources/updated', params: { uri: 'b+file:///x' } }]);
+    await session.close('test over', true);
+    await pending;
+  });
+});
+
 describe('session: event replay (Last-Event-ID)', () => {
   const note = (n: number): JsonRpcMessage => ({ jsonrpc: '2.0', method: 'notifications/message', params: { level: 'info', data: `event ${n}` } });
 
