@@ -10,9 +10,10 @@ import { capabilityNames, type SessionState } from '../session/token.js';
 import type { Logger } from '../telemetry/logger.js';
 import type { CallKind, Telemetry } from '../telemetry/telemetry.js';
 import { carrierOf, type TraceCarrier, type Tracer } from '../telemetry/tracing.js';
-import { connectTarget, resumeTarget } from '../upstream/connect.js';
+import { connectTarget, resumeTarget, type ConnectContext } from '../upstream/connect.js';
 import type { ClientCredentials } from '../upstream/http.js';
 import type { StdioPool } from '../upstream/stdio-pool.js';
+import type { UpstreamConnection } from '../upstream/types.js';
 import { TargetLink, type ClientCall } from './link.js';
 import { mergeInitialize } from './merge.js';
 import { prefixUri } from './names.js';
@@ -36,6 +37,8 @@ export interface BackendContext {
   readonly telemetry: Telemetry;
   /** Undefined unless `config.tracing` is set. */
   readonly tracer?: Tracer;
+  /** Opens a connection to a target: `connectTarget` unless set (tests put in-memory upstreams here). */
+  readonly connect?: (target: McpTarget, context: ConnectContext) => Promise<UpstreamConnection>;
 }
 
 const CALL_KINDS: Record<string, CallKind> = {
@@ -490,7 +493,8 @@ export class McpSession {
   private async openLink(target: McpTarget, index: number, initialize?: Json): Promise<TargetLink> {
     let connection: TargetLink['connection'];
     try {
-      connection = await connectTarget(target, { pool: this.context.pool, logger: this.context.logger, credentials: this.credentials, initialize });
+      const connect = this.context.connect ?? connectTarget;
+      connection = await connect(target, { pool: this.context.pool, logger: this.context.logger, credentials: this.credentials, initialize });
     } catch (error) {
       const reason: UpstreamErrorReason = error instanceof McpError && error.reason ? error.reason : 'connect_failed';
       this.context.telemetry.upstreamError?.(this.context.routeName, target.name, reason, (error as Error).message);
