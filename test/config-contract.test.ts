@@ -12,7 +12,9 @@ import { EXAMPLES } from '../examples/synth';
 
 const SCHEMA = JSON.parse(fs.readFileSync(path.join(__dirname, '..', 'runtime', 'schema', 'config.schema.json'), 'utf8'));
 
-test.each(EXAMPLES.map((example) => [example.name, example] as const))('example %s renders a gateway config the runtime accepts', (_name, example) => {
+const examples = EXAMPLES.map((example) => [example.name, example] as const);
+
+test.each(examples)('example %s renders a gateway config the runtime accepts', (_name, example) => {
   const validate = new Ajv2020({ allErrors: true, strict: false }).compile(SCHEMA);
   const manifests = Testing.synth(example.create(Testing.app(), example.name));
   const configMaps = manifests.filter((o: any) => o.kind === 'ConfigMap' && o.data?.['config.yaml']);

@@ -26,7 +26,7 @@ export function generateConfigContract() {
   const source = relative(REPO_DIR, SOURCE);
   const schema = configSchema();
   const schemaJson = `${JSON.stringify(schema, null, 2)}\n`;
-  const banner = (what) => `// ${what}, generated from ${source} by \`npx projen gen:config\` (runtime/scripts/gen-config.mjs). Do not edit.\n`;
+  const banner = (what) => `// ${what}: generated from ${source} by \`npx projen gen:config\`. Do not edit.\n`;
   return new Map([
     ['runtime/schema/config.schema.json', schemaJson],
     ['runtime/src/config/schema.generated.ts', [

@@ -1,4 +1,4 @@
-// The JSON Schema (draft 2020-12) of the gateway configuration, generated from runtime/src/config/types.ts by `npx projen gen:config` (runtime/scripts/gen-config.mjs). Do not edit.
+// The JSON Schema (draft 2020-12) of the gateway configuration: generated from runtime/src/config/types.ts by `npx projen gen:config`. Do not edit.
 // It is TypeScript so the compiled program and the single executable carry it without reading files beside themselves.
 /* eslint-disable */
 export const configSchema = {
