@@ -509,9 +509,7 @@ export const configSchema = {
           "properties": {
             "passthrough": {
               "type": "object",
-              "additionalProperties": {
-                "not": {}
-              },
+              "additionalProperties": false,
               "description": "Forward the client's validated bearer token."
             },
             "key": {
@@ -867,9 +865,7 @@ export const configSchema = {
           "properties": {
             "keycloak": {
               "type": "object",
-              "additionalProperties": {
-                "not": {}
-              }
+              "additionalProperties": false
             }
           },
           "required": [
@@ -882,9 +878,7 @@ export const configSchema = {
           "properties": {
             "auth0": {
               "type": "object",
-              "additionalProperties": {
-                "not": {}
-              }
+              "additionalProperties": false
             }
           },
           "required": [
@@ -897,9 +891,7 @@ export const configSchema = {
           "properties": {
             "okta": {
               "type": "object",
-              "additionalProperties": {
-                "not": {}
-              }
+              "additionalProperties": false
             }
           },
           "required": [
