@@ -78,7 +78,25 @@ export interface McpStaticTargetSpec {
     readonly port: number;
     readonly path?: string;
     readonly protocol: 'StreamableHTTP' | 'SSE';
+    /** agentgateway only: `tls: {}` originates TLS to the target. */
+    readonly policies?: { readonly tls: Record<string, never> };
   };
+}
+
+/** `AgentgatewayBackend` spec of an MCP backend. */
+export interface AgentgatewayMcpBackendSpec {
+  readonly mcp: {
+    readonly targets: McpStaticTargetSpec[];
+    readonly sessionRouting?: 'Stateful' | 'Stateless';
+    readonly failureMode?: 'FailClosed' | 'FailOpen';
+    readonly prefixMode?: 'Conditional' | 'Always' | 'Never';
+  };
+}
+
+/** kgateway v2.1 `Backend` spec of type MCP. */
+export interface KgatewayMcpBackendSpec {
+  readonly type: 'MCP';
+  readonly mcp: { readonly targets: McpStaticTargetSpec[] };
 }
 
 /** Creates an `ApiObject` whose `spec` is computed at synthesis, after every `add*` call. */
@@ -99,7 +117,7 @@ export function referenceGrantObject(scope: Construct, id: string, spec: () => R
   return lazyObject(scope, id, `${GATEWAY_API_GROUP}/v1beta1`, 'ReferenceGrant', metadata, spec);
 }
 
-export function agentgatewayBackendObject(scope: Construct, id: string, spec: () => unknown): ApiObject {
+export function agentgatewayBackendObject(scope: Construct, id: string, spec: () => AgentgatewayMcpBackendSpec): ApiObject {
   return lazyObject(scope, id, `${AGENTGATEWAY_GROUP}/v1alpha1`, 'AgentgatewayBackend', undefined, spec);
 }
 
@@ -107,7 +125,7 @@ export function agentgatewayPolicyObject(scope: Construct, id: string, spec: () 
   return lazyObject(scope, id, `${AGENTGATEWAY_GROUP}/v1alpha1`, 'AgentgatewayPolicy', metadata, spec);
 }
 
-export function kgatewayBackendObject(scope: Construct, id: string, spec: () => unknown): ApiObject {
+export function kgatewayBackendObject(scope: Construct, id: string, spec: () => KgatewayMcpBackendSpec): ApiObject {
   return lazyObject(scope, id, `${KGATEWAY_GROUP}/v1alpha1`, 'Backend', undefined, spec);
 }
 

@@ -26,7 +26,7 @@ export function generateConfigContract() {
   const source = relative(REPO_DIR, SOURCE);
   const schema = configSchema();
   const schemaJson = `${JSON.stringify(schema, null, 2)}\n`;
-  const banner = (what) => `// ${what}, generated from ${source} by \`npx projen gen:config\` (runtime/scripts/gen-config.mjs). Do not edit.\n`;
+  const banner = (what) => `// ${what}: generated from ${source} by \`npx projen gen:config\`. Do not edit.\n`;
   return new Map([
     ['runtime/schema/config.schema.json', schemaJson],
     ['runtime/src/config/schema.generated.ts', [
@@ -61,19 +61,29 @@ function configSchema() {
     topRef: true,
     sortProps: false,
   }).createSchema(ROOT_TYPE);
-  const definitions = renameRefs(generated.definitions);
+  const definitions = normalize(generated.definitions);
   // The root type's fields sit at the top, so editors complete them without following a $ref.
   const { [ROOT_TYPE]: root, ...$defs } = definitions;
   return { ...SCHEMA_META, ...root, $defs };
 }
 
-function renameRefs(value) {
-  if (Array.isArray(value)) return value.map(renameRefs);
+/**
+ * `#/definitions/X` → `#/$defs/X`; `Record<string, never>`'s `additionalProperties: { not: {} }` → `false`, which
+ * means the same and which the loader reports as "unknown field" with the field's path.
+ */
+function normalize(value) {
+  if (Array.isArray(value)) return value.map(normalize);
   if (value === null || typeof value !== 'object') return value;
-  return Object.fromEntries(Object.entries(value).map(([key, child]) => [
-    key,
-    key === '$ref' && typeof child === 'string' ? child.replace(/^#\/definitions\//, '#/$defs/') : renameRefs(child),
-  ]));
+  return Object.fromEntries(Object.entries(value).map(([key, child]) => {
+    if (key === '$ref' && typeof child === 'string') return [key, child.replace(/^#\/definitions\//, '#/$defs/')];
+    if (key === 'additionalProperties' && isNever(child)) return [key, false];
+    return [key, normalize(child)];
+  }));
+}
+
+function isNever(schema) {
+  return schema !== null && typeof schema === 'object' && Object.keys(schema).length === 1
+    && typeof schema.not === 'object' && Object.keys(schema.not).length === 0;
 }
 
 function main(argv) {

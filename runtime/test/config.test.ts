@@ -77,12 +77,17 @@ config:
             stdio: { cmd: x, bad: 1 }
           - name: b
             mcp: { host: http://h/mcp, port: "80" }
+          - name: c
+            mcp: { host: http://h/mcp }
+            policies: { backendAuth: { passthrough: { audience: x } } }
 `),
     );
     expect(issues).toEqual(
       expect.arrayContaining([
         'binds[0].listeners[0].routes[0].backends[0].mcp.targets[0].stdio.bad: unknown field',
         'binds[0].listeners[0].routes[0].backends[0].mcp.targets[1].mcp.port: must be integer',
+        // An empty object's type (Record<string, never>) is closed like every other object.
+        'binds[0].listeners[0].routes[0].backends[0].mcp.targets[2].policies.backendAuth.passthrough.audience: unknown field',
       ]),
     );
   });

@@ -3,8 +3,11 @@
  * for attached policies, an AgentgatewayPolicy on the route's HTTPRoute. Internal.
  */
 import { ApiObject } from 'cdk8s';
-import { AGENTGATEWAY_GROUP, GATEWAY_API_GROUP, agentgatewayBackendObject, agentgatewayPolicyObject } from '../gateway-api';
-import { McpFailureMode, McpGatewayRoute, McpStatefulMode } from '../mcp-gateway-route';
+import {
+  AGENTGATEWAY_GROUP, AgentgatewayMcpBackendSpec, GATEWAY_API_GROUP, agentgatewayBackendObject, agentgatewayPolicyObject,
+} from '../gateway-api';
+import { omitUndefined } from '../manifest-helpers';
+import { McpFailureMode, McpGatewayRoute, McpPrefixMode, McpStatefulMode } from '../mcp-gateway-route';
 import { PropCheck } from '../validation';
 import type * as config from './config-contract.generated';
 import { ControllerContext, McpRouteController, isHttps, staticTarget } from './controller';
@@ -18,19 +21,24 @@ export const AGENTGATEWAY_CONTROLLER: McpRouteController = {
   checkRoute,
 };
 
-function renderBackend(route: McpGatewayRoute, context: ControllerContext): any {
+/** agentgateway's spelling of the route modes. */
+const SESSION_ROUTING = { [McpStatefulMode.STATEFUL]: 'Stateful', [McpStatefulMode.STATELESS]: 'Stateless' } as const;
+const FAILURE_MODE = { [McpFailureMode.FAIL_CLOSED]: 'FailClosed', [McpFailureMode.FAIL_OPEN]: 'FailOpen' } as const;
+const PREFIX_MODE = { [McpPrefixMode.CONDITIONAL]: 'Conditional', [McpPrefixMode.ALWAYS]: 'Always', [McpPrefixMode.NEVER]: 'Never' } as const;
+
+function renderBackend(route: McpGatewayRoute, context: ControllerContext): AgentgatewayMcpBackendSpec {
   const targets = route.targets.map((target) => {
     const spec = staticTarget(target, true, context.chartNamespace);
     // agentgateway originates TLS only when asked; an https URL means the target expects it.
     return isHttps(target) ? { ...spec, static: { ...spec.static, policies: { tls: {} } } } : spec;
   });
   return {
-    mcp: {
+    mcp: omitUndefined<AgentgatewayMcpBackendSpec['mcp']>({
       targets,
-      ...(route.statefulMode ? { sessionRouting: route.statefulMode === McpStatefulMode.STATELESS ? 'Stateless' : 'Stateful' } : {}),
-      ...(route.failureMode ? { failureMode: route.failureMode === McpFailureMode.FAIL_OPEN ? 'FailOpen' : 'FailClosed' } : {}),
-      ...(route.prefixMode ? { prefixMode: capitalize(route.prefixMode) } : {}),
-    },
+      sessionRouting: route.statefulMode && SESSION_ROUTING[route.statefulMode],
+      failureMode: route.failureMode && FAILURE_MODE[route.failureMode],
+      prefixMode: route.prefixMode && PREFIX_MODE[route.prefixMode],
+    }),
   };
 }
 
@@ -145,8 +153,4 @@ function translateAuthorization(authorization: config.McpAuthorization, errors: 
   }
   const [[action, matchExpressions]] = [...byAction.entries()];
   return { action, policy: { matchExpressions } };
-}
-
-function capitalize(value: string): string {
-  return value.charAt(0).toUpperCase() + value.slice(1);
 }

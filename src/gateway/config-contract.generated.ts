@@ -1,4 +1,4 @@
-// The gateway configuration types, generated from runtime/src/config/types.ts by `npx projen gen:config` (runtime/scripts/gen-config.mjs). Do not edit.
+// The gateway configuration types: generated from runtime/src/config/types.ts by `npx projen gen:config`. Do not edit.
 // The renderers type their output with them, so a field the runtime does not accept fails compilation. Internal:
 // not exported from src/index.ts (jsii does not publish type aliases or unions).
 /* eslint-disable */

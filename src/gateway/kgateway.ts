@@ -2,7 +2,7 @@
  * kgateway v2.1 with agentgateway enabled: a `gateway.kgateway.dev/v1alpha1` Backend of type MCP per route.
  * It has no session, prefix or failure settings and no MCP sign-in. Internal.
  */
-import { KGATEWAY_GROUP, kgatewayBackendObject } from '../gateway-api';
+import { KGATEWAY_GROUP, KgatewayMcpBackendSpec, kgatewayBackendObject } from '../gateway-api';
 import { McpGatewayRoute } from '../mcp-gateway-route';
 import { PropCheck } from '../validation';
 import { ControllerContext, McpRouteController, isHttps, staticTarget } from './controller';
@@ -17,7 +17,7 @@ export const KGATEWAY_V2_1_CONTROLLER: McpRouteController = {
   checkRoute,
 };
 
-function renderBackend(route: McpGatewayRoute, context: ControllerContext): any {
+function renderBackend(route: McpGatewayRoute, context: ControllerContext): KgatewayMcpBackendSpec {
   // kgateway 2.1's static target has no backendRef: in-cluster Services are addressed by their FQDN.
   return { type: 'MCP', mcp: { targets: route.targets.map((target) => staticTarget(target, false, context.chartNamespace)) } };
 }

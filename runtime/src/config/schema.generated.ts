@@ -1,4 +1,4 @@
-// The JSON Schema (draft 2020-12) of the gateway configuration, generated from runtime/src/config/types.ts by `npx projen gen:config` (runtime/scripts/gen-config.mjs). Do not edit.
+// The JSON Schema (draft 2020-12) of the gateway configuration: generated from runtime/src/config/types.ts by `npx projen gen:config`. Do not edit.
 // It is TypeScript so the compiled program and the single executable carry it without reading files beside themselves.
 /* eslint-disable */
 export const configSchema = {
@@ -509,9 +509,7 @@ export const configSchema = {
           "properties": {
             "passthrough": {
               "type": "object",
-              "additionalProperties": {
-                "not": {}
-              },
+              "additionalProperties": false,
               "description": "Forward the client's validated bearer token."
             },
             "key": {
@@ -867,9 +865,7 @@ export const configSchema = {
           "properties": {
             "keycloak": {
               "type": "object",
-              "additionalProperties": {
-                "not": {}
-              }
+              "additionalProperties": false
             }
           },
           "required": [
@@ -882,9 +878,7 @@ export const configSchema = {
           "properties": {
             "auth0": {
               "type": "object",
-              "additionalProperties": {
-                "not": {}
-              }
+              "additionalProperties": false
             }
           },
           "required": [
@@ -897,9 +891,7 @@ export const configSchema = {
           "properties": {
             "okta": {
               "type": "object",
-              "additionalProperties": {
-                "not": {}
-              }
+              "additionalProperties": false
             }
           },
           "required": [
