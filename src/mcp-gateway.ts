@@ -328,7 +328,9 @@ export class McpGateway extends Construct {
 
   /**
    * The gateway configuration (agentgateway's standalone format) this gateway renders into its ConfigMap.
-   * Computed on each call, so it reflects routes and policies added so far.
+   * Computed on each call, so it reflects routes and policies added so far. Its shape is the gateway runtime's
+   * `GatewayConfig` type (`@cdk8s-mcp/gateway`; JSON Schema `runtime/schema/config.schema.json`), returned as `any`
+   * because jsii cannot publish that type's unions.
    */
   public renderConfig(): any {
     return renderRuntimeConfig(this.runtimeContext);

@@ -20,8 +20,9 @@ export interface McpRoutePolicyContext {
 export interface IMcpRoutePolicy {
   /**
    * The route policy keys this policy contributes, in the gateway configuration format
-   * (agentgateway's: `mcpAuthentication`, `mcpAuthorization`, `cors`). Two policies on one route
-   * may not contribute the same key.
+   * (agentgateway's: `mcpAuthentication`, `mcpAuthorization`, `cors`, `localRateLimit`; the runtime's
+   * `RoutePolicies` type). Two policies on one route may not contribute the same key, and a key outside
+   * that type fails validation.
    */
   renderRoutePolicies(context: McpRoutePolicyContext): { [key: string]: any };
 }
