@@ -39,5 +39,9 @@ export function describePolicy(policy: IMcpRoutePolicy, index: number): string {
 /** Runtime target entry: `mcp` for Streamable HTTP, `sse` for the legacy transport. */
 export function renderTarget(target: IMcpTarget): { [key: string]: any } {
   const transport = target.protocol === McpProtocol.SSE ? 'sse' : 'mcp';
-  return { name: target.targetName, [transport]: { host: target.url } };
+  return {
+    name: target.targetName,
+    [transport]: { host: target.url },
+    ...(target.userCredential ? { credential: target.userCredential._toTargetConfig() } : {}),
+  };
 }
