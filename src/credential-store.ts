@@ -66,7 +66,7 @@ export class CredentialStore {
       const problems: Array<[string, string, string]> = [];
       const urlProblem = secretValueProblem(options.url);
       if (urlProblem) problems.push(['url', urlProblem, 'Pass url: { secret: kplus.Secret.fromSecretName(this, "CredentialsDb", "mcp-credentials-db"), key: "url" }.']);
-      if (options.table !== undefined && !/^[a-z_][a-z0-9_]{0,62}$/.test(options.table)) {
+      if (options.table !== undefined && !/^[a-z_][a-z0-9_]{0,47}$/.test(options.table)) {
         problems.push(['table', `${JSON.stringify(options.table)} is not a plain lower-case SQL identifier`, 'Use e.g. "mcp_user_credentials".']);
       }
       return problems;

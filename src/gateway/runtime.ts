@@ -82,6 +82,7 @@ export function runtimeOnlyProblems(scope: Construct, props: McpGatewayProps, im
   const runtimeOnly: Array<[string, unknown]> = [
     ['port', props.port], ['image', props.image], ['resources', props.resources], ['sessionKey', props.sessionKey],
     ['replicas', props.replicas], ...podManagementOptions(props), ['drainTimeout', props.drainTimeout], ['monitoring', props.monitoring], ['limits', props.limits],
+    ['credentialStore', props.credentialStore],
   ];
   return runtimeOnly.filter(([, value]) => value !== undefined).map(([prop]) => propError(scope, prop,
     `applies to the RUNTIME implementation only, not ${implementationName}`, `Drop ${prop}, or configure it on the controller that runs the ${implementationName} data plane.`));
