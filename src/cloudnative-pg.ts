@@ -50,7 +50,8 @@ export interface CloudNativePgDatabase {
  * Emits a `Cluster` whose `initdb` creates `database` owned by `owner`, and a `Database` that keeps them
  * declared (the operator never drops it: `databaseReclaimPolicy: retain`).
  */
-export function cloudNativePgDatabase(scope: Construct, options: CloudNativePgClusterOptions, database: { name: string; owner: string }): CloudNativePgDatabase {
+export function cloudNativePgDatabase(scope: Construct, options: CloudNativePgClusterOptions,
+  database: { name: string; owner: string }): CloudNativePgDatabase {
   const labels = recommendedLabels({ name: 'postgresql', instance: `${Names.toDnsLabel(scope)}-db`, component: 'database' });
   const cluster = new ApiObject(scope, 'postgres', {
     apiVersion: `${CNPG_GROUP}/v1`,
@@ -61,7 +62,8 @@ export function cloudNativePgDatabase(scope: Construct, options: CloudNativePgCl
       ...(options.imageName ? { imageName: options.imageName } : {}),
       // The database and its owner exist from the first start; the Database below keeps them declared.
       bootstrap: { initdb: { database: database.name, owner: database.owner } },
-      storage: { size: `${(options.storageSize ?? Size.gibibytes(10)).toGibibytes()}Gi`, ...(options.storageClassName ? { storageClass: options.storageClassName } : {}) },
+      storage: { size: `${(options.storageSize ?? Size.gibibytes(10)).toGibibytes()}Gi`,
+        ...(options.storageClassName ? { storageClass: options.storageClassName } : {}) },
       inheritedMetadata: { labels },
     },
   });
@@ -83,7 +85,8 @@ export function cloudNativePgProblems(options: CloudNativePgClusterOptions): Arr
   const problems: Array<[string, string, string]> = [];
   const instances = options.instances;
   if (instances !== undefined && (!Number.isInteger(instances) || instances < 1)) {
-    problems.push(['instances', `${instances} is not a whole number of at least 1`, 'Use 1 for a single instance, or 2 or more for a primary with replicas.']);
+    problems.push(['instances', `${instances} is not a whole number of at least 1`,
+      'Use 1 for a single instance, or 2 or more for a primary with replicas.']);
   }
   return problems;
 }

@@ -54,9 +54,11 @@ export class CredentialInjection {
   public _problems(): Array<[string, string]> {
     const problems: Array<[string, string]> = [];
     if (emptyProblem(this.headerName) || !HEADER_NAME.test(this.headerName)) {
-      problems.push([`header ${JSON.stringify(this.headerName)} is not an HTTP header name`, 'Use e.g. CredentialInjection.bearer() or CredentialInjection.header("X-Api-Key").']);
+      problems.push([`header ${JSON.stringify(this.headerName)} is not an HTTP header name`,
+        'Use e.g. CredentialInjection.bearer() or CredentialInjection.header("X-Api-Key").']);
     } else if (RESERVED_HEADERS.includes(this.headerName.toLowerCase())) {
-      problems.push([`header ${JSON.stringify(this.headerName)} is set by the gateway or the MCP transport itself`, 'Pick the header the server reads the credential from, e.g. Authorization.']);
+      problems.push([`header ${JSON.stringify(this.headerName)} is set by the gateway or the MCP transport itself`,
+        'Pick the header the server reads the credential from, e.g. Authorization.']);
     }
     if (this.prefix !== undefined && /[\r\n]/.test(this.prefix)) {
       problems.push(['prefix contains a line break', 'Use e.g. "token ".']);

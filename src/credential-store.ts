@@ -65,7 +65,8 @@ export class CredentialStore {
     return new CredentialStore(options, true, () => ({ url: options.url, table: options.table }), () => {
       const problems: Array<[string, string, string]> = [];
       const urlProblem = secretValueProblem(options.url);
-      if (urlProblem) problems.push(['url', urlProblem, 'Pass url: { secret: kplus.Secret.fromSecretName(this, "CredentialsDb", "mcp-credentials-db"), key: "url" }.']);
+      if (urlProblem) problems.push(['url', urlProblem,
+        'Pass url: { secret: kplus.Secret.fromSecretName(this, "CredentialsDb", "mcp-credentials-db"), key: "url" }.']);
       if (options.table !== undefined && !/^[a-z_][a-z0-9_]{0,47}$/.test(options.table)) {
         problems.push(['table', `${JSON.stringify(options.table)} is not a plain lower-case SQL identifier`, 'Use e.g. "mcp_user_credentials".']);
       }
@@ -111,7 +112,8 @@ export class CredentialStore {
   public _problems(): Array<[string, string, string]> {
     const keyProblem = secretValueProblem(this.options.encryptionKey);
     return [
-      ...(keyProblem ? [['encryptionKey', keyProblem, `Create the key once, \`${CREATE_KEY}\`, and pass ${KEY_EXAMPLE}.`] as [string, string, string]] : []),
+      ...(keyProblem ? [['encryptionKey', keyProblem, `Create the key once, \`${CREATE_KEY}\`, and pass ${KEY_EXAMPLE}.`] as [string, string,
+        string]] : []),
       ...this.problems(),
     ];
   }

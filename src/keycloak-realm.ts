@@ -730,7 +730,8 @@ export class KeycloakRealm extends Construct implements IOidcIssuer {
     if (exchange) {
       const exchangeClient = exchange.clientId ?? DEFAULT_TOKEN_EXCHANGE_CLIENT;
       if (!exchange.clientSecret?.secret || !exchange.clientSecret.key) {
-        fail('tokenExchange clientSecret', 'is not a key of a Secret', 'Pass { secret: kplus.Secret.fromSecretName(this, "TokenExchange", "mcp-token-exchange"), key: "secret" }.');
+        fail('tokenExchange clientSecret', 'is not a key of a Secret',
+          'Pass { secret: kplus.Secret.fromSecretName(this, "TokenExchange", "mcp-token-exchange"), key: "secret" }.');
       }
       if (exchange.audiences.length === 0) {
         fail('tokenExchange audiences', 'is empty, so no token could be exchanged', 'List the client IDs of the upstreams, e.g. ["internal-api"].');
@@ -738,12 +739,14 @@ export class KeycloakRealm extends Construct implements IOidcIssuer {
       const clientIds = [props.clientId ?? 'mcp-client', exchangeClient];
       for (const id of [exchangeClient, ...exchange.audiences]) {
         if (!/^[A-Za-z0-9][A-Za-z0-9._:-]*$/.test(id)) {
-          fail('tokenExchange', `client ID ${JSON.stringify(id)} has characters a client ID cannot have`, 'Use letters, digits, ".", "_", ":" and "-", e.g. "internal-api".');
+          fail('tokenExchange', `client ID ${JSON.stringify(id)} has characters a client ID cannot have`,
+            'Use letters, digits, ".", "_", ":" and "-", e.g. "internal-api".');
         }
       }
       for (const audience of new Set(exchange.audiences)) {
         if (clientIds.includes(audience) || exchange.audiences.filter((a) => a === audience).length > 1) {
-          fail('tokenExchange audiences', `${JSON.stringify(audience)} is listed twice or is already a client of the realm (${clientIds.join(', ')})`, 'Name each upstream once, with its own client ID.');
+          fail('tokenExchange audiences', `${JSON.stringify(audience)} is listed twice or is already a client of the realm (${clientIds.join(', ')})`,
+            'Name each upstream once, with its own client ID.');
         }
       }
     }

@@ -445,8 +445,8 @@ export class McpGateway extends Construct {
     } else {
       errors.push(...runtimeOnlyProblems(this, this.props, this.implementation.name));
       const needing = this.credentials.credentialTargets.map(({ target }) => target.targetName);
-      check('implementation', needing.length === 0 ? undefined : `is ${this.implementation.name}, which cannot keep and inject per-user credentials (targets ${needing.join(', ')} have a userCredential)`,
-        'Use the RUNTIME implementation for routes to those targets, or drop their userCredential.');
+      const problem = `is ${this.implementation.name}, which cannot keep and inject per-user credentials (targets ${needing.join(', ')} have a userCredential)`;
+      check('implementation', needing.length === 0 ? undefined : problem, 'Use the RUNTIME implementation for routes to those targets, or drop their userCredential.');
     }
     if (this.publicUrl !== undefined && !/^https?:\/\/[^/?#]+$/.test(this.publicUrl)) {
       check('publicUrl', `${JSON.stringify(this.publicUrl)} is not a scheme and host without path`, 'Pass e.g. "https://mcp.example.com".');
@@ -509,7 +509,9 @@ export class McpGateway extends Construct {
       seen.add(name);
       // An McpServer checks its own credential; a target from a URL has no construct to do it.
       if (target.userCredential && !Construct.isConstruct(target)) {
-        for (const [prop, problem, fix] of target.userCredential._problems()) check(`target ${JSON.stringify(name)} userCredential ${prop}`, problem, fix);
+        for (const [prop, problem, fix] of target.userCredential._problems()) {
+          check(`target ${JSON.stringify(name)} userCredential ${prop}`, problem, fix);
+        }
       }
     }
     const { problems } = route._renderPolicies(this.publicUrl);

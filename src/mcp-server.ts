@@ -658,8 +658,10 @@ export class McpServer extends Construct implements IMcpTarget {
 
     if (this.userCredential) {
       if (this.transport.isStdio) {
-        check('userCredential', 'is set on a stdio server: its processes are started by the bridge in its pod, which does not know the user, and a stdio process cannot read per-request headers',
-          'Run the server\'s HTTP mode with transport: McpServerTransport.streamableHttp() and inject the credential as a header (the GitHub MCP server: args ["http", "--port", "3000"], which reads Authorization: Bearer per request).');
+        check('userCredential', 'is set on a stdio server: its processes are started by the bridge in its pod, which does not know the user, '
+          + 'and a stdio process cannot read per-request headers',
+        'Run the server\'s HTTP mode with transport: McpServerTransport.streamableHttp() and inject the credential as a header '
+          + '(the GitHub MCP server: args ["http", "--port", "3000"], which reads Authorization: Bearer per request).');
       }
       for (const [prop, problem, fix] of this.userCredential._problems()) check(`userCredential ${prop}`, problem, fix);
     }

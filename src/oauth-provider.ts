@@ -51,7 +51,8 @@ export interface CustomOAuthProviderOptions {
  * the gateway sends a user who has not connected yet to `/connect/<name>/start`, keeps the token it gets for
  * that user, and injects it into their requests to the targets that need it.
  *
- * @example OAuthProvider.github({ clientId: 'Ov23li...', clientSecret: { secret: kplus.Secret.fromSecretName(this, 'GithubApp', 'github-oauth-app'), key: 'clientSecret' } })
+ * @example OAuthProvider.github({ clientId: 'Ov23li...', clientSecret: { secret: kplus.Secret.fromSecretName(this, 'GithubApp',
+   'github-oauth-app'), key: 'clientSecret' } })
  */
 export class OAuthProvider {
   /** A GitHub (or GitHub Enterprise Server) OAuth app. */
@@ -101,11 +102,15 @@ export class OAuthProvider {
     const { name, authorizationUrl, tokenUrl, clientId, clientSecret, scopes } = this.options;
     const problems: Array<[string, string | undefined, string]> = [
       ['name', dnsLabelProblem(name), 'Name the provider with a DNS-1123 label such as "github": it becomes part of the /connect/<name>/ URLs.'],
-      ['authorizationUrl', isHttpUrl(authorizationUrl) ? undefined : `${JSON.stringify(authorizationUrl)} is not an http(s) URL`, 'Pass the provider\'s authorization endpoint.'],
+      ['authorizationUrl', isHttpUrl(authorizationUrl) ? undefined : `${JSON.stringify(authorizationUrl)} is not an http(s) URL`,
+        'Pass the provider\'s authorization endpoint.'],
       ['tokenUrl', isHttpUrl(tokenUrl) ? undefined : `${JSON.stringify(tokenUrl)} is not an http(s) URL`, 'Pass the provider\'s token endpoint.'],
       ['clientId', emptyProblem(clientId), 'Pass the client ID the provider gave the OAuth app.'],
-      ['clientSecret', secretValueProblem(clientSecret), 'Pass { secret: kplus.Secret.fromSecretName(this, "OAuthApp", "<name>"), key: "clientSecret" }.'],
-      ['scopes', (scopes ?? []).some((scope) => emptyProblem(scope) !== undefined || /\s/.test(scope)) ? 'has an empty scope or one with whitespace' : undefined,
+      ['clientSecret', secretValueProblem(clientSecret),
+        'Pass { secret: kplus.Secret.fromSecretName(this, "OAuthApp", "<name>"), key: "clientSecret" }.'],
+      ['scopes',
+        (scopes ?? []).some((scope) => emptyProblem(scope) !== undefined || /\s/.test(scope))
+          ? 'has an empty scope or one with whitespace' : undefined,
         'Pass one scope per element, e.g. ["read:user", "repo"].'],
     ];
     return problems.filter((entry): entry is [string, string, string] => entry[1] !== undefined);

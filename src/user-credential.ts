@@ -134,18 +134,21 @@ export class UserCredential {
           ? `The default is the audience ${JSON.stringify(options.audience)}; set name to a DNS-1123 label such as "internal-api".`
           : 'Set name to a DNS-1123 label such as "internal-api".'],
         ['audience', emptyProblem(options.audience), 'Pass the upstream\'s client ID at the identity provider.'],
-        ['tokenUrl', tokenUrl === undefined || isHttpUrl(tokenUrl) ? undefined : `${JSON.stringify(tokenUrl)} is not an http(s) URL`, 'Pass the identity provider\'s token endpoint.'],
+        ['tokenUrl', tokenUrl === undefined || isHttpUrl(tokenUrl) ? undefined : `${JSON.stringify(tokenUrl)} is not an http(s) URL`,
+          'Pass the identity provider\'s token endpoint.'],
       ];
       if (options.realm && !client) {
         found.push(['realm', `${options.realm.node.path} declares no tokenExchange client`,
           `Set tokenExchange on the KeycloakRealm: { clientSecret: { secret, key }, audiences: [${JSON.stringify(options.audience)}] }.`]);
       } else if (client && !client.audiences.includes(options.audience)) {
-        found.push(['audience', `${JSON.stringify(options.audience)} is not among the realm's tokenExchange audiences (${client.audiences.join(', ')})`,
+        found.push(['audience',
+          `${JSON.stringify(options.audience)} is not among the realm's tokenExchange audiences (${client.audiences.join(', ')})`,
           'Add it to the KeycloakRealm\'s tokenExchange.audiences: Keycloak exchanges tokens only for clients it knows.']);
       }
       if (!options.realm) {
         found.push(['clientId', emptyProblem(clientId), 'Pass realm (a KeycloakRealm with tokenExchange), or clientId and clientSecret.']);
-        found.push(['clientSecret', secretValueProblem(clientSecret), 'Pass realm (a KeycloakRealm with tokenExchange), or clientSecret: { secret, key }.']);
+        found.push(['clientSecret', secretValueProblem(clientSecret),
+          'Pass realm (a KeycloakRealm with tokenExchange), or clientSecret: { secret, key }.']);
       }
       return found.filter((entry): entry is [string, string, string] => entry[1] !== undefined);
     };

@@ -80,10 +80,13 @@ export class GatewayCredentials {
     if (!this.credentialStore && targets.length > 0) {
       const names = targets.map(({ route, target }) => `${target.targetName} (route ${route.path})`).join(', ');
       check('credentialStore', `is missing, but ${names} need${targets.length === 1 ? 's' : ''} a user credential the gateway must keep per user`,
-        'Pass credentialStore: CredentialStore.cloudNativePg({ encryptionKey }) (or .postgres({ url, encryptionKey }) for an existing database, or .memory({ encryptionKey }) for one replica).');
+        'Pass credentialStore: CredentialStore.cloudNativePg({ encryptionKey }) (or .postgres({ url, encryptionKey }) for an existing database, '
+        + 'or .memory({ encryptionKey }) for one replica).');
     }
     if (this.credentialStore && !this.credentialStore.isShared && severalPods) {
-      check('credentialStore', 'is CredentialStore.memory(), but the gateway may run more than one pod: each would keep its own credentials, so users would be asked to connect again on every other request',
+      check('credentialStore',
+        'is CredentialStore.memory(), but the gateway may run more than one pod: each would keep its own credentials, '
+        + 'so users would be asked to connect again on every other request',
         'Use CredentialStore.cloudNativePg({ encryptionKey }) or CredentialStore.postgres({ url, encryptionKey }), or run one replica.');
     }
     for (const use of this.providers().values()) {
