@@ -429,3 +429,16 @@ describe('the runtime\'s config schema', () => {
     }
   });
 });
+
+test('routes in another namespace reach the runtime for the connect flow through one ReferenceGrant entry', () => {
+  const { chart } = gatewayChart({
+    exposure: McpGatewayExposure.existingGateway({ parentRefs: [{ name: 'shared', namespace: 'gateways' }], routeNamespace: 'gateways' }),
+  });
+  const objects = Testing.synth(chart);
+  const connect = objectsOf(objects, 'HTTPRoute').find((r) => r.spec.rules[0].matches[0].path.type === 'PathPrefix');
+  expect(connect.metadata.namespace).toBe('gateways');
+  expect(connect.spec.rules[0].backendRefs[0].namespace).toBe('mcp');
+  const [grant] = objectsOf(objects, 'ReferenceGrant');
+  expect(grant.spec.to).toHaveLength(1);
+  expectValidManifests(objects);
+});

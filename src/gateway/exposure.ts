@@ -139,7 +139,8 @@ export function bindExistingGateway(options: McpGatewayExistingGatewayOptions, c
   if (crossNamespace) {
     referenceGrantObject(scope, 'ReferenceGrant', () => ({
       from: [{ group: GATEWAY_API_GROUP, kind: 'HTTPRoute', namespace: crossNamespace }],
-      to: grantTargets,
+      // Every route (and the connect flow's route) to the runtime names the same Service: grant it once.
+      to: grantTargets.filter((target, index) => grantTargets.findIndex((other) => JSON.stringify(other) === JSON.stringify(target)) === index),
     }));
   }
   const inNamespace = (id: string, name: string | undefined) =>
