@@ -22,8 +22,7 @@ export class CredentialInjection {
   /**
    * A named header.
    * @param name the header, e.g. `X-Api-Key`
-   * @param prefix text before the token, e.g. `"token "`; the token alone when empty
-   * @default prefix - `"Bearer "`
+   * @param prefix text before the token, e.g. `"token "`: `"Bearer "` when omitted, the token alone when empty
    */
   public static header(name: string, prefix?: string): CredentialInjection {
     return new CredentialInjection(name, prefix);
