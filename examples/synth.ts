@@ -22,6 +22,8 @@ export const EXAMPLES: Example[] = [
   { name: 'federation', create: (scope, id) => new FederationChart(scope, id) },
   { name: 'local-everything', create: (scope, id) => new LocalEverythingChart(scope, id) },
   { name: 'secure-github', create: (scope, id) => new SecureGithubChart(scope, id) },
+  // Replace the client ID with your GitHub OAuth app's (see examples/secure-github/main.ts).
+  { name: 'secure-github-per-user', create: (scope, id) => new SecureGithubChart(scope, id, { githubOAuthApp: { clientId: 'Ov23liYourClientId' } }) },
 ];
 
 /** Synthesizes every example into `<outRoot>/<name>/` and returns the folders written. */

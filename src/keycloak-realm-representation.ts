@@ -51,6 +51,14 @@ export interface RealmSpec {
     readonly webOrigins: string[];
   };
   readonly accessTokenLifespanSeconds: number;
+  /** The gateway's confidential client for standard token exchange (Keycloak 26.2+), when declared. */
+  readonly tokenExchange?: {
+    readonly clientId: string;
+    /** Name of the environment variable (or operator placeholder) that holds the client secret. */
+    readonly secretVariable: string;
+    /** Client IDs of the upstream services tokens are exchanged for. */
+    readonly audiences: string[];
+  };
 }
 
 /** Claims in access tokens only: MCP clients never need them in ID tokens. */
@@ -91,6 +99,7 @@ export function renderRealm(spec: RealmSpec): any {
     clientScopes: [
       basicScope(), profileScope(), emailScope(), offlineAccessScope(), rolesScope(), webOriginsScope(), acrScope(),
       addressScope(), phoneScope(), microprofileJwtScope(), mcpScope(spec),
+      ...(spec.tokenExchange ? [tokenExchangeAudienceScope(spec.tokenExchange)] : []),
     ],
     // Realm defaults are what dynamically registered clients get: sub, the MCP audience, roles and groups.
     defaultDefaultClientScopes: ['basic', spec.mcpScope, ...BUILT_IN_DEFAULT_SCOPES],
@@ -118,7 +127,7 @@ export function renderRealm(spec: RealmSpec): any {
       attributes: { 'pkce.code.challenge.method': 'S256', 'post.logout.redirect.uris': '+' },
       defaultClientScopes: ['basic', spec.mcpScope, ...BUILT_IN_DEFAULT_SCOPES],
       optionalClientScopes: [...OPTIONAL_SCOPES],
-    }],
+    }, ...(spec.tokenExchange ? tokenExchangeClients(spec.tokenExchange) : [])],
     components: { [CLIENT_REGISTRATION_POLICY]: registrationPolicies(spec) },
   };
   return realm;
@@ -270,8 +279,69 @@ function mcpScope(spec: RealmSpec): any {
       { name: 'groups', protocol: 'openid-connect', protocolMapper: 'oidc-group-membership-mapper', consentRequired: false,
         config: accessTokenClaim({ 'claim.name': 'groups', 'full.path': 'false' }) },
       userAttributeMapper('username', 'username', 'preferred_username'),
+      // Standard token exchange accepts a subject token only when the requesting client is among its audiences.
+      ...(spec.tokenExchange ? [{
+        name: 'token exchange requester', protocol: 'openid-connect', protocolMapper: 'oidc-audience-mapper', consentRequired: false,
+        config: accessTokenClaim({ 'included.client.audience': spec.tokenExchange.clientId }),
+      }] : []),
     ],
   };
+}
+
+/** Name of the client scope that makes the upstream audiences available to the gateway's exchange client. */
+function tokenExchangeScopeName(exchange: NonNullable<RealmSpec['tokenExchange']>): string {
+  return `${exchange.clientId}-audiences`;
+}
+
+/**
+ * Keycloak issues an exchanged token for `audience=<client>` only when that client is available to the
+ * requester through its client scopes: one audience mapper per upstream.
+ */
+function tokenExchangeAudienceScope(exchange: NonNullable<RealmSpec['tokenExchange']>): any {
+  return {
+    name: tokenExchangeScopeName(exchange),
+    description: 'Audiences the MCP gateway may exchange user tokens for',
+    protocol: 'openid-connect',
+    attributes: { 'include.in.token.scope': 'false', 'display.on.consent.screen': 'false' },
+    protocolMappers: exchange.audiences.map((audience, index) => ({
+      name: `upstream audience ${index + 1}`, protocol: 'openid-connect', protocolMapper: 'oidc-audience-mapper', consentRequired: false,
+      config: accessTokenClaim({ 'included.client.audience': audience }),
+    })),
+  };
+}
+
+/**
+ * The gateway's confidential client with standard token exchange on (attribute `standard.token.exchange.enabled`,
+ * Keycloak 26.2+), and one client per upstream audience: `audience` must name a client of the realm.
+ */
+function tokenExchangeClients(exchange: NonNullable<RealmSpec['tokenExchange']>): any[] {
+  const noFlows = { standardFlowEnabled: false, implicitFlowEnabled: false, directAccessGrantsEnabled: false, serviceAccountsEnabled: false };
+  return [
+    {
+      clientId: exchange.clientId,
+      name: 'MCP gateway (token exchange)',
+      enabled: true,
+      protocol: 'openid-connect',
+      publicClient: false,
+      clientAuthenticatorType: 'client-secret',
+      // Resolved by Keycloak from the environment (or the operator's placeholders) at import time.
+      secret: `\${${exchange.secretVariable}}`,
+      ...noFlows,
+      fullScopeAllowed: false,
+      attributes: { 'standard.token.exchange.enabled': 'true' },
+      defaultClientScopes: ['basic', tokenExchangeScopeName(exchange)],
+      optionalClientScopes: [],
+    },
+    ...exchange.audiences.map((audience) => ({
+      clientId: audience,
+      name: `Upstream ${audience} (token exchange audience)`,
+      enabled: true,
+      protocol: 'openid-connect',
+      publicClient: false,
+      bearerOnly: true,
+      ...noFlows,
+    })),
+  ];
 }
 
 /**

@@ -2,6 +2,7 @@ import { createHash } from 'crypto';
 import { ApiObject, Chart, Duration, Names, Size } from 'cdk8s';
 import * as kplus from 'cdk8s-plus-28';
 import { Construct } from 'constructs';
+import { CloudNativePgClusterOptions, cloudNativePgDatabase } from './cloudnative-pg';
 import { McpConnections } from './connections';
 import { KeycloakExposure } from './keycloak-exposure';
 import { renderRealm, RealmSpec } from './keycloak-realm-representation';
@@ -11,6 +12,9 @@ import { IOidcIssuer, IssuerDeclaredAccess, OidcProvider } from './mcp-auth-poli
 import { dnsLabelProblem, emptyProblem, isHttpUrl, portProblem, propError } from './validation';
 
 const HTTP_PORT = 8080;
+const DEFAULT_TOKEN_EXCHANGE_CLIENT = 'mcp-gateway';
+/** Placeholder of the token exchange client's secret in the realm file, resolved from the environment at import. */
+const TOKEN_EXCHANGE_SECRET_VARIABLE = 'KEYCLOAK_REALM_TOKEN_EXCHANGE_SECRET';
 const MANAGEMENT_PORT = 9000;
 const IMPORT_DIR = '/opt/keycloak/data/import';
 const REALM_HASH_ANNOTATION = `${LABEL_DOMAIN}/realm-hash`;
@@ -19,7 +23,6 @@ const REALM_HASH_ANNOTATION = `${LABEL_DOMAIN}/realm-hash`;
  * derive, and 26.5 answers CORS on dynamic client registration (browser-based MCP clients).
  */
 const MINIMUM_KEYCLOAK_VERSION: [number, number] = [26, 5];
-const CNPG_GROUP = 'postgresql.cnpg.io';
 // The official image runs as uid 1000 and owns /opt/keycloak.
 const KEYCLOAK_RUN_AS = { user: 1000, group: 1000 };
 // Roles every Keycloak realm has without declaring them.
@@ -72,61 +75,19 @@ export class KeycloakDatabase {
   public _bind(scope: Construct): KeycloakPostgresOptions | undefined {
     const cnpg = this.cloudNativePgOptions;
     if (!cnpg) return this.postgresOptions;
-    const labels = recommendedLabels({ name: 'postgresql', instance: `${Names.toDnsLabel(scope)}-db`, component: 'database' });
-    const cluster = new ApiObject(scope, 'postgres', {
-      apiVersion: `${CNPG_GROUP}/v1`,
-      kind: 'Cluster',
-      metadata: { labels },
-      spec: {
-        instances: cnpg.instances ?? 2,
-        ...(cnpg.imageName ? { imageName: cnpg.imageName } : {}),
-        // The database and its owner exist from the first start; the Database below keeps them declared.
-        bootstrap: { initdb: { database: 'keycloak', owner: 'keycloak' } },
-        storage: { size: `${(cnpg.storageSize ?? Size.gibibytes(10)).toGibibytes()}Gi`, ...(cnpg.storageClassName ? { storageClass: cnpg.storageClassName } : {}) },
-        inheritedMetadata: { labels },
-      },
-    });
-    new ApiObject(scope, 'postgres-database', {
-      apiVersion: `${CNPG_GROUP}/v1`,
-      kind: 'Database',
-      metadata: { labels },
-      spec: { cluster: { name: cluster.name }, name: 'keycloak', owner: 'keycloak', ensure: 'present', databaseReclaimPolicy: 'retain' },
-    });
-    const secret = kplus.Secret.fromSecretName(scope, 'postgres-app-secret', `${cluster.name}-app`);
+    const { host, appSecret } = cloudNativePgDatabase(scope, cnpg, { name: 'keycloak', owner: 'keycloak' });
     return {
-      // CloudNativePG's read-write Service always points at the primary.
-      host: serviceHost(`${cluster.name}-rw`, Chart.of(scope).namespace),
+      host,
       port: 5432,
       database: 'keycloak',
-      username: { secret, key: 'username' },
-      password: { secret, key: 'password' },
+      username: { secret: appSecret, key: 'username' },
+      password: { secret: appSecret, key: 'password' },
     };
   }
 }
 
 /** A PostgreSQL cluster for Keycloak, run by CloudNativePG. */
-export interface KeycloakCloudNativePgOptions {
-  /**
-   * PostgreSQL instances: one primary and streaming replicas the operator fails over to.
-   * @default 2
-   */
-  readonly instances?: number;
-  /**
-   * Size of each instance's volume.
-   * @default Size.gibibytes(10)
-   */
-  readonly storageSize?: Size;
-  /**
-   * StorageClass of the volumes.
-   * @default - the cluster's default StorageClass
-   */
-  readonly storageClassName?: string;
-  /**
-   * PostgreSQL image.
-   * @default - the operator's default image
-   */
-  readonly imageName?: string;
-}
+export interface KeycloakCloudNativePgOptions extends CloudNativePgClusterOptions {}
 
 /** Connection to a PostgreSQL database for Keycloak. */
 export interface KeycloakPostgresOptions {
@@ -255,6 +216,41 @@ export interface KeycloakOperatorOptions {
 }
 
 /** Properties of a `KeycloakRealm`. */
+/**
+ * The gateway's token exchange client in the realm: a confidential client with standard token exchange enabled,
+ * a client per upstream `audience`, and an audience mapper that adds the gateway's client to MCP tokens
+ * (Keycloak exchanges only tokens whose audience includes the requesting client).
+ */
+export interface KeycloakTokenExchangeOptions {
+  /**
+   * The client secret, as a key of a Secret: Keycloak reads it at realm import, the gateway to authenticate.
+   * Create it with `kubectl create secret generic mcp-token-exchange --from-literal=secret=$(openssl rand -hex 32)`.
+   */
+  readonly clientSecret: kplus.SecretValue;
+  /**
+   * Client IDs of the upstream services tokens may be exchanged for; each becomes a client of the realm
+   * (bearer-only) and the `aud` of the exchanged tokens. The upstream must accept tokens with that audience.
+   */
+  readonly audiences: string[];
+  /**
+   * Client ID of the gateway's client.
+   * @default 'mcp-gateway'
+   */
+  readonly clientId?: string;
+}
+
+/** What a gateway needs to exchange tokens with a `KeycloakRealm` (its `tokenExchangeClient`). */
+export interface KeycloakTokenExchangeClient {
+  /** Client ID of the gateway's confidential client. */
+  readonly clientId: string;
+  /** Its secret, as a key of a Secret. */
+  readonly clientSecret: kplus.SecretValue;
+  /** The realm's token endpoint at the in-cluster URL. */
+  readonly tokenUrl: string;
+  /** The audiences the client may exchange tokens for. */
+  readonly audiences: string[];
+}
+
 export interface KeycloakRealmProps {
   /**
    * Canonical URLs of the MCP endpoints tokens are for, e.g. `https://mcp.example.com/github/mcp`.
@@ -360,6 +356,13 @@ export interface KeycloakRealmProps {
    */
   readonly keycloakOperator?: KeycloakOperatorOptions;
   /**
+   * Declare the gateway's confidential client for standard token exchange (RFC 8693, Keycloak 26.2+), so
+   * `UserCredential.tokenExchange({ realm, audience })` can trade a signed-in user's token for one whose
+   * audience is an internal upstream, instead of passing the user's token on.
+   * @default - no token exchange client
+   */
+  readonly tokenExchange?: KeycloakTokenExchangeOptions;
+  /**
    * Isolate Keycloak's pods for ingress with a NetworkPolicy: only the gateways whose routes sign in with
    * this realm, the exposure path for browsers (see `expose*`) and peers added with
    * `connections.allowFrom` may connect to the `http` port. Only ingress is restricted.
@@ -438,6 +441,12 @@ export class KeycloakRealm extends Construct implements IOidcIssuer {
   public readonly serviceName: string;
 
   /**
+   * The gateway's token exchange client, when `tokenExchange` is set.
+   * @default - none
+   */
+  public readonly tokenExchangeClient?: KeycloakTokenExchangeClient;
+
+  /**
    * Who may connect to Keycloak: gateways that check its tokens and its exposure path are allowed
    * automatically; add other clients with `connections.allowFrom(...)`.
    */
@@ -505,6 +514,14 @@ export class KeycloakRealm extends Construct implements IOidcIssuer {
     this.issuerUrl = `${publicBase}/realms/${this.realmName}`;
     this.jwksUrl = `${this.internalUrl}/realms/${this.realmName}/protocol/openid-connect/certs`;
     this.backchannelUrl = `${this.internalUrl}/realms/${this.realmName}`;
+    if (props.tokenExchange) {
+      this.tokenExchangeClient = {
+        clientId: props.tokenExchange.clientId ?? DEFAULT_TOKEN_EXCHANGE_CLIENT,
+        clientSecret: props.tokenExchange.clientSecret,
+        tokenUrl: `${this.backchannelUrl}/protocol/openid-connect/token`,
+        audiences: [...props.tokenExchange.audiences],
+      };
+    }
 
     const host = props.hostname && isHttpUrl(props.hostname) ? new URL(props.hostname).hostname : undefined;
     if (props.exposure && host) {
@@ -567,13 +584,20 @@ export class KeycloakRealm extends Construct implements IOidcIssuer {
         webOrigins: registration.webOrigins ?? [],
       },
       accessTokenLifespanSeconds: (props.accessTokenLifespan ?? Duration.minutes(5)).toSeconds(),
+      tokenExchange: props.tokenExchange && {
+        clientId: props.tokenExchange.clientId ?? DEFAULT_TOKEN_EXCHANGE_CLIENT,
+        secretVariable: TOKEN_EXCHANGE_SECRET_VARIABLE,
+        audiences: [...props.tokenExchange.audiences],
+      },
     };
   }
 
   private passwordVariables(): Array<[string, kplus.SecretValue]> {
-    return (this.props.users ?? [])
-      .map((user, index): [string, kplus.SecretValue] => [passwordVariable(index), user.password])
-      .filter(([, value]) => value?.secret !== undefined);
+    const exchange = this.props.tokenExchange;
+    return [
+      ...(this.props.users ?? []).map((user, index): [string, kplus.SecretValue] => [passwordVariable(index), user.password]),
+      ...(exchange ? [[TOKEN_EXCHANGE_SECRET_VARIABLE, exchange.clientSecret] as [string, kplus.SecretValue]] : []),
+    ].filter(([, value]) => value?.secret !== undefined);
   }
 
   private createDeployment(realmFile: kplus.ConfigMap): kplus.Deployment {
@@ -701,6 +725,30 @@ export class KeycloakRealm extends Construct implements IOidcIssuer {
     if (props.database === undefined) {
       fail('database', 'is missing, so Keycloak would not know where to keep its data',
         'Pass database: KeycloakDatabase.cloudNativePg() (a PostgreSQL cluster run by the CloudNativePG operator), KeycloakDatabase.postgres({ host, username, password }) (an existing PostgreSQL), or KeycloakDatabase.devFile() (start-dev with an embedded database that is lost on restart; for trying things out only).');
+    }
+    const exchange = props.tokenExchange;
+    if (exchange) {
+      const exchangeClient = exchange.clientId ?? DEFAULT_TOKEN_EXCHANGE_CLIENT;
+      if (!exchange.clientSecret?.secret || !exchange.clientSecret.key) {
+        fail('tokenExchange clientSecret', 'is not a key of a Secret',
+          'Pass { secret: kplus.Secret.fromSecretName(this, "TokenExchange", "mcp-token-exchange"), key: "secret" }.');
+      }
+      if (exchange.audiences.length === 0) {
+        fail('tokenExchange audiences', 'is empty, so no token could be exchanged', 'List the client IDs of the upstreams, e.g. ["internal-api"].');
+      }
+      const clientIds = [props.clientId ?? 'mcp-client', exchangeClient];
+      for (const id of [exchangeClient, ...exchange.audiences]) {
+        if (!/^[A-Za-z0-9][A-Za-z0-9._:-]*$/.test(id)) {
+          fail('tokenExchange', `client ID ${JSON.stringify(id)} has characters a client ID cannot have`,
+            'Use letters, digits, ".", "_", ":" and "-", e.g. "internal-api".');
+        }
+      }
+      for (const audience of new Set(exchange.audiences)) {
+        if (clientIds.includes(audience) || exchange.audiences.filter((a) => a === audience).length > 1) {
+          fail('tokenExchange audiences', `${JSON.stringify(audience)} is listed twice or is already a client of the realm (${clientIds.join(', ')})`,
+            'Name each upstream once, with its own client ID.');
+        }
+      }
     }
     if (props.exposure && !props.hostname) {
       fail('exposure', 'needs hostname, whose host the Ingress or HTTPRoute answers for', 'Set hostname to the public URL of Keycloak, e.g. "https://auth.example.com".');

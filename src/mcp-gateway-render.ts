@@ -41,5 +41,9 @@ export function describePolicy(policy: IMcpRoutePolicy, index: number): string {
 /** Runtime target entry: `mcp` for Streamable HTTP, `sse` for the legacy transport. */
 export function renderTarget(target: IMcpTarget): config.McpTarget {
   const http: config.HttpTarget = { host: target.url };
-  return target.protocol === McpProtocol.SSE ? { name: target.targetName, sse: http } : { name: target.targetName, mcp: http };
+  return omitUndefined<config.McpTarget>({
+    name: target.targetName,
+    ...(target.protocol === McpProtocol.SSE ? { sse: http } : { mcp: http }),
+    credential: target.userCredential?._toTargetConfig(),
+  });
 }

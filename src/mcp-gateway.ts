@@ -2,8 +2,10 @@ import { ApiObject, Chart, Duration, Names } from 'cdk8s';
 import * as kplus from 'cdk8s-plus-28';
 import { Construct } from 'constructs';
 import { McpConnections, connectionsOf } from './connections';
+import { CredentialStore } from './credential-store';
 import { HttpBackendRefSpec, gatewayApiDuration, httpRouteObject } from './gateway-api';
 import { ControllerContext } from './gateway/controller';
+import { CONNECT_PATH_PREFIX, GatewayCredentials } from './gateway/credentials';
 import { ExposureBinding } from './gateway/exposure';
 import { METRICS_PORT, RUNTIME_RESERVED_PATHS, RuntimeContext, RuntimeDataPlane, renderRuntimeConfig, runtimeOnlyProblems } from './gateway/runtime';
 import { McpGatewayMonitoring, McpGatewayMonitoringOptions } from './gateway-monitoring';
@@ -14,9 +16,10 @@ import { McpGatewayImplementation } from './mcp-gateway-implementation';
 import { McpGatewayLimits, validateLimits } from './mcp-gateway-limits';
 import { routeNameFromPath } from './mcp-gateway-render';
 import { McpGatewayRoute, McpGatewayRouteOptions } from './mcp-gateway-route';
+import type { IMcpTarget } from './mcp-target';
 import { IMcpRoutePolicy } from './route-policy';
 import { dnsLabelProblem, propChecks } from './validation';
-import { WorkloadOptions } from './workload-options';
+import { WorkloadOptions, mayRunSeveralPods } from './workload-options';
 
 const COMPONENT = 'gateway';
 
@@ -103,6 +106,13 @@ export interface McpGatewayProps extends WorkloadOptions {
    * @default - the runtime's defaults (see `McpGatewayLimits`); no rate limits
    */
   readonly limits?: McpGatewayLimits;
+  /**
+   * Where the gateway keeps each user's upstream credentials (`McpServer` `userCredential`), encrypted with a key
+   * from a Secret. Required when a target needs a user credential; the gateway then serves the connect flow under
+   * `/connect/` and the exposure routes that prefix to it. `RUNTIME` implementation only.
+   * @default - no credential store; targets with a `userCredential` fail synthesis
+   */
+  readonly credentialStore?: CredentialStore;
 }
 
 /**
@@ -182,6 +192,7 @@ export class McpGateway extends Construct {
   private readonly runtime?: RuntimeDataPlane;
   private readonly image: string;
   private readonly props: McpGatewayProps;
+  private readonly credentials: GatewayCredentials;
 
   constructor(scope: Construct, id: string, props: McpGatewayProps = {}) {
     super(scope, id);
@@ -192,6 +203,7 @@ export class McpGateway extends Construct {
     this.image = props.image ?? McpImages.GATEWAY;
     this.props = props;
     this.isolate = props.isolate ?? true;
+    this.credentials = new GatewayCredentials(this, props.credentialStore, () => this._routes, this.publicUrl);
     // Routes, policies and NetworkPolicy rules may be added until synthesis; label everything just before.
     this.node.addValidation({ validate: () => { labelTree(this, this.labels); return []; } });
     const namespace = this.chartNamespace;
@@ -223,6 +235,7 @@ export class McpGateway extends Construct {
       chartNamespace: namespace,
       isolated: this.isolate,
       routePaths: () => this._routes.flatMap((route) => this.routePaths(route)),
+      prefixPaths: () => this.connectPaths,
       serviceName: () => this.service?.name,
     });
     this.gatewayObject = this.exposureBinding.gatewayObject;
@@ -235,6 +248,7 @@ export class McpGateway extends Construct {
     for (const route of props.routes ?? []) {
       this.addRoute(route);
     }
+    this.exposeConnectFlow();
 
     this.node.addValidation({ validate: () => this.validateGateway() });
     this.node.addValidation({ validate: () => validateLimits(this, props.limits) });
@@ -266,9 +280,11 @@ export class McpGateway extends Construct {
       for (const peer of connections ? this.dataPlane : []) connections!.allowFrom(peer);
     };
     const allowIssuers = () => route.policies.forEach((policy) => allow((policy as { issuer?: unknown }).issuer));
-    route.targets.forEach(allow);
+    // A target's credential may need another peer, e.g. the Keycloak realm that exchanges tokens.
+    const allowTarget = (target: IMcpTarget) => [target, ...this.credentials.peers(target)].forEach(allow);
+    route.targets.forEach(allowTarget);
     allowIssuers();
-    route._onTargetAdded = allow;
+    route._onTargetAdded = allowTarget;
     const onPolicyAdded = route._onPolicyAdded;
     route._onPolicyAdded = () => {
       onPolicyAdded?.();
@@ -310,6 +326,32 @@ export class McpGateway extends Construct {
     controller?.attachToHttpRoute(route, httpRoute, routeNamespace, this.controllerContext);
   }
 
+  /**
+   * Routes `/connect/` of the public host to the runtime, which serves the credential connect flow there (the
+   * links users open and the OAuth providers' redirect URIs), when the exposure uses Gateway API; an Ingress
+   * gets the prefix through `prefixPaths`.
+   */
+  private exposeConnectFlow(): void {
+    if (!this.credentials.enabled || !this.exposureBinding.usesGatewayApi || !this.runtime) return;
+    const exposure = this.exposureBinding;
+    const routeNamespace = exposure.crossNamespaceRoutes;
+    const backendRef: HttpBackendRefSpec = { name: this.service!.name, port: this.port };
+    httpRouteObject(this, 'ConnectHTTPRoute', () => ({
+      parentRefs: exposure.parentRefs(),
+      ...(exposure.hostnames ? { hostnames: exposure.hostnames } : {}),
+      rules: [{
+        matches: this.connectPaths.map((path) => ({ path: { type: 'PathPrefix' as const, value: path } })),
+        backendRefs: [routeNamespace ? { ...backendRef, namespace: this.chartNamespace } : backendRef],
+      }],
+    }), routeNamespace ? { namespace: routeNamespace } : undefined);
+    if (routeNamespace) exposure.allowBackend({ group: '', kind: 'Service', name: backendRef.name });
+  }
+
+  /** Prefixes of the credential connect flow (Gateway API and Ingress prefixes match whole path segments). */
+  private get connectPaths(): string[] {
+    return this.credentials.enabled && this.runtime ? [CONNECT_PATH_PREFIX.replace(/\/+$/, '')] : [];
+  }
+
   private get controllerContext(): ControllerContext {
     return { publicUrl: this.publicUrl, chartNamespace: this.chartNamespace };
   }
@@ -346,6 +388,7 @@ export class McpGateway extends Construct {
       routes: () => this._routes,
       publicUrl: this.publicUrl,
       routePaths: (route) => this.routePaths(route),
+      credentials: this.credentials,
     };
   }
 
@@ -400,8 +443,12 @@ export class McpGateway extends Construct {
     const { errors, check } = propChecks(this);
     if (this.runtime) {
       this.runtime.check(check, errors);
+      this.credentials.check(check, mayRunSeveralPods(this.props));
     } else {
       errors.push(...runtimeOnlyProblems(this, this.props, this.implementation.name));
+      const needing = this.credentials.credentialTargets.map(({ target }) => target.targetName);
+      const problem = `is ${this.implementation.name}, which cannot keep and inject per-user credentials (targets ${needing.join(', ')} have a userCredential)`;
+      check('implementation', needing.length === 0 ? undefined : problem, 'Use the RUNTIME implementation for routes to those targets, or drop their userCredential.');
     }
     if (this.publicUrl !== undefined && !/^https?:\/\/[^/?#]+$/.test(this.publicUrl)) {
       check('publicUrl', `${JSON.stringify(this.publicUrl)} is not a scheme and host without path`, 'Pass e.g. "https://mcp.example.com".');
@@ -462,6 +509,12 @@ export class McpGateway extends Construct {
         check('target name', `${JSON.stringify(name)} is used by two targets`, 'Rename one: target names must be unique within a route (they prefix tool names).');
       }
       seen.add(name);
+      // An McpServer checks its own credential; a target from a URL has no construct to do it.
+      if (target.userCredential && !Construct.isConstruct(target)) {
+        for (const [prop, problem, fix] of target.userCredential._problems()) {
+          check(`target ${JSON.stringify(name)} userCredential ${prop}`, problem, fix);
+        }
+      }
     }
     const { problems } = route._renderPolicies(this.publicUrl);
     for (const [problem, fix] of problems) check('policies', problem, fix);

@@ -10,6 +10,7 @@ import { restrictedContainerSecurityContext, serviceHost } from './manifest-help
 import { McpServerTransport } from './mcp-server-transport';
 import { IMcpTarget, McpProtocol } from './mcp-target';
 import { StdioProcessPool } from './stdio-process-pool';
+import type { UserCredential } from './user-credential';
 import { kmcpProblems, renderKmcpServer } from './server/kmcp';
 import {
   BRIDGE_DIR, DEFAULT_STARTUP_TIMEOUT, PORT_NAME, STARTUP_PROBE_PERIOD_SECONDS, renderKubernetesServer,
@@ -255,6 +256,16 @@ export interface McpServerOptions extends WorkloadOptions {
   readonly isolate?: boolean;
 
   /**
+   * The credential each user needs at this server: gateways routing to it obtain it per user (a third-party
+   * OAuth token, or the user's sign-in token exchanged for the server's audience) and inject it into that
+   * user's requests, e.g. `UserCredential.oauth2({ provider: OAuthProvider.github({...}) })`. The gateway needs a
+   * `credentialStore`. HTTP servers only (`transport` streamableHttp or sse): a stdio server's processes are
+   * started by the bridge in its pod, which does not know the user.
+   * @default - none: every user's requests reach the server alike
+   */
+  readonly userCredential?: UserCredential;
+
+  /**
    * Image of the cdk8s-mcp gateway, which provides the stdio bridge (copied into the pod with
    * `mcp-gateway --copy-self DIR`). Not used by HTTP servers, nor by the kmcp workload (kmcp brings its own).
    * @default McpImages.GATEWAY
@@ -412,6 +423,11 @@ export class McpServer extends Construct implements IMcpTarget {
   public readonly name: string;
   /** How the server speaks MCP. */
   public readonly transport: McpServerTransport;
+  /**
+   * The credential each user needs at this server.
+   * @default - none
+   */
+  public readonly userCredential?: UserCredential;
   /** Which objects this server emits. */
   public readonly workload: McpServerWorkload;
   private readonly _deployment?: kplus.Deployment;
@@ -446,6 +462,7 @@ export class McpServer extends Construct implements IMcpTarget {
   public constructor(scope: Construct, id: string, props: McpServerProps) {
     super(scope, id);
     this.transport = props.transport ?? McpServerTransport.stdio();
+    this.userCredential = props.userCredential;
     this.workload = props.workload ?? McpServerWorkload.KUBERNETES;
     this.port = props.port ?? DEFAULT_PORT;
     this.path = this.transport.path;
@@ -639,6 +656,15 @@ export class McpServer extends Construct implements IMcpTarget {
       }
     }
 
+    if (this.userCredential) {
+      if (this.transport.isStdio) {
+        check('userCredential', 'is set on a stdio server: its processes are started by the bridge in its pod, which does not know the user, '
+          + 'and a stdio process cannot read per-request headers',
+        'Run the server\'s HTTP mode with transport: McpServerTransport.streamableHttp() and inject the credential as a header '
+          + '(the GitHub MCP server: args ["http", "--port", "3000"], which reads Authorization: Bearer per request).');
+      }
+      for (const [prop, problem, fix] of this.userCredential._problems()) check(`userCredential ${prop}`, problem, fix);
+    }
     if (this.workload === McpServerWorkload.KMCP) errors.push(...kmcpProblems(this, props, this.protocol));
     check('props', this.renderProblem === undefined ? undefined : `could not be rendered as a kmcp MCPServer: ${this.renderProblem.replace(/\.$/, '')}`, 'Fix what that message names.');
     return errors;

@@ -1,3 +1,5 @@
+import type { UserCredential } from './user-credential';
+
 /**
  * The wire protocol a gateway uses to reach an MCP server over the network.
  */
@@ -42,6 +44,11 @@ export interface IMcpTarget {
    * @default - unknown; gateways assume their own namespace
    */
   readonly serviceNamespace?: string;
+  /**
+   * The credential each user needs at this server, which gateways obtain, keep and inject per user.
+   * @default - none: the gateway sends requests without a user credential
+   */
+  readonly userCredential?: UserCredential;
 }
 
 /** Options for `McpTarget.fromUrl`. */
@@ -51,6 +58,11 @@ export interface McpTargetFromUrlOptions {
    * @default McpProtocol.STREAMABLE_HTTP
    */
   readonly protocol?: McpProtocol;
+  /**
+   * The credential each user needs at this server, e.g. `UserCredential.oauth2({ provider: OAuthProvider.github({...}) })`.
+   * @default - none
+   */
+  readonly userCredential?: UserCredential;
 }
 
 /**
@@ -82,6 +94,7 @@ export class McpTarget {
       host: parsed.hostname,
       port: parsed.port ? Number(parsed.port) : defaultPort,
       path: parsed.pathname,
+      userCredential: options.userCredential,
     };
   }
 

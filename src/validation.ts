@@ -4,6 +4,7 @@
  * Messages are built with `propError` so every construct reports the same way:
  * `<construct type> <construct path>: <prop> <problem>. <fix>`.
  */
+import type { SecretValue } from 'cdk8s-plus-28';
 import { IConstruct } from 'constructs';
 
 const DNS_LABEL = /^[a-z0-9]([-a-z0-9]*[a-z0-9])?$/;
@@ -95,4 +96,11 @@ export function propChecks(construct: IConstruct, propPrefix?: string): { errors
     if (problem) errors.push(propError(construct, propPrefix ? `${propPrefix}${prop ? ` ${prop}` : ''}` : prop, problem, fix));
   };
   return { errors, check };
+}
+
+/** A Secret key reference: both the Secret and the key must be named. */
+export function secretValueProblem(value: SecretValue | undefined): string | undefined {
+  if (value === undefined || value.secret === undefined) return 'is missing';
+  if (emptyProblem(value.key)) return `names Secret "${value.secret.name}" without a key`;
+  return undefined;
 }

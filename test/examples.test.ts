@@ -89,3 +89,22 @@ test('synth.ts writes each example as YAML under its own folder', () => {
     fs.rmSync(root, { recursive: true, force: true });
   }
 });
+
+test('secure-github-per-user sends each user\'s own GitHub token: no shared PAT, a credential store, /connect/ routed', () => {
+  const example = EXAMPLES.find((e) => e.name === 'secure-github-per-user')!;
+  const manifests = Testing.synth(example.create(Testing.app(), 'secure-github-per-user'));
+  const isGithubServer = (o: any) => o.kind === 'Deployment'
+    && o.spec.template.spec.containers.some((c: any) => c.image.startsWith('ghcr.io/github/github-mcp-server:'));
+  const container = manifests.find(isGithubServer).spec.template.spec.containers[0];
+  expect([...container.command, ...container.args]).toEqual(['/server/github-mcp-server', 'http', '--port', '3000']);
+  expect(JSON.stringify(manifests)).not.toContain('github-token');
+  const config = YAML.parse(manifests.find((o: any) => o.kind === 'ConfigMap' && o.data?.['config.yaml']).data['config.yaml']);
+  expect(config.binds[0].listeners[0].routes[0].backends[0].mcp.targets[0].credential).toEqual({ provider: 'github',
+    inject: { header: 'Authorization' } });
+  expect(Object.keys(config.config.credentials.providers)).toEqual(['github']);
+  expect(config.config.credentials.publicUrl).toBe('http://mcp.192.168.49.2.nip.io');
+  const gatewayIngress = manifests.find((o: any) => o.kind === 'Ingress' && o.spec.rules[0].host.startsWith('mcp.'));
+  expect(gatewayIngress.spec.rules[0].http.paths.map((p: any) => `${p.pathType} ${p.path}`)).toContain('Prefix /connect');
+  const databases = manifests.filter((o: any) => o.kind === 'Cluster').map((o: any) => o.spec.bootstrap.initdb.database);
+  expect(databases.sort()).toEqual(['keycloak', 'mcp_credentials']);
+});

@@ -14,16 +14,28 @@
  *   kubectl -n mcp create secret generic keycloak-bootstrap-admin --from-literal=username=admin --from-literal=password=<pw>
  *   kubectl -n mcp create secret generic keycloak-users --from-literal=admin=<pw> --from-literal=alice=<pw>
  * Then connect an MCP client to http://mcp.<ingress-ip>.nip.io/github/mcp and sign in as `admin` or `alice`.
+ *
+ * With `githubOAuthApp` (the `secure-github-per-user` example) every user calls GitHub with their own token
+ * instead of the shared PAT: the GitHub server runs its HTTP mode, which takes `Authorization: Bearer <token>`
+ * per request; the first call of a user who has not connected GitHub yet answers with a link (URL-mode
+ * elicitation) to the gateway's `/connect/github/start`, which runs GitHub's OAuth flow and keeps the token,
+ * encrypted, in a PostgreSQL cluster of its own run by CloudNativePG. Instead of `github-token`, create:
+ *   kubectl -n mcp create secret generic github-oauth-app --from-literal=clientSecret=<OAuth app client secret>
+ *   kubectl -n mcp create secret generic mcp-credentials-key --from-literal=key=$(openssl rand -hex 32)
+ * and register the GitHub OAuth app with the callback URL http://mcp.<ingress-ip>.nip.io/connect/github/callback.
  */
 import { App, Chart, ChartProps } from 'cdk8s';
 import * as kplus from 'cdk8s-plus-28';
 import { Construct } from 'constructs';
 import {
-  AuthorizationRule, KeycloakDatabase, KeycloakExposure, KeycloakRealm, McpAuthPolicy, McpGateway, McpGatewayExposure, McpServer,
+  AuthorizationRule, CredentialStore, KeycloakDatabase, KeycloakExposure, KeycloakRealm, McpAuthPolicy, McpGateway, McpGatewayExposure, McpServer,
+  McpServerTransport, OAuthProvider, UserCredential,
 } from '../../src';
 
 /** Release of github/github-mcp-server (a Go binary in a distroless image without Node or libstdc++). */
 const GITHUB_MCP_SERVER_IMAGE = 'ghcr.io/github/github-mcp-server:v0.20.1';
+/** A release with the `http` command (Streamable HTTP at `/`, the GitHub token read from each request's Authorization header). */
+const GITHUB_MCP_SERVER_HTTP_IMAGE = 'ghcr.io/github/github-mcp-server:v1.10.1';
 const ROUTE_PATH = '/github/mcp';
 
 export interface SecureGithubChartProps extends ChartProps {
@@ -33,6 +45,12 @@ export interface SecureGithubChartProps extends ChartProps {
    * @default '192.168.49.2.nip.io'
    */
   readonly domain?: string;
+  /**
+   * A GitHub OAuth app through which each user connects their own GitHub account; its client secret is the key
+   * `clientSecret` of the Secret `github-oauth-app`.
+   * @default - every user calls GitHub with the shared PAT in the Secret `github-token`
+   */
+  readonly githubOAuthApp?: { readonly clientId: string };
 }
 
 export class SecureGithubChart extends Chart {
@@ -41,20 +59,12 @@ export class SecureGithubChart extends Chart {
   public readonly auth: McpAuthPolicy;
 
   constructor(scope: Construct, id: string, props: SecureGithubChartProps = {}) {
-    const { domain = '192.168.49.2.nip.io', ...chartProps } = props;
+    const { domain = '192.168.49.2.nip.io', githubOAuthApp, ...chartProps } = props;
     super(scope, id, { namespace: 'mcp', ...chartProps });
     const keycloakHost = `keycloak.${domain}`;
     const gatewayHost = `mcp.${domain}`;
 
-    const token = kplus.Secret.fromSecretName(this, 'GithubToken', 'github-token');
-    const github = new McpServer(this, 'github', {
-      image: GITHUB_MCP_SERVER_IMAGE,
-      command: ['/server/github-mcp-server'],
-      args: ['stdio'],
-      env: {
-        GITHUB_PERSONAL_ACCESS_TOKEN: kplus.EnvValue.fromSecretValue({ secret: token, key: 'token' }),
-      },
-    });
+    const github = githubOAuthApp ? this.perUserGithubServer(githubOAuthApp.clientId) : this.sharedTokenGithubServer();
 
     const passwords = kplus.Secret.fromSecretName(this, 'KeycloakUsers', 'keycloak-users');
     this.realm = new KeycloakRealm(this, 'keycloak', {
@@ -84,6 +94,39 @@ export class SecureGithubChart extends Chart {
       // minikube's ingress addon runs the controller in `ingress-nginx`; only it may reach the gateway.
       exposure: McpGatewayExposure.ingress({ host: gatewayHost, controllerNamespace: 'ingress-nginx' }),
       routes: [{ path: ROUTE_PATH, targets: [github], serverName: 'GitHub', policies: [this.auth] }],
+      // Where each user's GitHub token is kept, encrypted with a key the cluster holds and cdk8s never sees.
+      credentialStore: githubOAuthApp ? CredentialStore.cloudNativePg({
+        encryptionKey: { secret: kplus.Secret.fromSecretName(this, 'CredentialsKey', 'mcp-credentials-key'), key: 'key' },
+      }) : undefined,
+    });
+  }
+
+  /** The article's server: stdio behind the bridge, every user acting with the one PAT in `github-token`. */
+  private sharedTokenGithubServer(): McpServer {
+    const token = kplus.Secret.fromSecretName(this, 'GithubToken', 'github-token');
+    return new McpServer(this, 'github', {
+      image: GITHUB_MCP_SERVER_IMAGE,
+      command: ['/server/github-mcp-server'],
+      args: ['stdio'],
+      env: {
+        GITHUB_PERSONAL_ACCESS_TOKEN: kplus.EnvValue.fromSecretValue({ secret: token, key: 'token' }),
+      },
+    });
+  }
+
+  /** The same server in its HTTP mode, to which the gateway sends each user's own GitHub token. */
+  private perUserGithubServer(clientId: string): McpServer {
+    return new McpServer(this, 'github', {
+      image: GITHUB_MCP_SERVER_HTTP_IMAGE,
+      command: ['/server/github-mcp-server'],
+      args: ['http', '--port', '3000'],
+      transport: McpServerTransport.streamableHttp({ path: '/' }),
+      userCredential: UserCredential.oauth2({
+        provider: OAuthProvider.github({
+          clientId,
+          clientSecret: { secret: kplus.Secret.fromSecretName(this, 'GithubOAuthApp', 'github-oauth-app'), key: 'clientSecret' },
+        }),
+      }),
     });
   }
 }

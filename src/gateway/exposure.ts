@@ -27,6 +27,8 @@ export interface ExposureContext {
   readonly isolated: boolean;
   /** Every path of every route (endpoint and OAuth discovery paths), at synthesis. */
   readonly routePaths: () => string[];
+  /** Paths routed to the gateway by prefix (the credential connect flow), at synthesis. */
+  readonly prefixPaths?: () => string[];
   /** Name of the runtime's Service. */
   readonly serviceName: () => string | undefined;
 }
@@ -137,7 +139,8 @@ export function bindExistingGateway(options: McpGatewayExistingGatewayOptions, c
   if (crossNamespace) {
     referenceGrantObject(scope, 'ReferenceGrant', () => ({
       from: [{ group: GATEWAY_API_GROUP, kind: 'HTTPRoute', namespace: crossNamespace }],
-      to: grantTargets,
+      // Every route (and the connect flow's route) to the runtime names the same Service: grant it once.
+      to: grantTargets.filter((target, index) => grantTargets.findIndex((other) => JSON.stringify(other) === JSON.stringify(target)) === index),
     }));
   }
   const inNamespace = (id: string, name: string | undefined) =>
@@ -186,11 +189,10 @@ export function bindIngress(options: McpGatewayIngressOptions, context: Exposure
     rules: [{
       ...(host ? { host } : {}),
       http: {
-        paths: context.routePaths().map((path) => ({
-          path,
-          pathType: 'Exact',
-          backend: { service: { name: context.serviceName() ?? '', port: { name: 'http' } } },
-        })),
+        paths: [
+          ...context.routePaths().map((path) => ({ path, pathType: 'Exact' })),
+          ...(context.prefixPaths?.() ?? []).map((path) => ({ path, pathType: 'Prefix' })),
+        ].map((match) => ({ ...match, backend: { service: { name: context.serviceName() ?? '', port: { name: 'http' } } } })),
       },
     }],
   }), options.annotations ? { annotations: options.annotations } : undefined);

@@ -15,6 +15,7 @@ import type { McpGatewayProps } from '../mcp-gateway';
 import { renderLimitsConfig, withRateLimits } from '../mcp-gateway-limits';
 import { renderTarget } from '../mcp-gateway-render';
 import { McpGatewayRoute } from '../mcp-gateway-route';
+import { GatewayCredentials } from './credentials';
 import { PropCheck, portProblem, propError } from '../validation';
 import {
   DEFAULT_PRE_STOP_DELAY, RUNTIME_DEFAULT_DRAIN, WorkloadContext, applyWorkloadOptions, mayRunSeveralPods,
@@ -48,6 +49,8 @@ export interface RuntimeContext {
   readonly publicUrl?: string;
   /** The endpoint and OAuth discovery paths of a route. */
   readonly routePaths: (route: McpGatewayRoute) => string[];
+  /** Per-user upstream credentials: `config.credentials` and the environment it refers to. */
+  readonly credentials: GatewayCredentials;
 }
 
 /**
@@ -62,6 +65,7 @@ export function renderRuntimeConfig(context: RuntimeContext): config.GatewayConf
       statsAddr: `0.0.0.0:${METRICS_PORT}`,
       adminAddr: `127.0.0.1:${ADMIN_PORT}`,
       ...renderLimitsConfig(context.props.limits),
+      ...(context.credentials.enabled ? { credentials: context.credentials.renderConfig() } : {}),
     },
     binds: [{
       port: context.port,
@@ -79,6 +83,7 @@ export function runtimeOnlyProblems(scope: Construct, props: McpGatewayProps, im
   const runtimeOnly: Array<[string, unknown]> = [
     ['port', props.port], ['image', props.image], ['resources', props.resources], ['sessionKey', props.sessionKey],
     ['replicas', props.replicas], ...podManagementOptions(props), ['drainTimeout', props.drainTimeout], ['monitoring', props.monitoring], ['limits', props.limits],
+    ['credentialStore', props.credentialStore],
   ];
   return runtimeOnly.filter(([, value]) => value !== undefined).map(([prop]) => propError(scope, prop,
     `applies to the RUNTIME implementation only, not ${implementationName}`, `Drop ${prop}, or configure it on the controller that runs the ${implementationName} data plane.`));
@@ -183,6 +188,13 @@ export class RuntimeDataPlane {
           { path: '/tmp', volume: tmp },
         ],
       }],
+    });
+    // Targets (and so credential providers) may be added until synthesis; their Secret keys are added just before.
+    scope.node.addValidation({
+      validate: () => {
+        for (const [name, value] of Object.entries(this.context.credentials.env())) deployment.containers[0].env.addVariable(name, value);
+        return [];
+      },
     });
     // A changed config rolls the pods; without this the runtime would only see it on its own reload.
     deployment.podMetadata.addAnnotation(CONFIG_HASH_ANNOTATION, Lazy.any({ produce: () => this.configHash() }));

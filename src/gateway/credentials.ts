@@ -1,0 +1,111 @@
+/*
+ * Per-user upstream credentials of a RUNTIME gateway (issue #14): the `config.credentials` section rendered from
+ * the `CredentialStore` and the `UserCredential`s of the routes' targets, the Secret-backed environment that
+ * section refers to, and the checks that tie them together. Internal: not exported from the index.
+ */
+import * as kplus from 'cdk8s-plus-28';
+import { Construct } from 'constructs';
+import { BoundCredentialStore, CredentialStore } from '../credential-store';
+import { McpGatewayRoute } from '../mcp-gateway-route';
+import { IMcpTarget } from '../mcp-target';
+import { BoundCredentialProvider } from '../user-credential';
+import { PropCheck } from '../validation';
+
+/** Where the gateway serves the connect flow (`/connect/<provider>/start`, `/callback`, and disconnect). */
+export const CONNECT_PATH_PREFIX = '/connect/';
+
+interface ProviderUse {
+  readonly provider: BoundCredentialProvider;
+  /** `<route path> target <name>` of each target that declared it. */
+  readonly usedBy: string[];
+  /** Every different declaration under the same name, to report a clash. */
+  readonly identities: Set<string>;
+}
+
+/** The credentials part of one gateway. */
+export class GatewayCredentials {
+  private readonly store?: BoundCredentialStore;
+
+  constructor(
+    scope: Construct,
+    private readonly credentialStore: CredentialStore | undefined,
+    private readonly routes: () => McpGatewayRoute[],
+    private readonly publicUrl: string | undefined,
+  ) {
+    this.store = credentialStore?._bind(scope);
+  }
+
+  /** Whether the gateway serves the connect flow, so its exposure must route `/connect/` to it. */
+  public get enabled(): boolean {
+    return this.credentialStore !== undefined;
+  }
+
+  /** Targets of every route that need a user credential. */
+  public get credentialTargets(): Array<{ route: McpGatewayRoute; target: IMcpTarget }> {
+    return this.routes().flatMap((route) => route.targets.filter((target) => target.userCredential).map((target) => ({ route, target })));
+  }
+
+  /** `config.credentials`, or undefined without a store. */
+  public renderConfig(): any {
+    if (!this.store) return undefined;
+    const providers = Object.fromEntries([...this.providers().values()].map((use) => [use.provider.name, use.provider.config]));
+    return {
+      ...this.store.config,
+      ...(this.publicUrl ? { publicUrl: this.publicUrl } : {}),
+      providers,
+    };
+  }
+
+  /**
+   * The environment `config.credentials` refers to: the database URL, the encryption key and each provider's
+   * client secret, all from Secret keys.
+   */
+  public env(): { [name: string]: kplus.EnvValue } {
+    if (!this.store) return {};
+    const env = { ...this.store.env };
+    for (const use of this.providers().values()) Object.assign(env, use.provider.env);
+    return env;
+  }
+
+  /** Constructs the gateway must be able to reach for its credentials (e.g. the Keycloak realm it exchanges tokens with). */
+  public peers(target: IMcpTarget): unknown[] {
+    const connectsTo = target.userCredential?._bindProvider().connectsTo;
+    return connectsTo ? [connectsTo] : [];
+  }
+
+  /** The store, replicas and provider declarations. */
+  public check(check: PropCheck, severalPods: boolean): void {
+    for (const [prop, problem, fix] of this.credentialStore?._problems() ?? []) check(`credentialStore ${prop}`, problem, fix);
+    const targets = this.credentialTargets;
+    if (!this.credentialStore && targets.length > 0) {
+      const names = targets.map(({ route, target }) => `${target.targetName} (route ${route.path})`).join(', ');
+      check('credentialStore', `is missing, but ${names} need${targets.length === 1 ? 's' : ''} a user credential the gateway must keep per user`,
+        'Pass credentialStore: CredentialStore.cloudNativePg({ encryptionKey }) (or .postgres({ url, encryptionKey }) for an existing database, '
+        + 'or .memory({ encryptionKey }) for one replica).');
+    }
+    if (this.credentialStore && !this.credentialStore.isShared && severalPods) {
+      check('credentialStore',
+        'is CredentialStore.memory(), but the gateway may run more than one pod: each would keep its own credentials, '
+        + 'so users would be asked to connect again on every other request',
+        'Use CredentialStore.cloudNativePg({ encryptionKey }) or CredentialStore.postgres({ url, encryptionKey }), or run one replica.');
+    }
+    for (const use of this.providers().values()) {
+      if (use.identities.size > 1) {
+        check(`credential provider ${JSON.stringify(use.provider.name)}`, `is declared differently by ${use.usedBy.join(', ')}`,
+          'Share one OAuthProvider (or tokenExchange options) between those targets, or give each its own name.');
+      }
+    }
+  }
+
+  private providers(): Map<string, ProviderUse> {
+    const byName = new Map<string, ProviderUse>();
+    for (const { route, target } of this.credentialTargets) {
+      const provider = target.userCredential!._bindProvider();
+      const use = byName.get(provider.name) ?? { provider, usedBy: [], identities: new Set<string>() };
+      use.usedBy.push(`route ${route.path} target ${target.targetName}`);
+      use.identities.add(provider.identity);
+      byName.set(provider.name, use);
+    }
+    return byName;
+  }
+}
