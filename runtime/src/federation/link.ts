@@ -25,6 +25,14 @@ export interface ClientCall {
   span?: SpanHandle;
 }
 
+/** What the router needs of a link to a target: a session's own link, or the bridge's (BRIDGING.md). */
+export interface RoutedLink {
+  readonly name: string;
+  /** Capabilities the target announced, when known. */
+  readonly capabilities?: Record<string, unknown>;
+  request(message: JsonRpcMessage, call?: ClientCall): Promise<JsonRpcMessage>;
+}
+
 interface Pending {
   readonly method: string;
   readonly call?: ClientCall;

@@ -5,7 +5,7 @@ import type { Logger } from '../telemetry/logger.js';
 import type { Telemetry } from '../telemetry/telemetry.js';
 import { errorResponse, INVALID_PARAMS, METHOD_NOT_FOUND, MODERN_PROTOCOL } from '../transport/jsonrpc.js';
 import { UpstreamError, type JsonRpcMessage } from '../upstream/types.js';
-import type { ClientCall, TargetLink } from './link.js';
+import type { ClientCall, RoutedLink } from './link.js';
 import { mergeInitialize } from './merge.js';
 import { decodeCursor, encodeCursor, prefixName, prefixUri, splitName, splitUri } from './names.js';
 
@@ -78,7 +78,7 @@ export interface RoutingHost {
     readonly gatewayVersion: string;
     readonly telemetry: Telemetry;
   };
-  linkFor(target: McpTarget, index: number): Promise<TargetLink>;
+  linkFor(target: McpTarget, index: number): Promise<RoutedLink>;
 }
 
 /**
@@ -93,7 +93,7 @@ export class Router {
     return this.host.context;
   }
 
-  private linkFor(target: McpTarget, index: number): Promise<TargetLink> {
+  private linkFor(target: McpTarget, index: number): Promise<RoutedLink> {
     return this.host.linkFor(target, index);
   }
 
@@ -139,7 +139,7 @@ export class Router {
     }
   }
 
-  private async forward(link: TargetLink, message: JsonRpcMessage, call: ClientCall): Promise<JsonRpcMessage> {
+  private async forward(link: RoutedLink, message: JsonRpcMessage, call: ClientCall): Promise<JsonRpcMessage> {
     const response = await link.request(message, call);
     response.id = message.id;
     return response;

@@ -6,13 +6,14 @@ import { capabilityNames, type SessionState } from '../session/token.js';
 import type { Logger } from '../telemetry/logger.js';
 import type { CallKind, Telemetry, UpstreamErrorReason } from '../telemetry/telemetry.js';
 import { carrierOf, type TraceCarrier, type Tracer } from '../telemetry/tracing.js';
-import { errorResponse, INTERNAL_ERROR, INVALID_REQUEST, type RequestId } from '../transport/jsonrpc.js';
+import { errorResponse, INTERNAL_ERROR, INVALID_REQUEST, MODERN_PROTOCOL, type RequestId } from '../transport/jsonrpc.js';
 import type { CallSink } from '../transport/responder.js';
 import { connectTarget, resumeTarget } from '../upstream/connect.js';
 import type { ClientCredentials } from '../upstream/http.js';
 import { UNAVAILABLE, type StdioPool } from '../upstream/stdio-pool.js';
 import { UpstreamError, type JsonRpcMessage } from '../upstream/types.js';
-import { TargetLink, type ClientCall } from './link.js';
+import { callerOf, type BridgeCaller, type UpstreamBridge } from './bridge.js';
+import { TargetLink, type ClientCall, type RoutedLink } from './link.js';
 import { mergeInitialize } from './merge.js';
 import { prefixUri } from './names.js';
 import { CLIENT_NOTIFICATIONS, isPassthrough, Router } from './router.js';
@@ -35,6 +36,8 @@ export interface BackendContext {
   readonly telemetry: Telemetry;
   /** Undefined unless `config.tracing` is set. */
   readonly tracer?: Tracer;
+  /** Serves 2026-07-28 requests to targets that only speak the session-era revisions (BRIDGING.md). */
+  readonly bridge?: UpstreamBridge;
 }
 
 const CALL_KINDS: Record<string, CallKind> = {
@@ -84,6 +87,8 @@ export class McpSession {
   /** Ephemeral sessions (stateless mode, 2026-07-28 requests) open links on demand, without a GET stream. */
   private readonly ephemeral: boolean;
   private ephemeralInit?: Json;
+  /** A 2026-07-28 request's caller, for targets reached through the bridge. */
+  private bridgeCaller?: BridgeCaller;
   /** The route context whose policies this session last adopted. */
   private policySource: BackendContext;
   /** `initialize` runs once per session: a second one would open a second set of links (stdio processes) and orphan the first. */
@@ -501,7 +506,11 @@ export class McpSession {
    * The link to a target. Stateful sessions opened every link at `initialize`; ephemeral ones open it on
    * first use and, for pre-2026 protocol versions, perform the handshake the client never sent.
    */
-  async linkFor(target: McpTarget, index: number): Promise<TargetLink> {
+  async linkFor(target: McpTarget, index: number): Promise<RoutedLink> {
+    const bridge = this.context.bridge;
+    if (this.bridgeCaller && bridge && !this.links.has(target.name) && !(await bridge.speaksModern(target, this.context, this.credentials))) {
+      return bridge.link(target, index, this.bridgeCaller, this.context);
+    }
     const existing = this.links.get(target.name);
     if (existing) {
       if (!existing.alive) throw new UpstreamError(`target "${target.name}" is unavailable in this session`, UNAVAILABLE);
@@ -526,8 +535,9 @@ export class McpSession {
   }
 
   /** Ephemeral sessions of legacy clients: the `initialize` params each target gets before the request. */
-  prepareEphemeral(protocolVersion: string, handshake: boolean): void {
+  prepareEphemeral(protocolVersion: string, handshake: boolean, meta?: Json): void {
     this.protocolVersion = protocolVersion;
+    if (protocolVersion === MODERN_PROTOCOL && !handshake) this.bridgeCaller = callerOf(meta, this.owner, this.credentials);
     this.ephemeralInit = handshake
       ? { protocolVersion, capabilities: {}, clientInfo: { name: 'mcp-gateway', version: this.context.gatewayVersion } }
       : undefined;

@@ -404,7 +404,8 @@ async function serveEphemeral(
   const session = new McpSession(endpoint.context, { ephemeral: true });
   session.admission = ticket;
   session.credentials.bearer = identity?.token;
-  session.prepareEphemeral(protocolVersion, handshake);
+  session.owner = ownerOf(identity);
+  session.prepareEphemeral(protocolVersion, handshake, message.params?._meta);
   describe(exchange, message, session);
   if (!isRequest(message)) {
     res.writeHead(202, endpoint.responseHeaders);
