@@ -8,6 +8,7 @@ import type { StdioPool } from '../upstream/stdio-pool.js';
 import { UNAVAILABLE } from '../upstream/stdio-pool.js';
 import { UpstreamError, type JsonRpcMessage } from '../upstream/types.js';
 import { TargetLink, type ClientCall, type RoutedLink } from './link.js';
+import { prefixUri } from './names.js';
 import { RequestStateSeal, type BridgedRequestState } from './request-state.js';
 
 type Json = Record<string, unknown>;
@@ -28,6 +29,14 @@ const META_PROTOCOL = 'io.modelcontextprotocol/protocolVersion';
 const META_CAPABILITIES = 'io.modelcontextprotocol/clientCapabilities';
 const META_CLIENT_INFO = 'io.modelcontextprotocol/clientInfo';
 const META_SERVER_INFO = 'io.modelcontextprotocol/serverInfo';
+const META_SUBSCRIPTION_ID = 'io.modelcontextprotocol/subscriptionId';
+
+/** `subscriptions/listen` filters a session-era target can serve: [filter, capability, flag, notification]. */
+const LISTEN_FILTERS: ReadonlyArray<readonly [string, string, string, string]> = [
+  ['toolsListChanged', 'tools', 'listChanged', 'notifications/tools/list_changed'],
+  ['promptsListChanged', 'prompts', 'listChanged', 'notifications/prompts/list_changed'],
+  ['resourcesListChanged', 'resources', 'listChanged', 'notifications/resources/list_changed'],
+];
 
 /** Results 2026-07-28 caches (SEP-2549): a bridged one gets the most conservative hint, "do not reuse". */
 const CACHEABLE = new Set(['server/discover', 'tools/list', 'prompts/list', 'resources/list', 'resources/templates/list', 'resources/read']);
@@ -100,8 +109,8 @@ export class UpstreamBridge {
   }
 
   /** The router's link to a bridged target for one client request. */
-  link(target: McpTarget, index: number, caller: BridgeCaller, route: BridgeRoute): RoutedLink {
-    return { name: target.name, request: (message, call) => this.serve(target, index, caller, route, message, call) };
+  link(target: McpTarget, index: number, caller: BridgeCaller, route: BridgeRoute, prefixUris = false): RoutedLink {
+    return { name: target.name, request: (message, call) => this.serve(target, index, caller, route, message, call, prefixUris) };
   }
 
   async close(): Promise<void> {
@@ -116,7 +125,15 @@ export class UpstreamBridge {
     await Promise.all(sessions.map((session) => session.close()));
   }
 
-  private async serve(target: McpTarget, index: number, caller: BridgeCaller, route: BridgeRoute, message: JsonRpcMessage, call?: ClientCall): Promise<JsonRpcMessage> {
+  private async serve(
+    target: McpTarget,
+    index: number,
+    caller: BridgeCaller,
+    route: BridgeRoute,
+    message: JsonRpcMessage,
+    call: ClientCall | undefined,
+    prefixUris: boolean,
+  ): Promise<JsonRpcMessage> {
     const method = message.method ?? '';
     const params: Json = { ...message.params };
     const sealed = params.requestState;
@@ -130,6 +147,7 @@ export class UpstreamBridge {
     }
     if (RequestStateSeal.isOurs(sealed)) return this.resume(sealed, answers as Json | undefined, target, caller, route, method, call);
     if (method === 'server/discover') return this.discover(target, index, caller, route, message.id);
+    if (method === 'subscriptions/listen') return this.listen(target, index, caller, route, { ...message, params }, call, prefixUris);
     const session = await this.lease(target, index, caller, route);
     const exchange = new Exchange(session, session.link.request({ jsonrpc: '2.0', method, params }, call), call);
     session.exchange = exchange;
@@ -223,6 +241,65 @@ export class UpstreamBridge {
     return this.settle(exchange, request);
   }
 
+  /**
+   * `subscriptions/listen` on a session-era target: an upstream session of its own (never reused: its
+   * subscriptions are this stream's), whose list-changed and resource-updated notifications become the
+   * listen stream's frames, until the client leaves.
+   */
+  private async listen(
+    target: McpTarget,
+    index: number,
+    caller: BridgeCaller,
+    route: BridgeRoute,
+    message: JsonRpcMessage,
+    call: ClientCall | undefined,
+    prefixUris: boolean,
+  ): Promise<JsonRpcMessage> {
+    const session = await BridgedSession.open(target, index, caller, route, undefined);
+    try {
+      const requested = isObject(message.params?.notifications) ? message.params.notifications : {};
+      const capabilities = session.link.capabilities ?? {};
+      const offers = (capability: string, flag: string) => (capabilities[capability] as Json | undefined)?.[flag] === true;
+      const honoured: Json = {};
+      const forwarded = new Set<string>();
+      for (const [filter, capability, flag, method] of LISTEN_FILTERS) {
+        if (requested[filter] !== true || !offers(capability, flag)) continue;
+        honoured[filter] = true;
+        forwarded.add(method);
+      }
+      const uris = Array.isArray(requested.resourceSubscriptions) ? requested.resourceSubscriptions.filter((uri): uri is string => typeof uri === 'string') : [];
+      if (uris.length > 0 && offers('resources', 'subscribe')) {
+        honoured.resourceSubscriptions = uris;
+        forwarded.add('notifications/resources/updated');
+      }
+      const subscriptionId = String(call?.clientId ?? message.id);
+      const sink = call?.sink;
+      session.listener = (notification) => {
+        if (!forwarded.has(notification.method ?? '') || !sink?.open) return;
+        let params: Json = { ...notification.params };
+        if (notification.method === 'notifications/resources/updated') {
+          if (!uris.includes(String(params.uri))) return;
+          if (prefixUris) params = { ...params, uri: prefixUri(target.name, String(params.uri)) };
+        }
+        sink.push({ ...notification, params: { ...params, _meta: { ...(params._meta as Json | undefined), [META_SUBSCRIPTION_ID]: subscriptionId } } });
+      };
+      sink?.push({ jsonrpc: '2.0', method: 'notifications/subscriptions/acknowledged', params: { _meta: { [META_SUBSCRIPTION_ID]: subscriptionId }, notifications: honoured } });
+      session.link.initialized();
+      for (const uri of honoured.resourceSubscriptions ? uris : []) {
+        await session.link.request({ jsonrpc: '2.0', method: 'resources/subscribe', params: { uri } }).catch(() => undefined);
+      }
+      await new Promise<void>((resolve) => {
+        const signal = call?.signal;
+        if (!signal || signal.aborted) return resolve();
+        signal.addEventListener('abort', () => resolve(), { once: true });
+        session.onLost = resolve;
+      });
+    } finally {
+      await session.close();
+    }
+    return { jsonrpc: '2.0', id: message.id, result: { resultType: 'complete' } };
+  }
+
   private async discover(target: McpTarget, index: number, caller: BridgeCaller, route: BridgeRoute, id: JsonRpcMessage['id']): Promise<JsonRpcMessage> {
     const session = await this.lease(target, index, caller, route);
     this.release(session);
@@ -288,6 +365,9 @@ interface Parked {
 /** One upstream session opened by the gateway on a 2026-07-28 caller's behalf; serves one exchange at a time. */
 class BridgedSession {
   exchange?: Exchange;
+  /** A listen stream's: every notification from the upstream. */
+  listener?: (notification: JsonRpcMessage) => void;
+  onLost?: () => void;
   private idleTimer?: NodeJS.Timeout;
 
   private constructor(
@@ -309,7 +389,10 @@ class BridgedSession {
     let session: BridgedSession | undefined;
     const link = new TargetLink(index, target.name, connection, route.upstreamTimeoutMs, {
       upstreamMessage: (_from, message) => session?.fromUpstream(message),
-      lost: () => session?.exchange?.wake(),
+      lost: () => {
+        session?.exchange?.wake();
+        session?.onLost?.();
+      },
     });
     try {
       const ready = connection.initialized;
@@ -347,6 +430,10 @@ class BridgedSession {
         return;
       }
       this.exchange.ask(message);
+      return;
+    }
+    if (this.listener) {
+      this.listener(message);
       return;
     }
     const sink = this.exchange?.call?.sink;

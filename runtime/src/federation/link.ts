@@ -21,6 +21,8 @@ export interface ClientCall {
   /** The target that served it and the name there (un-prefixed), once the router knows. */
   target?: string;
   name?: string;
+  /** Aborted when the client goes away (ephemeral requests): ends a listen stream or a bridged exchange. */
+  readonly signal?: AbortSignal;
   /** The client request's span when tracing is on; upstream calls become its children. */
   span?: SpanHandle;
 }

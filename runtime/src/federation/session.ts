@@ -53,6 +53,7 @@ export class SessionNotResumable extends Error {}
 
 const KEPT_POST_STREAMS = 32;
 const SUBSCRIPTION_ID = 'io.modelcontextprotocol/subscriptionId';
+const SUBSCRIPTION_ACK = 'notifications/subscriptions/acknowledged';
 const REQUEST_CANCELLED = -32800;
 
 /**
@@ -87,6 +88,8 @@ export class McpSession {
   /** Ephemeral sessions (stateless mode, 2026-07-28 requests) open links on demand, without a GET stream. */
   private readonly ephemeral: boolean;
   private ephemeralInit?: Json;
+  /** Aborted when the client of an ephemeral session's one request goes away. */
+  requestSignal?: AbortSignal;
   /** A 2026-07-28 request's caller, for targets reached through the bridge. */
   private bridgeCaller?: BridgeCaller;
   /** The route context whose policies this session last adopted. */
@@ -288,6 +291,8 @@ export class McpSession {
   /** Serves one client request; the response (or an error) always ends up on `sink`. */
   async handleRequest(message: JsonRpcMessage, sink: CallSink, facts: RequestFacts): Promise<void> {
     const started = performance.now();
+    // An upstream listen stream (or any request) of a departed client would otherwise stay open for good.
+    this.requestSignal?.addEventListener('abort', () => void this.close('the client went away', true), { once: true });
     const clientId = message.id as RequestId;
     const method = message.method!;
     const call: ClientCall & { progressToken?: unknown } = {
@@ -296,6 +301,7 @@ export class McpSession {
       sink,
       upstream: [],
       progressToken: message.params?._meta?.progressToken,
+      signal: this.requestSignal,
       span: this.context.tracer?.startRequest(method, { 'mcp.method.name': method, 'mcp.route': this.context.routeName }, incomingTrace(message, facts)),
     };
     this.calls.set(clientId, call);
@@ -413,6 +419,8 @@ export class McpSession {
   // ---- upstream → client ---------------------------------------------------------------------
 
   private upstreamMessage(link: TargetLink, message: JsonRpcMessage): void {
+    // Each target acknowledges its own listen; the router acknowledges the client's one (router.ts, listen).
+    if (message.method === SUBSCRIPTION_ACK && !this.passthrough) return;
     const subscription = message.params?._meta?.[SUBSCRIPTION_ID];
     if (subscription !== undefined) {
       // 2026-07-28 tags listen-stream notifications with the id of the subscriptions/listen request: the
@@ -509,7 +517,7 @@ export class McpSession {
   async linkFor(target: McpTarget, index: number): Promise<RoutedLink> {
     const bridge = this.context.bridge;
     if (this.bridgeCaller && bridge && !this.links.has(target.name) && !(await bridge.speaksModern(target, this.context, this.credentials))) {
-      return bridge.link(target, index, this.bridgeCaller, this.context);
+      return bridge.link(target, index, this.bridgeCaller, this.context, !this.passthrough);
     }
     const existing = this.links.get(target.name);
     if (existing) {

@@ -275,6 +275,11 @@ async function post(endpoint: McpEndpoint, req: IncomingMessage, res: ServerResp
         // 2026-07-28: a request without its _meta protocol version is malformed (invalid params), not a header mismatch.
         throw new HttpFailure(400, INVALID_PARAMS, `Invalid params: _meta["io.modelcontextprotocol/protocolVersion"] is required in protocol revision ${MODERN_PROTOCOL}`);
       }
+      const declared = first.params?._meta?.['io.modelcontextprotocol/clientCapabilities'];
+      if (isRequest(first) && (typeof declared !== 'object' || declared === null || Array.isArray(declared))) {
+        // Required on every 2026-07-28 request: a bridged target never sees this _meta, so the gateway checks it.
+        throw new HttpFailure(400, INVALID_PARAMS, `Invalid params: _meta["io.modelcontextprotocol/clientCapabilities"] is required in protocol revision ${MODERN_PROTOCOL}`);
+      }
       if (headerVersion !== modernVersion) {
         throw new HttpFailure(400, HEADER_MISMATCH, `Bad Request: MCP-Protocol-Version header (${headerVersion ?? 'absent'}) does not match _meta protocol version (${String(modernVersion ?? 'absent')})`);
       }
@@ -421,6 +426,10 @@ async function serveEphemeral(
     preferSse: prefersSse(req),
     onFinish: (response) => noteError(exchange, response),
   });
+  // A client that leaves ends what it started: an open subscriptions/listen, a bridged exchange.
+  const left = new AbortController();
+  res.once('close', () => left.abort());
+  session.requestSignal = left.signal;
   try {
     await session.handleRequest(message, responder, factsOf(req, identity));
   } finally {
