@@ -167,15 +167,12 @@ export class UpstreamBridge {
       this.release(exchange.session);
       if (step.done.error && exchange.missingCapability) {
         // 2026-07-28 names this failure: the request needs a capability the client's _meta did not declare.
-        return {
-          jsonrpc: '2.0',
-          id: request.id,
-          error: {
-            code: MISSING_REQUIRED_CLIENT_CAPABILITY,
-            message: `Missing required client capability: target "${request.target.name}" needs ${exchange.missingCapability} to serve ${request.method}`,
-            data: { requiredCapabilities: [exchange.missingCapability] },
-          },
-        };
+        throw new UpstreamError(
+          `Missing required client capability: target "${request.target.name}" needs ${exchange.missingCapability} to serve ${request.method}`,
+          MISSING_REQUIRED_CLIENT_CAPABILITY,
+          { requiredCapabilities: [exchange.missingCapability] },
+          400,
+        );
       }
       return completed(step.done, request.method);
     }

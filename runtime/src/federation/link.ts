@@ -5,6 +5,7 @@ import { INVALID_REQUEST, MODERN_PROTOCOL, UPSTREAM_TIMEOUT } from '../transport
 import type { CallSink } from '../transport/responder.js';
 import { UNAVAILABLE } from '../upstream/stdio-pool.js';
 import { UpstreamError, type JsonRpcMessage, type UpstreamConnection } from '../upstream/types.js';
+import { requestStateless } from './stateless-upstream.js';
 
 /** How long the session waits for the upstream's standalone stream to open before sending on without it. */
 const STREAM_OPEN_WAIT_MS = 30_000;
@@ -52,6 +53,8 @@ export interface LinkEvents {
   failed?(link: TargetLink, reason: UpstreamErrorReason, message: string): void;
   /** The upstream answered a request. */
   answered?(link: TargetLink): void;
+  /** A 2026-07-28 target needs the client's input (input_required): a server-to-client request on `call`'s session. */
+  ask?(link: TargetLink, request: JsonRpcMessage, call?: ClientCall): Promise<JsonRpcMessage>;
 }
 
 /**
@@ -73,6 +76,11 @@ export class TargetLink {
   protocolVersion?: string;
   /** Capabilities from `initialize`; unknown (undefined) for a session resumed from its id. */
   capabilities?: Record<string, unknown>;
+  /**
+   * Set when the target speaks only 2026-07-28 and the client a session-era revision: the `_meta` each
+   * request carries; input_required results are turned into requests to the client (BRIDGING.md).
+   */
+  statelessMeta?: Record<string, unknown>;
 
   constructor(
     readonly index: number,
@@ -102,6 +110,13 @@ export class TargetLink {
 
   /** Sends `message` (a request) with an id of our own; resolves with the upstream's response, id untouched. */
   request(message: JsonRpcMessage, call?: ClientCall): Promise<JsonRpcMessage> {
+    const meta = this.statelessMeta;
+    const ask = this.events.ask;
+    if (!meta || !ask) return this.requestOnce(message, call);
+    return requestStateless(message, meta, (sent) => this.requestOnce(sent, call), (asked) => ask(this, asked, call));
+  }
+
+  private requestOnce(message: JsonRpcMessage, call?: ClientCall): Promise<JsonRpcMessage> {
     if (this.lostReason) return Promise.reject(new UpstreamError(this.lostReason.message, UNAVAILABLE));
     const span = call?.span?.child(`${message.method ?? ''} ${this.name}`, {
       'mcp.method.name': message.method,

@@ -14,6 +14,7 @@ import { UNAVAILABLE, type StdioPool } from '../upstream/stdio-pool.js';
 import { UpstreamError, type JsonRpcMessage } from '../upstream/types.js';
 import { callerOf, type BridgeCaller, type UpstreamBridge } from './bridge.js';
 import { TargetLink, type ClientCall, type RoutedLink } from './link.js';
+import { initializeFromDiscover, statelessMeta } from './stateless-upstream.js';
 import { mergeInitialize } from './merge.js';
 import { prefixUri } from './names.js';
 import { CLIENT_NOTIFICATIONS, isPassthrough, Router } from './router.js';
@@ -78,7 +79,7 @@ export class McpSession {
   admission?: { release(): void };
   private readonly links = new Map<string, TargetLink>();
   private readonly calls = new Map<RequestId, ClientCall & { progressToken?: unknown }>();
-  private readonly serverRequests = new Map<string, { link: TargetLink; id: string | number }>();
+  private readonly serverRequests = new Map<string, { link: TargetLink; id: string | number; answer?: (message: JsonRpcMessage) => void }>();
   private serverRequestSeq = 0;
   private readonly streams = new Map<string, EventStream>();
   private streamSeq = 0;
@@ -170,9 +171,7 @@ export class McpSession {
         try {
           // A pooled process already answered an `initialize` like this client's (same revision and capabilities).
           const ready = link.connection.initialized;
-          const response: JsonRpcMessage = ready
-            ? { jsonrpc: '2.0', id: 0, result: structuredClone(ready) }
-            : await link.request({ jsonrpc: '2.0', method: 'initialize', params });
+          const response: JsonRpcMessage = ready ? { jsonrpc: '2.0', id: 0, result: structuredClone(ready) } : await this.initializeTarget(link, params, clientVersion);
           return { link, response };
         } catch (error) {
           await link.close(true).catch(() => undefined);
@@ -205,6 +204,8 @@ export class McpSession {
     }
     for (const failure of failures) logger.warn('target skipped (failOpen)', { route: this.context.routeName, error: failure });
     for (const { link, result } of ready) {
+      // A 2026-07-28 target keeps speaking its revision; the gateway plays the session (initializeTarget).
+      if (link.statelessMeta) continue;
       link.protocolVersion = typeof result.protocolVersion === 'string' ? result.protocolVersion : clientVersion;
       link.capabilities = (result.capabilities ?? {}) as Json;
       link.connection.setProtocolVersion(link.protocolVersion);
@@ -224,6 +225,60 @@ export class McpSession {
     }
     this.protocolVersion = String(result.protocolVersion ?? clientVersion);
     return { jsonrpc: '2.0', id: message.id, result };
+  }
+
+  /**
+   * `initialize` upstream; a target that refuses it and answers `server/discover` with 2026-07-28 is a
+   * stateless one: its discovery result becomes the `initialize` answer, and every request to it carries
+   * the client's capabilities and info in `_meta` from now on (BRIDGING.md).
+   */
+  private async initializeTarget(link: TargetLink, params: Json, clientVersion: string): Promise<JsonRpcMessage> {
+    let response: JsonRpcMessage | undefined;
+    let failure: unknown;
+    try {
+      response = await link.request({ jsonrpc: '2.0', method: 'initialize', params });
+      if (!response.error) return response;
+    } catch (error) {
+      failure = error;
+    }
+    if (link.alive) {
+      const clientInfo = isObject(params.clientInfo) ? params.clientInfo : { name: 'mcp-gateway', version: this.context.gatewayVersion };
+      const meta = statelessMeta(isObject(params.capabilities) ? params.capabilities : {}, clientInfo);
+      link.connection.setProtocolVersion(MODERN_PROTOCOL);
+      const discovered = await link.request({ jsonrpc: '2.0', method: 'server/discover', params: { _meta: meta } }).catch(() => undefined);
+      const versions = discovered?.result?.supportedVersions;
+      if (Array.isArray(versions) && versions.includes(MODERN_PROTOCOL)) {
+        link.protocolVersion = MODERN_PROTOCOL;
+        link.capabilities = isObject(discovered!.result!.capabilities) ? discovered!.result!.capabilities : {};
+        link.statelessMeta = meta;
+        return { jsonrpc: '2.0', id: 0, result: initializeFromDiscover(discovered!.result!, clientVersion, link.name) };
+      }
+    }
+    if (response) return response;
+    throw failure;
+  }
+
+  /** A server-to-client request the gateway makes for a 2026-07-28 target's input_required result. */
+  private askClient(link: TargetLink, request: JsonRpcMessage, call?: ClientCall): Promise<JsonRpcMessage> {
+    const downstreamId = `${link.name}.${++this.serverRequestSeq}`;
+    return new Promise((resolve, reject) => {
+      const timer = setTimeout(() => {
+        this.serverRequests.delete(downstreamId);
+        reject(new UpstreamError(`the client did not answer ${request.method} within the upstream timeout`, UNAVAILABLE));
+      }, this.context.upstreamTimeoutMs);
+      timer.unref();
+      this.serverRequests.set(downstreamId, {
+        link,
+        id: downstreamId,
+        answer: (message) => {
+          clearTimeout(timer);
+          resolve(message);
+        },
+      });
+      const asked = { ...request, id: downstreamId };
+      if (call?.sink.open) call.sink.push(asked);
+      else if (!this.ephemeral) this.standalone.append(asked);
+    });
   }
 
   /** Rebuilds a session another replica created, from its sealed state; no upstream re-initialize. */
@@ -253,6 +308,10 @@ export class McpSession {
       if (upstreamSession === null) connection.setProtocolVersion(version);
       const link = session.addLink(index, name, connection);
       link.protocolVersion = version;
+      if (version === MODERN_PROTOCOL && state.v !== MODERN_PROTOCOL) {
+        // A 2026-07-28 target of a session-era client: the meta again, from what the id keeps.
+        link.statelessMeta = statelessMeta(session.clientCapabilities, { name: 'mcp-gateway', version: context.gatewayVersion });
+      }
     }
     return session;
   }
@@ -365,7 +424,8 @@ export class McpSession {
       return;
     }
     // initialized, roots/list_changed, progress of server-initiated requests…: every target may care.
-    for (const link of this.links.values()) if (link.alive) link.send(message);
+    // A 2026-07-28 target has no session for them to belong to.
+    for (const link of this.links.values()) if (link.alive && !link.statelessMeta) link.send(message);
   }
 
   /** The client's answer to a server-to-client request: back to the upstream that asked, with its own id. */
@@ -374,7 +434,8 @@ export class McpSession {
     const origin = this.serverRequests.get(key);
     if (!origin) return false;
     this.serverRequests.delete(key);
-    origin.link.send({ ...message, id: origin.id });
+    if (origin.answer) origin.answer(message);
+    else origin.link.send({ ...message, id: origin.id });
     return true;
   }
 
@@ -489,6 +550,7 @@ export class McpSession {
       lost: (from, reason) => this.linkLost(from, reason),
       failed: (from, reason, message) => this.context.telemetry.upstreamError?.(this.context.routeName, from.name, reason, message),
       answered: (from) => this.context.telemetry.upstreamOk?.(this.context.routeName, from.name),
+      ask: (from, request, call) => this.askClient(from, request, call),
     });
     this.links.set(name, link);
     return link;
@@ -560,4 +622,8 @@ function incomingTrace(message: JsonRpcMessage, facts: RequestFacts): TraceCarri
   if (typeof header !== 'string') return undefined;
   const state = facts.headers?.tracestate;
   return { traceparent: header, tracestate: typeof state === 'string' ? state : undefined };
+}
+
+function isObject(value: unknown): value is Json {
+  return typeof value === 'object' && value !== null && !Array.isArray(value);
 }
