@@ -14,6 +14,7 @@ import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
 import { promisify } from 'node:util';
 import { freePort } from './helpers/ports.js';
+import { statelessOnly } from './helpers/stateless-only.js';
 
 const SHARED_REFERENCE = resolve(process.cwd(), '..', '..', 'shared', 'conformance', 'reference-server');
 
@@ -308,7 +309,17 @@ const NOT_BRIDGEABLE_2026: Record<string, string> = {
   'server-stateless › sep-2575-missing-capability-http-400': 'fixture tool test_missing_capability',
   'server-stateless › sep-2575-http-server-no-independent-requests-on-stream': 'fixture tool test_streaming_elicitation',
   'server-stateless › sep-2575-server-no-log-without-loglevel': 'fixture tool test_logging_tool',
+  // The suite changes the lists with fixture tools (test_trigger_tool_change…) the 2025-11-25 server lacks;
+  // a bridged listen stream does carry the target's list_changed (test/bridging.test.ts).
+  'server-stateless › sep-2575-server-sends-tools-list-changed-on-subscription': 'fixture tool test_trigger_tool_change',
+  'server-stateless › sep-2575-server-sends-prompts-list-changed-on-subscription': 'fixture tool that changes the prompt list',
+  // SEP-2164 asks 2026-07-28 servers for data.uri on "resource not found"; the 2025-11-25 server's error,
+  // relayed as it is, predates that SHOULD.
+  'sep-2164-resource-not-found › sep-2164-data-uri': 'the 2025-11-25 server answers without data.uri',
 };
+
+/** Checks of the 2025-11-25 set that cannot pass when a session-era client is bridged to a stateless-only server. */
+const NOT_BRIDGEABLE_2025: Record<string, string> = {};
 
 /** The first lines of the test's check keys name the scenario; the suite appends a date to result folders. */
 function lostExcept(lost: readonly string[], allowed: Record<string, string>): { unexpected: string[]; stale: string[] } {
@@ -334,6 +345,9 @@ describe('MCP conformance 0.2.0-alpha.12 requirement sets: direct vs through the
   let gatewayUrl: string;
   /** The gateway in front of the 0.1.16 (2025-11-25, session-only) reference server: 2026-07-28 clients are bridged. */
   let bridgedUrl: string;
+  /** The gateway in front of the 2026-07-28 reference server made stateless-only: session-era clients are bridged. */
+  let downBridgedUrl: string;
+  let stateless: Awaited<ReturnType<typeof statelessOnly>> | undefined;
   const direct = new Map<string, Promise<SuiteResult>>();
   const directRun = (revision: string) => {
     if (!direct.has(revision)) direct.set(revision, runSuite(node22, referenceUrl, join(work, `direct-${revision}`), cli, ['--requirements', revision], 600_000));
@@ -357,10 +371,13 @@ describe('MCP conformance 0.2.0-alpha.12 requirement sets: direct vs through the
     procs.push(sessionOnly);
     await waitFor('0.1.16 reference server', sessionOnly, async () => /LISTENING/.test(sessionOnly.output()));
     bridgedUrl = await startGateway(join(work, 'bridged'), /LISTENING (\S+)/.exec(sessionOnly.output())![1], procs);
+    stateless = await statelessOnly(referenceUrl);
+    downBridgedUrl = await startGateway(join(work, 'down-bridged'), stateless.url, procs);
   }, 900_000);
 
   afterAll(async () => {
     await Promise.all(procs.map((p) => p.stop()));
+    await stateless?.close();
     rmSync(work, { recursive: true, force: true });
   });
 
@@ -392,6 +409,22 @@ describe('MCP conformance 0.2.0-alpha.12 requirement sets: direct vs through the
         `0.1.16 (2025-11-25) reference server:\n\n${table(native, bridged)}\n\n`,
     );
     const { unexpected, stale } = lostExcept(lostThroughGateway(native, bridged), NOT_BRIDGEABLE_2026);
+    expect(unexpected).toEqual([]);
+    expect(stale).toEqual([]);
+  }, 1_300_000);
+
+  test('--requirements 2025-11-25 bridged: a 2025-11-25 client through the gateway to a stateless-only 2026-07-28 server', async () => {
+    if (!available) {
+      process.stdout.write(`\nMCP conformance bridged 2025-11-25 NOT RUN: ${SHARED_REFERENCE} is not there\n`);
+      return;
+    }
+    const native = await directRun('2025-11-25');
+    const bridged = await runSuite(node22, downBridgedUrl, join(work, 'down-bridged-2025-11-25'), cli, ['--requirements', '2025-11-25'], 600_000);
+    process.stdout.write(
+      `\nMCP conformance --requirements 2025-11-25 (scored checks), the reference server direct vs bridged by mcp-gateway to the same server ` +
+        `made stateless-only (${stateless!.refused()} session-era requests refused by it):\n\n${table(native, bridged)}\n\n`,
+    );
+    const { unexpected, stale } = lostExcept(lostThroughGateway(native, bridged), NOT_BRIDGEABLE_2025);
     expect(unexpected).toEqual([]);
     expect(stale).toEqual([]);
   }, 1_300_000);
