@@ -170,7 +170,8 @@ export class UpstreamBridge {
         throw new UpstreamError(
           `Missing required client capability: target "${request.target.name}" needs ${exchange.missingCapability} to serve ${request.method}`,
           MISSING_REQUIRED_CLIENT_CAPABILITY,
-          { requiredCapabilities: [exchange.missingCapability] },
+          // The schema's shape: a ClientCapabilities object keyed by what is missing.
+          { requiredCapabilities: { [exchange.missingCapability]: {} } },
           400,
         );
       }
