@@ -16,6 +16,7 @@ import { startStreamableServer, type TestUpstream } from './helpers/upstreams.js
 
 type Json = Record<string, any>;
 const MODERN = '2026-07-28';
+const NAME_SCHEMA = { type: 'object', properties: { name: { type: 'string' } } };
 
 function meta(capabilities: Json = { sampling: {}, elicitation: {} }): Json {
   return {
@@ -73,13 +74,15 @@ async function startStatelessServer(): Promise<{ url: string; close: () => Promi
           return result({ tools: [{ name: 'greet', inputSchema: { type: 'object' } }], ttlMs: 0, cacheScope: 'private' });
         case 'tools/call': {
           const answer = params.inputResponses?.who;
-          if (answer && params.requestState === 'asked-for-name') return result({ content: [{ type: 'text', text: `hello ${answer.content?.name}` }] });
+          if (answer && params.requestState === 'asked-for-name') {
+            return result({ content: [{ type: 'text', text: `hello ${answer.content?.name}` }] });
+          }
           return reply(200, {
             jsonrpc: '2.0',
             id: message.id,
             result: {
               resultType: 'input_required',
-              inputRequests: { who: { method: 'elicitation/create', params: { message: 'Your name?', requestedSchema: { type: 'object', properties: { name: { type: 'string' } } } } } },
+              inputRequests: { who: { method: 'elicitation/create', params: { message: 'Your name?', requestedSchema: NAME_SCHEMA } } },
               requestState: 'asked-for-name',
             },
           });
@@ -144,7 +147,12 @@ describe('bridging between 2026-07-28 and the session-era revisions', () => {
     const [samplingKey, sampling] = Object.entries(first.body.result.inputRequests as Json)[0];
     expect(sampling.method).toBe('sampling/createMessage');
     const sampled = { role: 'assistant', model: 'm', content: { type: 'text', text: 'model-of-carol' } };
-    const second = await send(up, 2, 'tools/call', { name: 'http_ask', arguments: {}, inputResponses: { [samplingKey]: sampled }, requestState: first.body.result.requestState });
+    const second = await send(up, 2, 'tools/call', {
+      name: 'http_ask',
+      arguments: {},
+      inputResponses: { [samplingKey]: sampled },
+      requestState: first.body.result.requestState,
+    });
     expect(second.body.result.resultType).toBe('input_required');
     const [elicitKey, elicit] = Object.entries(second.body.result.inputRequests as Json)[0];
     expect(elicit.method).toBe('elicitation/create');
@@ -154,7 +162,8 @@ describe('bridging between 2026-07-28 and the session-era revisions', () => {
       inputResponses: { [elicitKey]: { action: 'accept', content: { name: 'carol' } } },
       requestState: second.body.result.requestState,
     });
-    expect(done.body).toEqual({ jsonrpc: '2.0', id: 3, result: { content: [{ type: 'text', text: 'sampled=model-of-carol elicited=carol' }], resultType: 'complete' } });
+    const content = [{ type: 'text', text: 'sampled=model-of-carol elicited=carol' }];
+    expect(done.body).toEqual({ jsonrpc: '2.0', id: 3, result: { content, resultType: 'complete' } });
   });
 
   test('2026-07-28 client, session-era stdio target (server-everything): sampling through input_required', async () => {
@@ -164,7 +173,12 @@ describe('bridging between 2026-07-28 and the session-era revisions', () => {
     const [key, asked] = Object.entries(first.body.result.inputRequests as Json)[0];
     expect(asked.method).toBe('sampling/createMessage');
     const sampled = { role: 'assistant', model: 'm', content: { type: 'text', text: 'stdio-sampled-answer' } };
-    const done = await send(up, 2, 'tools/call', { name: 'everything_trigger-sampling-request', arguments: args, inputResponses: { [key]: sampled }, requestState: first.body.result.requestState });
+    const done = await send(up, 2, 'tools/call', {
+      name: 'everything_trigger-sampling-request',
+      arguments: args,
+      inputResponses: { [key]: sampled },
+      requestState: first.body.result.requestState,
+    });
     expect(done.body.result.resultType).toBe('complete');
     expect(JSON.stringify(done.body.result.content)).toContain('stdio-sampled-answer');
   });
@@ -210,14 +224,22 @@ describe('bridging between 2026-07-28 and the session-era revisions', () => {
       method: 'POST',
       signal: controller.signal,
       headers: { 'content-type': 'application/json', accept: 'text/event-stream, application/json', 'mcp-protocol-version': MODERN },
-      body: JSON.stringify({ jsonrpc: '2.0', id: 'listen-1', method: 'subscriptions/listen', params: { notifications: { toolsListChanged: true }, _meta: meta() } }),
+      body: JSON.stringify({
+        jsonrpc: '2.0',
+        id: 'listen-1',
+        method: 'subscriptions/listen',
+        params: { notifications: { toolsListChanged: true }, _meta: meta() },
+      }),
     });
     expect(response.status).toBe(200);
     const reader = response.body!.getReader();
     let text = '';
     while (!text.includes('\n\n')) text += new TextDecoder().decode((await reader.read()).value);
     const frame = JSON.parse(text.split('\n').find((line) => line.startsWith('data:'))!.slice(5)) as Json;
-    expect(frame).toMatchObject({ method: 'notifications/subscriptions/acknowledged', params: { _meta: { 'io.modelcontextprotocol/subscriptionId': 'listen-1' } } });
+    expect(frame).toMatchObject({
+      method: 'notifications/subscriptions/acknowledged',
+      params: { _meta: { 'io.modelcontextprotocol/subscriptionId': 'listen-1' } },
+    });
     controller.abort();
   });
 

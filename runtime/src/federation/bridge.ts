@@ -155,7 +155,7 @@ export class UpstreamBridge {
   }
 
   /** Waits for the exchange's next step: its answer (the session goes back for reuse) or the server's requests. */
-  private async settle(exchange: Exchange, request: { target: McpTarget; caller: BridgeCaller; route: BridgeRoute; method: string; id: JsonRpcMessage['id'] }): Promise<JsonRpcMessage> {
+  private async settle(exchange: Exchange, request: WaitingRequest): Promise<JsonRpcMessage> {
     let step: Awaited<ReturnType<Exchange['next']>>;
     try {
       step = await exchange.next();
@@ -179,7 +179,8 @@ export class UpstreamBridge {
     }
     if (this.parked.size >= MAX_PARKED || this.closed) {
       exchange.session.close().catch(() => undefined);
-      throw new UpstreamError(`target "${request.target.name}" asked for the client's input, and too many bridged requests are waiting for input already`, UNAVAILABLE, undefined, 503);
+      const text = `target "${request.target.name}" asked for the client's input, and too many bridged requests are waiting for input already`;
+      throw new UpstreamError(text, UNAVAILABLE, undefined, 503);
     }
     const handle = randomBytes(18).toString('base64url');
     const keys = new Map<string, JsonRpcMessage>();
@@ -190,7 +191,7 @@ export class UpstreamBridge {
   private park(
     handle: string,
     waiting: Omit<Parked, 'timer' | 'session'>,
-    request: { target: McpTarget; route: BridgeRoute; method: string; id: JsonRpcMessage['id'] },
+    request: WaitingRequest,
   ): JsonRpcMessage {
     const session = waiting.exchange.session;
     const expires = Date.now() + request.route.upstreamTimeoutMs;
@@ -201,22 +202,41 @@ export class UpstreamBridge {
     timer.unref();
     session.exchange = waiting.exchange;
     this.parked.set(handle, { ...waiting, session, timer });
-    const state: BridgedRequestState = { h: handle, o: waiting.owner ?? null, r: request.route.routeId, t: request.target.name, m: request.method, e: expires };
+    const state: BridgedRequestState = {
+      h: handle,
+      o: waiting.owner ?? null,
+      r: request.route.routeId,
+      t: request.target.name,
+      m: request.method,
+      e: expires,
+    };
     const inputRequests: Json = {};
-    for (const [key, asked] of waiting.keys) inputRequests[key] = asked.params === undefined ? { method: asked.method } : { method: asked.method, params: asked.params };
+    for (const [key, asked] of waiting.keys) {
+      inputRequests[key] = asked.params === undefined ? { method: asked.method } : { method: asked.method, params: asked.params };
+    }
     return { jsonrpc: '2.0', id: request.id, result: { resultType: 'input_required', inputRequests, requestState: this.seal.seal(state) } };
   }
 
   /** The client's retry: its answers go to the upstream requests that wait, then the exchange goes on. */
-  private async resume(sealed: string, answers: Json | undefined, target: McpTarget, caller: BridgeCaller, route: BridgeRoute, method: string, call?: ClientCall): Promise<JsonRpcMessage> {
+  private async resume(
+    sealed: string,
+    answers: Json | undefined,
+    target: McpTarget,
+    caller: BridgeCaller,
+    route: BridgeRoute,
+    method: string,
+    call?: ClientCall,
+  ): Promise<JsonRpcMessage> {
     const state = this.seal.open(sealed);
     if (!state || state.r !== route.routeId || state.t !== target.name || state.m !== method || state.o !== (caller.owner ?? null)) {
-      throw new UpstreamError('Invalid params: requestState failed its integrity check (altered, expired, or issued for another request)', INVALID_PARAMS, undefined, 400);
+      const text = 'Invalid params: requestState failed its integrity check (altered, expired, or issued for another request)';
+      throw new UpstreamError(text, INVALID_PARAMS, undefined, 400);
     }
     const parked = this.parked.get(state.h);
     if (!parked) {
       throw new UpstreamError(
-        'Invalid params: the request this requestState continues is no longer waiting (it timed out, or waits on another gateway replica); send the request again without requestState',
+        'Invalid params: the request this requestState continues is no longer waiting (it timed out, or waits on another gateway ' +
+          'replica); send the request again without requestState',
         INVALID_PARAMS,
         undefined,
         400,
@@ -265,7 +285,8 @@ export class UpstreamBridge {
         honoured[filter] = true;
         forwarded.add(method);
       }
-      const uris = Array.isArray(requested.resourceSubscriptions) ? requested.resourceSubscriptions.filter((uri): uri is string => typeof uri === 'string') : [];
+      const asked = requested.resourceSubscriptions;
+      const uris = Array.isArray(asked) ? asked.filter((uri): uri is string => typeof uri === 'string') : [];
       if (uris.length > 0 && offers('resources', 'subscribe')) {
         honoured.resourceSubscriptions = uris;
         forwarded.add('notifications/resources/updated');
@@ -279,9 +300,14 @@ export class UpstreamBridge {
           if (!uris.includes(String(params.uri))) return;
           if (prefixUris) params = { ...params, uri: prefixUri(target.name, String(params.uri)) };
         }
-        sink.push({ ...notification, params: { ...params, _meta: { ...(params._meta as Json | undefined), [META_SUBSCRIPTION_ID]: subscriptionId } } });
+        const tagged = { ...(params._meta as Json | undefined), [META_SUBSCRIPTION_ID]: subscriptionId };
+        sink.push({ ...notification, params: { ...params, _meta: tagged } });
       };
-      sink?.push({ jsonrpc: '2.0', method: 'notifications/subscriptions/acknowledged', params: { _meta: { [META_SUBSCRIPTION_ID]: subscriptionId }, notifications: honoured } });
+      sink?.push({
+        jsonrpc: '2.0',
+        method: 'notifications/subscriptions/acknowledged',
+        params: { _meta: { [META_SUBSCRIPTION_ID]: subscriptionId }, notifications: honoured },
+      });
       session.link.initialized();
       for (const uri of honoured.resourceSubscriptions ? uris : []) {
         await session.link.request({ jsonrpc: '2.0', method: 'resources/subscribe', params: { uri } }).catch(() => undefined);
@@ -298,7 +324,13 @@ export class UpstreamBridge {
     return { jsonrpc: '2.0', id: message.id, result: { resultType: 'complete' } };
   }
 
-  private async discover(target: McpTarget, index: number, caller: BridgeCaller, route: BridgeRoute, id: JsonRpcMessage['id']): Promise<JsonRpcMessage> {
+  private async discover(
+    target: McpTarget,
+    index: number,
+    caller: BridgeCaller,
+    route: BridgeRoute,
+    id: JsonRpcMessage['id'],
+  ): Promise<JsonRpcMessage> {
     const session = await this.lease(target, index, caller, route);
     this.release(session);
     const init = session.init;
@@ -350,6 +382,15 @@ export class UpstreamBridge {
   }
 }
 
+/** The client request an exchange answers: what its answer and its requestState are made of. */
+interface WaitingRequest {
+  readonly target: McpTarget;
+  readonly caller: BridgeCaller;
+  readonly route: BridgeRoute;
+  readonly method: string;
+  readonly id: JsonRpcMessage['id'];
+}
+
 interface Parked {
   readonly exchange: Exchange;
   readonly session: BridgedSession;
@@ -394,7 +435,9 @@ class BridgedSession {
     });
     try {
       const ready = connection.initialized;
-      const response: JsonRpcMessage = ready ? { jsonrpc: '2.0', id: 0, result: structuredClone(ready) } : await link.request({ jsonrpc: '2.0', method: 'initialize', params: initialize });
+      const response: JsonRpcMessage = ready
+        ? { jsonrpc: '2.0', id: 0, result: structuredClone(ready) }
+        : await link.request({ jsonrpc: '2.0', method: 'initialize', params: initialize });
       if (response.error) throw new UpstreamError(`target "${target.name}" refused initialize: ${response.error.message}`, response.error.code);
       const init = response.result ?? {};
       link.protocolVersion = typeof init.protocolVersion === 'string' ? init.protocolVersion : BRIDGED_VERSION;
@@ -424,7 +467,8 @@ class BridgedSession {
       if (needs && this.exchange && this.caller.clientCapabilities[needs] === undefined) this.exchange.missingCapability = needs;
       if (!needs || this.caller.clientCapabilities[needs] === undefined || !this.exchange) {
         // Nobody could answer it: the upstream hears so at once instead of waiting for its timeout.
-        this.link.send({ jsonrpc: '2.0', id: message.id, error: { code: METHOD_NOT_FOUND, message: `Method not found: the client does not support ${message.method}` } });
+        const text = `Method not found: the client does not support ${message.method}`;
+        this.link.send({ jsonrpc: '2.0', id: message.id, error: { code: METHOD_NOT_FOUND, message: text } });
         return;
       }
       this.exchange.ask(message);
@@ -516,7 +560,13 @@ async function probe(target: McpTarget, route: BridgeRoute, credentials: ClientC
     const response = await link.request({
       jsonrpc: '2.0',
       method: 'server/discover',
-      params: { _meta: { [META_PROTOCOL]: MODERN_PROTOCOL, [META_CAPABILITIES]: {}, [META_CLIENT_INFO]: { name: 'mcp-gateway', version: route.gatewayVersion } } },
+      params: {
+        _meta: {
+          [META_PROTOCOL]: MODERN_PROTOCOL,
+          [META_CAPABILITIES]: {},
+          [META_CLIENT_INFO]: { name: 'mcp-gateway', version: route.gatewayVersion },
+        },
+      },
     });
     const versions = response.result?.supportedVersions;
     return Array.isArray(versions) && versions.includes(MODERN_PROTOCOL);

@@ -1,4 +1,4 @@
-import { INTERNAL_ERROR, MODERN_PROTOCOL } from '../transport/jsonrpc.js';
+import { INTERNAL_ERROR, METHOD_NOT_FOUND, MODERN_PROTOCOL } from '../transport/jsonrpc.js';
 import { UpstreamError, type JsonRpcMessage } from '../upstream/types.js';
 
 type Json = Record<string, unknown>;
@@ -15,7 +15,12 @@ const META_SERVER_INFO = 'io.modelcontextprotocol/serverInfo';
  * Session-era requests 2026-07-28 removed: the gateway, which plays the session, answers them itself.
  * `resources/subscribe` has no stateless equivalent outside a listen stream, so it is refused, not faked.
  */
-const ANSWERED_LOCALLY: Record<string, Json | undefined> = { ping: {}, 'logging/setLevel': {}, 'resources/subscribe': undefined, 'resources/unsubscribe': undefined };
+const ANSWERED_LOCALLY: Record<string, Json | undefined> = {
+  ping: {},
+  'logging/setLevel': {},
+  'resources/subscribe': undefined,
+  'resources/unsubscribe': undefined,
+};
 
 /** The `_meta` every request to a 2026-07-28 target carries for a session-era client (BRIDGING.md). */
 export function statelessMeta(clientCapabilities: Json, clientInfo: Json): Json {
@@ -49,7 +54,8 @@ export async function requestStateless(
   if (method in ANSWERED_LOCALLY) {
     const local = ANSWERED_LOCALLY[method];
     if (local) return { jsonrpc: '2.0', id: message.id, result: local };
-    throw new UpstreamError(`${method} is not available: the target speaks ${MODERN_PROTOCOL}, where updates come through subscriptions/listen`, -32601);
+    const text = `${method} is not available: the target speaks ${MODERN_PROTOCOL}, where updates come through subscriptions/listen`;
+    throw new UpstreamError(text, METHOD_NOT_FOUND);
   }
   let params: Json = { ...message.params, _meta: { ...meta, ...message.params?._meta } };
   for (let round = 0; round < MAX_INPUT_ROUNDS; round++) {

@@ -17,7 +17,8 @@ export async function statelessOnly(upstreamUrl: string): Promise<{ url: string;
       const body = Buffer.concat(chunks);
       if (req.method !== 'POST') {
         refused++;
-        res.writeHead(405, { 'content-type': 'application/json' }).end(JSON.stringify({ jsonrpc: '2.0', id: null, error: { code: -32600, message: 'Method not allowed' } }));
+        const refusal = { jsonrpc: '2.0', id: null, error: { code: -32600, message: 'Method not allowed' } };
+        res.writeHead(405, { 'content-type': 'application/json' }).end(JSON.stringify(refusal));
         return;
       }
       let message: { id?: unknown; params?: { _meta?: Record<string, unknown> } } = {};
@@ -28,9 +29,9 @@ export async function statelessOnly(upstreamUrl: string): Promise<{ url: string;
       }
       if (message.params?._meta?.['io.modelcontextprotocol/protocolVersion'] !== '2026-07-28' || req.headers['mcp-session-id'] !== undefined) {
         refused++;
-        res.writeHead(400, { 'content-type': 'application/json' }).end(
-          JSON.stringify({ jsonrpc: '2.0', id: message.id ?? null, error: { code: -32602, message: 'Invalid params: this server speaks 2026-07-28 only' } }),
-        );
+        const error = { code: -32602, message: 'Invalid params: this server speaks 2026-07-28 only' };
+        const refusal = { jsonrpc: '2.0', id: message.id ?? null, error };
+        res.writeHead(400, { 'content-type': 'application/json' }).end(JSON.stringify(refusal));
         return;
       }
       forward(req, body, upstream, res);
