@@ -2,7 +2,7 @@ import { AdminServer, type AdminEndpoints } from './admin/server.js';
 import { adminStatus, type AdminStatus } from './admin/status.js';
 import type { RouteAuthenticator } from './auth/index.js';
 import type { ListenAddress, ResolvedConfig, ResolvedRoute } from './config/model.js';
-import type { BackendContext } from './federation/session.js';
+import type { BackendContext, McpSession } from './federation/session.js';
 import { UpstreamBridge } from './federation/bridge.js';
 import { BindServer } from './http/server.js';
 import { compileMatcher, endpointPathOf, type CompiledListener, type CompiledRoute } from './http/routes.js';
@@ -85,7 +85,7 @@ export class Gateway {
   private readonly logger: Logger;
   private readonly warmupTimeoutMs?: number;
   private readonly telemetry: Telemetry;
-  private readonly sessions: SessionStore;
+  private readonly sessions: SessionStore<McpSession>;
   private readonly codec: SessionCodec;
   private readonly pools = new Map<string, StdioPool>();
   /** Per route: upstream sessions kept for 2026-07-28 callers of session-era targets (federation/BRIDGING.md). */
@@ -124,7 +124,7 @@ export class Gateway {
     if (options.telemetry) parts.push(options.telemetry);
     this.telemetry = combineTelemetry(parts);
     observability.activity.onTruncated = (route, bytes) => this.telemetry.bytesDropped?.(route, 'admin_activity', bytes);
-    this.sessions = new SessionStore(initial.settings.sessionTtlMs, this.logger, this.telemetry);
+    this.sessions = new SessionStore<McpSession>(initial.settings.sessionTtlMs, this.logger, this.telemetry);
     this.admission = new Admission(initial.settings);
     this.sessionKey = initial.settings.sessionKey ?? SessionCodec.randomKey();
     this.codec = new SessionCodec(this.sessionKey);

@@ -183,14 +183,14 @@ describe('bridging between 2026-07-28 and the session-era revisions', () => {
     expect(JSON.stringify(done.body.result.content)).toContain('stdio-sampled-answer');
   });
 
-  test('an altered requestState is refused (400/-32602) and leaves the waiting request intact', async () => {
+  test('an altered requestState is refused (-32602, in band) and leaves the waiting request intact', async () => {
     const first = await send(up, 1, 'tools/call', { name: 'http_ask', arguments: {} });
     const state = first.body.result.requestState as string;
     const altered = state.slice(0, -2) + (state.endsWith('A') ? 'BB' : 'AA');
     const key = Object.keys(first.body.result.inputRequests as Json)[0];
     const sampled = { role: 'assistant', model: 'm', content: { type: 'text', text: 'x' } };
     const refused = await send(up, 2, 'tools/call', { name: 'http_ask', arguments: {}, inputResponses: { [key]: sampled }, requestState: altered });
-    expect(refused.status).toBe(400);
+    expect(refused.status).toBe(200);
     expect(refused.body).toMatchObject({ id: 2, error: { code: -32602 } });
     const onward = await send(up, 3, 'tools/call', { name: 'http_ask', arguments: {}, inputResponses: { [key]: sampled }, requestState: state });
     expect(onward.body.result.resultType).toBe('input_required');

@@ -1,14 +1,15 @@
 import { randomBytes } from 'node:crypto';
 import type { McpTarget } from '../config/types.js';
 import type { Logger } from '../telemetry/logger.js';
-import { INVALID_PARAMS, METHOD_NOT_FOUND, MODERN_PROTOCOL } from '../transport/jsonrpc.js';
+import { INVALID_PARAMS, McpError, METHOD_NOT_FOUND } from '../protocol/errors.js';
+import type { JsonRpcMessage } from '../protocol/jsonrpc.js';
+import { META_SUBSCRIPTION_ID, MODERN_PROTOCOL } from '../protocol/versions.js';
 import { connectTarget } from '../upstream/connect.js';
 import type { ClientCredentials } from '../upstream/http.js';
 import type { StdioPool } from '../upstream/stdio-pool.js';
-import { UNAVAILABLE } from '../upstream/stdio-pool.js';
-import { UpstreamError, type JsonRpcMessage } from '../upstream/types.js';
 import { TargetLink, type ClientCall, type RoutedLink } from './link.js';
 import { prefixUri } from './names.js';
+import { META_CAPABILITIES, META_CLIENT_INFO, META_PROTOCOL } from './stateless-upstream.js';
 import { RequestStateSeal, type BridgedRequestState } from './request-state.js';
 
 type Json = Record<string, unknown>;
@@ -22,14 +23,8 @@ const IDLE_MS = 60_000;
 const MAX_PARKED = 1024;
 /** Server requests arriving this close together are asked of the client in one input_required result. */
 const GATHER_MS = 15;
-/** 2026-07-28: the request needs a client capability its `_meta` did not declare. */
-const MISSING_REQUIRED_CLIENT_CAPABILITY = -32021;
 
-const META_PROTOCOL = 'io.modelcontextprotocol/protocolVersion';
-const META_CAPABILITIES = 'io.modelcontextprotocol/clientCapabilities';
-const META_CLIENT_INFO = 'io.modelcontextprotocol/clientInfo';
 const META_SERVER_INFO = 'io.modelcontextprotocol/serverInfo';
-const META_SUBSCRIPTION_ID = 'io.modelcontextprotocol/subscriptionId';
 
 /** `subscriptions/listen` filters a session-era target can serve: [filter, capability, flag, notification]. */
 const LISTEN_FILTERS: ReadonlyArray<readonly [string, string, string, string]> = [
@@ -143,7 +138,7 @@ export class UpstreamBridge {
     params._meta = withoutStatelessMeta(params._meta as Json | undefined);
     if (Object.keys(params._meta as Json).length === 0) delete params._meta;
     if ('inputResponses' in (message.params ?? {}) && !isObject(answers)) {
-      throw new UpstreamError('Invalid params: inputResponses must be an object of responses by inputRequests key', INVALID_PARAMS, undefined, 400);
+      throw new McpError('invalid_params', 'Invalid params: inputResponses must be an object of responses by inputRequests key');
     }
     if (RequestStateSeal.isOurs(sealed)) return this.resume(sealed, answers as Json | undefined, target, caller, route, method, call);
     if (method === 'server/discover') return this.discover(target, index, caller, route, message.id);
@@ -167,12 +162,11 @@ export class UpstreamBridge {
       this.release(exchange.session);
       if (step.done.error && exchange.missingCapability) {
         // 2026-07-28 names this failure: the request needs a capability the client's _meta did not declare.
-        throw new UpstreamError(
+        throw new McpError(
+          'missing_client_capability',
           `Missing required client capability: target "${request.target.name}" needs ${exchange.missingCapability} to serve ${request.method}`,
-          MISSING_REQUIRED_CLIENT_CAPABILITY,
           // The schema's shape: a ClientCapabilities object keyed by what is missing.
-          { requiredCapabilities: { [exchange.missingCapability]: {} } },
-          400,
+          { data: { requiredCapabilities: { [exchange.missingCapability]: {} } } },
         );
       }
       return completed(step.done, request.method);
@@ -180,7 +174,7 @@ export class UpstreamBridge {
     if (this.parked.size >= MAX_PARKED || this.closed) {
       exchange.session.close().catch(() => undefined);
       const text = `target "${request.target.name}" asked for the client's input, and too many bridged requests are waiting for input already`;
-      throw new UpstreamError(text, UNAVAILABLE, undefined, 503);
+      throw new McpError('unavailable', text);
     }
     const handle = randomBytes(18).toString('base64url');
     const keys = new Map<string, JsonRpcMessage>();
@@ -230,22 +224,20 @@ export class UpstreamBridge {
     const state = this.seal.open(sealed);
     if (!state || state.r !== route.routeId || state.t !== target.name || state.m !== method || state.o !== (caller.owner ?? null)) {
       const text = 'Invalid params: requestState failed its integrity check (altered, expired, or issued for another request)';
-      throw new UpstreamError(text, INVALID_PARAMS, undefined, 400);
+      throw new McpError('invalid_params', text);
     }
     const parked = this.parked.get(state.h);
     if (!parked) {
-      throw new UpstreamError(
+      throw new McpError(
+        'invalid_params',
         'Invalid params: the request this requestState continues is no longer waiting (it timed out, or waits on another gateway ' +
           'replica); send the request again without requestState',
-        INVALID_PARAMS,
-        undefined,
-        400,
       );
     }
     this.parked.delete(state.h);
     clearTimeout(parked.timer);
     const { exchange } = parked;
-    if (!exchange.session.alive) throw new UpstreamError(`target "${target.name}" connection closed while the request waited for input`, UNAVAILABLE);
+    if (!exchange.session.alive) throw new McpError('unavailable', `target "${target.name}" connection closed while the request waited for input`);
     exchange.call = call;
     for (const [key, asked] of [...parked.keys]) {
       const answer = answers?.[key];
@@ -438,7 +430,7 @@ class BridgedSession {
       const response: JsonRpcMessage = ready
         ? { jsonrpc: '2.0', id: 0, result: structuredClone(ready) }
         : await link.request({ jsonrpc: '2.0', method: 'initialize', params: initialize });
-      if (response.error) throw new UpstreamError(`target "${target.name}" refused initialize: ${response.error.message}`, response.error.code);
+      if (response.error) throw McpError.relayed(response.error.code, `target "${target.name}" refused initialize: ${response.error.message}`);
       const init = response.result ?? {};
       link.protocolVersion = typeof init.protocolVersion === 'string' ? init.protocolVersion : BRIDGED_VERSION;
       link.capabilities = isObject(init.capabilities) ? init.capabilities : {};
@@ -540,7 +532,7 @@ class Exchange {
     for (;;) {
       if (this.answer) return { done: this.answer };
       if (this.failure) throw this.failure;
-      if (!this.session.alive) throw new UpstreamError(`target "${this.session.link.name}" connection closed`, UNAVAILABLE);
+      if (!this.session.alive) throw new McpError('unavailable', `target "${this.session.link.name}" connection closed`);
       if (this.asked.length > 0) {
         await new Promise((resolve) => setTimeout(resolve, GATHER_MS));
         if (this.answer) return { done: this.answer };
@@ -572,7 +564,7 @@ async function probe(target: McpTarget, route: BridgeRoute, credentials: ClientC
     return Array.isArray(versions) && versions.includes(MODERN_PROTOCOL);
   } catch (error) {
     // An answer of any kind (HTTP 4xx, a JSON-RPC error) says what the target is; no answer says nothing.
-    if (error instanceof UpstreamError && (error.httpStatus !== undefined || /upstream answered HTTP/.test(error.message))) return false;
+    if (error instanceof McpError && (error.kind === 'relayed' || /upstream answered HTTP/.test(error.message))) return false;
     throw error;
   } finally {
     await link.close(true).catch(() => undefined);

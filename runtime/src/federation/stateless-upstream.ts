@@ -1,12 +1,13 @@
-import { INTERNAL_ERROR, METHOD_NOT_FOUND, MODERN_PROTOCOL } from '../transport/jsonrpc.js';
-import { UpstreamError, type JsonRpcMessage } from '../upstream/types.js';
+import { McpError } from '../protocol/errors.js';
+import type { JsonRpcMessage } from '../protocol/jsonrpc.js';
+import { META_PROTOCOL_VERSION, MODERN_PROTOCOL } from '../protocol/versions.js';
 
 type Json = Record<string, unknown>;
 
 /** Input rounds one request may take before the gateway gives up on a target that keeps asking. */
 const MAX_INPUT_ROUNDS = 16;
 
-export const META_PROTOCOL = 'io.modelcontextprotocol/protocolVersion';
+export const META_PROTOCOL = META_PROTOCOL_VERSION;
 export const META_CAPABILITIES = 'io.modelcontextprotocol/clientCapabilities';
 export const META_CLIENT_INFO = 'io.modelcontextprotocol/clientInfo';
 const META_SERVER_INFO = 'io.modelcontextprotocol/serverInfo';
@@ -55,7 +56,7 @@ export async function requestStateless(
     const local = ANSWERED_LOCALLY[method];
     if (local) return { jsonrpc: '2.0', id: message.id, result: local };
     const text = `${method} is not available: the target speaks ${MODERN_PROTOCOL}, where updates come through subscriptions/listen`;
-    throw new UpstreamError(text, METHOD_NOT_FOUND);
+    throw new McpError('method_not_found', text);
   }
   let params: Json = { ...message.params, _meta: { ...meta, ...message.params?._meta } };
   for (let round = 0; round < MAX_INPUT_ROUNDS; round++) {
@@ -68,7 +69,7 @@ export async function requestStateless(
       Object.entries(requests).map(async ([key, request]) => {
         if (!isObject(request) || typeof request.method !== 'string') return;
         const answer = await ask({ jsonrpc: '2.0', method: request.method, ...(isObject(request.params) ? { params: request.params } : {}) });
-        if (answer.error) throw new UpstreamError(`the client refused ${request.method}: ${answer.error.message}`, answer.error.code);
+        if (answer.error) throw McpError.relayed(answer.error.code, `the client refused ${request.method}: ${answer.error.message}`);
         inputResponses[key] = answer.result ?? {};
       }),
     );
@@ -76,7 +77,7 @@ export async function requestStateless(
     if (result.requestState !== undefined) params.requestState = result.requestState;
     else delete params.requestState;
   }
-  throw new UpstreamError(`the target asked for input more than ${MAX_INPUT_ROUNDS} times for one ${method}`, INTERNAL_ERROR);
+  throw new McpError('internal', `the target asked for input more than ${MAX_INPUT_ROUNDS} times for one ${method}`);
 }
 
 /** What session-era clients do not know: `resultType` and the caching hints go. */
