@@ -6,7 +6,8 @@ import { randomBytes } from 'node:crypto';
 import { RequestStateSeal, type BridgedRequestState } from '../src/federation/request-state.js';
 import { mergeCacheHints } from '../src/federation/router.js';
 import { requestStateless, statelessMeta } from '../src/federation/stateless-upstream.js';
-import { UpstreamError, type JsonRpcMessage } from '../src/upstream/types.js';
+import { McpError } from '../src/protocol/errors.js';
+import type { JsonRpcMessage } from '../src/protocol/jsonrpc.js';
 
 const state: BridgedRequestState = { h: 'handle', o: '["https://issuer","alice"]', r: 'route', t: 'target', m: 'tools/call', e: Date.now() + 60_000 };
 
@@ -109,7 +110,7 @@ describe('requestStateless (a session-era client, a 2026-07-28 target)', () => {
       async () => inputRequired({ a: { method: 'sampling/createMessage' } }),
       async () => ({ jsonrpc: '2.0', id: 'x', error: { code: -1, message: 'User rejected sampling request' } }),
     );
-    await expect(refusal).rejects.toBeInstanceOf(UpstreamError);
+    await expect(refusal).rejects.toBeInstanceOf(McpError);
     await expect(refusal).rejects.toThrow('User rejected sampling request');
   });
 });
