@@ -41,7 +41,8 @@ interface Pending {
   readonly call?: ClientCall;
   readonly resolve: (response: JsonRpcMessage) => void;
   readonly reject: (error: Error) => void;
-  timer: NodeJS.Timeout;
+  /** Undefined for a `subscriptions/listen`: the stream is meant to stay open until the client leaves. */
+  timer?: NodeJS.Timeout;
 }
 
 export interface LinkEvents {
@@ -143,7 +144,8 @@ export class TargetLink {
     const method = message.method ?? '';
     call?.upstream.push({ link: this, id });
     return new Promise((resolve, reject) => {
-      this.pending.set(id, { method, call, resolve, reject, timer: this.timeout(id, method, reject) });
+      const timer = method === 'subscriptions/listen' ? undefined : this.timeout(id, method, reject);
+      this.pending.set(id, { method, call, resolve, reject, timer });
       this.afterAccepted(() => this.connection.send({ ...message, id })).catch((error: Error & { code?: number }) => {
         const entry = this.pending.get(id);
         if (!entry) return;
@@ -179,6 +181,7 @@ export class TargetLink {
   extendTimeout(id: number): void {
     const pending = this.pending.get(id);
     if (!pending) return;
+    if (pending.timer === undefined) return;
     clearTimeout(pending.timer);
     pending.timer = this.timeout(id, pending.method, pending.reject);
   }
