@@ -9,7 +9,7 @@
 import { createServer, type IncomingMessage, type Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { Client } from '@modelcontextprotocol/sdk/client/index.js';
-import { ElicitRequestSchema } from '@modelcontextprotocol/sdk/types.js';
+import { ElicitRequestSchema, ResourceUpdatedNotificationSchema } from '@modelcontextprotocol/sdk/types.js';
 import { writeConfigFile } from './helpers/config-file.js';
 import { connectClient, EVERYTHING, GatewayProcess, post } from './helpers/gateway.js';
 import { startStreamableServer, type TestUpstream } from './helpers/upstreams.js';
@@ -65,7 +65,7 @@ async function startStatelessServer(): Promise<{ url: string; close: () => Promi
         case 'server/discover':
           return result({
             supportedVersions: [MODERN],
-            capabilities: { tools: {} },
+            capabilities: { tools: {}, resources: { subscribe: true } },
             _meta: { 'io.modelcontextprotocol/serverInfo': { name: 'stateless-only', version: '1.0.0' } },
             ttlMs: 0,
             cacheScope: 'private',
@@ -86,6 +86,17 @@ async function startStatelessServer(): Promise<{ url: string; close: () => Promi
               requestState: 'asked-for-name',
             },
           });
+        }
+        case 'subscriptions/listen': {
+          // The listen stream: acknowledged, then one update for each resource subscribed (as if each changed).
+          const id = { 'io.modelcontextprotocol/subscriptionId': String(message.id) };
+          const uris = (params.notifications?.resourceSubscriptions ?? []) as string[];
+          res.writeHead(200, { 'content-type': 'text/event-stream' });
+          res.write(`data: ${JSON.stringify({ jsonrpc: '2.0', method: 'notifications/subscriptions/acknowledged', params: { _meta: id } })}\n\n`);
+          for (const uri of uris) {
+            res.write(`data: ${JSON.stringify({ jsonrpc: '2.0', method: 'notifications/resources/updated', params: { uri, _meta: id } })}\n\n`);
+          }
+          return;
         }
         default:
           return reply(404, { jsonrpc: '2.0', id: message.id, error: { code: -32601, message: `Method not found: ${message.method}` } });
@@ -261,6 +272,21 @@ describe('bridging between 2026-07-28 and the session-era revisions', () => {
       expect(asked).toEqual(['Your name?']);
       // After the one refused initialize, every request the gateway sent carried the 2026-07-28 _meta.
       expect(stateless.refused()).toBe(refusedBefore);
+    } finally {
+      await client.close();
+    }
+  });
+
+  test('2025-11-25 SDK client, stateless-only target: resources/subscribe is served by a listen stream, updates reach the client', async () => {
+    const client = new Client({ name: 'session-era', version: '1.0.0' }, { capabilities: {} });
+    const updated = new Promise<string>((resolve) => {
+      client.setNotificationHandler(ResourceUpdatedNotificationSchema, (notification) => resolve(notification.params.uri));
+    });
+    await connectClient(down, client);
+    try {
+      await client.subscribeResource({ uri: 'file:///watched.txt' });
+      expect(await updated).toBe('file:///watched.txt');
+      await client.unsubscribeResource({ uri: 'file:///watched.txt' });
     } finally {
       await client.close();
     }

@@ -330,10 +330,6 @@ const NOT_BRIDGEABLE_2025: Record<string, string> = {
   // Whole scenarios: their other checks read the elicitation request that never comes ("not reported").
   'elicitation-sep1034-defaults › ': 'the stateless server does not ask for elicitation',
   'elicitation-sep1330-enums › ': 'the stateless server does not ask for elicitation',
-  // 2026-07-28 removed resources/subscribe: updates come on a subscriptions/listen stream, which a
-  // session-era client's GET stream is not bridged to (BRIDGING.md).
-  'resources-subscribe › resources-subscribe': 'resources/subscribe does not exist in 2026-07-28',
-  'resources-unsubscribe › resources-unsubscribe': 'resources/unsubscribe does not exist in 2026-07-28',
 };
 
 /**

@@ -56,6 +56,8 @@ export interface LinkEvents {
   answered?(link: TargetLink): void;
   /** A 2026-07-28 target needs the client's input (input_required): a server-to-client request on `call`'s session. */
   ask?(link: TargetLink, request: JsonRpcMessage, call?: ClientCall): Promise<JsonRpcMessage>;
+  /** A session-era client (un)subscribes a resource of a 2026-07-28 target: served by a listen stream. */
+  subscribe?(link: TargetLink, uri: string, subscribed: boolean): Promise<void>;
 }
 
 /**
@@ -114,6 +116,11 @@ export class TargetLink {
     const meta = this.statelessMeta;
     const ask = this.events.ask;
     if (!meta || !ask) return this.requestOnce(message, call);
+    const subscribe = this.events.subscribe;
+    const uri = message.params?.uri;
+    if (subscribe && typeof uri === 'string' && (message.method === 'resources/subscribe' || message.method === 'resources/unsubscribe')) {
+      return subscribe(this, uri, message.method === 'resources/subscribe').then(() => ({ jsonrpc: '2.0', id: message.id, result: {} }));
+    }
     return requestStateless(message, meta, (sent) => this.requestOnce(sent, call), (asked) => ask(this, asked, call));
   }
 

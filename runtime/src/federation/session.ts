@@ -74,6 +74,11 @@ export class McpSession {
   /** The session's place under the session and process limits; given back when it closes. */
   admission?: { release(): void };
   private readonly links = new Map<string, TargetLink>();
+  /**
+   * Per 2026-07-28 target of a session-era client: the resources the client subscribed to, and the
+   * upstream listen stream (a connection of its own) that serves them (BRIDGING.md).
+   */
+  private readonly listens = new Map<string, { readonly uris: Set<string>; stream?: TargetLink }>();
   private readonly calls = new Map<RequestId, ClientCall & { progressToken?: unknown }>();
   private readonly serverRequests = new Map<string, { link: TargetLink; id: string | number; answer?: (message: JsonRpcMessage) => void }>();
   private serverRequestSeq = 0;
@@ -280,6 +285,38 @@ export class McpSession {
     });
   }
 
+  /**
+   * `resources/subscribe` of a session-era client to a 2026-07-28 target: the target's listen stream is
+   * opened again with the new set of URIs (a stream's filter is fixed when it opens), and its
+   * `resources/updated` notifications reach the client as from its session.
+   */
+  private async resubscribe(link: TargetLink, uri: string, subscribed: boolean): Promise<void> {
+    const listen = this.listens.get(link.name) ?? { uris: new Set<string>() };
+    this.listens.set(link.name, listen);
+    if (subscribed) listen.uris.add(uri);
+    else listen.uris.delete(uri);
+    const previous = listen.stream;
+    listen.stream = undefined;
+    void previous?.close(true).catch(() => undefined);
+    if (listen.uris.size === 0 || this.closed) return;
+    const target = this.context.backend.targets[link.index];
+    const connection = await connectTarget(target, { pool: this.context.pool, logger: this.context.logger, credentials: this.credentials });
+    const stream = new TargetLink(link.index, link.name, connection, this.context.upstreamTimeoutMs, {
+      upstreamMessage: (_from, message) => {
+        if (message.method !== 'notifications/resources/updated' || listen.stream !== stream) return;
+        const meta = { ...message.params?._meta };
+        delete meta[META_SUBSCRIPTION_ID];
+        this.upstreamMessage(link, { ...message, params: { ...message.params, _meta: meta } });
+      },
+      lost: () => undefined,
+    });
+    stream.protocolVersion = MODERN_PROTOCOL;
+    connection.setProtocolVersion(MODERN_PROTOCOL);
+    listen.stream = stream;
+    const params = { notifications: { resourceSubscriptions: [...listen.uris] }, _meta: link.statelessMeta };
+    void stream.request({ jsonrpc: '2.0', method: 'subscriptions/listen', params }).catch(() => undefined);
+  }
+
   /** Rebuilds a session another replica created, from its sealed state; no upstream re-initialize. */
   static async resume(context: BackendContext, state: SessionState): Promise<McpSession> {
     const session = new McpSession(context);
@@ -342,7 +379,8 @@ export class McpSession {
     this.calls.clear();
     this.standalone.finish();
     for (const stream of this.streams.values()) stream.finish();
-    await Promise.all([...this.links.values()].map((link) => link.close(terminate).catch(() => undefined)));
+    const streams = [...this.listens.values()].flatMap(({ stream }) => (stream ? [stream] : []));
+    await Promise.all([...this.links.values(), ...streams].map((link) => link.close(terminate).catch(() => undefined)));
   }
 
   // ---- client → gateway ----------------------------------------------------------------------
@@ -553,6 +591,7 @@ export class McpSession {
       failed: (from, reason, message) => this.context.telemetry.upstreamError?.(this.context.routeName, from.name, reason, message),
       answered: (from) => this.context.telemetry.upstreamOk?.(this.context.routeName, from.name),
       ask: (from, request, call) => this.askClient(from, request, call),
+      subscribe: (from, uri, subscribed) => this.resubscribe(from, uri, subscribed),
     });
     this.links.set(name, link);
     return link;
