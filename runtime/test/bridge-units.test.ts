@@ -3,11 +3,22 @@
  * conservative merge of caching hints, and a session-era request to a 2026-07-28 target across input rounds.
  */
 import { randomBytes } from 'node:crypto';
+import { UpstreamBridge, type BridgeCaller, type BridgeRoute } from '../src/federation/bridge.js';
 import { RequestStateSeal, type BridgedRequestState } from '../src/federation/request-state.js';
 import { mergeCacheHints } from '../src/federation/router.js';
 import { requestStateless, statelessMeta } from '../src/federation/stateless-upstream.js';
 import { McpError } from '../src/protocol/errors.js';
 import type { JsonRpcMessage } from '../src/protocol/jsonrpc.js';
+import { FakeUpstream, RecordingLogger } from './helpers/fake-upstream.js';
+
+type Json = Record<string, unknown>;
+
+function meta(): Json {
+  return {
+    'io.modelcontextprotocol/protocolVersion': '2026-07-28',
+    'io.modelcontextprotocol/clientCapabilities': { sampling: {} },
+  };
+}
 
 const state: BridgedRequestState = { h: 'handle', o: '["https://issuer","alice"]', r: 'route', t: 'target', m: 'tools/call', e: Date.now() + 60_000 };
 
@@ -112,5 +123,86 @@ describe('requestStateless (a session-era client, a 2026-07-28 target)', () => {
     );
     await expect(refusal).rejects.toBeInstanceOf(McpError);
     await expect(refusal).rejects.toThrow('User rejected sampling request');
+  });
+});
+
+describe('UpstreamBridge (a 2026-07-28 client, a session-era target): whose upstream session serves a request', () => {
+  const target = { name: 'old', mcp: { host: 'http://127.0.0.1:1/mcp' } };
+  let opened: FakeUpstream[];
+  let route: BridgeRoute;
+  let bridge: UpstreamBridge;
+
+  /** A session-era server: initialize, a `whoami` naming the connection, and `ask`, which samples the client first. */
+  function sessionEraServer(): FakeUpstream {
+    const number = opened.length + 1;
+    const upstream: FakeUpstream = new FakeUpstream('old', async (request) => {
+      if (request.method === 'initialize') {
+        return { result: { protocolVersion: '2025-11-25', capabilities: { tools: {} }, serverInfo: { name: 'old', version: '1' } } };
+      }
+      if (request.method === 'server/discover') return { error: { code: -32601, message: 'Method not found' } };
+      if (request.params?.name === 'ask') {
+        upstream.emit({ jsonrpc: '2.0', id: `sampling-${number}`, method: 'sampling/createMessage', params: { messages: [] } });
+        const answered = () => upstream.sent.find((message) => message.id === `sampling-${number}` && message.method === undefined);
+        while (!answered()) await new Promise((resolve) => setImmediate(resolve));
+        return { result: { content: [{ type: 'text', text: `sampled ${JSON.stringify(answered()!.result)}` }] } };
+      }
+      return { result: { content: [{ type: 'text', text: `connection ${number}` }] } };
+    });
+    opened.push(upstream);
+    return upstream;
+  }
+
+  const caller = (owner: string | undefined): BridgeCaller => ({ owner, clientCapabilities: { sampling: {} }, credentials: {} });
+  const call = (who: BridgeCaller, params: Json, id = 1) =>
+    bridge.link(target, 0, who, route).request({ jsonrpc: '2.0', id, method: 'tools/call', params: { _meta: meta(), ...params } });
+  const text = (response: JsonRpcMessage) => ((response.result?.content as Json[])[0] as Json).text;
+
+  beforeEach(() => {
+    opened = [];
+    bridge = new UpstreamBridge(randomBytes(32));
+    route = {
+      routeId: 'route',
+      pool: undefined as never,
+      logger: new RecordingLogger(),
+      upstreamTimeoutMs: 30_000,
+      gatewayVersion: 'test',
+      connect: async () => sessionEraServer(),
+    };
+  });
+
+  afterEach(() => bridge.close());
+
+  test("a signed-in caller's requests reuse its upstream session; another caller never gets it", async () => {
+    const alice = caller('["https://issuer","alice"]');
+    const bob = caller('["https://issuer","bob"]');
+    expect(text(await call(alice, { name: 'whoami' }))).toBe('connection 1');
+    expect(text(await call(alice, { name: 'whoami' }))).toBe('connection 1');
+    expect(text(await call(bob, { name: 'whoami' }))).toBe('connection 2');
+    expect(text(await call(alice, { name: 'whoami' }))).toBe('connection 1');
+    expect(opened.map((upstream) => upstream.requests('initialize').length)).toEqual([1, 1]);
+    expect(opened[0].requests('initialize')[0].params).toMatchObject({ protocolVersion: '2025-11-25', capabilities: { sampling: {} } });
+  });
+
+  test('anonymous callers get an upstream session of their own per request, closed after it', async () => {
+    expect(text(await call(caller(undefined), { name: 'whoami' }))).toBe('connection 1');
+    expect(text(await call(caller(undefined), { name: 'whoami' }))).toBe('connection 2');
+    await new Promise((resolve) => setImmediate(resolve));
+    expect(opened.map((upstream) => upstream.closed)).toEqual([true, true]);
+  });
+
+  test("one caller's requestState does not continue for another; the owner's retry does, with the answer upstream", async () => {
+    const alice = caller('["https://issuer","alice"]');
+    const first = await call(alice, { name: 'ask' });
+    expect(first.result).toMatchObject({ resultType: 'input_required', inputRequests: { 'sampling-1': { method: 'sampling/createMessage' } } });
+    const retry = { name: 'ask', inputResponses: { 'sampling-1': { model: 'm', role: 'assistant', content: { type: 'text', text: 'hi' } } } };
+    const stolen = call(caller('["https://issuer","mallory"]'), { ...retry, requestState: first.result!.requestState }, 2);
+    await expect(stolen).rejects.toMatchObject({ code: -32602 });
+    const done = await call(alice, { ...retry, requestState: first.result!.requestState }, 3);
+    expect(done.result).toMatchObject({ resultType: 'complete' });
+    expect(text(done)).toContain('"text":"hi"');
+    // The upstream got the client's answer under its own request id, nothing else.
+    expect(opened[0].sent.filter((message) => message.method === undefined)).toEqual([
+      { jsonrpc: '2.0', id: 'sampling-1', result: retry.inputResponses['sampling-1'] },
+    ]);
   });
 });

@@ -50,6 +50,8 @@ export interface BridgeCaller {
 
 /** What the bridge needs from the route: where processes come from and how long an upstream may take. */
 export interface BridgeRoute {
+  /** Opens a connection to a target; `connectTarget` unless a test puts a fake upstream there. */
+  readonly connect?: typeof connectTarget;
   readonly routeId: string;
   readonly pool: StdioPool;
   readonly logger: Logger;
@@ -416,7 +418,7 @@ class BridgedSession {
       capabilities: caller.clientCapabilities,
       clientInfo: caller.clientInfo ?? { name: 'mcp-gateway', version: route.gatewayVersion },
     };
-    const connection = await connectTarget(target, { pool: route.pool, logger: route.logger, credentials, initialize });
+    const connection = await (route.connect ?? connectTarget)(target, { pool: route.pool, logger: route.logger, credentials, initialize });
     let session: BridgedSession | undefined;
     const link = new TargetLink(index, target.name, connection, route.upstreamTimeoutMs, {
       upstreamMessage: (_from, message) => session?.fromUpstream(message),
@@ -544,7 +546,8 @@ class Exchange {
 }
 
 async function probe(target: McpTarget, route: BridgeRoute, credentials: ClientCredentials): Promise<boolean> {
-  const connection = await connectTarget(target, { pool: route.pool, logger: route.logger, credentials: { bearer: credentials.bearer } });
+  const connect = route.connect ?? connectTarget;
+  const connection = await connect(target, { pool: route.pool, logger: route.logger, credentials: { bearer: credentials.bearer } });
   const link = new TargetLink(0, target.name, connection, route.upstreamTimeoutMs, { upstreamMessage: () => undefined, lost: () => undefined });
   link.protocolVersion = MODERN_PROTOCOL;
   connection.setProtocolVersion(MODERN_PROTOCOL);
