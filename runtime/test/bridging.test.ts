@@ -6,10 +6,10 @@
  * - a 2025-11-25 SDK client in front of a stateless-only 2026-07-28 server: the gateway plays the session
  *   and turns the server's input_required into an elicitation request the client's handler answers.
  */
-import { createServer, type IncomingMessage, type Server } from 'node:http';
+import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { Client } from '@modelcontextprotocol/sdk/client/index.js';
-import { ElicitRequestSchema, ResourceUpdatedNotificationSchema } from '@modelcontextprotocol/sdk/types.js';
+import { ElicitRequestSchema, ResourceUpdatedNotificationSchema, ToolListChangedNotificationSchema } from '@modelcontextprotocol/sdk/types.js';
 import { writeConfigFile } from './helpers/config-file.js';
 import { connectClient, EVERYTHING, GatewayProcess, post } from './helpers/gateway.js';
 import { startStreamableServer, type TestUpstream } from './helpers/upstreams.js';
@@ -48,6 +48,7 @@ async function send(url: string, id: number, method: string, params: Json, capab
  */
 async function startStatelessServer(): Promise<{ url: string; close: () => Promise<void>; refused: () => number }> {
   let refused = 0;
+  const listening = new Set<{ stream: ServerResponse; id: Json }>();
   const server: Server = createServer((req: IncomingMessage, res) => {
     let text = '';
     req.on('data', (chunk: Buffer) => (text += chunk.toString('utf8')));
@@ -65,7 +66,7 @@ async function startStatelessServer(): Promise<{ url: string; close: () => Promi
         case 'server/discover':
           return result({
             supportedVersions: [MODERN],
-            capabilities: { tools: {}, resources: { subscribe: true } },
+            capabilities: { tools: { listChanged: true }, resources: { subscribe: true } },
             _meta: { 'io.modelcontextprotocol/serverInfo': { name: 'stateless-only', version: '1.0.0' } },
             ttlMs: 0,
             cacheScope: 'private',
@@ -73,6 +74,13 @@ async function startStatelessServer(): Promise<{ url: string; close: () => Promi
         case 'tools/list':
           return result({ tools: [{ name: 'greet', inputSchema: { type: 'object' } }], ttlMs: 0, cacheScope: 'private' });
         case 'tools/call': {
+          if (params.name === 'change') {
+            // Tells every listen stream that asked for it that the tool list changed.
+            for (const { stream, id } of listening) {
+              stream.write(`data: ${JSON.stringify({ jsonrpc: '2.0', method: 'notifications/tools/list_changed', params: { _meta: id } })}\n\n`);
+            }
+            return result({ content: [] });
+          }
           const answer = params.inputResponses?.who;
           if (answer && params.requestState === 'asked-for-name') {
             return result({ content: [{ type: 'text', text: `hello ${answer.content?.name}` }] });
@@ -92,6 +100,11 @@ async function startStatelessServer(): Promise<{ url: string; close: () => Promi
           const id = { 'io.modelcontextprotocol/subscriptionId': String(message.id) };
           const uris = (params.notifications?.resourceSubscriptions ?? []) as string[];
           res.writeHead(200, { 'content-type': 'text/event-stream' });
+          if (params.notifications?.toolsListChanged === true) {
+            const entry = { stream: res, id };
+            listening.add(entry);
+            res.on('close', () => listening.delete(entry));
+          }
           res.write(`data: ${JSON.stringify({ jsonrpc: '2.0', method: 'notifications/subscriptions/acknowledged', params: { _meta: id } })}\n\n`);
           for (const uri of uris) {
             res.write(`data: ${JSON.stringify({ jsonrpc: '2.0', method: 'notifications/resources/updated', params: { uri, _meta: id } })}\n\n`);
@@ -287,6 +300,26 @@ describe('bridging between 2026-07-28 and the session-era revisions', () => {
       await client.subscribeResource({ uri: 'file:///watched.txt' });
       expect(await updated).toBe('file:///watched.txt');
       await client.unsubscribeResource({ uri: 'file:///watched.txt' });
+    } finally {
+      await client.close();
+    }
+  });
+
+  test("2025-11-25 SDK client, stateless-only target: the target's tool list changes reach the client's session", async () => {
+    const client = new Client({ name: 'session-era', version: '1.0.0' }, { capabilities: {} });
+    let notified = false;
+    const changed = new Promise<void>((resolve) => {
+      client.setNotificationHandler(ToolListChangedNotificationSchema, () => {
+        notified = true;
+        resolve();
+      });
+    });
+    await connectClient(down, client);
+    try {
+      // The client's GET stream and the gateway's upstream listen open on their own: a change made before both
+      // are up reaches nobody, as on any server, so the change is made until one is seen (each a round trip).
+      for (let attempt = 0; attempt < 50 && !notified; attempt++) await client.callTool({ name: 'change', arguments: {} });
+      await changed;
     } finally {
       await client.close();
     }

@@ -52,6 +52,13 @@ const CALL_KINDS: Record<string, CallKind> = {
 
 const KEPT_POST_STREAMS = 32;
 const SUBSCRIPTION_ACK = 'notifications/subscriptions/acknowledged';
+/** What a 2026-07-28 target's listen stream carries to a session-era client. */
+const LISTENED = new Set([
+  'notifications/tools/list_changed',
+  'notifications/prompts/list_changed',
+  'notifications/resources/list_changed',
+  'notifications/resources/updated',
+]);
 
 /**
  * One client session: its links to every target, and the bookkeeping that routes each message between
@@ -208,8 +215,12 @@ export class McpSession {
     }
     for (const failure of failures) logger.warn('target skipped (failOpen)', { route: this.context.routeName, error: failure });
     for (const { link, result } of ready) {
-      // A 2026-07-28 target keeps speaking its revision; the gateway plays the session (initializeTarget).
-      if (link.statelessMeta) continue;
+      // A 2026-07-28 target keeps speaking its revision; the gateway plays the session (initializeTarget),
+      // and a listen stream stands in for the session's own notifications.
+      if (link.statelessMeta) {
+        if (!this.ephemeral) void this.relisten(link).catch(() => undefined);
+        continue;
+      }
       link.protocolVersion = typeof result.protocolVersion === 'string' ? result.protocolVersion : clientVersion;
       link.capabilities = (result.capabilities ?? {}) as Json;
       link.connection.setProtocolVersion(link.protocolVersion);
@@ -285,25 +296,37 @@ export class McpSession {
     });
   }
 
-  /**
-   * `resources/subscribe` of a session-era client to a 2026-07-28 target: the target's listen stream is
-   * opened again with the new set of URIs (a stream's filter is fixed when it opens), and its
-   * `resources/updated` notifications reach the client as from its session.
-   */
+  /** `resources/subscribe` of a session-era client to a 2026-07-28 target: its listen stream, with the new URIs. */
   private async resubscribe(link: TargetLink, uri: string, subscribed: boolean): Promise<void> {
     const listen = this.listens.get(link.name) ?? { uris: new Set<string>() };
     this.listens.set(link.name, listen);
     if (subscribed) listen.uris.add(uri);
     else listen.uris.delete(uri);
+    await this.relisten(link);
+  }
+
+  /**
+   * The listen stream of a 2026-07-28 target of a session-era client, opened again on each change (a
+   * stream's filter is fixed when it opens): the list changes the target announces, and the resources the
+   * client subscribed to. What it carries reaches the client as from its session.
+   */
+  private async relisten(link: TargetLink): Promise<void> {
+    const listen = this.listens.get(link.name) ?? { uris: new Set<string>() };
+    this.listens.set(link.name, listen);
     const previous = listen.stream;
     listen.stream = undefined;
     void previous?.close(true).catch(() => undefined);
-    if (listen.uris.size === 0 || this.closed) return;
+    const notifications: Json = {};
+    for (const [filter, capability] of [['toolsListChanged', 'tools'], ['promptsListChanged', 'prompts'], ['resourcesListChanged', 'resources']]) {
+      if ((link.capabilities?.[capability] as Json | undefined)?.listChanged === true) notifications[filter] = true;
+    }
+    if (listen.uris.size > 0) notifications.resourceSubscriptions = [...listen.uris];
+    if (Object.keys(notifications).length === 0 || this.closed) return;
     const target = this.context.backend.targets[link.index];
     const connection = await connectTarget(target, { pool: this.context.pool, logger: this.context.logger, credentials: this.credentials });
     const stream = new TargetLink(link.index, link.name, connection, this.context.upstreamTimeoutMs, {
       upstreamMessage: (_from, message) => {
-        if (message.method !== 'notifications/resources/updated' || listen.stream !== stream) return;
+        if (!LISTENED.has(message.method ?? '') || listen.stream !== stream) return;
         const meta = { ...message.params?._meta };
         delete meta[META_SUBSCRIPTION_ID];
         this.upstreamMessage(link, { ...message, params: { ...message.params, _meta: meta } });
@@ -313,7 +336,7 @@ export class McpSession {
     stream.protocolVersion = MODERN_PROTOCOL;
     connection.setProtocolVersion(MODERN_PROTOCOL);
     listen.stream = stream;
-    const params = { notifications: { resourceSubscriptions: [...listen.uris] }, _meta: link.statelessMeta };
+    const params = { notifications, _meta: link.statelessMeta };
     void stream.request({ jsonrpc: '2.0', method: 'subscriptions/listen', params }).catch(() => undefined);
   }
 
