@@ -4,6 +4,7 @@
  */
 import { randomBytes } from 'node:crypto';
 import { UpstreamBridge, type BridgeCaller, type BridgeRoute } from '../src/federation/bridge.js';
+import { TargetLink } from '../src/federation/link.js';
 import { RequestStateSeal, type BridgedRequestState } from '../src/federation/request-state.js';
 import { mergeCacheHints } from '../src/federation/router.js';
 import { requestStateless, statelessMeta } from '../src/federation/stateless-upstream.js';
@@ -204,5 +205,24 @@ describe('UpstreamBridge (a 2026-07-28 client, a session-era target): whose upst
     expect(opened[0].sent.filter((message) => message.method === undefined)).toEqual([
       { jsonrpc: '2.0', id: 'sampling-1', result: retry.inputResponses['sampling-1'] },
     ]);
+  });
+});
+
+describe('TargetLink: a subscriptions/listen stream upstream', () => {
+  test('has no upstream timeout: it stays open while a request sent beside it times out', async () => {
+    const upstream = new FakeUpstream('new', () => 'no answer');
+    const link = new TargetLink(0, 'new', upstream, 1, { upstreamMessage: () => undefined, lost: () => undefined });
+    let listenSettled = false;
+    const settled = () => {
+      listenSettled = true;
+    };
+    void link.request({ jsonrpc: '2.0', method: 'subscriptions/listen', params: { notifications: { toolsListChanged: true } } }).then(settled, settled);
+    await expect(link.request({ jsonrpc: '2.0', method: 'tools/call', params: { name: 'slow' } })).rejects.toMatchObject({ code: -32001 });
+    // Timers of equal length fire in the order they were set: the listen's would have fired first.
+    await new Promise((resolve) => setImmediate(resolve));
+    expect(listenSettled).toBe(false);
+    await link.close();
+    await new Promise((resolve) => setImmediate(resolve));
+    expect(listenSettled).toBe(true);
   });
 });
