@@ -313,9 +313,6 @@ const NOT_BRIDGEABLE_2026: Record<string, string> = {
   // a bridged listen stream does carry the target's list_changed (test/bridging.test.ts).
   'server-stateless › sep-2575-server-sends-tools-list-changed-on-subscription': 'fixture tool test_trigger_tool_change',
   'server-stateless › sep-2575-server-sends-prompts-list-changed-on-subscription': 'fixture tool that changes the prompt list',
-  // SEP-2164 asks 2026-07-28 servers for data.uri on "resource not found"; the 2025-11-25 server's error,
-  // relayed as it is, predates that SHOULD.
-  'sep-2164-resource-not-found › sep-2164-data-uri': 'the 2025-11-25 server answers without data.uri',
 };
 
 /** Checks of the 2025-11-25 set that cannot pass when a session-era client is bridged to a stateless-only server. */

@@ -23,6 +23,8 @@ const IDLE_MS = 60_000;
 const MAX_PARKED = 1024;
 /** Server requests arriving this close together are asked of the client in one input_required result. */
 const GATHER_MS = 15;
+/** The code session-era servers (the TypeScript SDK's) give an unknown resource. */
+const RESOURCE_NOT_FOUND = -32002;
 
 const META_SERVER_INFO = 'io.modelcontextprotocol/serverInfo';
 
@@ -148,7 +150,7 @@ export class UpstreamBridge {
     const session = await this.lease(target, index, caller, route);
     const exchange = new Exchange(session, session.link.request({ jsonrpc: '2.0', method, params }, call), call);
     session.exchange = exchange;
-    return this.settle(exchange, { target, caller, route, method, id: message.id });
+    return withResourceUri(await this.settle(exchange, { target, caller, route, method, id: message.id }), method, params.uri);
   }
 
   /** Waits for the exchange's next step: its answer (the session goes back for reuse) or the server's requests. */
@@ -583,6 +585,16 @@ function completed(response: JsonRpcMessage, method: string): JsonRpcMessage {
     result.cacheScope ??= 'private';
   }
   return { ...response, result };
+}
+
+/** SEP-2164: a 2026-07-28 "resource not found" names the URI in `error.data.uri`; a session-era server's may not. */
+function withResourceUri(response: JsonRpcMessage, method: string, uri: unknown): JsonRpcMessage {
+  const error = response.error;
+  const notFound = error?.code === INVALID_PARAMS || error?.code === RESOURCE_NOT_FOUND;
+  if (!error || !notFound || method !== 'resources/read' || typeof uri !== 'string') return response;
+  const data = isObject(error.data) ? error.data : {};
+  if (data.uri !== undefined) return response;
+  return { ...response, error: { ...error, data: { ...data, uri } } };
 }
 
 function withoutStatelessMeta(meta: Json | undefined): Json {

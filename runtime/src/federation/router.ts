@@ -195,6 +195,9 @@ export class Router {
     const link = await this.linkFor(owner.target, owner.index);
     const response = await this.forward(link, { ...message, params: { ...message.params, [named.field]: owner.name } }, call);
     if (response.result) prefixContentUris(response.result, link.name);
+    const data = response.error?.data as Json | undefined;
+    // SEP-2164's error.data.uri names what the client asked for: the prefixed URI.
+    if (named.field === 'uri' && data?.uri === owner.name) response.error = { ...response.error!, data: { ...data, uri: sent } };
     return response;
   }
 
