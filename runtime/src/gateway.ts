@@ -3,6 +3,7 @@ import { adminStatus, type AdminStatus } from './admin/status.js';
 import type { RouteAuthenticator } from './auth/index.js';
 import type { ListenAddress, ResolvedConfig, ResolvedRoute } from './config/model.js';
 import type { BackendContext, McpSession } from './federation/session.js';
+import { UpstreamBridge } from './federation/bridge.js';
 import { BindServer } from './http/server.js';
 import { compileMatcher, endpointPathOf, type CompiledListener, type CompiledRoute } from './http/routes.js';
 import { Admission, RateLimiter } from './session/limits.js';
@@ -87,6 +88,9 @@ export class Gateway {
   private readonly sessions: SessionStore<McpSession>;
   private readonly codec: SessionCodec;
   private readonly pools = new Map<string, StdioPool>();
+  /** Per route: upstream sessions kept for 2026-07-28 callers of session-era targets (federation/BRIDGING.md). */
+  private readonly bridges = new Map<string, UpstreamBridge>();
+  private readonly sessionKey: Buffer;
   private readonly admission: Admission;
   /** `localRateLimit` buckets by route id, kept across reloads while the route's limits stay the same. */
   private readonly rateLimiters = new Map<string, RateLimiter>();
@@ -122,10 +126,9 @@ export class Gateway {
     observability.activity.onTruncated = (route, bytes) => this.telemetry.bytesDropped?.(route, 'admin_activity', bytes);
     this.sessions = new SessionStore<McpSession>(initial.settings.sessionTtlMs, this.logger, this.telemetry);
     this.admission = new Admission(initial.settings);
-    if (initial.settings.sessionKey) {
-      this.codec = new SessionCodec(initial.settings.sessionKey);
-    } else {
-      this.codec = new SessionCodec(SessionCodec.randomKey());
+    this.sessionKey = initial.settings.sessionKey ?? SessionCodec.randomKey();
+    this.codec = new SessionCodec(this.sessionKey);
+    if (!initial.settings.sessionKey) {
       this.logger.warn(
         'no session key configured (config.session.key or SESSION_KEY): using a random key, so sessions will not survive a restart or move between replicas',
       );
@@ -312,6 +315,7 @@ export class Gateway {
     const timeout = this.table!.config.settings.drainTimeoutMs;
     await Promise.all([...this.servers.values()].map((server) => server.waitIdle(timeout)));
     await this.sessions.closeAll('gateway shutting down');
+    await Promise.all([...this.bridges.values()].map((bridge) => bridge.close()));
     // After the sessions: a pooled process a session gives back is stopped, not kept.
     await Promise.all([...this.pools.values()].map((pool) => pool.drain()));
     for (const server of this.servers.values()) server.close();
@@ -394,7 +398,13 @@ export class Gateway {
       this.pools.set(route.id, pool);
     }
     const logger = this.logger.child({ route: route.name });
+    let bridge = this.bridges.get(route.id);
+    if (!bridge) {
+      bridge = new UpstreamBridge(this.sessionKey);
+      this.bridges.set(route.id, bridge);
+    }
     const context: BackendContext = {
+      bridge,
       routeId: route.id,
       routeName: route.name,
       backend: route.backend,

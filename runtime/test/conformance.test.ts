@@ -14,6 +14,7 @@ import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
 import { promisify } from 'node:util';
 import { freePort } from './helpers/ports.js';
+import { statelessOnly } from './helpers/stateless-only.js';
 
 const SHARED_REFERENCE = resolve(process.cwd(), '..', '..', 'shared', 'conformance', 'reference-server');
 
@@ -184,6 +185,7 @@ binds:
 /** The gateway with one route whose only target is `upstreamUrl` (in `work`); resolves with its MCP URL. */
 async function startGateway(work: string, upstreamUrl: string, procs: Proc[]): Promise<string> {
   const port = await freePort();
+  mkdirSync(work, { recursive: true });
   const config = join(work, 'gateway.yaml');
   writeFileSync(config, gatewayConfig(port, upstreamUrl, await freePort(), await freePort()));
   const gw = start(process.execPath, [GATEWAY_CLI, '--config', config, '--host', '127.0.0.1']);
@@ -272,6 +274,75 @@ const KNOWN_GAPS: Record<string, readonly string[]> = {
 };
 
 /**
+ * Checks of the 2026-07-28 set that pass against the revision's own reference server and cannot pass
+ * when the gateway bridges a 2026-07-28 client to the 0.1.16 (2025-11-25) reference server, each with
+ * the reason (federation/BRIDGING.md). The test fails on any other lost check and on an entry that
+ * passes (remove it then).
+ */
+const NOT_BRIDGEABLE_2026: Record<string, string> = {
+  // Fixtures only the 2026-07-28 reference server has: tools whose very purpose is to answer
+  // input_required themselves; the 2025-11-25 server has no such tool, so the call is "Unknown tool".
+  // The bridged equivalent (test_sampling and test_elicitation answered through input_required) is
+  // proven in test/bridging.test.ts.
+  'input-required-result-basic-elicitation › sep-2322-elicitation-incomplete': 'fixture tool test_input_required_result_elicitation',
+  'input-required-result-basic-elicitation › sep-2322-elicitation-complete': 'fixture tool test_input_required_result_elicitation',
+  'input-required-result-basic-sampling › sep-2322-sampling-incomplete': 'fixture tool test_input_required_result_sampling',
+  'input-required-result-basic-sampling › sep-2322-sampling-complete': 'fixture tool test_input_required_result_sampling',
+  'input-required-result-basic-list-roots › sep-2322-list-roots-incomplete': 'fixture tool test_input_required_result_list_roots',
+  'input-required-result-basic-list-roots › sep-2322-list-roots-complete': 'fixture tool test_input_required_result_list_roots',
+  'input-required-result-request-state › sep-2322-request-state-incomplete': 'fixture tool test_input_required_result_request_state',
+  'input-required-result-request-state › sep-2322-request-state-complete': 'fixture tool test_input_required_result_request_state',
+  'input-required-result-multiple-input-requests › sep-2322-multiple-inputs-incomplete': 'fixture tool test_input_required_result_multiple_inputs',
+  'input-required-result-multiple-input-requests › sep-2322-multiple-inputs-complete': 'fixture tool test_input_required_result_multiple_inputs',
+  'input-required-result-multi-round › sep-2322-multi-round-r1': 'fixture tool test_input_required_result_multi_round',
+  'input-required-result-multi-round › sep-2322-multi-round-r2': 'fixture tool test_input_required_result_multi_round',
+  'input-required-result-multi-round › sep-2322-multi-round-r3': 'fixture tool test_input_required_result_multi_round',
+  'input-required-result-missing-input-response › sep-2322-missing-response-rerequests': 'fixture tool test_input_required_result_elicitation',
+  'input-required-result-ignore-extra-params › sep-2322-ignore-unexpected-params': 'fixture tool test_input_required_result_elicitation',
+  'input-required-result-non-tool-request › sep-2322-non-tool-incomplete': 'fixture prompt test_input_required_result_prompt',
+  'input-required-result-non-tool-request › sep-2322-non-tool-complete': 'fixture prompt test_input_required_result_prompt',
+  'input-required-result-result-type › sep-2322-result-type-included': 'fixture tool test_input_required_result_elicitation',
+  'input-required-result-tampered-state › sep-2322-reject-tampered-state': 'fixture tool test_input_required_result_tampered_state',
+  'input-required-result-capability-check › sep-2322-respect-client-capabilities': 'fixture tool test_input_required_result_capabilities',
+  // Diagnostic tools of the 2026-07-28 server (the suite says "Not testable" without them).
+  'server-stateless › sep-2575-server-rejects-undeclared-capability': 'fixture tool test_missing_capability',
+  'server-stateless › sep-2575-missing-capability-http-400': 'fixture tool test_missing_capability',
+  'server-stateless › sep-2575-http-server-no-independent-requests-on-stream': 'fixture tool test_streaming_elicitation',
+  'server-stateless › sep-2575-server-no-log-without-loglevel': 'fixture tool test_logging_tool',
+  // The suite changes the lists with fixture tools (test_trigger_tool_change…) the 2025-11-25 server lacks;
+  // a bridged listen stream does carry the target's list_changed (test/bridging.test.ts).
+  'server-stateless › sep-2575-server-sends-tools-list-changed-on-subscription': 'fixture tool test_trigger_tool_change',
+  'server-stateless › sep-2575-server-sends-prompts-list-changed-on-subscription': 'fixture tool that changes the prompt list',
+};
+
+/** Checks of the 2025-11-25 set that cannot pass when a session-era client is bridged to a stateless-only server. */
+const NOT_BRIDGEABLE_2025: Record<string, string> = {
+  // The reference server's stateless path runs test_sampling and the elicitation tools through an
+  // in-process SDK client that has no sampling or elicitation handler: they answer "not supported" instead
+  // of an input_required result, so there is nothing for the gateway to turn into a request to the client.
+  // Its MRTR tools (test_input_required_result_*) are what 2026-07-28 offers instead; a session-era client
+  // served through them by the gateway is proven in test/bridging.test.ts.
+  'tools-call-sampling › tools-call-sampling': 'the stateless server does not ask for sampling',
+  'tools-call-elicitation › tools-call-elicitation': 'the stateless server does not ask for elicitation',
+  // Whole scenarios: their other checks read the elicitation request that never comes ("not reported").
+  'elicitation-sep1034-defaults › ': 'the stateless server does not ask for elicitation',
+  'elicitation-sep1330-enums › ': 'the stateless server does not ask for elicitation',
+};
+
+/**
+ * Lost checks not in `allowed`, and entries of `allowed` nothing lost matches (stale: remove them). A key
+ * is `scenario › check id`, or `scenario › ` for every check of the scenario.
+ */
+function lostExcept(lost: readonly string[], allowed: Record<string, string>): { unexpected: string[]; stale: string[] } {
+  const matches = (entry: string, key: string) =>
+    key.endsWith(' › ') ? entry.startsWith(key) : entry.startsWith(`${key}: `) || entry.startsWith(`${key}#`);
+  return {
+    unexpected: lost.filter((entry) => !Object.keys(allowed).some((key) => matches(entry, key))),
+    stale: Object.keys(allowed).filter((key) => !lost.some((entry) => matches(entry, key))),
+  };
+}
+
+/**
  * The pre-release suite (`scripts/conformance-next.mjs`) with the revisions' frozen requirement sets, against
  * the suite's own reference server from ../shared (copied to a temp dir and installed there: shared is
  * read-only). Only scored checks count.
@@ -284,6 +355,16 @@ describe('MCP conformance 0.2.0-alpha.12 requirement sets: direct vs through the
   let cli: string;
   let referenceUrl: string;
   let gatewayUrl: string;
+  /** The gateway in front of the 0.1.16 (2025-11-25, session-only) reference server: 2026-07-28 clients are bridged. */
+  let bridgedUrl: string;
+  /** The gateway in front of the 2026-07-28 reference server made stateless-only: session-era clients are bridged. */
+  let downBridgedUrl: string;
+  let stateless: Awaited<ReturnType<typeof statelessOnly>> | undefined;
+  const direct = new Map<string, Promise<SuiteResult>>();
+  const directRun = (revision: string) => {
+    if (!direct.has(revision)) direct.set(revision, runSuite(node22, referenceUrl, join(work, `direct-${revision}`), cli, ['--requirements', revision], 600_000));
+    return direct.get(revision)!;
+  };
 
   beforeAll(async () => {
     if (!available) return;
@@ -298,10 +379,17 @@ describe('MCP conformance 0.2.0-alpha.12 requirement sets: direct vs through the
     await waitFor('reference server', reference, listening(referencePort), 60_000);
     referenceUrl = `http://localhost:${referencePort}/mcp`;
     gatewayUrl = await startGateway(work, referenceUrl, procs);
+    const sessionOnly = start(process.execPath, [REFERENCE_SERVER, '--port', '0']);
+    procs.push(sessionOnly);
+    await waitFor('0.1.16 reference server', sessionOnly, async () => /LISTENING/.test(sessionOnly.output()));
+    bridgedUrl = await startGateway(join(work, 'bridged'), /LISTENING (\S+)/.exec(sessionOnly.output())![1], procs);
+    stateless = await statelessOnly(referenceUrl);
+    downBridgedUrl = await startGateway(join(work, 'down-bridged'), stateless.url, procs);
   }, 900_000);
 
   afterAll(async () => {
     await Promise.all(procs.map((p) => p.stop()));
+    await stateless?.close();
     rmSync(work, { recursive: true, force: true });
   });
 
@@ -311,12 +399,45 @@ describe('MCP conformance 0.2.0-alpha.12 requirement sets: direct vs through the
       return;
     }
     const selection = ['--requirements', revision];
-    const direct = await runSuite(node22, referenceUrl, join(work, `direct-${revision}`), cli, selection, 600_000);
+    const direct = await directRun(revision);
     const viaGateway = await runSuite(node22, gatewayUrl, join(work, `gateway-${revision}`), cli, selection, 600_000);
     process.stdout.write(`\nMCP conformance --requirements ${revision} (scored checks), direct vs through mcp-gateway:\n\n${table(direct, viaGateway)}\n\n`);
     const lost = lostThroughGateway(direct, viaGateway);
     const gaps = KNOWN_GAPS[revision];
     expect(lost.filter((entry) => !gaps.some((gap) => entry.startsWith(`${gap}: `)))).toEqual([]);
     expect(gaps.filter((gap) => !lost.some((entry) => entry.startsWith(`${gap}: `)))).toEqual([]);
+  }, 1_300_000);
+
+  test('--requirements 2026-07-28 bridged: a 2026-07-28 client through the gateway to the 2025-11-25 reference server', async () => {
+    if (!available) {
+      process.stdout.write(`\nMCP conformance bridged 2026-07-28 NOT RUN: ${SHARED_REFERENCE} is not there\n`);
+      return;
+    }
+    const selection = ['--requirements', '2026-07-28'];
+    const native = await directRun('2026-07-28');
+    const bridged = await runSuite(node22, bridgedUrl, join(work, 'bridged-2026-07-28'), cli, selection, 600_000);
+    process.stdout.write(
+      `\nMCP conformance --requirements 2026-07-28 (scored checks), the revision's reference server direct vs bridged by mcp-gateway to the ` +
+        `0.1.16 (2025-11-25) reference server:\n\n${table(native, bridged)}\n\n`,
+    );
+    const { unexpected, stale } = lostExcept(lostThroughGateway(native, bridged), NOT_BRIDGEABLE_2026);
+    expect(unexpected).toEqual([]);
+    expect(stale).toEqual([]);
+  }, 1_300_000);
+
+  test('--requirements 2025-11-25 bridged: a 2025-11-25 client through the gateway to a stateless-only 2026-07-28 server', async () => {
+    if (!available) {
+      process.stdout.write(`\nMCP conformance bridged 2025-11-25 NOT RUN: ${SHARED_REFERENCE} is not there\n`);
+      return;
+    }
+    const native = await directRun('2025-11-25');
+    const bridged = await runSuite(node22, downBridgedUrl, join(work, 'down-bridged-2025-11-25'), cli, ['--requirements', '2025-11-25'], 600_000);
+    process.stdout.write(
+      `\nMCP conformance --requirements 2025-11-25 (scored checks), the reference server direct vs bridged by mcp-gateway to the same server ` +
+        `made stateless-only (${stateless!.refused()} session-era requests refused by it):\n\n${table(native, bridged)}\n\n`,
+    );
+    const { unexpected, stale } = lostExcept(lostThroughGateway(native, bridged), NOT_BRIDGEABLE_2025);
+    expect(unexpected).toEqual([]);
+    expect(stale).toEqual([]);
   }, 1_300_000);
 });

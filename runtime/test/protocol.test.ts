@@ -6,9 +6,10 @@ import { isStatelessRequest, statelessRefusal, unsupportedVersionRefusal } from 
 import { MODERN_PROTOCOL, SUPPORTED_PROTOCOL_VERSIONS } from '../src/protocol/versions.js';
 
 const META = 'io.modelcontextprotocol/protocolVersion';
+const CAPABILITIES = 'io.modelcontextprotocol/clientCapabilities';
 
-function request(id: string | number, meta?: string): JsonRpcMessage {
-  return { jsonrpc: '2.0', id, method: 'tools/list', params: meta === undefined ? {} : { _meta: { [META]: meta } } };
+function request(id: string | number, meta?: string, capabilities: unknown = {}): JsonRpcMessage {
+  return { jsonrpc: '2.0', id, method: 'tools/list', params: meta === undefined ? {} : { _meta: { [META]: meta, [CAPABILITIES]: capabilities } } };
 }
 
 describe('McpError: one type that knows its HTTP status and JSON-RPC code', () => {
@@ -87,6 +88,16 @@ describe('2026-07-28 refusals before routing', () => {
         error: { code: -32602, message: `Invalid params: _meta["${META}"] is required in protocol revision ${MODERN_PROTOCOL}` },
       },
     });
+  });
+
+  test('a request without its client capabilities (or with a non-object): 400, -32602, its id echoed', () => {
+    const withoutCapabilities: JsonRpcMessage = { jsonrpc: '2.0', id: 7, method: 'tools/list', params: { _meta: { [META]: MODERN_PROTOCOL } } };
+    const bodies = [withoutCapabilities, ...[null, [], 'sampling'].map((capabilities) => request(7, MODERN_PROTOCOL, capabilities))];
+    for (const body of bodies) {
+      const refusal = statelessRefusal(MODERN_PROTOCOL, [body], false)!;
+      expect([refusal.httpStatus, refusal.code, refusal.toResponse().id]).toEqual([400, -32602, 7]);
+      expect(refusal.message).toContain(CAPABILITIES);
+    }
   });
 
   test('header and _meta disagreeing: 400, -32020, id echoed', () => {

@@ -5,6 +5,7 @@ import type { CallSink } from '../session/sink.js';
 import { redactText } from '../telemetry/redact.js';
 import type { SpanHandle } from '../telemetry/tracing.js';
 import type { UpstreamConnection } from '../upstream/types.js';
+import { requestStateless } from './stateless-upstream.js';
 
 /** How long the session waits for the upstream's standalone stream to open before sending on without it. */
 const STREAM_OPEN_WAIT_MS = 30_000;
@@ -21,8 +22,18 @@ export interface ClientCall {
   /** The target that served it and the name there (un-prefixed), once the router knows. */
   target?: string;
   name?: string;
+  /** Aborted when the client goes away (ephemeral requests): ends a listen stream or a bridged exchange. */
+  readonly signal?: AbortSignal;
   /** The client request's span when tracing is on; upstream calls become its children. */
   span?: SpanHandle;
+}
+
+/** What the router needs of a link to a target: a session's own link, or the bridge's (BRIDGING.md). */
+export interface RoutedLink {
+  readonly name: string;
+  /** Capabilities the target announced, when known. */
+  readonly capabilities?: Record<string, unknown>;
+  request(message: JsonRpcMessage, call?: ClientCall): Promise<JsonRpcMessage>;
 }
 
 interface Pending {
@@ -30,7 +41,8 @@ interface Pending {
   readonly call?: ClientCall;
   readonly resolve: (response: JsonRpcMessage) => void;
   readonly reject: (error: Error) => void;
-  timer: NodeJS.Timeout;
+  /** Undefined for a `subscriptions/listen`: the stream is meant to stay open until the client leaves. */
+  timer?: NodeJS.Timeout;
 }
 
 export interface LinkEvents {
@@ -42,6 +54,10 @@ export interface LinkEvents {
   failed?(link: TargetLink, reason: UpstreamErrorReason, message: string): void;
   /** The upstream answered a request. */
   answered?(link: TargetLink): void;
+  /** A 2026-07-28 target needs the client's input (input_required): a server-to-client request on `call`'s session. */
+  ask?(link: TargetLink, request: JsonRpcMessage, call?: ClientCall): Promise<JsonRpcMessage>;
+  /** A session-era client (un)subscribes a resource of a 2026-07-28 target: served by a listen stream. */
+  subscribe?(link: TargetLink, uri: string, subscribed: boolean): Promise<void>;
 }
 
 /**
@@ -63,6 +79,11 @@ export class TargetLink {
   protocolVersion?: string;
   /** Capabilities from `initialize`; unknown (undefined) for a session resumed from its id. */
   capabilities?: Record<string, unknown>;
+  /**
+   * Set when the target speaks only 2026-07-28 and the client a session-era revision: the `_meta` each
+   * request carries; input_required results are turned into requests to the client (BRIDGING.md).
+   */
+  statelessMeta?: Record<string, unknown>;
 
   constructor(
     readonly index: number,
@@ -92,6 +113,18 @@ export class TargetLink {
 
   /** Sends `message` (a request) with an id of our own; resolves with the upstream's response, id untouched. */
   request(message: JsonRpcMessage, call?: ClientCall): Promise<JsonRpcMessage> {
+    const meta = this.statelessMeta;
+    const ask = this.events.ask;
+    if (!meta || !ask) return this.requestOnce(message, call);
+    const subscribe = this.events.subscribe;
+    const uri = message.params?.uri;
+    if (subscribe && typeof uri === 'string' && (message.method === 'resources/subscribe' || message.method === 'resources/unsubscribe')) {
+      return subscribe(this, uri, message.method === 'resources/subscribe').then(() => ({ jsonrpc: '2.0', id: message.id, result: {} }));
+    }
+    return requestStateless(message, meta, (sent) => this.requestOnce(sent, call), (asked) => ask(this, asked, call));
+  }
+
+  private requestOnce(message: JsonRpcMessage, call?: ClientCall): Promise<JsonRpcMessage> {
     if (this.lostReason) return Promise.reject(new McpError('unavailable', this.lostReason.message));
     const span = call?.span?.child(`${message.method ?? ''} ${this.name}`, {
       'mcp.method.name': message.method,
@@ -118,7 +151,8 @@ export class TargetLink {
     const method = message.method ?? '';
     call?.upstream.push({ link: this, id });
     return new Promise((resolve, reject) => {
-      this.pending.set(id, { method, call, resolve, reject, timer: this.timeout(id, method, reject) });
+      const timer = method === 'subscriptions/listen' ? undefined : this.timeout(id, method, reject);
+      this.pending.set(id, { method, call, resolve, reject, timer });
       this.afterAccepted(() => this.connection.send({ ...message, id })).catch((error: Error & { code?: number }) => {
         const entry = this.pending.get(id);
         if (!entry) return;
@@ -154,6 +188,7 @@ export class TargetLink {
   extendTimeout(id: number): void {
     const pending = this.pending.get(id);
     if (!pending) return;
+    if (pending.timer === undefined) return;
     clearTimeout(pending.timer);
     pending.timer = this.timeout(id, pending.method, pending.reject);
   }

@@ -6,7 +6,7 @@ import { errorResponse, type JsonRpcMessage } from '../protocol/jsonrpc.js';
 import { metaProtocolVersion, MODERN_PROTOCOL } from '../protocol/versions.js';
 import type { Logger } from '../telemetry/logger.js';
 import type { Telemetry } from '../telemetry/telemetry.js';
-import type { ClientCall, TargetLink } from './link.js';
+import type { ClientCall, RoutedLink } from './link.js';
 import { mergeInitialize } from './merge.js';
 import { decodeCursor, encodeCursor, prefixName, prefixUri, splitName, splitUri } from './names.js';
 
@@ -59,6 +59,22 @@ function methodNotFound(message: JsonRpcMessage): JsonRpcMessage {
   return errorResponse(message.id, METHOD_NOT_FOUND, text);
 }
 
+/**
+ * Requests 2026-07-28 removed (SEP-2575): answered HTTP 404/-32601 by the gateway itself, since a target it
+ * bridges to a session-era revision would still serve them.
+ */
+const REMOVED_IN_MODERN = new Set(['ping', 'logging/setLevel', 'resources/subscribe', 'resources/unsubscribe']);
+
+const SUBSCRIPTION_ID = 'io.modelcontextprotocol/subscriptionId';
+
+/** The `subscriptions/listen` filter fields, and the server capability flag each one needs. */
+const LISTEN_FILTERS: ReadonlyArray<readonly [string, string, string]> = [
+  ['toolsListChanged', 'tools', 'listChanged'],
+  ['promptsListChanged', 'prompts', 'listChanged'],
+  ['resourcesListChanged', 'resources', 'listChanged'],
+  ['resourceSubscriptions', 'resources', 'subscribe'],
+];
+
 /** Notifications a client may send; others (`tools/call` without an id…) are dropped, never forwarded. */
 export const CLIENT_NOTIFICATIONS: ReadonlySet<string> = new Set([
   'notifications/initialized', 'notifications/cancelled', 'notifications/progress', 'notifications/roots/list_changed', 'notifications/tasks/status',
@@ -79,7 +95,7 @@ export interface RoutingHost {
     readonly gatewayVersion: string;
     readonly telemetry: Telemetry;
   };
-  linkFor(target: McpTarget, index: number): Promise<TargetLink>;
+  linkFor(target: McpTarget, index: number): Promise<RoutedLink>;
 }
 
 /**
@@ -94,7 +110,7 @@ export class Router {
     return this.host.context;
   }
 
-  private linkFor(target: McpTarget, index: number): Promise<TargetLink> {
+  private linkFor(target: McpTarget, index: number): Promise<RoutedLink> {
     return this.host.linkFor(target, index);
   }
 
@@ -103,6 +119,7 @@ export class Router {
     const list = LIST_METHODS[method];
     const named = NAMED_METHODS[method];
     if (!CLIENT_REQUESTS.has(method)) return methodNotFound(message);
+    if (isModern(message) && REMOVED_IN_MODERN.has(method)) return methodNotFound(message);
     if (isPassthrough(this.context.backend)) {
       const link = await this.linkFor(this.context.backend.targets[0], 0);
       const asked = named ? { kind: named.kind, name: String(message.params?.[named.field] ?? '') } : method === 'completion/complete' ? completionRef(message) : undefined;
@@ -135,12 +152,14 @@ export class Router {
         return { jsonrpc: '2.0', id: message.id, result: {} };
       case 'server/discover':
         return this.discover(message, call);
+      case 'subscriptions/listen':
+        return this.listen(message, call);
       default:
         return methodNotFound(message);
     }
   }
 
-  private async forward(link: TargetLink, message: JsonRpcMessage, call: ClientCall): Promise<JsonRpcMessage> {
+  private async forward(link: RoutedLink, message: JsonRpcMessage, call: ClientCall): Promise<JsonRpcMessage> {
     const response = await link.request(message, call);
     response.id = message.id;
     return response;
@@ -176,6 +195,9 @@ export class Router {
     const link = await this.linkFor(owner.target, owner.index);
     const response = await this.forward(link, { ...message, params: { ...message.params, [named.field]: owner.name } }, call);
     if (response.result) prefixContentUris(response.result, link.name);
+    const data = response.error?.data as Json | undefined;
+    // SEP-2164's error.data.uri names what the client asked for: the prefixed URI.
+    if (named.field === 'uri' && data?.uri === owner.name) response.error = { ...response.error!, data: { ...data, uri: sent } };
     return response;
   }
 
@@ -219,9 +241,57 @@ export class Router {
       this.context.backend,
       this.context.gatewayVersion,
     );
-    const result: Json = { ...merged, supportedVersions };
+    const result: Json = {
+      ...merged,
+      supportedVersions,
+      // Spec PR #3002: the server's identity travels in the result's _meta.
+      _meta: { 'io.modelcontextprotocol/serverInfo': merged.serverInfo },
+      resultType: 'complete',
+      ...mergeCacheHints(answers.map(({ answer }) => answer.result ?? {})),
+    };
     delete result.protocolVersion;
     return { jsonrpc: '2.0', id: message.id, result };
+  }
+
+  /**
+   * One client listen stream over every target's: each target's listen runs on this call, so its frames
+   * reach the client tagged with the client's subscription id (session.ts); the targets' own
+   * acknowledgements are dropped for this one, which names the filters some target can honour.
+   */
+  private async listen(message: JsonRpcMessage, call: ClientCall): Promise<JsonRpcMessage> {
+    const { targets, failureMode } = this.context.backend;
+    const opened = await Promise.allSettled(targets.map((target, index) => this.linkFor(target, index)));
+    const failed = opened.find((outcome) => outcome.status === 'rejected') as PromiseRejectedResult | undefined;
+    if (failed && failureMode === 'failClosed') throw failed.reason;
+    const links = opened.flatMap((outcome) => (outcome.status === 'fulfilled' ? [outcome.value] : []));
+    const requested = (message.params?.notifications ?? {}) as Json;
+    const honoured: Json = {};
+    for (const [filter, capability, flag] of LISTEN_FILTERS) {
+      const wanted = requested[filter];
+      if (wanted === undefined || wanted === false) continue;
+      // A target whose capabilities are unknown (a bridged one) may honour it; it drops what it cannot.
+      if (links.some((link) => !link.capabilities || (link.capabilities[capability] as Json | undefined)?.[flag] === true)) honoured[filter] = wanted;
+    }
+    call.sink.push({
+      jsonrpc: '2.0',
+      method: 'notifications/subscriptions/acknowledged',
+      params: { _meta: { [SUBSCRIPTION_ID]: String(call.clientId) }, notifications: honoured },
+    });
+    const quiet: ClientCall = {
+      ...call,
+      sink: {
+        push: (frame) => {
+          if (frame.method !== 'notifications/subscriptions/acknowledged') call.sink.push(frame);
+        },
+        finish: () => undefined,
+        get open() {
+          return call.sink.open;
+        },
+      },
+    };
+    // The streams end when the client leaves (its session closes the links) or a target ends its own.
+    await Promise.allSettled(links.map((link) => link.request(listenFor(message, link.name), quiet)));
+    return { jsonrpc: '2.0', id: message.id, result: { resultType: 'complete' } };
   }
 
   private ownerOfUri(uri: string): { target: McpTarget; index: number; name: string } | undefined {
@@ -299,6 +369,7 @@ export class Router {
       return { index, link, result: response.result ?? {} };
     });
     const items: Json[] = [];
+    const hints: Json[] = [];
     let nextCursor: string | undefined;
     for (const [offset, page] of pages.entries()) {
       let outcome: Awaited<(typeof pages)[number]>;
@@ -312,6 +383,7 @@ export class Router {
         this.context.logger.warn('target skipped in list (failOpen)', { method: message.method, target: targets[position.target + offset].name, error });
         continue;
       }
+      hints.push(outcome.result);
       const upstreamItems = outcome.result[list.key];
       if (Array.isArray(upstreamItems)) {
         this.noteListed(outcome.link.name, list, upstreamItems as Json[]);
@@ -330,8 +402,36 @@ export class Router {
     }
     const result: Json = { [list.key]: items };
     if (nextCursor) result.nextCursor = nextCursor;
+    if (isModern(message)) Object.assign(result, { resultType: 'complete' }, mergeCacheHints(hints));
     return { jsonrpc: '2.0', id: message.id, result };
   }
+}
+
+/** A target's own listen request: the resource subscriptions that name its URIs, un-prefixed. */
+function listenFor(message: JsonRpcMessage, target: string): JsonRpcMessage {
+  const notifications = message.params?.notifications as Json | undefined;
+  const uris = notifications?.resourceSubscriptions;
+  if (!Array.isArray(uris)) return message;
+  const own = uris.flatMap((uri) => {
+    const split = typeof uri === 'string' ? splitUri(uri) : undefined;
+    return split?.target === target ? [split.uri] : [];
+  });
+  return { ...message, params: { ...message.params, notifications: { ...notifications, resourceSubscriptions: own } } };
+}
+
+function isModern(message: JsonRpcMessage): boolean {
+  return message.params?._meta?.['io.modelcontextprotocol/protocolVersion'] === MODERN_PROTOCOL;
+}
+
+/**
+ * SEP-2549 caching hints of a merged result: the shortest `ttlMs` of the parts and `private` if any part
+ * is, none at all when a part gave none (a cache may then not reuse the whole).
+ */
+export function mergeCacheHints(parts: readonly Json[]): Json {
+  if (parts.length === 0 || parts.some((part) => typeof part.ttlMs !== 'number')) return {};
+  const ttlMs = Math.min(...parts.map((part) => part.ttlMs as number));
+  const cacheScope = parts.every((part) => part.cacheScope === 'public') ? 'public' : 'private';
+  return { ttlMs, cacheScope };
 }
 
 /** What a `completion/complete` completes: a prompt's argument, or a resource template's (authorized as the resource). */

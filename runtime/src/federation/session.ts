@@ -3,7 +3,7 @@ import type { ResolvedBackend } from '../config/model.js';
 import type { McpTarget } from '../config/types.js';
 import { INTERNAL_ERROR, McpError, REQUEST_CANCELLED, type UpstreamErrorReason } from '../protocol/errors.js';
 import { errorResponse, type JsonRpcMessage, type RequestId } from '../protocol/jsonrpc.js';
-import { DEFAULT_PROTOCOL_VERSION, META_SUBSCRIPTION_ID } from '../protocol/versions.js';
+import { DEFAULT_PROTOCOL_VERSION, META_SUBSCRIPTION_ID, MODERN_PROTOCOL } from '../protocol/versions.js';
 import type { CallSink } from '../session/sink.js';
 import { EventStream, parseEventId, ReplayBudget, type SseWriter } from '../session/streams.js';
 import { capabilityNames, type SessionState } from '../session/token.js';
@@ -14,7 +14,9 @@ import { connectTarget, resumeTarget, type ConnectContext } from '../upstream/co
 import type { ClientCredentials } from '../upstream/http.js';
 import type { StdioPool } from '../upstream/stdio-pool.js';
 import type { UpstreamConnection } from '../upstream/types.js';
-import { TargetLink, type ClientCall } from './link.js';
+import { callerOf, type BridgeCaller, type UpstreamBridge } from './bridge.js';
+import { TargetLink, type ClientCall, type RoutedLink } from './link.js';
+import { initializeFromDiscover, statelessMeta } from './stateless-upstream.js';
 import { mergeInitialize } from './merge.js';
 import { prefixUri } from './names.js';
 import { CLIENT_NOTIFICATIONS, isPassthrough, Router } from './router.js';
@@ -39,6 +41,8 @@ export interface BackendContext {
   readonly tracer?: Tracer;
   /** Opens a connection to a target: `connectTarget` unless set (tests put in-memory upstreams here). */
   readonly connect?: (target: McpTarget, context: ConnectContext) => Promise<UpstreamConnection>;
+  /** Serves 2026-07-28 requests to targets that only speak the session-era revisions (BRIDGING.md). */
+  readonly bridge?: UpstreamBridge;
 }
 
 const CALL_KINDS: Record<string, CallKind> = {
@@ -50,6 +54,14 @@ const CALL_KINDS: Record<string, CallKind> = {
 };
 
 const KEPT_POST_STREAMS = 32;
+const SUBSCRIPTION_ACK = 'notifications/subscriptions/acknowledged';
+/** What a 2026-07-28 target's listen stream carries to a session-era client. */
+const LISTENED = new Set([
+  'notifications/tools/list_changed',
+  'notifications/prompts/list_changed',
+  'notifications/resources/list_changed',
+  'notifications/resources/updated',
+]);
 
 /**
  * One client session: its links to every target, and the bookkeeping that routes each message between
@@ -72,8 +84,13 @@ export class McpSession {
   /** The session's place under the session and process limits; given back when it closes. */
   admission?: { release(): void };
   private readonly links = new Map<string, TargetLink>();
+  /**
+   * Per 2026-07-28 target of a session-era client: the resources the client subscribed to, and the
+   * upstream listen stream (a connection of its own) that serves them (BRIDGING.md).
+   */
+  private readonly listens = new Map<string, { readonly uris: Set<string>; stream?: TargetLink }>();
   private readonly calls = new Map<RequestId, ClientCall & { progressToken?: unknown }>();
-  private readonly serverRequests = new Map<string, { link: TargetLink; id: string | number }>();
+  private readonly serverRequests = new Map<string, { link: TargetLink; id: string | number; answer?: (message: JsonRpcMessage) => void }>();
   private serverRequestSeq = 0;
   private readonly streams = new Map<string, EventStream>();
   private streamSeq = 0;
@@ -83,6 +100,10 @@ export class McpSession {
   /** Ephemeral sessions (stateless mode, 2026-07-28 requests) open links on demand, without a GET stream. */
   private readonly ephemeral: boolean;
   private ephemeralInit?: Json;
+  /** Aborted when the client of an ephemeral session's one request goes away. */
+  requestSignal?: AbortSignal;
+  /** A 2026-07-28 request's caller, for targets reached through the bridge. */
+  private bridgeCaller?: BridgeCaller;
   /** The route context whose policies this session last adopted. */
   private policySource: BackendContext;
   /** `initialize` runs once per session: a second one would open a second set of links (stdio processes) and orphan the first. */
@@ -163,9 +184,7 @@ export class McpSession {
         try {
           // A pooled process already answered an `initialize` like this client's (same revision and capabilities).
           const ready = link.connection.initialized;
-          const response: JsonRpcMessage = ready
-            ? { jsonrpc: '2.0', id: 0, result: structuredClone(ready) }
-            : await link.request({ jsonrpc: '2.0', method: 'initialize', params });
+          const response: JsonRpcMessage = ready ? { jsonrpc: '2.0', id: 0, result: structuredClone(ready) } : await this.initializeTarget(link, params, clientVersion);
           return { link, response };
         } catch (error) {
           await link.close(true).catch(() => undefined);
@@ -199,6 +218,12 @@ export class McpSession {
     }
     for (const failure of failures) logger.warn('target skipped (failOpen)', { route: this.context.routeName, error: failure });
     for (const { link, result } of ready) {
+      // A 2026-07-28 target keeps speaking its revision; the gateway plays the session (initializeTarget),
+      // and a listen stream stands in for the session's own notifications.
+      if (link.statelessMeta) {
+        if (!this.ephemeral) void this.relisten(link).catch(() => undefined);
+        continue;
+      }
       link.protocolVersion = typeof result.protocolVersion === 'string' ? result.protocolVersion : clientVersion;
       link.capabilities = (result.capabilities ?? {}) as Json;
       link.connection.setProtocolVersion(link.protocolVersion);
@@ -218,6 +243,104 @@ export class McpSession {
     }
     this.protocolVersion = String(result.protocolVersion ?? clientVersion);
     return { jsonrpc: '2.0', id: message.id, result };
+  }
+
+  /**
+   * `initialize` upstream; a target that refuses it and answers `server/discover` with 2026-07-28 is a
+   * stateless one: its discovery result becomes the `initialize` answer, and every request to it carries
+   * the client's capabilities and info in `_meta` from now on (BRIDGING.md).
+   */
+  private async initializeTarget(link: TargetLink, params: Json, clientVersion: string): Promise<JsonRpcMessage> {
+    let response: JsonRpcMessage | undefined;
+    let failure: unknown;
+    try {
+      response = await link.request({ jsonrpc: '2.0', method: 'initialize', params });
+      if (!response.error) return response;
+    } catch (error) {
+      failure = error;
+    }
+    if (link.alive) {
+      const clientInfo = isObject(params.clientInfo) ? params.clientInfo : { name: 'mcp-gateway', version: this.context.gatewayVersion };
+      const meta = statelessMeta(isObject(params.capabilities) ? params.capabilities : {}, clientInfo);
+      link.connection.setProtocolVersion(MODERN_PROTOCOL);
+      const discovered = await link.request({ jsonrpc: '2.0', method: 'server/discover', params: { _meta: meta } }).catch(() => undefined);
+      const versions = discovered?.result?.supportedVersions;
+      if (Array.isArray(versions) && versions.includes(MODERN_PROTOCOL)) {
+        link.protocolVersion = MODERN_PROTOCOL;
+        link.capabilities = isObject(discovered!.result!.capabilities) ? discovered!.result!.capabilities : {};
+        link.statelessMeta = meta;
+        return { jsonrpc: '2.0', id: 0, result: initializeFromDiscover(discovered!.result!, clientVersion, link.name) };
+      }
+    }
+    if (response) return response;
+    throw failure;
+  }
+
+  /** A server-to-client request the gateway makes for a 2026-07-28 target's input_required result. */
+  private askClient(link: TargetLink, request: JsonRpcMessage, call?: ClientCall): Promise<JsonRpcMessage> {
+    const downstreamId = `${link.name}.${++this.serverRequestSeq}`;
+    return new Promise((resolve, reject) => {
+      const timer = setTimeout(() => {
+        this.serverRequests.delete(downstreamId);
+        reject(new McpError('unavailable', `the client did not answer ${request.method} within the upstream timeout`));
+      }, this.context.upstreamTimeoutMs);
+      timer.unref();
+      this.serverRequests.set(downstreamId, {
+        link,
+        id: downstreamId,
+        answer: (message) => {
+          clearTimeout(timer);
+          resolve(message);
+        },
+      });
+      const asked = { ...request, id: downstreamId };
+      if (call?.sink.open) call.sink.push(asked);
+      else if (!this.ephemeral) this.standalone.append(asked);
+    });
+  }
+
+  /** `resources/subscribe` of a session-era client to a 2026-07-28 target: its listen stream, with the new URIs. */
+  private async resubscribe(link: TargetLink, uri: string, subscribed: boolean): Promise<void> {
+    const listen = this.listens.get(link.name) ?? { uris: new Set<string>() };
+    this.listens.set(link.name, listen);
+    if (subscribed) listen.uris.add(uri);
+    else listen.uris.delete(uri);
+    await this.relisten(link);
+  }
+
+  /**
+   * The listen stream of a 2026-07-28 target of a session-era client, opened again on each change (a
+   * stream's filter is fixed when it opens): the list changes the target announces, and the resources the
+   * client subscribed to. What it carries reaches the client as from its session.
+   */
+  private async relisten(link: TargetLink): Promise<void> {
+    const listen = this.listens.get(link.name) ?? { uris: new Set<string>() };
+    this.listens.set(link.name, listen);
+    const previous = listen.stream;
+    listen.stream = undefined;
+    void previous?.close(true).catch(() => undefined);
+    const notifications: Json = {};
+    for (const [filter, capability] of [['toolsListChanged', 'tools'], ['promptsListChanged', 'prompts'], ['resourcesListChanged', 'resources']]) {
+      if ((link.capabilities?.[capability] as Json | undefined)?.listChanged === true) notifications[filter] = true;
+    }
+    if (listen.uris.size > 0) notifications.resourceSubscriptions = [...listen.uris];
+    if (Object.keys(notifications).length === 0 || this.closed) return;
+    const target = this.context.backend.targets[link.index];
+    const connection = await (this.context.connect ?? connectTarget)(target, { pool: this.context.pool, logger: this.context.logger, credentials: this.credentials });
+    const stream = new TargetLink(link.index, link.name, connection, this.context.upstreamTimeoutMs, {
+      upstreamMessage: (_from, message) => {
+        if (!LISTENED.has(message.method ?? '') || listen.stream !== stream) return;
+        const meta = { ...message.params?._meta };
+        delete meta[META_SUBSCRIPTION_ID];
+        this.upstreamMessage(link, { ...message, params: { ...message.params, _meta: meta } });
+      },
+      lost: () => undefined,
+    });
+    stream.protocolVersion = MODERN_PROTOCOL;
+    connection.setProtocolVersion(MODERN_PROTOCOL);
+    listen.stream = stream;
+    const params = { notifications, _meta: link.statelessMeta };
+    void stream.request({ jsonrpc: '2.0', method: 'subscriptions/listen', params }).catch(() => undefined);
   }
 
   /** Rebuilds a session another replica created, from its sealed state; no upstream re-initialize. */
@@ -244,10 +367,14 @@ export class McpSession {
       const connection =
         upstreamSession !== null
           ? await resumeTarget(target, { pool: context.pool, logger: context.logger, credentials: session.credentials }, upstreamSession, version)
-          : await connectTarget(target, { pool: context.pool, logger: context.logger, credentials: session.credentials });
+          : await (context.connect ?? connectTarget)(target, { pool: context.pool, logger: context.logger, credentials: session.credentials });
       if (upstreamSession === null) connection.setProtocolVersion(version);
       const link = session.addLink(index, name, connection);
       link.protocolVersion = version;
+      if (version === MODERN_PROTOCOL && state.v !== MODERN_PROTOCOL) {
+        // A 2026-07-28 target of a session-era client: the meta again, from what the id keeps.
+        link.statelessMeta = statelessMeta(session.clientCapabilities, { name: 'mcp-gateway', version: context.gatewayVersion });
+      }
     }
     return session;
   }
@@ -278,7 +405,8 @@ export class McpSession {
     this.calls.clear();
     this.standalone.finish();
     for (const stream of this.streams.values()) stream.finish();
-    await Promise.all([...this.links.values()].map((link) => link.close(terminate).catch(() => undefined)));
+    const streams = [...this.listens.values()].flatMap(({ stream }) => (stream ? [stream] : []));
+    await Promise.all([...this.links.values(), ...streams].map((link) => link.close(terminate).catch(() => undefined)));
   }
 
   // ---- client → gateway ----------------------------------------------------------------------
@@ -286,6 +414,8 @@ export class McpSession {
   /** Serves one client request; the response (or an error) always ends up on `sink`. */
   async handleRequest(message: JsonRpcMessage, sink: CallSink, facts: RequestFacts): Promise<void> {
     const started = performance.now();
+    // An upstream listen stream (or any request) of a departed client would otherwise stay open for good.
+    this.requestSignal?.addEventListener('abort', () => void this.close('the client went away', true), { once: true });
     const clientId = message.id as RequestId;
     const method = message.method!;
     const call: ClientCall & { progressToken?: unknown } = {
@@ -294,6 +424,7 @@ export class McpSession {
       sink,
       upstream: [],
       progressToken: message.params?._meta?.progressToken,
+      signal: this.requestSignal,
       span: this.context.tracer?.startRequest(method, { 'mcp.method.name': method, 'mcp.route': this.context.routeName }, incomingTrace(message, facts)),
     };
     this.calls.set(clientId, call);
@@ -356,7 +487,8 @@ export class McpSession {
       return;
     }
     // initialized, roots/list_changed, progress of server-initiated requests…: every target may care.
-    for (const link of this.links.values()) if (link.alive) link.send(message);
+    // A 2026-07-28 target has no session for them to belong to.
+    for (const link of this.links.values()) if (link.alive && !link.statelessMeta) link.send(message);
   }
 
   /** The client's answer to a server-to-client request: back to the upstream that asked, with its own id. */
@@ -365,7 +497,8 @@ export class McpSession {
     const origin = this.serverRequests.get(key);
     if (!origin) return false;
     this.serverRequests.delete(key);
-    origin.link.send({ ...message, id: origin.id });
+    if (origin.answer) origin.answer(message);
+    else origin.link.send({ ...message, id: origin.id });
     return true;
   }
 
@@ -410,6 +543,8 @@ export class McpSession {
   // ---- upstream → client ---------------------------------------------------------------------
 
   private upstreamMessage(link: TargetLink, message: JsonRpcMessage): void {
+    // Each target acknowledges its own listen; the router acknowledges the client's one (router.ts, listen).
+    if (message.method === SUBSCRIPTION_ACK && !this.passthrough) return;
     const subscription = message.params?._meta?.[META_SUBSCRIPTION_ID];
     if (subscription !== undefined) {
       // 2026-07-28 tags listen-stream notifications with the id of the subscriptions/listen request: the
@@ -481,6 +616,8 @@ export class McpSession {
       lost: (from, reason) => this.linkLost(from, reason),
       failed: (from, reason, message) => this.context.telemetry.upstreamError?.(this.context.routeName, from.name, reason, message),
       answered: (from) => this.context.telemetry.upstreamOk?.(this.context.routeName, from.name),
+      ask: (from, request, call) => this.askClient(from, request, call),
+      subscribe: (from, uri, subscribed) => this.resubscribe(from, uri, subscribed),
     });
     this.links.set(name, link);
     return link;
@@ -507,7 +644,11 @@ export class McpSession {
    * The link to a target. Stateful sessions opened every link at `initialize`; ephemeral ones open it on
    * first use and, for pre-2026 protocol versions, perform the handshake the client never sent.
    */
-  async linkFor(target: McpTarget, index: number): Promise<TargetLink> {
+  async linkFor(target: McpTarget, index: number): Promise<RoutedLink> {
+    const bridge = this.context.bridge;
+    if (this.bridgeCaller && bridge && !this.links.has(target.name) && !(await bridge.speaksModern(target, this.context, this.credentials))) {
+      return bridge.link(target, index, this.bridgeCaller, this.context, !this.passthrough);
+    }
     const existing = this.links.get(target.name);
     if (existing) {
       if (!existing.alive) throw new McpError('unavailable', `target "${target.name}" is unavailable in this session`);
@@ -532,8 +673,9 @@ export class McpSession {
   }
 
   /** Ephemeral sessions of legacy clients: the `initialize` params each target gets before the request. */
-  prepareEphemeral(protocolVersion: string, handshake: boolean): void {
+  prepareEphemeral(protocolVersion: string, handshake: boolean, meta?: Json): void {
     this.protocolVersion = protocolVersion;
+    if (protocolVersion === MODERN_PROTOCOL && !handshake) this.bridgeCaller = callerOf(meta, this.owner, this.credentials);
     this.ephemeralInit = handshake
       ? { protocolVersion, capabilities: {}, clientInfo: { name: 'mcp-gateway', version: this.context.gatewayVersion } }
       : undefined;
@@ -548,4 +690,8 @@ function incomingTrace(message: JsonRpcMessage, facts: RequestFacts): TraceCarri
   if (typeof header !== 'string') return undefined;
   const state = facts.headers?.tracestate;
   return { traceparent: header, tracestate: typeof state === 'string' ? state : undefined };
+}
+
+function isObject(value: unknown): value is Json {
+  return typeof value === 'object' && value !== null && !Array.isArray(value);
 }

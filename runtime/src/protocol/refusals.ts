@@ -1,6 +1,6 @@
 import { McpError } from './errors.js';
 import { isRequest, type JsonRpcMessage, type RequestId } from './jsonrpc.js';
-import { META_PROTOCOL_VERSION, metaProtocolVersion, MODERN_PROTOCOL, SUPPORTED_PROTOCOL_VERSIONS } from './versions.js';
+import { META_CLIENT_CAPABILITIES, META_PROTOCOL_VERSION, metaProtocolVersion, MODERN_PROTOCOL, SUPPORTED_PROTOCOL_VERSIONS } from './versions.js';
 
 /**
  * What the protocol rules refuse in a POST body before anything is routed. Pure functions of the header
@@ -23,6 +23,9 @@ export function statelessRefusal(headerVersion: string | undefined, messages: re
   } else if (metaVersion === undefined && isRequest(first)) {
     // A request without its _meta protocol version is malformed (invalid params), not a header mismatch.
     refusal = new McpError('invalid_meta', `Invalid params: _meta["${META_PROTOCOL_VERSION}"] is required in protocol revision ${MODERN_PROTOCOL}`);
+  } else if (isRequest(first) && !isPlainObject(first.params?._meta?.[META_CLIENT_CAPABILITIES])) {
+    // Required on every 2026-07-28 request: a bridged target never sees this _meta, so the gateway checks it.
+    refusal = new McpError('invalid_meta', `Invalid params: _meta["${META_CLIENT_CAPABILITIES}"] is required in protocol revision ${MODERN_PROTOCOL}`);
   } else if (headerVersion !== metaVersion) {
     const sent = `MCP-Protocol-Version header (${headerVersion ?? 'absent'})`;
     refusal = new McpError('header_mismatch', `Bad Request: ${sent} does not match _meta protocol version (${String(metaVersion ?? 'absent')})`);
@@ -45,6 +48,10 @@ export function unsupportedVersionRefusal(
   const text = `Bad Request: Unsupported protocol version: ${requested} (supported versions: ${supported.join(', ')})`;
   const refusal = new McpError('unsupported_protocol_version', text, { data: { supported, requested } });
   return first ? answeringSingle(refusal, first, body.batch) : refusal;
+}
+
+function isPlainObject(value: unknown): boolean {
+  return typeof value === 'object' && value !== null && !Array.isArray(value);
 }
 
 function answeringSingle(refusal: McpError, first: JsonRpcMessage, batch: boolean): McpError {

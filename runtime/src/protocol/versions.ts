@@ -16,6 +16,12 @@ export const BATCH_PROTOCOL_VERSIONS: readonly string[] = ['2024-11-05', '2025-0
 /** `_meta` key of a 2026-07-28 request's protocol version. */
 export const META_PROTOCOL_VERSION = 'io.modelcontextprotocol/protocolVersion';
 
+/** `_meta` key of a 2026-07-28 request's client capabilities (required on every request). */
+export const META_CLIENT_CAPABILITIES = 'io.modelcontextprotocol/clientCapabilities';
+
+/** `_meta` key of a 2026-07-28 request's client info. */
+export const META_CLIENT_INFO = 'io.modelcontextprotocol/clientInfo';
+
 /** `_meta` key that ties a 2026-07-28 listen-stream notification to its `subscriptions/listen` request. */
 export const META_SUBSCRIPTION_ID = 'io.modelcontextprotocol/subscriptionId';
 

@@ -335,7 +335,8 @@ async function serveEphemeral(
   const session = new McpSession(endpoint.context, { ephemeral: true });
   session.admission = ticket;
   session.credentials.bearer = identity?.token;
-  session.prepareEphemeral(protocolVersion, handshake);
+  session.owner = ownerOf(identity);
+  session.prepareEphemeral(protocolVersion, handshake, message.params?._meta);
   describe(exchange, message, session);
   if (!isRequest(message)) {
     res.writeHead(202, endpoint.responseHeaders);
@@ -351,6 +352,10 @@ async function serveEphemeral(
     preferSse: prefersSse(req),
     onFinish: (response) => noteError(exchange, response),
   });
+  // A client that leaves ends what it started: an open subscriptions/listen, a bridged exchange.
+  const left = new AbortController();
+  res.once('close', () => left.abort());
+  session.requestSignal = left.signal;
   try {
     await session.handleRequest(message, responder, factsOf(req, identity));
   } finally {
