@@ -10,6 +10,7 @@ import type { SessionStore } from '../session/store.js';
 import { SessionIdTooLarge, type SessionCodec } from '../session/token.js';
 import type { Logger } from '../telemetry/logger.js';
 import type { LimitKind, McpRequestRecord, Telemetry } from '../telemetry/telemetry.js';
+import { processesPerSession } from '../upstream/stdio-pool.js';
 import { UpstreamError, type JsonRpcMessage } from '../upstream/types.js';
 import { BodyTimeout, BodyTooLarge, MAX_JSON_DEPTH, nestsDeeperThan, readBody } from './body.js';
 import {
@@ -480,7 +481,7 @@ function admit(endpoint: McpEndpoint, req: IncomingMessage, identity: Identity |
     {
       backend: routeId,
       name: backend.name,
-      processes: backend.targets.filter((target) => target.stdio !== undefined).length,
+      processes: processesPerSession(backend.targets),
       maxPerSubject: backend.stdio.maxProcessesPerSubject,
       poolHasRoom: pool.liveProcesses < backend.stdio.maxProcesses,
     },
