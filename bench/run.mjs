@@ -145,6 +145,19 @@ const CONFIGS = [
     },
   },
   {
+    id: 'i',
+    name: 'mcp-gateway bridge, 2026-07-28 stateless requests (ours, --shared)',
+    ours: true,
+    modern: true,
+    async start(logFile) {
+      requireGateway();
+      const port = await freePort();
+      const proc = startProcess(NODE, [GATEWAY_CLI, '--port', String(port), '--host', '127.0.0.1', '--shared', '--', NODE, ECHO], { logFile });
+      await stopOnFailure(proc, waitForPort(port, 15_000, proc.alive));
+      return { target: { url: `http://127.0.0.1:${port}/mcp`, modern: true }, proc };
+    },
+  },
+  {
     id: 'f',
     name: 'mcp-gateway federating two stdio targets (ours)',
     async start(logFile) {
@@ -376,6 +389,13 @@ function render(results) {
   if (failed.length) {
     lines.push('', 'Failed configurations (logs in `.bench/logs/<id>.log`):', '');
     for (const r of failed) lines.push(`- (${r.id}) ${r.name}: ${r.error}`);
+  }
+  if (results.some((r) => r.ok && r.id === 'i')) {
+    lines.push(
+      '',
+      '(i) speaks protocol revision 2026-07-28: no session, every request a POST of its own with `_meta`; its "connect" is the first `tools/list`. ' +
+        'supergateway and mcp-proxy do not support 2026-07-28, so this row has no like-for-like peer: its ratios compare with their session-era figures.',
+    );
   }
   lines.push('', 'Chart: `.bench/results.png` / `.bench/results.svg`.');
   return { markdown: `${lines.join('\n')}\n`, goals };

@@ -18,7 +18,8 @@ class FakeProcess {
   async send(message: JsonRpcMessage): Promise<void> {
     this.received.push(message);
     if (message.method === 'initialize') {
-      queueMicrotask(() => this.onmessage?.({ jsonrpc: '2.0', id: message.id, result: { protocolVersion: message.params?.protocolVersion, capabilities: { tools: {} } } }));
+      const result = { protocolVersion: message.params?.protocolVersion, capabilities: { tools: {} } };
+      queueMicrotask(() => this.onmessage?.({ jsonrpc: '2.0', id: message.id, result }));
     }
   }
 
