@@ -90,13 +90,13 @@ export class BindServer {
       return json(res, 503, errorResponse(null, INTERNAL_ERROR, 'Service Unavailable: this gateway is shutting down; retry (another replica will answer)'));
     }
     // Open GET streams do not hold a drain: they end when the sessions close.
-    const counted = req.method !== 'GET';
-    if (counted) this.inflight++;
-    res.once('close', () => {
-      if (!counted) return;
-      this.inflight--;
-      if (this.inflight === 0) for (const wake of this.idleWaiters.splice(0)) wake();
-    });
+    if (req.method !== 'GET') {
+      this.inflight++;
+      res.on('close', () => {
+        this.inflight--;
+        if (this.inflight === 0) for (const wake of this.idleWaiters.splice(0)) wake();
+      });
+    }
     this.route(req, res, path).catch((error: Error) => {
       this.logger.error('unhandled error in request', { path, error });
       if (!res.headersSent) json(res, 500, errorResponse(null, INTERNAL_ERROR, 'Internal gateway error'));

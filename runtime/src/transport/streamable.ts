@@ -86,7 +86,8 @@ class HttpFailure extends Error {
 export async function serveMcp(endpoint: McpEndpoint, req: IncomingMessage, res: ServerResponse, identity: Identity | undefined): Promise<void> {
   const started = performance.now();
   const exchange: Exchange = { route: endpoint.context.routeName, httpMethod: req.method ?? '', subject: subjectOf(identity) };
-  res.once('close', () => {
+  // `on`, not `once`: a response closes once, and `once` wraps the listener anew for every request.
+  res.on('close', () => {
     const record: McpRequestRecord = { ...exchange, httpStatus: res.statusCode, durationMs: Math.round((performance.now() - started) * 100) / 100 };
     endpoint.telemetry.requestFinished(record);
     endpoint.logger.info('request', {
