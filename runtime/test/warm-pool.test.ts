@@ -228,7 +228,7 @@ describe('WarmPool', () => {
     expect(source.started.find((process) => process.pid === lease.pid)!.closed).toBe(true);
   });
 
-  test('a burst of takes starts no replacement until the takes stop (REFILL_QUIET_MS), then refills', async () => {
+  test('a burst of takes starts no replacement until the new sessions go quiet (REFILL_QUIET_MS), then refills', async () => {
     const source = new FakeSource();
     const clock = new ManualClock();
     const pool = poolWith(source, { size: 4 }, clock);
@@ -236,14 +236,21 @@ describe('WarmPool', () => {
     await settle();
     await settle();
     expect(pool.readySpares).toBe(4);
+    let lease: Awaited<ReturnType<WarmPool['take']>>;
     for (let i = 0; i < 3; i++) {
-      expect(await pool.take(CLIENT)).toBeDefined();
+      lease = await pool.take(CLIENT);
+      expect(lease).toBeDefined();
       clock.advance(REFILL_QUIET_MS - 1);
       await settle();
     }
     // Each take put the refill off again: the sessions' handshakes had the CPUs to themselves.
     expect(source.started).toHaveLength(4);
     expect(clock.pending).toBe(1);
+    // So does what the new sessions send (their notifications/initialized, tools/list…).
+    await lease!.send({ jsonrpc: '2.0', method: 'notifications/initialized' });
+    clock.advance(REFILL_QUIET_MS - 1);
+    await settle();
+    expect(source.started).toHaveLength(4);
     clock.advance(1);
     await settle();
     await settle();

@@ -18,9 +18,10 @@ const PREINITIALIZE_ID = 'mcp-gateway-pool';
  */
 const CONCURRENT_STARTS = Math.max(2, availableParallelism());
 /**
- * Replacements for spares that sessions took start once no session took one for this long. Started at
- * once, they would spawn and load their modules while the sessions that took spares still run their
- * handshakes, on the same few cores: a burst of 16 new sessions waited for 16 replacement start-ups.
+ * Replacements for spares that sessions took start once no session took one, and no session of the pool
+ * sent anything, for this long. Started at once, they would spawn and load their modules while the
+ * sessions that took spares still run their handshakes, on the same few cores: a burst of 16 new sessions
+ * waited for 16 replacement start-ups.
  */
 export const REFILL_QUIET_MS = 300;
 /** A steady stream of sessions never leaves the pool quiet: refilling waits at most this long. */
@@ -191,7 +192,7 @@ export class WarmPool {
       this.refillLater();
       if (!(await spare.ready) || !spare.handshake) continue;
       this.events.outcome?.(spare.served ? 'reused' : 'hit');
-      const lease = new PooledConnection(this.target, spare.process, spare.handshake, (returned) => this.giveBack(returned));
+      const lease = new PooledConnection(this.target, spare.process, spare.handshake, (returned) => this.giveBack(returned), this.postponeRefill);
       if (spare.served) lease.markInitializedSent();
       return lease;
     }
@@ -202,7 +203,7 @@ export class WarmPool {
 
   /** Wraps a process a session started itself, so `reuse` can keep it when the session ends. */
   lease(process: StdioConnection): PooledConnection {
-    return new PooledConnection(this.target, process, undefined, (returned) => this.giveBack(returned));
+    return new PooledConnection(this.target, process, undefined, (returned) => this.giveBack(returned), this.postponeRefill);
   }
 
   /** SIGTERM or route removed: stop every spare, start none. */
@@ -241,6 +242,14 @@ export class WarmPool {
     this.spares.push(spare);
     this.events.spares?.(this.readySpares);
   }
+
+  /**
+   * A session of the pool sent something: while a refill is pending, the sessions that took spares are
+   * still in their handshakes (or busy), so it waits for them too (within `maxWaitMs`).
+   */
+  private readonly postponeRefill = (): void => {
+    if (this.cancelRefill) this.refillLater();
+  };
 
   /**
    * Refills once sessions stop taking spares: every take puts the refill off by `quietMs`, up to
