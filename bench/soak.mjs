@@ -38,6 +38,8 @@ function config(port, adminPort, statsPort, echoHttpUrl) {
   return `config:
   adminAddr: 127.0.0.1:${adminPort}
   statsAddr: 127.0.0.1:${statsPort}
+  # One benchmark client plays every user: the per-subject session limit (500) would stop it halfway.
+  limits: { maxSessionsPerSubject: ${SESSIONS * 2} }
 binds:
   - port: ${port}
     listeners:
