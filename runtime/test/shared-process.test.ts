@@ -1,7 +1,8 @@
+import { SHARED_REFUSED } from '../src/protocol/errors.js';
 import type { Logger } from '../src/telemetry/logger.js';
-import { SHARED_REFUSED, SharedProcess } from '../src/upstream/shared-process.js';
+import { SharedProcess } from '../src/upstream/shared-process.js';
 import type { StdioConnection } from '../src/upstream/stdio.js';
-import type { JsonRpcMessage } from '../src/upstream/types.js';
+import type { JsonRpcMessage } from '../src/protocol/jsonrpc.js';
 import type { ProcessSource } from '../src/upstream/warm-pool.js';
 
 const quiet: Logger = { debug() {}, info() {}, warn() {}, error() {}, child: () => quiet };

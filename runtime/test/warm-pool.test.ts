@@ -1,6 +1,6 @@
 import { availableParallelism } from 'node:os';
 import type { StdioConnection } from '../src/upstream/stdio.js';
-import type { JsonRpcMessage } from '../src/upstream/types.js';
+import type { JsonRpcMessage } from '../src/protocol/jsonrpc.js';
 import {
   handshakeKey,
   REFILL_MAX_WAIT_MS,
