@@ -195,7 +195,11 @@ class StatelessClient {
   }
 
   async request(method, params = {}) {
-    const meta = { 'io.modelcontextprotocol/protocolVersion': MODERN, 'io.modelcontextprotocol/clientInfo': { name: 'cdk8s-mcp-bench', version: '1.0.0' }, 'io.modelcontextprotocol/clientCapabilities': {} };
+    const meta = {
+      'io.modelcontextprotocol/protocolVersion': MODERN,
+      'io.modelcontextprotocol/clientInfo': { name: 'cdk8s-mcp-bench', version: '1.0.0' },
+      'io.modelcontextprotocol/clientCapabilities': {},
+    };
     const response = await fetch(this.url, {
       method: 'POST',
       headers: { 'content-type': 'application/json', accept: 'application/json, text/event-stream', 'mcp-protocol-version': MODERN },
@@ -203,7 +207,8 @@ class StatelessClient {
     });
     const text = await response.text();
     // An SSE answer carries the JSON-RPC response on its last data line.
-    const json = response.headers.get('content-type')?.startsWith('text/event-stream') ? text.trim().split('\n').filter((l) => l.startsWith('data:')).pop()?.slice(5) : text;
+    const sse = response.headers.get('content-type')?.startsWith('text/event-stream');
+    const json = sse ? text.trim().split('\n').filter((line) => line.startsWith('data:')).pop()?.slice(5) : text;
     const message = JSON.parse(json ?? 'null');
     if (!response.ok || message?.error) throw new Error(`${method}: HTTP ${response.status} ${message?.error?.message ?? text.slice(0, 200)}`);
     return message.result;

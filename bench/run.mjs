@@ -407,8 +407,9 @@ function render(results) {
   if (results.some((r) => r.ok && r.id === 'i')) {
     lines.push(
       '',
-      '(i) speaks protocol revision 2026-07-28: no session, every request a POST of its own with `_meta`; its "connect" is the first `tools/list`. ' +
-        'supergateway and mcp-proxy do not support 2026-07-28, so this row has no like-for-like peer: its ratios compare with their session-era figures.',
+      '(i) speaks protocol revision 2026-07-28: no session, every request a POST of its own with `_meta`; ' +
+        'its "connect" is the first `tools/list`. supergateway and mcp-proxy do not support 2026-07-28, ' +
+        'so this row has no like-for-like peer: its ratios compare with their session-era figures.',
     );
   }
   lines.push('', 'Chart: `.bench/results.png` / `.bench/results.svg`.');

@@ -1,6 +1,14 @@
 import { ActivityRecorder } from '../src/telemetry/activity.js';
 
-const call = (n: number) => ({ route: 'r', target: 't', method: 'tools/call', kind: 'tool' as const, name: `tool-${n}`, outcome: 'ok' as const, durationMs: 1 });
+const call = (n: number) => ({
+  route: 'r',
+  target: 't',
+  method: 'tools/call',
+  kind: 'tool' as const,
+  name: `tool-${n}`,
+  outcome: 'ok' as const,
+  durationMs: 1,
+});
 
 describe('ActivityRecorder', () => {
   test('keeps the last 100 calls, newest first, however many came before', () => {
