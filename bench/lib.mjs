@@ -181,8 +181,58 @@ export function newClient() {
   return new Client({ name: 'cdk8s-mcp-bench', version: '1.0.0' }, { capabilities: {} });
 }
 
-/** Connects a client over stdio to `cmd args` or over Streamable HTTP to `url`, and finds the echo tool. */
+const MODERN = '2026-07-28';
+
+/**
+ * A 2026-07-28 client: no session, every request a POST of its own carrying the protocol revision, client
+ * info and capabilities in `_meta` (the SDK client does not speak this revision yet). `callTool` has the
+ * SDK client's shape so `drive` measures it the same way; connecting is the first `tools/list`.
+ */
+class StatelessClient {
+  nextId = 1;
+  constructor(url) {
+    this.url = url;
+  }
+
+  async request(method, params = {}) {
+    const meta = {
+      'io.modelcontextprotocol/protocolVersion': MODERN,
+      'io.modelcontextprotocol/clientInfo': { name: 'cdk8s-mcp-bench', version: '1.0.0' },
+      'io.modelcontextprotocol/clientCapabilities': {},
+    };
+    const response = await fetch(this.url, {
+      method: 'POST',
+      headers: { 'content-type': 'application/json', accept: 'application/json, text/event-stream', 'mcp-protocol-version': MODERN },
+      body: JSON.stringify({ jsonrpc: '2.0', id: this.nextId++, method, params: { ...params, _meta: meta } }),
+    });
+    const text = await response.text();
+    // An SSE answer carries the JSON-RPC response on its last data line.
+    const sse = response.headers.get('content-type')?.startsWith('text/event-stream');
+    const json = sse ? text.trim().split('\n').filter((line) => line.startsWith('data:')).pop()?.slice(5) : text;
+    const message = JSON.parse(json ?? 'null');
+    if (!response.ok || message?.error) throw new Error(`${method}: HTTP ${response.status} ${message?.error?.message ?? text.slice(0, 200)}`);
+    return message.result;
+  }
+
+  callTool({ name, arguments: args }) {
+    return this.request('tools/call', { name, arguments: args });
+  }
+
+  async close() {}
+}
+
+/**
+ * Connects a client over stdio to `cmd args`, over Streamable HTTP to `url`, or (`modern`) as a stateless
+ * 2026-07-28 client, and finds the echo tool.
+ */
 export async function connectClient(target) {
+  if (target.modern) {
+    const client = new StatelessClient(target.url);
+    const { tools } = await client.request('tools/list');
+    const tool = tools.find((t) => t.name === 'echo') ?? tools.find((t) => t.name.endsWith('echo'));
+    if (!tool) throw new Error(`no echo tool among ${tools.map((t) => t.name).join(', ') || 'no tools'}`);
+    return { client, tool: tool.name, close: () => client.close() };
+  }
   const client = newClient();
   const transport = target.url
     ? new StreamableHTTPClientTransport(new URL(target.url))

@@ -145,6 +145,19 @@ const CONFIGS = [
     },
   },
   {
+    id: 'i',
+    name: 'mcp-gateway bridge, 2026-07-28 stateless requests (ours, --shared)',
+    ours: true,
+    modern: true,
+    async start(logFile) {
+      requireGateway();
+      const port = await freePort();
+      const proc = startProcess(NODE, [GATEWAY_CLI, '--port', String(port), '--host', '127.0.0.1', '--shared', '--', NODE, ECHO], { logFile });
+      await stopOnFailure(proc, waitForPort(port, 15_000, proc.alive));
+      return { target: { url: `http://127.0.0.1:${port}/mcp`, modern: true }, proc };
+    },
+  },
+  {
     id: 'f',
     name: 'mcp-gateway federating two stdio targets (ours)',
     async start(logFile) {
@@ -222,6 +235,9 @@ async function measureAll(configs) {
         // least settleMs, and until the proxy and its servers used no CPU for half a second.
         if (entry.started.proc) await waitUntilIdle(entry.started.proc.pid, { minMs: SETTINGS.settleMs, maxMs: 60_000 });
         else await sleep(SETTINGS.settleMs);
+        // The benchmark's own CPU over the burst: 16 SDK clients connecting in this one process are a floor
+        // under every row's connect time, whatever the proxy does.
+        const clientCpu = process.cpuUsage();
         const burst = await Promise.all(
           Array.from({ length: SETTINGS.clients }, async () => {
             const t = performance.now();
@@ -230,6 +246,8 @@ async function measureAll(configs) {
           }),
         );
         entry.connectMs = burst.map((b) => b.ms).sort((a, b) => a - b);
+        const clientUsed = process.cpuUsage(clientCpu);
+        entry.connectClientCpuMs = (clientUsed.user + clientUsed.system) / 1000;
         // Every concurrent client gets its own session (and, behind stateful bridges, its own server).
         entry.opened.push(...burst.slice(1).map((b) => b.connection));
         await burst[0].connection.close();
@@ -272,7 +290,7 @@ async function measureAll(configs) {
       e.sampler = undefined;
       const one = { ...stats(e.one, e.oneSecs, e.oneErrors), cpuUsPerCall: (e.oneTicks * CLOCK_TICK_US) / e.one.length };
       const many = { ...stats(e.many, e.manySecs, e.manyErrors), cpuUsPerCall: (e.manyTicks * CLOCK_TICK_US) / e.many.length };
-      const connect = { p50: percentile(e.connectMs, 50), p99: percentile(e.connectMs, 99) };
+      const connect = { p50: percentile(e.connectMs, 50), p99: percentile(e.connectMs, 99), clientCpuMs: e.connectClientCpuMs };
       log(
         `  (${e.config.id}) 1 client: ${fmtRate(one.callsPerSec)} calls/s p50 ${fmtMs(one.p50)} ms CPU ${fmtUs(one.cpuUsPerCall)} µs/call · ` +
           `${SETTINGS.clients} clients: ${fmtRate(many.callsPerSec)} calls/s p99 ${fmtMs(many.p99)} ms · ` +
@@ -376,6 +394,23 @@ function render(results) {
   if (failed.length) {
     lines.push('', 'Failed configurations (logs in `.bench/logs/<id>.log`):', '');
     for (const r of failed) lines.push(`- (${r.id}) ${r.name}: ${r.error}`);
+  }
+  const clientCpu = results.filter((r) => r.ok && Number.isFinite(r.connect.clientCpuMs));
+  if (clientCpu.length) {
+    lines.push(
+      '',
+      `The benchmark's own CPU during each connect ×${n} burst (the ${n} SDK clients in one process, a floor under the connect times): ` +
+        clientCpu.map((r) => `(${r.id}) ${fmtMs(r.connect.clientCpuMs)} ms`).join(', ') +
+        '.',
+    );
+  }
+  if (results.some((r) => r.ok && r.id === 'i')) {
+    lines.push(
+      '',
+      '(i) speaks protocol revision 2026-07-28: no session, every request a POST of its own with `_meta`; ' +
+        'its "connect" is the first `tools/list`. supergateway and mcp-proxy do not support 2026-07-28, ' +
+        'so this row has no like-for-like peer: its ratios compare with their session-era figures.',
+    );
   }
   lines.push('', 'Chart: `.bench/results.png` / `.bench/results.svg`.');
   return { markdown: `${lines.join('\n')}\n`, goals };

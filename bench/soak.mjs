@@ -28,6 +28,8 @@ const SUSTAINED_CLIENTS = 16;
 const SESSIONS = 1_000;
 const SESSION_ROUNDS = 5;
 const OPEN_BATCH = 50;
+/** Pause between the churn worker's sessions: a new chat every second or so, each taking a spare. */
+const CHURN_PAUSE_MS = 1_000;
 
 function config(port, adminPort, statsPort, echoHttpUrl) {
   // /mcp: a stdio echo server per session, for the sustained phase. /mcp-http: the echo server over
@@ -36,6 +38,8 @@ function config(port, adminPort, statsPort, echoHttpUrl) {
   return `config:
   adminAddr: 127.0.0.1:${adminPort}
   statsAddr: 127.0.0.1:${statsPort}
+  # One benchmark client plays every user: the per-subject session limit (500) would stop it halfway.
+  limits: { maxSessionsPerSubject: ${SESSIONS * 2} }
 binds:
   - port: ${port}
     listeners:
@@ -112,6 +116,29 @@ async function loop(conn, until, timeline, stats) {
   }
 }
 
+/**
+ * Issue #11: new sessions keep arriving while the sustained load runs, so the warm pool hands out spares,
+ * refills and stops processes for the whole phase: each one connects, calls once and ends (DELETE).
+ */
+async function churn(target, until, stats) {
+  while (performance.now() < until) {
+    let conn;
+    try {
+      conn = await connectClient(target);
+      await conn.client.callTool({ name: conn.tool, arguments: { text: 'hello' } });
+      await conn.client.transport.terminateSession();
+      stats.sessions++;
+    } catch (err) {
+      stats.errors++;
+      stats.lastError = err.message;
+      if (stats.errors > 20) return;
+    } finally {
+      await conn?.close();
+    }
+    await sleep(CHURN_PAUSE_MS);
+  }
+}
+
 function summarize(phase, sessions, lat, seconds, peakRssMB) {
   const sorted = [...lat].sort((a, b) => a - b);
   return {
@@ -149,7 +176,7 @@ export async function runSoak({ seconds }) {
 
     // Phase 1: sustained calls from a fixed set of sessions.
     timeline.phase = 'connect';
-    log(`sustained: ${SUSTAINED_CLIENTS} sessions calling echo back-to-back for ${seconds} s`);
+    log(`sustained: ${SUSTAINED_CLIENTS} sessions calling echo back-to-back for ${seconds} s, and one new session a second taking a pool spare`);
     for (let i = 0; i < SUSTAINED_CLIENTS; i++) opened.push(await connectWhenReady(target, 15_000, gw.alive));
     timeline.sessions = opened.length;
     timeline.phase = 'sustained';
@@ -160,11 +187,19 @@ export async function runSoak({ seconds }) {
       const p = timeline.points[timeline.points.length - 1];
       if (p) log(`  t=${p.t}s ${p.calls} calls/s p50 ${p.p50?.toFixed(2)} ms p99 ${p.p99?.toFixed(2)} ms RSS ${p.rssMB.toFixed(1)} MB`);
     }, 10_000);
-    await Promise.all(opened.map((c) => loop(c, t1 + seconds * 1000, timeline, sustained)));
+    const churned = { sessions: 0, errors: 0 };
+    await Promise.all([...opened.map((c) => loop(c, t1 + seconds * 1000, timeline, sustained)), churn(target, t1 + seconds * 1000, churned)]);
     clearInterval(progress);
     const sustainedSecs = (performance.now() - t1) / 1000;
     const rssEnd = memoryOf(gw.pid).rss / 2 ** 20;
-    rows.push({ ...summarize('sustained', SUSTAINED_CLIENTS, sustained, sustainedSecs, memoryOf(gw.pid).hwm / 2 ** 20), rssStartMB: rssStart, rssEndMB: rssEnd });
+    rows.push({
+      ...summarize('sustained', SUSTAINED_CLIENTS, sustained, sustainedSecs, memoryOf(gw.pid).hwm / 2 ** 20),
+      rssStartMB: rssStart,
+      rssEndMB: rssEnd,
+      churnedSessions: churned.sessions,
+      churnErrors: churned.errors,
+      churnLastError: churned.lastError,
+    });
     await Promise.all(opened.splice(0).map((c) => c.close()));
     timeline.sessions = 0;
 
@@ -257,6 +292,12 @@ function renderMarkdown(rows, points, seconds) {
   }
   const s = rows.find((r) => r.phase === 'sustained');
   if (s) lines.push('', `RSS during the sustained phase: ${f(s.rssStartMB, 1)} MB at its start, ${f(s.rssEndMB, 1)} MB at its end.`);
+  if (s?.churnedSessions !== undefined) {
+    lines.push(
+      `Meanwhile ${s.churnedSessions} new sessions came and went (connect, one call, DELETE), each served from the warm pool (size 4): ` +
+        `${s.churnErrors} errors${s.churnLastError ? ` (last: ${s.churnLastError})` : ''}.`,
+    );
+  }
   const o = rows.find((r) => r.openSeconds !== undefined);
   if (o) lines.push(`Opening ${o.sessions} sessions took ${f(o.openSeconds, 1)} s (${o.openFailures} failed to open).`);
   lines.push('', `Chart: \`.bench/soak.png\` / \`.bench/soak.svg\` (${points.length} one-second samples).`);

@@ -235,6 +235,23 @@ describe('shared stdio process (pool.shared)', () => {
     }
   });
 
+  test('sessions of a shared process hold no process of their own: the per-subject process limit does not stop them', async () => {
+    const { script } = journalServer();
+    const config = poolConfig(script, { shared: true });
+    writeFileSync(config, readFileSync(config, 'utf8').replace('      - mcp:\n', '      - mcp:\n          stdio: { maxProcessesPerSubject: 1 }\n'));
+    expect(readFileSync(config, 'utf8')).toContain('maxProcessesPerSubject: 1');
+    const gateway = await GatewayProcess.serving(config);
+    try {
+      // One client address, three sessions: a limit of one process per subject would refuse the second.
+      const clients = await Promise.all([1, 2, 3].map(() => connectClient(`${gateway.url}/mcp`)));
+      const answers = await Promise.all(clients.map((client) => whoami(client)));
+      expect(new Set(answers.map((answer) => answer.pid)).size).toBe(1);
+      await Promise.all(clients.map((client) => client.close()));
+    } finally {
+      expect(await gateway.stop()).toBe(0);
+    }
+  });
+
   test('the everything server shared through the real gateway: tools work for two sessions at once', async () => {
     const config = writeConfigFile(
       'gw-pool-',

@@ -90,13 +90,13 @@ export class BindServer {
       return refuse(res, new McpError('shutting_down', 'Service Unavailable: this gateway is shutting down; retry (another replica will answer)'));
     }
     // Open GET streams do not hold a drain: they end when the sessions close.
-    const counted = req.method !== 'GET';
-    if (counted) this.inflight++;
-    res.once('close', () => {
-      if (!counted) return;
-      this.inflight--;
-      if (this.inflight === 0) for (const wake of this.idleWaiters.splice(0)) wake();
-    });
+    if (req.method !== 'GET') {
+      this.inflight++;
+      res.on('close', () => {
+        this.inflight--;
+        if (this.inflight === 0) for (const wake of this.idleWaiters.splice(0)) wake();
+      });
+    }
     this.route(req, res, path).catch((error: Error) => {
       this.logger.error('unhandled error in request', { path, error });
       if (!res.headersSent) refuse(res, new McpError('gateway_failure', 'Internal gateway error'));

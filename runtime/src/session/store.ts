@@ -83,7 +83,8 @@ export class SessionStore<Session extends StoredSession = StoredSession> {
   }
 
   isTerminated(id: string): boolean {
-    if (this.terminated.size === 0) return false;
+    // A session live here was not ended here (ending closes it): no digest of its id on every request.
+    if (this.terminated.size === 0 || this.sessions.has(id)) return false;
     const expiresAt = this.terminated.get(digest(id));
     return expiresAt !== undefined && expiresAt > Date.now();
   }

@@ -32,14 +32,19 @@ export interface TargetHealth {
 
 /** What the admin page shows about recent traffic: the last calls, and each target's last success or failure. */
 export class ActivityRecorder implements Telemetry {
-  /** `at` is kept as a number and formatted when the admin page asks: no Date per call. */
+  /**
+   * The last RECENT_CALLS calls, a ring written at `next` (shifting a full array moved every entry on each
+   * call). `at` is kept as a number and formatted when the admin page asks: no Date per call.
+   */
   private readonly calls: Array<Omit<RecentCall, 'at'> & { at: number }> = [];
+  private next = 0;
   /** Characters cut from a call's fields, for the `mcp_gateway_dropped_bytes_total` metric. */
   onTruncated?: (route: string, bytes: number) => void;
   private readonly health = new Map<string, { lastOk?: number; lastError?: number; error?: string; reason?: UpstreamErrorReason }>();
 
   recentCalls(): readonly RecentCall[] {
-    return this.calls.map((call) => ({ ...call, at: new Date(call.at).toISOString() })).reverse();
+    const oldestFirst = [...this.calls.slice(this.next), ...this.calls.slice(0, this.next)];
+    return oldestFirst.map((call) => ({ ...call, at: new Date(call.at).toISOString() })).reverse();
   }
 
   targetHealth(route: string, target: string): TargetHealth {
@@ -67,7 +72,7 @@ export class ActivityRecorder implements Telemetry {
       cut += text.length - limit;
       return `${text.slice(0, limit)}…`;
     };
-    this.calls.push({
+    const call = {
       at: Date.now(),
       route: record.route,
       target: bounded(record.target),
@@ -78,9 +83,11 @@ export class ActivityRecorder implements Telemetry {
       session: record.sessionId ? shortId(record.sessionId) : undefined,
       errorCode: record.errorCode,
       error: record.errorMessage === undefined ? undefined : bounded(record.errorMessage, MAX_ERROR_CHARS),
-    });
+    };
+    if (this.calls.length < RECENT_CALLS) this.calls.push(call);
+    else this.calls[this.next] = call;
+    this.next = (this.next + 1) % RECENT_CALLS;
     if (cut > 0) this.onTruncated?.(record.route, cut);
-    if (this.calls.length > RECENT_CALLS) this.calls.shift();
   }
 
   upstreamOk(route: string, target: string): void {

@@ -15,6 +15,7 @@ import type { SessionStore } from '../session/store.js';
 import type { SessionCodec } from '../session/token.js';
 import type { Logger } from '../telemetry/logger.js';
 import type { LimitKind, McpRequestRecord, Telemetry } from '../telemetry/telemetry.js';
+import { processesPerSession } from '../upstream/stdio-pool.js';
 import { PostResponder, sendJson } from './responder.js';
 
 const KEEPALIVE_MS = 25_000;
@@ -59,7 +60,8 @@ type Exchange = { -readonly [Field in keyof Omit<McpRequestRecord, 'httpStatus' 
 export async function serveMcp(endpoint: McpEndpoint, req: IncomingMessage, res: ServerResponse, identity: Identity | undefined): Promise<void> {
   const started = performance.now();
   const exchange: Exchange = { route: endpoint.context.routeName, httpMethod: req.method ?? '', subject: subjectOf(identity) };
-  res.once('close', () => {
+  // `on`, not `once`: a response closes once, and `once` wraps the listener anew for every request.
+  res.on('close', () => {
     const record: McpRequestRecord = { ...exchange, httpStatus: res.statusCode, durationMs: Math.round((performance.now() - started) * 100) / 100 };
     endpoint.telemetry.requestFinished(record);
     endpoint.logger.info('request', {
@@ -416,7 +418,7 @@ function admit(endpoint: McpEndpoint, req: IncomingMessage, identity: Identity |
     {
       backend: routeId,
       name: backend.name,
-      processes: backend.targets.filter((target) => target.stdio !== undefined).length,
+      processes: processesPerSession(backend.targets),
       maxPerSubject: backend.stdio.maxProcessesPerSubject,
       poolHasRoom: pool.liveProcesses < backend.stdio.maxProcesses,
     },

@@ -43,6 +43,8 @@ export class PooledConnection implements UpstreamConnection {
     handshake: { readonly params: Json; readonly result: Json } | undefined,
     /** Resolves once the process is stopped or back in the pool. */
     private readonly release: (returned: ProcessReturn) => Promise<void>,
+    /** Told of every message the session sends: a pending refill waits until new sessions go quiet. */
+    private readonly activity?: () => void,
   ) {
     this.handshake = handshake ? { ...handshake } : undefined;
     // A process that served a session already had its `notifications/initialized`; a second one is not sent.
@@ -66,6 +68,7 @@ export class PooledConnection implements UpstreamConnection {
   }
 
   async send(message: JsonRpcMessage): Promise<void> {
+    this.activity?.();
     const method = message.method;
     if (method !== undefined) {
       if (method === 'notifications/initialized') {

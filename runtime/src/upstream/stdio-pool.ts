@@ -33,6 +33,14 @@ export interface StdioPoolInfo {
 
 type Json = Record<string, unknown>;
 
+/**
+ * The stdio processes one new session of these targets holds, for the per-subject process limit: one per
+ * stdio target, none for a shared one (`pool.shared`: its sessions are channels of one process).
+ */
+export function processesPerSession(targets: ReadonlyArray<{ readonly stdio?: StdioTarget }>): number {
+  return targets.filter((target) => target.stdio !== undefined && target.stdio.pool?.shared !== true).length;
+}
+
 export class StdioPool implements ProcessSource {
   private live = 0;
   /** Processes per target, counted from the moment they are asked for (so concurrent starts see each other). */

@@ -18,6 +18,34 @@ const PREINITIALIZE_ID = 'mcp-gateway-pool';
  * a few at a time makes the first ones ready early, which is what the next sessions wait for.
  */
 const CONCURRENT_STARTS = Math.max(2, availableParallelism());
+/**
+ * Replacements for spares that sessions took start once no session took one, and no session of the pool
+ * sent anything, for this long. Started at once, they would spawn and load their modules while the
+ * sessions that took spares still run their handshakes, on the same few cores: a burst of 16 new sessions
+ * waited for 16 replacement start-ups.
+ */
+export const REFILL_QUIET_MS = 300;
+/** A steady stream of sessions never leaves the pool quiet: refilling waits at most this long. */
+export const REFILL_MAX_WAIT_MS = 3_000;
+
+/** Runs `run` after `ms`; returns what cancels it. Injected so tests decide when time passes. */
+export type Scheduler = (run: () => void, ms: number) => () => void;
+
+const timerScheduler: Scheduler = (run, ms) => {
+  const timer = setTimeout(run, ms);
+  timer.unref();
+  return () => clearTimeout(timer);
+};
+
+export interface RefillTiming {
+  /** Quiet time after the last take before replacements start; 0 refills at once. */
+  readonly quietMs: number;
+  readonly maxWaitMs: number;
+  readonly schedule: Scheduler;
+  readonly now: () => number;
+}
+
+const DEFAULT_REFILL: RefillTiming = { quietMs: REFILL_QUIET_MS, maxWaitMs: REFILL_MAX_WAIT_MS, schedule: timerScheduler, now: Date.now };
 
 export interface WarmPoolSettings {
   readonly size: number;
@@ -100,6 +128,10 @@ export class WarmPool {
   private stopped = false;
   /** Set when a spare failed to start: no refill until a session asks again, so a broken server cannot spin. */
   private refillPaused = false;
+  /** Cancels the pending refill; set while sessions are taking spares (see REFILL_QUIET_MS). */
+  private cancelRefill?: () => void;
+  /** When the pending refill was first put off, so a steady stream of takes cannot put it off for ever. */
+  private refillDeferredSince = 0;
 
   constructor(
     readonly target: string,
@@ -109,6 +141,7 @@ export class WarmPool {
     private readonly logger: Logger,
     private readonly clientInfo: Json,
     private readonly events: WarmPoolEvents = {},
+    private readonly refill: RefillTiming = DEFAULT_REFILL,
   ) {
     this.params = { protocolVersion: DEFAULT_POOL_PROTOCOL, capabilities: {}, clientInfo };
   }
@@ -157,27 +190,29 @@ export class WarmPool {
     const candidates = this.spares.filter((spare) => spare.key === key).sort((a, b) => Number(b.handshake !== undefined) - Number(a.handshake !== undefined));
     for (const spare of candidates) {
       this.remove(spare);
-      this.fill();
+      this.refillLater();
       if (!(await spare.ready) || !spare.handshake) continue;
       this.events.outcome?.(spare.served ? 'reused' : 'hit');
-      const lease = new PooledConnection(this.target, spare.process, spare.handshake, (returned) => this.giveBack(returned));
+      const lease = new PooledConnection(this.target, spare.process, spare.handshake, (returned) => this.giveBack(returned), this.postponeRefill);
       if (spare.served) lease.markInitializedSent();
       return lease;
     }
-    this.fill();
+    this.refillLater();
     this.events.outcome?.('miss');
     return undefined;
   }
 
   /** Wraps a process a session started itself, so `reuse` can keep it when the session ends. */
   lease(process: StdioConnection): PooledConnection {
-    return new PooledConnection(this.target, process, undefined, (returned) => this.giveBack(returned));
+    return new PooledConnection(this.target, process, undefined, (returned) => this.giveBack(returned), this.postponeRefill);
   }
 
   /** SIGTERM or route removed: stop every spare, start none. */
   async drain(): Promise<void> {
     this.stopped = true;
     clearTimeout(this.idleTimer);
+    this.cancelRefill?.();
+    this.cancelRefill = undefined;
     // Spares still spawning stop themselves once spawned (`stopped`); wait for that too.
     await Promise.all(this.spares.splice(0).map((spare) => (spare.process ? spare.process.close() : spare.ready.then(() => spare.process?.close()))));
     this.events.spares?.(0);
@@ -199,7 +234,7 @@ export class WarmPool {
         this.events.outcome?.('retired');
         this.logger.info('stdio process not reused', { target: this.target, pid: process.pid, reason: tainted ?? 'pool full or handshake changed' });
       }
-      this.fill();
+      this.refillLater();
       await process.close();
       return;
     }
@@ -209,9 +244,36 @@ export class WarmPool {
     this.events.spares?.(this.readySpares);
   }
 
+  /**
+   * A session of the pool sent something: while a refill is pending, the sessions that took spares are
+   * still in their handshakes (or busy), so it waits for them too (within `maxWaitMs`).
+   */
+  private readonly postponeRefill = (): void => {
+    if (this.cancelRefill) this.refillLater();
+  };
+
+  /**
+   * Refills once sessions stop taking spares: every take puts the refill off by `quietMs`, up to
+   * `maxWaitMs` after the first one. Meanwhile nothing starts, not even the next of a chain of spares.
+   */
+  private refillLater(): void {
+    if (this.refill.quietMs <= 0) {
+      this.fill();
+      return;
+    }
+    const now = this.refill.now();
+    if (!this.cancelRefill) this.refillDeferredSince = now;
+    this.cancelRefill?.();
+    const wait = Math.max(0, Math.min(this.refill.quietMs, this.refillDeferredSince + this.refill.maxWaitMs - now));
+    this.cancelRefill = this.refill.schedule(() => {
+      this.cancelRefill = undefined;
+      this.fill();
+    }, wait);
+  }
+
   /** Starts spares up to `size`, within this target's and the backend's process limits. */
   private fill(): void {
-    if (this.stopped || this.refillPaused) return;
+    if (this.stopped || this.refillPaused || this.cancelRefill) return;
     while (
       this.spares.length < this.settings.size &&
       this.spares.filter((spare) => spare.handshake === undefined).length < CONCURRENT_STARTS &&
