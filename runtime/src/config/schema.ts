@@ -57,6 +57,7 @@ export const configSchema = {
           additionalProperties: false,
           properties: { sessionTtl: duration('Idle time after which a session is evicted. Default `30m`.') },
         },
+        credentials: { $ref: '#/$defs/credentials' },
         adminAddr: { type: 'string', description: 'Read-only admin page address `host:port`. Default `127.0.0.1:15000`.' },
         statsAddr: { type: 'string', description: 'Prometheus metrics address `host:port` (path `/metrics`). Default `0.0.0.0:15020`.' },
         tracing: {
@@ -277,6 +278,101 @@ export const configSchema = {
         mcp: { $ref: '#/$defs/httpTarget' },
         sse: { $ref: '#/$defs/httpTarget' },
         policies: { $ref: '#/$defs/targetPolicies' },
+        credential: { $ref: '#/$defs/targetCredential' },
+      },
+    },
+    secretRef: {
+      description: 'A secret: inline `value`, environment variable `env`, or `file` (a mounted Secret). Exactly one.',
+      oneOf: [
+        { type: 'object', additionalProperties: false, required: ['value'], properties: { value: { type: 'string', minLength: 1 } } },
+        { type: 'object', additionalProperties: false, required: ['env'], properties: { env: { type: 'string', minLength: 1 } } },
+        { type: 'object', additionalProperties: false, required: ['file'], properties: { file: { type: 'string', minLength: 1 } } },
+      ],
+    },
+    credentials: {
+      type: 'object',
+      additionalProperties: false,
+      required: ['store', 'encryptionKey', 'providers'],
+      description: 'Extension: each user\'s own upstream credentials, obtained per user (OAuth through URL elicitation, or token exchange) and injected into targets.',
+      properties: {
+        store: {
+          type: 'object',
+          additionalProperties: false,
+          minProperties: 1,
+          maxProperties: 1,
+          description: 'Exactly one of `postgres` (shared by replicas) or `memory` (`mcp-gateway dev` and single-process use only).',
+          properties: {
+            postgres: {
+              type: 'object',
+              additionalProperties: false,
+              required: ['url'],
+              properties: {
+                url: { $ref: '#/$defs/secretRef', description: 'postgres:// connection URL.' },
+                table: { type: 'string', pattern: '^[a-z_][a-z0-9_]{0,47}$', description: 'Table name. Default `mcp_user_credentials`.' },
+              },
+            },
+            memory: { type: 'object', additionalProperties: false, description: 'Credentials kept in this process only; lost on restart.' },
+          },
+        },
+        encryptionKey: { $ref: '#/$defs/secretRef', description: 'AES-256-GCM key: 32 bytes as 64 hex characters or base64.' },
+        publicUrl: { type: 'string', description: 'Base of the connect links. Default: the route\'s publicUrl, else the request\'s (forwarded) host.' },
+        providers: {
+          type: 'object',
+          description: 'Provider name -> exactly one of `oauth2` or `tokenExchange`.',
+          propertyNames: { pattern: '^[a-z0-9]([-a-z0-9]*[a-z0-9])?$' },
+          additionalProperties: {
+            type: 'object',
+            additionalProperties: false,
+            minProperties: 1,
+            maxProperties: 1,
+            properties: {
+              oauth2: {
+                type: 'object',
+                additionalProperties: false,
+                required: ['authorizationUrl', 'tokenUrl', 'clientId'],
+                properties: {
+                  authorizationUrl: { type: 'string', minLength: 1 },
+                  tokenUrl: { type: 'string', minLength: 1 },
+                  clientId: { type: 'string', minLength: 1 },
+                  clientSecret: { $ref: '#/$defs/secretRef' },
+                  scopes: { type: 'array', items: { type: 'string' } },
+                },
+              },
+              tokenExchange: {
+                type: 'object',
+                additionalProperties: false,
+                required: ['clientId', 'audience'],
+                properties: {
+                  tokenUrl: { type: 'string', minLength: 1, description: 'Default: the route issuer\'s token_endpoint (through backchannelUrl when set).' },
+                  clientId: { type: 'string', minLength: 1 },
+                  clientSecret: { $ref: '#/$defs/secretRef' },
+                  audience: { type: 'string', minLength: 1 },
+                  scopes: { type: 'array', items: { type: 'string' } },
+                },
+              },
+            },
+          },
+        },
+      },
+    },
+    targetCredential: {
+      type: 'object',
+      additionalProperties: false,
+      required: ['provider', 'inject'],
+      description: 'Extension: the per-user credential this target needs and how it is injected.',
+      properties: {
+        provider: { type: 'string', description: 'A key of `config.credentials.providers`.' },
+        inject: {
+          type: 'object',
+          additionalProperties: false,
+          minProperties: 1,
+          description: 'Exactly one of `env` (stdio targets) or `header` (mcp, sse targets), with an optional `prefix` for `header`.',
+          properties: {
+            env: { type: 'string', pattern: '^[A-Za-z_][A-Za-z0-9_]*$' },
+            header: { type: 'string', pattern: "^[!#$%&'*+.^_`|~0-9A-Za-z-]+$" },
+            prefix: { type: 'string', description: 'Header value prefix. Default `Bearer `.' },
+          },
+        },
       },
     },
     httpTarget: {

@@ -51,6 +51,56 @@ export interface GlobalSettings {
   readonly drainTimeout?: string;
   /** Extension: log settings. */
   readonly logging?: { readonly level?: 'debug' | 'info' | 'warn' | 'error'; readonly format?: 'json' | 'text' };
+  /** Extension (agentgateway has none): each user's own upstream credentials (see credentials/DESIGN.md). */
+  readonly credentials?: CredentialsSettings;
+}
+
+/** A secret given inline, from an environment variable or from a file (a mounted Secret). Exactly one. */
+export type SecretRef = { readonly value: string } | { readonly env: string } | { readonly file: string };
+
+/** Extension: per-user upstream credentials, obtained per user and injected into the targets that name them. */
+export interface CredentialsSettings {
+  /** Where credentials live: `postgres` (shared by replicas) or `memory` (`mcp-gateway dev`, one process). Exactly one. */
+  readonly store: { readonly postgres?: { readonly url: SecretRef; readonly table?: string }; readonly memory?: Record<string, never> };
+  /** AES-256-GCM key sealing every stored token: 32 bytes as 64 hex characters or base64. */
+  readonly encryptionKey: SecretRef;
+  /** Base of the connect links (`https://mcp.example.com`). Default: the route's `publicUrl`, else the request's (forwarded) host. */
+  readonly publicUrl?: string;
+  /** Provider name → how its credential is obtained. */
+  readonly providers: Record<string, CredentialProvider>;
+}
+
+/** Exactly one kind. */
+export interface CredentialProvider {
+  /** OAuth 2.0 authorization code + PKCE (S256) at a third-party provider, started through URL elicitation. */
+  readonly oauth2?: OAuth2Provider;
+  /** RFC 8693 token exchange of the user's token at the sign-in IdP. */
+  readonly tokenExchange?: TokenExchangeProvider;
+}
+
+export interface OAuth2Provider {
+  readonly authorizationUrl: string;
+  readonly tokenUrl: string;
+  readonly clientId: string;
+  readonly clientSecret?: SecretRef;
+  readonly scopes?: string[];
+}
+
+export interface TokenExchangeProvider {
+  /** Default: the route issuer's `token_endpoint` (through `backchannelUrl` when set). */
+  readonly tokenUrl?: string;
+  readonly clientId: string;
+  readonly clientSecret?: SecretRef;
+  readonly audience: string;
+  readonly scopes?: string[];
+}
+
+/** Extension: the per-user credential a target needs, and how it reaches the target. */
+export interface TargetCredential {
+  /** A key of `config.credentials.providers`. */
+  readonly provider: string;
+  /** Exactly one: `env` (stdio targets) or `header` (mcp, sse targets; value `Bearer <token>` unless `prefix` is given). */
+  readonly inject: { readonly env?: string; readonly header?: string; readonly prefix?: string };
 }
 
 export interface TracingSettings {
@@ -145,6 +195,8 @@ export interface McpTarget {
   readonly sse?: HttpTarget;
   /** Per-target policies (agentgateway: backendAuth etc.). Not allowed on stdio targets. */
   readonly policies?: TargetPolicies;
+  /** Extension: each user's own credential for this target (see `config.credentials`). */
+  readonly credential?: TargetCredential;
 }
 
 export interface StdioTarget {
