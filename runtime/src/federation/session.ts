@@ -1,6 +1,12 @@
+import { createHash } from 'node:crypto';
+import type { IncomingMessage } from 'node:http';
+import { publicBaseUrl } from '../auth/public-url.js';
 import type { McpAuthorizer, RequestFacts } from '../authz/index.js';
 import type { ResolvedBackend } from '../config/model.js';
-import type { McpTarget } from '../config/types.js';
+import type { McpTarget, StdioTarget } from '../config/types.js';
+import type { CredentialBroker } from '../credentials/broker.js';
+import { credentialRequired } from '../credentials/elicitation.js';
+import type { UserRef } from '../credentials/store.js';
 import { EventStream, parseEventId, ReplayBudget, type SseWriter } from '../session/streams.js';
 import { capabilityNames, type SessionState } from '../session/token.js';
 import type { Logger } from '../telemetry/logger.js';
@@ -35,6 +41,10 @@ export interface BackendContext {
   readonly telemetry: Telemetry;
   /** Undefined unless `config.tracing` is set. */
   readonly tracer?: Tracer;
+  /** Each user's own upstream credentials; undefined unless `config.credentials` is set. */
+  readonly credentials?: CredentialBroker;
+  /** The route's `mcpAuthentication.publicUrl`: base of connect links when `config.credentials.publicUrl` is unset. */
+  readonly publicUrl?: string;
 }
 
 const CALL_KINDS: Record<string, CallKind> = {
@@ -88,6 +98,10 @@ export class McpSession {
   private policySource: BackendContext;
   /** `initialize` runs once per session: a second one would open a second set of links (stdio processes) and orphan the first. */
   private initializeStarted = false;
+  /** The client's `initialize` params, for a stdio target restarted with the user's credential. */
+  private initializeParams?: Json;
+  /** Per stdio target with a credential: a hash of the token its process was started with ('' = none). */
+  private readonly injected = new Map<string, string>();
 
   constructor(
     public context: BackendContext,
@@ -106,6 +120,18 @@ export class McpSession {
   /** One target and no forced prefix: names, URIs and unknown methods pass through untouched. */
   get passthrough(): boolean {
     return isPassthrough(this.context.backend);
+  }
+
+  /** The signed-in user (issuer and subject of the token); undefined when anonymous. */
+  get user(): UserRef | undefined {
+    if (!this.owner?.startsWith('[')) return undefined;
+    const [issuer, subject] = JSON.parse(this.owner) as [string, string];
+    return { issuer, subject };
+  }
+
+  /** A notification for the client outside any request (e.g. `notifications/elicitation/complete`), on the GET stream. */
+  notifyClient(message: JsonRpcMessage): void {
+    if (!this.ephemeral && !this.closed) this.standalone.append(message);
   }
 
   get hasStdioTargets(): boolean {
@@ -155,6 +181,7 @@ export class McpSession {
     const params = (message.params ?? {}) as Json;
     const clientVersion = typeof params.protocolVersion === 'string' ? params.protocolVersion : '2025-03-26';
     this.clientCapabilities = (params.capabilities ?? {}) as Json;
+    this.initializeParams = params;
     const { backend, logger } = this.context;
     const settled = await Promise.allSettled(
       backend.targets.map(async (target, index) => {
@@ -245,6 +272,7 @@ export class McpSession {
       if (upstreamSession === null) connection.setProtocolVersion(version);
       const link = session.addLink(index, name, connection);
       link.protocolVersion = version;
+      if (target.credential) await session.credentialFor(target, false);
     }
     return session;
   }
@@ -296,6 +324,12 @@ export class McpSession {
     this.calls.set(clientId, call);
     let response: JsonRpcMessage;
     try {
+      const broker = this.context.credentials;
+      if (broker && this.context.authorizer) {
+        // CEL's `connections`: every configured provider is present, so a rule never fails on a missing key.
+        const user = this.user;
+        facts = { ...facts, connections: user ? await broker.connections(user) : Object.fromEntries([...broker.settings.providers.keys()].map((name) => [name, false])) };
+      }
       response = await this.router.route(message, call, facts);
       sink.finish(response);
     } catch (error) {
@@ -488,7 +522,14 @@ export class McpSession {
   private async openLink(target: McpTarget, index: number, initialize?: Json): Promise<TargetLink> {
     let connection: TargetLink['connection'];
     try {
-      connection = await connectTarget(target, { pool: this.context.pool, logger: this.context.logger, credentials: this.credentials, initialize });
+      const token = target.credential ? await this.credentialFor(target, false) : undefined;
+      const variable = target.credential?.inject.env;
+      if (target.stdio && variable) this.injected.set(target.name, token !== undefined ? fingerprint(token) : '');
+      connection =
+        target.stdio && variable && token !== undefined
+          ? // Never from the warm pool, never back to it: this process carries one user's credential and serves this session only.
+            await this.context.pool.spawn(target.name, withEnv(target.stdio, variable, token))
+          : await connectTarget(target, { pool: this.context.pool, logger: this.context.logger, credentials: this.credentials, initialize });
     } catch (error) {
       const reason: UpstreamErrorReason = error instanceof UpstreamError && error.reason ? error.reason : 'connect_failed';
       this.context.telemetry.upstreamError?.(this.context.routeName, target.name, reason, (error as Error).message);
@@ -525,6 +566,72 @@ export class McpSession {
     return link;
   }
 
+  /**
+   * The user's credential for `target`, obtained through the broker; for HTTP targets it is also put in
+   * place as the target's header. Undefined when the user has not connected (or is anonymous). With
+   * `strict`, a provider that fails (token endpoint down) is an error for the call instead.
+   */
+  async credentialFor(target: McpTarget, strict: boolean): Promise<string | undefined> {
+    const broker = this.context.credentials;
+    const credential = target.credential;
+    const user = this.user;
+    if (!broker || !credential || !user) return undefined;
+    let token: string | undefined;
+    try {
+      token = await broker.tokenFor(user, credential.provider, this.credentials.bearer);
+    } catch (error) {
+      this.context.logger.warn('upstream credential unavailable', { target: target.name, provider: credential.provider, error: (error as Error).message });
+      if (strict) throw new UpstreamError(`target "${target.name}": the ${credential.provider} credential could not be obtained: ${(error as Error).message}`, UNAVAILABLE);
+      return undefined;
+    }
+    const header = credential.inject.header;
+    if (header) {
+      const headers = (this.credentials.targetHeaders ??= {});
+      if (token === undefined) delete headers[target.name];
+      else headers[target.name] = { name: header, value: `${credential.inject.prefix ?? 'Bearer '}${token}` };
+    }
+    return token;
+  }
+
+  /**
+   * Router hook before a call reaches `target`: a target with a credential the user has not connected gets
+   * the connect link (URL elicitation) instead; a stdio process started without (or with an older) token is
+   * restarted with the current one, so the call runs as the user.
+   */
+  async ensureCredential(target: McpTarget, index: number, message: JsonRpcMessage, facts: RequestFacts): Promise<JsonRpcMessage | undefined> {
+    const broker = this.context.credentials;
+    const credential = target.credential;
+    if (!broker || !credential) return undefined;
+    const user = this.user;
+    if (!user) return errorResponse(message.id, INVALID_REQUEST, `target "${target.name}" acts with each user's own ${credential.provider} account: sign in first`);
+    const token = await this.credentialFor(target, true);
+    if (token === undefined) {
+      const base = publicBaseUrl({ headers: facts.headers } as IncomingMessage, this.context.publicUrl);
+      const link = await broker.connectLink(user, credential.provider, base);
+      this.context.logger.info('credential required: connect link sent', { target: target.name, provider: credential.provider, subject: user.subject });
+      return credentialRequired(message, link, credential.provider, this.clientCapabilities, this.protocolVersion);
+    }
+    if (target.stdio && this.links.has(target.name) && this.injected.get(target.name) !== fingerprint(token)) await this.restartWithCredential(target, index);
+    return undefined;
+  }
+
+  /** Replaces the session's process of a stdio target by one started with the user's current credential. */
+  private async restartWithCredential(target: McpTarget, index: number): Promise<void> {
+    const previous = this.links.get(target.name)!;
+    this.links.delete(target.name);
+    await previous.close(true).catch(() => undefined);
+    const params = this.initializeParams ?? this.ephemeralInit ?? { protocolVersion: this.protocolVersion, capabilities: {}, clientInfo: { name: 'mcp-gateway', version: this.context.gatewayVersion } };
+    const link = await this.openLink(target, index, params);
+    const response = await link.request({ jsonrpc: '2.0', method: 'initialize', params });
+    if (response.error) throw new UpstreamError(`target "${target.name}" refused initialize: ${response.error.message}`, response.error.code);
+    link.protocolVersion = String(response.result?.protocolVersion ?? this.protocolVersion);
+    link.capabilities = (response.result?.capabilities ?? {}) as Json;
+    link.connection.setProtocolVersion(link.protocolVersion);
+    link.send({ jsonrpc: '2.0', method: 'notifications/initialized' });
+    if (!this.ephemeral) link.initialized();
+    this.context.logger.info('stdio target restarted with the user\'s credential', { target: target.name, session: this.id || undefined });
+  }
+
   /** Ephemeral sessions of legacy clients: the `initialize` params each target gets before the request. */
   prepareEphemeral(protocolVersion: string, handshake: boolean): void {
     this.protocolVersion = protocolVersion;
@@ -542,4 +649,14 @@ function incomingTrace(message: JsonRpcMessage, facts: RequestFacts): TraceCarri
   if (typeof header !== 'string') return undefined;
   const state = facts.headers?.tracestate;
   return { traceparent: header, tracestate: typeof state === 'string' ? state : undefined };
+}
+
+/** What identifies a token without keeping another copy of it. */
+function fingerprint(token: string): string {
+  return createHash('sha256').update(token).digest('base64url');
+}
+
+/** The stdio spec with the user's credential in one environment variable. */
+function withEnv(spec: StdioTarget, variable: string, token: string): StdioTarget {
+  return { ...spec, env: { ...spec.env, [variable]: token } };
 }
