@@ -11,12 +11,10 @@
  * no token appears in logs, /metrics, the admin JSON or the database in clear.
  */
 import { randomBytes } from 'node:crypto';
-import { mkdtempSync, rmSync } from 'node:fs';
-import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { Client } from '@modelcontextprotocol/sdk/client/index.js';
 import { ElicitationCompleteNotificationSchema, UrlElicitationRequiredError } from '@modelcontextprotocol/sdk/types.js';
-import { chromium } from 'playwright-core';
+import { chromium, type Browser } from 'playwright-core';
 import { connectClient, FIXTURES, GatewayProcess } from './helpers/gateway.js';
 import { freePort } from './helpers/ports.js';
 import { describeIf, file } from './helpers/requirements.js';
@@ -26,7 +24,8 @@ import { FakeGithub, GITHUB_CLIENT } from './support/github-provider.js';
 import { TestOpenIdProvider } from './support/oidc-provider.js';
 import { POSTGRESQL, TestPostgres } from './support/postgres.js';
 
-jest.setTimeout(120_000);
+/** PostgreSQL, two gateways and Chromium on a busy 2-core machine: hooks and browser steps get more than the default. */
+const SLOW = 120_000;
 
 const AUDIENCE = 'mcp_proxy';
 const USERS = { alice: { password: 'alice', realmRoles: ['user'] }, bob: { password: 'bob', realmRoles: ['user'] } };
@@ -53,6 +52,8 @@ describeIf([POSTGRESQL, file(CHROMIUM, 'chromium')])('per-user GitHub credential
   let github: FakeGithub;
   let one: Replica;
   let two: Replica;
+  /** One Chromium for the file; each browser step gets a fresh context (no cookies from the one before). */
+  let browser: Browser;
   const clients: Client[] = [];
   const env: NodeJS.ProcessEnv = {
     CREDENTIALS_ENCRYPTION_KEY: randomBytes(32).toString('hex'),
@@ -70,14 +71,21 @@ describeIf([POSTGRESQL, file(CHROMIUM, 'chromium')])('per-user GitHub credential
       GITHUB_USERS,
     );
     [one, two] = await Promise.all(ports.map((port) => startReplica(port)));
-  });
+    browser = await chromium.launch({
+      executablePath: CHROMIUM,
+      args: ['--headless', '--no-sandbox', '--disable-gpu', '--disable-quic', '--no-first-run', '--disable-background-networking',
+        '--disable-component-update', '--disable-sync'],
+    });
+  }, SLOW);
 
   afterAll(async () => {
     await Promise.all(clients.map((client) => client.close().catch(() => undefined)));
     await Promise.all([one?.gateway.stop(), two?.gateway.stop()]);
     await Promise.all([idp?.close(), github?.close()]);
     await postgres?.stop();
-  });
+    // launch() gave it a fresh, empty profile directory of its own, removed on close.
+    await browser?.close();
+  }, SLOW);
 
   async function startReplica(port: number): Promise<Replica> {
     const [adminPort, statsPort] = [await freePort(), await freePort()];
@@ -175,14 +183,9 @@ describeIf([POSTGRESQL, file(CHROMIUM, 'chromium')])('per-user GitHub credential
 
   /** The user at the browser: opens the link, confirms, signs in at "GitHub", lands on the gateway's callback page. */
   async function connectInBrowser(link: string, githubUser: 'alice' | 'bob'): Promise<string> {
-    const userDataDir = mkdtempSync(join(tmpdir(), 'chromium-connect-'));
-    const browser = await chromium.launchPersistentContext(userDataDir, {
-      executablePath: CHROMIUM,
-      args: ['--headless', '--no-sandbox', '--disable-gpu', '--disable-quic', '--no-first-run', '--disable-background-networking',
-        '--disable-component-update', '--disable-sync'],
-    });
+    const context = await browser.newContext();
     try {
-      const page = browser.pages()[0] ?? (await browser.newPage());
+      const page = await context.newPage();
       page.setDefaultTimeout(90_000);
       await page.goto(link);
       // The confirmation page, then GitHub's sign-in form, then the gateway's callback page.
@@ -196,9 +199,21 @@ describeIf([POSTGRESQL, file(CHROMIUM, 'chromium')])('per-user GitHub credential
       }
       return await page.content();
     } finally {
-      await browser.close();
-      rmSync(userDataDir, { recursive: true, force: true });
+      await context.close();
     }
+  }
+
+  /** The same steps over plain HTTP (confirmation POST, provider sign-in, callback with the cookie), where the browser was shown already. */
+  async function connectOverHttp(link: string, githubUser: 'alice' | 'bob'): Promise<Response> {
+    const started = await fetch(new URL('/connect/github/start', link), {
+      method: 'POST',
+      headers: { 'content-type': 'application/x-www-form-urlencoded' },
+      body: `link=${new URL(link).searchParams.get('link')}`,
+      redirect: 'manual',
+    });
+    expect(started.status).toBe(303);
+    const callback = await github.signIn(started.headers.get('location')!, githubUser);
+    return fetch(callback, { headers: { cookie: started.headers.get('set-cookie')!.split(';')[0] } });
   }
 
   /** Waits for something the gateway does after an event (a notification); a generous bound, not a timing assertion. */
@@ -224,7 +239,7 @@ describeIf([POSTGRESQL, file(CHROMIUM, 'chromium')])('per-user GitHub credential
     expect(await getMe(alice)).toEqual({ text: 'octo-alice', isError: false });
     // The token reached "GitHub" from the stdio server, and it was alice's.
     expect(github.userRequests.length).toBeGreaterThan(0);
-  });
+  }, SLOW);
 
   test('bob, whose client has no URL elicitation, gets the link as a tool error, connects, and acts as himself', async () => {
     const bob = await signIn(one, 'bob', false);
@@ -235,21 +250,23 @@ describeIf([POSTGRESQL, file(CHROMIUM, 'chromium')])('per-user GitHub credential
     await connectInBrowser(link!, 'bob');
     expect(await getMe(bob)).toEqual({ text: 'octo-bob', isError: false });
     expect(await getMe(alice)).toEqual({ text: 'octo-alice', isError: false });
-  });
+  }, SLOW);
 
   test('the second replica on the same database sees alice\'s connection', async () => {
     const aliceThere = await signIn(two, 'alice', true);
     expect(await getMe(aliceThere)).toEqual({ text: 'octo-alice', isError: false });
-  });
+  }, SLOW);
 
   test('a row copied to another user does not decrypt: bob gets an elicitation, never alice\'s GitHub identity', async () => {
+    const [bobs] = await postgres.query<{ sealed: Buffer }>(`SELECT sealed FROM mcp_user_credentials WHERE subject = 'bob'`);
     await postgres.query(
       `UPDATE mcp_user_credentials SET sealed = (SELECT sealed FROM mcp_user_credentials WHERE subject = 'alice') WHERE subject = 'bob'`,
     );
     const bob = await signIn(two, 'bob', true);
     await elicitationOf(bob);
-    await postgres.query(`DELETE FROM mcp_user_credentials WHERE subject = 'bob'`);
-  });
+    await postgres.query(`UPDATE mcp_user_credentials SET sealed = $1 WHERE subject = 'bob'`, [bobs.sealed]);
+    expect(await getMe(bob)).toEqual({ text: 'octo-bob', isError: false });
+  }, SLOW);
 
   test('tampered, replayed, other users\' and cross-browser links are refused', async () => {
     await signIn(one, 'alice', true);
@@ -292,12 +309,12 @@ describeIf([POSTGRESQL, file(CHROMIUM, 'chromium')])('per-user GitHub credential
     expect((await fetch(`${one.origin}/connect/github/callback?state=${'x'.repeat(43)}&code=abc`)).status).toBe(400);
     // None of it connected alice.
     await elicitationOf(aliceAgain);
-  });
+  }, SLOW);
 
   test('disconnect forgets the credential: the next call asks again, also on the other replica', async () => {
     const aliceNow = await signIn(one, 'alice', true);
     const { url } = await elicitationOf(aliceNow);
-    await connectInBrowser(url, 'alice');
+    expect((await connectOverHttp(url, 'alice')).status).toBe(200);
     expect(await getMe(aliceNow)).toEqual({ text: 'octo-alice', isError: false });
     const unauthenticated = await fetch(`${one.origin}/connect/github`, { method: 'DELETE' });
     expect(unauthenticated.status).toBe(401);
@@ -305,7 +322,7 @@ describeIf([POSTGRESQL, file(CHROMIUM, 'chromium')])('per-user GitHub credential
     expect(removed.status).toBe(204);
     await elicitationOf(aliceNow);
     await elicitationOf(await signIn(two, 'alice', true));
-  });
+  }, SLOW);
 
   test('no token appears in the logs, /metrics, the admin JSON or the database in clear; the admin page lists connections', async () => {
     const tokens = [...github.issuedTokens()];
@@ -333,5 +350,5 @@ describeIf([POSTGRESQL, file(CHROMIUM, 'chromium')])('per-user GitHub credential
     for (const secret of [GITHUB_CLIENT.clientSecret, env.CREDENTIALS_ENCRYPTION_KEY!]) {
       for (const surface of surfaces) expect(surface).not.toContain(secret);
     }
-  });
+  }, SLOW);
 });
