@@ -7,7 +7,7 @@ import type { ListenAddress, ResolvedConfig, ResolvedRoute } from './config/mode
 import { CredentialBroker } from './credentials/broker.js';
 import { ConnectEndpoint } from './credentials/connect-endpoint.js';
 import type { UserRef } from './credentials/store.js';
-import type { BackendContext } from './federation/session.js';
+import type { BackendContext, McpSession } from './federation/session.js';
 import { BindServer } from './http/server.js';
 import { compileMatcher, endpointPathOf, type CompiledListener, type CompiledRoute } from './http/routes.js';
 import { Admission, RateLimiter } from './session/limits.js';
@@ -89,7 +89,7 @@ export class Gateway {
   private readonly logger: Logger;
   private readonly warmupTimeoutMs?: number;
   private readonly telemetry: Telemetry;
-  private readonly sessions: SessionStore;
+  private readonly sessions: SessionStore<McpSession>;
   private readonly codec: SessionCodec;
   private readonly pools = new Map<string, StdioPool>();
   private readonly admission: Admission;
@@ -137,7 +137,7 @@ export class Gateway {
     if (options.telemetry) parts.push(options.telemetry);
     this.telemetry = combineTelemetry(parts);
     observability.activity.onTruncated = (route, bytes) => this.telemetry.bytesDropped?.(route, 'admin_activity', bytes);
-    this.sessions = new SessionStore(initial.settings.sessionTtlMs, this.logger, this.telemetry);
+    this.sessions = new SessionStore<McpSession>(initial.settings.sessionTtlMs, this.logger, this.telemetry);
     this.admission = new Admission(initial.settings);
     if (initial.settings.sessionKey) {
       this.codec = new SessionCodec(initial.settings.sessionKey);

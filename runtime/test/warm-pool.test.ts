@@ -1,6 +1,6 @@
 import { availableParallelism } from 'node:os';
 import type { StdioConnection } from '../src/upstream/stdio.js';
-import type { JsonRpcMessage } from '../src/upstream/types.js';
+import type { JsonRpcMessage } from '../src/protocol/jsonrpc.js';
 import { handshakeKey, WarmPool, type ProcessSource, type WarmPoolSettings } from '../src/upstream/warm-pool.js';
 import type { Logger } from '../src/telemetry/logger.js';
 

@@ -1,6 +1,7 @@
 import type { IncomingMessage, ServerResponse } from 'node:http';
+import { readBody } from '../protocol/body.js';
+import { McpError } from '../protocol/errors.js';
 import type { Logger } from '../telemetry/logger.js';
-import { BodyTooLarge, readBody } from '../transport/body.js';
 import type { IssuerChannel } from './issuer-channel.js';
 import type { AuthorizationServerMetadataSource } from './metadata-source.js';
 import type { IdentityProvider } from './provider.js';
@@ -38,7 +39,7 @@ export class RegistrationProxy {
     try {
       body = await readBody(req, MAX_REGISTRATION_BYTES);
     } catch (error) {
-      if (error instanceof BodyTooLarge) {
+      if (error instanceof McpError && error.kind === 'payload_too_large') {
         return sendJson(res, 413, { error: 'invalid_client_metadata', error_description: `registration request larger than ${MAX_REGISTRATION_BYTES} bytes` });
       }
       throw error;

@@ -7,17 +7,18 @@ import type { McpTarget, StdioTarget } from '../config/types.js';
 import type { CredentialBroker } from '../credentials/broker.js';
 import { credentialRequired } from '../credentials/elicitation.js';
 import type { UserRef } from '../credentials/store.js';
+import { INTERNAL_ERROR, McpError, REQUEST_CANCELLED, type UpstreamErrorReason } from '../protocol/errors.js';
+import { errorResponse, type JsonRpcMessage, type RequestId } from '../protocol/jsonrpc.js';
+import { DEFAULT_PROTOCOL_VERSION, META_SUBSCRIPTION_ID } from '../protocol/versions.js';
+import type { CallSink } from '../session/sink.js';
 import { EventStream, parseEventId, ReplayBudget, type SseWriter } from '../session/streams.js';
 import { capabilityNames, type SessionState } from '../session/token.js';
 import type { Logger } from '../telemetry/logger.js';
-import type { CallKind, Telemetry, UpstreamErrorReason } from '../telemetry/telemetry.js';
+import type { CallKind, Telemetry } from '../telemetry/telemetry.js';
 import { carrierOf, type TraceCarrier, type Tracer } from '../telemetry/tracing.js';
-import { errorResponse, INTERNAL_ERROR, INVALID_REQUEST, type RequestId } from '../transport/jsonrpc.js';
-import type { CallSink } from '../transport/responder.js';
 import { connectTarget, resumeTarget } from '../upstream/connect.js';
 import type { ClientCredentials } from '../upstream/http.js';
-import { UNAVAILABLE, type StdioPool } from '../upstream/stdio-pool.js';
-import { UpstreamError, type JsonRpcMessage } from '../upstream/types.js';
+import type { StdioPool } from '../upstream/stdio-pool.js';
 import { TargetLink, type ClientCall } from './link.js';
 import { mergeInitialize } from './merge.js';
 import { prefixUri } from './names.js';
@@ -55,12 +56,7 @@ const CALL_KINDS: Record<string, CallKind> = {
   'resources/unsubscribe': 'resource',
 };
 
-/** A session that cannot be rebuilt here (stdio or legacy SSE targets live in another process). */
-export class SessionNotResumable extends Error {}
-
 const KEPT_POST_STREAMS = 32;
-const SUBSCRIPTION_ID = 'io.modelcontextprotocol/subscriptionId';
-const REQUEST_CANCELLED = -32800;
 
 /**
  * One client session: its links to every target, and the bookkeeping that routes each message between
@@ -69,7 +65,7 @@ const REQUEST_CANCELLED = -32800;
 export class McpSession {
   id = '';
   readonly credentials: ClientCredentials = {};
-  protocolVersion = '2025-03-26';
+  protocolVersion: string = DEFAULT_PROTOCOL_VERSION;
   clientCapabilities: Json = {};
   subject?: string;
   /** Whom the session belongs to (issuer and subject of the token, see `ownerOf`); undefined when anonymous. */
@@ -156,7 +152,9 @@ export class McpSession {
 
   /** Runs the client's `initialize` against every target; returns the (merged) result. */
   async initialize(message: JsonRpcMessage): Promise<JsonRpcMessage> {
-    if (this.initializeStarted) throw new UpstreamError('Invalid Request: this session is already initialized; open a new session to initialize again', INVALID_REQUEST);
+    if (this.initializeStarted) {
+      throw new McpError('invalid_request', 'Invalid Request: this session is already initialized; open a new session to initialize again');
+    }
     this.initializeStarted = true;
     const started = performance.now();
     // Counted and traced like any request; the transport answers it itself, so the sink goes unused.
@@ -179,7 +177,7 @@ export class McpSession {
 
   private async initializeTargets(message: JsonRpcMessage): Promise<JsonRpcMessage> {
     const params = (message.params ?? {}) as Json;
-    const clientVersion = typeof params.protocolVersion === 'string' ? params.protocolVersion : '2025-03-26';
+    const clientVersion = typeof params.protocolVersion === 'string' ? params.protocolVersion : DEFAULT_PROTOCOL_VERSION;
     this.clientCapabilities = (params.capabilities ?? {}) as Json;
     this.initializeParams = params;
     const { backend, logger } = this.context;
@@ -220,7 +218,8 @@ export class McpSession {
       this.links.clear();
       if (this.passthrough && upstreamError) return { ...upstreamError, id: message.id };
       const rejection = settled.find((outcome) => outcome.status === 'rejected') as PromiseRejectedResult | undefined;
-      throw new UpstreamError(failures.join('; '), rejection?.reason instanceof UpstreamError ? rejection.reason.code : UNAVAILABLE);
+      const cause = rejection?.reason instanceof McpError ? rejection.reason : undefined;
+      throw cause ? McpError.relayed(cause.code, failures.join('; ')) : new McpError('unavailable', failures.join('; '));
     }
     for (const failure of failures) logger.warn('target skipped (failOpen)', { route: this.context.routeName, error: failure });
     for (const { link, result } of ready) {
@@ -255,7 +254,8 @@ export class McpSession {
     session.owner = state.o;
     const movable = state.t.every(([, kind, upstreamSession]) => kind === 'mcp' || (kind !== 'stdio' && upstreamSession === null));
     if (!movable) {
-      throw new SessionNotResumable(
+      throw new McpError(
+        'session_not_found',
         'session not found: it includes stdio or legacy SSE targets, whose processes and streams live in the gateway replica that created it; such sessions cannot move to another replica or survive a restart. Initialize a new session.',
       );
     }
@@ -263,7 +263,7 @@ export class McpSession {
       const index = context.backend.targets.findIndex((target) => target.name === name);
       const target = context.backend.targets[index];
       if (!target || (kind === 'mcp') !== (target.mcp !== undefined)) {
-        throw new SessionNotResumable(`session not found: target "${name}" is no longer configured on this route`);
+        throw new McpError('session_not_found', `session not found: target "${name}" is no longer configured on this route`);
       }
       const connection =
         upstreamSession !== null
@@ -333,11 +333,10 @@ export class McpSession {
       response = await this.router.route(message, call, facts);
       sink.finish(response);
     } catch (error) {
-      const code = error instanceof UpstreamError ? error.code : INTERNAL_ERROR;
-      if (!(error instanceof UpstreamError)) this.context.logger.error('request failed', { method: message.method, error });
-      const status = error instanceof UpstreamError ? error.httpStatus : undefined;
-      response = errorResponse(clientId, code, (error as Error).message, error instanceof UpstreamError ? error.data : undefined);
-      sink.finish(response, status);
+      if (!(error instanceof McpError)) this.context.logger.error('request failed', { method: message.method, error });
+      const failure = error instanceof McpError ? error : new McpError('internal', (error as Error).message);
+      response = failure.toResponse(clientId);
+      sink.finish(response, failure.httpStatus);
     } finally {
       this.calls.delete(clientId);
     }
@@ -442,12 +441,15 @@ export class McpSession {
   // ---- upstream → client ---------------------------------------------------------------------
 
   private upstreamMessage(link: TargetLink, message: JsonRpcMessage): void {
-    const subscription = message.params?._meta?.[SUBSCRIPTION_ID];
+    const subscription = message.params?._meta?.[META_SUBSCRIPTION_ID];
     if (subscription !== undefined) {
       // 2026-07-28 tags listen-stream notifications with the id of the subscriptions/listen request: the
       // upstream knows the gateway's id for it, the client its own.
       const call = [...this.calls.values()].find((candidate) => candidate.upstream.some((sent) => sent.link === link && String(sent.id) === String(subscription)));
-      if (call) message = { ...message, params: { ...message.params, _meta: { ...message.params!._meta, [SUBSCRIPTION_ID]: typeof subscription === 'string' ? String(call.clientId) : call.clientId } } };
+      if (call) {
+        const clientId = typeof subscription === 'string' ? String(call.clientId) : call.clientId;
+        message = { ...message, params: { ...message.params, _meta: { ...message.params!._meta, [META_SUBSCRIPTION_ID]: clientId } } };
+      }
     }
     if (message.id !== undefined && message.id !== null) {
       // A server-to-client request (sampling, elicitation, roots): our id towards the client, theirs kept to answer.
@@ -531,7 +533,7 @@ export class McpSession {
             await this.context.pool.spawn(target.name, withEnv(target.stdio, variable, token))
           : await connectTarget(target, { pool: this.context.pool, logger: this.context.logger, credentials: this.credentials, initialize });
     } catch (error) {
-      const reason: UpstreamErrorReason = error instanceof UpstreamError && error.reason ? error.reason : 'connect_failed';
+      const reason: UpstreamErrorReason = error instanceof McpError && error.reason ? error.reason : 'connect_failed';
       this.context.telemetry.upstreamError?.(this.context.routeName, target.name, reason, (error as Error).message);
       throw error;
     }
@@ -545,17 +547,17 @@ export class McpSession {
   async linkFor(target: McpTarget, index: number): Promise<TargetLink> {
     const existing = this.links.get(target.name);
     if (existing) {
-      if (!existing.alive) throw new UpstreamError(`target "${target.name}" is unavailable in this session`, UNAVAILABLE);
+      if (!existing.alive) throw new McpError('unavailable', `target "${target.name}" is unavailable in this session`);
       return existing;
     }
-    if (!this.ephemeral) throw new UpstreamError(`target "${target.name}" is not part of this session`, UNAVAILABLE);
+    if (!this.ephemeral) throw new McpError('unavailable', `target "${target.name}" is not part of this session`);
     const link = await this.openLink(target, index, this.ephemeralInit);
     if (this.ephemeralInit) {
       const ready = link.connection.initialized;
       const response: JsonRpcMessage = ready
         ? { jsonrpc: '2.0', id: 0, result: structuredClone(ready) }
         : await link.request({ jsonrpc: '2.0', method: 'initialize', params: this.ephemeralInit });
-      if (response.error) throw new UpstreamError(`target "${target.name}" refused initialize: ${response.error.message}`, response.error.code);
+      if (response.error) throw McpError.relayed(response.error.code, `target "${target.name}" refused initialize: ${response.error.message}`);
       link.protocolVersion = String(response.result?.protocolVersion ?? this.protocolVersion);
       link.connection.setProtocolVersion(link.protocolVersion);
       link.send({ jsonrpc: '2.0', method: 'notifications/initialized' });
@@ -581,7 +583,7 @@ export class McpSession {
       token = await broker.tokenFor(user, credential.provider, this.credentials.bearer);
     } catch (error) {
       this.context.logger.warn('upstream credential unavailable', { target: target.name, provider: credential.provider, error: (error as Error).message });
-      if (strict) throw new UpstreamError(`target "${target.name}": the ${credential.provider} credential could not be obtained: ${(error as Error).message}`, UNAVAILABLE);
+      if (strict) throw new McpError('unavailable', `target "${target.name}": the ${credential.provider} credential could not be obtained: ${(error as Error).message}`);
       return undefined;
     }
     const header = credential.inject.header;
@@ -603,7 +605,7 @@ export class McpSession {
     const credential = target.credential;
     if (!broker || !credential) return undefined;
     const user = this.user;
-    if (!user) return errorResponse(message.id, INVALID_REQUEST, `target "${target.name}" acts with each user's own ${credential.provider} account: sign in first`);
+    if (!user) return new McpError('invalid_request', `target "${target.name}" acts with each user's own ${credential.provider} account: sign in first`).toResponse(message.id as RequestId);
     const token = await this.credentialFor(target, true);
     if (token === undefined) {
       const base = publicBaseUrl({ headers: facts.headers } as IncomingMessage, this.context.publicUrl);
@@ -623,7 +625,7 @@ export class McpSession {
     const params = this.initializeParams ?? this.ephemeralInit ?? { protocolVersion: this.protocolVersion, capabilities: {}, clientInfo: { name: 'mcp-gateway', version: this.context.gatewayVersion } };
     const link = await this.openLink(target, index, params);
     const response = await link.request({ jsonrpc: '2.0', method: 'initialize', params });
-    if (response.error) throw new UpstreamError(`target "${target.name}" refused initialize: ${response.error.message}`, response.error.code);
+    if (response.error) throw McpError.relayed(response.error.code, `target "${target.name}" refused initialize: ${response.error.message}`);
     link.protocolVersion = String(response.result?.protocolVersion ?? this.protocolVersion);
     link.capabilities = (response.result?.capabilities ?? {}) as Json;
     link.connection.setProtocolVersion(link.protocolVersion);

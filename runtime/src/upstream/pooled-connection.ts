@@ -1,5 +1,6 @@
+import type { JsonRpcMessage } from '../protocol/jsonrpc.js';
 import type { StdioConnection } from './stdio.js';
-import type { JsonRpcMessage, UpstreamConnection } from './types.js';
+import type { UpstreamConnection } from './types.js';
 
 type Json = Record<string, unknown>;
 
