@@ -19,6 +19,8 @@ const MAX_CACHED = 10_000;
  */
 export class TokenExchanger {
   private readonly cache = new Map<string, GrantedToken & { expiresAt: number }>();
+  /** Exchanges under way: concurrent calls of one user (every target at initialize) share one. */
+  private readonly running = new Map<string, Promise<string>>();
 
   constructor(
     private readonly settings: ExchangeSettings,
@@ -30,6 +32,15 @@ export class TokenExchanger {
     const key = JSON.stringify([user.issuer, user.subject]);
     const cached = this.cache.get(key);
     if (cached && cached.expiresAt - EXPIRY_MARGIN_MS > Date.now()) return cached.accessToken;
+    let running = this.running.get(key);
+    if (!running) {
+      running = this.exchange(key, user, subjectToken).finally(() => this.running.delete(key));
+      this.running.set(key, running);
+    }
+    return running;
+  }
+
+  private async exchange(key: string, user: UserRef, subjectToken: string): Promise<string> {
     const url = this.settings.tokenUrl ?? (await this.discoverTokenUrl(user.issuer));
     const params: Record<string, string> = {
       grant_type: GRANT,
