@@ -298,8 +298,6 @@ export const configSchema = {
         store: {
           type: 'object',
           additionalProperties: false,
-          minProperties: 1,
-          maxProperties: 1,
           description: 'Exactly one of `postgres` (shared by replicas) or `memory` (`mcp-gateway dev` and single-process use only).',
           properties: {
             postgres: {
@@ -323,8 +321,6 @@ export const configSchema = {
           additionalProperties: {
             type: 'object',
             additionalProperties: false,
-            minProperties: 1,
-            maxProperties: 1,
             properties: {
               oauth2: {
                 type: 'object',
@@ -365,7 +361,6 @@ export const configSchema = {
         inject: {
           type: 'object',
           additionalProperties: false,
-          minProperties: 1,
           description: 'Exactly one of `env` (stdio targets) or `header` (mcp, sse targets), with an optional `prefix` for `header`.',
           properties: {
             env: { type: 'string', pattern: '^[A-Za-z_][A-Za-z0-9_]*$' },
