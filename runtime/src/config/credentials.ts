@@ -48,6 +48,9 @@ export function checkCredentials(config: GatewayConfig, issues: ConfigIssue[], e
       issues.push({ path: `${at}.inject.header`, message: 'stdio targets have no HTTP requests; use `env`' });
     }
     if (prefix !== undefined && header === undefined) issues.push({ path: `${at}.inject.prefix`, message: 'only applies with `header`' });
+    if (target.policies?.backendAuth?.passthrough !== undefined) {
+      issues.push({ path: `${path}.policies.backendAuth.passthrough`, message: 'cannot be used with `credential`: the user\'s own token must not reach the target' });
+    }
     const pool = target.stdio?.pool;
     for (const mode of ['shared', 'reuse'] as const) {
       if (pool?.[mode]) {
