@@ -193,12 +193,15 @@ export class Gateway {
     let found = this.tokenEndpoints.get(issuer);
     if (!found) {
       const routes = this.table!.config.binds.flatMap((bind) => bind.listeners.flatMap((listener) => listener.routes));
-      const auth = routes.map((route) => route.authentication).find((candidate) => candidate?.issuer.replace(/\/+$/, '') === issuer.replace(/\/+$/, ''));
+      const trimmed = issuer.replace(/\/+$/, '');
+      const auth = routes.map((route) => route.authentication).find((candidate) => candidate?.issuer.replace(/\/+$/, '') === trimmed);
       const channel = new IssuerChannel(issuer, auth?.backchannelUrl);
       found = fetch(channel.internal(`${issuer.replace(/\/+$/, '')}/.well-known/openid-configuration`), { signal: AbortSignal.timeout(10_000) })
         .then(async (response) => {
           const document = (await response.json()) as { token_endpoint?: unknown };
-          if (!response.ok || typeof document.token_endpoint !== 'string') throw new Error(`no token_endpoint in the discovery document of ${issuer}`);
+          if (!response.ok || typeof document.token_endpoint !== 'string') {
+            throw new Error(`no token_endpoint in the discovery document of ${issuer}`);
+          }
           return channel.internal(document.token_endpoint);
         })
         .catch((error: Error) => {
@@ -340,7 +343,9 @@ export class Gateway {
     const status: AdminEndpoints['status'] = () => this.adminStatus();
     const scrape: AdminEndpoints['metrics'] = metrics ? () => metrics.scrape() : undefined;
     const broker = this.broker;
-    const connections: AdminEndpoints['connections'] = broker ? async () => ({ store: broker.store.kind, connections: await broker.listConnections() }) : undefined;
+    const connections: AdminEndpoints['connections'] = broker
+      ? async () => ({ store: broker.store.kind, connections: await broker.listConnections() })
+      : undefined;
     const sameAddress = statsAddr && adminAddr && statsAddr.port !== 0 && statsAddr.port === adminAddr.port && statsAddr.host === adminAddr.host;
     if (adminAddr) {
       const port = await this.listenAdmin(adminAddr, sameAddress ? { status, connections, metrics: scrape } : { status, connections }, 'admin page');

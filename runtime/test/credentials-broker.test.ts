@@ -113,7 +113,8 @@ describe('credential broker', () => {
     const later = await broker.connectLink(ALICE, 'github', BASE);
     const now = Date.now();
     jest.spyOn(Date, 'now').mockReturnValue(now + 11 * 60_000);
-    await expect(broker.inspectLink('github', new URL(later.url).searchParams.get('link')!)).rejects.toMatchObject({ status: 410, message: expect.stringMatching(/expired/) });
+    const expired = broker.inspectLink('github', new URL(later.url).searchParams.get('link')!);
+    await expect(expired).rejects.toMatchObject({ status: 410, message: expect.stringMatching(/expired/) });
   });
 
   test('sealing: another key or another row context does not open', () => {

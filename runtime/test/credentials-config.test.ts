@@ -7,7 +7,9 @@ import { ConfigLoader } from '../src/config/load.js';
 
 const KEY = 'a'.repeat(64);
 const AUTH = { issuer: 'https://idp.example/realms/mcp', audience: 'mcp_proxy' };
-const GITHUB = { oauth2: { authorizationUrl: 'https://github.com/login/oauth/authorize', tokenUrl: 'https://github.com/login/oauth/access_token', clientId: 'Ov23li' } };
+const GITHUB = {
+  oauth2: { authorizationUrl: 'https://github.com/login/oauth/authorize', tokenUrl: 'https://github.com/login/oauth/access_token', clientId: 'Ov23li' },
+};
 
 interface Options {
   readonly credentials?: unknown;
@@ -16,7 +18,11 @@ interface Options {
 }
 
 function config({ credentials, target, policies = { mcpAuthentication: AUTH } }: Options): unknown {
-  const github = target ?? { name: 'github', stdio: { cmd: 'github-mcp-server', args: ['stdio'] }, credential: { provider: 'github', inject: { env: 'GITHUB_PERSONAL_ACCESS_TOKEN' } } };
+  const github = target ?? {
+    name: 'github',
+    stdio: { cmd: 'github-mcp-server', args: ['stdio'] },
+    credential: { provider: 'github', inject: { env: 'GITHUB_PERSONAL_ACCESS_TOKEN' } },
+  };
   return {
     config: credentials === undefined ? {} : { credentials },
     binds: [{ port: 3000, listeners: [{ routes: [{ name: 'r', backends: [{ mcp: { targets: [github] } }], policies }] }] }],
@@ -41,7 +47,11 @@ describe('credentials configuration', () => {
   test('the contract\'s example loads: secrets from env and file, key as hex or base64, defaults filled in', async () => {
     const dir = mkdtempSync(join(tmpdir(), 'creds-config-'));
     writeFileSync(join(dir, 'secret'), 'from-a-file\n');
-    const env = { CREDENTIALS_DATABASE_URL: 'postgres://gw:pw@db:5432/mcp', CREDENTIALS_ENCRYPTION_KEY: Buffer.alloc(32, 7).toString('base64'), GH: 's3' };
+    const env = {
+      CREDENTIALS_DATABASE_URL: 'postgres://gw:pw@db:5432/mcp',
+      CREDENTIALS_ENCRYPTION_KEY: Buffer.alloc(32, 7).toString('base64'),
+      GH: 's3',
+    };
     const loaded = await new ConfigLoader().loadObject(
       config({
         credentials: {
@@ -85,7 +95,9 @@ describe('credentials configuration', () => {
       `${TARGET}.credential.inject.env: only stdio targets get environment variables; use \`header\` for mcp and sse targets`,
     ]);
     const stdio = { name: 'gh', stdio: { cmd: 'x' }, credential: { provider: 'github', inject: { header: 'Authorization' } } };
-    expect(await issuesOf(config({ credentials: CREDENTIALS, target: stdio }))).toEqual([`${TARGET}.credential.inject.header: stdio targets have no HTTP requests; use \`env\``]);
+    expect(await issuesOf(config({ credentials: CREDENTIALS, target: stdio }))).toEqual([
+      `${TARGET}.credential.inject.header: stdio targets have no HTTP requests; use \`env\``,
+    ]);
     const both = { name: 'gh', stdio: { cmd: 'x' }, credential: { provider: 'github', inject: { env: 'A', header: 'B' } } };
     expect(await issuesOf(config({ credentials: CREDENTIALS, target: both }))).toEqual([
       `${TARGET}.credential.inject: give exactly one of \`env\` (stdio targets) or \`header\` (mcp, sse targets)`,
@@ -96,13 +108,16 @@ describe('credentials configuration', () => {
     for (const mode of ['shared', 'reuse']) {
       const target = { name: 'gh', stdio: { cmd: 'x', pool: { size: 1, [mode]: true } }, credential: { provider: 'github', inject: { env: 'T' } } };
       expect(await issuesOf(config({ credentials: CREDENTIALS, target }))).toEqual([
-        `${TARGET}.stdio.pool.${mode}: cannot be used with \`credential\`: a process started with one user's credential must serve that user's session only`,
+        `${TARGET}.stdio.pool.${mode}: cannot be used with \`credential\`: ` +
+          "a process started with one user's credential must serve that user's session only",
       ]);
     }
   });
 
   test('store, key and secrets: missing, wrong length, unset', async () => {
-    expect(await issuesOf(config({ credentials: { ...CREDENTIALS, store: {} } }))).toEqual(['config.credentials.store: give exactly one of `postgres` or `memory`']);
+    expect(await issuesOf(config({ credentials: { ...CREDENTIALS, store: {} } }))).toEqual([
+      'config.credentials.store: give exactly one of `postgres` or `memory`',
+    ]);
     expect(await issuesOf(config({ credentials: { ...CREDENTIALS, encryptionKey: { value: 'abcd' } } }))).toEqual([
       'config.credentials.encryptionKey: must be 32 bytes: 64 hex characters or base64 (`openssl rand -hex 32`)',
     ]);

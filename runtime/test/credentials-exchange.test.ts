@@ -34,7 +34,7 @@ describe('token exchange and header injection for HTTP targets', () => {
       users: { alice: { password: 'alice', realmRoles: ['user'] } },
       tokenExchange: EXCHANGE,
     });
-    [internal, named, github] = await Promise.all([startStreamableServer('internal'), startStreamableServer('named'), startStreamableServer('github')]);
+    [internal, named, github] = await Promise.all(['internal', 'named', 'github'].map((label) => startStreamableServer(label)));
     const config = {
       config: {
         adminAddr: '127.0.0.1:0',
@@ -45,7 +45,9 @@ describe('token exchange and header injection for HTTP targets', () => {
           providers: {
             // No tokenUrl: found through the realm's discovery document.
             internal: { tokenExchange: { clientId: EXCHANGE.clientId, clientSecret: { env: 'EXCHANGE_SECRET' }, audience: 'internal-api' } },
-            github: { oauth2: { authorizationUrl: 'https://github.invalid/login/oauth/authorize', tokenUrl: 'https://github.invalid/token', clientId: 'x' } },
+            github: {
+              oauth2: { authorizationUrl: 'https://github.invalid/login/oauth/authorize', tokenUrl: 'https://github.invalid/token', clientId: 'x' },
+            },
           },
         },
       },
@@ -63,7 +65,11 @@ describe('token exchange and header injection for HTTP targets', () => {
                       mcp: {
                         targets: [
                           { name: 'internal', mcp: { host: internal.url }, credential: { provider: 'internal', inject: { header: 'Authorization' } } },
-                          { name: 'named', mcp: { host: named.url }, credential: { provider: 'internal', inject: { header: 'X-Api-Token', prefix: 'token ' } } },
+                          {
+                            name: 'named',
+                            mcp: { host: named.url },
+                            credential: { provider: 'internal', inject: { header: 'X-Api-Token', prefix: 'token ' } },
+                          },
                           { name: 'gh', mcp: { host: github.url }, credential: { provider: 'github', inject: { header: 'Authorization' } } },
                         ],
                       },
@@ -81,7 +87,8 @@ describe('token exchange and header injection for HTTP targets', () => {
         },
       ],
     };
-    gateway = await GatewayProcess.serving(writeConfigFile('credentials-exchange-', JSON.stringify(config)), { EXCHANGE_SECRET: EXCHANGE.clientSecret });
+    const file = writeConfigFile('credentials-exchange-', JSON.stringify(config));
+    gateway = await GatewayProcess.serving(file, { EXCHANGE_SECRET: EXCHANGE.clientSecret });
   });
 
   afterAll(async () => {

@@ -125,7 +125,11 @@ describeIf([POSTGRESQL, file(CHROMIUM, 'chromium')])('per-user GitHub credential
                         targets: [
                           {
                             name: 'github',
-                            stdio: { cmd: process.execPath, args: [join(FIXTURES, 'github-user-server.mjs')], env: { GITHUB_API_URL: github.origin } },
+                            stdio: {
+                              cmd: process.execPath,
+                              args: [join(FIXTURES, 'github-user-server.mjs')],
+                              env: { GITHUB_API_URL: github.origin },
+                            },
                             credential: { provider: 'github', inject: { env: 'GITHUB_PERSONAL_ACCESS_TOKEN' } },
                           },
                         ],
@@ -318,7 +322,8 @@ describeIf([POSTGRESQL, file(CHROMIUM, 'chromium')])('per-user GitHub credential
     expect(await getMe(aliceNow)).toEqual({ text: 'octo-alice', isError: false });
     const unauthenticated = await fetch(`${one.origin}/connect/github`, { method: 'DELETE' });
     expect(unauthenticated.status).toBe(401);
-    const removed = await fetch(`${two.origin}/connect/github`, { method: 'DELETE', headers: { authorization: `Bearer ${await idp.userToken('alice', two.endpoint)}` } });
+    const aliceAtTwo = await idp.userToken('alice', two.endpoint);
+    const removed = await fetch(`${two.origin}/connect/github`, { method: 'DELETE', headers: { authorization: `Bearer ${aliceAtTwo}` } });
     expect(removed.status).toBe(204);
     await elicitationOf(aliceNow);
     await elicitationOf(await signIn(two, 'alice', true));

@@ -74,9 +74,18 @@ export function adminStatus(sources: StatusSources): AdminStatus {
       idleS: Math.round((now - session.lastActivity) / 1000),
     })),
     recentCalls: sources.activity.recentCalls().map(redactCall),
-    config: redactConfig({ source: sources.config.source, settings: { ...sources.config.settings, credentials: undefined }, binds: sources.config.binds }),
+    config: redactConfig({
+      source: sources.config.source,
+      settings: { ...sources.config.settings, credentials: undefined },
+      binds: sources.config.binds,
+    }),
     ...(credentials
-      ? { userCredentials: { store: credentials.store.kind, providers: [...credentials.providers.values()].map(({ name, kind }) => ({ name, kind })) } }
+      ? {
+          userCredentials: {
+            store: credentials.store.kind,
+            providers: [...credentials.providers.values()].map(({ name, kind }) => ({ name, kind })),
+          },
+        }
       : {}),
   };
 }

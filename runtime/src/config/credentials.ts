@@ -15,7 +15,9 @@ function credentialTargets(config: GatewayConfig): Array<{ target: McpTarget; pa
   config.binds?.forEach((bind, b) =>
     bind.listeners.forEach((listener, l) =>
       listener.routes.forEach((route, r) =>
-        route.backends.forEach((backend, k) => visit(backend.mcp.targets, `binds[${b}].listeners[${l}].routes[${r}].backends[${k}].mcp.targets`, route)),
+        route.backends.forEach((backend, k) =>
+          visit(backend.mcp.targets, `binds[${b}].listeners[${l}].routes[${r}].backends[${k}].mcp.targets`, route),
+        ),
       ),
     ),
   );
@@ -34,10 +36,14 @@ export function checkCredentials(config: GatewayConfig, issues: ConfigIssue[], e
       issues.push({ path: 'config.credentials', message: `is required: ${at} names provider "${credential.provider}"` });
     } else if (!Object.hasOwn(providers, credential.provider)) {
       const known = Object.keys(providers);
-      issues.push({ path: `${at}.provider`, message: `"${credential.provider}" is not a key of config.credentials.providers (${known.length ? known.join(', ') : 'none defined'})` });
+      const names = known.length ? known.join(', ') : 'none defined';
+      issues.push({ path: `${at}.provider`, message: `"${credential.provider}" is not a key of config.credentials.providers (${names})` });
     }
     if (!signedIn) {
-      issues.push({ path: at, message: 'needs users to sign in: add policies.mcpAuthentication to the route (a credential belongs to a signed-in user)' });
+      issues.push({
+        path: at,
+        message: 'needs users to sign in: add policies.mcpAuthentication to the route (a credential belongs to a signed-in user)',
+      });
     }
     const { env: variable, header, prefix } = credential.inject;
     if ((variable !== undefined) === (header !== undefined)) {
@@ -49,7 +55,10 @@ export function checkCredentials(config: GatewayConfig, issues: ConfigIssue[], e
     }
     if (prefix !== undefined && header === undefined) issues.push({ path: `${at}.inject.prefix`, message: 'only applies with `header`' });
     if (target.policies?.backendAuth?.passthrough !== undefined) {
-      issues.push({ path: `${path}.policies.backendAuth.passthrough`, message: 'cannot be used with `credential`: the user\'s own token must not reach the target' });
+      issues.push({
+        path: `${path}.policies.backendAuth.passthrough`,
+        message: 'cannot be used with `credential`: the user\'s own token must not reach the target',
+      });
     }
     const pool = target.stdio?.pool;
     for (const mode of ['shared', 'reuse'] as const) {
@@ -72,7 +81,9 @@ function checkSettings(settings: CredentialsSettings, issues: ConfigIssue[], env
   }
   if (store.postgres) {
     const url = readSecret(store.postgres.url, `${base}.store.postgres.url`, issues, env);
-    if (url !== undefined && !/^postgres(ql)?:\/\//.test(url)) issues.push({ path: `${base}.store.postgres.url`, message: 'must be a postgres:// URL' });
+    if (url !== undefined && !/^postgres(ql)?:\/\//.test(url)) {
+      issues.push({ path: `${base}.store.postgres.url`, message: 'must be a postgres:// URL' });
+    }
   }
   const key = readSecret(settings.encryptionKey, `${base}.encryptionKey`, issues, env);
   if (key !== undefined && !decodeKey(key)) {
@@ -96,7 +107,9 @@ function checkSettings(settings: CredentialsSettings, issues: ConfigIssue[], env
       } catch {
         // reported below
       }
-      if (!parsed || (parsed.protocol !== 'https:' && parsed.protocol !== 'http:')) issues.push({ path: `${at}.${field}`, message: `must be an http(s) URL, got "${value}"` });
+      if (!parsed || (parsed.protocol !== 'https:' && parsed.protocol !== 'http:')) {
+        issues.push({ path: `${at}.${field}`, message: `must be an http(s) URL, got "${value}"` });
+      }
     }
     const secret = provider.oauth2?.clientSecret ?? provider.tokenExchange?.clientSecret;
     if (secret) readSecret(secret, `${at}.${kinds[0]}.clientSecret`, issues, env);
@@ -167,7 +180,11 @@ export function resolveCredentials(config: GatewayConfig, env: NodeJS.ProcessEnv
     }
   }
   const store: ResolvedCredentials['store'] = settings.store.postgres
-    ? { kind: 'postgres', url: secret(settings.store.postgres.url, 'config.credentials.store.postgres.url')!, table: settings.store.postgres.table ?? DEFAULT_TABLE }
+    ? {
+        kind: 'postgres',
+        url: secret(settings.store.postgres.url, 'config.credentials.store.postgres.url')!,
+        table: settings.store.postgres.table ?? DEFAULT_TABLE,
+      }
     : { kind: 'memory' };
   return {
     store,

@@ -293,7 +293,8 @@ export const configSchema = {
       type: 'object',
       additionalProperties: false,
       required: ['store', 'encryptionKey', 'providers'],
-      description: 'Extension: each user\'s own upstream credentials, obtained per user (OAuth through URL elicitation, or token exchange) and injected into targets.',
+      description:
+        'Extension: each user\'s own upstream credentials, obtained per user (OAuth through URL elicitation, or token exchange) and injected into targets.',
       properties: {
         store: {
           type: 'object',
@@ -313,7 +314,10 @@ export const configSchema = {
           },
         },
         encryptionKey: { $ref: '#/$defs/secretRef', description: 'AES-256-GCM key: 32 bytes as 64 hex characters or base64.' },
-        publicUrl: { type: 'string', description: 'Base of the connect links. Default: the route\'s publicUrl, else the request\'s (forwarded) host.' },
+        publicUrl: {
+          type: 'string',
+          description: 'Base of the connect links. Default: the route\'s publicUrl, else the request\'s (forwarded) host.',
+        },
         providers: {
           type: 'object',
           description: 'Provider name -> exactly one of `oauth2` or `tokenExchange`.',
@@ -339,7 +343,11 @@ export const configSchema = {
                 additionalProperties: false,
                 required: ['clientId', 'audience'],
                 properties: {
-                  tokenUrl: { type: 'string', minLength: 1, description: 'Default: the route issuer\'s token_endpoint (through backchannelUrl when set).' },
+                  tokenUrl: {
+                    type: 'string',
+                    minLength: 1,
+                    description: 'Default: the route issuer\'s token_endpoint (through backchannelUrl when set).',
+                  },
                   clientId: { type: 'string', minLength: 1 },
                   clientSecret: { $ref: '#/$defs/secretRef' },
                   audience: { type: 'string', minLength: 1 },

@@ -7,6 +7,9 @@ import { rowContext, Sealer } from './sealing.js';
 import { MemoryCredentialStore, type ConnectionSummary, type CredentialStore, type UserRef } from './store.js';
 import { TokenExchanger } from './token-exchange.js';
 
+/** The token endpoint of a sign-in issuer (token exchange without `tokenUrl`). */
+export type TokenUrlDiscovery = (issuer: string) => Promise<string>;
+
 /** How long a connect link, and then the provider round trip, may take. */
 export const CONNECT_LINK_TTL_MS = 10 * 60_000;
 /** A stored token is refreshed when it has less than this left. */
@@ -66,8 +69,9 @@ export class CredentialBroker {
   private readonly connectionsCache = new Map<string, { at: number; value: Record<string, boolean> }>();
   private readonly refreshing = new Map<string, Promise<string | undefined>>();
 
-  static async create(settings: ResolvedCredentials, logger: Logger, discoverTokenUrl: (issuer: string) => Promise<string>): Promise<CredentialBroker> {
-    const store = settings.store.kind === 'postgres' ? await PostgresCredentialStore.connect(settings.store.url, settings.store.table) : new MemoryCredentialStore();
+  static async create(settings: ResolvedCredentials, logger: Logger, discoverTokenUrl: TokenUrlDiscovery): Promise<CredentialBroker> {
+    const { store: where } = settings;
+    const store = where.kind === 'postgres' ? await PostgresCredentialStore.connect(where.url, where.table) : new MemoryCredentialStore();
     try {
       await store.init();
     } catch (error) {
@@ -75,7 +79,9 @@ export class CredentialBroker {
       // The message of a connection failure can carry the URL; only its kind is reported.
       throw new Error(`credential store (${store.kind}) not usable: ${redactUrl((error as Error).message)}`);
     }
-    if (store.kind === 'memory') logger.warn('credentials are kept in memory: they are lost on restart and not shared with other replicas (use store.postgres)');
+    if (store.kind === 'memory') {
+      logger.warn('credentials are kept in memory: they are lost on restart and not shared with other replicas (use store.postgres)');
+    }
     return new CredentialBroker(settings, store, logger, discoverTokenUrl);
   }
 
@@ -83,7 +89,7 @@ export class CredentialBroker {
     readonly settings: ResolvedCredentials,
     readonly store: CredentialStore,
     private readonly logger: Logger,
-    discoverTokenUrl: (issuer: string) => Promise<string>,
+    discoverTokenUrl: TokenUrlDiscovery,
   ) {
     this.sealer = new Sealer(settings.encryptionKey);
     for (const [name, provider] of settings.providers) {
@@ -125,7 +131,10 @@ export class CredentialBroker {
     if (!row) return undefined;
     const plain = this.sealer.open(row.sealed, rowContext(user.issuer, user.subject, provider));
     if (plain === undefined) {
-      this.logger.warn('stored credential does not decrypt for its row (other key, or copied from another user); ignored', { provider, subject: user.subject });
+      this.logger.warn('stored credential does not decrypt for its row (other key, or copied from another user); ignored', {
+        provider,
+        subject: user.subject,
+      });
       return undefined;
     }
     const token = JSON.parse(plain) as StoredToken;
@@ -204,7 +213,8 @@ export class CredentialBroker {
     try {
       granted = await this.oauth.get(provider)!.redeemCode(code, step.redirectUri!, step.verifier!);
     } catch (error) {
-      this.logger.warn('connect: the provider refused the code', { provider, subject: step.subject, error: error instanceof TokenEndpointError ? error.error : 'failed' });
+      const reason = error instanceof TokenEndpointError ? error.error : 'failed';
+      this.logger.warn('connect: the provider refused the code', { provider, subject: step.subject, error: reason });
       throw new ConnectRefused(502, `${provider} did not issue a token; open the connect link again`);
     }
     const user = { issuer: step.issuer, subject: step.subject };
@@ -234,7 +244,8 @@ export class CredentialBroker {
 
   private async save(user: UserRef, provider: string, granted: GrantedToken): Promise<void> {
     const stored: StoredToken = { accessToken: granted.accessToken, refreshToken: granted.refreshToken, expiresAt: granted.expiresAt };
-    await this.store.put(user, provider, this.sealer.seal(JSON.stringify(stored), rowContext(user.issuer, user.subject, provider)), granted.expiresAt);
+    const sealed = this.sealer.seal(JSON.stringify(stored), rowContext(user.issuer, user.subject, provider));
+    await this.store.put(user, provider, sealed, granted.expiresAt);
   }
 
   /** Pending steps are stored under the hash of their secret: the store never holds a usable link or state. */

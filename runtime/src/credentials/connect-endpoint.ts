@@ -78,7 +78,7 @@ export class ConnectEndpoint {
     const secure = (this.broker.settings.publicUrl ?? base).startsWith('https:') ? '; Secure' : '';
     res.writeHead(303, {
       location: authorizationUrl,
-      'set-cookie': `${cookieName(provider)}=${binding}; Path=/connect/${encodeURIComponent(provider)}/; Max-Age=600; HttpOnly; SameSite=Lax${secure}`,
+      'set-cookie': `${cookieName(provider)}=${binding}; Path=${cookiePath(provider)}; Max-Age=600; HttpOnly; SameSite=Lax${secure}`,
       'cache-control': 'no-store',
       'referrer-policy': 'no-referrer',
     });
@@ -97,7 +97,7 @@ export class ConnectEndpoint {
     const code = params.get('code') ?? '';
     if (code === '') throw new ConnectRefused(400, 'the provider sent no authorization code');
     await this.broker.finish(provider, state, code, cookieOf(req, cookieName(provider)));
-    res.setHeader('set-cookie', `${cookieName(provider)}=; Path=/connect/${encodeURIComponent(provider)}/; Max-Age=0; HttpOnly; SameSite=Lax`);
+    res.setHeader('set-cookie', `${cookieName(provider)}=; Path=${cookiePath(provider)}; Max-Age=0; HttpOnly; SameSite=Lax`);
     page(res, 200, `${provider} connected`, `Your ${escape(provider)} account is connected. You can close this window and go back to the assistant.`);
   }
 
@@ -117,12 +117,19 @@ export class ConnectEndpoint {
     if (!/^bearer /i.test(req.headers.authorization ?? '')) return;
     const caller = await this.identify(provider, req, res);
     if (!caller) return;
-    if (caller.issuer !== owner.issuer || caller.subject !== owner.subject) throw new ConnectRefused(403, 'this connect link belongs to another user');
+    if (caller.issuer !== owner.issuer || caller.subject !== owner.subject) {
+      throw new ConnectRefused(403, 'this connect link belongs to another user');
+    }
   }
 }
 
 function cookieName(provider: string): string {
   return `mcp-connect-${provider}`;
+}
+
+/** The cookie goes back only to this provider's connect paths. */
+function cookiePath(provider: string): string {
+  return `/connect/${encodeURIComponent(provider)}/`;
 }
 
 function cookieOf(req: IncomingMessage, name: string): string | undefined {

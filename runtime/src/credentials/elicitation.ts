@@ -23,8 +23,10 @@ export function credentialRequired(
     '(the link works once, for 10 minutes), then try again.';
   const elicitation = clientCapabilities.elicitation as Record<string, unknown> | undefined;
   if (elicitation?.url !== undefined && protocolVersion !== MODERN_PROTOCOL) {
-    const elicitations = [{ mode: 'url', elicitationId: link.elicitationId, url: link.url, message: `Connect your ${provider} account to continue.` }];
-    return new McpError('url_elicitation_required', `URL elicitation required: connect ${provider}`, { data: { elicitations } }).toResponse(message.id);
+    const prompt = `Connect your ${provider} account to continue.`;
+    const elicitations = [{ mode: 'url', elicitationId: link.elicitationId, url: link.url, message: prompt }];
+    const error = new McpError('url_elicitation_required', `URL elicitation required: connect ${provider}`, { data: { elicitations } });
+    return error.toResponse(message.id);
   }
   if (message.method === 'tools/call') return { jsonrpc: '2.0', id: message.id, result: { content: [{ type: 'text', text }], isError: true } };
   return new McpError('url_elicitation_required', text).toResponse(message.id);

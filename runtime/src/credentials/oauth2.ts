@@ -67,7 +67,9 @@ export class OAuth2Client {
 
 /** The access token and its expiry from a token endpoint answer. */
 export function tokenOf(answer: Record<string, unknown>): GrantedToken {
-  if (typeof answer.access_token !== 'string' || answer.access_token === '') throw new TokenEndpointError('the token endpoint answered without an access_token', 'invalid_response');
+  if (typeof answer.access_token !== 'string' || answer.access_token === '') {
+    throw new TokenEndpointError('the token endpoint answered without an access_token', 'invalid_response');
+  }
   const expiresIn = Number(answer.expires_in);
   return {
     accessToken: answer.access_token,
@@ -80,7 +82,12 @@ export function tokenOf(answer: Record<string, unknown>): GrantedToken {
  * POSTs a form to a token endpoint with client_secret_basic (or the client id alone for public clients) and
  * returns the JSON answer. GitHub answers form-encoded unless asked for JSON, hence the Accept header.
  */
-export async function postForm(url: string, params: Record<string, string>, clientId: string, clientSecret: string | undefined): Promise<Record<string, unknown>> {
+export async function postForm(
+  url: string,
+  params: Record<string, string>,
+  clientId: string,
+  clientSecret: string | undefined,
+): Promise<Record<string, unknown>> {
   const headers: Record<string, string> = { 'content-type': 'application/x-www-form-urlencoded', accept: 'application/json' };
   const body = new URLSearchParams(params);
   if (clientSecret !== undefined) {

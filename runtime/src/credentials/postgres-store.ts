@@ -71,7 +71,11 @@ export class PostgresCredentialStore implements CredentialStore {
   }
 
   async delete(user: UserRef, provider: string): Promise<boolean> {
-    const result = await this.pool.query(`DELETE FROM ${this.table} WHERE issuer = $1 AND subject = $2 AND provider = $3`, [user.issuer, user.subject, provider]);
+    const result = await this.pool.query(`DELETE FROM ${this.table} WHERE issuer = $1 AND subject = $2 AND provider = $3`, [
+      user.issuer,
+      user.subject,
+      provider,
+    ]);
     return (result.rowCount ?? 0) > 0;
   }
 
@@ -80,17 +84,24 @@ export class PostgresCredentialStore implements CredentialStore {
       `SELECT issuer, subject, provider, expires_at, updated_at FROM ${this.table} ORDER BY issuer, subject, provider LIMIT $1`,
       [limit],
     );
-    return rows.map((row) => summary({ issuer: row.issuer, subject: row.subject }, row.provider, row.updated_at.getTime(), row.expires_at?.getTime()));
+    return rows.map((row) =>
+      summary({ issuer: row.issuer, subject: row.subject }, row.provider, row.updated_at.getTime(), row.expires_at?.getTime()),
+    );
   }
 
   async addPending(id: string, sealed: Buffer, expiresAt: number): Promise<void> {
     // Expired steps are swept here, a few at a time, so the table stays small without a timer.
-    await this.pool.query(`DELETE FROM ${this.pending} WHERE id IN (SELECT id FROM ${this.pending} WHERE expires_at < now() - interval '1 hour' LIMIT 100)`);
+    await this.pool.query(
+      `DELETE FROM ${this.pending} WHERE id IN (SELECT id FROM ${this.pending} WHERE expires_at < now() - interval '1 hour' LIMIT 100)`,
+    );
     await this.pool.query(`INSERT INTO ${this.pending} (id, sealed, expires_at) VALUES ($1, $2, $3)`, [id, sealed, new Date(expiresAt)]);
   }
 
   async peekPending(id: string): Promise<PendingOutcome> {
-    const { rows } = await this.pool.query<{ sealed: Buffer; expires_at: Date; used_at: Date | null }>(`SELECT sealed, expires_at, used_at FROM ${this.pending} WHERE id = $1`, [id]);
+    const { rows } = await this.pool.query<{ sealed: Buffer; expires_at: Date; used_at: Date | null }>(
+      `SELECT sealed, expires_at, used_at FROM ${this.pending} WHERE id = $1`,
+      [id],
+    );
     const row = rows[0];
     if (!row) return { status: 'unknown' };
     return row.used_at ? { status: 'used' } : { status: 'ok', sealed: row.sealed, expiresAt: row.expires_at.getTime() };

@@ -22,7 +22,10 @@ export interface ConnectionSummary {
 }
 
 /** A pending connect step (a link not yet opened, or an OAuth `state` not yet returned); single use. */
-export type PendingOutcome = { readonly status: 'ok'; readonly sealed: Buffer; readonly expiresAt: number } | { readonly status: 'used' } | { readonly status: 'unknown' };
+export type PendingOutcome =
+  | { readonly status: 'ok'; readonly sealed: Buffer; readonly expiresAt: number }
+  | { readonly status: 'used' }
+  | { readonly status: 'unknown' };
 
 /**
  * Where credentials and pending connect steps live. Every replica of a gateway uses the same store, so a

@@ -328,7 +328,8 @@ export class McpSession {
       if (broker && this.context.authorizer) {
         // CEL's `connections`: every configured provider is present, so a rule never fails on a missing key.
         const user = this.user;
-        facts = { ...facts, connections: user ? await broker.connections(user) : Object.fromEntries([...broker.settings.providers.keys()].map((name) => [name, false])) };
+        const none = () => Object.fromEntries([...broker.settings.providers.keys()].map((name) => [name, false]));
+        facts = { ...facts, connections: user ? await broker.connections(user) : none() };
       }
       response = await this.router.route(message, call, facts);
       sink.finish(response);
@@ -582,8 +583,9 @@ export class McpSession {
     try {
       token = await broker.tokenFor(user, credential.provider, this.credentials.bearer);
     } catch (error) {
-      this.context.logger.warn('upstream credential unavailable', { target: target.name, provider: credential.provider, error: (error as Error).message });
-      if (strict) throw new McpError('unavailable', `target "${target.name}": the ${credential.provider} credential could not be obtained: ${(error as Error).message}`);
+      const reason = (error as Error).message;
+      this.context.logger.warn('upstream credential unavailable', { target: target.name, provider: credential.provider, error: reason });
+      if (strict) throw new McpError('unavailable', `target "${target.name}": the ${credential.provider} credential could not be obtained: ${reason}`);
       return undefined;
     }
     const header = credential.inject.header;
@@ -605,15 +607,23 @@ export class McpSession {
     const credential = target.credential;
     if (!broker || !credential) return undefined;
     const user = this.user;
-    if (!user) return new McpError('invalid_request', `target "${target.name}" acts with each user's own ${credential.provider} account: sign in first`).toResponse(message.id as RequestId);
+    if (!user) {
+      const text = `target "${target.name}" acts with each user's own ${credential.provider} account: sign in first`;
+      return new McpError('invalid_request', text).toResponse(message.id as RequestId);
+    }
     const token = await this.credentialFor(target, true);
     if (token === undefined) {
       const base = publicBaseUrl({ headers: facts.headers } as IncomingMessage, this.context.publicUrl);
       const link = await broker.connectLink(user, credential.provider, base);
-      this.context.logger.info('credential required: connect link sent', { target: target.name, provider: credential.provider, subject: user.subject });
+      this.context.logger.info('credential required: connect link sent', {
+        target: target.name,
+        provider: credential.provider,
+        subject: user.subject,
+      });
       return credentialRequired(message, link, credential.provider, this.clientCapabilities, this.protocolVersion);
     }
-    if (target.stdio && this.links.has(target.name) && this.injected.get(target.name) !== fingerprint(token)) await this.restartWithCredential(target, index);
+    const stale = target.stdio && this.links.has(target.name) && this.injected.get(target.name) !== fingerprint(token);
+    if (stale) await this.restartWithCredential(target, index);
     return undefined;
   }
 
@@ -622,7 +632,8 @@ export class McpSession {
     const previous = this.links.get(target.name)!;
     this.links.delete(target.name);
     await previous.close(true).catch(() => undefined);
-    const params = this.initializeParams ?? this.ephemeralInit ?? { protocolVersion: this.protocolVersion, capabilities: {}, clientInfo: { name: 'mcp-gateway', version: this.context.gatewayVersion } };
+    const clientInfo = { name: 'mcp-gateway', version: this.context.gatewayVersion };
+    const params = this.initializeParams ?? this.ephemeralInit ?? { protocolVersion: this.protocolVersion, capabilities: {}, clientInfo };
     const link = await this.openLink(target, index, params);
     const response = await link.request({ jsonrpc: '2.0', method: 'initialize', params });
     if (response.error) throw McpError.relayed(response.error.code, `target "${target.name}" refused initialize: ${response.error.message}`);

@@ -51,7 +51,8 @@ export class FakeGithub {
 
   /** Every access token ever issued, for grepping logs and pages. */
   issuedTokens(): string[] {
-    return [...this.store.entries()].filter(([key]) => key.startsWith('AccessToken:') || key.startsWith('RefreshToken:')).map(([key]) => key.split(':')[1]);
+    const tokens = [...this.store.keys()].filter((key) => key.startsWith('AccessToken:') || key.startsWith('RefreshToken:'));
+    return tokens.map((key) => key.split(':')[1]);
   }
 
   /**
@@ -155,7 +156,15 @@ export class FakeGithub {
       routes: { authorization: '/login/oauth/authorize', token: '/login/oauth/access_token', jwks: '/jwks' },
       scopes: ['openid', 'offline_access'],
       pkce: { required: () => true },
-      ttl: { AccessToken: () => this.accessTokenTtl, IdToken: 3600, Interaction: 600, Grant: 3600, Session: 3600, AuthorizationCode: 60, RefreshToken: 86400 },
+      ttl: {
+        AccessToken: () => this.accessTokenTtl,
+        IdToken: 3600,
+        Interaction: 600,
+        Grant: 3600,
+        Session: 3600,
+        AuthorizationCode: 60,
+        RefreshToken: 86400,
+      },
       cookies: { keys: ['github-cookie-key'] },
       features: { devInteractions: { enabled: false } },
       // GitHub issues refresh tokens to apps with expiring tokens, whatever the scope.

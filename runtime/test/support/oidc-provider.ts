@@ -338,7 +338,8 @@ export class TestOpenIdProvider {
         if (params.subject_token_type !== ACCESS_TOKEN_TYPE) return fail(400, 'invalid_request', 'Invalid token type, must be access token');
         let claims: Record<string, unknown>;
         try {
-          ({ payload: claims } = await jwtVerify(params.subject_token ?? '', createLocalJWKSet({ keys: this.signingKeys.map(publicJwk) }), { issuer: this.issuer }));
+          const keys = createLocalJWKSet({ keys: this.signingKeys.map(publicJwk) });
+          ({ payload: claims } = await jwtVerify(params.subject_token ?? '', keys, { issuer: this.issuer }));
         } catch {
           return fail(400, 'invalid_token', 'Invalid token');
         }

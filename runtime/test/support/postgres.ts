@@ -21,7 +21,11 @@ function binDir(): string | undefined {
   return found.status === 0 ? join(found.stdout.trim(), '..') : undefined;
 }
 
-export const POSTGRESQL: Requirement = { what: 'PostgreSQL server programs (initdb, pg_ctl)', debian: 'postgresql', present: () => binDir() !== undefined };
+export const POSTGRESQL: Requirement = {
+  what: 'PostgreSQL server programs (initdb, pg_ctl)',
+  debian: 'postgresql',
+  present: () => binDir() !== undefined,
+};
 
 export class TestPostgres {
   private constructor(
