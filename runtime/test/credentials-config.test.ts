@@ -8,7 +8,11 @@ import { ConfigLoader } from '../src/config/load.js';
 const KEY = 'a'.repeat(64);
 const AUTH = { issuer: 'https://idp.example/realms/mcp', audience: 'mcp_proxy' };
 const GITHUB = {
-  oauth2: { authorizationUrl: 'https://github.com/login/oauth/authorize', tokenUrl: 'https://github.com/login/oauth/access_token', clientId: 'Ov23li' },
+  oauth2: {
+    authorizationUrl: 'https://github.com/login/oauth/authorize',
+    tokenUrl: 'https://github.com/login/oauth/access_token',
+    clientId: 'Ov23li',
+  },
 };
 
 interface Options {

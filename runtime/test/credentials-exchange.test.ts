@@ -64,7 +64,11 @@ describe('token exchange and header injection for HTTP targets', () => {
                     {
                       mcp: {
                         targets: [
-                          { name: 'internal', mcp: { host: internal.url }, credential: { provider: 'internal', inject: { header: 'Authorization' } } },
+                          {
+                            name: 'internal',
+                            mcp: { host: internal.url },
+                            credential: { provider: 'internal', inject: { header: 'Authorization' } },
+                          },
                           {
                             name: 'named',
                             mcp: { host: named.url },
