@@ -351,6 +351,14 @@ describeIf([POSTGRESQL, file(CHROMIUM, 'chromium')])('per-user GitHub credential
     for (const token of tokens) {
       for (const surface of [...surfaces, ...stored]) expect(surface).not.toContain(token);
     }
+    // The admin page itself, rendered: the connections table names bob and github, and nothing else of it.
+    const context = await browser.newContext();
+    const page = await context.newPage();
+    await page.goto(`http://127.0.0.1:${one.adminPort}/`);
+    await page.waitForSelector('#connections td:has-text("bob")');
+    const rendered = await page.content();
+    await context.close();
+    surfaces.push(rendered);
     // The client secret and encryption key stay out of the admin page too.
     for (const secret of [GITHUB_CLIENT.clientSecret, env.CREDENTIALS_ENCRYPTION_KEY!]) {
       for (const surface of surfaces) expect(surface).not.toContain(secret);

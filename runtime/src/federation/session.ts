@@ -98,6 +98,8 @@ export class McpSession {
   private initializeParams?: Json;
   /** Per stdio target with a credential: a hash of the token its process was started with ('' = none). */
   private readonly injected = new Map<string, string>();
+  /** Restarts with a new credential under way: concurrent calls of the session wait for the one restart. */
+  private readonly restarting = new Map<string, Promise<void>>();
 
   constructor(
     public context: BackendContext,
@@ -623,7 +625,14 @@ export class McpSession {
       return credentialRequired(message, link, credential.provider, this.clientCapabilities, this.protocolVersion);
     }
     const stale = target.stdio && this.links.has(target.name) && this.injected.get(target.name) !== fingerprint(token);
-    if (stale) await this.restartWithCredential(target, index);
+    if (stale) {
+      let restart = this.restarting.get(target.name);
+      if (!restart) {
+        restart = this.restartWithCredential(target, index).finally(() => this.restarting.delete(target.name));
+        this.restarting.set(target.name, restart);
+      }
+      await restart;
+    }
     return undefined;
   }
 
