@@ -3,7 +3,7 @@ import { McpAuthorizer } from '../src/authz/index.js';
 import type { ResolvedBackend } from '../src/config/model.js';
 import type { McpTarget } from '../src/config/types.js';
 import { TargetLink, type ClientCall } from '../src/federation/link.js';
-import { decodeCursor, encodeCursor } from '../src/federation/names.js';
+import { decodeCursor, encodeCursor, prefixName, prefixUri, splitName, splitUri } from '../src/federation/names.js';
 import { Router, type RoutingHost } from '../src/federation/router.js';
 import { McpError } from '../src/protocol/errors.js';
 import type { JsonRpcMessage } from '../src/protocol/jsonrpc.js';
@@ -71,7 +71,8 @@ describe('router: method classes', () => {
     expect(listed.result).toEqual({ tools: [{ name: 'github_get_me' }, { name: 'github_search' }, { name: 'files_read_file' }] });
     const called = await route('tools/call', { name: 'files_read_file', arguments: { path: '/x' } }, 9);
     expect(called).toEqual({ jsonrpc: '2.0', id: 9, result: { content: [{ type: 'text', text: 'called read_file' }] } });
-    expect(upstreams.get('files')!.requests('tools/call').map((request) => request.params)).toEqual([{ name: 'read_file', arguments: { path: '/x' } }]);
+    const sent = upstreams.get('files')!.requests('tools/call');
+    expect(sent.map((request) => request.params)).toEqual([{ name: 'read_file', arguments: { path: '/x' } }]);
     expect(upstreams.get('github')!.requests('tools/call')).toEqual([]);
   });
 
@@ -80,6 +81,33 @@ describe('router: method classes', () => {
     const read = await route('resources/read', { uri: 'b+file:///etc/motd' });
     expect(upstreams.get('b')!.requests('resources/read')[0].params).toEqual({ uri: 'file:///etc/motd' });
     expect(read.result).toEqual({ contents: [{ uri: 'b+file:///etc/motd', text: 'body' }] });
+  });
+
+  test('prompts: listed under prefixed names, fetched and completed under their own', async () => {
+    const prompts: Server = (request) => {
+      if (request.method === 'prompts/list') return { result: { prompts: [{ name: 'review_code' }] } };
+      const text = `${request.params?.name}`;
+      if (request.method === 'prompts/get') return { result: { messages: [{ role: 'user', content: { type: 'text', text } }] } };
+      if (request.method === 'completion/complete') return { result: { completion: { values: ['ts'] } } };
+      return { error: { code: -32601, message: 'Method not found' } };
+    };
+    const { route, upstreams } = routerFor({ a: listingServer('tools', []), b: prompts });
+    expect((await route('prompts/list')).result).toEqual({ prompts: [{ name: 'b_review_code' }] });
+    const got = await route('prompts/get', { name: 'b_review_code', arguments: { lang: 'ts' } }, 'g');
+    expect(got.result).toEqual({ messages: [{ role: 'user', content: { type: 'text', text: 'review_code' } }] });
+    const ref = { type: 'ref/prompt', name: 'b_review_code' };
+    expect((await route('completion/complete', { ref, argument: { name: 'lang', value: 't' } })).result).toEqual({ completion: { values: ['ts'] } });
+    expect(upstreams.get('b')!.requests('completion/complete')[0].params?.ref).toEqual({ type: 'ref/prompt', name: 'review_code' });
+    const unknown = await route('prompts/get', { name: 'c_review_code' }, 'x');
+    expect(unknown).toEqual({ jsonrpc: '2.0', id: 'x', error: { code: -32602, message: 'Unknown prompt: c_review_code' } });
+  });
+
+  test('resource templates are prefixed like URIs', async () => {
+    const listed = { resourceTemplates: [{ uriTemplate: 'file:///{path}', name: 'files' }] };
+    const templates: Server = (request) => (request.method === 'resources/templates/list' ? { result: listed } : { result: {} });
+    const { route } = routerFor({ a: listingServer('tools', []), disk: templates });
+    const result = (await route('resources/templates/list')).result;
+    expect(result?.resourceTemplates).toEqual([{ uriTemplate: 'disk+file:///{path}', name: 'files' }]);
   });
 
   test('ping is answered by the gateway; logging/setLevel goes to every target', async () => {
@@ -102,7 +130,8 @@ describe('router: method classes', () => {
 
   test('a tool hidden by authorization answers exactly like a missing one', async () => {
     const authorizer = McpAuthorizer.compile({ rules: ['mcp.tool.name == "visible"'] }, 'policies.mcpAuthorization');
-    const { route, upstreams } = routerFor({ a: listingServer('tools', [{ name: 'visible' }, { name: 'hidden' }]), b: listingServer('tools', []) }, {}, authorizer);
+    const servers = { a: listingServer('tools', [{ name: 'visible' }, { name: 'hidden' }]), b: listingServer('tools', []) };
+    const { route, upstreams } = routerFor(servers, {}, authorizer);
     expect((await route('tools/list')).result).toEqual({ tools: [{ name: 'a_visible' }] });
     const unknown = (name: string) => ({ jsonrpc: '2.0', id: 1, error: { code: -32602, message: `Unknown tool: ${name}` } });
     expect(await route('tools/call', { name: 'a_hidden' }, 1)).toEqual(unknown('a_hidden'));
@@ -131,7 +160,8 @@ describe('router: name prefixing modes', () => {
   });
 
   test('never: a name two targets serve is refused, not guessed', async () => {
-    const { route, upstreams } = routerFor({ a: listingServer('tools', [{ name: 'dup' }]), b: listingServer('tools', [{ name: 'dup' }]) }, { prefixMode: 'never' });
+    const servers = { a: listingServer('tools', [{ name: 'dup' }]), b: listingServer('tools', [{ name: 'dup' }]) };
+    const { route, upstreams } = routerFor(servers, { prefixMode: 'never' });
     const refusal = await route('tools/call', { name: 'dup' }).catch((error: unknown) => error);
     expect(refusal).toBeInstanceOf(McpError);
     expect(refusal).toMatchObject({ kind: 'invalid_params', code: -32602, httpStatus: 200, message: 'tool dup is served by several targets: a, b' });
@@ -146,13 +176,43 @@ describe('router: name prefixing modes', () => {
   });
 });
 
+describe('names and URIs: prefixing is undone exactly', () => {
+  // Target names cannot hold '_' or '+' (config refuses them, see config.test.ts), so the first delimiter ends the target.
+  test.each([
+    ['github', 'get_me'],
+    ['a', '_leading'],
+    ['a', 'trailing_'],
+    ['a', ''],
+    ['srv-1.x', 'tool+with+plus'],
+  ])('tool %s / %s', (target, name) => {
+    expect(splitName(prefixName(target, name))).toEqual({ target, name });
+  });
+
+  test.each([
+    ['files', 'file:///tmp/a_b+c.txt'],
+    ['web', 'https://example.com/search?q=a+b&x=_y'],
+    ['db', 'postgres+ssl://host/db'],
+    ['a', ''],
+  ])('resource %s / %s', (target, uri) => {
+    expect(splitUri(prefixUri(target, uri))).toEqual({ target, uri });
+  });
+
+  test('what no prefixing can produce is no name of any target', () => {
+    for (const sent of ['', '_tool', 'tool', '+file:///x']) {
+      expect([sent, sent.includes('+') ? splitUri(sent) : splitName(sent)]).toEqual([sent, undefined]);
+    }
+    expect(splitUri('file:///no-prefix')).toBeUndefined();
+  });
+});
+
 describe('router: 2026-07-28 error rules', () => {
   test('an unknown method is refused with 404 and -32601 before any upstream sees it', async () => {
     const { route, upstreams } = routerFor({ a: listingServer('tools', []), b: listingServer('tools', []) });
     const refusal = await route('tools/frobnicate', modern(), 'm-1').catch((error: unknown) => error);
     expect(refusal).toBeInstanceOf(McpError);
     expect(refusal).toMatchObject({ kind: 'unknown_method', httpStatus: 404, code: -32601 });
-    expect((refusal as McpError).toResponse('m-1')).toEqual({ jsonrpc: '2.0', id: 'm-1', error: { code: -32601, message: 'Method not found: tools/frobnicate' } });
+    const response = (refusal as McpError).toResponse('m-1');
+    expect(response).toEqual({ jsonrpc: '2.0', id: 'm-1', error: { code: -32601, message: 'Method not found: tools/frobnicate' } });
     for (const upstream of upstreams.values()) expect(upstream.sent).toEqual([]);
   });
 

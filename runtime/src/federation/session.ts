@@ -16,9 +16,10 @@ import { capabilityNames, type SessionState } from '../session/token.js';
 import type { Logger } from '../telemetry/logger.js';
 import type { CallKind, Telemetry } from '../telemetry/telemetry.js';
 import { carrierOf, type TraceCarrier, type Tracer } from '../telemetry/tracing.js';
-import { connectTarget, resumeTarget } from '../upstream/connect.js';
+import { connectTarget, resumeTarget, type ConnectContext } from '../upstream/connect.js';
 import type { ClientCredentials } from '../upstream/http.js';
 import type { StdioPool } from '../upstream/stdio-pool.js';
+import type { UpstreamConnection } from '../upstream/types.js';
 import { TargetLink, type ClientCall } from './link.js';
 import { mergeInitialize } from './merge.js';
 import { prefixUri } from './names.js';
@@ -46,6 +47,8 @@ export interface BackendContext {
   readonly credentials?: CredentialBroker;
   /** The route's `mcpAuthentication.publicUrl`: base of connect links when `config.credentials.publicUrl` is unset. */
   readonly publicUrl?: string;
+  /** Opens a connection to a target: `connectTarget` unless set (tests put in-memory upstreams here). */
+  readonly connect?: (target: McpTarget, context: ConnectContext) => Promise<UpstreamConnection>;
 }
 
 const CALL_KINDS: Record<string, CallKind> = {
@@ -530,11 +533,12 @@ export class McpSession {
       const token = target.credential ? await this.credentialFor(target, false) : undefined;
       const variable = target.credential?.inject.env;
       if (target.stdio && variable) this.injected.set(target.name, token !== undefined ? fingerprint(token) : '');
+      const connect = this.context.connect ?? connectTarget;
       connection =
         target.stdio && variable && token !== undefined
           ? // Never from the warm pool, never back to it: this process carries one user's credential and serves this session only.
             await this.context.pool.spawn(target.name, withEnv(target.stdio, variable, token))
-          : await connectTarget(target, { pool: this.context.pool, logger: this.context.logger, credentials: this.credentials, initialize });
+          : await connect(target, { pool: this.context.pool, logger: this.context.logger, credentials: this.credentials, initialize });
     } catch (error) {
       const reason: UpstreamErrorReason = error instanceof McpError && error.reason ? error.reason : 'connect_failed';
       this.context.telemetry.upstreamError?.(this.context.routeName, target.name, reason, (error as Error).message);

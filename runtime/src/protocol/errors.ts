@@ -111,8 +111,8 @@ export interface McpErrorOptions {
  * code the client gets (from its kind, see ERROR_KINDS), so no layer has to translate.
  */
 export class McpError extends Error {
-  readonly code: number;
-  readonly httpStatus: number;
+  /** From the kind's row of ERROR_KINDS; only `relayed` errors carry a target's own. */
+  private answer: { readonly httpStatus: number; readonly code: number };
   readonly data?: unknown;
   readonly reason?: UpstreamErrorReason;
   /** Id of the request the error answers; the transport fills it in once it has read the body. */
@@ -125,8 +125,7 @@ export class McpError extends Error {
   ) {
     super(message);
     this.name = 'McpError';
-    this.code = ERROR_KINDS[kind].code;
-    this.httpStatus = ERROR_KINDS[kind].httpStatus;
+    this.answer = ERROR_KINDS[kind];
     this.data = options.data;
     this.reason = options.reason;
     this.id = options.id;
@@ -138,9 +137,18 @@ export class McpError extends Error {
    */
   static relayed(code: number, message: string, data?: unknown, httpStatus = 200): McpError {
     const error = new McpError('relayed', message, { data });
-    (error as { code: number }).code = code;
-    (error as { httpStatus: number }).httpStatus = httpStatus;
+    error.answer = { httpStatus, code };
     return error;
+  }
+
+  /** The JSON-RPC error code the client gets. */
+  get code(): number {
+    return this.answer.code;
+  }
+
+  /** The HTTP status of the answer; 200 when the error travels in band. */
+  get httpStatus(): number {
+    return this.answer.httpStatus;
   }
 
   /** The same error, now answering request `id`. */
@@ -155,9 +163,4 @@ export class McpError extends Error {
     if (this.data !== undefined) error.data = this.data;
     return { jsonrpc: '2.0', id: id ?? null, error };
   }
-}
-
-/** The JSON-RPC code of any error: an McpError's own, else internal error. */
-export function codeOf(error: unknown): number {
-  return error instanceof McpError ? error.code : INTERNAL_ERROR;
 }

@@ -7,15 +7,8 @@ import { McpSession, type BackendContext } from '../federation/session.js';
 import { MAX_JSON_DEPTH, nestsDeeperThan, readBody } from '../protocol/body.js';
 import { INTERNAL_ERROR, McpError } from '../protocol/errors.js';
 import { errorResponse, invalidReason, isRequest, isResponse, type JsonRpcMessage } from '../protocol/jsonrpc.js';
-import {
-  BATCH_PROTOCOL_VERSIONS,
-  DEFAULT_PROTOCOL_VERSION,
-  isSupportedVersion,
-  META_PROTOCOL_VERSION,
-  metaProtocolVersion,
-  MODERN_PROTOCOL,
-  SUPPORTED_PROTOCOL_VERSIONS,
-} from '../protocol/versions.js';
+import { isStatelessRequest, statelessRefusal, unsupportedVersionRefusal } from '../protocol/refusals.js';
+import { BATCH_PROTOCOL_VERSIONS, DEFAULT_PROTOCOL_VERSION, isSupportedVersion, MODERN_PROTOCOL } from '../protocol/versions.js';
 import { SseWriter } from '../session/streams.js';
 import { subjectKey, type Admission, type AdmissionTicket, type RateLimiter } from '../session/limits.js';
 import type { SessionStore } from '../session/store.js';
@@ -145,12 +138,7 @@ function prefersSse(req: IncomingMessage): boolean {
 
 function protocolVersionHeader(req: IncomingMessage): string | undefined {
   const version = header(req, 'mcp-protocol-version');
-  if (version !== undefined && !isSupportedVersion(version)) {
-    const supported = SUPPORTED_PROTOCOL_VERSIONS.join(', ');
-    throw new McpError('unsupported_protocol_version', `Bad Request: Unsupported protocol version: ${version} (supported versions: ${supported})`, {
-      data: { supported: SUPPORTED_PROTOCOL_VERSIONS, requested: version },
-    });
-  }
+  if (version !== undefined && !isSupportedVersion(version)) throw unsupportedVersionRefusal(version);
   return version;
 }
 
@@ -184,15 +172,8 @@ async function post(endpoint: McpEndpoint, req: IncomingMessage, res: ServerResp
   if (contentType !== 'application/json') {
     throw new McpError('unsupported_media_type', 'Unsupported Media Type: Content-Type must be application/json');
   }
-  let headerVersion: string | undefined;
-  let versionRefused: McpError | undefined;
-  try {
-    headerVersion = protocolVersionHeader(req);
-  } catch (error) {
-    if (!(error instanceof McpError)) throw error;
-    // Refused once the body is read, so the error can carry the request's id.
-    versionRefused = error;
-  }
+  // An unsupported version is refused once the body is read, so the error can carry the request's id.
+  const headerVersion = header(req, 'mcp-protocol-version');
   const body = await readBody(req, endpoint.maxBodyBytes, endpoint.bodyTimeoutMs);
   const text = body.toString('utf8');
   if (nestsDeeperThan(text, MAX_JSON_DEPTH)) {
@@ -220,17 +201,7 @@ async function post(endpoint: McpEndpoint, req: IncomingMessage, res: ServerResp
   }
   const first = messages[0];
   exchange.mcpMethod = first.method;
-  if (versionRefused) {
-    if (!batch && metaProtocolVersion(first.params) !== undefined) {
-      // A 2026-07-28-style request (per-request _meta): the versions offered are those server/discover
-      // lists, i.e. the stateless revision; the session-era ones are reached through initialize instead.
-      const requested = header(req, 'mcp-protocol-version');
-      const text = `Bad Request: Unsupported protocol version: ${requested} (supported versions: ${MODERN_PROTOCOL})`;
-      versionRefused = new McpError('unsupported_protocol_version', text, { data: { supported: [MODERN_PROTOCOL], requested } });
-    }
-    if (!batch && isRequest(first)) versionRefused.answering(first.id as string | number);
-    throw versionRefused;
-  }
+  if (headerVersion !== undefined && !isSupportedVersion(headerVersion)) throw unsupportedVersionRefusal(headerVersion, { messages, batch });
   if (refusedToolCall(endpoint, req, res, messages, identity)) return;
   if (endpoint.rateLimiter) {
     const subject = subjectKey(identity?.claims, req.socket.remoteAddress);
@@ -240,23 +211,9 @@ async function post(endpoint: McpEndpoint, req: IncomingMessage, res: ServerResp
       endpoint.rateLimiter.take(subject, tool);
     }
   }
-  const modernVersion = metaProtocolVersion(first.params);
-  if (headerVersion === MODERN_PROTOCOL || modernVersion === MODERN_PROTOCOL) {
-    try {
-      if (batch) throw new McpError('invalid_request', `Invalid Request: protocol revision ${MODERN_PROTOCOL} does not allow batches`);
-      if (modernVersion === undefined && isRequest(first)) {
-        // 2026-07-28: a request without its _meta protocol version is malformed (invalid params), not a header mismatch.
-        throw new McpError('invalid_meta', `Invalid params: _meta["${META_PROTOCOL_VERSION}"] is required in protocol revision ${MODERN_PROTOCOL}`);
-      }
-      if (headerVersion !== modernVersion) {
-        const sent = `MCP-Protocol-Version header (${headerVersion ?? 'absent'})`;
-        throw new McpError('header_mismatch', `Bad Request: ${sent} does not match _meta protocol version (${String(modernVersion ?? 'absent')})`);
-      }
-    } catch (error) {
-      // The error answers the request: it carries the request's id (2026-07-28 requires it).
-      if (error instanceof McpError && !batch && isRequest(first)) error.answering(first.id as string | number);
-      throw error;
-    }
+  if (isStatelessRequest(headerVersion, first)) {
+    const refusal = statelessRefusal(headerVersion, messages, batch);
+    if (refusal) throw refusal;
     await serveEphemeral(endpoint, req, res, identity, exchange, first, MODERN_PROTOCOL, false);
     return;
   }

@@ -1,3 +1,4 @@
+import { EventEmitter } from 'node:events';
 import type { ResolvedBackend } from '../../src/config/model.js';
 import type { McpTarget } from '../../src/config/types.js';
 import type { JsonRpcMessage } from '../../src/protocol/jsonrpc.js';
@@ -31,11 +32,16 @@ export class FakeUpstream implements UpstreamConnection {
 
   /** Requests the gateway sent, by method, with the gateway's ids. */
   requests(method?: string): JsonRpcMessage[] {
-    return this.sent.filter((message) => message.id !== undefined && message.method !== undefined && (method === undefined || message.method === method));
+    const isRequest = (message: JsonRpcMessage) => message.id !== undefined && message.method !== undefined;
+    return this.sent.filter((message) => isRequest(message) && (method === undefined || message.method === method));
   }
+
+  /** Sees the gateway's answers to this server's own requests (sampling, elicitation…). */
+  onresponse?: (message: JsonRpcMessage) => void;
 
   async send(message: JsonRpcMessage): Promise<void> {
     this.sent.push(message);
+    if (message.method === undefined) this.onresponse?.(message);
     if (message.method === undefined || message.id === undefined || message.id === null) return;
     const id = message.id;
     const answer = await this.answer(message);
@@ -58,7 +64,11 @@ export class FakeUpstream implements UpstreamConnection {
 }
 
 /** A server that lists `items` of one kind, `pageSize` per page, with its own cursors `p<N>`; answers calls by echoing. */
-export function listingServer(listKey: 'tools' | 'prompts' | 'resources', items: readonly Json[], pageSize = Infinity): (request: JsonRpcMessage) => FakeAnswer {
+export function listingServer(
+  listKey: 'tools' | 'prompts' | 'resources',
+  items: readonly Json[],
+  pageSize = Infinity,
+): (request: JsonRpcMessage) => FakeAnswer {
   return (request) => {
     if (request.method === `${listKey}/list`) {
       const cursor = request.params?.cursor;
@@ -125,5 +135,52 @@ export class RecordingSink implements CallSink {
     this.response = message;
     this.httpStatus = httpStatus;
     this.open = false;
+  }
+}
+
+/**
+ * The part of a ServerResponse an SSE writer uses, in memory: the events written, and `hangUp` for a
+ * client whose connection drops.
+ */
+export class FakeSseResponse extends EventEmitter {
+  status?: number;
+  headers?: Record<string, string>;
+  written = '';
+  destroyed = false;
+  finished = false;
+
+  writeHead(status: number, headers: Record<string, string>): this {
+    this.status = status;
+    this.headers = headers;
+    return this;
+  }
+
+  flushHeaders(): void {}
+
+  write(chunk: string): boolean {
+    this.written += chunk;
+    return true;
+  }
+
+  end(): this {
+    this.finished = true;
+    return this;
+  }
+
+  hangUp(): void {
+    this.destroyed = true;
+    this.emit('close');
+  }
+
+  /** The SSE events written so far: their ids and JSON-RPC messages (the priming event has no data). */
+  events(): Array<{ id?: string; message?: JsonRpcMessage }> {
+    return this.written
+      .split('\n\n')
+      .filter((block) => block.trim() !== '')
+      .map((block) => {
+        const id = /^id: (.*)$/m.exec(block)?.[1];
+        const data = /^data: (.*)$/m.exec(block)?.[1]?.trim();
+        return { id, message: data ? (JSON.parse(data) as JsonRpcMessage) : undefined };
+      });
   }
 }
