@@ -285,6 +285,14 @@ describeIf([POSTGRESQL, file(CHROMIUM, 'chromium')])('per-user GitHub credential
     expect((await fetch(url, { headers: { authorization: `Bearer ${bobToken}` } })).status).toBe(403);
     expect((await fetch(url, { method: 'POST', headers: { authorization: `Bearer ${bobToken}`, 'content-type': 'application/x-www-form-urlencoded' },
       body: `link=${secret}` })).status).toBe(403);
+    // Another site's auto-submitted form (a browser sends its Origin) cannot use the link.
+    const crossSite = await fetch(`${one.origin}/connect/github/start`, {
+      method: 'POST',
+      headers: { 'content-type': 'application/x-www-form-urlencoded', origin: 'http://evil.example' },
+      body: `link=${secret}`,
+      redirect: 'manual',
+    });
+    expect(crossSite.status).toBe(403);
     // The confirmation page names the account, without using the link up.
     const confirm = await fetch(url);
     expect(confirm.status).toBe(200);

@@ -68,6 +68,10 @@ export class ConnectEndpoint {
   }
 
   private async begin(provider: string, req: IncomingMessage, res: ServerResponse): Promise<void> {
+    // Only the confirmation page itself may submit: another site's auto-submitted form (with a link of the
+    // attacker's) would otherwise connect the visitor's provider account to the attacker's identity, silently
+    // where the provider skips its consent screen for an app already authorized.
+    if (!sameOrigin(req, this.broker.settings.publicUrl)) throw new ConnectRefused(403, 'this form can only be sent from the connect page itself');
     const form = new URLSearchParams(await readForm(req));
     const secret = form.get('link') ?? '';
     const owner = await this.broker.inspectLink(provider, secret);
@@ -127,6 +131,18 @@ function cookieName(provider: string): string {
   return `mcp-connect-${provider}`;
 }
 
+/** A browser's form POST carries Origin; it must be the gateway's own (the public URL, or the Host it was sent to). */
+function sameOrigin(req: IncomingMessage, publicUrl: string | undefined): boolean {
+  const origin = req.headers.origin;
+  if (origin === undefined) return true;
+  if (publicUrl !== undefined && origin === new URL(publicUrl).origin) return true;
+  try {
+    return new URL(origin).host === req.headers.host || origin === new URL(publicBaseUrl(req, undefined)).origin;
+  } catch {
+    return false;
+  }
+}
+
 /** The cookie goes back only to this provider's connect paths. */
 function cookiePath(provider: string): string {
   return `/connect/${encodeURIComponent(provider)}/`;
@@ -163,13 +179,17 @@ function escape(text: string): string {
   return text.replace(/[&<>"']/g, (c) => `&#${c.charCodeAt(0)};`);
 }
 
-/** A small self-contained page: no scripts, not framable, no referrer (the URL may hold a link or a code). */
+/**
+ * A small self-contained page: no scripts, not framable. The URL may hold a link or a code, so no referrer
+ * leaves the gateway's origin; same-origin (not no-referrer) so the form's POST carries a real Origin, which
+ * `begin` checks (with no-referrer, Chromium sends `Origin: null`).
+ */
 function page(res: ServerResponse, status: number, title: string, html: string, form = '', formTarget?: string): void {
   const formAction = formTarget ? `'self' ${formTarget}` : "'self'";
   res.writeHead(status, {
     'content-type': 'text/html; charset=utf-8',
     'cache-control': 'no-store',
-    'referrer-policy': 'no-referrer',
+    'referrer-policy': 'same-origin',
     'x-frame-options': 'DENY',
     'x-content-type-options': 'nosniff',
     'content-security-policy': `default-src 'none'; style-src 'unsafe-inline'; form-action ${formAction}; frame-ancestors 'none'; base-uri 'none'`,
