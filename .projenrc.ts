@@ -119,6 +119,8 @@ const runtime = new typescript.TypeScriptProject({
     '@opentelemetry/resources@3.1.0',
     '@opentelemetry/sdk-trace@3.1.0',
     '@opentelemetry/exporter-trace-otlp-http@0.301.0',
+    // Per-user upstream credentials (config.credentials.store.postgres), loaded only when configured.
+    'pg@^8.16.0',
   ],
   devDeps: [
     // Real peers for tests and benchmarks: reference MCP servers, an OpenID provider, the conformance suite,
@@ -128,6 +130,7 @@ const runtime = new typescript.TypeScriptProject({
     '@modelcontextprotocol/conformance@0.1.16',
     'oidc-provider@^9.13.3',
     '@types/oidc-provider@^9.12.1',
+    '@types/pg@^8.15.0',
     'supergateway@^4.0.0',
     'mcp-proxy@^6.7.19',
     'esbuild@^0.28.2',

@@ -1,7 +1,12 @@
 import { AdminServer, type AdminEndpoints } from './admin/server.js';
 import { adminStatus, type AdminStatus } from './admin/status.js';
+import type { IncomingMessage, ServerResponse } from 'node:http';
 import type { RouteAuthenticator } from './auth/index.js';
+import { IssuerChannel } from './auth/issuer-channel.js';
 import type { ListenAddress, ResolvedConfig, ResolvedRoute } from './config/model.js';
+import { CredentialBroker } from './credentials/broker.js';
+import { ConnectEndpoint } from './credentials/connect-endpoint.js';
+import type { UserRef } from './credentials/store.js';
 import type { BackendContext, McpSession } from './federation/session.js';
 import { UpstreamBridge } from './federation/bridge.js';
 import { BindServer } from './http/server.js';
@@ -108,14 +113,26 @@ export class Gateway {
   static async create(initial: ResolvedConfig, options: GatewayOptions): Promise<Gateway> {
     const modules: PolicyModules = {};
     await loadPolicyModules(initial, modules);
-    return new Gateway(initial, options, modules, await loadObservability(initial));
+    const credentials = initial.settings.credentials;
+    // `config.credentials` is read at start-up only, like the rest of `config`.
+    let gateway: Gateway | undefined;
+    const broker = credentials
+      ? await CredentialBroker.create(credentials, options.logger, (issuer) => gateway!.discoverTokenUrl(issuer))
+      : undefined;
+    gateway = new Gateway(initial, options, modules, await loadObservability(initial), broker);
+    return gateway;
   }
+
+  /** Users' upstream credentials; undefined unless `config.credentials` is set. */
+  private readonly connectEndpoint?: ConnectEndpoint;
+  private readonly tokenEndpoints = new Map<string, Promise<string>>();
 
   private constructor(
     initial: ResolvedConfig,
     private readonly options: GatewayOptions,
     private readonly modules: PolicyModules,
     private readonly observability: Observability,
+    private readonly broker?: CredentialBroker,
   ) {
     this.logger = options.logger;
     this.warmupTimeoutMs = options.warmupTimeoutMs;
@@ -134,6 +151,69 @@ export class Gateway {
       );
     }
     this.table = this.compile(initial);
+    if (broker) {
+      this.connectEndpoint = new ConnectEndpoint(broker, (provider, req, res) => this.identify(provider, req, res), this.logger);
+      broker.onConnected = (user, provider, elicitationId) => this.elicitationComplete(user, provider, elicitationId);
+    }
+  }
+
+  /**
+   * After a user connected a provider: `notifications/elicitation/complete` on each of the user's sessions
+   * here that can take it. Sessions at other replicas get none; their client's retry finds the credential
+   * in the shared store.
+   */
+  private elicitationComplete(user: UserRef, provider: string, elicitationId: string): void {
+    let notified = 0;
+    for (const session of this.sessions.list()) {
+      const owner = session.user;
+      if (!owner || owner.issuer !== user.issuer || owner.subject !== user.subject || session.clientCapabilities.elicitation === undefined) continue;
+      session.notifyClient({ jsonrpc: '2.0', method: 'notifications/elicitation/complete', params: { elicitationId } });
+      notified++;
+    }
+    this.logger.info('elicitation complete sent', { provider, subject: user.subject, sessions: notified });
+  }
+
+  /** The caller of a `/connect/` request, by the bearer token a route using `provider` accepts; null once refused. */
+  private async identify(provider: string, req: IncomingMessage, res: ServerResponse): Promise<UserRef | null> {
+    for (const listeners of this.table!.binds) {
+      for (const compiled of listeners.flatMap((listener) => listener.routes)) {
+        if (!compiled.authenticator || !compiled.route.backend.targets.some((target) => target.credential?.provider === provider)) continue;
+        const identity = await compiled.authenticator.authenticate(req, res, { routePath: compiled.endpointPath });
+        if (!identity) {
+          if (!res.headersSent) res.writeHead(401).end();
+          return null;
+        }
+        const { iss, sub } = identity.claims;
+        return { issuer: typeof iss === 'string' ? iss : '', subject: String(sub) };
+      }
+    }
+    res.writeHead(404, { 'content-type': 'text/plain' }).end(`no route uses provider "${provider}"`);
+    return null;
+  }
+
+  /** Token-exchange providers without `tokenUrl`: the sign-in issuer's token endpoint, found through discovery (back channel when set). */
+  private discoverTokenUrl(issuer: string): Promise<string> {
+    let found = this.tokenEndpoints.get(issuer);
+    if (!found) {
+      const routes = this.table!.config.binds.flatMap((bind) => bind.listeners.flatMap((listener) => listener.routes));
+      const trimmed = issuer.replace(/\/+$/, '');
+      const auth = routes.map((route) => route.authentication).find((candidate) => candidate?.issuer.replace(/\/+$/, '') === trimmed);
+      const channel = new IssuerChannel(issuer, auth?.backchannelUrl);
+      found = fetch(channel.internal(`${issuer.replace(/\/+$/, '')}/.well-known/openid-configuration`), { signal: AbortSignal.timeout(10_000) })
+        .then(async (response) => {
+          const document = (await response.json()) as { token_endpoint?: unknown };
+          if (!response.ok || typeof document.token_endpoint !== 'string') {
+            throw new Error(`no token_endpoint in the discovery document of ${issuer}`);
+          }
+          return channel.internal(document.token_endpoint);
+        })
+        .catch((error: Error) => {
+          this.tokenEndpoints.delete(issuer);
+          throw error;
+        });
+      this.tokenEndpoints.set(issuer, found);
+    }
+    return found;
   }
 
   /** `/readyz`: not while draining, nor before every warm-up succeeded. */
@@ -265,9 +345,13 @@ export class Gateway {
     const metrics = this.observability.metrics;
     const status: AdminEndpoints['status'] = () => this.adminStatus();
     const scrape: AdminEndpoints['metrics'] = metrics ? () => metrics.scrape() : undefined;
+    const broker = this.broker;
+    const connections: AdminEndpoints['connections'] = broker
+      ? async () => ({ store: broker.store.kind, connections: await broker.listConnections() })
+      : undefined;
     const sameAddress = statsAddr && adminAddr && statsAddr.port !== 0 && statsAddr.port === adminAddr.port && statsAddr.host === adminAddr.host;
     if (adminAddr) {
-      const port = await this.listenAdmin(adminAddr, sameAddress ? { status, metrics: scrape } : { status }, 'admin page');
+      const port = await this.listenAdmin(adminAddr, sameAddress ? { status, connections, metrics: scrape } : { status, connections }, 'admin page');
       this.adminPorts.admin = port;
       if (sameAddress) this.adminPorts.stats = port;
     }
@@ -321,6 +405,7 @@ export class Gateway {
     for (const server of this.servers.values()) server.close();
     for (const authenticator of this.table!.authenticators) authenticator.close();
     for (const server of this.adminServers) server.close();
+    await this.broker?.close().catch((error: Error) => this.logger.warn('credential store not closed cleanly', { error: error.message }));
     await this.observability.tracer?.shutdown().catch((error: Error) => this.logger.warn('traces not flushed', { error: error.message }));
   }
 
@@ -339,7 +424,7 @@ export class Gateway {
         existing.setListeners(listeners);
         continue;
       }
-      const server = new BindServer(listeners, this, this.logger, this.options.allowedHosts);
+      const server = new BindServer(listeners, this, this.logger, this.options.allowedHosts, this.connectEndpoint);
       const port = await server.listen(table.config.binds[index].port, this.options.host);
       this.servers.set(key, server);
       this.ports.set(key, port);
@@ -416,6 +501,8 @@ export class Gateway {
       gatewayVersion: GATEWAY_VERSION,
       telemetry: this.telemetry,
       tracer: this.observability.tracer,
+      credentials: this.broker,
+      publicUrl: route.authentication?.publicUrl,
     };
     return {
       route,

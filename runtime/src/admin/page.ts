@@ -36,6 +36,8 @@ export const ADMIN_PAGE = `<!doctype html>
 <table id="processes"><thead><tr><th>route</th><th>target</th><th>pid</th><th>role</th><th>started</th></tr></thead><tbody></tbody></table>
 <h2>stdio pools</h2>
 <table id="pools"><thead><tr><th>route</th><th>target</th><th>mode</th><th class="num">size</th><th class="num">ready spares</th><th class="num">sessions on shared process</th></tr></thead><tbody></tbody></table>
+<h2>Users' upstream connections <span class="meta">(who connected which provider; never a token)</span></h2>
+<table id="connections"><thead><tr><th>issuer</th><th>subject</th><th>provider</th><th>updated</th><th>token expires</th></tr></thead><tbody></tbody></table>
 <h2>Recent calls</h2>
 <table id="calls"><thead><tr><th>time</th><th>route</th><th>target</th><th>method</th><th>name</th><th>outcome</th><th class="num">ms</th><th>error</th></tr></thead><tbody></tbody></table>
 <h2>Effective configuration <span class="meta">(secrets redacted)</span></h2>
@@ -97,6 +99,17 @@ export const ADMIN_PAGE = `<!doctype html>
         cell(c.durationMs, 'num'), cell(c.error)];
     }), 'no calls yet');
     document.getElementById('config').textContent = JSON.stringify(s.config, null, 2);
+    if (!s.userCredentials) fill('connections', [], 'config.credentials is not set');
+    else {
+      fetch('api/connections', { cache: 'no-store' })
+        .then(function (r) { return r.json(); })
+        .then(function (c) {
+          fill('connections', c.connections.map(function (x) {
+            return [cell(x.issuer), cell(x.subject), cell(x.provider), cell(x.updatedAt), cell(x.expiresAt)];
+          }), 'nobody has connected a provider (' + c.store + ' store)');
+        })
+        .catch(function () { fill('connections', [], 'cannot read the credential store'); });
+    }
   }
   function poll() {
     fetch('api/status', { cache: 'no-store' })

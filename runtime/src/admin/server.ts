@@ -10,6 +10,8 @@ export interface AdminEndpoints {
   readonly status?: () => unknown;
   /** Prometheus text exposition. */
   readonly metrics?: () => Promise<{ readonly contentType: string; readonly body: string }>;
+  /** Users' upstream connections (`config.credentials`): who connected which provider, when; never a token. */
+  readonly connections?: () => Promise<unknown>;
 }
 
 /**
@@ -66,6 +68,9 @@ export class AdminServer {
     }
     if (this.endpoints.status && path === '/api/status') {
       return send(res, 200, 'application/json', JSON.stringify(this.endpoints.status()), { 'cache-control': 'no-store' });
+    }
+    if (this.endpoints.connections && path === '/api/connections') {
+      return send(res, 200, 'application/json', JSON.stringify(await this.endpoints.connections()), { 'cache-control': 'no-store' });
     }
     if (this.endpoints.status && (path === '/' || path === '/index.html')) {
       return send(res, 200, 'text/html; charset=utf-8', ADMIN_PAGE, {

@@ -26,6 +26,8 @@ export interface AdminStatus {
   readonly sessions: ReadonlyArray<{ readonly id: string; readonly route: string; readonly subject?: string; readonly protocolVersion: string; readonly ageS: number; readonly idleS: number }>;
   readonly recentCalls: readonly RecentCall[];
   readonly config: unknown;
+  /** `config.credentials` in brief; the users' connections are at `/api/connections` (who and when, never a token). */
+  readonly userCredentials?: { readonly store: string; readonly providers: ReadonlyArray<{ readonly name: string; readonly kind: string }> };
 }
 
 export interface StatusSources {
@@ -41,6 +43,7 @@ export interface StatusSources {
 /** The admin page's JSON: a snapshot built on request, secrets redacted. */
 export function adminStatus(sources: StatusSources): AdminStatus {
   const now = Date.now();
+  const credentials = sources.config.settings.credentials;
   const routes = sources.config.binds.flatMap((bind) => bind.listeners.flatMap((listener) => listener.routes));
   return {
     version: sources.version,
@@ -71,7 +74,19 @@ export function adminStatus(sources: StatusSources): AdminStatus {
       idleS: Math.round((now - session.lastActivity) / 1000),
     })),
     recentCalls: sources.activity.recentCalls().map(redactCall),
-    config: redactConfig({ source: sources.config.source, settings: sources.config.settings, binds: sources.config.binds }),
+    config: redactConfig({
+      source: sources.config.source,
+      settings: { ...sources.config.settings, credentials: undefined },
+      binds: sources.config.binds,
+    }),
+    ...(credentials
+      ? {
+          userCredentials: {
+            store: credentials.store.kind,
+            providers: [...credentials.providers.values()].map(({ name, kind }) => ({ name, kind })),
+          },
+        }
+      : {}),
   };
 }
 

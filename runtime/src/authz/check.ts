@@ -30,6 +30,8 @@ const ENVIRONMENT: Shape = {
   mcp: { tool: NAMED, prompt: NAMED, resource: NAMED },
   jwt: 'map',
   request: { method: 'string', path: 'string', headers: 'map' },
+  /** Provider name → bool: has the caller connected it (`config.credentials.providers`). */
+  connections: 'map',
 };
 
 const BOOLEAN_FUNCTIONS = new Set([

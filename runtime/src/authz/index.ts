@@ -17,9 +17,11 @@ export interface RequestFacts {
   readonly method?: string;
   /** The request path without query string. */
   readonly path?: string;
+  /** Provider name → whether the caller connected it (`config.credentials`); CEL's `connections`. */
+  readonly connections?: Readonly<Record<string, boolean>>;
 }
 
-type RequestActivation = { jwt: CelInput; request: CelInput };
+type RequestActivation = { jwt: CelInput; request: CelInput; connections: CelInput };
 
 /**
  * `mcpAuthorization` of one route: CEL rules over `mcp.<kind>.name|target`, `jwt.*` and `request.headers`,
@@ -85,6 +87,7 @@ export class McpAuthorizer {
       activation = {
         jwt: toCelValue(request.jwt ?? {}),
         request: { method: request.method ?? '', path: request.path ?? '', headers: lowerCaseHeaders(request.headers) },
+        connections: { ...request.connections },
       };
       this.requestActivations.set(request, activation);
     }

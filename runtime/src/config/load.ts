@@ -1,5 +1,6 @@
 import { accessSync, constants, readFileSync } from 'node:fs';
 import type { ErrorObject, ValidateFunction } from 'ajv/dist/2020.js';
+import { checkCredentials, resolveCredentials } from './credentials.js';
 import { parseDuration } from './duration.js';
 import { ConfigError, type ConfigIssue } from './errors.js';
 import type { ResolvedBackend, ResolvedBind, ResolvedConfig, ResolvedListener, ResolvedRoute, ResolvedTracing } from './model.js';
@@ -128,6 +129,7 @@ function checkSemantics(config: GatewayConfig, issues: ConfigIssue[], env: NodeJ
     if (value !== undefined && !parseDuration(value)) issues.push({ path, message: 'must be a positive duration' });
   }
   if (!config.binds && !config.mcp) issues.push({ path: '', message: 'needs `binds` or `mcp`' });
+  checkCredentials(config, issues, env);
   config.binds?.forEach((bind, b) => checkBind(bind, `binds[${b}]`, issues, env));
   if (config.mcp) {
     checkTargets(config.mcp.targets, 'mcp.targets', issues, env);
@@ -352,6 +354,7 @@ function resolve(config: GatewayConfig, source: string, env: NodeJS.ProcessEnv, 
       statsAddr,
       adminAddr,
       tracing,
+      credentials: resolveCredentials(config, env),
     },
     binds: binds as ResolvedBind[],
   };

@@ -31,7 +31,39 @@ export interface ResolvedSettings {
   /** Where the admin page is served; undefined when off (the bridge command line). */
   readonly adminAddr?: ListenAddress;
   readonly tracing?: ResolvedTracing;
+  /** `config.credentials` with its secrets read; undefined when no target needs a per-user credential. */
+  readonly credentials?: ResolvedCredentials;
 }
+
+/** `config.credentials` after validation: secrets read from their env/file, the key decoded. */
+export interface ResolvedCredentials {
+  readonly store: { readonly kind: 'postgres'; readonly url: string; readonly table: string } | { readonly kind: 'memory' };
+  /** 32 bytes. */
+  readonly encryptionKey: Buffer;
+  readonly publicUrl?: string;
+  readonly providers: ReadonlyMap<string, ResolvedCredentialProvider>;
+}
+
+export type ResolvedCredentialProvider =
+  | {
+      readonly kind: 'oauth2';
+      readonly name: string;
+      readonly authorizationUrl: string;
+      readonly tokenUrl: string;
+      readonly clientId: string;
+      readonly clientSecret?: string;
+      readonly scopes: readonly string[];
+    }
+  | {
+      readonly kind: 'tokenExchange';
+      readonly name: string;
+      /** Undefined: discovered from the issuer of the route the user signed in on. */
+      readonly tokenUrl?: string;
+      readonly clientId: string;
+      readonly clientSecret?: string;
+      readonly audience: string;
+      readonly scopes: readonly string[];
+    };
 
 export interface ListenAddress {
   readonly host: string;

@@ -96,6 +96,10 @@ export const configSchema = {
           },
           "additionalProperties": false,
           "description": "Extension: log settings."
+        },
+        "credentials": {
+          "$ref": "#/$defs/CredentialsSettings",
+          "description": "Extension (agentgateway has none): each user's own upstream credentials (see credentials/DESIGN.md)."
         }
       },
       "additionalProperties": false,
@@ -175,6 +179,189 @@ export const configSchema = {
       },
       "additionalProperties": false,
       "description": "Extension: limits that keep one gateway from exhausting its pod."
+    },
+    "CredentialsSettings": {
+      "type": "object",
+      "properties": {
+        "store": {
+          "type": "object",
+          "properties": {
+            "postgres": {
+              "type": "object",
+              "properties": {
+                "url": {
+                  "$ref": "#/$defs/SecretRef",
+                  "description": "postgres:// connection URL."
+                },
+                "table": {
+                  "type": "string",
+                  "description": "Table name. Default `mcp_user_credentials`.",
+                  "pattern": "^[a-z_][a-z0-9_]{0,47}$"
+                }
+              },
+              "required": [
+                "url"
+              ],
+              "additionalProperties": false
+            },
+            "memory": {
+              "type": "object",
+              "additionalProperties": false,
+              "description": "Credentials kept in this process only; lost on restart."
+            }
+          },
+          "additionalProperties": false,
+          "description": "Where credentials live: exactly one of `postgres` (shared by replicas) or `memory` (`mcp-gateway dev` and single-process use only)."
+        },
+        "encryptionKey": {
+          "$ref": "#/$defs/SecretRef",
+          "description": "AES-256-GCM key sealing every stored token: 32 bytes as 64 hex characters or base64."
+        },
+        "publicUrl": {
+          "type": "string",
+          "description": "Base of the connect links (`https://mcp.example.com`). Default: the route's `publicUrl`, else the request's (forwarded) host."
+        },
+        "providers": {
+          "type": "object",
+          "additionalProperties": {
+            "$ref": "#/$defs/CredentialProvider"
+          },
+          "description": "Provider name → exactly one of `oauth2` or `tokenExchange`.",
+          "propertyNames": {
+            "pattern": "^[a-z0-9]([-a-z0-9]*[a-z0-9])?$"
+          }
+        }
+      },
+      "required": [
+        "store",
+        "encryptionKey",
+        "providers"
+      ],
+      "additionalProperties": false,
+      "description": "Extension: each user's own upstream credentials, obtained per user (OAuth through URL elicitation, or token exchange) and injected into the targets that name them."
+    },
+    "SecretRef": {
+      "anyOf": [
+        {
+          "type": "object",
+          "properties": {
+            "value": {
+              "type": "string",
+              "minLength": 1
+            }
+          },
+          "required": [
+            "value"
+          ],
+          "additionalProperties": false
+        },
+        {
+          "type": "object",
+          "properties": {
+            "env": {
+              "type": "string",
+              "minLength": 1
+            }
+          },
+          "required": [
+            "env"
+          ],
+          "additionalProperties": false
+        },
+        {
+          "type": "object",
+          "properties": {
+            "file": {
+              "type": "string",
+              "minLength": 1
+            }
+          },
+          "required": [
+            "file"
+          ],
+          "additionalProperties": false
+        }
+      ],
+      "description": "A secret given inline, from an environment variable or from a file (a mounted Secret). Exactly one."
+    },
+    "CredentialProvider": {
+      "type": "object",
+      "properties": {
+        "oauth2": {
+          "$ref": "#/$defs/OAuth2Provider",
+          "description": "OAuth 2.0 authorization code + PKCE (S256) at a third-party provider, started through URL elicitation."
+        },
+        "tokenExchange": {
+          "$ref": "#/$defs/TokenExchangeProvider",
+          "description": "RFC 8693 token exchange of the user's token at the sign-in IdP."
+        }
+      },
+      "additionalProperties": false,
+      "description": "How one provider's credential is obtained: exactly one kind."
+    },
+    "OAuth2Provider": {
+      "type": "object",
+      "properties": {
+        "authorizationUrl": {
+          "type": "string",
+          "minLength": 1
+        },
+        "tokenUrl": {
+          "type": "string",
+          "minLength": 1
+        },
+        "clientId": {
+          "type": "string",
+          "minLength": 1
+        },
+        "clientSecret": {
+          "$ref": "#/$defs/SecretRef"
+        },
+        "scopes": {
+          "type": "array",
+          "items": {
+            "type": "string"
+          }
+        }
+      },
+      "required": [
+        "authorizationUrl",
+        "tokenUrl",
+        "clientId"
+      ],
+      "additionalProperties": false
+    },
+    "TokenExchangeProvider": {
+      "type": "object",
+      "properties": {
+        "tokenUrl": {
+          "type": "string",
+          "description": "Default: the route issuer's `token_endpoint` (through `backchannelUrl` when set).",
+          "minLength": 1
+        },
+        "clientId": {
+          "type": "string",
+          "minLength": 1
+        },
+        "clientSecret": {
+          "$ref": "#/$defs/SecretRef"
+        },
+        "audience": {
+          "type": "string",
+          "minLength": 1
+        },
+        "scopes": {
+          "type": "array",
+          "items": {
+            "type": "string"
+          }
+        }
+      },
+      "required": [
+        "clientId",
+        "audience"
+      ],
+      "additionalProperties": false
     },
     "Bind": {
       "type": "object",
@@ -404,6 +591,10 @@ export const configSchema = {
         "policies": {
           "$ref": "#/$defs/TargetPolicies",
           "description": "Per-target policies (agentgateway: backendAuth etc.). Not allowed on stdio targets."
+        },
+        "credential": {
+          "$ref": "#/$defs/TargetCredential",
+          "description": "Extension: each user's own credential for this target (see `config.credentials`)."
         }
       },
       "required": [
@@ -584,6 +775,40 @@ export const configSchema = {
       "type": "string",
       "description": "Header name.",
       "minLength": 1
+    },
+    "TargetCredential": {
+      "type": "object",
+      "properties": {
+        "provider": {
+          "type": "string",
+          "description": "A key of `config.credentials.providers`."
+        },
+        "inject": {
+          "type": "object",
+          "properties": {
+            "env": {
+              "type": "string",
+              "pattern": "^[A-Za-z_][A-Za-z0-9_]*$"
+            },
+            "header": {
+              "type": "string",
+              "pattern": "^[!#$%&'*+.^_`|~0-9A-Za-z-]+$"
+            },
+            "prefix": {
+              "type": "string",
+              "description": "Header value prefix. Default `Bearer `."
+            }
+          },
+          "additionalProperties": false,
+          "description": "Exactly one of `env` (stdio targets) or `header` (mcp, sse targets; value `Bearer <token>` unless `prefix` is given)."
+        }
+      },
+      "required": [
+        "provider",
+        "inject"
+      ],
+      "additionalProperties": false,
+      "description": "Extension: the per-user credential a target needs, and how it reaches the target."
     },
     "StatefulMode": {
       "type": "string",

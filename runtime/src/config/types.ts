@@ -62,6 +62,104 @@ export interface GlobalSettings {
     /** JSON lines (default) or plain text. */
     readonly format?: 'json' | 'text';
   };
+  /** Extension (agentgateway has none): each user's own upstream credentials (see credentials/DESIGN.md). */
+  readonly credentials?: CredentialsSettings;
+}
+
+/** A secret given inline, from an environment variable or from a file (a mounted Secret). Exactly one. */
+export type SecretRef =
+  | {
+    /** @minLength 1 */
+    readonly value: string;
+  }
+  | {
+    /** @minLength 1 */
+    readonly env: string;
+  }
+  | {
+    /** @minLength 1 */
+    readonly file: string;
+  };
+
+/**
+ * Extension: each user's own upstream credentials, obtained per user (OAuth through URL elicitation, or token
+ * exchange) and injected into the targets that name them.
+ */
+export interface CredentialsSettings {
+  /**
+   * Where credentials live: exactly one of `postgres` (shared by replicas) or `memory` (`mcp-gateway dev` and
+   * single-process use only).
+   */
+  readonly store: {
+    readonly postgres?: {
+      /** postgres:// connection URL. */
+      readonly url: SecretRef;
+      /**
+       * Table name. Default `mcp_user_credentials`.
+       * @pattern ^[a-z_][a-z0-9_]{0,47}$
+       */
+      readonly table?: string;
+    };
+    /** Credentials kept in this process only; lost on restart. */
+    readonly memory?: Record<string, never>;
+  };
+  /** AES-256-GCM key sealing every stored token: 32 bytes as 64 hex characters or base64. */
+  readonly encryptionKey: SecretRef;
+  /** Base of the connect links (`https://mcp.example.com`). Default: the route's `publicUrl`, else the request's (forwarded) host. */
+  readonly publicUrl?: string;
+  /**
+   * Provider name → exactly one of `oauth2` or `tokenExchange`.
+   * @propertyNames {"pattern": "^[a-z0-9]([-a-z0-9]*[a-z0-9])?$"}
+   */
+  readonly providers: Record<string, CredentialProvider>;
+}
+
+/** How one provider's credential is obtained: exactly one kind. */
+export interface CredentialProvider {
+  /** OAuth 2.0 authorization code + PKCE (S256) at a third-party provider, started through URL elicitation. */
+  readonly oauth2?: OAuth2Provider;
+  /** RFC 8693 token exchange of the user's token at the sign-in IdP. */
+  readonly tokenExchange?: TokenExchangeProvider;
+}
+
+export interface OAuth2Provider {
+  /** @minLength 1 */
+  readonly authorizationUrl: string;
+  /** @minLength 1 */
+  readonly tokenUrl: string;
+  /** @minLength 1 */
+  readonly clientId: string;
+  readonly clientSecret?: SecretRef;
+  readonly scopes?: string[];
+}
+
+export interface TokenExchangeProvider {
+  /**
+   * Default: the route issuer's `token_endpoint` (through `backchannelUrl` when set).
+   * @minLength 1
+   */
+  readonly tokenUrl?: string;
+  /** @minLength 1 */
+  readonly clientId: string;
+  readonly clientSecret?: SecretRef;
+  /** @minLength 1 */
+  readonly audience: string;
+  readonly scopes?: string[];
+}
+
+/** Extension: the per-user credential a target needs, and how it reaches the target. */
+export interface TargetCredential {
+  /** A key of `config.credentials.providers`. */
+  readonly provider: string;
+  /** Exactly one of `env` (stdio targets) or `header` (mcp, sse targets; value `Bearer <token>` unless `prefix` is given). */
+  readonly inject: {
+    /** @pattern ^[A-Za-z_][A-Za-z0-9_]*$ */
+    readonly env?: string;
+    /** @pattern ^[!#$%&'*+.^_`|~0-9A-Za-z-]+$ */
+    readonly header?: string;
+    /** Header value prefix. Default `Bearer `. */
+    readonly prefix?: string;
+  };
 }
 
 /** Extension: limits that keep one gateway from exhausting its pod. */
@@ -289,6 +387,8 @@ export interface McpTarget {
   readonly sse?: HttpTarget;
   /** Per-target policies (agentgateway: backendAuth etc.). Not allowed on stdio targets. */
   readonly policies?: TargetPolicies;
+  /** Extension: each user's own credential for this target (see `config.credentials`). */
+  readonly credential?: TargetCredential;
 }
 
 /** A server the gateway starts as a child process and speaks to over stdin/stdout. */

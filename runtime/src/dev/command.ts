@@ -2,6 +2,7 @@ import { randomBytes } from 'node:crypto';
 import { parseArgs } from 'node:util';
 import { ConfigError } from '../config/errors.js';
 import { ConfigLoader } from '../config/load.js';
+import type { GatewayConfig } from '../config/types.js';
 import { Gateway } from '../gateway.js';
 import { endpointPathOf } from '../http/routes.js';
 import { StructuredLogger, type LogLevel } from '../telemetry/logger.js';
@@ -76,7 +77,7 @@ export async function runDev(args: DevArgs): Promise<void> {
   say(`gateway configuration: ${plan.source}`);
   for (const note of plan.notes) say(`  ${note}`);
 
-  const loaded = await new ConfigLoader().loadObject(plan.config, plan.source);
+  const loaded = await new ConfigLoader().loadObject(devCredentials(plan.config, say), plan.source);
   // One local process has no replicas to share sessions with: a per-run key, and no warning about it.
   const config = loaded.settings.sessionKey ? loaded : { ...loaded, settings: { ...loaded.settings, sessionKey: randomBytes(32) } };
   const level: LogLevel = args.verbose ? 'info' : 'warn';
@@ -145,4 +146,18 @@ async function listTools(url: string): Promise<string[]> {
 export function describeDevError(error: unknown): string {
   if (error instanceof ConfigError) return error.message;
   return `mcp-gateway dev: ${(error as Error).message}`;
+}
+
+/**
+ * `mcp-gateway dev` keeps users' upstream credentials in memory, sealed with a per-run key: the cluster's
+ * database and key Secret are not there locally, and nothing connected in a dev run should outlive it.
+ */
+function devCredentials(config: GatewayConfig, note: (line: string) => void): GatewayConfig {
+  const credentials = config.config?.credentials;
+  if (!credentials) return config;
+  note('  per-user credentials: in-memory store, per-run encryption key (lost when dev stops)');
+  return {
+    ...config,
+    config: { ...config.config, credentials: { ...credentials, store: { memory: {} }, encryptionKey: { value: randomBytes(32).toString('hex') } } },
+  };
 }

@@ -96,6 +96,11 @@ export interface RoutingHost {
     readonly telemetry: Telemetry;
   };
   linkFor(target: McpTarget, index: number): Promise<RoutedLink>;
+  /**
+   * Before a call reaches a target that needs the user's own credential: undefined when it may go on (the
+   * credential is in place), else the answer for the client (a URL elicitation, see credentials/DESIGN.md).
+   */
+  ensureCredential?(target: McpTarget, index: number, message: JsonRpcMessage, facts: RequestFacts): Promise<JsonRpcMessage | undefined>;
 }
 
 /**
@@ -121,12 +126,15 @@ export class Router {
     if (!CLIENT_REQUESTS.has(method)) return methodNotFound(message);
     if (isModern(message) && REMOVED_IN_MODERN.has(method)) return methodNotFound(message);
     if (isPassthrough(this.context.backend)) {
-      const link = await this.linkFor(this.context.backend.targets[0], 0);
+      const target = this.context.backend.targets[0];
       const asked = named ? { kind: named.kind, name: String(message.params?.[named.field] ?? '') } : method === 'completion/complete' ? completionRef(message) : undefined;
-      if (asked && this.context.authorizer && !this.allows({ ...asked, target: link.name }, facts)) {
+      if (asked && this.context.authorizer && !this.allows({ ...asked, target: target.name }, facts)) {
         call.denied = true;
         return unknownResource(message, asked.kind, asked.name);
       }
+      const refusal = named ? await this.host.ensureCredential?.(target, 0, message, facts) : undefined;
+      if (refusal) return refusal;
+      const link = await this.linkFor(target, 0);
       const response = await this.forward(link, message, call);
       if (list && Array.isArray(response.result?.[list.key])) this.noteListed(link.name, list, response.result[list.key] as Json[]);
       if (list && this.context.authorizer && response.result) {
@@ -192,6 +200,8 @@ export class Router {
       call.denied = owner !== undefined;
       return unknownResource(message, named.kind, sent);
     }
+    const refusal = await this.host.ensureCredential?.(owner.target, owner.index, message, facts);
+    if (refusal) return refusal;
     const link = await this.linkFor(owner.target, owner.index);
     const response = await this.forward(link, { ...message, params: { ...message.params, [named.field]: owner.name } }, call);
     if (response.result) prefixContentUris(response.result, link.name);

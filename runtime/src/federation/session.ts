@@ -1,6 +1,12 @@
+import { createHash } from 'node:crypto';
+import type { IncomingMessage } from 'node:http';
+import { publicBaseUrl } from '../auth/public-url.js';
 import type { McpAuthorizer, RequestFacts } from '../authz/index.js';
 import type { ResolvedBackend } from '../config/model.js';
-import type { McpTarget } from '../config/types.js';
+import type { McpTarget, StdioTarget } from '../config/types.js';
+import type { CredentialBroker } from '../credentials/broker.js';
+import { credentialRequired } from '../credentials/elicitation.js';
+import type { UserRef } from '../credentials/store.js';
 import { INTERNAL_ERROR, McpError, REQUEST_CANCELLED, type UpstreamErrorReason } from '../protocol/errors.js';
 import { errorResponse, type JsonRpcMessage, type RequestId } from '../protocol/jsonrpc.js';
 import { DEFAULT_PROTOCOL_VERSION, META_SUBSCRIPTION_ID, MODERN_PROTOCOL } from '../protocol/versions.js';
@@ -39,6 +45,10 @@ export interface BackendContext {
   readonly telemetry: Telemetry;
   /** Undefined unless `config.tracing` is set. */
   readonly tracer?: Tracer;
+  /** Each user's own upstream credentials; undefined unless `config.credentials` is set. */
+  readonly credentials?: CredentialBroker;
+  /** The route's `mcpAuthentication.publicUrl`: base of connect links when `config.credentials.publicUrl` is unset. */
+  readonly publicUrl?: string;
   /** Opens a connection to a target: `connectTarget` unless set (tests put in-memory upstreams here). */
   readonly connect?: (target: McpTarget, context: ConnectContext) => Promise<UpstreamConnection>;
   /** Serves 2026-07-28 requests to targets that only speak the session-era revisions (BRIDGING.md). */
@@ -108,6 +118,12 @@ export class McpSession {
   private policySource: BackendContext;
   /** `initialize` runs once per session: a second one would open a second set of links (stdio processes) and orphan the first. */
   private initializeStarted = false;
+  /** The client's `initialize` params, for a stdio target restarted with the user's credential. */
+  private initializeParams?: Json;
+  /** Per stdio target with a credential: a hash of the token its process was started with ('' = none). */
+  private readonly injected = new Map<string, string>();
+  /** Restarts with a new credential under way: concurrent calls of the session wait for the one restart. */
+  private readonly restarting = new Map<string, Promise<void>>();
 
   constructor(
     public context: BackendContext,
@@ -126,6 +142,18 @@ export class McpSession {
   /** One target and no forced prefix: names, URIs and unknown methods pass through untouched. */
   get passthrough(): boolean {
     return isPassthrough(this.context.backend);
+  }
+
+  /** The signed-in user (issuer and subject of the token); undefined when anonymous. */
+  get user(): UserRef | undefined {
+    if (!this.owner?.startsWith('[')) return undefined;
+    const [issuer, subject] = JSON.parse(this.owner) as [string, string];
+    return { issuer, subject };
+  }
+
+  /** A notification for the client outside any request (e.g. `notifications/elicitation/complete`), on the GET stream. */
+  notifyClient(message: JsonRpcMessage): void {
+    if (!this.ephemeral && !this.closed) this.standalone.append(message);
   }
 
   get hasStdioTargets(): boolean {
@@ -177,6 +205,7 @@ export class McpSession {
     const params = (message.params ?? {}) as Json;
     const clientVersion = typeof params.protocolVersion === 'string' ? params.protocolVersion : DEFAULT_PROTOCOL_VERSION;
     this.clientCapabilities = (params.capabilities ?? {}) as Json;
+    this.initializeParams = params;
     const { backend, logger } = this.context;
     const settled = await Promise.allSettled(
       backend.targets.map(async (target, index) => {
@@ -375,6 +404,7 @@ export class McpSession {
         // A 2026-07-28 target of a session-era client: the meta again, from what the id keeps.
         link.statelessMeta = statelessMeta(session.clientCapabilities, { name: 'mcp-gateway', version: context.gatewayVersion });
       }
+      if (target.credential) await session.credentialFor(target, false);
     }
     return session;
   }
@@ -430,6 +460,13 @@ export class McpSession {
     this.calls.set(clientId, call);
     let response: JsonRpcMessage;
     try {
+      const broker = this.context.credentials;
+      if (broker && this.context.authorizer) {
+        // CEL's `connections`: every configured provider is present, so a rule never fails on a missing key.
+        const user = this.user;
+        const none = () => Object.fromEntries([...broker.settings.providers.keys()].map((name) => [name, false]));
+        facts = { ...facts, connections: user ? await broker.connections(user) : none() };
+      }
       response = await this.router.route(message, call, facts);
       sink.finish(response);
     } catch (error) {
@@ -630,8 +667,15 @@ export class McpSession {
   private async openLink(target: McpTarget, index: number, initialize?: Json): Promise<TargetLink> {
     let connection: TargetLink['connection'];
     try {
+      const token = target.credential ? await this.credentialFor(target, false) : undefined;
+      const variable = target.credential?.inject.env;
+      if (target.stdio && variable) this.injected.set(target.name, token !== undefined ? fingerprint(token) : '');
       const connect = this.context.connect ?? connectTarget;
-      connection = await connect(target, { pool: this.context.pool, logger: this.context.logger, credentials: this.credentials, initialize });
+      connection =
+        target.stdio && variable && token !== undefined
+          ? // Never from the warm pool, never back to it: this process carries one user's credential and serves this session only.
+            await this.context.pool.spawn(target.name, withEnv(target.stdio, variable, token))
+          : await connect(target, { pool: this.context.pool, logger: this.context.logger, credentials: this.credentials, initialize });
     } catch (error) {
       const reason: UpstreamErrorReason = error instanceof McpError && error.reason ? error.reason : 'connect_failed';
       this.context.telemetry.upstreamError?.(this.context.routeName, target.name, reason, (error as Error).message);
@@ -672,6 +716,89 @@ export class McpSession {
     return link;
   }
 
+  /**
+   * The user's credential for `target`, obtained through the broker; for HTTP targets it is also put in
+   * place as the target's header. Undefined when the user has not connected (or is anonymous). With
+   * `strict`, a provider that fails (token endpoint down) is an error for the call instead.
+   */
+  async credentialFor(target: McpTarget, strict: boolean): Promise<string | undefined> {
+    const broker = this.context.credentials;
+    const credential = target.credential;
+    const user = this.user;
+    if (!broker || !credential || !user) return undefined;
+    let token: string | undefined;
+    try {
+      token = await broker.tokenFor(user, credential.provider, this.credentials.bearer);
+    } catch (error) {
+      const reason = (error as Error).message;
+      this.context.logger.warn('upstream credential unavailable', { target: target.name, provider: credential.provider, error: reason });
+      if (strict) throw new McpError('unavailable', `target "${target.name}": the ${credential.provider} credential could not be obtained: ${reason}`);
+      return undefined;
+    }
+    const header = credential.inject.header;
+    if (header) {
+      const headers = (this.credentials.targetHeaders ??= {});
+      if (token === undefined) delete headers[target.name];
+      else headers[target.name] = { name: header, value: `${credential.inject.prefix ?? 'Bearer '}${token}` };
+    }
+    return token;
+  }
+
+  /**
+   * Router hook before a call reaches `target`: a target with a credential the user has not connected gets
+   * the connect link (URL elicitation) instead; a stdio process started without (or with an older) token is
+   * restarted with the current one, so the call runs as the user.
+   */
+  async ensureCredential(target: McpTarget, index: number, message: JsonRpcMessage, facts: RequestFacts): Promise<JsonRpcMessage | undefined> {
+    const broker = this.context.credentials;
+    const credential = target.credential;
+    if (!broker || !credential) return undefined;
+    const user = this.user;
+    if (!user) {
+      const text = `target "${target.name}" acts with each user's own ${credential.provider} account: sign in first`;
+      return new McpError('invalid_request', text).toResponse(message.id as RequestId);
+    }
+    const token = await this.credentialFor(target, true);
+    if (token === undefined) {
+      const base = publicBaseUrl({ headers: facts.headers } as IncomingMessage, this.context.publicUrl);
+      const link = await broker.connectLink(user, credential.provider, base);
+      this.context.logger.info('credential required: connect link sent', {
+        target: target.name,
+        provider: credential.provider,
+        subject: user.subject,
+      });
+      return credentialRequired(message, link, credential.provider, this.clientCapabilities, this.protocolVersion);
+    }
+    const stale = target.stdio && this.links.has(target.name) && this.injected.get(target.name) !== fingerprint(token);
+    if (stale) {
+      let restart = this.restarting.get(target.name);
+      if (!restart) {
+        restart = this.restartWithCredential(target, index).finally(() => this.restarting.delete(target.name));
+        this.restarting.set(target.name, restart);
+      }
+      await restart;
+    }
+    return undefined;
+  }
+
+  /** Replaces the session's process of a stdio target by one started with the user's current credential. */
+  private async restartWithCredential(target: McpTarget, index: number): Promise<void> {
+    const previous = this.links.get(target.name)!;
+    this.links.delete(target.name);
+    await previous.close(true).catch(() => undefined);
+    const clientInfo = { name: 'mcp-gateway', version: this.context.gatewayVersion };
+    const params = this.initializeParams ?? this.ephemeralInit ?? { protocolVersion: this.protocolVersion, capabilities: {}, clientInfo };
+    const link = await this.openLink(target, index, params);
+    const response = await link.request({ jsonrpc: '2.0', method: 'initialize', params });
+    if (response.error) throw McpError.relayed(response.error.code, `target "${target.name}" refused initialize: ${response.error.message}`);
+    link.protocolVersion = String(response.result?.protocolVersion ?? this.protocolVersion);
+    link.capabilities = (response.result?.capabilities ?? {}) as Json;
+    link.connection.setProtocolVersion(link.protocolVersion);
+    link.send({ jsonrpc: '2.0', method: 'notifications/initialized' });
+    if (!this.ephemeral) link.initialized();
+    this.context.logger.info('stdio target restarted with the user\'s credential', { target: target.name, session: this.id || undefined });
+  }
+
   /** Ephemeral sessions of legacy clients: the `initialize` params each target gets before the request. */
   prepareEphemeral(protocolVersion: string, handshake: boolean, meta?: Json): void {
     this.protocolVersion = protocolVersion;
@@ -694,4 +821,14 @@ function incomingTrace(message: JsonRpcMessage, facts: RequestFacts): TraceCarri
 
 function isObject(value: unknown): value is Json {
   return typeof value === 'object' && value !== null && !Array.isArray(value);
+}
+
+/** What identifies a token without keeping another copy of it. */
+function fingerprint(token: string): string {
+  return createHash('sha256').update(token).digest('base64url');
+}
+
+/** The stdio spec with the user's credential in one environment variable. */
+function withEnv(spec: StdioTarget, variable: string, token: string): StdioTarget {
+  return { ...spec, env: { ...spec.env, [variable]: token } };
 }

@@ -29,12 +29,16 @@ export class BindServer {
   private loopbackBind = false;
   private readonly allowedHosts: readonly string[];
 
-  /** @param allowedHosts Host names accepted besides loopback ones where DNS-rebinding protection applies. */
+  /**
+   * @param allowedHosts Host names accepted besides loopback ones where DNS-rebinding protection applies.
+   * @param connect The `/connect/` paths of per-user credentials, answered before route matching.
+   */
   constructor(
     private listeners: readonly CompiledListener[],
     private readonly readiness: Readiness,
     private readonly logger: Logger,
     allowedHosts: readonly string[] = [],
+    private readonly connect?: { handle(req: IncomingMessage, res: ServerResponse, path: string): Promise<boolean> },
   ) {
     this.allowedHosts = allowedHosts.map((name) => normalHostname(name) ?? name.toLowerCase());
     this.server = createServer((req, res) => this.handle(req, res));
@@ -105,6 +109,7 @@ export class BindServer {
   }
 
   private async route(req: IncomingMessage, res: ServerResponse, path: string): Promise<void> {
+    if (this.connect && path.startsWith('/connect/') && (await this.connect.handle(req, res, path))) return;
     // A listener for this host name beats a catch-all one.
     const listener =
       this.listeners.find((candidate) => candidate.hostname !== undefined && hostMatches(candidate, req.headers.host)) ??

@@ -20,6 +20,8 @@ export const MISSING_CLIENT_CAPABILITY = -32021;
 export const UNSUPPORTED_PROTOCOL_VERSION = -32022;
 /** MCP: the request was cancelled (answer to a client's `notifications/cancelled`). */
 export const REQUEST_CANCELLED = -32800;
+/** MCP 2025-11-25 (SEP-1036): the request needs the user to finish a URL-mode elicitation first. */
+export const URL_ELICITATION_REQUIRED = -32042;
 
 /** Why an upstream failed, for metrics and target health; set where the failure is first seen. */
 export type UpstreamErrorReason =
@@ -77,6 +79,8 @@ export const ERROR_KINDS = {
   upstream_timeout: { httpStatus: 200, code: UPSTREAM_TIMEOUT },
   /** The client cancelled the request. */
   cancelled: { httpStatus: 200, code: REQUEST_CANCELLED },
+  /** A target needs the user's own credential, not connected yet: `data.elicitations` holds the connect link. */
+  url_elicitation_required: { httpStatus: 200, code: URL_ELICITATION_REQUIRED },
   /** The request was taken but could not be completed (session closed under it, state too large). */
   internal: { httpStatus: 200, code: INTERNAL_ERROR },
   /** A bug: the gateway failed outside any request's handling. */

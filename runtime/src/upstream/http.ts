@@ -14,6 +14,8 @@ const MAX_LOGGED_ERROR_CHARS = 500;
 /** The caller's bearer token, updated on every request so `backendAuth.passthrough` forwards the current one. */
 export interface ClientCredentials {
   bearer?: string;
+  /** The user's own credential per target (`targets[].credential`), set before each request that needs it. */
+  targetHeaders?: Record<string, { readonly name: string; readonly value: string }>;
 }
 
 export interface HttpConnectOptions {
@@ -214,6 +216,8 @@ function policyFetch(options: HttpConnectOptions): typeof fetch {
     for (const { name, value } of modifier?.set ?? []) headers.set(name, value);
     for (const { name, value } of modifier?.add ?? []) headers.append(name, value);
     for (const name of modifier?.remove ?? []) headers.delete(name);
+    const injected = options.credentials.targetHeaders?.[options.target];
+    if (injected) headers.set(injected.name, injected.value);
     if (headers.get('mcp-protocol-version') === MODERN_PROTOCOL && typeof init?.body === 'string') mirrorHeaders(headers, init.body);
     if (typeof init?.body === 'string' && init.body.includes('"traceparent"')) traceHeaders(headers, init.body);
     return fetch(input, { ...init, headers });

@@ -16,7 +16,7 @@
 import { createHash, randomBytes } from 'node:crypto';
 import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
 import type { AddressInfo } from 'node:net';
-import { exportJWK, generateKeyPair, type JWK } from 'jose';
+import { createLocalJWKSet, exportJWK, generateKeyPair, importJWK, jwtVerify, SignJWT, type JWK } from 'jose';
 import Provider, { errors, type Adapter, type AdapterPayload, type Configuration, type KoaContextWithOIDC } from 'oidc-provider';
 
 export interface TestUser {
@@ -46,7 +46,15 @@ export interface TestRealmOptions {
    * Default: the listening origin.
    */
   readonly publicOrigin?: string;
+  /**
+   * Keycloak 26's standard token exchange (RFC 8693) for one confidential client: it may exchange a user's
+   * access token whose `aud` names it for a token whose `aud` is one of `audiences`.
+   */
+  readonly tokenExchange?: { readonly clientId: string; readonly clientSecret: string; readonly audiences: readonly string[] };
 }
+
+const TOKEN_EXCHANGE_GRANT = 'urn:ietf:params:oauth:grant-type:token-exchange';
+const ACCESS_TOKEN_TYPE = 'urn:ietf:params:oauth:token-type:access_token';
 
 /** The confidential client every realm has, for client-credentials tokens. */
 export const SERVICE_CLIENT = { clientId: 'test-service', clientSecret: 'test-service-secret' } as const;
@@ -92,6 +100,8 @@ export class TestOpenIdProvider {
   readonly tokenUrl: string;
   /** How many times the JWKS was served (tests of key caching read it). */
   jwksRequests = 0;
+  /** Token exchanges granted (tests of the gateway's cache read it). */
+  tokenExchanges = 0;
 
   private provider!: Provider;
   private signingKeys: SigningKey[] = [];
@@ -310,6 +320,58 @@ export class TestOpenIdProvider {
     await this.provider.interactionFinished(req, res, { login: { accountId: username } }, { mergeWithLastSubmission: false });
   }
 
+  /**
+   * The token-exchange grant as Keycloak's standard token exchange answers it: the requesting client must be
+   * in the subject token's audience ("Client is not within the token audience"), the audience must be a
+   * known client, and the new token names the user (`sub`) with `aud` = the requested audience.
+   */
+  private registerTokenExchange(provider: Provider, exchange: NonNullable<TestRealmOptions['tokenExchange']>): void {
+    provider.registerGrantType(
+      TOKEN_EXCHANGE_GRANT,
+      async (ctx) => {
+        const params = ctx.oidc.params as TokenExchangeParams;
+        const fail = (status: number, error: string, description: string) => {
+          ctx.status = status;
+          ctx.body = { error, error_description: description };
+        };
+        if (ctx.oidc.client.clientId !== exchange.clientId) return fail(403, 'unauthorized_client', 'Client not allowed to exchange');
+        if (params.subject_token_type !== ACCESS_TOKEN_TYPE) return fail(400, 'invalid_request', 'Invalid token type, must be access token');
+        let claims: Record<string, unknown>;
+        try {
+          const keys = createLocalJWKSet({ keys: this.signingKeys.map(publicJwk) });
+          ({ payload: claims } = await jwtVerify(params.subject_token ?? '', keys, { issuer: this.issuer }));
+        } catch {
+          return fail(400, 'invalid_token', 'Invalid token');
+        }
+        const audiences = [claims.aud].flat();
+        if (!audiences.includes(exchange.clientId)) return fail(403, 'access_denied', 'Client is not within the token audience');
+        if (!params.audience || !exchange.audiences.includes(params.audience)) return fail(400, 'invalid_client', 'Audience not found');
+        const key = this.signingKeys[0];
+        const ttl = 300;
+        const scope = params.scope ?? 'profile email';
+        const token = await new SignJWT({ sub: String(claims.sub), azp: exchange.clientId, scope, preferred_username: claims.preferred_username })
+          .setProtectedHeader({ alg: 'RS256', kid: key.kid, typ: 'JWT' })
+          .setIssuer(this.issuer)
+          .setAudience(params.audience)
+          .setIssuedAt()
+          .setExpirationTime(`${ttl}s`)
+          .setJti(randomBytes(8).toString('hex'))
+          .sign(await importJWK(key, 'RS256'));
+        this.tokenExchanges++;
+        ctx.body = {
+          access_token: token,
+          expires_in: ttl,
+          refresh_expires_in: 0,
+          token_type: 'Bearer',
+          'not-before-policy': 0,
+          scope,
+          issued_token_type: ACCESS_TOKEN_TYPE,
+        };
+      },
+      ['subject_token', 'subject_token_type', 'requested_token_type', 'audience', 'scope'],
+    );
+  }
+
   private createProvider(): Provider {
     const resources = this.resources;
     const scope = this.resourceScope;
@@ -327,6 +389,17 @@ export class TestOpenIdProvider {
           response_types: [],
           redirect_uris: [],
         },
+        ...(this.options.tokenExchange
+          ? [
+              {
+                client_id: this.options.tokenExchange.clientId,
+                client_secret: this.options.tokenExchange.clientSecret,
+                grant_types: [TOKEN_EXCHANGE_GRANT],
+                response_types: [],
+                redirect_uris: [],
+              },
+            ]
+          : []),
       ],
       routes: KEYCLOAK_ROUTES,
       scopes: ['openid', 'offline_access', 'profile', 'email', 'roles', ...scope.split(' ')],
@@ -367,9 +440,20 @@ export class TestOpenIdProvider {
     };
     const provider = new Provider(this.issuer, configuration);
     provider.on('server_error', (_ctx, error) => console.error('oidc-provider server_error', error));
+    if (this.options.tokenExchange) this.registerTokenExchange(provider, this.options.tokenExchange);
     return provider;
   }
 }
+
+/** Keycloak's answer shape for standard token exchange: `issued_token_type`, no refresh token (`refresh_expires_in: 0`). */
+interface TokenExchangeParams {
+  readonly subject_token?: string;
+  readonly subject_token_type?: string;
+  readonly requested_token_type?: string;
+  readonly audience?: string;
+  readonly scope?: string;
+}
+
 
 /** oidc-provider's storage interface over one Map, so each test realm has its own state and no warnings. */
 function memoryAdapter(store: Map<string, AdapterPayload>): (model: string) => Adapter {
@@ -394,6 +478,11 @@ function memoryAdapter(store: Map<string, AdapterPayload>): (model: string) => A
       },
     };
   };
+}
+
+function publicJwk(key: SigningKey): JWK {
+  const { kty, n, e, kid, alg, use } = key;
+  return { kty, n, e, kid, alg, use };
 }
 
 function readBody(req: IncomingMessage): Promise<string> {
