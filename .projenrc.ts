@@ -1,4 +1,5 @@
 import { cdk8s, javascript, release, typescript } from 'projen';
+import { applyHouseStyle, LINTED_EXTENSIONS } from './projenrc/lint';
 import { gatewayImageJob, gatewayNpmJob, SUPPORTED_NODE } from './projenrc/release';
 
 const CDK8S_VERSION = '2.70.106';
@@ -44,7 +45,14 @@ const project = new cdk8s.ConstructLibraryCdk8s({
   workflowContainerImage: `node:${SUPPORTED_NODE.shippedImageTag}`,
   buildWorkflow: false,
   depsUpgrade: false,
-  eslint: false,
+  // `npm test` lints without fixing, so CI fails on what a developer's `npx projen eslint --fix` would change.
+  eslint: true,
+  eslintOptions: {
+    dirs: ['src'],
+    devdirs: ['test', 'examples', 'bench', 'scripts'],
+    fileExtensions: LINTED_EXTENSIONS,
+    commandOptions: { fix: false },
+  },
   keywords: ['cdk8s', 'kubernetes', 'mcp', 'model-context-protocol', 'gateway', 'keycloak'],
   peerDeps: [`cdk8s-plus-28@^${CDK8S_PLUS_VERSION}`],
   // Parsed at synth time so a bad authorization rule fails `cdk8s synth`; jsii needs non-jsii deps bundled.
@@ -100,7 +108,13 @@ const runtime = new typescript.TypeScriptProject({
   release: false,
   buildWorkflow: false,
   depsUpgrade: false,
-  eslint: false,
+  eslint: true,
+  eslintOptions: {
+    dirs: ['src'],
+    devdirs: ['test', 'scripts', 'conformance'],
+    fileExtensions: LINTED_EXTENSIONS,
+    commandOptions: { fix: false },
+  },
   projenrcTs: false,
   sampleCode: false,
   typescriptVersion: '~5.9.0',
@@ -184,6 +198,10 @@ runtime.testTask.spawn(runtime.compileTask);
 runtime.testTask.exec('node --experimental-vm-modules node_modules/jest/bin/jest.js --runInBand', {
   receiveArgs: true,
 });
+// reset() dropped the lint step projen adds to every test task.
+runtime.testTask.spawn(runtime.eslint!.eslintTask);
+applyHouseStyle(project.eslint!, ['bench/*.mjs', 'scripts/*.mjs']);
+applyHouseStyle(runtime.eslint!, ['scripts/*.mjs', 'conformance/*.mjs', 'test/fixtures/*.mjs', 'test/hostile/fixtures/*.mjs']);
 
 // `npm test` is the one command CI and the README name: jsii must accept the library, the runtime must
 // build (root tests run the gateway CLI), then both suites run.
