@@ -10,7 +10,6 @@ import { execFileSync } from 'node:child_process';
 import { existsSync, mkdirSync, writeFileSync } from 'node:fs';
 import { cpus, loadavg, totalmem } from 'node:os';
 import { join } from 'node:path';
-import { ROOT, RUNTIME, binOf } from './sdk.mjs';
 import {
   connectClient,
   connectWhenReady,
@@ -26,6 +25,7 @@ import {
   waitForListening,
   waitForPort,
 } from './lib.mjs';
+import { ROOT, RUNTIME, binOf } from './sdk.mjs';
 
 const argv = process.argv.slice(2);
 const soakAt = argv.indexOf('--soak');
@@ -319,7 +319,7 @@ function bestPeer(results, measure, higher) {
 function render(results) {
   const n = SETTINGS.clients;
   const lines = [];
-  lines.push(`# mcp-gateway benchmark`, '');
+  lines.push('# mcp-gateway benchmark', '');
   lines.push(
     `${new Date().toISOString()} · Node ${process.version} · ${cpus().length} × ${cpus()[0]?.model ?? 'cpu'} · ` +
       `${(totalmem() / 2 ** 30).toFixed(0)} GiB · ${QUICK ? 'quick' : 'full'} run ` +

@@ -5,7 +5,6 @@
 import { execFileSync } from 'node:child_process';
 import { existsSync, mkdirSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { ROOT, RUNTIME } from './sdk.mjs';
 import {
   connectClient,
   connectWhenReady,
@@ -17,6 +16,7 @@ import {
   waitForListening,
   waitForPort,
 } from './lib.mjs';
+import { ROOT, RUNTIME } from './sdk.mjs';
 
 const NODE = process.execPath;
 const ECHO = join(ROOT, 'bench', 'echo-server.mjs');
@@ -180,8 +180,7 @@ export async function runSoak({ seconds }) {
         Array.from({ length: Math.min(OPEN_BATCH, SESSIONS - opened.length) }, () => connectClient(httpTarget)),
       );
       for (const r of batch) {
-        if (r.status === 'fulfilled') opened.push(r.value);
-        else {
+        if (r.status === 'fulfilled') {opened.push(r.value);} else {
           openFailures++;
           lastOpenError = r.reason?.message;
         }

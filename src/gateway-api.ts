@@ -5,8 +5,9 @@
  * API stays free of CRD churn. Field names follow the upstream CRD schemas (Gateway API v1.6.1, agentgateway
  * main, kgateway v2.1.x), which the tests validate the output against with unknown fields rejected.
  */
-import { ApiObject, ApiObjectMetadata, Lazy } from 'cdk8s';
-import { Construct } from 'constructs';
+import type { ApiObjectMetadata } from 'cdk8s';
+import { ApiObject, Lazy } from 'cdk8s';
+import type { Construct } from 'constructs';
 
 export const GATEWAY_API_GROUP = 'gateway.networking.k8s.io';
 export const AGENTGATEWAY_GROUP = 'agentgateway.dev';

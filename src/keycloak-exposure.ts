@@ -1,9 +1,9 @@
 import * as kplus from 'cdk8s-plus-28';
-import { Construct } from 'constructs';
-import { McpConnections } from './connections';
+import type { Construct } from 'constructs';
+import type { McpConnections } from './connections';
 import { httpRouteObject, ingressObject } from './gateway-api';
 import { GATEWAY_NAME_LABEL } from './labels';
-import { GatewayParentRef } from './mcp-gateway-exposure';
+import type { GatewayParentRef } from './mcp-gateway-exposure';
 
 /**
  * The only Keycloak paths browsers and MCP clients need: sign-in, tokens, keys, discovery and client

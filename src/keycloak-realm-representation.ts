@@ -132,9 +132,20 @@ function basicScope(): any {
     attributes: { 'include.in.token.scope': 'false', 'display.on.consent.screen': 'false' },
     protocolMappers: [
       subMapper(),
-      { name: 'auth_time', protocol: 'openid-connect', protocolMapper: 'oidc-usersessionmodel-note-mapper', consentRequired: false,
-        config: { 'user.session.note': 'AUTH_TIME', 'claim.name': 'auth_time', 'jsonType.label': 'long',
-          'id.token.claim': 'true', 'access.token.claim': 'true', 'introspection.token.claim': 'true' } },
+      {
+        name: 'auth_time',
+        protocol: 'openid-connect',
+        protocolMapper: 'oidc-usersessionmodel-note-mapper',
+        consentRequired: false,
+        config: {
+          'user.session.note': 'AUTH_TIME',
+          'claim.name': 'auth_time',
+          'jsonType.label': 'long',
+          'id.token.claim': 'true',
+          'access.token.claim': 'true',
+          'introspection.token.claim': 'true',
+        },
+      },
     ],
   };
 }
@@ -151,16 +162,29 @@ function offlineAccessScope(): any {
 /** The token subject (`sub`), which Keycloak 25+ adds only through a mapper. */
 function subMapper(): any {
   return {
-    name: 'sub', protocol: 'openid-connect', protocolMapper: 'oidc-sub-mapper', consentRequired: false,
+    name: 'sub',
+    protocol: 'openid-connect',
+    protocolMapper: 'oidc-sub-mapper',
+    consentRequired: false,
     config: { 'access.token.claim': 'true', 'introspection.token.claim': 'true' },
   };
 }
 
 function userAttributeMapper(name: string, attribute: string, claim: string): any {
   return {
-    name, protocol: 'openid-connect', protocolMapper: 'oidc-usermodel-attribute-mapper', consentRequired: false,
-    config: { 'user.attribute': attribute, 'claim.name': claim, 'jsonType.label': 'String',
-      'id.token.claim': 'true', 'access.token.claim': 'true', 'userinfo.token.claim': 'true', 'introspection.token.claim': 'true' },
+    name,
+    protocol: 'openid-connect',
+    protocolMapper: 'oidc-usermodel-attribute-mapper',
+    consentRequired: false,
+    config: {
+      'user.attribute': attribute,
+      'claim.name': claim,
+      'jsonType.label': 'String',
+      'id.token.claim': 'true',
+      'access.token.claim': 'true',
+      'userinfo.token.claim': 'true',
+      'introspection.token.claim': 'true',
+    },
   };
 }
 
@@ -173,8 +197,13 @@ function profileScope(): any {
     protocolMappers: [
       userAttributeMapper('given name', 'firstName', 'given_name'),
       userAttributeMapper('family name', 'lastName', 'family_name'),
-      { name: 'full name', protocol: 'openid-connect', protocolMapper: 'oidc-full-name-mapper', consentRequired: false,
-        config: { 'id.token.claim': 'true', 'access.token.claim': 'true', 'userinfo.token.claim': 'true', 'introspection.token.claim': 'true' } },
+      {
+        name: 'full name',
+        protocol: 'openid-connect',
+        protocolMapper: 'oidc-full-name-mapper',
+        consentRequired: false,
+        config: { 'id.token.claim': 'true', 'access.token.claim': 'true', 'userinfo.token.claim': 'true', 'introspection.token.claim': 'true' },
+      },
     ],
   };
 }
@@ -187,9 +216,21 @@ function emailScope(): any {
     attributes: { 'include.in.token.scope': 'true', 'display.on.consent.screen': 'true', 'consent.screen.text': 'Email address' },
     protocolMappers: [
       userAttributeMapper('email', 'email', 'email'),
-      { name: 'email verified', protocol: 'openid-connect', protocolMapper: 'oidc-usermodel-property-mapper', consentRequired: false,
-        config: { 'user.attribute': 'emailVerified', 'claim.name': 'email_verified', 'jsonType.label': 'boolean',
-          'id.token.claim': 'true', 'access.token.claim': 'true', 'userinfo.token.claim': 'true', 'introspection.token.claim': 'true' } },
+      {
+        name: 'email verified',
+        protocol: 'openid-connect',
+        protocolMapper: 'oidc-usermodel-property-mapper',
+        consentRequired: false,
+        config: {
+          'user.attribute': 'emailVerified',
+          'claim.name': 'email_verified',
+          'jsonType.label': 'boolean',
+          'id.token.claim': 'true',
+          'access.token.claim': 'true',
+          'userinfo.token.claim': 'true',
+          'introspection.token.claim': 'true',
+        },
+      },
     ],
   };
 }
@@ -230,8 +271,12 @@ function acrScope(): any {
 function addressScope(): any {
   return builtInScope('address', { 'include.in.token.scope': 'true', 'display.on.consent.screen': 'true', 'consent.screen.text': 'Address' }, [
     mapper('address', 'oidc-address-mapper', everyTokenClaim({
-      'user.attribute.formatted': 'formatted', 'user.attribute.country': 'country', 'user.attribute.postal_code': 'postal_code',
-      'user.attribute.street': 'street', 'user.attribute.region': 'region', 'user.attribute.locality': 'locality',
+      'user.attribute.formatted': 'formatted',
+      'user.attribute.country': 'country',
+      'user.attribute.postal_code': 'postal_code',
+      'user.attribute.street': 'street',
+      'user.attribute.region': 'region',
+      'user.attribute.locality': 'locality',
     })),
   ]);
 }
@@ -262,13 +307,26 @@ function mcpScope(spec: RealmSpec): any {
       // the subject is repeated here so every MCP token identifies its user.
       subMapper(),
       ...spec.audiences.map((audience, index) => ({
-        name: `mcp audience ${index + 1}`, protocol: 'openid-connect', protocolMapper: 'oidc-audience-mapper', consentRequired: false,
+        name: `mcp audience ${index + 1}`,
+        protocol: 'openid-connect',
+        protocolMapper: 'oidc-audience-mapper',
+        consentRequired: false,
         config: accessTokenClaim({ 'included.custom.audience': audience }),
       })),
-      { name: 'realm roles', protocol: 'openid-connect', protocolMapper: 'oidc-usermodel-realm-role-mapper', consentRequired: false,
-        config: accessTokenClaim({ 'claim.name': 'realm_access.roles', 'multivalued': 'true', 'jsonType.label': 'String' }) },
-      { name: 'groups', protocol: 'openid-connect', protocolMapper: 'oidc-group-membership-mapper', consentRequired: false,
-        config: accessTokenClaim({ 'claim.name': 'groups', 'full.path': 'false' }) },
+      {
+        name: 'realm roles',
+        protocol: 'openid-connect',
+        protocolMapper: 'oidc-usermodel-realm-role-mapper',
+        consentRequired: false,
+        config: accessTokenClaim({ 'claim.name': 'realm_access.roles', 'multivalued': 'true', 'jsonType.label': 'String' }),
+      },
+      {
+        name: 'groups',
+        protocol: 'openid-connect',
+        protocolMapper: 'oidc-group-membership-mapper',
+        consentRequired: false,
+        config: accessTokenClaim({ 'claim.name': 'groups', 'full.path': 'false' }),
+      },
       userAttributeMapper('username', 'username', 'preferred_username'),
     ],
   };
@@ -281,32 +339,46 @@ function mcpScope(spec: RealmSpec): any {
 function registrationPolicies(spec: RealmSpec): any[] {
   const allowedScopes = [spec.mcpScope, ...OPTIONAL_SCOPES, ...BUILT_IN_DEFAULT_SCOPES];
   const allowedScopesPolicy = (subType: string) => ({
-    name: 'Allowed Client Scopes', providerId: 'allowed-client-templates', subType,
+    name: 'Allowed Client Scopes',
+    providerId: 'allowed-client-templates',
+    subType,
     config: { 'allowed-client-scopes': allowedScopes, 'allow-default-scopes': ['true'] },
   });
   const allowedMappersPolicy = (subType: string) => ({
-    name: 'Allowed Protocol Mapper Types', providerId: 'allowed-protocol-mappers', subType,
+    name: 'Allowed Protocol Mapper Types',
+    providerId: 'allowed-protocol-mappers',
+    subType,
     config: { 'allowed-protocol-mapper-types': ALLOWED_PROTOCOL_MAPPER_TYPES },
   });
   const registration = spec.registration;
   const webOriginsPolicy = (subType: string) => ({
-    name: 'Allowed Registration Web Origins', providerId: 'registration-web-origins', subType,
+    name: 'Allowed Registration Web Origins',
+    providerId: 'registration-web-origins',
+    subType,
     config: { 'web-origins': registration?.webOrigins ?? [] },
   });
   const authenticated = [allowedScopesPolicy('authenticated'), allowedMappersPolicy('authenticated'), webOriginsPolicy('authenticated')];
   if (!registration) {
     // An empty trusted-host list is how Keycloak switches anonymous registration off.
     return [
-      { name: 'Trusted Hosts', providerId: 'trusted-hosts', subType: 'anonymous',
-        config: { 'trusted-hosts': [], 'host-sending-registration-request-must-match': ['true'], 'client-uris-must-match': ['true'] } },
+      {
+        name: 'Trusted Hosts',
+        providerId: 'trusted-hosts',
+        subType: 'anonymous',
+        config: { 'trusted-hosts': [], 'host-sending-registration-request-must-match': ['true'], 'client-uris-must-match': ['true'] },
+      },
       ...authenticated,
     ];
   }
   return [
     // MCP clients register from users' machines, so the sender's address cannot be checked; their
     // redirect URIs must still point at a trusted host.
-    { name: 'Trusted Hosts', providerId: 'trusted-hosts', subType: 'anonymous',
-      config: { 'trusted-hosts': registration.trustedHosts, 'host-sending-registration-request-must-match': ['false'], 'client-uris-must-match': ['true'] } },
+    {
+      name: 'Trusted Hosts',
+      providerId: 'trusted-hosts',
+      subType: 'anonymous',
+      config: { 'trusted-hosts': registration.trustedHosts, 'host-sending-registration-request-must-match': ['false'], 'client-uris-must-match': ['true'] },
+    },
     { name: 'Consent Required', providerId: 'consent-required', subType: 'anonymous', config: {} },
     { name: 'Full Scope Disabled', providerId: 'scope', subType: 'anonymous', config: {} },
     { name: 'Max Clients Limit', providerId: 'max-clients', subType: 'anonymous', config: { 'max-clients': [String(registration.maxClients)] } },

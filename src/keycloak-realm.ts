@@ -3,11 +3,13 @@ import { ApiObject, Chart, Duration, Names, Size } from 'cdk8s';
 import * as kplus from 'cdk8s-plus-28';
 import { Construct } from 'constructs';
 import { McpConnections } from './connections';
-import { KeycloakExposure } from './keycloak-exposure';
-import { renderRealm, RealmSpec } from './keycloak-realm-representation';
+import type { KeycloakExposure } from './keycloak-exposure';
+import type { RealmSpec } from './keycloak-realm-representation';
+import { renderRealm } from './keycloak-realm-representation';
 import { LABEL_DOMAIN, imageVersion, labelTree, recommendedLabels } from './labels';
 import { restrictedContainerSecurityContext, restrictedPodSecurityContext, serviceHost } from './manifest-helpers';
-import { IOidcIssuer, IssuerDeclaredAccess, OidcProvider } from './mcp-auth-policy';
+import type { IOidcIssuer, IssuerDeclaredAccess } from './mcp-auth-policy';
+import { OidcProvider } from './mcp-auth-policy';
 import { dnsLabelProblem, emptyProblem, isHttpUrl, portProblem, propError } from './validation';
 
 const HTTP_PORT = 8080;

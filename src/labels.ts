@@ -10,7 +10,7 @@
  */
 import { ApiObject } from 'cdk8s';
 import * as kplus from 'cdk8s-plus-28';
-import { IConstruct } from 'constructs';
+import type { IConstruct } from 'constructs';
 
 /** This library's label and annotation domain. */
 export const LABEL_DOMAIN = 'mcp.cdk8s.io';

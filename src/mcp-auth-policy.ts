@@ -1,8 +1,9 @@
-import { Duration } from 'cdk8s';
+import type { Duration } from 'cdk8s';
 import { Construct } from 'constructs';
-import { AuthorizationRule, checkCelExpression } from './mcp-authorization-rule';
 import { omitUndefined } from './manifest-helpers';
-import { IMcpRoutePolicy, McpRoutePolicyContext } from './route-policy';
+import type { AuthorizationRule } from './mcp-authorization-rule';
+import { checkCelExpression } from './mcp-authorization-rule';
+import type { IMcpRoutePolicy, McpRoutePolicyContext } from './route-policy';
 import { isHttpUrl, propError } from './validation';
 
 /**

@@ -234,10 +234,28 @@ class RuleTypeProblem extends Error {
 const BOOLEAN_FUNCTIONS = new Set(['_&&_', '_||_', '!_', '_==_', '_!=_', '_<_', '_<=_', '_>_', '_>=_', '@in',
   '@not_strictly_false', 'startsWith', 'endsWith', 'contains', 'matches', 'exists', 'all', 'exists_one']);
 const ARITHMETIC = new Set(['_+_', '_-_', '_*_', '_/_', '_%_']);
-const CONVERSIONS: Record<string, string> = { string: 'string', int: 'int', uint: 'uint', double: 'double', bytes: 'bytes',
-  bool: 'bool', size: 'int', timestamp: 'timestamp', duration: 'duration', type: 'type', dyn: 'dyn' };
-const CONSTANT_TYPES: Record<string, string> = { boolValue: 'bool', stringValue: 'string', int64Value: 'int', uint64Value: 'uint',
-  doubleValue: 'double', bytesValue: 'bytes', nullValue: 'null' };
+const CONVERSIONS: Record<string, string> = {
+  string: 'string',
+  int: 'int',
+  uint: 'uint',
+  double: 'double',
+  bytes: 'bytes',
+  bool: 'bool',
+  size: 'int',
+  timestamp: 'timestamp',
+  duration: 'duration',
+  type: 'type',
+  dyn: 'dyn',
+};
+const CONSTANT_TYPES: Record<string, string> = {
+  boolValue: 'bool',
+  stringValue: 'string',
+  int64Value: 'int',
+  uint64Value: 'uint',
+  doubleValue: 'double',
+  bytesValue: 'bytes',
+  nullValue: 'null',
+};
 
 /**
  * The type of a parsed expression (a type name, or an object of member types), as far as the check needs

@@ -1,5 +1,5 @@
-import { Duration, Size } from 'cdk8s';
-import { IConstruct } from 'constructs';
+import type { Duration, Size } from 'cdk8s';
+import type { IConstruct } from 'constructs';
 import { propChecks } from './validation';
 
 /** Whose bucket a rate limit fills. */

@@ -1,8 +1,8 @@
 import { Duration } from 'cdk8s';
 import { Construct } from 'constructs';
 import { describePolicy, renderCors, routeNameFromPath } from './mcp-gateway-render';
-import { IMcpTarget } from './mcp-target';
-import { IMcpRoutePolicy } from './route-policy';
+import type { IMcpTarget } from './mcp-target';
+import type { IMcpRoutePolicy } from './route-policy';
 
 /**
  * How tool and prompt names (and resource URIs) of federated targets are prefixed with the target name.

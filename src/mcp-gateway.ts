@@ -1,22 +1,27 @@
-import { ApiObject, Chart, Duration, Names } from 'cdk8s';
+import type { ApiObject, Duration } from 'cdk8s';
+import { Chart, Names } from 'cdk8s';
 import * as kplus from 'cdk8s-plus-28';
 import { Construct } from 'constructs';
 import { McpConnections, connectionsOf } from './connections';
-import { HttpBackendRefSpec, gatewayApiDuration, httpRouteObject } from './gateway-api';
-import { ControllerContext } from './gateway/controller';
-import { ExposureBinding } from './gateway/exposure';
-import { METRICS_PORT, RUNTIME_RESERVED_PATHS, RuntimeContext, RuntimeDataPlane, renderRuntimeConfig, runtimeOnlyProblems } from './gateway/runtime';
-import { McpGatewayMonitoring, McpGatewayMonitoringOptions } from './gateway-monitoring';
+import type { ControllerContext } from './gateway/controller';
+import type { ExposureBinding } from './gateway/exposure';
+import type { RuntimeContext } from './gateway/runtime';
+import { METRICS_PORT, RUNTIME_RESERVED_PATHS, RuntimeDataPlane, renderRuntimeConfig, runtimeOnlyProblems } from './gateway/runtime';
+import { gatewayApiDuration, httpRouteObject } from './gateway-api';
+import type { HttpBackendRefSpec } from './gateway-api';
+import type { McpGatewayMonitoring, McpGatewayMonitoringOptions } from './gateway-monitoring';
 import { McpImages } from './images';
 import { LABEL_COMPONENT, LABEL_INSTANCE, imageVersion, labelTree, recommendedLabels } from './labels';
 import { McpGatewayExposure } from './mcp-gateway-exposure';
 import { McpGatewayImplementation } from './mcp-gateway-implementation';
-import { McpGatewayLimits, validateLimits } from './mcp-gateway-limits';
+import type { McpGatewayLimits } from './mcp-gateway-limits';
+import { validateLimits } from './mcp-gateway-limits';
 import { routeNameFromPath } from './mcp-gateway-render';
-import { McpGatewayRoute, McpGatewayRouteOptions } from './mcp-gateway-route';
-import { IMcpRoutePolicy } from './route-policy';
+import type { McpGatewayRouteOptions } from './mcp-gateway-route';
+import { McpGatewayRoute } from './mcp-gateway-route';
+import type { IMcpRoutePolicy } from './route-policy';
 import { dnsLabelProblem, propChecks } from './validation';
-import { WorkloadOptions } from './workload-options';
+import type { WorkloadOptions } from './workload-options';
 
 const COMPONENT = 'gateway';
 

@@ -1,4 +1,5 @@
-import { ApiObject, Chart, Duration, Names, Size } from 'cdk8s';
+import type { ApiObject } from 'cdk8s';
+import { Chart, Duration, Names, Size } from 'cdk8s';
 import * as kplus from 'cdk8s-plus-28';
 import { Construct } from 'constructs';
 import { McpConnections } from './connections';
@@ -8,12 +9,12 @@ import {
 } from './labels';
 import { restrictedContainerSecurityContext, serviceHost } from './manifest-helpers';
 import { McpServerTransport } from './mcp-server-transport';
-import { IMcpTarget, McpProtocol } from './mcp-target';
-import { StdioProcessPool } from './stdio-process-pool';
+import type { IMcpTarget, McpProtocol } from './mcp-target';
 import { kmcpProblems, renderKmcpServer } from './server/kmcp';
 import {
   BRIDGE_DIR, DEFAULT_STARTUP_TIMEOUT, PORT_NAME, STARTUP_PROBE_PERIOD_SECONDS, renderKubernetesServer,
 } from './server/kubernetes';
+import type { StdioProcessPool } from './stdio-process-pool';
 import {
   absolutePathProblem,
   dnsLabelProblem,
@@ -24,8 +25,9 @@ import {
   propError,
   serviceNameProblem,
 } from './validation';
+import type { WorkloadContext, WorkloadOptions } from './workload-options';
 import {
-  DEFAULT_PRE_STOP_DELAY, RUNTIME_DEFAULT_DRAIN, WorkloadContext, WorkloadOptions, replicasProblems, workloadProblems,
+  DEFAULT_PRE_STOP_DELAY, RUNTIME_DEFAULT_DRAIN, replicasProblems, workloadProblems,
 } from './workload-options';
 
 const DEFAULT_HOME = '/home/mcp';
@@ -506,7 +508,11 @@ export class McpServer extends Construct implements IMcpTarget {
     if (this.workload === McpServerWorkload.KMCP) {
       try {
         this.kmcpResource = renderKmcpServer(this, props, server, {
-          name: this.name, port: this.port, path: this.path, isStdio: this.transport.isStdio, labels: this.labels(props),
+          name: this.name,
+          port: this.port,
+          path: this.path,
+          isStdio: this.transport.isStdio,
+          labels: this.labels(props),
           podLabels: { ...props.podLabels, [LABEL_COMPONENT]: COMPONENT, [LABEL_SERVER]: this.targetName },
           runAs: { user: props.user ?? DEFAULT_USER, group: props.group ?? DEFAULT_GROUP },
           startupTimeout: props.startupTimeout ?? DEFAULT_STARTUP_TIMEOUT,
@@ -519,9 +525,16 @@ export class McpServer extends Construct implements IMcpTarget {
     }
 
     const rendered = renderKubernetesServer(this, props, server, {
-      name: this.name, port: this.port, path: this.path, targetName: this.targetName, protocol: this.protocol,
-      isStdio: this.transport.isStdio, labels: this.labels(props), selectorLabels: this.selectorLabels(),
-      workload: this.workloadContext(props), runAs,
+      name: this.name,
+      port: this.port,
+      path: this.path,
+      targetName: this.targetName,
+      protocol: this.protocol,
+      isStdio: this.transport.isStdio,
+      labels: this.labels(props),
+      selectorLabels: this.selectorLabels(),
+      workload: this.workloadContext(props),
+      runAs,
     });
     this.serviceAccount = rendered.serviceAccount;
     this._deployment = rendered.deployment;

@@ -1,4 +1,4 @@
-import { Duration } from 'cdk8s';
+import type { Duration } from 'cdk8s';
 
 /**
  * Options of a warm pool of stdio server processes.

@@ -4,7 +4,7 @@
  * Messages are built with `propError` so every construct reports the same way:
  * `<construct type> <construct path>: <prop> <problem>. <fix>`.
  */
-import { IConstruct } from 'constructs';
+import type { IConstruct } from 'constructs';
 
 const DNS_LABEL = /^[a-z0-9]([-a-z0-9]*[a-z0-9])?$/;
 const DNS_1035_LABEL = /^[a-z]([-a-z0-9]*[a-z0-9])?$/;

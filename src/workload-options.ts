@@ -1,7 +1,7 @@
 import { ApiObject, Duration, JsonPatch } from 'cdk8s';
 import * as kplus from 'cdk8s-plus-28';
 import * as k8s from 'cdk8s-plus-28/lib/imports/k8s';
-import { Construct, IConstruct } from 'constructs';
+import type { Construct, IConstruct } from 'constructs';
 import { dnsSubdomainProblem, emptyProblem, propChecks, propError } from './validation';
 
 /** The runtime's SIGTERM drain when `config.drainTimeout` is not set (runtime/src/config/load.ts). */

@@ -3,7 +3,8 @@ import * as fs from 'fs';
 import * as path from 'path';
 import { Chart, Duration, Testing } from 'cdk8s';
 import * as kplus from 'cdk8s-plus-28';
-import { McpGateway, McpGatewayMonitoring, McpGatewayMonitoringProps, McpTarget } from '../src';
+import type { McpGatewayMonitoringProps } from '../src';
+import { McpGateway, McpGatewayMonitoring, McpTarget } from '../src';
 import { expectValidManifests } from './util/manifest-validation';
 
 // ---------------------------------------------------------------------------------------------------

@@ -1,10 +1,12 @@
 import * as fs from 'fs';
-import { Chart, Size, Testing } from 'cdk8s';
+import type { Chart } from 'cdk8s';
+import { Size, Testing } from 'cdk8s';
 import * as kplus from 'cdk8s-plus-28';
 import { KeycloakExposure } from '../src/keycloak-exposure';
-import { KeycloakDatabase, KeycloakRealm, KeycloakRealmProps } from '../src/keycloak-realm';
-import { AuthorizationRule } from '../src/mcp-authorization-rule';
+import type { KeycloakRealmProps } from '../src/keycloak-realm';
+import { KeycloakDatabase, KeycloakRealm } from '../src/keycloak-realm';
 import { McpAuthPolicy } from '../src/mcp-auth-policy';
+import { AuthorizationRule } from '../src/mcp-authorization-rule';
 import { CRDS_DIR, expectValidManifests, validateManifests } from './util/manifest-validation';
 import { synthError } from './util/synth';
 
@@ -386,9 +388,14 @@ describe('KeycloakRealm in production', () => {
     expectValidManifests(objects);
     const [ingress] = byKind(objects, 'Ingress');
     expect(ingress.spec.tls).toEqual([{ hosts: ['auth.example.com'], secretName: 'auth-tls' }]);
-    expect(ingress.spec.rules).toEqual([{ host: 'auth.example.com', http: { paths: ['/realms/', '/resources/'].map((path) => ({
-      path, pathType: 'Prefix', backend: { service: { name: realm.serviceName, port: { number: 8080 } } },
-    })) } }]);
+    expect(ingress.spec.rules).toEqual([{
+      host: 'auth.example.com',
+      http: {
+        paths: ['/realms/', '/resources/'].map((path) => ({
+          path, pathType: 'Prefix', backend: { service: { name: realm.serviceName, port: { number: 8080 } } },
+        })),
+      },
+    }]);
     const [policy] = byKind(objects, 'NetworkPolicy');
     expect(policy.spec.ingress).toEqual([{
       from: [{ namespaceSelector: { matchLabels: { 'kubernetes.io/metadata.name': 'ingress-nginx' } }, podSelector: {} }],

@@ -4,7 +4,8 @@ import Ajv2020 from 'ajv/dist/2020';
 import addFormats from 'ajv-formats';
 import { Chart, Duration, Size, Testing } from 'cdk8s';
 import * as YAML from 'yaml';
-import { McpGateway, McpGatewayLimits, McpRateLimitScope, McpTarget } from '../src';
+import type { McpGatewayLimits } from '../src';
+import { McpGateway, McpRateLimitScope, McpTarget } from '../src';
 import { synthError } from './util/synth';
 
 const github = McpTarget.fromUrl('github', 'http://github.tools.svc.cluster.local:3000/mcp');

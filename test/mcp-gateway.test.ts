@@ -4,11 +4,14 @@ import Ajv2020 from 'ajv/dist/2020';
 import addFormats from 'ajv-formats';
 import { App, Chart, Duration, Size, Testing } from 'cdk8s';
 import * as kplus from 'cdk8s-plus-28';
+import type { Construct } from 'constructs';
 import * as YAML from 'yaml';
-import { Construct } from 'constructs';
+import type {
+  IMcpRoutePolicy, McpAuthPolicyProps,
+  McpGatewayProps,
+} from '../src';
 import {
-  AuthorizationRule, GatewayListenerProtocol, IMcpRoutePolicy, McpAuthMode, McpAuthPolicy, McpAuthPolicyProps, OidcIssuer, OidcProvider, McpFailureMode, McpGateway, McpGatewayExposure, McpGatewayImplementation,
-  McpGatewayProps, McpPrefixMode, McpProtocol, McpServer, McpStatefulMode, McpTarget,
+  AuthorizationRule, GatewayListenerProtocol, McpAuthMode, McpAuthPolicy, OidcIssuer, OidcProvider, McpFailureMode, McpGateway, McpGatewayExposure, McpGatewayImplementation, McpPrefixMode, McpProtocol, McpServer, McpStatefulMode, McpTarget,
 } from '../src';
 import { expectValidManifests } from './util/manifest-validation';
 
@@ -233,7 +236,10 @@ describe('exposure', () => {
     expect(gateway.spec).toEqual({
       gatewayClassName: 'agentgateway',
       listeners: [{
-        name: 'https', port: 443, protocol: 'HTTPS', hostname: 'mcp.example.com',
+        name: 'https',
+        port: 443,
+        protocol: 'HTTPS',
+        hostname: 'mcp.example.com',
         tls: { mode: 'Terminate', certificateRefs: [{ kind: 'Secret', name: 'mcp-tls' }] },
       }],
     });
@@ -346,7 +352,9 @@ describe('AGENTGATEWAY implementation', () => {
     const route = gateway.addRoute({
       path: '/tools/mcp',
       targets: [everything, McpTarget.fromUrl('github', 'http://github.tools.svc.cluster.local:3000/mcp'), docs],
-      prefixMode: McpPrefixMode.ALWAYS, failureMode: McpFailureMode.FAIL_OPEN, statefulMode: McpStatefulMode.STATELESS,
+      prefixMode: McpPrefixMode.ALWAYS,
+      failureMode: McpFailureMode.FAIL_OPEN,
+      statefulMode: McpStatefulMode.STATELESS,
       cors: { allowOrigins: ['https://inspector.example.com'] },
     });
     route.addPolicy(signIn(chart, 'auth', [AuthorizationRule.allowTool('get_me'), AuthorizationRule.allow('jwt.sub == "admin"')]));

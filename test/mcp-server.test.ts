@@ -2,12 +2,14 @@ import * as fs from 'fs';
 import * as path from 'path';
 import { Chart, Duration, Size, Testing } from 'cdk8s';
 import * as kplus from 'cdk8s-plus-28';
-import {
+import type {
   IMcpTarget,
+  McpServerProps,
+} from '../src';
+import {
   McpImages,
   McpProtocol,
   McpServer,
-  McpServerProps,
   McpServerTransport,
   McpServerWorkload,
   WorkloadDisruptionBudget,

@@ -1,6 +1,7 @@
 import { execFileSync } from 'child_process';
 import * as path from 'path';
-import { Chart, Duration, Testing } from 'cdk8s';
+import type { Chart } from 'cdk8s';
+import { Duration, Testing } from 'cdk8s';
 import { McpServer, McpServerTransport, McpServerWorkload, StdioProcessPool } from '../src';
 import { synthError } from './util/synth';
 

@@ -5,8 +5,9 @@ import addFormats from 'ajv-formats';
 import { Chart, Duration, Size, Testing } from 'cdk8s';
 import * as kplus from 'cdk8s-plus-28';
 import * as YAML from 'yaml';
+import type { McpGatewayProps, McpServerProps } from '../src';
 import {
-  McpGateway, McpGatewayExposure, McpGatewayImplementation, McpGatewayProps, McpImages, McpServer, McpServerProps, McpServerWorkload,
+  McpGateway, McpGatewayExposure, McpGatewayImplementation, McpImages, McpServer, McpServerWorkload,
   McpTarget, WorkloadDisruptionBudget,
 } from '../src';
 import { expectValidManifests } from './util/manifest-validation';

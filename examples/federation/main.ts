@@ -2,8 +2,9 @@
  * Several MCP servers behind one endpoint: an npm package, a Python package run with uvx, and an HTTP
  * server on the internet. Clients connect to `/mcp` and see every tool, prefixed with its server's name.
  */
-import { App, Chart, ChartProps } from 'cdk8s';
-import { Construct } from 'constructs';
+import type { ChartProps } from 'cdk8s';
+import { App, Chart } from 'cdk8s';
+import type { Construct } from 'constructs';
 import { McpGateway, McpGatewayExposure, McpPrefixMode, McpServer, McpTarget } from '../../src';
 
 export class FederationChart extends Chart {

@@ -5,9 +5,10 @@
  *
  * Before applying: `kubectl -n mcp create secret generic github-token --from-literal=token=<PAT>`.
  */
-import { App, Chart, ChartProps } from 'cdk8s';
+import type { ChartProps } from 'cdk8s';
+import { App, Chart } from 'cdk8s';
 import * as kplus from 'cdk8s-plus-28';
-import { Construct } from 'constructs';
+import type { Construct } from 'constructs';
 import { McpGateway, McpGatewayExposure, McpServer } from '../../src';
 
 /** Release of github/github-mcp-server (a Go binary in a distroless image without Node or libstdc++). */

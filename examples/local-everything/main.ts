@@ -4,8 +4,9 @@
  * Reach it with `kubectl -n mcp port-forward svc/<gateway service> 8080` and point an MCP client at
  * `http://localhost:8080/mcp`.
  */
-import { App, Chart, ChartProps } from 'cdk8s';
-import { Construct } from 'constructs';
+import type { ChartProps } from 'cdk8s';
+import { App, Chart } from 'cdk8s';
+import type { Construct } from 'constructs';
 import { McpGateway, McpServer } from '../../src';
 
 export class LocalEverythingChart extends Chart {

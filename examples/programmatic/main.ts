@@ -7,8 +7,9 @@
  *
  * In an app of your own, import from 'cdk8s-mcp' instead of '../../src'.
  */
-import { App, Chart, ChartProps } from 'cdk8s';
-import { Construct } from 'constructs';
+import type { ChartProps } from 'cdk8s';
+import { App, Chart } from 'cdk8s';
+import type { Construct } from 'constructs';
 import { McpGateway, McpServer } from '../../src';
 
 /** What a caller chooses; everything else keeps the constructs' defaults. */

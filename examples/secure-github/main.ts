@@ -15,9 +15,10 @@
  *   kubectl -n mcp create secret generic keycloak-users --from-literal=admin=<pw> --from-literal=alice=<pw>
  * Then connect an MCP client to http://mcp.<ingress-ip>.nip.io/github/mcp and sign in as `admin` or `alice`.
  */
-import { App, Chart, ChartProps } from 'cdk8s';
+import type { ChartProps } from 'cdk8s';
+import { App, Chart } from 'cdk8s';
 import * as kplus from 'cdk8s-plus-28';
-import { Construct } from 'constructs';
+import type { Construct } from 'constructs';
 import {
   AuthorizationRule, KeycloakDatabase, KeycloakExposure, KeycloakRealm, McpAuthPolicy, McpGateway, McpGatewayExposure, McpServer,
 } from '../../src';

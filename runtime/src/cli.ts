@@ -3,13 +3,14 @@ import { readFileSync } from 'node:fs';
 import { basename } from 'node:path';
 import { parseArgs } from 'node:util';
 import { copySelf } from './bridge/copy-self.js';
+import { parseDuration } from './config/duration.js';
 import { ConfigError } from './config/errors.js';
 import { ConfigLoader } from './config/load.js';
 import type { ResolvedConfig } from './config/model.js';
-import { parseDuration } from './config/duration.js';
 import type { GatewayConfig, RouteMatch, StdioTargetPool } from './config/types.js';
 import { ConfigWatcher } from './config/watch.js';
-import { DEV_USAGE, DevUsageError, describeDevError, parseDevArgs, runDev } from './dev/command.js';
+import type { DevUsageError } from './dev/command.js';
+import { DEV_USAGE, describeDevError, parseDevArgs, runDev } from './dev/command.js';
 import { Gateway } from './gateway.js';
 import { BatchingSink } from './telemetry/log-sink.js';
 import { StructuredLogger } from './telemetry/logger.js';
@@ -67,19 +68,19 @@ function parseCommandLine(argv: readonly string[]): Command {
       strict: true,
       allowPositionals: false,
       options: {
-        config: { type: 'string' },
-        port: { type: 'string' },
-        host: { type: 'string' },
+        'config': { type: 'string' },
+        'port': { type: 'string' },
+        'host': { type: 'string' },
         'allowed-hosts': { type: 'string' },
-        path: { type: 'string' },
-        pool: { type: 'string' },
+        'path': { type: 'string' },
+        'pool': { type: 'string' },
         'pool-idle-timeout': { type: 'string' },
         'pool-max': { type: 'string' },
         'pool-reuse': { type: 'boolean' },
-        shared: { type: 'boolean' },
+        'shared': { type: 'boolean' },
         'copy-self': { type: 'string' },
-        help: { type: 'boolean', short: 'h' },
-        version: { type: 'boolean' },
+        'help': { type: 'boolean', short: 'h' },
+        'version': { type: 'boolean' },
       },
     }));
   } catch (error) {
@@ -136,7 +137,7 @@ const BRIDGE_POOL_SIZE = 1;
  */
 const BRIDGE_MAX_PROCESSES = 64;
 
-function bridgePool(values: { pool?: string; 'pool-idle-timeout'?: string; 'pool-max'?: string; 'pool-reuse'?: boolean; shared?: boolean }): StdioTargetPool {
+function bridgePool(values: { 'pool'?: string; 'pool-idle-timeout'?: string; 'pool-max'?: string; 'pool-reuse'?: boolean; 'shared'?: boolean }): StdioTargetPool {
   const count = (flag: string, text: string | undefined, min: number): number | undefined => {
     if (text === undefined) return undefined;
     if (!/^[0-9]+$/.test(text) || Number(text) < min || Number(text) > 1024) throw new UsageError(`${flag} must be a number from ${min} to 1024, got "${text}"`);
@@ -204,26 +205,26 @@ async function run(command: Exclude<Command, { kind: 'help' | 'version' | 'copyS
   const watcher =
     command.kind === 'config'
       ? new ConfigWatcher(
-          command.file,
-          initialText,
-          (text) => {
-            // One reload at a time, in the order the changes happened.
-            reloading = reloading
-              .then(() => loader.loadText(text, command.file))
-              .then((next) => gateway.reload(next))
-              .then(
-                () => {
-                  gateway.recordReload('applied');
-                  logger.info('configuration reloaded', { source: command.file });
-                },
-                (error: Error) => {
-                  gateway.recordReload('rejected');
-                  logger.error('configuration change rejected; the previous configuration keeps serving', { error: error.message });
-                },
-              );
-          },
-          (error) => logger.warn('cannot watch the configuration file', { error: error.message }),
-        )
+        command.file,
+        initialText,
+        (text) => {
+          // One reload at a time, in the order the changes happened.
+          reloading = reloading
+            .then(() => loader.loadText(text, command.file))
+            .then((next) => gateway.reload(next))
+            .then(
+              () => {
+                gateway.recordReload('applied');
+                logger.info('configuration reloaded', { source: command.file });
+              },
+              (error: Error) => {
+                gateway.recordReload('rejected');
+                logger.error('configuration change rejected; the previous configuration keeps serving', { error: error.message });
+              },
+            );
+        },
+        (error) => logger.warn('cannot watch the configuration file', { error: error.message }),
+      )
       : undefined;
 
   // One bad request or upstream must never take the whole gateway down.

@@ -3,8 +3,8 @@ import { adminStatus, type AdminStatus } from './admin/status.js';
 import type { RouteAuthenticator } from './auth/index.js';
 import type { ListenAddress, ResolvedConfig, ResolvedRoute } from './config/model.js';
 import type { BackendContext } from './federation/session.js';
-import { BindServer } from './http/server.js';
 import { compileMatcher, endpointPathOf, type CompiledListener, type CompiledRoute } from './http/routes.js';
+import { BindServer } from './http/server.js';
 import { Admission, RateLimiter } from './session/limits.js';
 import { SessionStore } from './session/store.js';
 import { SessionCodec } from './session/token.js';
@@ -378,8 +378,8 @@ export class Gateway {
   private compileRoute(config: ResolvedConfig, route: ResolvedRoute, authenticators: RouteAuthenticator[]): CompiledRoute {
     const authenticator = route.authentication
       ? this.modules.auth!.RouteAuthenticator.create(route.authentication, `${route.configPath}.policies.mcpAuthentication`, {
-          onRejected: (reason, req, status) => this.telemetry.authFailure?.(route.name, reason, req.method ?? '', status),
-        })
+        onRejected: (reason, req, status) => this.telemetry.authFailure?.(route.name, reason, req.method ?? '', status),
+      })
       : undefined;
     if (authenticator) authenticators.push(authenticator);
     const compiledRules = route.authorization
@@ -388,8 +388,7 @@ export class Gateway {
     // Without rules nothing is filtered, and the request path skips authorization entirely.
     const authorizer = compiledRules && !compiledRules.allowsEverything ? compiledRules : undefined;
     let pool = this.pools.get(route.id);
-    if (pool) pool.update(route.backend.stdio);
-    else {
+    if (pool) {pool.update(route.backend.stdio);} else {
       pool = new StdioPool(route.backend.stdio, route.backend.name, this.logger, this.telemetry, route.name, { name: 'mcp-gateway', version: GATEWAY_VERSION });
       this.pools.set(route.id, pool);
     }

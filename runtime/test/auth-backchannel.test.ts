@@ -88,10 +88,10 @@ function toolsCall(sessionId: string, token: string, name: string): Promise<Resp
     method: 'POST',
     headers: {
       'content-type': 'application/json',
-      accept: 'application/json, text/event-stream',
+      'accept': 'application/json, text/event-stream',
       'mcp-session-id': sessionId,
       'mcp-protocol-version': '2025-11-25',
-      authorization: `Bearer ${token}`,
+      'authorization': `Bearer ${token}`,
     },
     body: JSON.stringify({ jsonrpc: '2.0', id: 7, method: 'tools/call', params: { name, arguments: {} } }),
   });
@@ -134,7 +134,7 @@ describe('back-channel', () => {
     for (const path of [`/.well-known/oauth-authorization-server${ROUTE_PATH}/client-registration`, '/realms/mcp/clients-registrations/openid-connect']) {
       const response = await fetch(`${base}${path}`, {
         method: 'POST',
-        headers: { 'content-type': 'application/json', origin: 'http://inspector.test' },
+        headers: { 'content-type': 'application/json', 'origin': 'http://inspector.test' },
         body: JSON.stringify({ client_name: 'backchannel', redirect_uris: ['http://127.0.0.1:33418/callback'], token_endpoint_auth_method: 'none', grant_types: ['authorization_code'], response_types: ['code'] }),
       });
       expect(response.status).toBe(201);
@@ -151,7 +151,7 @@ describe('what a token must carry', () => {
     const foreign = await idp.clientCredentialsToken(otherEndpoint, 'mcp:tools');
     const response = await fetch(endpoint, {
       method: 'POST',
-      headers: { 'content-type': 'application/json', accept: 'application/json, text/event-stream', authorization: `Bearer ${foreign}` },
+      headers: { 'content-type': 'application/json', 'accept': 'application/json, text/event-stream', 'authorization': `Bearer ${foreign}` },
       body: JSON.stringify({ jsonrpc: '2.0', id: 1, method: 'ping' }),
     });
     expect(response.status).toBe(401);

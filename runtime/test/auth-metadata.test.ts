@@ -1,8 +1,8 @@
 import { discoverAuthorizationServerMetadata, discoverOAuthProtectedResourceMetadata } from '@modelcontextprotocol/sdk/client/auth.js';
+import { startProtectedRoute, type ProtectedRoute } from './support/oidc-provider-protected-route.js';
+import { TestOpenIdProvider } from './support/oidc-provider.js';
 import { identityProvider } from '../src/auth/provider.js';
 import type { McpAuthentication } from '../src/config/types.js';
-import { TestOpenIdProvider } from './support/oidc-provider.js';
-import { startProtectedRoute, type ProtectedRoute } from './support/oidc-provider-protected-route.js';
 
 const AUDIENCE = 'http://gateway.test/github/mcp';
 
@@ -166,7 +166,7 @@ describe('dynamic client registration proxy', () => {
     const registrationUrl = `${gateway.origin}/.well-known/oauth-authorization-server/github/mcp/client-registration`;
     const response = await fetch(registrationUrl, {
       method: 'POST',
-      headers: { 'content-type': 'application/json', origin: 'http://inspector.test' },
+      headers: { 'content-type': 'application/json', 'origin': 'http://inspector.test' },
       body: JSON.stringify(registrationRequest),
     });
     expect(response.status).toBe(201);
@@ -196,7 +196,7 @@ describe('dynamic client registration proxy', () => {
   test('preflight and wrong methods', async () => {
     const gateway = await route();
     const url = `${gateway.origin}/.well-known/oauth-authorization-server/github/mcp/client-registration`;
-    const preflight = await fetch(url, { method: 'OPTIONS', headers: { origin: 'http://inspector.test', 'access-control-request-method': 'POST' } });
+    const preflight = await fetch(url, { method: 'OPTIONS', headers: { 'origin': 'http://inspector.test', 'access-control-request-method': 'POST' } });
     expect(preflight.status).toBe(204);
     expect(preflight.headers.get('access-control-allow-methods')).toContain('POST');
     expect((await fetch(url)).status).toBe(405);

@@ -1,13 +1,13 @@
+import { createPublicKey } from 'node:crypto';
 import { writeFileSync, mkdtempSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { createPublicKey } from 'node:crypto';
 import { decodeJwt, decodeProtectedHeader, SignJWT } from 'jose';
+import { startProtectedRoute, type ProtectedRoute } from './support/oidc-provider-protected-route.js';
+import { TestOpenIdProvider } from './support/oidc-provider.js';
 import { RouteAuthenticator } from '../src/auth/index.js';
 import { ConfigError } from '../src/config/errors.js';
 import type { McpAuthentication } from '../src/config/types.js';
-import { TestOpenIdProvider } from './support/oidc-provider.js';
-import { startProtectedRoute, type ProtectedRoute } from './support/oidc-provider-protected-route.js';
 
 const AUDIENCE = 'http://gateway.test/github/mcp';
 const OTHER_AUDIENCE = 'http://other.test/mcp';
@@ -52,7 +52,7 @@ describe('valid tokens', () => {
     expect(result.body.claims).toMatchObject({ sub: 'alice', iss: idp.issuer, aud: AUDIENCE, realm_access: { roles: ['user'] } });
   });
 
-  test("agentgateway 0.10 spellings: singular audience and jwksUrl", async () => {
+  test('agentgateway 0.10 spellings: singular audience and jwksUrl', async () => {
     const gateway = await route({ issuer: idp.issuer, audience: AUDIENCE, jwksUrl: idp.jwksUrl });
     expect((await call(gateway, await idp.clientCredentialsToken(AUDIENCE))).status).toBe(200);
   });

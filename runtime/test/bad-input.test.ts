@@ -69,7 +69,7 @@ describe('bad input gets a clear error and the gateway keeps serving', () => {
   test('Accept without text/event-stream: 406; wrong Content-Type: 415', async () => {
     expect((await call('{"jsonrpc":"2.0","id":1,"method":"ping"}', { accept: 'application/json' })).status).toBe(406);
     expect((await call('{"jsonrpc":"2.0","id":1,"method":"ping"}', { 'content-type': 'text/plain' })).status).toBe(415);
-    const get = await fetch(url, { headers: { accept: 'application/json', 'mcp-session-id': session } });
+    const get = await fetch(url, { headers: { 'accept': 'application/json', 'mcp-session-id': session } });
     expect(get.status).toBe(406);
   });
 

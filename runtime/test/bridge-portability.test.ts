@@ -27,11 +27,11 @@ import { tmpdir } from 'node:os';
 import { basename, join } from 'node:path';
 import { Client } from '@modelcontextprotocol/sdk/client/index.js';
 import { StreamableHTTPClientTransport } from '@modelcontextprotocol/sdk/client/streamableHttp.js';
-import { mappedFiles, planBridgeCopy, readElf } from '../src/bridge/copy-self.js';
-import { isBridge } from '../src/dev/manifests.js';
 import { freePort } from './helpers/ports.js';
 import { command, describeIf, file, ROOT, unmet, type Requirement } from './helpers/requirements.js';
 import { seaExecutable } from './helpers/sea-build.js';
+import { mappedFiles, planBridgeCopy, readElf } from '../src/bridge/copy-self.js';
+import { isBridge } from '../src/dev/manifests.js';
 
 const FIXTURE = join(process.cwd(), 'test', 'fixtures', 'static-mcp-server.c');
 /** Where McpServer mounts the bridge volume, and runs it from (src/mcp-server.ts). */

@@ -1,9 +1,9 @@
 import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
+import { FIXTURES, GatewayProcess, RUNTIME_DIR } from './helpers/gateway.js';
 import { ConfigError } from '../src/config/errors.js';
 import { ConfigLoader } from '../src/config/load.js';
 import { configSchema } from '../src/config/schema.js';
-import { FIXTURES, GatewayProcess, RUNTIME_DIR } from './helpers/gateway.js';
 
 const loader = new ConfigLoader();
 

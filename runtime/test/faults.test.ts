@@ -149,7 +149,7 @@ describe('faults', () => {
   test('a client that drops its SSE response mid-call leaves no stray process or session once its session ends', async () => {
     const url = `${gateway.url}/py/mcp`;
     const session = await rawSession(url);
-    const headers = { 'mcp-session-id': session, 'mcp-protocol-version': '2025-06-18', accept: 'text/event-stream, application/json' };
+    const headers = { 'mcp-session-id': session, 'mcp-protocol-version': '2025-06-18', 'accept': 'text/event-stream, application/json' };
     const response = await post(url, JSON.stringify({ jsonrpc: '2.0', id: 2, method: 'tools/call', params: { name: 'sleep', arguments: { seconds: 1 } } }), headers);
     expect(response.headers.get('content-type')).toMatch(/^text\/event-stream/);
     const reader = response.body!.getReader();

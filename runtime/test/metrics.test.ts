@@ -7,11 +7,11 @@ import { readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import type { StreamableHTTPClientTransport } from '@modelcontextprotocol/sdk/client/streamableHttp.js';
 import { exportJWK, generateKeyPair, SignJWT } from 'jose';
-import { PrometheusMetrics } from '../src/telemetry/metrics.js';
 import { writeConfigFile } from './helpers/config-file.js';
 import { connectClient, GatewayProcess, post, PYTHON_SERVER, rawSession, RUNTIME_DIR } from './helpers/gateway.js';
 import { allToolNames } from './helpers/lists.js';
 import { startStreamableServer, type TestUpstream } from './helpers/upstreams.js';
+import { PrometheusMetrics } from '../src/telemetry/metrics.js';
 
 const ISSUER = 'https://issuer.test';
 const AUDIENCE = 'mcp-gateway-test';

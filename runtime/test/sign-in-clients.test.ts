@@ -24,8 +24,8 @@ import { Client } from '@modelcontextprotocol/sdk/client/index.js';
 import { StdioClientTransport } from '@modelcontextprotocol/sdk/client/stdio.js';
 import { FIXTURES, GatewayProcess, RUNTIME_DIR } from './helpers/gateway.js';
 import { freePort } from './helpers/ports.js';
-import { browserLogin, CHROMIUM } from './support/browser-login.js';
 import { describeIf, file } from './helpers/requirements.js';
+import { browserLogin, CHROMIUM } from './support/browser-login.js';
 import { startFrontProxy, type FrontProxy } from './support/front-proxy.js';
 import { TestOpenIdProvider } from './support/oidc-provider.js';
 

@@ -3,9 +3,9 @@
  * upstream call, W3C trace context in `params._meta` for a stdio server (written here, it echoes what it
  * received) and in HTTP headers for a Streamable HTTP upstream, and errors recorded on the spans.
  */
+import { mkdtempSync, writeFileSync } from 'node:fs';
 import { createServer, type Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
-import { mkdtempSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { connectClient, GatewayProcess } from './helpers/gateway.js';

@@ -73,13 +73,13 @@ describe('Streamable HTTP details', () => {
     const session = await rawSession(url);
     const body = JSON.stringify({ jsonrpc: '2.0', id: 'slow', method: 'tools/call', params: { name: 'sleep', arguments: { seconds: 0.5 } } });
     // Listing text/event-stream first asks for a stream even for a single answer.
-    const first = await post(url, body, { ...V, 'mcp-session-id': session, accept: 'text/event-stream, application/json' });
+    const first = await post(url, body, { ...V, 'mcp-session-id': session, 'accept': 'text/event-stream, application/json' });
     expect(first.headers.get('content-type')).toBe('text/event-stream');
     const [priming] = await readEvents(first, (events) => events.length >= 1);
     expect(priming.id).toMatch(/\.0$/);
     expect(priming.data).toBe('');
 
-    const resumed = await fetch(url, { headers: { accept: 'text/event-stream', 'mcp-session-id': session, ...V, 'last-event-id': priming.id! } });
+    const resumed = await fetch(url, { headers: { 'accept': 'text/event-stream', 'mcp-session-id': session, ...V, 'last-event-id': priming.id! } });
     expect(resumed.status).toBe(200);
     const events = await readEvents(resumed, (seen) => seen.some((event) => event.data.includes('"slow"')));
     const answer = JSON.parse(events.find((event) => event.data.includes('"slow"'))!.data);
@@ -108,7 +108,7 @@ describe('Streamable HTTP details', () => {
       'mcp-protocol-version': '2025-11-25',
     });
     expect(mismatch.status).toBe(400);
-    expect((await fetch(url, { headers: { accept: 'text/event-stream', 'mcp-protocol-version': '2026-07-28' } })).status).toBe(405);
+    expect((await fetch(url, { headers: { 'accept': 'text/event-stream', 'mcp-protocol-version': '2026-07-28' } })).status).toBe(405);
 
     // 2026-07-28 error rules: a request without its _meta version is invalid params (not a header
     // mismatch), and every error answers the request it refuses, with that request's id.
@@ -123,7 +123,7 @@ describe('Streamable HTTP details', () => {
   test('CORS: preflight for an allowed origin, MCP headers included; answers carry the CORS headers', async () => {
     const preflight = await fetch(url, {
       method: 'OPTIONS',
-      headers: { origin: 'https://app.example', 'access-control-request-method': 'POST', 'access-control-request-headers': 'content-type, mcp-session-id' },
+      headers: { 'origin': 'https://app.example', 'access-control-request-method': 'POST', 'access-control-request-headers': 'content-type, mcp-session-id' },
     });
     expect(preflight.status).toBe(204);
     expect(preflight.headers.get('access-control-allow-origin')).toBe('https://app.example');
@@ -132,12 +132,12 @@ describe('Streamable HTTP details', () => {
     expect(preflight.headers.get('access-control-max-age')).toBe('600');
 
     const session = await rawSession(url);
-    const answer = await post(url, JSON.stringify({ jsonrpc: '2.0', id: 1, method: 'ping' }), { ...V, 'mcp-session-id': session, origin: 'https://app.example' });
+    const answer = await post(url, JSON.stringify({ jsonrpc: '2.0', id: 1, method: 'ping' }), { ...V, 'mcp-session-id': session, 'origin': 'https://app.example' });
     expect(answer.status).toBe(200);
     expect(answer.headers.get('access-control-allow-origin')).toBe('https://app.example');
     expect(answer.headers.get('access-control-expose-headers')).toContain('mcp-session-id');
 
-    const other = await post(url, JSON.stringify({ jsonrpc: '2.0', id: 1, method: 'ping' }), { ...V, 'mcp-session-id': session, origin: 'https://other.example' });
+    const other = await post(url, JSON.stringify({ jsonrpc: '2.0', id: 1, method: 'ping' }), { ...V, 'mcp-session-id': session, 'origin': 'https://other.example' });
     expect(other.status).toBe(403);
   });
 

@@ -3,7 +3,7 @@ import * as path from 'path';
 import { dnsLabelProblem } from '../validation';
 import { flag, parse, str } from './args';
 import { appFiles } from './init-templates';
-import { CliIo } from './io';
+import type { CliIo } from './io';
 import { UsageError } from './usage-error';
 
 export const INIT_USAGE = `Usage: cdk8s-mcp init [dir] [options]
@@ -38,7 +38,7 @@ export function runInit(argv: string[], io: CliIo): void {
   const name = str(parsed, 'name') ?? appNameFrom(dir);
   const problem = dnsLabelProblem(name);
   if (problem) {
-    const origin = str(parsed, 'name') === undefined ? ` (taken from the directory name; pass --name)` : '';
+    const origin = str(parsed, 'name') === undefined ? ' (taken from the directory name; pass --name)' : '';
     throw new UsageError(`app name ${problem}${origin}`, INIT_USAGE);
   }
   if (fs.existsSync(dir) && !fs.statSync(dir).isDirectory()) {

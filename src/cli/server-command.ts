@@ -1,12 +1,14 @@
 import { App, Chart } from 'cdk8s';
 import * as kplus from 'cdk8s-plus-28';
-import { IConstruct } from 'constructs';
+import type { IConstruct } from 'constructs';
 import { McpGateway } from '../mcp-gateway';
-import { McpServer, McpServerOptions } from '../mcp-server';
+import type { McpServerOptions } from '../mcp-server';
+import { McpServer } from '../mcp-server';
 import { McpServerTransport } from '../mcp-server-transport';
 import { absolutePathProblem, dnsLabelProblem, serviceNameProblem } from '../validation';
-import { flag, list, parse, ParsedArgs, str } from './args';
-import { CliIo } from './io';
+import type { ParsedArgs } from './args';
+import { flag, list, parse, str } from './args';
+import type { CliIo } from './io';
 import { UsageError } from './usage-error';
 
 export const SERVER_USAGE = `Usage: cdk8s-mcp server (--npm <package> | --uvx <package> | --image <image>) [options] [-- server args...]
@@ -41,21 +43,21 @@ Examples:
   cdk8s-mcp server --npm @modelcontextprotocol/server-github --secret github-token -- --read-only`;
 
 const OPTIONS = {
-  'npm': { type: 'string' },
-  'uvx': { type: 'string' },
-  'image': { type: 'string' },
-  'version': { type: 'string' },
-  'command': { type: 'string' },
-  'args': { type: 'string', multiple: true },
-  'transport': { type: 'string' },
-  'name': { type: 'string' },
-  'namespace': { type: 'string' },
-  'env': { type: 'string', multiple: true },
-  'secret': { type: 'string', multiple: true },
-  'port': { type: 'string' },
-  'gateway': { type: 'boolean' },
-  'path': { type: 'string' },
-  'help': { type: 'boolean', short: 'h' },
+  npm: { type: 'string' },
+  uvx: { type: 'string' },
+  image: { type: 'string' },
+  version: { type: 'string' },
+  command: { type: 'string' },
+  args: { type: 'string', multiple: true },
+  transport: { type: 'string' },
+  name: { type: 'string' },
+  namespace: { type: 'string' },
+  env: { type: 'string', multiple: true },
+  secret: { type: 'string', multiple: true },
+  port: { type: 'string' },
+  gateway: { type: 'boolean' },
+  path: { type: 'string' },
+  help: { type: 'boolean', short: 'h' },
 } as const;
 
 type Source = { kind: 'npm' | 'uvx' | 'image'; value: string };

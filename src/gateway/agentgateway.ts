@@ -2,11 +2,13 @@
  * agentgateway's Kubernetes controller (`agentgateway.dev/v1alpha1`): an AgentgatewayBackend per route and,
  * for attached policies, an AgentgatewayPolicy on the route's HTTPRoute. Internal.
  */
-import { ApiObject } from 'cdk8s';
+import type { ApiObject } from 'cdk8s';
 import { AGENTGATEWAY_GROUP, GATEWAY_API_GROUP, agentgatewayBackendObject, agentgatewayPolicyObject } from '../gateway-api';
-import { McpFailureMode, McpGatewayRoute, McpStatefulMode } from '../mcp-gateway-route';
-import { PropCheck } from '../validation';
-import { ControllerContext, McpRouteController, isHttps, staticTarget } from './controller';
+import type { McpGatewayRoute } from '../mcp-gateway-route';
+import { McpFailureMode, McpStatefulMode } from '../mcp-gateway-route';
+import type { PropCheck } from '../validation';
+import type { ControllerContext, McpRouteController } from './controller';
+import { isHttps, staticTarget } from './controller';
 
 export const AGENTGATEWAY_CONTROLLER: McpRouteController = {
   bindRoute(route, context) {

@@ -4,15 +4,17 @@
  * NetworkPolicy) and what is wrong with its options. McpGateway binds its exposure once and asks the
  * binding, so it does not switch on the kind of exposure. Internal: not exported from the package index.
  */
-import { ApiObject } from 'cdk8s';
+import type { ApiObject } from 'cdk8s';
 import * as kplus from 'cdk8s-plus-28';
-import { Construct } from 'constructs';
+import type { Construct } from 'constructs';
+import type { GatewayListenerSpec, ParentReferenceSpec } from '../gateway-api';
 import {
-  GATEWAY_API_GROUP, GatewayListenerSpec, ParentReferenceSpec, gatewayObject, ingressObject, referenceGrantObject,
+  GATEWAY_API_GROUP, gatewayObject, ingressObject, referenceGrantObject,
 } from '../gateway-api';
 import { GATEWAY_NAME_LABEL } from '../labels';
 import type { McpGatewayExistingGatewayOptions, McpGatewayIngressOptions, McpGatewayNewGatewayOptions } from '../mcp-gateway-exposure';
-import { PropCheck, dnsLabelProblem, dnsSubdomainProblem, portProblem } from '../validation';
+import type { PropCheck } from '../validation';
+import { dnsLabelProblem, dnsSubdomainProblem, portProblem } from '../validation';
 
 /** What an exposure needs to know about the gateway it exposes. */
 export interface ExposureContext {

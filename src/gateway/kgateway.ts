@@ -3,9 +3,10 @@
  * It has no session, prefix or failure settings and no MCP sign-in. Internal.
  */
 import { KGATEWAY_GROUP, kgatewayBackendObject } from '../gateway-api';
-import { McpGatewayRoute } from '../mcp-gateway-route';
-import { PropCheck } from '../validation';
-import { ControllerContext, McpRouteController, isHttps, staticTarget } from './controller';
+import type { McpGatewayRoute } from '../mcp-gateway-route';
+import type { PropCheck } from '../validation';
+import type { ControllerContext, McpRouteController } from './controller';
+import { isHttps, staticTarget } from './controller';
 
 export const KGATEWAY_V2_1_CONTROLLER: McpRouteController = {
   bindRoute(route, context) {

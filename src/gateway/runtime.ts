@@ -5,19 +5,22 @@
  * reads. McpGateway creates it when no controller serves the routes. Internal: not exported from the index.
  */
 import { createHash } from 'crypto';
-import { ApiObject, Duration, Lazy, Size, Yaml } from 'cdk8s';
+import type { ApiObject } from 'cdk8s';
+import { Duration, Lazy, Size, Yaml } from 'cdk8s';
 import * as kplus from 'cdk8s-plus-28';
-import { Construct } from 'constructs';
+import type { Construct } from 'constructs';
 import { McpGatewayMonitoring } from '../gateway-monitoring';
 import { LABEL_DOMAIN } from '../labels';
 import { restrictedContainerSecurityContext, restrictedPodSecurityContext } from '../manifest-helpers';
 import type { McpGatewayProps } from '../mcp-gateway';
 import { renderLimitsConfig, withRateLimits } from '../mcp-gateway-limits';
 import { renderTarget } from '../mcp-gateway-render';
-import { McpGatewayRoute } from '../mcp-gateway-route';
-import { PropCheck, portProblem, propError } from '../validation';
+import type { McpGatewayRoute } from '../mcp-gateway-route';
+import type { PropCheck } from '../validation';
+import { portProblem, propError } from '../validation';
+import type { WorkloadContext } from '../workload-options';
 import {
-  DEFAULT_PRE_STOP_DELAY, RUNTIME_DEFAULT_DRAIN, WorkloadContext, applyWorkloadOptions, mayRunSeveralPods,
+  DEFAULT_PRE_STOP_DELAY, RUNTIME_DEFAULT_DRAIN, applyWorkloadOptions, mayRunSeveralPods,
   podManagementOptions, workloadDeploymentProps, workloadLifecycle, workloadProblems,
 } from '../workload-options';
 

@@ -2,11 +2,12 @@
  * The kmcp workload of McpServer: one `kagent.dev/v1alpha1` MCPServer, whose controller creates the
  * Deployment and Service, and the props it cannot express. Internal: not exported from the package index.
  */
-import { ApiObject, Duration } from 'cdk8s';
+import type { Duration } from 'cdk8s';
+import { ApiObject } from 'cdk8s';
 import * as kplus from 'cdk8s-plus-28';
 // The generated Kubernetes types' serializers turn cdk8s-plus models (e.g. Quantity) into manifest JSON.
 import * as k8s from 'cdk8s-plus-28/lib/imports/k8s';
-import { Construct, IConstruct } from 'constructs';
+import type { Construct, IConstruct } from 'constructs';
 import { omitUndefined } from '../manifest-helpers';
 import type { McpServerProps } from '../mcp-server';
 import { McpProtocol } from '../mcp-target';

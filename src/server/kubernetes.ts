@@ -5,14 +5,14 @@
  */
 import { ApiObject, Duration, JsonPatch, Size } from 'cdk8s';
 import * as kplus from 'cdk8s-plus-28';
-import { Construct } from 'constructs';
+import type { Construct } from 'constructs';
 import { McpImages } from '../images';
-import { RunAs, restrictedContainerSecurityContext, restrictedPodSecurityContext } from '../manifest-helpers';
+import type { RunAs } from '../manifest-helpers';
+import { restrictedContainerSecurityContext, restrictedPodSecurityContext } from '../manifest-helpers';
 import type { McpServerProps } from '../mcp-server';
 import { McpProtocol } from '../mcp-target';
-import {
-  AppliedWorkload, WorkloadContext, applyWorkloadOptions, workloadDeploymentProps, workloadLifecycle,
-} from '../workload-options';
+import type { AppliedWorkload, WorkloadContext } from '../workload-options';
+import { applyWorkloadOptions, workloadDeploymentProps, workloadLifecycle } from '../workload-options';
 
 /** Where the gateway image keeps its single executable (see docs/ARCHITECTURE.md, "Container contract"). */
 const GATEWAY_EXECUTABLE = '/opt/mcp-gateway/bin/mcp-gateway';

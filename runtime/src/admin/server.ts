@@ -1,8 +1,8 @@
 import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
 import type { AddressInfo } from 'node:net';
+import { ADMIN_PAGE } from './page.js';
 import { isLoopbackHost } from '../http/cors.js';
 import type { Logger } from '../telemetry/logger.js';
-import { ADMIN_PAGE } from './page.js';
 
 /** What one admin-side port serves: the admin page and its JSON, `/metrics`, or both when they share an address. */
 export interface AdminEndpoints {

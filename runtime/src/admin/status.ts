@@ -2,8 +2,8 @@ import type { ResolvedConfig } from '../config/model.js';
 import type { McpTarget } from '../config/types.js';
 import type { McpSession } from '../federation/session.js';
 import type { ActivityRecorder, RecentCall, TargetHealth } from '../telemetry/activity.js';
-import type { StdioPool, StdioPoolInfo, StdioProcessInfo } from '../upstream/stdio-pool.js';
 import { redactConfig, redactText, shortId } from '../telemetry/redact.js';
+import type { StdioPool, StdioPoolInfo, StdioProcessInfo } from '../upstream/stdio-pool.js';
 
 /** Sessions listed on the page at most; the count is always exact. */
 const MAX_LISTED_SESSIONS = 200;

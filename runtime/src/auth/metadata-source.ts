@@ -1,5 +1,5 @@
-import type { Logger } from '../telemetry/logger.js';
 import type { AuthorizationServerMetadata } from './provider.js';
+import type { Logger } from '../telemetry/logger.js';
 
 class MetadataUnavailableError extends Error {}
 

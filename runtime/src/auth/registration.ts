@@ -1,10 +1,10 @@
 import type { IncomingMessage, ServerResponse } from 'node:http';
-import type { Logger } from '../telemetry/logger.js';
-import { BodyTooLarge, readBody } from '../transport/body.js';
 import type { IssuerChannel } from './issuer-channel.js';
 import type { AuthorizationServerMetadataSource } from './metadata-source.js';
 import type { IdentityProvider } from './provider.js';
 import { sendJson, sendPreflight, setOpenCors } from './responses.js';
+import type { Logger } from '../telemetry/logger.js';
+import { BodyTooLarge, readBody } from '../transport/body.js';
 
 const MAX_REGISTRATION_BYTES = 64 * 1024;
 /** Headers a registration request may carry to the provider (an initial access token, or Okta's SSWS key). */

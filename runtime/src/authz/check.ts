@@ -37,8 +37,17 @@ const BOOLEAN_FUNCTIONS = new Set([
   'startsWith', 'endsWith', 'contains', 'matches', 'exists', 'all', 'exists_one',
 ]);
 const CONVERSIONS: Record<string, CelKind> = {
-  string: 'string', int: 'int', uint: 'uint', double: 'double', bytes: 'bytes', bool: 'bool', size: 'int',
-  timestamp: 'timestamp', duration: 'duration', type: 'type', dyn: 'dyn',
+  string: 'string',
+  int: 'int',
+  uint: 'uint',
+  double: 'double',
+  bytes: 'bytes',
+  bool: 'bool',
+  size: 'int',
+  timestamp: 'timestamp',
+  duration: 'duration',
+  type: 'type',
+  dyn: 'dyn',
 };
 
 /** Why a rule is refused, with the character offset the problem starts at. */

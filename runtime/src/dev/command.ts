@@ -3,9 +3,9 @@ import { parseArgs } from 'node:util';
 import { ConfigError } from '../config/errors.js';
 import { ConfigLoader } from '../config/load.js';
 import { Gateway } from '../gateway.js';
+import { planFromManifests } from './manifests.js';
 import { endpointPathOf } from '../http/routes.js';
 import { StructuredLogger, type LogLevel } from '../telemetry/logger.js';
-import { planFromManifests } from './manifests.js';
 
 export const DEV_USAGE = `Usage:
   mcp-gateway dev DIR [--port P] [--gateway NAME] [--once] [--verbose]

@@ -1,3 +1,6 @@
+import type { ClientCall, TargetLink } from './link.js';
+import { mergeInitialize } from './merge.js';
+import { decodeCursor, encodeCursor, prefixName, prefixUri, splitName, splitUri } from './names.js';
 import type { McpAuthorizer, RequestFacts, ResourceRef } from '../authz/index.js';
 import type { ResolvedBackend } from '../config/model.js';
 import type { McpTarget } from '../config/types.js';
@@ -5,9 +8,6 @@ import type { Logger } from '../telemetry/logger.js';
 import type { Telemetry } from '../telemetry/telemetry.js';
 import { errorResponse, INVALID_PARAMS, METHOD_NOT_FOUND, MODERN_PROTOCOL } from '../transport/jsonrpc.js';
 import { UpstreamError, type JsonRpcMessage } from '../upstream/types.js';
-import type { ClientCall, TargetLink } from './link.js';
-import { mergeInitialize } from './merge.js';
-import { decodeCursor, encodeCursor, prefixName, prefixUri, splitName, splitUri } from './names.js';
 
 type Json = Record<string, unknown>;
 

@@ -1,3 +1,7 @@
+import { TargetLink, type ClientCall } from './link.js';
+import { mergeInitialize } from './merge.js';
+import { prefixUri } from './names.js';
+import { CLIENT_NOTIFICATIONS, isPassthrough, Router } from './router.js';
 import type { McpAuthorizer, RequestFacts } from '../authz/index.js';
 import type { ResolvedBackend } from '../config/model.js';
 import type { McpTarget } from '../config/types.js';
@@ -12,10 +16,6 @@ import { connectTarget, resumeTarget } from '../upstream/connect.js';
 import type { ClientCredentials } from '../upstream/http.js';
 import { UNAVAILABLE, type StdioPool } from '../upstream/stdio-pool.js';
 import { UpstreamError, type JsonRpcMessage } from '../upstream/types.js';
-import { TargetLink, type ClientCall } from './link.js';
-import { mergeInitialize } from './merge.js';
-import { prefixUri } from './names.js';
-import { CLIENT_NOTIFICATIONS, isPassthrough, Router } from './router.js';
 
 type Json = Record<string, unknown>;
 

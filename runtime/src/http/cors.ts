@@ -88,7 +88,7 @@ export function corsHeaders(req: IncomingMessage, cors: CorsPolicy | undefined):
   const headers: Record<string, string> = {
     'access-control-allow-origin': cors.allowOrigins?.includes('*') && !cors.allowCredentials ? '*' : origin,
     'access-control-expose-headers': [...new Set([...(cors.exposeHeaders ?? []), ...MCP_EXPOSED_HEADERS])].join(', '),
-    vary: 'Origin',
+    'vary': 'Origin',
   };
   if (cors.allowCredentials) headers['access-control-allow-credentials'] = 'true';
   return headers;

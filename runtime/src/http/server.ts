@@ -1,12 +1,12 @@
 import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
 import type { AddressInfo } from 'node:net';
+import { answerPreflight, corsHeaders, isLoopbackHost, normalHostname, originRejection } from './cors.js';
+import { hostMatches, isWellKnownPath, type CompiledListener, type CompiledRoute } from './routes.js';
 import type { Logger } from '../telemetry/logger.js';
 import { errorResponse, INTERNAL_ERROR, INVALID_REQUEST } from '../transport/jsonrpc.js';
 import { isLegacySsePath, serveLegacySse } from '../transport/legacy-sse.js';
 import { sendJson } from '../transport/responder.js';
 import { serveMcp, type McpEndpoint } from '../transport/streamable.js';
-import { answerPreflight, corsHeaders, isLoopbackHost, normalHostname, originRejection } from './cors.js';
-import { hostMatches, isWellKnownPath, type CompiledListener, type CompiledRoute } from './routes.js';
 
 export interface Readiness {
   /** `/readyz` answers 200 when true. */

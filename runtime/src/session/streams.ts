@@ -91,7 +91,7 @@ export class SseWriter {
       ...headers,
       'content-type': 'text/event-stream',
       'cache-control': 'no-cache, no-transform',
-      connection: 'keep-alive',
+      'connection': 'keep-alive',
       'x-accel-buffering': 'no',
     });
     if (primingEventId !== undefined) this.res.write(`id: ${primingEventId}\ndata: \n\n`);

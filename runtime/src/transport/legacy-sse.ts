@@ -1,14 +1,14 @@
 import { randomBytes } from 'node:crypto';
 import type { IncomingMessage, ServerResponse } from 'node:http';
-import type { Identity } from '../auth/index.js';
-import { McpSession } from '../federation/session.js';
-import { SseWriter } from '../session/streams.js';
-import { subjectKey } from '../session/limits.js';
-import type { LimitKind } from '../telemetry/telemetry.js';
-import { UpstreamError, type JsonRpcMessage } from '../upstream/types.js';
 import { BodyTimeout, BodyTooLarge, MAX_JSON_DEPTH, nestsDeeperThan, readBody } from './body.js';
 import { errorResponse, INTERNAL_ERROR, INVALID_REQUEST, invalidReason, isRequest, isResponse, PARSE_ERROR } from './jsonrpc.js';
 import { factsOf, ownerOf, refusedToolCall, type McpEndpoint } from './streamable.js';
+import type { Identity } from '../auth/index.js';
+import { McpSession } from '../federation/session.js';
+import { subjectKey } from '../session/limits.js';
+import { SseWriter } from '../session/streams.js';
+import type { LimitKind } from '../telemetry/telemetry.js';
+import { UpstreamError, type JsonRpcMessage } from '../upstream/types.js';
 
 /** Paths served with the legacy transport: the last segment is `sse` (`/sse`, `/github/sse`). */
 export function isLegacySsePath(path: string): boolean {

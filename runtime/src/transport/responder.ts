@@ -1,5 +1,6 @@
 import type { ServerResponse } from 'node:http';
-import { EventStream, SseWriter } from '../session/streams.js';
+import type { EventStream } from '../session/streams.js';
+import { SseWriter } from '../session/streams.js';
 import type { JsonRpcMessage } from '../upstream/types.js';
 
 /** Where the messages caused by one client request go: interim ones first, then its response. */

@@ -1,16 +1,5 @@
 import { createHash } from 'node:crypto';
 import type { IncomingMessage, ServerResponse } from 'node:http';
-import type { Identity } from '../auth/index.js';
-import type { RequestFacts } from '../authz/index.js';
-import { McpSession, SessionNotResumable, type BackendContext } from '../federation/session.js';
-import { splitName, splitUri } from '../federation/names.js';
-import { SseWriter } from '../session/streams.js';
-import { subjectKey, type Admission, type AdmissionTicket, type RateLimiter } from '../session/limits.js';
-import type { SessionStore } from '../session/store.js';
-import { SessionIdTooLarge, type SessionCodec } from '../session/token.js';
-import type { Logger } from '../telemetry/logger.js';
-import type { LimitKind, McpRequestRecord, Telemetry } from '../telemetry/telemetry.js';
-import { UpstreamError, type JsonRpcMessage } from '../upstream/types.js';
 import { BodyTimeout, BodyTooLarge, MAX_JSON_DEPTH, nestsDeeperThan, readBody } from './body.js';
 import {
   errorResponse,
@@ -26,6 +15,17 @@ import {
   UNSUPPORTED_PROTOCOL_VERSION,
 } from './jsonrpc.js';
 import { PostResponder, sendJson } from './responder.js';
+import type { Identity } from '../auth/index.js';
+import type { RequestFacts } from '../authz/index.js';
+import { splitName, splitUri } from '../federation/names.js';
+import { McpSession, SessionNotResumable, type BackendContext } from '../federation/session.js';
+import { subjectKey, type Admission, type AdmissionTicket, type RateLimiter } from '../session/limits.js';
+import type { SessionStore } from '../session/store.js';
+import { SseWriter } from '../session/streams.js';
+import { SessionIdTooLarge, type SessionCodec } from '../session/token.js';
+import type { Logger } from '../telemetry/logger.js';
+import type { LimitKind, McpRequestRecord, Telemetry } from '../telemetry/telemetry.js';
+import { UpstreamError, type JsonRpcMessage } from '../upstream/types.js';
 
 export const SUPPORTED_PROTOCOL_VERSIONS = ['2024-11-05', '2025-03-26', '2025-06-18', '2025-11-25', MODERN_PROTOCOL] as const;
 /** What a client that sends no `MCP-Protocol-Version` speaks, per the 2025-06-18 transport rules. */

@@ -3,10 +3,10 @@ import { SSEClientTransport } from '@modelcontextprotocol/sdk/client/sse.js';
 import { StreamableHTTPClientTransport } from '@modelcontextprotocol/sdk/client/streamableHttp.js';
 import type { Transport } from '@modelcontextprotocol/sdk/shared/transport.js';
 import type { JSONRPCMessage } from '@modelcontextprotocol/sdk/types.js';
+import type { JsonRpcMessage, UpstreamConnection } from './types.js';
 import type { TargetPolicies } from '../config/types.js';
 import type { Logger } from '../telemetry/logger.js';
 import { MODERN_PROTOCOL } from '../transport/jsonrpc.js';
-import type { JsonRpcMessage, UpstreamConnection } from './types.js';
 
 const MAX_LOGGED_ERROR_CHARS = 500;
 
@@ -92,11 +92,11 @@ export class HttpConnection implements UpstreamConnection {
     const transport: Transport =
       options.kind === 'mcp'
         ? new StreamableHTTPClientTransport(url, {
-            fetch: fetchWithPolicies,
-            sessionId: options.resume?.sessionId,
-            // Reconnecting is the client's job; a broken upstream stream is reported instead of retried forever.
-            reconnectionOptions: { initialReconnectionDelay: 500, maxReconnectionDelay: 5000, reconnectionDelayGrowFactor: 2, maxRetries: 2 },
-          })
+          fetch: fetchWithPolicies,
+          sessionId: options.resume?.sessionId,
+          // Reconnecting is the client's job; a broken upstream stream is reported instead of retried forever.
+          reconnectionOptions: { initialReconnectionDelay: 500, maxReconnectionDelay: 5000, reconnectionDelayGrowFactor: 2, maxRetries: 2 },
+        })
         : new SSEClientTransport(url, { fetch: fetchWithPolicies });
     connection = new HttpConnection(options.target, options.kind, transport, options.logger);
     await transport.start();

@@ -1,8 +1,8 @@
+import type { StdioConnection } from './stdio.js';
+import type { JsonRpcMessage, UpstreamConnection } from './types.js';
+import type { ProcessSource } from './warm-pool.js';
 import type { StdioTarget } from '../config/types.js';
 import type { Logger } from '../telemetry/logger.js';
-import type { StdioConnection } from './stdio.js';
-import type { ProcessSource } from './warm-pool.js';
-import type { JsonRpcMessage, UpstreamConnection } from './types.js';
 
 type Json = Record<string, unknown>;
 

@@ -1,12 +1,12 @@
-import type { ResolvedStdioPool } from '../config/model.js';
-import type { StdioTarget } from '../config/types.js';
-import type { Logger } from '../telemetry/logger.js';
-import type { Telemetry } from '../telemetry/telemetry.js';
+import type { PooledConnection } from './pooled-connection.js';
 import { SharedProcess, type SharedChannel } from './shared-process.js';
 import { StdioConnection } from './stdio.js';
 import { UpstreamError } from './types.js';
 import { DEFAULT_POOL_PROTOCOL, poolSettingsOf, WarmPool, type ProcessSource } from './warm-pool.js';
-import type { PooledConnection } from './pooled-connection.js';
+import type { ResolvedStdioPool } from '../config/model.js';
+import type { StdioTarget } from '../config/types.js';
+import type { Logger } from '../telemetry/logger.js';
+import type { Telemetry } from '../telemetry/telemetry.js';
 
 const MINUTE_MS = 60_000;
 /** JSON-RPC code for "the gateway cannot serve this right now" (implementation-defined server error range). */

@@ -1,8 +1,8 @@
 import { spawn, type ChildProcessWithoutNullStreams } from 'node:child_process';
-import type { StdioTarget } from '../config/types.js';
-import type { Logger } from '../telemetry/logger.js';
 import { BoundedLineSplitter } from './lines.js';
 import type { JsonRpcMessage, UpstreamConnection } from './types.js';
+import type { StdioTarget } from '../config/types.js';
+import type { Logger } from '../telemetry/logger.js';
 
 const STOP_GRACE_MS = 2000;
 const STDERR_TAIL_LINES = 20;

@@ -1,10 +1,10 @@
 import { availableParallelism } from 'node:os';
-import { parseDuration } from '../config/duration.js';
-import type { StdioTarget } from '../config/types.js';
-import type { Logger } from '../telemetry/logger.js';
 import { PooledConnection, type ProcessReturn } from './pooled-connection.js';
 import type { StdioConnection } from './stdio.js';
 import type { JsonRpcMessage } from './types.js';
+import { parseDuration } from '../config/duration.js';
+import type { StdioTarget } from '../config/types.js';
+import type { Logger } from '../telemetry/logger.js';
 
 type Json = Record<string, unknown>;
 

@@ -1,7 +1,7 @@
-import type { StdioTarget } from '../config/types.js';
-import type { Logger } from '../telemetry/logger.js';
 import { StdioConnection } from './stdio.js';
 import type { JsonRpcMessage } from './types.js';
+import type { StdioTarget } from '../config/types.js';
+import type { Logger } from '../telemetry/logger.js';
 
 /** npx/uvx may download a package (and its dependencies) on the first start. */
 export const WARMUP_TIMEOUT_MS = 10 * 60_000;

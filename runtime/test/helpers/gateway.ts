@@ -104,7 +104,7 @@ export async function connectClient(url: string, client = new Client({ name: 'te
 export function post(url: string, body: string, headers: Record<string, string> = {}): Promise<Response> {
   return fetch(url, {
     method: 'POST',
-    headers: { 'content-type': 'application/json', accept: 'application/json, text/event-stream', ...headers },
+    headers: { 'content-type': 'application/json', 'accept': 'application/json, text/event-stream', ...headers },
     body,
   });
 }

@@ -2,11 +2,11 @@ import { mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
+import { openSession, outcome, rpc, stillServes } from './harness.js';
 import { McpAuthorizer } from '../../src/authz/index.js';
 import { ConfigError } from '../../src/config/errors.js';
 import { writeConfigFile } from '../helpers/config-file.js';
 import { GatewayProcess } from '../helpers/gateway.js';
-import { openSession, outcome, rpc, stillServes } from './harness.js';
 
 const RECORDING_SERVER = join(dirname(fileURLToPath(import.meta.url)), 'fixtures', 'recording-server.mjs');
 const PATH = 'binds[0].listeners[0].routes[0].policies.mcpAuthorization';

@@ -1,5 +1,5 @@
-import { ConfigLoader } from '../../src/config/load.js';
 import { ConfigError } from '../../src/config/errors.js';
+import { ConfigLoader } from '../../src/config/load.js';
 
 /**
  * `allowOrigins: ["*"]` with `allowCredentials: true` made the gateway reflect any Origin with

@@ -31,7 +31,7 @@ export interface RawRequest {
 }
 
 /** The headers an MCP client sends with a POST; the protocol version is one that keeps sessions. */
-export const MCP_HEADERS = { 'content-type': 'application/json', accept: 'application/json, text/event-stream', 'mcp-protocol-version': '2025-06-18' };
+export const MCP_HEADERS = { 'content-type': 'application/json', 'accept': 'application/json, text/event-stream', 'mcp-protocol-version': '2025-06-18' };
 
 export function send(url: string, options: RawRequest = {}): Promise<RawResponse> {
   const target = new URL(url);

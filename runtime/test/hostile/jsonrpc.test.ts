@@ -1,6 +1,6 @@
+import { MCP_HEADERS, openSession, outcome, rpc, send, stillServes } from './harness.js';
 import { writeConfigFile } from '../helpers/config-file.js';
 import { GatewayProcess, INITIALIZE, PYTHON_SERVER } from '../helpers/gateway.js';
-import { MCP_HEADERS, openSession, outcome, rpc, send, stillServes } from './harness.js';
 
 /**
  * Malformed JSON-RPC, huge and deeply nested bodies, tampered session ids and slow bodies, each against

@@ -1,6 +1,6 @@
+import { adminSidePort, allLogs, httpServer } from './limits-helpers.js';
 import { writeConfigFile } from '../helpers/config-file.js';
 import { GatewayProcess, INITIALIZE, post, PYTHON_SERVER, rawSession } from '../helpers/gateway.js';
-import { adminSidePort, allLogs, httpServer } from './limits-helpers.js';
 
 /**
  * Secrets a gateway sees (URL credentials, upstream error bodies, session ids, environment values) must

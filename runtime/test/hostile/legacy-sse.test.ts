@@ -1,7 +1,7 @@
 import { request, type IncomingMessage } from 'node:http';
+import { send, stillServes } from './harness.js';
 import { writeConfigFile } from '../helpers/config-file.js';
 import { GatewayProcess, INITIALIZE, PYTHON_SERVER } from '../helpers/gateway.js';
-import { send, stillServes } from './harness.js';
 
 /** A legacy HTTP+SSE session (2024-11-05 transport): its POST URL and the messages its stream delivered. */
 interface LegacySession {

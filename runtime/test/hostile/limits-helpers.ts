@@ -3,8 +3,8 @@ import type { AddressInfo } from 'node:net';
 import { Server } from '@modelcontextprotocol/sdk/server/index.js';
 import { StreamableHTTPServerTransport } from '@modelcontextprotocol/sdk/server/streamableHttp.js';
 import { ListToolsRequestSchema } from '@modelcontextprotocol/sdk/types.js';
-import type { GatewayProcess } from '../helpers/gateway.js';
 import { send, type RawResponse } from './harness.js';
+import type { GatewayProcess } from '../helpers/gateway.js';
 
 /** A plain HTTP server on a loopback port answering every request with `handler`; closes with `close()`. */
 export async function httpServer(handler: (req: IncomingMessage, res: ServerResponse) => void): Promise<{ url: string; close(): Promise<void> }> {
@@ -99,7 +99,7 @@ export async function startStatelessServer(): Promise<{ url: string; close(): Pr
  * gateway tells clients apart by address, so this is how a test plays two anonymous clients.
  */
 export function requestFrom(localAddress: string, url: string, method: string, body?: string, headers: Record<string, string> = {}): Promise<RawResponse> {
-  return send(url, { method, localAddress, body, headers: { 'content-type': 'application/json', accept: 'application/json, text/event-stream', ...headers } });
+  return send(url, { method, localAddress, body, headers: { 'content-type': 'application/json', 'accept': 'application/json, text/event-stream', ...headers } });
 }
 
 /** `initialize` + `notifications/initialized` from `localAddress`; the answer of initialize (its session id in the header). */

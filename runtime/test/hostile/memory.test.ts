@@ -1,9 +1,9 @@
 import { mkdtempSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
+import { adminSidePort, BIG_LINE_SERVER, metricValue } from './limits-helpers.js';
 import { writeConfigFile } from '../helpers/config-file.js';
 import { GatewayProcess, post, rawSession } from '../helpers/gateway.js';
-import { adminSidePort, BIG_LINE_SERVER, metricValue } from './limits-helpers.js';
 
 const V = { 'mcp-protocol-version': '2025-06-18' };
 const callBig = (id: number, bytes: number) => JSON.stringify({ jsonrpc: '2.0', id, method: 'tools/call', params: { name: 'big', arguments: { bytes } } });
@@ -76,7 +76,7 @@ binds:
     const primingId = /^id: (\S+)$/m.exec(liveText)![1];
 
     // The client "lost" the stream and resumes from its start.
-    const replay = await fetch(url, { headers: { ...headers, accept: 'text/event-stream', 'last-event-id': primingId } });
+    const replay = await fetch(url, { headers: { ...headers, 'accept': 'text/event-stream', 'last-event-id': primingId } });
     expect(replay.status).toBe(200);
     const replayed = await replay.text();
     expect(replayed.length).toBeLessThan(5000);

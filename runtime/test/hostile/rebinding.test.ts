@@ -1,6 +1,6 @@
+import { MCP_HEADERS, outcome, send, stillServes } from './harness.js';
 import { writeConfigFile } from '../helpers/config-file.js';
 import { GatewayProcess, INITIALIZE, PYTHON_SERVER } from '../helpers/gateway.js';
-import { MCP_HEADERS, outcome, send, stillServes } from './harness.js';
 
 /**
  * DNS rebinding: a web page on rebind.attacker.example resolves its own name to 127.0.0.1, so the

@@ -148,7 +148,7 @@ export class TestOpenIdProvider {
       method: 'POST',
       headers: {
         'content-type': 'application/x-www-form-urlencoded',
-        authorization: `Basic ${Buffer.from(`${SERVICE_CLIENT.clientId}:${SERVICE_CLIENT.clientSecret}`).toString('base64')}`,
+        'authorization': `Basic ${Buffer.from(`${SERVICE_CLIENT.clientId}:${SERVICE_CLIENT.clientSecret}`).toString('base64')}`,
       },
       body: new URLSearchParams({ grant_type: 'client_credentials', resource, scope }),
     });
@@ -282,7 +282,7 @@ export class TestOpenIdProvider {
     if (details.prompt.name === 'consent') {
       // A client that sends `prompt=consent` (mcp-remote does) gets Keycloak's consent screen: one button.
       if (req.method === 'GET') {
-        res.writeHead(200, { 'content-type': 'text/html' }).end(`<form method="post"><button name="consent" value="yes">Yes</button></form>`);
+        res.writeHead(200, { 'content-type': 'text/html' }).end('<form method="post"><button name="consent" value="yes">Yes</button></form>');
         return;
       }
       const { accountId } = details.session ?? {};
@@ -296,7 +296,7 @@ export class TestOpenIdProvider {
     }
     if (req.method === 'GET') {
       res.writeHead(200, { 'content-type': 'text/html' }).end(
-        `<form method="post"><input name="username"><input name="password" type="password"><button>Sign in</button></form>`,
+        '<form method="post"><input name="username"><input name="password" type="password"><button>Sign in</button></form>',
       );
       return;
     }
