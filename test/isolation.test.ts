@@ -1,7 +1,8 @@
 import { Chart, Testing } from 'cdk8s';
 import * as kplus from 'cdk8s-plus-28';
 import {
-  KeycloakDatabase, KeycloakRealm, McpAuthPolicy, McpGateway, McpGatewayExposure, McpGatewayImplementation, McpServer, McpServerWorkload,
+  KeycloakDatabase, KeycloakRealm, McpAuthPolicy, McpGateway, McpGatewayExposure, McpGatewayImplementation,
+  McpServer, McpServerSource, McpServerWorkload,
 } from '../src';
 import { expectValidManifests } from './util/manifest-validation';
 import { synthError } from './util/synth';
@@ -11,7 +12,7 @@ function chart(namespace: string | undefined = 'mcp'): Chart {
 }
 
 function everything(scope: Chart, id = 'everything', props: { isolate?: boolean; workload?: McpServerWorkload } = {}): McpServer {
-  return McpServer.fromNpmPackage(scope, id, { package: '@modelcontextprotocol/server-everything', version: '2026.8.31', ...props });
+  return new McpServer(scope, id, { source: McpServerSource.npmPackage('@modelcontextprotocol/server-everything', { version: '2026.8.31' }), ...props });
 }
 
 function policies(objects: any[]): any[] {

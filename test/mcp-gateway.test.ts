@@ -11,7 +11,9 @@ import type {
   McpGatewayProps,
 } from '../src';
 import {
-  AuthorizationRule, GatewayListenerProtocol, McpAuthMode, McpAuthPolicy, OidcIssuer, OidcProvider, McpFailureMode, McpGateway, McpGatewayExposure, McpGatewayImplementation, McpPrefixMode, McpProtocol, McpServer, McpStatefulMode, McpTarget,
+  AuthorizationRule, GatewayListenerProtocol, McpAuthMode, McpAuthPolicy, McpFailureMode, McpGateway,
+  McpGatewayExposure, McpGatewayImplementation, McpPrefixMode, McpProtocol, McpServer, McpServerSource,
+  McpStatefulMode, McpTarget, OidcIssuer, OidcProvider,
 } from '../src';
 import { expectValidManifests } from './util/manifest-validation';
 
@@ -34,7 +36,7 @@ const time = McpTarget.fromUrl('time', 'http://time:3000/sse', { protocol: McpPr
 const docs = McpTarget.fromUrl('docs', 'https://mcp.deepwiki.com/mcp');
 /** A server deployed in the chart, reached through its Service. */
 function everythingServer(scope: Construct) {
-  return McpServer.fromNpmPackage(scope, 'everything', { package: '@modelcontextprotocol/server-everything', version: '2026.8.31' });
+  return new McpServer(scope, 'everything', { source: McpServerSource.npmPackage('@modelcontextprotocol/server-everything', { version: '2026.8.31' }) });
 }
 
 function newChart(namespace = 'mcp') {

@@ -106,11 +106,11 @@ describe('installed into a fresh app', () => {
   test('a plain JavaScript app synthesizes an npm server behind a gateway', () => {
     fs.writeFileSync(path.join(app, 'main.js'), `
 const { App, Chart } = require('cdk8s');
-const { McpGateway, McpServer } = require('cdk8s-mcp');
+const { McpGateway, McpServer, McpServerSource } = require('cdk8s-mcp');
 
 const app = new App();
 const chart = new Chart(app, 'smoke', { namespace: 'tools' });
-const everything = McpServer.fromNpmPackage(chart, 'everything', { package: '${SERVER_PACKAGE}', version: '2026.8.31', name: 'everything' });
+const everything = new McpServer(chart, 'everything', { source: McpServerSource.npmPackage('${SERVER_PACKAGE}', { version: '2026.8.31' }), name: 'everything' });
 new McpGateway(chart, 'gateway', { routes: [{ path: '/mcp', targets: [everything] }] });
 process.stdout.write(app.synthYaml());
 `);

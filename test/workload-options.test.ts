@@ -7,12 +7,12 @@ import * as kplus from 'cdk8s-plus-28';
 import * as YAML from 'yaml';
 import type { McpGatewayProps, McpServerProps } from '../src';
 import {
-  McpGateway, McpGatewayExposure, McpGatewayImplementation, McpImages, McpServer, McpServerWorkload,
+  McpGateway, McpGatewayExposure, McpGatewayImplementation, McpImages, McpServer, McpServerSource, McpServerWorkload,
   McpTarget, WorkloadDisruptionBudget,
 } from '../src';
 import { expectValidManifests } from './util/manifest-validation';
 
-const EVERYTHING = { package: '@modelcontextprotocol/server-everything', version: '2026.8.31' };
+const EVERYTHING = McpServerSource.npmPackage('@modelcontextprotocol/server-everything', { version: '2026.8.31' });
 
 function newChart(): Chart {
   return new Chart(Testing.app(), 'test', { namespace: 'tools' });
@@ -38,13 +38,13 @@ function only(objects: any[], kind: string): any {
 
 function npmServer(options: Partial<McpServerProps> = {}): any[] {
   const chart = newChart();
-  McpServer.fromNpmPackage(chart, 'everything', { ...EVERYTHING, ...options });
+  new McpServer(chart, 'everything', { source: EVERYTHING, ...options });
   return synthValid(chart);
 }
 
 function expectSynthError(props: Partial<McpServerProps>, ...messages: Array<string | RegExp>) {
   const chart = newChart();
-  McpServer.fromNpmPackage(chart, 'everything', { ...EVERYTHING, ...props });
+  new McpServer(chart, 'everything', { source: EVERYTHING, ...props });
   let error: Error | undefined;
   try {
     Testing.synth(chart);
@@ -101,7 +101,7 @@ describe('defaults', () => {
 
   test('shutdown: an image not known to have `sleep` gets no preStop hook and a 30 s grace period', () => {
     const chart = newChart();
-    new McpServer(chart, 'custom', { image: 'ghcr.io/example/mcp:1', command: ['/mcp'] });
+    new McpServer(chart, 'custom', { source: McpServerSource.image('ghcr.io/example/mcp:1', { command: ['/mcp'] }) });
     const pod = only(synthValid(chart), 'Deployment').spec.template.spec;
     expect(pod.terminationGracePeriodSeconds).toBe(30);
     expect(pod.containers[0].lifecycle).toBeUndefined();
@@ -109,7 +109,7 @@ describe('defaults', () => {
 
   test('shutdown: the uv image has `sleep` too', () => {
     const chart = newChart();
-    McpServer.fromUvxPackage(chart, 'fetch', { package: 'mcp-server-fetch', version: '2025.4.7' });
+    new McpServer(chart, 'fetch', { source: McpServerSource.pypiPackage('mcp-server-fetch', { version: '2025.4.7' }) });
     const pod = only(synthValid(chart), 'Deployment').spec.template.spec;
     expect(pod.containers[0].lifecycle.preStop.exec.command).toEqual(['sleep', '5']);
     expect(McpImages.UV).toBe(pod.containers[0].image);
@@ -151,7 +151,7 @@ describe('autoscaling', () => {
 
   test('the autoscaler is exposed on the construct', () => {
     const chart = newChart();
-    const server = McpServer.fromNpmPackage(chart, 'everything', { ...EVERYTHING, autoscaling: { maxReplicas: 3 } });
+    const server = new McpServer(chart, 'everything', { source: EVERYTHING, autoscaling: { maxReplicas: 3 } });
     expect(server.autoscaler).toBeInstanceOf(kplus.HorizontalPodAutoscaler);
     expect(server.autoscaler!.maxReplicas).toBe(3);
     expect(server.disruptionBudget?.kind).toBe('PodDisruptionBudget');
@@ -253,8 +253,8 @@ describe('validation', () => {
 
   test('the kmcp workload cannot express the workload options', () => {
     const chart = newChart();
-    McpServer.fromNpmPackage(chart, 'everything', {
-      ...EVERYTHING,
+    new McpServer(chart, 'everything', {
+      source: EVERYTHING,
       workload: McpServerWorkload.KMCP,
       autoscaling: { maxReplicas: 3 },
       disruptionBudget: WorkloadDisruptionBudget.maxUnavailable(1),

@@ -20,7 +20,8 @@ import { App, Chart } from 'cdk8s';
 import * as kplus from 'cdk8s-plus-28';
 import type { Construct } from 'constructs';
 import {
-  AuthorizationRule, KeycloakDatabase, KeycloakExposure, KeycloakRealm, McpAuthPolicy, McpGateway, McpGatewayExposure, McpServer,
+  AuthorizationRule, KeycloakDatabase, KeycloakExposure, KeycloakRealm, McpAuthPolicy, McpGateway,
+  McpGatewayExposure, McpServer, McpServerSource,
 } from '../../src';
 
 /** Release of github/github-mcp-server (a Go binary in a distroless image without Node or libstdc++). */
@@ -49,9 +50,7 @@ export class SecureGithubChart extends Chart {
 
     const token = kplus.Secret.fromSecretName(this, 'GithubToken', 'github-token');
     const github = new McpServer(this, 'github', {
-      image: GITHUB_MCP_SERVER_IMAGE,
-      command: ['/server/github-mcp-server'],
-      args: ['stdio'],
+      source: McpServerSource.image(GITHUB_MCP_SERVER_IMAGE, { command: ['/server/github-mcp-server'], args: ['stdio'] }),
       env: {
         GITHUB_PERSONAL_ACCESS_TOKEN: kplus.EnvValue.fromSecretValue({ secret: token, key: 'token' }),
       },

@@ -2,8 +2,9 @@ import { App, Chart } from 'cdk8s';
 import * as kplus from 'cdk8s-plus-28';
 import type { IConstruct } from 'constructs';
 import { McpGateway } from '../mcp-gateway';
-import type { McpServerOptions } from '../mcp-server';
+import type { McpServerProps } from '../mcp-server';
 import { McpServer } from '../mcp-server';
+import { McpServerSource } from '../mcp-server-source';
 import { McpServerTransport } from '../mcp-server-transport';
 import { absolutePathProblem, dnsLabelProblem, serviceNameProblem } from '../validation';
 import type { ParsedArgs } from './args';
@@ -104,7 +105,7 @@ export function runServer(argv: string[], io: CliIo): string {
   const app = new App();
   const chart = new Chart(app, name, { namespace, disableResourceNameHashes: true });
   try {
-    const options: McpServerOptions = {
+    const options: Omit<McpServerProps, 'source'> = {
       name,
       transport: transportOf(str(parsed, 'transport'), fail),
       port: portOf(str(parsed, 'port'), fail),
@@ -117,20 +118,21 @@ export function runServer(argv: string[], io: CliIo): string {
     };
     const args = [...list(parsed, 'args'), ...parsed.rest];
     const version = str(parsed, 'version');
-    let server: McpServer;
+    let serverSource: McpServerSource;
     switch (source.kind) {
       case 'npm':
-        server = McpServer.fromNpmPackage(chart, name, { ...options, package: source.value, version, args });
+        serverSource = McpServerSource.npmPackage(source.value, { version, args });
         break;
       case 'uvx':
-        server = McpServer.fromUvxPackage(chart, name, { ...options, package: source.value, version, args });
+        serverSource = McpServerSource.pypiPackage(source.value, { version, args });
         break;
       case 'image': {
         const command = str(parsed, 'command');
-        server = new McpServer(chart, name, { ...options, image: source.value, command: command === undefined ? undefined : [command], args });
+        serverSource = McpServerSource.image(source.value, { command: command === undefined ? undefined : [command], args });
         break;
       }
     }
+    const server = new McpServer(chart, name, { ...options, source: serverSource });
     if (flag(parsed, 'gateway')) {
       new McpGateway(chart, 'gateway', { routes: [{ path: gatewayPath, targets: [server] }] });
     }

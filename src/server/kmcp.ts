@@ -44,7 +44,7 @@ const KMCP_MISSING_FIELDS: { [prop: string]: string } = {
  */
 export function renderKmcpServer(scope: Construct, props: McpServerProps, server: kplus.ContainerProps, context: KmcpRenderContext): ApiObject {
   const container = k8s.toJson_Container(new kplus.Container(server)._toKube())!;
-  const [cmd, ...commandArgs] = props.command ?? [];
+  const [cmd, ...commandArgs] = server.command ?? [];
   const env: { [name: string]: string } = {};
   for (const variable of (container.env ?? []) as Array<{ name: string; value?: string }>) {
     if (variable.value !== undefined) env[variable.name] = variable.value;
@@ -58,11 +58,11 @@ export function renderKmcpServer(scope: Construct, props: McpServerProps, server
   const startupTimeout = context.startupTimeout;
 
   const deployment: { [key: string]: any } = {
-    image: props.image,
+    image: server.image,
     imagePullPolicy: container.imagePullPolicy,
     port: context.port,
     cmd,
-    args: [...commandArgs, ...(props.args ?? [])],
+    args: [...commandArgs, ...(server.args ?? [])],
     env,
     secretRefs: secretRefs.length > 0 ? secretRefs : undefined,
     volumes,
