@@ -227,7 +227,12 @@ project.addTask('test:stress', {
 // What a user installs, from a clean checkout in one command (jsii compile, then the tarball).
 project.addTask('pack', {
   description: 'Compile and pack cdk8s-mcp (dist/js/) and @cdk8s-mcp/gateway (dist/gateway/) as the release publishes them',
-  steps: [{ spawn: installRuntime.name }, { spawn: project.compileTask.name }, { exec: 'npm --prefix runtime run compile' }, { spawn: project.packageTask.name }],
+  steps: [
+    { spawn: installRuntime.name },
+    { spawn: project.compileTask.name },
+    { exec: 'npm --prefix runtime run compile' },
+    { spawn: project.packageTask.name },
+  ],
 });
 // The release packs the gateway into dist/gateway/ with the version the release gave the library
 // (projen's npm job repacks dist/js/ itself, so the gateway has a publishing job of its own).

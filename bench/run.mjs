@@ -387,15 +387,49 @@ function evaluateGoals(results, best) {
   const ours = results.filter((r) => r.ok && ['e', 'g', 'h'].includes(r.id));
   const goal = (text, pick, measured, pass) => {
     const r = pick();
-    return r && Number.isFinite(measured(r).value) ? { goal: text, measured: measured(r).text, pass: pass(measured(r).value) } : { goal: text, measured: 'not measured', pass: null };
+    return r && Number.isFinite(measured(r).value)
+      ? { goal: text, measured: measured(r).text, pass: pass(measured(r).value) }
+      : { goal: text, measured: 'not measured', pass: null };
   };
   const lowest = (measure) => () => [...ours].sort((a, b) => measure(a) - measure(b))[0];
   const highest = (measure) => () => [...ours].sort((a, b) => measure(b) - measure(a))[0];
   return [
-    goal(`${n} new sessions at once: connect p50 ≤ ⅓ of the best peer`, lowest((r) => r.connect.p50), (r) => ({ value: r.connect.p50 / best.connect, text: `(${r.id}) ${fmtMs(r.connect.p50)} ms vs ${fmtMs(best.connect)} ms = ${fmtX(r.connect.p50 / best.connect)}` }), (v) => v <= 1 / 3),
-    goal('1 client: proxy CPU per call ≤ ¼ of the best peer', lowest((r) => r.one.cpuUsPerCall), (r) => ({ value: r.one.cpuUsPerCall / best.cpu, text: `(${r.id}) ${fmtUs(r.one.cpuUsPerCall)} µs vs ${fmtUs(best.cpu)} µs = ${fmtX(r.one.cpuUsPerCall / best.cpu)}` }), (v) => v <= 1 / 4),
-    goal('1 client: calls/s ≥ 1.5× the best peer', highest((r) => r.one.callsPerSec), (r) => ({ value: r.one.callsPerSec / best.rate, text: `(${r.id}) ${fmtRate(r.one.callsPerSec)} vs ${fmtRate(best.rate)} = ${fmtX(r.one.callsPerSec / best.rate)}` }), (v) => v >= 1.5),
-    goal('peak RSS ≤ ½ of the peers', lowest((r) => r.peakRssMB), (r) => ({ value: r.peakRssMB / best.rss, text: `(${r.id}) ${fmtMB(r.peakRssMB)} MB vs ${fmtMB(best.rss)} MB = ${fmtX(r.peakRssMB / best.rss)}` }), (v) => v <= 0.5),
+    goal(
+      `${n} new sessions at once: connect p50 ≤ ⅓ of the best peer`,
+      lowest((r) => r.connect.p50),
+      (r) => ({
+        value: r.connect.p50 / best.connect,
+        text: `(${r.id}) ${fmtMs(r.connect.p50)} ms vs ${fmtMs(best.connect)} ms = ${fmtX(r.connect.p50 / best.connect)}`,
+      }),
+      (v) => v <= 1 / 3,
+    ),
+    goal(
+      '1 client: proxy CPU per call ≤ ¼ of the best peer',
+      lowest((r) => r.one.cpuUsPerCall),
+      (r) => ({
+        value: r.one.cpuUsPerCall / best.cpu,
+        text: `(${r.id}) ${fmtUs(r.one.cpuUsPerCall)} µs vs ${fmtUs(best.cpu)} µs = ${fmtX(r.one.cpuUsPerCall / best.cpu)}`,
+      }),
+      (v) => v <= 1 / 4,
+    ),
+    goal(
+      '1 client: calls/s ≥ 1.5× the best peer',
+      highest((r) => r.one.callsPerSec),
+      (r) => ({
+        value: r.one.callsPerSec / best.rate,
+        text: `(${r.id}) ${fmtRate(r.one.callsPerSec)} vs ${fmtRate(best.rate)} = ${fmtX(r.one.callsPerSec / best.rate)}`,
+      }),
+      (v) => v >= 1.5,
+    ),
+    goal(
+      'peak RSS ≤ ½ of the peers',
+      lowest((r) => r.peakRssMB),
+      (r) => ({
+        value: r.peakRssMB / best.rss,
+        text: `(${r.id}) ${fmtMB(r.peakRssMB)} MB vs ${fmtMB(best.rss)} MB = ${fmtX(r.peakRssMB / best.rss)}`,
+      }),
+      (v) => v <= 0.5,
+    ),
   ];
 }
 

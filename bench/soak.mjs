@@ -164,7 +164,11 @@ export async function runSoak({ seconds }) {
     clearInterval(progress);
     const sustainedSecs = (performance.now() - t1) / 1000;
     const rssEnd = memoryOf(gw.pid).rss / 2 ** 20;
-    rows.push({ ...summarize('sustained', SUSTAINED_CLIENTS, sustained, sustainedSecs, memoryOf(gw.pid).hwm / 2 ** 20), rssStartMB: rssStart, rssEndMB: rssEnd });
+    rows.push({
+      ...summarize('sustained', SUSTAINED_CLIENTS, sustained, sustainedSecs, memoryOf(gw.pid).hwm / 2 ** 20),
+      rssStartMB: rssStart,
+      rssEndMB: rssEnd,
+    });
     await Promise.all(opened.splice(0).map((c) => c.close()));
     timeline.sessions = 0;
 
@@ -211,7 +215,11 @@ export async function runSoak({ seconds }) {
       );
     }
     const burstSecs = (performance.now() - t2) / 1000;
-    rows.push({ ...summarize(`${SESSIONS} sessions`, opened.length, burst, burstSecs, memoryOf(gw.pid).hwm / 2 ** 20), openSeconds: openSecs, openFailures });
+    rows.push({
+      ...summarize(`${SESSIONS} sessions`, opened.length, burst, burstSecs, memoryOf(gw.pid).hwm / 2 ** 20),
+      openSeconds: openSecs,
+      openFailures,
+    });
     await Promise.all(opened.splice(0).map((c) => c.close()));
     timeline.sessions = 0;
     timeline.phase = 'closed';
@@ -227,7 +235,10 @@ export async function runSoak({ seconds }) {
   const md = renderMarkdown(rows, points, seconds);
   const svg = renderSvg(points);
   writeFileSync(join(OUT, 'soak.md'), md);
-  writeFileSync(join(OUT, 'soak.json'), `${JSON.stringify({ date: new Date().toISOString(), node: process.version, seconds, rows, points }, null, 2)}\n`);
+  writeFileSync(
+    join(OUT, 'soak.json'),
+    `${JSON.stringify({ date: new Date().toISOString(), node: process.version, seconds, rows, points }, null, 2)}\n`,
+  );
   writeFileSync(join(OUT, 'soak.svg'), svg);
   let png = 'not rendered (install Debian librsvg2-bin for rsvg-convert)';
   try {
@@ -252,7 +263,9 @@ function renderMarkdown(rows, points, seconds) {
     '| --- | ---: | ---: | ---: | ---: | ---: | ---: | ---: |',
   ];
   for (const r of rows) {
-    lines.push(`| ${r.phase} | ${r.sessions} | ${r.calls} | ${r.errors} | ${Math.round(r.callsPerSec)} | ${f(r.p50)} | ${f(r.p99)} | ${f(r.peakRssMB, 1)} |`);
+    lines.push(
+      `| ${r.phase} | ${r.sessions} | ${r.calls} | ${r.errors} | ${Math.round(r.callsPerSec)} | ${f(r.p50)} | ${f(r.p99)} | ${f(r.peakRssMB, 1)} |`,
+    );
   }
   const s = rows.find((r) => r.phase === 'sustained');
   if (s) lines.push('', `RSS during the sustained phase: ${f(s.rssStartMB, 1)} MB at its start, ${f(s.rssEndMB, 1)} MB at its end.`);
@@ -301,11 +314,15 @@ export function renderSvg(points) {
       const a = start === 0 ? 0 : points[start - 1].t;
       const b = points[i - 1].t;
       for (const top of [top1, top2]) {
-        shades.push(`<rect x="${x(a).toFixed(1)}" y="${top}" width="${Math.max(0, x(b) - x(a)).toFixed(1)}" height="${panelH}" fill="${colors[points[start].phase] ?? '#fff'}"/>`);
+        shades.push(
+          `<rect x="${x(a).toFixed(1)}" y="${top}" width="${Math.max(0, x(b) - x(a)).toFixed(1)}" height="${panelH}" fill="${colors[points[start].phase] ?? '#fff'}"/>`,
+        );
       }
       // Short phases are named in the legend only, so labels never overlap.
       if (x(b) - x(a) > 70) {
-        shades.push(`<text x="${((x(a) + x(b)) / 2).toFixed(1)}" y="${top1 - 6}" font-size="11" text-anchor="middle" fill="#555">${points[start].phase}</text>`);
+        shades.push(
+          `<text x="${((x(a) + x(b)) / 2).toFixed(1)}" y="${top1 - 6}" font-size="11" text-anchor="middle" fill="#555">${points[start].phase}</text>`,
+        );
       }
       start = i;
     }
@@ -328,7 +345,10 @@ export function renderSvg(points) {
 <text x="${L}" y="22" font-size="15" font-weight="bold">mcp-gateway soak: RSS and call latency over time</text>
 ${Object.entries(colors)
   .filter(([phase]) => points.some((p) => p.phase === phase))
-  .map(([phase, color], i) => `<rect x="${L + i * 90}" y="30" width="12" height="12" fill="${color}" stroke="#999"/><text x="${L + 16 + i * 90}" y="41" font-size="11">${phase}</text>`)
+  .map(
+    ([phase, color], i) =>
+      `<rect x="${L + i * 90}" y="30" width="12" height="12" fill="${color}" stroke="#999"/><text x="${L + 16 + i * 90}" y="41" font-size="11">${phase}</text>`,
+  )
   .join('')}
 ${shades.join('\n')}
 <rect x="${L}" y="${top1}" width="${W - L - R}" height="${panelH}" fill="none" stroke="#999"/>

@@ -35,7 +35,11 @@ export function gatewayNpmJob(): github.workflows.Job {
     if: RELEASED,
     permissions: { contents: github.workflows.JobPermission.READ, idToken: github.workflows.JobPermission.WRITE },
     steps: [
-      { name: 'Setup Node.js', uses: 'actions/setup-node@v5', with: { 'node-version': SUPPORTED_NODE.shipped, 'registry-url': 'https://registry.npmjs.org' } },
+      {
+        name: 'Setup Node.js',
+        uses: 'actions/setup-node@v5',
+        with: { 'node-version': SUPPORTED_NODE.shipped, 'registry-url': 'https://registry.npmjs.org' },
+      },
       DOWNLOAD_BUILD_ARTIFACT,
       {
         name: 'Publish',

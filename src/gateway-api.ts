@@ -83,7 +83,14 @@ export interface McpStaticTargetSpec {
 }
 
 /** Creates an `ApiObject` whose `spec` is computed at synthesis, after every `add*` call. */
-function lazyObject(scope: Construct, id: string, apiVersion: string, kind: string, metadata: ApiObjectMetadata | undefined, spec: () => unknown): ApiObject {
+function lazyObject(
+  scope: Construct,
+  id: string,
+  apiVersion: string,
+  kind: string,
+  metadata: ApiObjectMetadata | undefined,
+  spec: () => unknown,
+): ApiObject {
   return new ApiObject(scope, id, { apiVersion, kind, metadata, spec: Lazy.any({ produce: spec }) });
 }
 

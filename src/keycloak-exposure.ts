@@ -102,12 +102,20 @@ export class KeycloakExposure {
         }],
       }));
       const peers = options.proxyNamespace
-        ? [kplus.Pods.all(scope, 'gateway-proxies', { namespaces: kplus.Namespaces.select(scope, 'gateway-proxies-namespace', { names: [options.proxyNamespace] }) })]
-        : options.parentRefs.map((ref, index) => kplus.Pods.select(scope, `gateway-proxies-${index}`, {
-          labels: { [GATEWAY_NAME_LABEL]: ref.name },
-          namespaces: ref.namespace && ref.namespace !== target.namespace
-            ? kplus.Namespaces.select(scope, `gateway-proxies-${index}-namespace`, { names: [ref.namespace] }) : undefined,
-        }));
+        ? [
+          kplus.Pods.all(scope, 'gateway-proxies', {
+            namespaces: kplus.Namespaces.select(scope, 'gateway-proxies-namespace', { names: [options.proxyNamespace] }),
+          }),
+        ]
+        : options.parentRefs.map((ref, index) =>
+          kplus.Pods.select(scope, `gateway-proxies-${index}`, {
+            labels: { [GATEWAY_NAME_LABEL]: ref.name },
+            namespaces:
+                ref.namespace && ref.namespace !== target.namespace
+                  ? kplus.Namespaces.select(scope, `gateway-proxies-${index}-namespace`, { names: [ref.namespace] })
+                  : undefined,
+          }),
+        );
       peers.forEach((peer) => target.connections.allowFrom(peer));
     });
   }

@@ -250,8 +250,20 @@ function mapper(name: string, protocolMapper: string, config: { [key: string]: s
 
 function rolesScope(): any {
   return builtInScope('roles', { 'include.in.token.scope': 'false', 'display.on.consent.screen': 'true', 'consent.screen.text': 'User roles' }, [
-    mapper('realm roles', 'oidc-usermodel-realm-role-mapper', { 'claim.name': 'realm_access.roles', 'jsonType.label': 'String', 'multivalued': 'true', 'access.token.claim': 'true', 'introspection.token.claim': 'true' }),
-    mapper('client roles', 'oidc-usermodel-client-role-mapper', { 'claim.name': 'resource_access.${client_id}.roles', 'jsonType.label': 'String', 'multivalued': 'true', 'access.token.claim': 'true', 'introspection.token.claim': 'true' }),
+    mapper('realm roles', 'oidc-usermodel-realm-role-mapper', {
+      'claim.name': 'realm_access.roles',
+      'jsonType.label': 'String',
+      'multivalued': 'true',
+      'access.token.claim': 'true',
+      'introspection.token.claim': 'true',
+    }),
+    mapper('client roles', 'oidc-usermodel-client-role-mapper', {
+      'claim.name': 'resource_access.${client_id}.roles',
+      'jsonType.label': 'String',
+      'multivalued': 'true',
+      'access.token.claim': 'true',
+      'introspection.token.claim': 'true',
+    }),
     mapper('audience resolve', 'oidc-audience-resolve-mapper', { 'access.token.claim': 'true', 'introspection.token.claim': 'true' }),
   ]);
 }
@@ -283,15 +295,31 @@ function addressScope(): any {
 
 function phoneScope(): any {
   return builtInScope('phone', { 'include.in.token.scope': 'true', 'display.on.consent.screen': 'true', 'consent.screen.text': 'Phone number' }, [
-    mapper('phone number', 'oidc-usermodel-attribute-mapper', everyTokenClaim({ 'user.attribute': 'phoneNumber', 'claim.name': 'phone_number', 'jsonType.label': 'String' })),
-    mapper('phone number verified', 'oidc-usermodel-attribute-mapper', everyTokenClaim({ 'user.attribute': 'phoneNumberVerified', 'claim.name': 'phone_number_verified', 'jsonType.label': 'boolean' })),
+    mapper(
+      'phone number',
+      'oidc-usermodel-attribute-mapper',
+      everyTokenClaim({ 'user.attribute': 'phoneNumber', 'claim.name': 'phone_number', 'jsonType.label': 'String' }),
+    ),
+    mapper(
+      'phone number verified',
+      'oidc-usermodel-attribute-mapper',
+      everyTokenClaim({ 'user.attribute': 'phoneNumberVerified', 'claim.name': 'phone_number_verified', 'jsonType.label': 'boolean' }),
+    ),
   ]);
 }
 
 function microprofileJwtScope(): any {
   return builtInScope('microprofile-jwt', { 'include.in.token.scope': 'true', 'display.on.consent.screen': 'false' }, [
-    mapper('upn', 'oidc-usermodel-attribute-mapper', everyTokenClaim({ 'user.attribute': 'username', 'claim.name': 'upn', 'jsonType.label': 'String' })),
-    mapper('groups', 'oidc-usermodel-realm-role-mapper', everyTokenClaim({ 'claim.name': 'groups', 'jsonType.label': 'String', 'multivalued': 'true' })),
+    mapper(
+      'upn',
+      'oidc-usermodel-attribute-mapper',
+      everyTokenClaim({ 'user.attribute': 'username', 'claim.name': 'upn', 'jsonType.label': 'String' }),
+    ),
+    mapper(
+      'groups',
+      'oidc-usermodel-realm-role-mapper',
+      everyTokenClaim({ 'claim.name': 'groups', 'jsonType.label': 'String', 'multivalued': 'true' }),
+    ),
   ]);
 }
 
@@ -377,7 +405,11 @@ function registrationPolicies(spec: RealmSpec): any[] {
       name: 'Trusted Hosts',
       providerId: 'trusted-hosts',
       subType: 'anonymous',
-      config: { 'trusted-hosts': registration.trustedHosts, 'host-sending-registration-request-must-match': ['false'], 'client-uris-must-match': ['true'] },
+      config: {
+        'trusted-hosts': registration.trustedHosts,
+        'host-sending-registration-request-must-match': ['false'],
+        'client-uris-must-match': ['true'],
+      },
     },
     { name: 'Consent Required', providerId: 'consent-required', subType: 'anonymous', config: {} },
     { name: 'Full Scope Disabled', providerId: 'scope', subType: 'anonymous', config: {} },

@@ -73,7 +73,9 @@ export class AuthorizationRule {
    * the listed tools.
    */
   public static allowToolsForRole(role: string, toolNames: string[]): AuthorizationRule {
-    return new AuthorizationRule(AuthorizationEffect.ALLOW, `${celString(role)} in jwt.realm_access.roles && ${toolNameMatches(toolNames)}`, { realmRole: role });
+    return new AuthorizationRule(AuthorizationEffect.ALLOW, `${celString(role)} in jwt.realm_access.roles && ${toolNameMatches(toolNames)}`, {
+      realmRole: role,
+    });
   }
 
   /**
@@ -110,7 +112,11 @@ export class AuthorizationRule {
    * @param effect what the rule does when `expression` holds
    * @param expression the CEL expression
    */
-  private constructor(public readonly effect: AuthorizationEffect, public readonly expression: string, names: { realmRole?: string; group?: string } = {}) {
+  private constructor(
+    public readonly effect: AuthorizationEffect,
+    public readonly expression: string,
+    names: { realmRole?: string; group?: string } = {},
+  ) {
     this._names = names;
   }
 
@@ -165,7 +171,13 @@ export interface CelProblem {
  */
 export function checkCelExpression(expression: string, variables: readonly string[] = AUTHORIZATION_VARIABLES): CelProblem | undefined {
   if (expression.trim() === '') {
-    return { kind: 'syntax', message: 'the expression is empty', line: 1, column: 1, hint: 'write a CEL expression such as mcp.tool.name == "get_me"' };
+    return {
+      kind: 'syntax',
+      message: 'the expression is empty',
+      line: 1,
+      column: 1,
+      hint: 'write a CEL expression such as mcp.tool.name == "get_me"',
+    };
   }
   let parsed: ReturnType<typeof parse>;
   try {

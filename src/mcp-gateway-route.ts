@@ -191,8 +191,10 @@ export class McpGatewayRoute extends Construct {
   constructor(scope: Construct, id: string, options: McpGatewayRouteOptions) {
     super(scope, id);
     if (!McpGatewayRoute.creating) {
-      throw new Error(`McpGatewayRoute ${this.node.path}: cannot be created with new, because a route belongs to a gateway and would otherwise be left out of every manifest. `
-        + `Call gateway.addRoute({ path: ${JSON.stringify(options?.path ?? '/mcp')}, targets: [...] }), or pass it in the routes prop of new McpGateway(...).`);
+      throw new Error(
+        `McpGatewayRoute ${this.node.path}: cannot be created with new, because a route belongs to a gateway and would otherwise be left out of every manifest. ` +
+          `Call gateway.addRoute({ path: ${JSON.stringify(options?.path ?? '/mcp')}, targets: [...] }), or pass it in the routes prop of new McpGateway(...).`,
+      );
     }
     this.path = options.path;
     this.routeName = options.name ?? routeNameFromPath(options.path);
@@ -253,7 +255,10 @@ export class McpGatewayRoute extends Construct {
       for (const [key, value] of Object.entries(keys)) {
         if (value === undefined) continue;
         if (key in sources) {
-          problems.push([`conflict: both ${sources[key]} and ${source} set the route policy "${key}"`, 'Attach only one of them, or merge their settings into one policy.']);
+          problems.push([
+            `conflict: both ${sources[key]} and ${source} set the route policy "${key}"`,
+            'Attach only one of them, or merge their settings into one policy.',
+          ]);
           continue;
         }
         sources[key] = source;

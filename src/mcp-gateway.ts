@@ -326,7 +326,9 @@ export class McpGateway extends Construct {
   public addPolicy(path: string, policy: IMcpRoutePolicy): void {
     const route = this._routes.find((r) => r.path === path);
     if (!route) {
-      throw new Error(`McpGateway ${this.node.path}: addPolicy: no route has path ${JSON.stringify(path)}; routes: ${this._routes.map((r) => r.path).join(', ') || 'none'}. Add the route first with addRoute().`);
+      throw new Error(
+        `McpGateway ${this.node.path}: addPolicy: no route has path ${JSON.stringify(path)}; routes: ${this._routes.map((r) => r.path).join(', ') || 'none'}. Add the route first with addRoute().`,
+      );
     }
     route.addPolicy(policy);
   }
@@ -409,7 +411,11 @@ export class McpGateway extends Construct {
     if (this.publicUrl !== undefined && !/^https?:\/\/[^/?#]+$/.test(this.publicUrl)) {
       check('publicUrl', `${JSON.stringify(this.publicUrl)} is not a scheme and host without path`, 'Pass e.g. "https://mcp.example.com".');
     }
-    check('routes', this._routes.length === 0 ? 'is empty, so the gateway serves nothing' : undefined, "Pass routes or call addRoute({ path: '/mcp', targets: [...] }).");
+    check(
+      'routes',
+      this._routes.length === 0 ? 'is empty, so the gateway serves nothing' : undefined,
+      "Pass routes or call addRoute({ path: '/mcp', targets: [...] }).",
+    );
     const byPath = new Map<string, McpGatewayRoute>();
     const byName = new Map<string, McpGatewayRoute>();
     for (const route of this._routes) {
@@ -421,7 +427,11 @@ export class McpGateway extends Construct {
       byPath.set(route.path, route);
       const sameName = byName.get(route.routeName);
       if (sameName && !samePath) {
-        check(`routes ${JSON.stringify(sameName.path)} and ${JSON.stringify(route.path)}`, `are both named ${JSON.stringify(route.routeName)}`, 'Set a distinct name on one of them.');
+        check(
+          `routes ${JSON.stringify(sameName.path)} and ${JSON.stringify(route.path)}`,
+          `are both named ${JSON.stringify(route.routeName)}`,
+          'Set a distinct name on one of them.',
+        );
       }
       byName.set(route.routeName, route);
     }
@@ -448,21 +458,36 @@ export class McpGateway extends Construct {
     }
     check('name', dnsLabelProblem(route.routeName), 'Set name to e.g. "github".');
     const timeoutMillis = route.timeout.toMilliseconds();
-    check('timeout', !Number.isInteger(timeoutMillis) || timeoutMillis < 0 ? `${timeoutMillis}ms is not a whole number of milliseconds of at least 0` : undefined,
-      'Use e.g. Duration.hours(1), or Duration.seconds(0) to turn the timeout off.');
+    check(
+      'timeout',
+      !Number.isInteger(timeoutMillis) || timeoutMillis < 0 ? `${timeoutMillis}ms is not a whole number of milliseconds of at least 0` : undefined,
+      'Use e.g. Duration.hours(1), or Duration.seconds(0) to turn the timeout off.',
+    );
     check('serverName', route.serverName.trim() === '' ? 'is empty' : undefined, 'Omit it to use the route name.');
     const targets = route.targets;
-    check('targets', targets.length === 0 ? 'is empty, so the route serves nothing' : undefined, 'Pass targets: [server] or call route.addTarget(server).');
+    check(
+      'targets',
+      targets.length === 0 ? 'is empty, so the route serves nothing' : undefined,
+      'Pass targets: [server] or call route.addTarget(server).',
+    );
     const seen = new Set<string>();
     for (const target of targets) {
       const name = target.targetName;
       if (/[_+]/.test(name)) {
-        check('target name', `${JSON.stringify(name)} contains "_" or "+", which are reserved as delimiters of prefixed tool names and resource URIs`, 'Use "-" instead.');
+        check(
+          'target name',
+          `${JSON.stringify(name)} contains "_" or "+", which are reserved as delimiters of prefixed tool names and resource URIs`,
+          'Use "-" instead.',
+        );
       } else {
         check('target name', dnsLabelProblem(name), 'Rename the target (McpServer targetName or McpTarget.fromUrl\'s first argument).');
       }
       if (seen.has(name)) {
-        check('target name', `${JSON.stringify(name)} is used by two targets`, 'Rename one: target names must be unique within a route (they prefix tool names).');
+        check(
+          'target name',
+          `${JSON.stringify(name)} is used by two targets`,
+          'Rename one: target names must be unique within a route (they prefix tool names).',
+        );
       }
       seen.add(name);
     }

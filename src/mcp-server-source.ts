@@ -82,10 +82,14 @@ export class McpServerSource {
     const version = options.version ?? 'latest';
     return new McpServerSource(options.image ?? McpImages.NODE, ['npx', '--yes', `${packageName}@${version}`], options.args, () => {
       const problem = emptyProblem(packageName) ?? emptyProblem(version);
-      return problem ? [{
-        problem: `npm package or version ${problem}`,
-        fix: 'Pass the package name and its version, e.g. McpServerSource.npmPackage("@modelcontextprotocol/server-everything", { version: "2026.8.31" }).',
-      }] : [];
+      return problem
+        ? [
+          {
+            problem: `npm package or version ${problem}`,
+            fix: 'Pass the package name and its version, e.g. McpServerSource.npmPackage("@modelcontextprotocol/server-everything", { version: "2026.8.31" }).',
+          },
+        ]
+        : [];
     });
   }
 

@@ -447,7 +447,7 @@ export class McpServer extends Construct implements IMcpTarget {
    * a message saying so (use `nodeSelector` and `tolerations` there).
    */
   public get deployment(): kplus.Deployment {
-    if (!this._deployment) throw new Error(this.kmcpOnly('deployment', 'the kmcp controller creates the Deployment', 'Set nodeSelector and tolerations as props'));
+    if (!this._deployment) {throw new Error(this.kmcpOnly('deployment', 'the kmcp controller creates the Deployment', 'Set nodeSelector and tolerations as props'));}
     return this._deployment;
   }
 
@@ -461,7 +461,12 @@ export class McpServer extends Construct implements IMcpTarget {
   }
 
   private kmcpOnly(member: string, why: string, instead: string): string {
-    return propError(this, member, `does not exist with workload McpServerWorkload.KMCP: ${why}`, `${instead}, or use workload McpServerWorkload.KUBERNETES.`);
+    return propError(
+      this,
+      member,
+      `does not exist with workload McpServerWorkload.KMCP: ${why}`,
+      `${instead}, or use workload McpServerWorkload.KUBERNETES.`,
+    );
   }
 
   private workloadContext(props: McpServerProps): WorkloadContext {
@@ -503,7 +508,11 @@ export class McpServer extends Construct implements IMcpTarget {
       ? workloadProblems(this, props, this.workloadContext(props), this._deployment.containers)
       : replicasProblems(this, props.replicas)));
     if (!this.transport.isStdio) {
-      check('transport path', absolutePathProblem(this.path), 'Pass a path starting with "/", e.g. McpServerTransport.streamableHttp({ path: "/mcp" }).');
+      check(
+        'transport path',
+        absolutePathProblem(this.path),
+        'Pass a path starting with "/", e.g. McpServerTransport.streamableHttp({ path: "/mcp" }).',
+      );
     }
     const command = props.source.command;
     if (this.transport.isStdio && (command === undefined || command.length === 0 || command.some(part => part === ''))) {
@@ -512,18 +521,30 @@ export class McpServer extends Construct implements IMcpTarget {
         + 'e.g. McpServerSource.image(image, { command: ["my-mcp-server"] }), or use McpServerSource.npmPackage / pypiPackage.');
     }
     for (const problem of props.stdioPool?._validate() ?? []) check('stdioPool', problem, 'See StdioProcessPool.warm / shared / none.');
-    if (props.stdioPool !== undefined && !this.transport.isStdio) check('stdioPool', 'is set for a server that speaks HTTP itself', 'Drop stdioPool: only the stdio bridge starts server processes.');
+    if (props.stdioPool !== undefined && !this.transport.isStdio) {check('stdioPool', 'is set for a server that speaks HTTP itself', 'Drop stdioPool: only the stdio bridge starts server processes.');}
     if (props.serviceAccount !== undefined && props.serviceAccountName !== undefined) {
-      check('serviceAccount and serviceAccountName', 'are both set', 'Set serviceAccount to create a ServiceAccount for this server, or serviceAccountName to use an existing one, not both.');
+      check(
+        'serviceAccount and serviceAccountName',
+        'are both set',
+        'Set serviceAccount to create a ServiceAccount for this server, or serviceAccountName to use an existing one, not both.',
+      );
     }
     if (props.serviceAccountName !== undefined) {
-      check('serviceAccountName', emptyProblem(props.serviceAccountName), 'Set serviceAccountName to the name of an existing ServiceAccount, or leave it out.');
+      check(
+        'serviceAccountName',
+        emptyProblem(props.serviceAccountName),
+        'Set serviceAccountName to the name of an existing ServiceAccount, or leave it out.',
+      );
     }
     if (props.user === 0) {
       check('user', 'is 0 (root)', 'Containers run as non-root; set user to the non-zero uid the image expects, e.g. 1000.');
     }
     if (props.startupTimeout !== undefined && props.startupTimeout.toSeconds() < STARTUP_PROBE_PERIOD_SECONDS) {
-      check('startupTimeout', `${props.startupTimeout.toSeconds()}s is shorter than one probe period`, `Set startupTimeout to at least Duration.seconds(${STARTUP_PROBE_PERIOD_SECONDS}).`);
+      check(
+        'startupTimeout',
+        `${props.startupTimeout.toSeconds()}s is shorter than one probe period`,
+        `Set startupTimeout to at least Duration.seconds(${STARTUP_PROBE_PERIOD_SECONDS}).`,
+      );
     }
     const home = props.home ?? DEFAULT_HOME;
     check('home', absolutePathProblem(home), 'Set home to an absolute path such as "/home/mcp".');
@@ -553,7 +574,11 @@ export class McpServer extends Construct implements IMcpTarget {
     }
 
     if (this.workload === McpServerWorkload.KMCP) errors.push(...kmcpProblems(this, props, this.protocol));
-    check('props', this.renderProblem === undefined ? undefined : `could not be rendered as a kmcp MCPServer: ${this.renderProblem.replace(/\.$/, '')}`, 'Fix what that message names.');
+    check(
+      'props',
+      this.renderProblem === undefined ? undefined : `could not be rendered as a kmcp MCPServer: ${this.renderProblem.replace(/\.$/, '')}`,
+      'Fix what that message names.',
+    );
     return errors;
   }
 }

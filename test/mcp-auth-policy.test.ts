@@ -248,7 +248,9 @@ describe('authorization rules', () => {
     auth.addRule(AuthorizationRule.allow('has(mcp.prompt) && jwt.realm_access.roles.exists(r, r == "admin") && request.method == "POST"'));
 
     const message = synthError(chart);
-    expect(message).toContain('authorization rule #0 (allow) "mcp.tol.name == \\"get_me\\"" cannot match: mcp has no member "tol" (it has tool, prompt, resource) at line 1, column 4');
+    expect(message).toContain(
+      'authorization rule #0 (allow) "mcp.tol.name == \\"get_me\\"" cannot match: mcp has no member "tol" (it has tool, prompt, resource) at line 1, column 4',
+    );
     expect(message).toContain('authorization rule #1 (deny)');
     expect(message).toContain('request has no member "header" (it has method, path, headers)');
     expect(message).toContain('authorization rule #2 (require) "mcp.tool.name" cannot match: the rule is a string, not a boolean');

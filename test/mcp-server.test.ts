@@ -75,7 +75,16 @@ describe('stdio server from an npm package', () => {
     // Through the copied loader, with only the copied libraries: nothing of the image's libc is used.
     expect(container.command).toEqual(['/mcp-bridge/lib/ld.so', '--library-path', '/mcp-bridge/lib', '/mcp-bridge/mcp-gateway']);
     expect(container.env ?? []).not.toEqual(expect.arrayContaining([expect.objectContaining({ name: expect.stringMatching(/^LD_/) })]));
-    expect(container.args).toEqual(['--host', '0.0.0.0', '--port', '3000', '--', 'npx', '--yes', '@modelcontextprotocol/server-everything@2026.8.31']);
+    expect(container.args).toEqual([
+      '--host',
+      '0.0.0.0',
+      '--port',
+      '3000',
+      '--',
+      'npx',
+      '--yes',
+      '@modelcontextprotocol/server-everything@2026.8.31',
+    ]);
     expect(container.ports).toEqual([{ containerPort: 3000, name: 'mcp' }]);
     expect(container.volumeMounts).toEqual(expect.arrayContaining([{ name: 'mcp-bridge', mountPath: '/mcp-bridge', readOnly: true }]));
   });
@@ -183,13 +192,25 @@ test('without a chart namespace the URL uses the short Service name', () => {
 test('fromNpmPackage without a version runs the latest release', () => {
   const chart = newChart();
   new McpServer(chart, 'everything', { source: McpServerSource.npmPackage('@modelcontextprotocol/server-everything', { args: ['stdio'] }) });
-  expect(serverContainer(synthValid(chart)).args).toEqual(['--host', '0.0.0.0', '--port', '3000', '--', 'npx', '--yes', '@modelcontextprotocol/server-everything@latest', 'stdio']);
+  expect(serverContainer(synthValid(chart)).args).toEqual([
+    '--host',
+    '0.0.0.0',
+    '--port',
+    '3000',
+    '--',
+    'npx',
+    '--yes',
+    '@modelcontextprotocol/server-everything@latest',
+    'stdio',
+  ]);
 });
 
 describe('fromUvxPackage', () => {
   test('pins the version and uses the uv image', () => {
     const chart = newChart();
-    new McpServer(chart, 'fetch', { source: McpServerSource.pypiPackage('mcp-server-fetch', { version: '2025.4.7', args: ['--ignore-robots-txt'] }) });
+    new McpServer(chart, 'fetch', {
+      source: McpServerSource.pypiPackage('mcp-server-fetch', { version: '2025.4.7', args: ['--ignore-robots-txt'] }),
+    });
     const container = serverContainer(synthValid(chart));
     expect(container.image).toBe(McpImages.UV);
     expect(container.args).toEqual(['--host', '0.0.0.0', '--port', '3000', '--', 'uvx', 'mcp-server-fetch@2025.4.7', '--ignore-robots-txt']);
@@ -198,7 +219,17 @@ describe('fromUvxPackage', () => {
   test('an executable named unlike the package uses --from', () => {
     const chart = newChart();
     new McpServer(chart, 'git', { source: McpServerSource.pypiPackage('mcp-git-tools', { version: '1.2.0', executable: 'mcp-git' }) });
-    expect(serverContainer(synthValid(chart)).args).toEqual(['--host', '0.0.0.0', '--port', '3000', '--', 'uvx', '--from', 'mcp-git-tools==1.2.0', 'mcp-git']);
+    expect(serverContainer(synthValid(chart)).args).toEqual([
+      '--host',
+      '0.0.0.0',
+      '--port',
+      '3000',
+      '--',
+      'uvx',
+      '--from',
+      'mcp-git-tools==1.2.0',
+      'mcp-git',
+    ]);
   });
 });
 
@@ -206,7 +237,10 @@ describe('HTTP servers', () => {
   test('Streamable HTTP: no bridge, the image command, TCP probes, custom path and port', () => {
     const chart = newChart();
     const server = new McpServer(chart, 'github', {
-      source: McpServerSource.image('ghcr.io/github/github-mcp-server:v0.20.1', { command: ['/server/github-mcp-server'], args: ['http', '--port', '8082'] }),
+      source: McpServerSource.image('ghcr.io/github/github-mcp-server:v0.20.1', {
+        command: ['/server/github-mcp-server'],
+        args: ['http', '--port', '8082'],
+      }),
       port: 8082,
       transport: McpServerTransport.streamableHttp({ path: '/api/mcp' }),
     });
@@ -420,7 +454,9 @@ describe('kmcp workload', () => {
       volumeMounts: [{ path: '/etc/everything', volume: kplus.Volume.fromSecret(chart, 'Files', secret), readOnly: true }],
     });
     const resource = synthKmcp(chart);
-    expect(() => server.deployment.scheduling).toThrow(/McpServer test\/\w+: deployment does not exist with workload McpServerWorkload.KMCP: the kmcp controller creates the Deployment\. Set nodeSelector and tolerations as props, or use workload McpServerWorkload.KUBERNETES\./);
+    expect(() => server.deployment.scheduling).toThrow(
+      /McpServer test\/\w+: deployment does not exist with workload McpServerWorkload.KMCP: the kmcp controller creates the Deployment\. Set nodeSelector and tolerations as props, or use workload McpServerWorkload.KUBERNETES\./,
+    );
     expect(() => server.service).toThrow(/service does not exist with workload McpServerWorkload.KMCP/);
     expect(server.kmcpResource).toBeDefined();
     expect(resource.metadata.name).toBe(server.name);
@@ -480,20 +516,33 @@ describe('validation', () => {
   });
 
   test('empty image', () => {
-    expectSynthError({ source: McpServerSource.image(' ', { command: ['mcp'] }) }, /McpServer test\/server: source image is empty\. Pass the container image/);
+    expectSynthError(
+      { source: McpServerSource.image(' ', { command: ['mcp'] }) },
+      /McpServer test\/server: source image is empty\. Pass the container image/,
+    );
   });
 
   test('a stdio server without a command', () => {
-    expectSynthError({ source: McpServerSource.image('example/mcp:1') }, /source command is missing for a stdio server\. The bridge replaces the image entrypoint/);
+    expectSynthError(
+      { source: McpServerSource.image('example/mcp:1') },
+      /source command is missing for a stdio server\. The bridge replaces the image entrypoint/,
+    );
     expectSynthError({ source: McpServerSource.image('example/mcp:1', { command: ['npx', ''] }) }, /source command is empty or has an empty element/);
   });
 
   test('an HTTP path that does not start with "/"', () => {
-    expectSynthError({ transport: McpServerTransport.streamableHttp({ path: 'mcp' }) }, /transport path "mcp" does not start with "\/"\. Pass a path starting with "\/"/);
+    expectSynthError(
+      { transport: McpServerTransport.streamableHttp({ path: 'mcp' }) },
+      /transport path "mcp" does not start with "\/"\. Pass a path starting with "\/"/,
+    );
   });
 
   test('a targetName that is not a DNS-1123 label, from the id or set', () => {
-    expectSynthError({}, /targetName "my_server" is not a DNS-1123 label.*The default comes from the construct id "My_Server"; set targetName/, 'My_Server');
+    expectSynthError(
+      {},
+      /targetName "my_server" is not a DNS-1123 label.*The default comes from the construct id "My_Server"; set targetName/,
+      'My_Server',
+    );
     expectSynthError({ targetName: 'GitHub' }, /targetName "GitHub" is not a DNS-1123 label.*Set targetName to a DNS-1123 label/);
   });
 
@@ -503,8 +552,10 @@ describe('validation', () => {
   });
 
   test('both serviceAccount and serviceAccountName', () => {
-    expectSynthError({ serviceAccount: {}, serviceAccountName: 'existing' },
-      /serviceAccount and serviceAccountName are both set\. Set serviceAccount to create a ServiceAccount for this server, or serviceAccountName to use an existing one, not both/);
+    expectSynthError(
+      { serviceAccount: {}, serviceAccountName: 'existing' },
+      /serviceAccount and serviceAccountName are both set\. Set serviceAccount to create a ServiceAccount for this server, or serviceAccountName to use an existing one, not both/,
+    );
   });
 
   test('a Secret or ConfigMap reference without a key', () => {
@@ -536,7 +587,10 @@ describe('validation', () => {
   });
 
   test('pod labels that would change the selector', () => {
-    expectSynthError({ podLabels: { 'app.kubernetes.io/name': 'other' } }, /podLabels "app.kubernetes.io\/name" is the pod selector of the server\. Drop it/);
+    expectSynthError(
+      { podLabels: { 'app.kubernetes.io/name': 'other' } },
+      /podLabels "app.kubernetes.io\/name" is the pod selector of the server\. Drop it/,
+    );
   });
 
   test('root user, negative replicas, too short start-up timeout, relative home', () => {
@@ -551,7 +605,9 @@ describe('validation', () => {
     new McpServer(chart, 'npm', { source: McpServerSource.npmPackage('') });
     new McpServer(chart, 'uvx', { source: McpServerSource.pypiPackage('mcp-server-fetch', { version: '' }) });
     expect(() => Testing.synth(chart)).toThrow(/McpServer test\/npm: source npm package or version is empty\. Pass the package name and its version/);
-    expect(() => Testing.synth(chart)).toThrow(/McpServer test\/uvx: source PyPI package, version or executable is empty\. Pass the package name and its version/);
+    expect(() => Testing.synth(chart)).toThrow(
+      /McpServer test\/uvx: source PyPI package, version or executable is empty\. Pass the package name and its version/,
+    );
   });
 
   test('every problem is reported at once', () => {
@@ -580,7 +636,8 @@ describe('validation', () => {
         env: { TOKEN: kplus.EnvValue.fromSecretValue({ secret, key: 'token' }) },
       });
       expect(() => Testing.synth(chart)).toThrow(
-        /env "TOKEN" cannot be expressed by kmcp: its env is a map of plain strings, without valueFrom\. Drop env "TOKEN" and pass the whole Secret with envFrom.*or use workload McpServerWorkload\.KUBERNETES/);
+        /env "TOKEN" cannot be expressed by kmcp: its env is a map of plain strings, without valueFrom\. Drop env "TOKEN" and pass the whole Secret with envFrom.*or use workload McpServerWorkload\.KUBERNETES/,
+      );
     });
 
     test('ConfigMaps as environment, and prefixes', () => {
@@ -593,7 +650,9 @@ describe('validation', () => {
           new kplus.EnvFrom(undefined, 'GH_', kplus.Secret.fromSecretName(chart, 'Secret', 'github')),
         ],
       });
-      expect(() => Testing.synth(chart)).toThrow(/envFrom\[0\] cannot be expressed by kmcp: it injects only Secrets as environment.*mount ConfigMap "settings" with volumeMounts/);
+      expect(() => Testing.synth(chart)).toThrow(
+        /envFrom\[0\] cannot be expressed by kmcp: it injects only Secrets as environment.*mount ConfigMap "settings" with volumeMounts/,
+      );
       expect(() => Testing.synth(chart)).toThrow(/envFrom\[1\] cannot be expressed by kmcp: its secretRefs have no prefix/);
     });
 

@@ -86,7 +86,11 @@ describe('defaults', () => {
     const spread = deployment.spec.template.spec.topologySpreadConstraints;
     expect(spread.map((c: any) => c.topologyKey)).toEqual(['kubernetes.io/hostname', 'topology.kubernetes.io/zone']);
     for (const constraint of spread) {
-      expect(constraint).toMatchObject({ maxSkew: 1, whenUnsatisfiable: 'ScheduleAnyway', labelSelector: { matchLabels: deployment.spec.selector.matchLabels } });
+      expect(constraint).toMatchObject({
+        maxSkew: 1,
+        whenUnsatisfiable: 'ScheduleAnyway',
+        labelSelector: { matchLabels: deployment.spec.selector.matchLabels },
+      });
     }
   });
 
@@ -133,7 +137,10 @@ describe('autoscaling', () => {
   });
 
   test('CPU and memory targets', () => {
-    const hpa = only(npmServer({ autoscaling: { minReplicas: 3, maxReplicas: 9, cpuUtilization: 60, memoryUtilization: 75 } }), 'HorizontalPodAutoscaler');
+    const hpa = only(
+      npmServer({ autoscaling: { minReplicas: 3, maxReplicas: 9, cpuUtilization: 60, memoryUtilization: 75 } }),
+      'HorizontalPodAutoscaler',
+    );
     expect(hpa.spec.minReplicas).toBe(3);
     expect(hpa.spec.metrics.map((m: any) => [m.resource.name, m.resource.target.averageUtilization])).toEqual([['cpu', 60], ['memory', 75]]);
   });
@@ -203,11 +210,17 @@ describe('explicit options', () => {
 
 describe('validation', () => {
   test('replicas together with autoscaling', () => {
-    expectSynthError({ replicas: 3, autoscaling: { maxReplicas: 5 } }, /replicas and autoscaling are both set\. .*drop replicas and set autoscaling\.minReplicas/);
+    expectSynthError(
+      { replicas: 3, autoscaling: { maxReplicas: 5 } },
+      /replicas and autoscaling are both set\. .*drop replicas and set autoscaling\.minReplicas/,
+    );
   });
 
   test('maxReplicas below minReplicas, zero and fractional counts', () => {
-    expectSynthError({ autoscaling: { minReplicas: 4, maxReplicas: 3 } }, /autoscaling\.maxReplicas 3 is lower than minReplicas 4\. Set maxReplicas to 4 or more/);
+    expectSynthError(
+      { autoscaling: { minReplicas: 4, maxReplicas: 3 } },
+      /autoscaling\.maxReplicas 3 is lower than minReplicas 4\. Set maxReplicas to 4 or more/,
+    );
     expectSynthError({ autoscaling: { maxReplicas: 1 } }, /autoscaling\.maxReplicas 1 is lower than minReplicas 2/);
     expectSynthError({ autoscaling: { minReplicas: 0, maxReplicas: 3 } }, /autoscaling\.minReplicas 0 is not a whole number of at least 1/);
     expectSynthError({ autoscaling: { maxReplicas: 2.5 } }, /autoscaling\.maxReplicas 2\.5 is not a whole number/);
@@ -236,7 +249,10 @@ describe('validation', () => {
   });
 
   test('maxUnavailable 0 blocks every drain', () => {
-    expectSynthError({ replicas: 2, disruptionBudget: WorkloadDisruptionBudget.maxUnavailable(0) }, /disruptionBudget maxUnavailable 0 is not a whole number of at least 1/);
+    expectSynthError(
+      { replicas: 2, disruptionBudget: WorkloadDisruptionBudget.maxUnavailable(0) },
+      /disruptionBudget maxUnavailable 0 is not a whole number of at least 1/,
+    );
   });
 
   test('a grace period that would kill the pod mid-drain', () => {
@@ -260,7 +276,9 @@ describe('validation', () => {
       disruptionBudget: WorkloadDisruptionBudget.maxUnavailable(1),
       priorityClassName: 'high',
     });
-    expect(() => Testing.synth(chart)).toThrow(/autoscaling cannot be expressed by kmcp[\s\S]*disruptionBudget cannot be expressed by kmcp[\s\S]*priorityClassName cannot be expressed by kmcp/);
+    expect(() => Testing.synth(chart)).toThrow(
+      /autoscaling cannot be expressed by kmcp[\s\S]*disruptionBudget cannot be expressed by kmcp[\s\S]*priorityClassName cannot be expressed by kmcp/,
+    );
   });
 });
 
@@ -321,7 +339,9 @@ describe('McpGateway', () => {
     const objects = withSessionKey({ replicas: 3 });
     const deployment = only(objects, 'Deployment');
     expect(deployment.spec.replicas).toBe(3);
-    expect(deployment.spec.template.spec.containers[0].env).toEqual([{ name: 'SESSION_KEY', valueFrom: { secretKeyRef: { name: 'mcp-session', key: 'key' } } }]);
+    expect(deployment.spec.template.spec.containers[0].env).toEqual([
+      { name: 'SESSION_KEY', valueFrom: { secretKeyRef: { name: 'mcp-session', key: 'key' } } },
+    ]);
     const pdb = only(objects, 'PodDisruptionBudget');
     expect(pdb.spec.maxUnavailable).toBe(1);
     expect(pdb.spec.selector.matchLabels).toEqual(deployment.spec.selector.matchLabels);
@@ -340,22 +360,31 @@ describe('McpGateway', () => {
 
   test('more than one pod without a session key fails with the kubectl fix', () => {
     for (const props of [{ replicas: 2 }, { autoscaling: { minReplicas: 1, maxReplicas: 4 } }]) {
-      expect(gatewayErrors(props)).toEqual([expect.stringMatching(
-        /^McpGateway test\/gateway: sessionKey is missing, but the gateway may run more than one pod.*kubectl create secret generic mcp-session --from-literal=key=\$\(openssl rand -hex 32\)/)]);
+      expect(gatewayErrors(props)).toEqual([
+        expect.stringMatching(
+          /^McpGateway test\/gateway: sessionKey is missing, but the gateway may run more than one pod.*kubectl create secret generic mcp-session --from-literal=key=\$\(openssl rand -hex 32\)/,
+        ),
+      ]);
     }
   });
 
   test('a session key that is not a Secret key fails', () => {
     expect(gatewayErrors({ sessionKey: kplus.EnvValue.fromValue('0'.repeat(64)) })).toEqual([
-      expect.stringMatching(/^McpGateway test\/gateway: sessionKey is not a key of a Secret: a literal or ConfigMap value would be stored in plain text/),
+      expect.stringMatching(
+        /^McpGateway test\/gateway: sessionKey is not a key of a Secret: a literal or ConfigMap value would be stored in plain text/,
+      ),
     ]);
   });
 
   test('workload problems of the gateway are reported with the gateway path', () => {
     expect(gatewayErrors({ terminationGracePeriod: Duration.seconds(20), drainTimeout: Duration.seconds(30) })).toEqual([
-      expect.stringMatching(/^McpGateway test\/gateway: terminationGracePeriod 20s does not leave time for the preStop delay \(5s\) and the drain \(30s\)/),
+      expect.stringMatching(
+        /^McpGateway test\/gateway: terminationGracePeriod 20s does not leave time for the preStop delay \(5s\) and the drain \(30s\)/,
+      ),
     ]);
-    expect(gatewayErrors({ drainTimeout: Duration.millis(0) })).toEqual([expect.stringMatching(/drainTimeout 0s is not a whole number of seconds of at least 1/)]);
+    expect(gatewayErrors({ drainTimeout: Duration.millis(0) })).toEqual([
+      expect.stringMatching(/drainTimeout 0s is not a whole number of seconds of at least 1/),
+    ]);
     expect(gatewayErrors({ replicas: -1 })).toEqual([expect.stringMatching(/replicas -1 is not a whole number of pods/)]);
   });
 
@@ -380,7 +409,14 @@ describe('McpGateway', () => {
       image: 'example.com/gateway:1',
       replicas: 2,
     });
-    expect(errors).toEqual(expect.arrayContaining(['port', 'image', 'replicas'].map((prop) =>
-      expect.stringMatching(new RegExp(`^McpGateway test/gateway: ${prop} applies to the RUNTIME implementation only, not agentgateway\\. Drop ${prop}`)))));
+    expect(errors).toEqual(
+      expect.arrayContaining(
+        ['port', 'image', 'replicas'].map((prop) =>
+          expect.stringMatching(
+            new RegExp(`^McpGateway test/gateway: ${prop} applies to the RUNTIME implementation only, not agentgateway\\. Drop ${prop}`),
+          ),
+        ),
+      ),
+    );
   });
 });

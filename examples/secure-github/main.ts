@@ -67,7 +67,14 @@ export class SecureGithubChart extends Chart {
       exposure: KeycloakExposure.ingress({ controllerNamespace: 'ingress-nginx' }),
       roles: [{ name: 'admin', description: 'May delete repositories through MCP' }],
       users: [
-        { username: 'admin', password: { secret: passwords, key: 'admin' }, email: 'admin@example.com', firstName: 'Ada', lastName: 'Admin', realmRoles: ['admin'] },
+        {
+          username: 'admin',
+          password: { secret: passwords, key: 'admin' },
+          email: 'admin@example.com',
+          firstName: 'Ada',
+          lastName: 'Admin',
+          realmRoles: ['admin'],
+        },
         { username: 'alice', password: { secret: passwords, key: 'alice' }, email: 'alice@example.com', firstName: 'Alice', lastName: 'Example' },
       ],
     });

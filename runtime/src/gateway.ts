@@ -23,7 +23,12 @@ export interface GatewayStatus {
   readonly configSource: string;
   readonly ports: readonly number[];
   readonly sessions: number;
-  readonly routes: ReadonlyArray<{ readonly id: string; readonly name: string; readonly targets: readonly string[]; readonly stdioProcesses: number }>;
+  readonly routes: ReadonlyArray<{
+    readonly id: string;
+    readonly name: string;
+    readonly targets: readonly string[];
+    readonly stdioProcesses: number;
+  }>;
 }
 
 export interface GatewayOptions {
@@ -389,7 +394,10 @@ export class Gateway {
     const authorizer = compiledRules && !compiledRules.allowsEverything ? compiledRules : undefined;
     let pool = this.pools.get(route.id);
     if (pool) {pool.update(route.backend.stdio);} else {
-      pool = new StdioPool(route.backend.stdio, route.backend.name, this.logger, this.telemetry, route.name, { name: 'mcp-gateway', version: GATEWAY_VERSION });
+      pool = new StdioPool(route.backend.stdio, route.backend.name, this.logger, this.telemetry, route.name, {
+        name: 'mcp-gateway',
+        version: GATEWAY_VERSION,
+      });
       this.pools.set(route.id, pool);
     }
     const logger = this.logger.child({ route: route.name });

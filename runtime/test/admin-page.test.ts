@@ -102,7 +102,9 @@ binds:
     expect(response?.status()).toBe(200);
     const calls = page.locator('#calls tbody');
     await calls.getByText('echo', { exact: true }).waitFor();
-    await expect(calls.locator('tr').filter({ hasText: 'tools/call' }).filter({ hasText: 'everything' }).first().textContent()).resolves.toContain('ok');
+    await expect(calls.locator('tr').filter({ hasText: 'tools/call' }).filter({ hasText: 'everything' }).first().textContent()).resolves.toContain(
+      'ok',
+    );
     const targets = page.locator('#targets tbody');
     const everythingRow = targets.locator('tr').filter({ hasText: 'everything' });
     await expect(everythingRow.textContent()).resolves.toMatch(/stdio.*connected/);

@@ -131,11 +131,20 @@ describe('back-channel', () => {
   });
 
   test('client registration goes over the back-channel, answered with CORS, both on the gateway path and on Keycloak’s own', async () => {
-    for (const path of [`/.well-known/oauth-authorization-server${ROUTE_PATH}/client-registration`, '/realms/mcp/clients-registrations/openid-connect']) {
+    for (const path of [
+      `/.well-known/oauth-authorization-server${ROUTE_PATH}/client-registration`,
+      '/realms/mcp/clients-registrations/openid-connect',
+    ]) {
       const response = await fetch(`${base}${path}`, {
         method: 'POST',
         headers: { 'content-type': 'application/json', 'origin': 'http://inspector.test' },
-        body: JSON.stringify({ client_name: 'backchannel', redirect_uris: ['http://127.0.0.1:33418/callback'], token_endpoint_auth_method: 'none', grant_types: ['authorization_code'], response_types: ['code'] }),
+        body: JSON.stringify({
+          client_name: 'backchannel',
+          redirect_uris: ['http://127.0.0.1:33418/callback'],
+          token_endpoint_auth_method: 'none',
+          grant_types: ['authorization_code'],
+          response_types: ['code'],
+        }),
       });
       expect(response.status).toBe(201);
       expect(response.headers.get('access-control-allow-origin')).toBe('*');

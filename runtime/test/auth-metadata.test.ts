@@ -175,7 +175,14 @@ describe('dynamic client registration proxy', () => {
     expect(client).toMatchObject({ client_name: 'test client', redirect_uris: registrationRequest.redirect_uris });
     // The client exists at the realm: the authorization endpoint accepts it and shows the login page.
     const authorize = new URL(`${idp.issuer}/protocol/openid-connect/auth`);
-    authorize.search = new URLSearchParams({ client_id: String(client.client_id), response_type: 'code', redirect_uri: registrationRequest.redirect_uris[0], scope: 'mcp:tools', code_challenge: 'E9Melhoa2OwvFrEMTJguCHaoeK1t8URWbuGJSstw-cM', code_challenge_method: 'S256' }).toString();
+    authorize.search = new URLSearchParams({
+      client_id: String(client.client_id),
+      response_type: 'code',
+      redirect_uri: registrationRequest.redirect_uris[0],
+      scope: 'mcp:tools',
+      code_challenge: 'E9Melhoa2OwvFrEMTJguCHaoeK1t8URWbuGJSstw-cM',
+      code_challenge_method: 'S256',
+    }).toString();
     const redirect = await idp.login(authorize, 'alice');
     expect(redirect.origin).toBe('http://127.0.0.1:33418');
     expect(redirect.searchParams.get('code')).toBeTruthy();
@@ -210,7 +217,11 @@ describe('dynamic client registration proxy', () => {
       body: JSON.stringify(registrationRequest),
     });
     expect(response.status).toBe(201);
-    expect(await response.json()).toMatchObject({ client_id: 'mcp-public-client', token_endpoint_auth_method: 'none', redirect_uris: registrationRequest.redirect_uris });
+    expect(await response.json()).toMatchObject({
+      client_id: 'mcp-public-client',
+      token_endpoint_auth_method: 'none',
+      redirect_uris: registrationRequest.redirect_uris,
+    });
   });
 });
 

@@ -30,7 +30,12 @@ async function call(target: ProtectedRoute, token?: string, init: RequestInit = 
     ...init,
     headers: { ...(token !== undefined ? { authorization: `Bearer ${token}` } : {}), ...(init.headers as Record<string, string>) },
   });
-  return { status: response.status, challenge: response.headers.get('www-authenticate'), headers: response.headers, body: (await response.json()) as Record<string, any> };
+  return {
+    status: response.status,
+    challenge: response.headers.get('www-authenticate'),
+    headers: response.headers,
+    body: (await response.json()) as Record<string, any>,
+  };
 }
 
 beforeAll(async () => {
@@ -216,7 +221,12 @@ describe('required scopes', () => {
 });
 
 describe('per-tool scopes (toolScopes)', () => {
-  const config = () => keycloak({ mode: 'optional', toolScopes: { get_me: ['mcp:tools'], delete_repository: ['repo:delete'] }, resourceMetadata: { scopesSupported: ['mcp:tools'] } });
+  const config = () =>
+    keycloak({
+      mode: 'optional',
+      toolScopes: { get_me: ['mcp:tools'], delete_repository: ['repo:delete'] },
+      resourceMetadata: { scopesSupported: ['mcp:tools'] },
+    });
   const toolUrl = (target: ProtectedRoute, tool: string) => ({ ...target, url: `${target.url}?tool=${tool}` });
 
   test('a token without the tool’s scope gets 403 insufficient_scope naming it; with it, the call passes', async () => {
@@ -234,7 +244,9 @@ describe('per-tool scopes (toolScopes)', () => {
     const target = await route(config());
     const anonymous = await call(toolUrl(target, 'get_me'));
     expect(anonymous.status).toBe(401);
-    expect(anonymous.challenge).toBe(`Bearer resource_metadata="${target.origin}/.well-known/oauth-protected-resource/github/mcp", scope="mcp:tools"`);
+    expect(anonymous.challenge).toBe(
+      `Bearer resource_metadata="${target.origin}/.well-known/oauth-protected-resource/github/mcp", scope="mcp:tools"`,
+    );
     // Tools without scopes stay open to anonymous callers in optional mode.
     expect((await call(toolUrl(target, 'list_repos'))).status).toBe(200);
   });
@@ -321,7 +333,10 @@ describe('configuration errors name the field', () => {
   });
 
   test('extensions: back-channel URL and per-tool scopes', () => {
-    expect(issues({ backchannelUrl: 'keycloak:8080' })[0]).toEqual({ path: `${PATH}.backchannelUrl`, message: expect.stringContaining('http(s) URL') });
+    expect(issues({ backchannelUrl: 'keycloak:8080' })[0]).toEqual({
+      path: `${PATH}.backchannelUrl`,
+      message: expect.stringContaining('http(s) URL'),
+    });
     expect(issues({ toolScopes: { delete_repository: [] } })[0].path).toBe(`${PATH}.toolScopes.delete_repository`);
     expect(issues({ toolScopes: { delete_repository: ['repo delete'] } })[0].path).toBe(`${PATH}.toolScopes.delete_repository`);
     expect(issues({ backchannelUrl: 'http://keycloak.auth.svc:8080/realms/mcp/', toolScopes: { delete_repository: ['repo:delete'] } })).toEqual([]);

@@ -102,7 +102,9 @@ describe('variables', () => {
   test('nested claims and lists', () => {
     expect(allows('"admin" in jwt.realm_access.roles', tool('x'), admin)).toBe(true);
     expect(allows('"admin" in jwt.realm_access.roles', tool('x'), alice)).toBe(false);
-    expect(allows('jwt.org.teams.exists(t, t.name == "infra")', tool('x'), { jwt: { org: { teams: [{ name: 'web' }, { name: 'infra' }] } }, headers: {} })).toBe(true);
+    expect(
+      allows('jwt.org.teams.exists(t, t.name == "infra")', tool('x'), { jwt: { org: { teams: [{ name: 'web' }, { name: 'infra' }] } }, headers: {} }),
+    ).toBe(true);
   });
 
   test('numeric claims compare with CEL integers', () => {

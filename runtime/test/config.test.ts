@@ -39,7 +39,12 @@ describe('configuration loader', () => {
     expect(route.authentication?.provider).toEqual({ keycloak: {} });
     expect(route.authorization?.rules).toHaveLength(2);
     expect(route.matches.map((match) => match.path?.exact)).toContain('/github/mcp');
-    expect(config.settings).toMatchObject({ sessionTtlMs: 30 * 60_000, maxBodyBytes: 4 * 1024 * 1024, upstreamTimeoutMs: 60_000, drainTimeoutMs: 25_000 });
+    expect(config.settings).toMatchObject({
+      sessionTtlMs: 30 * 60_000,
+      maxBodyBytes: 4 * 1024 * 1024,
+      upstreamTimeoutMs: 60_000,
+      drainTimeoutMs: 25_000,
+    });
   });
 
   test('the published JSON Schema is the one the loader uses', async () => {

@@ -6,7 +6,10 @@ import { GatewayProcess, post, PYTHON_SERVER, rawSession } from './helpers/gatew
 const V = { 'mcp-protocol-version': '2025-11-25' };
 
 /** Reads SSE events from a response until `stop` says so; returns them. */
-async function readEvents(response: Response, stop: (events: Array<{ id?: string; data: string }>) => boolean): Promise<Array<{ id?: string; data: string }>> {
+async function readEvents(
+  response: Response,
+  stop: (events: Array<{ id?: string; data: string }>) => boolean,
+): Promise<Array<{ id?: string; data: string }>> {
   const events: Array<{ id?: string; data: string }> = [];
   const reader = response.body!.pipeThrough(new TextDecoderStream()).getReader();
   let buffer = '';
@@ -112,10 +115,14 @@ describe('Streamable HTTP details', () => {
 
     // 2026-07-28 error rules: a request without its _meta version is invalid params (not a header
     // mismatch), and every error answers the request it refuses, with that request's id.
-    const withoutMeta = await post(url, JSON.stringify({ jsonrpc: '2.0', id: 4, method: 'tools/list', params: {} }), { 'mcp-protocol-version': '2026-07-28' });
+    const withoutMeta = await post(url, JSON.stringify({ jsonrpc: '2.0', id: 4, method: 'tools/list', params: {} }), {
+      'mcp-protocol-version': '2026-07-28',
+    });
     expect(withoutMeta.status).toBe(400);
     expect(await withoutMeta.json()).toMatchObject({ id: 4, error: { code: -32602 } });
-    const unknownVersion = await post(url, JSON.stringify({ jsonrpc: '2.0', id: 5, method: 'tools/list', params: { _meta: meta } }), { 'mcp-protocol-version': '2099-01-01' });
+    const unknownVersion = await post(url, JSON.stringify({ jsonrpc: '2.0', id: 5, method: 'tools/list', params: { _meta: meta } }), {
+      'mcp-protocol-version': '2099-01-01',
+    });
     expect(unknownVersion.status).toBe(400);
     expect(await unknownVersion.json()).toMatchObject({ id: 5, error: { code: -32022 } });
   });
@@ -143,14 +150,26 @@ describe('Streamable HTTP details', () => {
 
   test('stateless mode: no session id, every request served on its own; prefixMode always prefixes a lone target', async () => {
     const statelessUrl = `${gateway.url}/stateless/mcp`;
-    const init = await post(statelessUrl, JSON.stringify({ jsonrpc: '2.0', id: 1, method: 'initialize', params: { protocolVersion: '2025-06-18', capabilities: {}, clientInfo: { name: 'x', version: '1' } } }));
+    const init = await post(
+      statelessUrl,
+      JSON.stringify({
+        jsonrpc: '2.0',
+        id: 1,
+        method: 'initialize',
+        params: { protocolVersion: '2025-06-18', capabilities: {}, clientInfo: { name: 'x', version: '1' } },
+      }),
+    );
     expect(init.status).toBe(200);
     expect(init.headers.get('mcp-session-id')).toBeNull();
     await init.text();
     const list = await post(statelessUrl, JSON.stringify({ jsonrpc: '2.0', id: 2, method: 'tools/list' }), V);
     const tools = ((await list.json()) as { result: { tools: Array<{ name: string }> } }).result.tools.map((tool) => tool.name);
     expect(tools).toEqual(expect.arrayContaining(['py_echo', 'py_add']));
-    const call = await post(statelessUrl, JSON.stringify({ jsonrpc: '2.0', id: 3, method: 'tools/call', params: { name: 'py_add', arguments: { a: 3, b: 4 } } }), V);
+    const call = await post(
+      statelessUrl,
+      JSON.stringify({ jsonrpc: '2.0', id: 3, method: 'tools/call', params: { name: 'py_add', arguments: { a: 3, b: 4 } } }),
+      V,
+    );
     expect(await call.json()).toEqual({ jsonrpc: '2.0', id: 3, result: { content: [{ type: 'text', text: '7' }] } });
     expect((await fetch(statelessUrl, { headers: { accept: 'text/event-stream' } })).status).toBe(405);
 
@@ -161,7 +180,11 @@ describe('Streamable HTTP details', () => {
     const discovered = ((await discover.json()) as { result: { supportedVersions: string[]; capabilities: Record<string, unknown> } }).result;
     expect(discovered.supportedVersions).toContain('2026-07-28');
     expect(discovered.capabilities.tools).toBeDefined();
-    const modernCall = await post(statelessUrl, JSON.stringify({ jsonrpc: '2.0', id: 5, method: 'tools/call', params: { name: 'py_echo', arguments: { message: 'new' }, _meta: meta } }), modern);
+    const modernCall = await post(
+      statelessUrl,
+      JSON.stringify({ jsonrpc: '2.0', id: 5, method: 'tools/call', params: { name: 'py_echo', arguments: { message: 'new' }, _meta: meta } }),
+      modern,
+    );
     expect(await modernCall.json()).toEqual({ jsonrpc: '2.0', id: 5, result: { content: [{ type: 'text', text: 'python says: new' }] } });
   });
 });

@@ -15,7 +15,9 @@ class FakeProcess {
   onclose?: (reason: Error) => void;
   closed = false;
   private exited!: () => void;
-  readonly exit = new Promise<{ code: number; signal: null; expected: boolean }>((resolve) => (this.exited = () => resolve({ code: 0, signal: null, expected: true })));
+  readonly exit = new Promise<{ code: number; signal: null; expected: boolean }>(
+    (resolve) => (this.exited = () => resolve({ code: 0, signal: null, expected: true })),
+  );
 
   constructor(
     private readonly refuseInitialize = false,
@@ -28,7 +30,11 @@ class FakeProcess {
     if (message.method === 'initialize' && !this.slow) {
       const answer = this.refuseInitialize
         ? { jsonrpc: '2.0' as const, id: message.id, error: { code: -32600, message: 'no' } }
-        : { jsonrpc: '2.0' as const, id: message.id, result: { protocolVersion: message.params?.protocolVersion, capabilities: {}, serverInfo: { name: 'fake', version: '1' } } };
+        : {
+          jsonrpc: '2.0' as const,
+          id: message.id,
+          result: { protocolVersion: message.params?.protocolVersion, capabilities: {}, serverInfo: { name: 'fake', version: '1' } },
+        };
       queueMicrotask(() => this.onmessage?.(answer));
     }
   }
@@ -59,7 +65,14 @@ class FakeSource implements ProcessSource {
   }
 }
 
-const settings = (overrides: Partial<WarmPoolSettings> = {}): WarmPoolSettings => ({ size: 2, idleTimeoutMs: 600_000, maxProcesses: 64, reuse: false, shared: false, ...overrides });
+const settings = (overrides: Partial<WarmPoolSettings> = {}): WarmPoolSettings => ({
+  size: 2,
+  idleTimeoutMs: 600_000,
+  maxProcesses: 64,
+  reuse: false,
+  shared: false,
+  ...overrides,
+});
 const CLIENT = { protocolVersion: '2025-11-25', capabilities: {}, clientInfo: { name: 'client', version: '1' } };
 const settle = (): Promise<void> => new Promise((resolve) => setImmediate(resolve));
 
@@ -69,7 +82,9 @@ function poolWith(source: FakeSource, overrides: Partial<WarmPoolSettings> = {})
 
 describe('WarmPool', () => {
   test('the handshake key ignores clientInfo and key order, not capabilities or revision', () => {
-    expect(handshakeKey({ protocolVersion: 'a', capabilities: { x: 1, y: 2 }, clientInfo: { name: 'one' } })).toBe(handshakeKey({ protocolVersion: 'a', capabilities: { y: 2, x: 1 }, clientInfo: { name: 'two' } }));
+    expect(handshakeKey({ protocolVersion: 'a', capabilities: { x: 1, y: 2 }, clientInfo: { name: 'one' } })).toBe(
+      handshakeKey({ protocolVersion: 'a', capabilities: { y: 2, x: 1 }, clientInfo: { name: 'two' } }),
+    );
     expect(handshakeKey({ protocolVersion: 'a', capabilities: {} })).not.toBe(handshakeKey({ protocolVersion: 'a', capabilities: { roots: {} } }));
     expect(handshakeKey({ protocolVersion: 'a', capabilities: {} })).not.toBe(handshakeKey({ protocolVersion: 'b', capabilities: {} }));
   });
@@ -87,7 +102,11 @@ describe('WarmPool', () => {
     await settle();
     expect(source.started).toHaveLength(3);
     // Not `notifications/initialized`: that is the real client's to send.
-    expect(source.started.flatMap((process) => process.received.map((message) => message.method))).toEqual(['initialize', 'initialize', 'initialize']);
+    expect(source.started.flatMap((process) => process.received.map((message) => message.method))).toEqual([
+      'initialize',
+      'initialize',
+      'initialize',
+    ]);
   });
 
   test('a client with another handshake gets nothing (the caller starts a process) and the spares follow it', async () => {

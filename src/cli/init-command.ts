@@ -49,7 +49,10 @@ export function runInit(argv: string[], io: CliIo): void {
   if (!flag(parsed, 'force')) {
     const existing = Object.keys(files).filter((file) => fs.existsSync(path.join(dir, file)));
     if (existing.length > 0) {
-      throw new UsageError(`${existing.join(', ')} already exist${existing.length === 1 ? 's' : ''} in ${dir}; pass --force to overwrite`, INIT_USAGE);
+      throw new UsageError(
+        `${existing.join(', ')} already exist${existing.length === 1 ? 's' : ''} in ${dir}; pass --force to overwrite`,
+        INIT_USAGE,
+      );
     }
   }
   fs.mkdirSync(dir, { recursive: true });

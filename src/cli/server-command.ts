@@ -79,7 +79,9 @@ export function runServer(argv: string[], io: CliIo): string {
     fail(`--command works with --image only; --${source.kind} runs the package with ${source.kind === 'npm' ? 'npx' : 'uvx'}`);
   }
   if (source.kind === 'image' && str(parsed, 'command') === undefined && (str(parsed, 'transport') ?? 'stdio') === 'stdio') {
-    fail('--image with the stdio transport needs --command (the program the bridge starts); for a server that listens itself pass --transport http or sse');
+    fail(
+      '--image with the stdio transport needs --command (the program the bridge starts); for a server that listens itself pass --transport http or sse',
+    );
   }
   if (source.kind === 'image' && str(parsed, 'version') !== undefined) {
     fail('--version works with --npm and --uvx only; put the version in the image tag');

@@ -74,9 +74,11 @@ const ROWS: Array<{ title: string; panels: PanelSpec[] }> = [
         unit: 'percentunit',
         width: 6,
         description: 'Share of MCP requests that ended in an error or were denied by authorization.',
-        queries: [{
-          expr: `sum(rate(mcp_gateway_mcp_requests_total{${ROUTES}, outcome!="ok"}${RATE})) / sum(rate(mcp_gateway_mcp_requests_total{${ROUTES}}${RATE}))`,
-        }],
+        queries: [
+          {
+            expr: `sum(rate(mcp_gateway_mcp_requests_total{${ROUTES}, outcome!="ok"}${RATE})) / sum(rate(mcp_gateway_mcp_requests_total{${ROUTES}}${RATE}))`,
+          },
+        ],
       },
     ],
   },
@@ -89,10 +91,12 @@ const ROWS: Array<{ title: string; panels: PanelSpec[] }> = [
         unit: 'reqps',
         width: 12,
         description: 'tools/call requests per second, by target and tool.',
-        queries: [{
-          expr: `sum by (target, name) (rate(mcp_gateway_mcp_requests_total{${ROUTES}, kind="tool"}${RATE}))`,
-          legend: '{{target}} / {{name}}',
-        }],
+        queries: [
+          {
+            expr: `sum by (target, name) (rate(mcp_gateway_mcp_requests_total{${ROUTES}, kind="tool"}${RATE}))`,
+            legend: '{{target}} / {{name}}',
+          },
+        ],
       },
       {
         title: 'Errors and denials',
@@ -100,10 +104,12 @@ const ROWS: Array<{ title: string; panels: PanelSpec[] }> = [
         unit: 'reqps',
         width: 12,
         description: 'MCP requests per second that failed (error) or were refused by authorization (denied).',
-        queries: [{
-          expr: `sum by (target, kind, name, outcome) (rate(mcp_gateway_mcp_requests_total{${ROUTES}, outcome!="ok"}${RATE}))`,
-          legend: '{{target}} / {{name}} ({{kind}}, {{outcome}})',
-        }],
+        queries: [
+          {
+            expr: `sum by (target, kind, name, outcome) (rate(mcp_gateway_mcp_requests_total{${ROUTES}, outcome!="ok"}${RATE}))`,
+            legend: '{{target}} / {{name}} ({{kind}}, {{outcome}})',
+          },
+        ],
       },
       {
         title: 'Latency p50 / p95 / p99',
@@ -111,7 +117,7 @@ const ROWS: Array<{ title: string; panels: PanelSpec[] }> = [
         unit: 's',
         width: 12,
         description: 'Time the gateway took to answer MCP requests, all methods.',
-        queries: [0.5, 0.95, 0.99].map(quantile => ({
+        queries: [0.5, 0.95, 0.99].map((quantile) => ({
           expr: `histogram_quantile(${quantile}, sum by (le) (rate(mcp_gateway_mcp_request_duration_seconds_bucket{${ROUTES}}${RATE})))`,
           legend: `p${Math.round(quantile * 100)}`,
         })),
@@ -122,10 +128,12 @@ const ROWS: Array<{ title: string; panels: PanelSpec[] }> = [
         unit: 's',
         width: 12,
         description: '95th percentile of tools/call latency, by target and tool.',
-        queries: [{
-          expr: `histogram_quantile(0.95, sum by (le, target, name) (rate(mcp_gateway_mcp_request_duration_seconds_bucket{${ROUTES}, kind="tool"}${RATE})))`,
-          legend: '{{target}} / {{name}}',
-        }],
+        queries: [
+          {
+            expr: `histogram_quantile(0.95, sum by (le, target, name) (rate(mcp_gateway_mcp_request_duration_seconds_bucket{${ROUTES}, kind="tool"}${RATE})))`,
+            legend: '{{target}} / {{name}}',
+          },
+        ],
       },
     ],
   },
@@ -154,10 +162,12 @@ const ROWS: Array<{ title: string; panels: PanelSpec[] }> = [
         unit: 'short',
         width: 12,
         description: 'stdio processes started, exited and restarted per interval; restarts mean a crashing server.',
-        queries: [{
-          expr: `sum by (target, event) (increase(mcp_gateway_stdio_process_events_total{${ROUTES}}${RATE}))`,
-          legend: '{{target}} {{event}}',
-        }],
+        queries: [
+          {
+            expr: `sum by (target, event) (increase(mcp_gateway_stdio_process_events_total{${ROUTES}}${RATE}))`,
+            legend: '{{target}} {{event}}',
+          },
+        ],
       },
       {
         title: 'Upstream errors',
@@ -165,10 +175,12 @@ const ROWS: Array<{ title: string; panels: PanelSpec[] }> = [
         unit: 'reqps',
         width: 12,
         description: 'Failures talking to targets per second, by target and reason.',
-        queries: [{
-          expr: `sum by (target, reason) (rate(mcp_gateway_upstream_errors_total{${ROUTES}}${RATE}))`,
-          legend: '{{target}}: {{reason}}',
-        }],
+        queries: [
+          {
+            expr: `sum by (target, reason) (rate(mcp_gateway_upstream_errors_total{${ROUTES}}${RATE}))`,
+            legend: '{{target}}: {{reason}}',
+          },
+        ],
       },
     ],
   },
@@ -189,10 +201,12 @@ const ROWS: Array<{ title: string; panels: PanelSpec[] }> = [
         unit: 'reqps',
         width: 8,
         description: 'Requests refused for a missing or invalid token, by route and reason.',
-        queries: [{
-          expr: `sum by (route, reason) (rate(mcp_gateway_auth_failures_total{${ROUTES}}${RATE}))`,
-          legend: '{{route}}: {{reason}}',
-        }],
+        queries: [
+          {
+            expr: `sum by (route, reason) (rate(mcp_gateway_auth_failures_total{${ROUTES}}${RATE}))`,
+            legend: '{{route}}: {{reason}}',
+          },
+        ],
       },
       {
         title: 'Configuration reloads',

@@ -82,7 +82,11 @@ function policySpec(route: McpGatewayRoute, context: ControllerContext): { spec:
 function checkRoute(route: McpGatewayRoute, context: ControllerContext, check: PropCheck): void {
   const needsRuntime = 'use McpGatewayImplementation.RUNTIME for this route';
   if (route._serverNameSet) {
-    check('serverName', 'cannot be set with the agentgateway implementation (agentgateway names every federated server "agentgateway")', `Remove serverName, or ${needsRuntime}.`);
+    check(
+      'serverName',
+      'cannot be set with the agentgateway implementation (agentgateway names every federated server "agentgateway")',
+      `Remove serverName, or ${needsRuntime}.`,
+    );
   }
   if (route.targets.length > 128) {
     check('targets', `has ${route.targets.length} targets, but an AgentgatewayBackend accepts at most 128`, 'Split the route.');
@@ -109,7 +113,10 @@ function translateAuthentication(auth: any, errors: string[]): any {
   } else if (auth.jwks?.file) {
     errors.push('mcpAuthentication jwks.file has no AgentgatewayPolicy equivalent (use a URL or inline JWKS)');
   } else {
-    const url = auth.jwks?.url ?? auth.jwksUrl ?? (providerKey === 'keycloak' ? `${String(auth.issuer).replace(/\/$/, '')}/protocol/openid-connect/certs` : undefined);
+    const url =
+      auth.jwks?.url ??
+      auth.jwksUrl ??
+      (providerKey === 'keycloak' ? `${String(auth.issuer).replace(/\/$/, '')}/protocol/openid-connect/certs` : undefined);
     if (url) {
       jwks = { remote: { url } };
     } else {

@@ -79,11 +79,26 @@ export function renderRuntimeConfig(context: RuntimeContext): any {
 /** Props only the RUNTIME implementation reads: with a controller, the controller runs the pods. */
 export function runtimeOnlyProblems(scope: Construct, props: McpGatewayProps, implementationName: string): string[] {
   const runtimeOnly: Array<[string, unknown]> = [
-    ['port', props.port], ['image', props.image], ['resources', props.resources], ['sessionKey', props.sessionKey],
-    ['replicas', props.replicas], ...podManagementOptions(props), ['drainTimeout', props.drainTimeout], ['monitoring', props.monitoring], ['limits', props.limits],
+    ['port', props.port],
+    ['image', props.image],
+    ['resources', props.resources],
+    ['sessionKey', props.sessionKey],
+    ['replicas', props.replicas],
+    ...podManagementOptions(props),
+    ['drainTimeout', props.drainTimeout],
+    ['monitoring', props.monitoring],
+    ['limits', props.limits],
   ];
-  return runtimeOnly.filter(([, value]) => value !== undefined).map(([prop]) => propError(scope, prop,
-    `applies to the RUNTIME implementation only, not ${implementationName}`, `Drop ${prop}, or configure it on the controller that runs the ${implementationName} data plane.`));
+  return runtimeOnly
+    .filter(([, value]) => value !== undefined)
+    .map(([prop]) =>
+      propError(
+        scope,
+        prop,
+        `applies to the RUNTIME implementation only, not ${implementationName}`,
+        `Drop ${prop}, or configure it on the controller that runs the ${implementationName} data plane.`,
+      ),
+    );
 }
 
 /** The runtime's objects for one gateway. */
@@ -128,15 +143,34 @@ export class RuntimeDataPlane {
     errors.push(...workloadProblems(scope, props, this.workloadContext, this.deployment.containers));
     const drain = drainTimeout(this.context).toSeconds({ integral: false });
     if (!Number.isInteger(drain) || drain < 1) {
-      errors.push(propError(scope, 'drainTimeout', `${drain}s is not a whole number of seconds of at least 1`, 'Set drainTimeout to whole seconds, e.g. Duration.seconds(25).'));
+      errors.push(
+        propError(
+          scope,
+          'drainTimeout',
+          `${drain}s is not a whole number of seconds of at least 1`,
+          'Set drainTimeout to whole seconds, e.g. Duration.seconds(25).',
+        ),
+      );
     }
     const secretRef = props.sessionKey?.valueFrom?.secretKeyRef;
     if (props.sessionKey === undefined && mayRunSeveralPods(props)) {
-      errors.push(propError(scope, 'sessionKey', 'is missing, but the gateway may run more than one pod: each would encrypt session ids with its own random key, so sessions would break on scale-out and rolling updates',
-        'Create a shared key once, `kubectl create secret generic mcp-session --from-literal=key=$(openssl rand -hex 32)`, and pass it: sessionKey: kplus.EnvValue.fromSecretValue({ secret: kplus.Secret.fromSecretName(this, "SessionKey", "mcp-session"), key: "key" }).'));
+      errors.push(
+        propError(
+          scope,
+          'sessionKey',
+          'is missing, but the gateway may run more than one pod: each would encrypt session ids with its own random key, so sessions would break on scale-out and rolling updates',
+          'Create a shared key once, `kubectl create secret generic mcp-session --from-literal=key=$(openssl rand -hex 32)`, and pass it: sessionKey: kplus.EnvValue.fromSecretValue({ secret: kplus.Secret.fromSecretName(this, "SessionKey", "mcp-session"), key: "key" }).',
+        ),
+      );
     } else if (props.sessionKey !== undefined && (secretRef === undefined || !secretRef.key)) {
-      errors.push(propError(scope, 'sessionKey', 'is not a key of a Secret: a literal or ConfigMap value would be stored in plain text in the manifests',
-        'Keep the key in a Secret (`kubectl create secret generic mcp-session --from-literal=key=$(openssl rand -hex 32)`) and pass kplus.EnvValue.fromSecretValue({ secret: kplus.Secret.fromSecretName(this, "SessionKey", "mcp-session"), key: "key" }).'));
+      errors.push(
+        propError(
+          scope,
+          'sessionKey',
+          'is not a key of a Secret: a literal or ConfigMap value would be stored in plain text in the manifests',
+          'Keep the key in a Secret (`kubectl create secret generic mcp-session --from-literal=key=$(openssl rand -hex 32)`) and pass kplus.EnvValue.fromSecretValue({ secret: kplus.Secret.fromSecretName(this, "SessionKey", "mcp-session"), key: "key" }).',
+        ),
+      );
     }
     check('image', image.trim() === '' ? 'is empty' : undefined, 'Omit it to use the default gateway image.');
   }
@@ -158,33 +192,53 @@ export class RuntimeDataPlane {
       podMetadata: { labels: this.context.podLabels },
       automountServiceAccountToken: false,
       securityContext: restrictedPodSecurityContext(GATEWAY_RUN_AS),
-      containers: [{
-        name: 'gateway',
-        image,
-        // The default image is pinned to this library's version, so a cached copy is the right one.
-        imagePullPolicy: kplus.ImagePullPolicy.IF_NOT_PRESENT,
-        args: ['--config', `${CONFIG_DIR}/${CONFIG_KEY}`],
-        ports: port === METRICS_PORT ? [{ number: port, name: 'http' }] : [
-          { number: port, name: 'http' },
-          { number: METRICS_PORT, name: 'metrics' },
-        ],
-        envVariables: props.sessionKey ? { SESSION_KEY: props.sessionKey } : undefined,
-        lifecycle: workloadLifecycle(props, this.workloadContext),
-        // Sized for a Node.js process under a 1-CPU limit on a busy node: start-up (loading the config, warming
-        // stdio targets) may take up to a minute, and a check may take 3 seconds before it counts as failed.
-        startup: kplus.Probe.fromHttpGet('/healthz', { port, periodSeconds: Duration.seconds(2), timeoutSeconds: Duration.seconds(3), failureThreshold: 30 }),
-        readiness: kplus.Probe.fromHttpGet('/readyz', { port, periodSeconds: Duration.seconds(5), timeoutSeconds: Duration.seconds(3), failureThreshold: 2 }),
-        liveness: kplus.Probe.fromHttpGet('/healthz', { port, periodSeconds: Duration.seconds(10), timeoutSeconds: Duration.seconds(3), failureThreshold: 3 }),
-        resources: props.resources ?? {
-          cpu: { request: kplus.Cpu.millis(100), limit: kplus.Cpu.units(1) },
-          memory: { request: Size.mebibytes(128), limit: Size.mebibytes(512) },
+      containers: [
+        {
+          name: 'gateway',
+          image,
+          // The default image is pinned to this library's version, so a cached copy is the right one.
+          imagePullPolicy: kplus.ImagePullPolicy.IF_NOT_PRESENT,
+          args: ['--config', `${CONFIG_DIR}/${CONFIG_KEY}`],
+          ports:
+            port === METRICS_PORT
+              ? [{ number: port, name: 'http' }]
+              : [
+                { number: port, name: 'http' },
+                { number: METRICS_PORT, name: 'metrics' },
+              ],
+          envVariables: props.sessionKey ? { SESSION_KEY: props.sessionKey } : undefined,
+          lifecycle: workloadLifecycle(props, this.workloadContext),
+          // Sized for a Node.js process under a 1-CPU limit on a busy node: start-up (loading the config, warming
+          // stdio targets) may take up to a minute, and a check may take 3 seconds before it counts as failed.
+          startup: kplus.Probe.fromHttpGet('/healthz', {
+            port,
+            periodSeconds: Duration.seconds(2),
+            timeoutSeconds: Duration.seconds(3),
+            failureThreshold: 30,
+          }),
+          readiness: kplus.Probe.fromHttpGet('/readyz', {
+            port,
+            periodSeconds: Duration.seconds(5),
+            timeoutSeconds: Duration.seconds(3),
+            failureThreshold: 2,
+          }),
+          liveness: kplus.Probe.fromHttpGet('/healthz', {
+            port,
+            periodSeconds: Duration.seconds(10),
+            timeoutSeconds: Duration.seconds(3),
+            failureThreshold: 3,
+          }),
+          resources: props.resources ?? {
+            cpu: { request: kplus.Cpu.millis(100), limit: kplus.Cpu.units(1) },
+            memory: { request: Size.mebibytes(128), limit: Size.mebibytes(512) },
+          },
+          securityContext: restrictedContainerSecurityContext(GATEWAY_RUN_AS),
+          volumeMounts: [
+            { path: CONFIG_DIR, volume: config, readOnly: true },
+            { path: '/tmp', volume: tmp },
+          ],
         },
-        securityContext: restrictedContainerSecurityContext(GATEWAY_RUN_AS),
-        volumeMounts: [
-          { path: CONFIG_DIR, volume: config, readOnly: true },
-          { path: '/tmp', volume: tmp },
-        ],
-      }],
+      ],
     });
     // A changed config rolls the pods; without this the runtime would only see it on its own reload.
     deployment.podMetadata.addAnnotation(CONFIG_HASH_ANNOTATION, Lazy.any({ produce: () => this.configHash() }));

@@ -70,7 +70,8 @@ export class AdminServer {
     if (this.endpoints.status && (path === '/' || path === '/index.html')) {
       return send(res, 200, 'text/html; charset=utf-8', ADMIN_PAGE, {
         // Everything is inline; the page may talk to its own origin only.
-        'content-security-policy': "default-src 'none'; script-src 'unsafe-inline'; style-src 'unsafe-inline'; connect-src 'self'; base-uri 'none'; form-action 'none'",
+        'content-security-policy':
+          "default-src 'none'; script-src 'unsafe-inline'; style-src 'unsafe-inline'; connect-src 'self'; base-uri 'none'; form-action 'none'",
         'referrer-policy': 'no-referrer',
         'cache-control': 'no-store',
       });

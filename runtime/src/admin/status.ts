@@ -17,13 +17,25 @@ export interface AdminStatus {
     readonly name: string;
     readonly backend: string;
     readonly sessions: number;
-    readonly targets: ReadonlyArray<{ readonly name: string; readonly kind: 'stdio' | 'mcp' | 'sse'; readonly endpoint: string; readonly health: TargetHealth }>;
+    readonly targets: ReadonlyArray<{
+      readonly name: string;
+      readonly kind: 'stdio' | 'mcp' | 'sse';
+      readonly endpoint: string;
+      readonly health: TargetHealth;
+    }>;
     readonly stdioProcesses: readonly StdioProcessInfo[];
     /** Warm pools and shared processes of the route's stdio targets. */
     readonly stdioPools: readonly StdioPoolInfo[];
   }>;
   readonly sessionCount: number;
-  readonly sessions: ReadonlyArray<{ readonly id: string; readonly route: string; readonly subject?: string; readonly protocolVersion: string; readonly ageS: number; readonly idleS: number }>;
+  readonly sessions: ReadonlyArray<{
+    readonly id: string;
+    readonly route: string;
+    readonly subject?: string;
+    readonly protocolVersion: string;
+    readonly ageS: number;
+    readonly idleS: number;
+  }>;
   readonly recentCalls: readonly RecentCall[];
   readonly config: unknown;
 }

@@ -71,7 +71,12 @@ export const configSchema = {
               description: 'OTLP/HTTP base URL, e.g. `http://otel-collector:4318` (spans go to `/v1/traces`), or the full `/v1/traces` URL.',
             },
             serviceName: { type: 'string', minLength: 1, description: 'Extension: `service.name` of the spans. Default `mcp-gateway`.' },
-            sampleRatio: { type: 'number', minimum: 0, maximum: 1, description: 'Extension: share of new traces recorded; a caller\'s sampled flag is followed. Default 1.' },
+            sampleRatio: {
+              type: 'number',
+              minimum: 0,
+              maximum: 1,
+              description: "Extension: share of new traces recorded; a caller's sampled flag is followed. Default 1.",
+            },
           },
         },
         limits: {
@@ -82,10 +87,18 @@ export const configSchema = {
             maxBodyBytes: { type: 'integer', minimum: 1, description: 'Largest accepted request body in bytes. Default 4 MiB.' },
             upstreamTimeout: duration('Time an upstream may take to answer one request. Default `60s`.'),
             bodyTimeout: duration('Time a client may take to send a request body (slow-body attacks get 408). Default `30s`.'),
-            maxReplayBytes: { type: 'integer', minimum: 1, description: 'Bytes of SSE events one session keeps for Last-Event-ID replay. Default 4 MiB.' },
+            maxReplayBytes: {
+              type: 'integer',
+              minimum: 1,
+              description: 'Bytes of SSE events one session keeps for Last-Event-ID replay. Default 4 MiB.',
+            },
             maxBatchSize: { type: 'integer', minimum: 1, description: 'Most requests in one JSON-RPC batch. Default 64.' },
             maxSessions: { type: 'integer', minimum: 1, description: 'Most sessions this process holds. Default 10000.' },
-            maxSessionsPerSubject: { type: 'integer', minimum: 1, description: 'Most sessions one subject (sub, or client address without auth) holds. Default 500.' },
+            maxSessionsPerSubject: {
+              type: 'integer',
+              minimum: 1,
+              description: 'Most sessions one subject (sub, or client address without auth) holds. Default 500.',
+            },
             sessionLifetime: duration('Longest life of a session id, however active. Default `24h`.'),
           },
         },
@@ -194,7 +207,8 @@ export const configSchema = {
         failureMode: { $ref: '#/$defs/failureMode' },
         dnsRebindingProtection: {
           type: 'boolean',
-          description: 'When true, Host and Origin must be loopback names. Default: true when the gateway listens on a loopback address. Origin is always checked against CORS `allowOrigins`.',
+          description:
+            'When true, Host and Origin must be loopback names. Default: true when the gateway listens on a loopback address. Origin is always checked against CORS `allowOrigins`.',
         },
         serverInfo: { $ref: '#/$defs/serverInfo' },
         stdio: {
@@ -205,7 +219,11 @@ export const configSchema = {
             maxProcesses: { type: 'integer', minimum: 1, description: 'Most live stdio processes for this backend. Default 64.' },
             idleTimeout: duration('A process without a session for this long is stopped. Default `10m`.'),
             maxRestartsPerMinute: { type: 'integer', minimum: 0, description: 'Crash-loop guard. Default 5.' },
-            maxProcessesPerSubject: { type: 'integer', minimum: 1, description: 'Most processes one subject holds on this backend. Default half of maxProcesses.' },
+            maxProcessesPerSubject: {
+              type: 'integer',
+              minimum: 1,
+              description: 'Most processes one subject holds on this backend. Default half of maxProcesses.',
+            },
             maxMessageBytes: { type: 'integer', minimum: 1, description: 'Largest stdout line accepted from a stdio server. Default 16 MiB.' },
             warmup: {
               type: 'boolean',
@@ -256,10 +274,15 @@ export const configSchema = {
                 size: {
                   type: 'integer',
                   minimum: 0,
-                  description: 'Processes kept started and pre-initialized for the next sessions; each one taken is replaced in the background. Default 0 (the bridge command line: 1).',
+                  description:
+                    'Processes kept started and pre-initialized for the next sessions; each one taken is replaced in the background. Default 0 (the bridge command line: 1).',
                 },
                 idleTimeout: duration('Spares are stopped when no session took one for this long; the next session refills the pool. Default `10m`.'),
-                maxProcesses: { type: 'integer', minimum: 1, description: "Most processes of this target at once, sessions and spares together. Default: the backend's `stdio.maxProcesses`." },
+                maxProcesses: {
+                  type: 'integer',
+                  minimum: 1,
+                  description: "Most processes of this target at once, sessions and spares together. Default: the backend's `stdio.maxProcesses`.",
+                },
                 reuse: {
                   type: 'boolean',
                   description:
@@ -345,7 +368,10 @@ export const configSchema = {
         tokensPerFill: { type: 'integer', minimum: 1, description: 'Tokens added every fillInterval. Default 1.' },
         fillInterval: duration('How often the bucket is refilled.'),
         type: { enum: ['requests'], description: 'Only `requests`. Default `requests`.' },
-        per: { enum: ['route', 'subject', 'tool'], description: 'Extension: one bucket for the route (default), per subject, or per subject and tool (tools/call only).' },
+        per: {
+          enum: ['route', 'subject', 'tool'],
+          description: 'Extension: one bucket for the route (default), per subject, or per subject and tool (tools/call only).',
+        },
       },
     },
     cors: {
@@ -358,7 +384,10 @@ export const configSchema = {
         exposeHeaders: { type: 'array', items: { type: 'string' } },
         allowCredentials: { type: 'boolean' },
         maxAge: {
-          anyOf: [{ type: 'integer', minimum: 0 }, { type: 'string', pattern: durationPattern }],
+          anyOf: [
+            { type: 'integer', minimum: 0 },
+            { type: 'string', pattern: durationPattern },
+          ],
           description: 'Seconds, or a duration string.',
         },
       },

@@ -241,7 +241,8 @@ export interface CorsPolicy {
   readonly maxAge?: number | string;
 }
 
-export type AuthProvider = { readonly keycloak: Record<string, never> } | { readonly auth0: Record<string, never> } | { readonly okta: Record<string, never> };
+export type AuthProvider =
+  { readonly keycloak: Record<string, never> } | { readonly auth0: Record<string, never> } | { readonly okta: Record<string, never> };
 
 export interface McpAuthentication {
   readonly issuer: string;

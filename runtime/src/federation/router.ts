@@ -54,7 +54,7 @@ const CLIENT_REQUESTS = new Set([
  */
 function methodNotFound(message: JsonRpcMessage): JsonRpcMessage {
   const text = `Method not found: ${message.method}`;
-  if (message.params?._meta?.['io.modelcontextprotocol/protocolVersion'] === MODERN_PROTOCOL) throw new UpstreamError(text, METHOD_NOT_FOUND, undefined, 404);
+  if (message.params?._meta?.['io.modelcontextprotocol/protocolVersion'] === MODERN_PROTOCOL) {throw new UpstreamError(text, METHOD_NOT_FOUND, undefined, 404);}
   return errorResponse(message.id, METHOD_NOT_FOUND, text);
 }
 
@@ -104,7 +104,11 @@ export class Router {
     if (!CLIENT_REQUESTS.has(method)) return methodNotFound(message);
     if (isPassthrough(this.context.backend)) {
       const link = await this.linkFor(this.context.backend.targets[0], 0);
-      const asked = named ? { kind: named.kind, name: String(message.params?.[named.field] ?? '') } : method === 'completion/complete' ? completionRef(message) : undefined;
+      const asked = named
+        ? { kind: named.kind, name: String(message.params?.[named.field] ?? '') }
+        : method === 'completion/complete'
+          ? completionRef(message)
+          : undefined;
       if (asked && this.context.authorizer && !this.allows({ ...asked, target: link.name }, facts)) {
         call.denied = true;
         return unknownResource(message, asked.kind, asked.name);
@@ -209,8 +213,10 @@ export class Router {
   private async discover(message: JsonRpcMessage, call: ClientCall): Promise<JsonRpcMessage> {
     const answers = await this.fanOut(message, call);
     const failed = answers.find(({ answer }) => answer.error);
-    if (failed || answers.length === 0) return { ...(failed?.answer ?? errorResponse(message.id, METHOD_NOT_FOUND, 'Method not found: server/discover')), id: message.id };
-    const versionLists = answers.map(({ answer }) => (Array.isArray(answer.result?.supportedVersions) ? (answer.result!.supportedVersions as string[]) : []));
+    if (failed || answers.length === 0) {return { ...(failed?.answer ?? errorResponse(message.id, METHOD_NOT_FOUND, 'Method not found: server/discover')), id: message.id };}
+    const versionLists = answers.map(({ answer }) =>
+      Array.isArray(answer.result?.supportedVersions) ? (answer.result!.supportedVersions as string[]) : [],
+    );
     const supportedVersions = versionLists[0].filter((version) => versionLists.every((list) => list.includes(version)));
     const merged = mergeInitialize(
       answers.map(({ name, answer }) => ({ name, result: answer.result ?? {} })),
@@ -230,7 +236,11 @@ export class Router {
     return index < 0 ? undefined : { target: this.context.backend.targets[index], index, name: split.uri };
   }
 
-  private async ownerOfName(name: string, kind: ResourceRef['kind'], call: ClientCall): Promise<{ target: McpTarget; index: number; name: string } | undefined> {
+  private async ownerOfName(
+    name: string,
+    kind: ResourceRef['kind'],
+    call: ClientCall,
+  ): Promise<{ target: McpTarget; index: number; name: string } | undefined> {
     const { targets, prefixMode } = this.context.backend;
     if (prefixMode !== 'never') {
       const split = splitName(name);
@@ -260,7 +270,7 @@ export class Router {
         }
       }),
     );
-    if (owners.length > 1) throw new UpstreamError(`${kind} ${name} is served by several targets: ${owners.map((i) => targets[i].name).join(', ')}`, INVALID_PARAMS);
+    if (owners.length > 1) {throw new UpstreamError(`${kind} ${name} is served by several targets: ${owners.map((i) => targets[i].name).join(', ')}`, INVALID_PARAMS);}
     return owners.length === 1 ? { target: targets[owners[0]], index: owners[0], name } : undefined;
   }
 
@@ -268,12 +278,7 @@ export class Router {
    * Merged list with pagination kept: the cursor names a target and that target's own cursor. A page
    * holds the items of consecutive targets up to the first one that has more pages.
    */
-  private async listMerged(
-    message: JsonRpcMessage,
-    list: ListMethod,
-    call: ClientCall,
-    facts: RequestFacts,
-  ): Promise<JsonRpcMessage> {
+  private async listMerged(message: JsonRpcMessage, list: ListMethod, call: ClientCall, facts: RequestFacts): Promise<JsonRpcMessage> {
     const { targets, failureMode, prefixMode } = this.context.backend;
     const sentCursor = message.params?.cursor;
     let position = { target: 0, cursor: undefined as string | undefined };
@@ -306,7 +311,11 @@ export class Router {
           for (const rest of pages.slice(offset + 1)) rest.catch(() => undefined);
           throw error;
         }
-        this.context.logger.warn('target skipped in list (failOpen)', { method: message.method, target: targets[position.target + offset].name, error });
+        this.context.logger.warn('target skipped in list (failOpen)', {
+          method: message.method,
+          target: targets[position.target + offset].name,
+          error,
+        });
         continue;
       }
       const upstreamItems = outcome.result[list.key];
@@ -315,7 +324,12 @@ export class Router {
         for (const item of upstreamItems as Json[]) {
           const original = String(item[list.field]);
           if (!this.allows({ kind: list.kind, name: original, target: outcome.link.name }, facts)) continue;
-          const exposed = list.field === 'name' ? (prefixMode === 'never' ? original : prefixName(outcome.link.name, original)) : prefixUri(outcome.link.name, original);
+          const exposed =
+            list.field === 'name'
+              ? prefixMode === 'never'
+                ? original
+                : prefixName(outcome.link.name, original)
+              : prefixUri(outcome.link.name, original);
           items.push({ ...item, [list.field]: exposed });
         }
       }

@@ -130,7 +130,7 @@ export class McpSession {
 
   /** Runs the client's `initialize` against every target; returns the (merged) result. */
   async initialize(message: JsonRpcMessage): Promise<JsonRpcMessage> {
-    if (this.initializeStarted) throw new UpstreamError('Invalid Request: this session is already initialized; open a new session to initialize again', INVALID_REQUEST);
+    if (this.initializeStarted) {throw new UpstreamError('Invalid Request: this session is already initialized; open a new session to initialize again', INVALID_REQUEST);}
     this.initializeStarted = true;
     const started = performance.now();
     // Counted and traced like any request; the transport answers it itself, so the sink goes unused.
@@ -139,14 +139,23 @@ export class McpSession {
       method: 'initialize',
       sink: { push() {}, finish() {}, open: false },
       upstream: [],
-      span: this.context.tracer?.startRequest('initialize', { 'mcp.method.name': 'initialize', 'mcp.route': this.context.routeName }, incomingTrace(message, { headers: {} })),
+      span: this.context.tracer?.startRequest(
+        'initialize',
+        { 'mcp.method.name': 'initialize', 'mcp.route': this.context.routeName },
+        incomingTrace(message, { headers: {} }),
+      ),
     } satisfies ClientCall;
     try {
       const response = await this.initializeTargets(message);
       this.callDone(call, message, response, performance.now() - started);
       return response;
     } catch (error) {
-      this.callDone(call, message, errorResponse(message.id, (error as { code?: number }).code ?? INTERNAL_ERROR, (error as Error).message), performance.now() - started);
+      this.callDone(
+        call,
+        message,
+        errorResponse(message.id, (error as { code?: number }).code ?? INTERNAL_ERROR, (error as Error).message),
+        performance.now() - started,
+      );
       throw error;
     }
   }
@@ -205,7 +214,9 @@ export class McpSession {
     }
     let result: Json;
     if (this.passthrough) {
-      result = backend.serverInfo ? { ...ready[0].result, serverInfo: { ...(ready[0].result.serverInfo as Json), ...backend.serverInfo } } : ready[0].result;
+      result = backend.serverInfo
+        ? { ...ready[0].result, serverInfo: { ...(ready[0].result.serverInfo as Json), ...backend.serverInfo } }
+        : ready[0].result;
     } else {
       result = mergeInitialize(
         ready.map(({ link, result: r }) => ({ name: link.name, result: r })),
@@ -254,7 +265,9 @@ export class McpSession {
     return {
       r: this.context.routeId,
       v: this.protocolVersion,
-      t: [...this.links.values()].map((link) => [link.name, link.kind, link.connection.sessionId ?? null, link.protocolVersion ?? this.protocolVersion] as const),
+      t: [...this.links.values()].map(
+        (link) => [link.name, link.kind, link.connection.sessionId ?? null, link.protocolVersion ?? this.protocolVersion] as const,
+      ),
       c: capabilityNames(this.clientCapabilities),
       e: Math.floor(this.expiresAt / 1000),
       ...(this.subject !== undefined ? { s: this.subject } : {}),
@@ -291,7 +304,11 @@ export class McpSession {
       sink,
       upstream: [],
       progressToken: message.params?._meta?.progressToken,
-      span: this.context.tracer?.startRequest(method, { 'mcp.method.name': method, 'mcp.route': this.context.routeName }, incomingTrace(message, facts)),
+      span: this.context.tracer?.startRequest(
+        method,
+        { 'mcp.method.name': method, 'mcp.route': this.context.routeName },
+        incomingTrace(message, facts),
+      ),
     };
     this.calls.set(clientId, call);
     let response: JsonRpcMessage;
@@ -332,14 +349,21 @@ export class McpSession {
       errorMessage,
     });
     if (call.span) {
-      call.span.setAttributes({ 'mcp.target': target, 'gen_ai.tool.name': kind === 'tool' ? name : undefined, 'gen_ai.prompt.name': kind === 'prompt' ? name : undefined });
+      call.span.setAttributes({
+        'mcp.target': target,
+        'gen_ai.tool.name': kind === 'tool' ? name : undefined,
+        'gen_ai.prompt.name': kind === 'prompt' ? name : undefined,
+      });
       call.span.end(errorMessage !== undefined ? { message: errorMessage, code: response.error?.code } : undefined);
     }
   }
 
   handleNotification(message: JsonRpcMessage): void {
     if (!CLIENT_NOTIFICATIONS.has(message.method ?? '')) {
-      this.context.logger.warn('notification dropped: not one a client may send', { route: this.context.routeName, method: String(message.method).slice(0, 100) });
+      this.context.logger.warn('notification dropped: not one a client may send', {
+        route: this.context.routeName,
+        method: String(message.method).slice(0, 100),
+      });
       return;
     }
     if (message.method === 'notifications/cancelled') {
@@ -412,8 +436,18 @@ export class McpSession {
     if (subscription !== undefined) {
       // 2026-07-28 tags listen-stream notifications with the id of the subscriptions/listen request: the
       // upstream knows the gateway's id for it, the client its own.
-      const call = [...this.calls.values()].find((candidate) => candidate.upstream.some((sent) => sent.link === link && String(sent.id) === String(subscription)));
-      if (call) message = { ...message, params: { ...message.params, _meta: { ...message.params!._meta, [SUBSCRIPTION_ID]: typeof subscription === 'string' ? String(call.clientId) : call.clientId } } };
+      const call = [...this.calls.values()].find((candidate) =>
+        candidate.upstream.some((sent) => sent.link === link && String(sent.id) === String(subscription)),
+      );
+      if (call) {
+        message = {
+          ...message,
+          params: {
+            ...message.params,
+            _meta: { ...message.params!._meta, [SUBSCRIPTION_ID]: typeof subscription === 'string' ? String(call.clientId) : call.clientId },
+          },
+        };
+      }
     }
     if (message.id !== undefined && message.id !== null) {
       // A server-to-client request (sampling, elicitation, roots): our id towards the client, theirs kept to answer.
@@ -462,7 +496,12 @@ export class McpSession {
   }
 
   private linkLost(link: TargetLink, reason: Error): void {
-    this.context.logger.warn('target connection lost', { route: this.context.routeName, session: this.id || undefined, target: link.name, error: reason.message });
+    this.context.logger.warn('target connection lost', {
+      route: this.context.routeName,
+      session: this.id || undefined,
+      target: link.name,
+      error: reason.message,
+    });
     // Closed on the next turn, so the failed requests answer with their own error (naming the method) first.
     if ([...this.links.values()].every((candidate) => !candidate.alive)) setImmediate(() => void this.close(reason.message));
   }

@@ -82,12 +82,16 @@ export class BindServer {
   private handle(req: IncomingMessage, res: ServerResponse): void {
     const path = (req.url ?? '/').split('?')[0];
     if (req.method === 'GET' && path === '/healthz') return plain(res, 200, 'ok');
-    if (req.method === 'GET' && path === '/readyz') return this.readiness.ready ? plain(res, 200, 'ready') : plain(res, 503, this.readiness.notReadyReason ?? 'not ready');
+    if (req.method === 'GET' && path === '/readyz') {return this.readiness.ready ? plain(res, 200, 'ready') : plain(res, 503, this.readiness.notReadyReason ?? 'not ready');}
     if (this.readiness.draining) {
       // Draining: a request that arrives while the load balancer takes this pod out is refused, not started and cut off.
       res.setHeader('connection', 'close');
       res.setHeader('retry-after', '1');
-      return json(res, 503, errorResponse(null, INTERNAL_ERROR, 'Service Unavailable: this gateway is shutting down; retry (another replica will answer)'));
+      return json(
+        res,
+        503,
+        errorResponse(null, INTERNAL_ERROR, 'Service Unavailable: this gateway is shutting down; retry (another replica will answer)'),
+      );
     }
     // Open GET streams do not hold a drain: they end when the sessions close.
     const counted = req.method !== 'GET';

@@ -60,12 +60,21 @@ export class Admission {
    */
   admit(
     subject: string,
-    stdio: { readonly backend: string; readonly name: string; readonly processes: number; readonly maxPerSubject: number; readonly poolHasRoom: boolean },
+    stdio: {
+      readonly backend: string;
+      readonly name: string;
+      readonly processes: number;
+      readonly maxPerSubject: number;
+      readonly poolHasRoom: boolean;
+    },
     counts: { readonly session: boolean } = { session: true },
   ): AdmissionTicket {
     if (counts.session) {
       if (this.sessions >= this.settings.maxSessions) {
-        throw limitError('sessions', `Too many sessions: this gateway holds ${this.sessions} (config.limits.maxSessions = ${this.settings.maxSessions}); retry later`);
+        throw limitError(
+          'sessions',
+          `Too many sessions: this gateway holds ${this.sessions} (config.limits.maxSessions = ${this.settings.maxSessions}); retry later`,
+        );
       }
       const held = this.perSubject.get(subject) ?? 0;
       if (held >= this.settings.maxSessionsPerSubject) {
@@ -175,7 +184,7 @@ export class RateLimiter {
     for (const [key, bucket] of this.buckets) {
       const index = Number(key.split('\u0000')[0]);
       const limit = this.limits[index];
-      if (bucket.tokens + Math.floor((now - bucket.filledAt) / limit.fillIntervalMs) * limit.tokensPerFill >= limit.maxTokens) this.buckets.delete(key);
+      if (bucket.tokens + Math.floor((now - bucket.filledAt) / limit.fillIntervalMs) * limit.tokensPerFill >= limit.maxTokens) {this.buckets.delete(key);}
     }
   }
 }

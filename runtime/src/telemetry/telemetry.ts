@@ -48,7 +48,8 @@ export type StdioEvent = 'started' | 'exited' | 'restarted';
 export type StdioPoolEvent = 'hit' | 'miss' | 'reused' | 'retired' | 'shared' | 'refused';
 
 /** Why an upstream could not serve a request: a closed set, so it can be a metric label. */
-export type UpstreamErrorReason = 'connect_failed' | 'unavailable' | 'timeout' | 'connection_lost' | 'session_not_found' | 'process_limit' | 'crash_loop';
+export type UpstreamErrorReason =
+  'connect_failed' | 'unavailable' | 'timeout' | 'connection_lost' | 'session_not_found' | 'process_limit' | 'crash_loop';
 
 export interface Telemetry {
   requestFinished(record: McpRequestRecord): void;

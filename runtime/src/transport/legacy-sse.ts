@@ -21,7 +21,13 @@ export function isLegacySsePath(path: string): boolean {
  * takes messages and answers 202, the answers travel on the stream. These sessions live in this process
  * only and end with their stream.
  */
-export async function serveLegacySse(endpoint: McpEndpoint, req: IncomingMessage, res: ServerResponse, identity: Identity | undefined, path: string): Promise<void> {
+export async function serveLegacySse(
+  endpoint: McpEndpoint,
+  req: IncomingMessage,
+  res: ServerResponse,
+  identity: Identity | undefined,
+  path: string,
+): Promise<void> {
   if (req.method === 'GET') return openStream(endpoint, req, res, identity, path);
   if (req.method === 'POST') return receive(endpoint, req, res, identity);
   reply(res, endpoint, 405, errorResponse(null, INVALID_REQUEST, `Method not allowed: ${req.method}`));
@@ -36,7 +42,13 @@ function subjectOf(identity: Identity | undefined): string | undefined {
   return typeof identity?.claims.sub === 'string' ? identity.claims.sub : undefined;
 }
 
-async function openStream(endpoint: McpEndpoint, req: IncomingMessage, res: ServerResponse, identity: Identity | undefined, path: string): Promise<void> {
+async function openStream(
+  endpoint: McpEndpoint,
+  req: IncomingMessage,
+  res: ServerResponse,
+  identity: Identity | undefined,
+  path: string,
+): Promise<void> {
   const { backend, pool, routeId, routeName } = endpoint.context;
   let ticket;
   try {
@@ -96,7 +108,14 @@ async function receive(endpoint: McpEndpoint, req: IncomingMessage, res: ServerR
   session.adopt(endpoint.context);
   session.credentials.bearer = identity?.token;
   reply(res, endpoint, 202);
-  endpoint.logger.info('request', { method: 'POST', route: endpoint.context.routeName, mcpMethod: message.method, session: session.id, status: 202, transport: 'sse' });
+  endpoint.logger.info('request', {
+    method: 'POST',
+    route: endpoint.context.routeName,
+    mcpMethod: message.method,
+    session: session.id,
+    status: 202,
+    transport: 'sse',
+  });
   if (isResponse(message)) {
     session.handleResponse(message);
   } else if (!isRequest(message)) {

@@ -77,7 +77,12 @@ export class PostResponder implements CallSink {
       this.responses.push(message);
       if (this.remaining > 0) return;
       if (this.held.length === 0 && (!this.options.preferSse || httpStatus !== 200)) {
-        sendJson(this.res, this.options.batch ? 200 : httpStatus, { ...this.options.headers, ...this.extraHeaders }, JSON.stringify(this.options.batch ? this.responses : this.responses[0]));
+        sendJson(
+          this.res,
+          this.options.batch ? 200 : httpStatus,
+          { ...this.options.headers, ...this.extraHeaders },
+          JSON.stringify(this.options.batch ? this.responses : this.responses[0]),
+        );
         this.mode = 'done';
         return;
       }

@@ -59,10 +59,18 @@ export interface McpEndpoint {
 }
 
 /** True when a `tools/call` among `messages` was refused for missing scopes; the 403 has then been sent. */
-export function refusedToolCall(endpoint: McpEndpoint, req: IncomingMessage, res: ServerResponse, messages: readonly JsonRpcMessage[], identity: Identity | undefined): boolean {
+export function refusedToolCall(
+  endpoint: McpEndpoint,
+  req: IncomingMessage,
+  res: ServerResponse,
+  messages: readonly JsonRpcMessage[],
+  identity: Identity | undefined,
+): boolean {
   const refuse = endpoint.refuseToolCall;
   if (!refuse) return false;
-  return messages.some((message) => message.method === 'tools/call' && typeof message.params?.name === 'string' && refuse(req, res, message.params.name, identity));
+  return messages.some(
+    (message) => message.method === 'tools/call' && typeof message.params?.name === 'string' && refuse(req, res, message.params.name, identity),
+  );
 }
 
 /** Facts about one HTTP exchange, filled in as it is served and logged as one line when the response ends. */
@@ -142,7 +150,15 @@ export async function serveMcp(endpoint: McpEndpoint, req: IncomingMessage, res:
   }
 }
 
-function sendError(res: ServerResponse, endpoint: McpEndpoint, status: number, code: number, message: string, data?: unknown, id?: string | number): void {
+function sendError(
+  res: ServerResponse,
+  endpoint: McpEndpoint,
+  status: number,
+  code: number,
+  message: string,
+  data?: unknown,
+  id?: string | number,
+): void {
   if (res.headersSent) {
     res.end();
     return;
@@ -174,10 +190,15 @@ function prefersSse(req: IncomingMessage): boolean {
 function protocolVersionHeader(req: IncomingMessage): string | undefined {
   const version = header(req, 'mcp-protocol-version');
   if (version !== undefined && !(SUPPORTED_PROTOCOL_VERSIONS as readonly string[]).includes(version)) {
-    throw new HttpFailure(400, UNSUPPORTED_PROTOCOL_VERSION, `Bad Request: Unsupported protocol version: ${version} (supported versions: ${SUPPORTED_PROTOCOL_VERSIONS.join(', ')})`, {
-      supported: SUPPORTED_PROTOCOL_VERSIONS,
-      requested: version,
-    });
+    throw new HttpFailure(
+      400,
+      UNSUPPORTED_PROTOCOL_VERSION,
+      `Bad Request: Unsupported protocol version: ${version} (supported versions: ${SUPPORTED_PROTOCOL_VERSIONS.join(', ')})`,
+      {
+        supported: SUPPORTED_PROTOCOL_VERSIONS,
+        requested: version,
+      },
+    );
   }
   return version;
 }
@@ -204,12 +225,18 @@ function subjectOf(identity: Identity | undefined): string | undefined {
   return typeof sub === 'string' ? sub : undefined;
 }
 
-async function post(endpoint: McpEndpoint, req: IncomingMessage, res: ServerResponse, identity: Identity | undefined, exchange: Exchange): Promise<void> {
+async function post(
+  endpoint: McpEndpoint,
+  req: IncomingMessage,
+  res: ServerResponse,
+  identity: Identity | undefined,
+  exchange: Exchange,
+): Promise<void> {
   if (!accepts(req, 'application/json') || !accepts(req, 'text/event-stream')) {
     throw new HttpFailure(406, INVALID_REQUEST, 'Not Acceptable: Client must accept both application/json and text/event-stream');
   }
   const contentType = (header(req, 'content-type') ?? '').split(';')[0].trim().toLowerCase();
-  if (contentType !== 'application/json') throw new HttpFailure(415, INVALID_REQUEST, 'Unsupported Media Type: Content-Type must be application/json');
+  if (contentType !== 'application/json') {throw new HttpFailure(415, INVALID_REQUEST, 'Unsupported Media Type: Content-Type must be application/json');}
   let headerVersion: string | undefined;
   let versionRefused: HttpFailure | undefined;
   try {
@@ -221,7 +248,7 @@ async function post(endpoint: McpEndpoint, req: IncomingMessage, res: ServerResp
   }
   const body = await readBody(req, endpoint.maxBodyBytes, endpoint.bodyTimeoutMs);
   const text = body.toString('utf8');
-  if (nestsDeeperThan(text, MAX_JSON_DEPTH)) throw new HttpFailure(400, INVALID_REQUEST, `Invalid Request: JSON nested deeper than ${MAX_JSON_DEPTH} levels`);
+  if (nestsDeeperThan(text, MAX_JSON_DEPTH)) {throw new HttpFailure(400, INVALID_REQUEST, `Invalid Request: JSON nested deeper than ${MAX_JSON_DEPTH} levels`);}
   let parsed: unknown;
   try {
     parsed = JSON.parse(text);
@@ -250,10 +277,15 @@ async function post(endpoint: McpEndpoint, req: IncomingMessage, res: ServerResp
       // A 2026-07-28-style request (per-request _meta): the versions offered are those server/discover
       // lists, i.e. the stateless revision; the session-era ones are reached through initialize instead.
       const requested = header(req, 'mcp-protocol-version');
-      versionRefused = new HttpFailure(400, UNSUPPORTED_PROTOCOL_VERSION, `Bad Request: Unsupported protocol version: ${requested} (supported versions: ${MODERN_PROTOCOL})`, {
-        supported: [MODERN_PROTOCOL],
-        requested,
-      });
+      versionRefused = new HttpFailure(
+        400,
+        UNSUPPORTED_PROTOCOL_VERSION,
+        `Bad Request: Unsupported protocol version: ${requested} (supported versions: ${MODERN_PROTOCOL})`,
+        {
+          supported: [MODERN_PROTOCOL],
+          requested,
+        },
+      );
     }
     if (!batch && isRequest(first)) versionRefused.id = first.id as string | number;
     throw versionRefused;
@@ -273,10 +305,18 @@ async function post(endpoint: McpEndpoint, req: IncomingMessage, res: ServerResp
       if (batch) throw new HttpFailure(400, INVALID_REQUEST, `Invalid Request: protocol revision ${MODERN_PROTOCOL} does not allow batches`);
       if (modernVersion === undefined && isRequest(first)) {
         // 2026-07-28: a request without its _meta protocol version is malformed (invalid params), not a header mismatch.
-        throw new HttpFailure(400, INVALID_PARAMS, `Invalid params: _meta["io.modelcontextprotocol/protocolVersion"] is required in protocol revision ${MODERN_PROTOCOL}`);
+        throw new HttpFailure(
+          400,
+          INVALID_PARAMS,
+          `Invalid params: _meta["io.modelcontextprotocol/protocolVersion"] is required in protocol revision ${MODERN_PROTOCOL}`,
+        );
       }
       if (headerVersion !== modernVersion) {
-        throw new HttpFailure(400, HEADER_MISMATCH, `Bad Request: MCP-Protocol-Version header (${headerVersion ?? 'absent'}) does not match _meta protocol version (${String(modernVersion ?? 'absent')})`);
+        throw new HttpFailure(
+          400,
+          HEADER_MISMATCH,
+          `Bad Request: MCP-Protocol-Version header (${headerVersion ?? 'absent'}) does not match _meta protocol version (${String(modernVersion ?? 'absent')})`,
+        );
       }
     } catch (error) {
       // The error answers the request: it carries the request's id (2026-07-28 requires it).
@@ -306,7 +346,7 @@ async function post(endpoint: McpEndpoint, req: IncomingMessage, res: ServerResp
   const requests = messages.filter(isRequest);
   for (const message of messages) {
     if (isResponse(message)) {
-      if (!session.handleResponse(message)) endpoint.logger.warn('response to an unknown server request dropped', { session: session.id, id: message.id });
+      if (!session.handleResponse(message)) {endpoint.logger.warn('response to an unknown server request dropped', { session: session.id, id: message.id });}
     } else if (!isRequest(message)) {
       session.handleNotification(message);
     }
@@ -492,7 +532,13 @@ function notFound(): HttpFailure {
   return new HttpFailure(404, INVALID_REQUEST, 'Session not found');
 }
 
-async function get(endpoint: McpEndpoint, req: IncomingMessage, res: ServerResponse, identity: Identity | undefined, exchange: Exchange): Promise<void> {
+async function get(
+  endpoint: McpEndpoint,
+  req: IncomingMessage,
+  res: ServerResponse,
+  identity: Identity | undefined,
+  exchange: Exchange,
+): Promise<void> {
   if (!accepts(req, 'text/event-stream')) throw new HttpFailure(406, INVALID_REQUEST, 'Not Acceptable: Client must accept text/event-stream');
   const version = protocolVersionHeader(req);
   if (endpoint.context.backend.statefulMode === 'stateless' || version === MODERN_PROTOCOL) {
@@ -508,7 +554,13 @@ async function get(endpoint: McpEndpoint, req: IncomingMessage, res: ServerRespo
   session.attachStream(writer, header(req, 'last-event-id'));
 }
 
-async function remove(endpoint: McpEndpoint, req: IncomingMessage, res: ServerResponse, identity: Identity | undefined, exchange: Exchange): Promise<void> {
+async function remove(
+  endpoint: McpEndpoint,
+  req: IncomingMessage,
+  res: ServerResponse,
+  identity: Identity | undefined,
+  exchange: Exchange,
+): Promise<void> {
   if (endpoint.context.backend.statefulMode === 'stateless') throw new HttpFailure(405, INVALID_REQUEST, 'Method not allowed: stateless endpoint');
   protocolVersionHeader(req);
   const session = await sessionFor(endpoint, req, identity, exchange);
@@ -523,7 +575,13 @@ function describe(exchange: Exchange, message: JsonRpcMessage, session: McpSessi
   const params = message.params;
   if (!params) return;
   const kind =
-    message.method === 'tools/call' ? 'tool' : message.method === 'prompts/get' ? 'prompt' : message.method?.startsWith('resources/') ? 'resource' : undefined;
+    message.method === 'tools/call'
+      ? 'tool'
+      : message.method === 'prompts/get'
+        ? 'prompt'
+        : message.method?.startsWith('resources/')
+          ? 'resource'
+          : undefined;
   if (!kind) return;
   const sent = kind === 'resource' ? params.uri : params.name;
   if (typeof sent !== 'string') return;

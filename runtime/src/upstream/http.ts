@@ -86,7 +86,9 @@ export class HttpConnection implements UpstreamConnection {
         return Promise.resolve(new Response(null, { status: 405 }));
       }
       const answer = withPolicies(input, init);
-      return init?.method === 'POST' && new Headers(init.headers).get('mcp-protocol-version') === MODERN_PROTOCOL ? answer.then(framesAsEvents) : answer;
+      return init?.method === 'POST' && new Headers(init.headers).get('mcp-protocol-version') === MODERN_PROTOCOL
+        ? answer.then(framesAsEvents)
+        : answer;
     };
     const url = new URL(options.url);
     const transport: Transport =

@@ -140,7 +140,10 @@ export class SharedProcess {
           channel.deliver({
             jsonrpc: '2.0',
             id: message.id,
-            error: { code: SHARED_REFUSED, message: `${method} refused: target "${this.target}" is one process shared by all sessions (stdio.pool.shared), and ${refusal}` },
+            error: {
+              code: SHARED_REFUSED,
+              message: `${method} refused: target "${this.target}" is one process shared by all sessions (stdio.pool.shared), and ${refusal}`,
+            },
           }),
         );
         return Promise.resolve();
@@ -173,7 +176,9 @@ export class SharedProcess {
     for (const ours of channel.sent.values()) {
       if (!this.pending.has(ours)) continue;
       this.forget(ours);
-      this.process?.send({ jsonrpc: '2.0', method: 'notifications/cancelled', params: { requestId: ours, reason: 'session closed' } }).catch(() => undefined);
+      this.process
+        ?.send({ jsonrpc: '2.0', method: 'notifications/cancelled', params: { requestId: ours, reason: 'session closed' } })
+        .catch(() => undefined);
     }
     if (this.channels.size === 0) {
       clearTimeout(this.idleTimer);

@@ -168,7 +168,9 @@ export class StdioPool implements ProcessSource {
       try {
         return await process.open();
       } catch (error) {
-        throw error instanceof UpstreamError ? error : new UpstreamError((error as Error).message, UNAVAILABLE, undefined, undefined, 'connect_failed');
+        throw error instanceof UpstreamError
+          ? error
+          : new UpstreamError((error as Error).message, UNAVAILABLE, undefined, undefined, 'connect_failed');
       }
     }
     const pool = this.warm.get(target);

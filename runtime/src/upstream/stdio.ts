@@ -76,7 +76,9 @@ export class StdioConnection implements UpstreamConnection {
       if (this.stderrTail.length > STDERR_TAIL_LINES) this.stderrTail.shift();
       this.logger.info('stdio target stderr', { target, stderr: line });
     };
-    const stderr = new BoundedLineSplitter(MAX_STDERR_LINE_BYTES, stderrLine, (head) => stderrLine(`${head}… (line longer than ${MAX_STDERR_LINE_BYTES} bytes, cut)`));
+    const stderr = new BoundedLineSplitter(MAX_STDERR_LINE_BYTES, stderrLine, (head) =>
+      stderrLine(`${head}… (line longer than ${MAX_STDERR_LINE_BYTES} bytes, cut)`),
+    );
     this.child.stderr.on('data', (chunk: Buffer) => stderr.push(chunk));
     this.child.stderr.once('end', () => stderr.end());
   }
@@ -125,7 +127,11 @@ export class StdioConnection implements UpstreamConnection {
   private oversized(head: string): void {
     const response = /^\s*\{\s*(?:"jsonrpc"\s*:\s*"2\.0"\s*,\s*)?"id"\s*:\s*(-?\d+|"(?:[^"\\]|\\.)*")\s*,\s*"(?:result|error)"\s*:/.exec(head);
     const message = `stdio target "${this.target}" wrote a message larger than ${this.maxMessageBytes} bytes (stdio.maxMessageBytes); it was dropped`;
-    this.logger.warn('stdio message over the size limit dropped', { target: this.target, maxMessageBytes: this.maxMessageBytes, start: head.slice(0, 80) });
+    this.logger.warn('stdio message over the size limit dropped', {
+      target: this.target,
+      maxMessageBytes: this.maxMessageBytes,
+      start: head.slice(0, 80),
+    });
     if (response) this.onmessage?.({ jsonrpc: '2.0', id: JSON.parse(response[1]) as string | number, error: { code: INTERNAL_ERROR, message } });
   }
 

@@ -153,7 +153,9 @@ export class WarmPool {
       this.trim();
     }
     // Ready ones first; else the one closest to ready (the oldest), which beats starting another.
-    const candidates = this.spares.filter((spare) => spare.key === key).sort((a, b) => Number(b.handshake !== undefined) - Number(a.handshake !== undefined));
+    const candidates = this.spares
+      .filter((spare) => spare.key === key)
+      .sort((a, b) => Number(b.handshake !== undefined) - Number(a.handshake !== undefined));
     for (const spare of candidates) {
       this.remove(spare);
       this.fill();
@@ -184,7 +186,11 @@ export class WarmPool {
 
   private async giveBack({ process, tainted, handshake }: ProcessReturn): Promise<void> {
     const keep =
-      this.settings.reuse && !this.stopped && tainted === undefined && handshake !== undefined && handshakeKey(handshake.params) === handshakeKey(this.params);
+      this.settings.reuse &&
+      !this.stopped &&
+      tainted === undefined &&
+      handshake !== undefined &&
+      handshakeKey(handshake.params) === handshakeKey(this.params);
     if (keep && this.spares.length >= this.settings.size) {
       // A process given back is as good as a spare and already paid for: it replaces the newest fresh one.
       const fresh = [...this.spares].reverse().find((spare) => !spare.served);
@@ -246,7 +252,10 @@ export class WarmPool {
           },
           (error: Error) => {
             if (!this.stopped) {
-              this.logger.warn('stdio spare failed to initialize; the pool waits for the next session before trying again', { target: this.target, error: error.message });
+              this.logger.warn('stdio spare failed to initialize; the pool waits for the next session before trying again', {
+                target: this.target,
+                error: error.message,
+              });
             }
             this.refillPaused = true;
             this.remove(placeholder);
@@ -312,7 +321,10 @@ export class WarmPool {
  */
 function preinitialize(process: StdioConnection, params: Json): Promise<Json> {
   return new Promise<Json>((resolve, reject) => {
-    const timer = setTimeout(() => reject(new Error(`no answer to initialize within ${PREINITIALIZE_TIMEOUT_MS / 1000} s`)), PREINITIALIZE_TIMEOUT_MS);
+    const timer = setTimeout(
+      () => reject(new Error(`no answer to initialize within ${PREINITIALIZE_TIMEOUT_MS / 1000} s`)),
+      PREINITIALIZE_TIMEOUT_MS,
+    );
     timer.unref();
     process.onclose = (reason) => {
       clearTimeout(timer);

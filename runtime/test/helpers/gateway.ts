@@ -95,7 +95,11 @@ export class GatewayProcess {
 }
 
 /** Connects an SDK client over Streamable HTTP; `headers` go with every request (a bearer token, a role header). */
-export async function connectClient(url: string, client = new Client({ name: 'test-client', version: '1.0.0' }), headers?: Record<string, string>): Promise<Client> {
+export async function connectClient(
+  url: string,
+  client = new Client({ name: 'test-client', version: '1.0.0' }),
+  headers?: Record<string, string>,
+): Promise<Client> {
   await client.connect(new StreamableHTTPClientTransport(new URL(url), headers ? { requestInit: { headers } } : undefined));
   return client;
 }

@@ -45,7 +45,9 @@ export const ROOT: Requirement = { what: 'root', fix: 'run the tests as root (CI
 
 /** The requirements this machine does not meet, each with how to meet it. */
 export function unmet(requirements: readonly Requirement[]): string[] {
-  return requirements.filter((r) => !r.present()).map((r) => (r.debian ? `${r.what} (Debian package \`${r.debian}\`)` : `${r.what}: ${r.fix ?? 'not available'}`));
+  return requirements
+    .filter((r) => !r.present())
+    .map((r) => (r.debian ? `${r.what} (Debian package \`${r.debian}\`)` : `${r.what}: ${r.fix ?? 'not available'}`));
 }
 
 /** The command that installs what is missing, or nothing when no package would help. */

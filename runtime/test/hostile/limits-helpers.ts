@@ -98,13 +98,29 @@ export async function startStatelessServer(): Promise<{ url: string; close(): Pr
  * A request from a chosen loopback source address (127.0.0.2, …): on routes without authentication the
  * gateway tells clients apart by address, so this is how a test plays two anonymous clients.
  */
-export function requestFrom(localAddress: string, url: string, method: string, body?: string, headers: Record<string, string> = {}): Promise<RawResponse> {
-  return send(url, { method, localAddress, body, headers: { 'content-type': 'application/json', 'accept': 'application/json, text/event-stream', ...headers } });
+export function requestFrom(
+  localAddress: string,
+  url: string,
+  method: string,
+  body?: string,
+  headers: Record<string, string> = {},
+): Promise<RawResponse> {
+  return send(url, {
+    method,
+    localAddress,
+    body,
+    headers: { 'content-type': 'application/json', 'accept': 'application/json, text/event-stream', ...headers },
+  });
 }
 
 /** `initialize` + `notifications/initialized` from `localAddress`; the answer of initialize (its session id in the header). */
 export async function initializeFrom(localAddress: string, url: string, protocolVersion = '2025-06-18'): Promise<RawResponse & { session?: string }> {
-  const body = JSON.stringify({ jsonrpc: '2.0', id: 1, method: 'initialize', params: { protocolVersion, capabilities: {}, clientInfo: { name: 'limits', version: '1' } } });
+  const body = JSON.stringify({
+    jsonrpc: '2.0',
+    id: 1,
+    method: 'initialize',
+    params: { protocolVersion, capabilities: {}, clientInfo: { name: 'limits', version: '1' } },
+  });
   const answer = await requestFrom(localAddress, url, 'POST', body);
   const session = answer.headers['mcp-session-id'] as string | undefined;
   if (session) {

@@ -6,7 +6,8 @@ import { writeConfigFile } from '../helpers/config-file.js';
 import { GatewayProcess, post, rawSession } from '../helpers/gateway.js';
 
 const V = { 'mcp-protocol-version': '2025-06-18' };
-const callBig = (id: number, bytes: number) => JSON.stringify({ jsonrpc: '2.0', id, method: 'tools/call', params: { name: 'big', arguments: { bytes } } });
+const callBig = (id: number, bytes: number) =>
+  JSON.stringify({ jsonrpc: '2.0', id, method: 'tools/call', params: { name: 'big', arguments: { bytes } } });
 
 /**
  * What a client (or a server) sends can make the gateway hold memory: every such buffer has a byte limit,
@@ -90,7 +91,10 @@ binds:
   test("a client's huge tool name is cut on the admin page's recent calls", async () => {
     const session = await rawSession(url);
     const name = 'n'.repeat(1_000_000);
-    const response = await post(url, JSON.stringify({ jsonrpc: '2.0', id: 5, method: 'tools/call', params: { name, arguments: {} } }), { ...V, 'mcp-session-id': session });
+    const response = await post(url, JSON.stringify({ jsonrpc: '2.0', id: 5, method: 'tools/call', params: { name, arguments: {} } }), {
+      ...V,
+      'mcp-session-id': session,
+    });
     expect(response.status).toBe(200);
     await response.text();
     const port = await adminSidePort(gateway, 'admin page');

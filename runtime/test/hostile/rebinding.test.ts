@@ -55,7 +55,15 @@ describe('the stdio bridge on 127.0.0.1', () => {
 
 describe('the bridge with --allowed-hosts', () => {
   test('names the operator lists are accepted, others still refused', async () => {
-    const gateway = await GatewayProcess.listening(['--port', '0', '--allowed-hosts', 'mcp.internal.test,other.test', '--', 'python3', PYTHON_SERVER]);
+    const gateway = await GatewayProcess.listening([
+      '--port',
+      '0',
+      '--allowed-hosts',
+      'mcp.internal.test,other.test',
+      '--',
+      'python3',
+      PYTHON_SERVER,
+    ]);
     try {
       const port = gateway.ports[0];
       const url = `${gateway.url}/mcp`;

@@ -156,7 +156,11 @@ describe('session binding', () => {
       headers: { ...bearer(await token({ sub: 'mallory' })), 'mcp-session-id': session, 'mcp-protocol-version': '2025-06-18' },
     });
     expect(outcome(stolen)).toEqual({ status: 404, code: -32600 });
-    const own = await rpc(url(), { jsonrpc: '2.0', id: 3, method: 'tools/list' }, { ...bearer(await token({ sub: 'alice' })), 'mcp-session-id': session });
+    const own = await rpc(
+      url(),
+      { jsonrpc: '2.0', id: 3, method: 'tools/list' },
+      { ...bearer(await token({ sub: 'alice' })), 'mcp-session-id': session },
+    );
     expect(own.status).toBe(200);
   });
 });
