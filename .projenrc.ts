@@ -11,7 +11,8 @@ const CEL_LIBRARY = '@bufbuild/cel@^0.6.1';
 const project = new cdk8s.ConstructLibraryCdk8s({
   name: 'cdk8s-mcp',
   description:
-    'cdk8s constructs for running Model Context Protocol (MCP) servers on Kubernetes: servers, a gateway, Gateway API exposure, Keycloak sign-in and CEL authorization.',
+    'cdk8s constructs for running Model Context Protocol (MCP) servers on Kubernetes: servers, a gateway, Gateway API exposure, Keycloak sign-in '
+      + 'and CEL authorization.',
   author: 'cdk8s-mcp contributors',
   authorAddress: 'maintainers@cdk8s-mcp.dev',
   repositoryUrl: 'https://github.com/cdk8s-mcp/cdk8s-mcp.git',

@@ -175,7 +175,8 @@ function requireGateway() {
 
 function federationConfig(port, adminPort, statsPort) {
   const target = (name) =>
-    `            - name: ${name}\n              stdio:\n                cmd: ${JSON.stringify(NODE)}\n                args: [${JSON.stringify(ECHO)}]\n`;
+    `            - name: ${name}\n              stdio:\n                cmd: ${JSON.stringify(NODE)}\n                args: `
+      + `[${JSON.stringify(ECHO)}]\n`;
   return [
     'config:',
     `  adminAddr: 127.0.0.1:${adminPort}`,
@@ -323,19 +324,23 @@ function render(results) {
   lines.push(
     `${new Date().toISOString()} · Node ${process.version} · ${cpus().length} × ${cpus()[0]?.model ?? 'cpu'} · ` +
       `${(totalmem() / 2 ** 30).toFixed(0)} GiB · ${QUICK ? 'quick' : 'full'} run ` +
-      `(warm-up ${SETTINGS.warmupMs / 1000} s; ${SETTINGS.oneMs / 1000} s at 1 client and ${SETTINGS.manyMs / 1000} s at ${n} clients per configuration, ` +
-      `interleaved in ${SETTINGS.rounds} round${SETTINGS.rounds > 1 ? 's' : ''}) · load average ${loadBefore.toFixed(1)} before, ${loadAfter.toFixed(1)} after`,
+      `(warm-up ${SETTINGS.warmupMs / 1000} s; ${SETTINGS.oneMs / 1000} s at 1 client and ${SETTINGS.manyMs / 1000} s at ${n} clients per `
+        + 'configuration, ' +
+      `interleaved in ${SETTINGS.rounds} round${SETTINGS.rounds > 1 ? 's' : ''}) · load average ${loadBefore.toFixed(1)} before, `
+        + `${loadAfter.toFixed(1)} after`,
     '',
   );
   lines.push(
     'Echo tool of one SDK stdio server, called back-to-back with the SDK client over loopback, warm sessions. ' +
-      `connect: ${n} new sessions opened at once (at least ${SETTINGS.settleMs / 1000} s after the previous activity, once the proxy and its servers are idle), each timed until the client holds a usable session. ` +
+      `connect: ${n} new sessions opened at once (at least ${SETTINGS.settleMs / 1000} s after the previous activity, once the proxy and its `
+        + 'servers are idle), each timed until the client holds a usable session. ' +
       'CPU: the proxy process’s own user + system time per call (/proc/<pid>/stat utime + stime, its server children excluded). ' +
       'RSS: peak of the proxy process alone (VmHWM).',
     '',
   );
   lines.push(
-    `| config | 1c calls/s | 1c p50 ms | 1c p99 ms | ${n}c calls/s | ${n}c p50 ms | ${n}c p99 ms | connect ×${n} p50 ms | connect ×${n} p99 ms | CPU µs/call 1c | CPU µs/call ${n}c | peak RSS MB |`,
+    `| config | 1c calls/s | 1c p50 ms | 1c p99 ms | ${n}c calls/s | ${n}c p50 ms | ${n}c p99 ms | connect ×${n} p50 ms | connect ×${n} p99 ms | `
+      + `CPU µs/call 1c | CPU µs/call ${n}c | peak RSS MB |`,
     '| --- | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: |',
   );
   for (const r of results) {
@@ -359,14 +364,16 @@ function render(results) {
     '',
     '## Ours against the best peer',
     '',
-    'Each column divides ours by the best of supergateway and mcp-proxy for that measure (calls/s: above 1 is better; the others: below 1 is better).',
+    'Each column divides ours by the best of supergateway and mcp-proxy for that measure (calls/s: above 1 is better; the others: below 1 is '
+      + 'better).',
     '',
     `| config | 1c calls/s ratio | 1c CPU per call ratio | connect ×${n} p50 ratio | peak RSS ratio |`,
     '| --- | ---: | ---: | ---: | ---: |',
   );
   for (const r of results.filter((x) => x.ok && x.ours)) {
     lines.push(
-      `| (${r.id}) ${r.name} | ${fmtX(r.one.callsPerSec / best.rate)} | ${fmtX(r.one.cpuUsPerCall / best.cpu)} | ${fmtX(r.connect.p50 / best.connect)} | ${fmtX(r.peakRssMB / best.rss)} |`,
+      `| (${r.id}) ${r.name} | ${fmtX(r.one.callsPerSec / best.rate)} | ${fmtX(r.one.cpuUsPerCall / best.cpu)} | `
+        + `${fmtX(r.connect.p50 / best.connect)} | ${fmtX(r.peakRssMB / best.rss)} |`,
     );
   }
   const goals = evaluateGoals(results, best);

@@ -184,7 +184,9 @@ export async function runSoak({ seconds }) {
         Array.from({ length: Math.min(OPEN_BATCH, SESSIONS - opened.length) }, () => connectClient(httpTarget)),
       );
       for (const r of batch) {
-        if (r.status === 'fulfilled') {opened.push(r.value);} else {
+        if (r.status === 'fulfilled') {
+          opened.push(r.value);
+        } else {
           openFailures++;
           lastOpenError = r.reason?.message;
         }
@@ -257,7 +259,8 @@ function renderMarkdown(rows, points, seconds) {
   const lines = [
     '# mcp-gateway soak (issue #5)',
     '',
-    `${new Date().toISOString()} · Node ${process.version} · one gateway process (\`--config\`; sustained phase: a stdio echo server per session; sessions phase: the echo server over Streamable HTTP) · ${seconds} s sustained`,
+    `${new Date().toISOString()} · Node ${process.version} · one gateway process (\`--config\`; sustained phase: a stdio echo server per session; `
+      + `sessions phase: the echo server over Streamable HTTP) · ${seconds} s sustained`,
     '',
     '| phase | sessions | calls | errors | calls/s | p50 ms | p99 ms | peak RSS MB |',
     '| --- | ---: | ---: | ---: | ---: | ---: | ---: | ---: |',
@@ -315,7 +318,8 @@ export function renderSvg(points) {
       const b = points[i - 1].t;
       for (const top of [top1, top2]) {
         shades.push(
-          `<rect x="${x(a).toFixed(1)}" y="${top}" width="${Math.max(0, x(b) - x(a)).toFixed(1)}" height="${panelH}" fill="${colors[points[start].phase] ?? '#fff'}"/>`,
+          `<rect x="${x(a).toFixed(1)}" y="${top}" width="${Math.max(0, x(b) - x(a)).toFixed(1)}" height="${panelH}" `
+            + `fill="${colors[points[start].phase] ?? '#fff'}"/>`,
         );
       }
       // Short phases are named in the legend only, so labels never overlap.
@@ -347,7 +351,8 @@ ${Object.entries(colors)
   .filter(([phase]) => points.some((p) => p.phase === phase))
   .map(
     ([phase, color], i) =>
-      `<rect x="${L + i * 90}" y="30" width="12" height="12" fill="${color}" stroke="#999"/><text x="${L + 16 + i * 90}" y="41" font-size="11">${phase}</text>`,
+      `<rect x="${L + i * 90}" y="30" width="12" height="12" fill="${color}" stroke="#999"/><text x="${L + 16 + i * 90}" y="41" `
+        + `font-size="11">${phase}</text>`,
   )
   .join('')}
 ${shades.join('\n')}

@@ -163,7 +163,8 @@ export class McpGatewayMonitoring extends Construct {
       check(
         'service',
         `"${props.service.name}" has no port named "${METRICS_PORT_NAME}" for the ServiceMonitor to scrape`,
-        `Pass the gateway's Service (McpGateway.service), whose "${METRICS_PORT_NAME}" port serves the runtime's /metrics, or set serviceMonitor to false.`,
+        `Pass the gateway's Service (McpGateway.service), whose "${METRICS_PORT_NAME}" port serves the runtime's /metrics, or set serviceMonitor `
+          + 'to false.',
       );
     }
     if (props.scrapeInterval !== undefined) {

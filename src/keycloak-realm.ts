@@ -716,7 +716,9 @@ export class KeycloakRealm extends Construct implements IOidcIssuer {
       fail(
         'database',
         'is missing, so Keycloak would not know where to keep its data',
-        'Pass database: KeycloakDatabase.cloudNativePg() (a PostgreSQL cluster run by the CloudNativePG operator), KeycloakDatabase.postgres({ host, username, password }) (an existing PostgreSQL), or KeycloakDatabase.devFile() (start-dev with an embedded database that is lost on restart; for trying things out only).',
+        'Pass database: KeycloakDatabase.cloudNativePg() (a PostgreSQL cluster run by the CloudNativePG operator), KeycloakDatabase.postgres({ '
+          + 'host, username, password }) (an existing PostgreSQL), or KeycloakDatabase.devFile() (start-dev with an embedded database that is '
+          + 'lost on restart; for trying things out only).',
       );
     }
     if (props.exposure && !props.hostname) {
@@ -726,7 +728,8 @@ export class KeycloakRealm extends Construct implements IOidcIssuer {
     if (version && compareVersions(version, MINIMUM_KEYCLOAK_VERSION) < 0) {
       fail(
         'image',
-        `${JSON.stringify(props.image)} is Keycloak ${version.join('.')}, older than ${MINIMUM_KEYCLOAK_VERSION.join('.')}: MCP clients need RFC 8414 metadata at the path they derive (26.4) and CORS on dynamic client registration (26.5)`,
+        `${JSON.stringify(props.image)} is Keycloak ${version.join('.')}, older than ${MINIMUM_KEYCLOAK_VERSION.join('.')}: MCP clients need RFC `
+          + '8414 metadata at the path they derive (26.4) and CORS on dynamic client registration (26.5)',
         `Use KeycloakRealm.IMAGE (${KeycloakRealm.IMAGE}) or another ${MINIMUM_KEYCLOAK_VERSION.join('.')}+ image.`,
       );
     }
@@ -778,10 +781,16 @@ export class KeycloakRealm extends Construct implements IOidcIssuer {
     }
     const groups = new Set<string>();
     for (const group of props.groups ?? []) {
-      if (emptyProblem(group.name) || group.name.includes('/')) {fail('groups', `contains the group name ${JSON.stringify(group.name)}`, 'Give every group a name without "/".');} else if (groups.has(group.name)) {fail('groups', `declares "${group.name}" twice`, 'Declare each group once.');}
+      if (emptyProblem(group.name) || group.name.includes('/')) {
+        fail('groups', `contains the group name ${JSON.stringify(group.name)}`, 'Give every group a name without "/".');
+      } else if (groups.has(group.name)) {
+        fail('groups', `declares "${group.name}" twice`, 'Declare each group once.');
+      }
       groups.add(group.name);
       for (const role of group.realmRoles ?? []) {
-        if (!roles.has(role)) {fail(`groups["${group.name}"].realmRoles`, `references the undeclared role "${role}"`, `Add { name: "${role}" } to roles.`);}
+        if (!roles.has(role)) {
+          fail(`groups["${group.name}"].realmRoles`, `references the undeclared role "${role}"`, `Add { name: "${role}" } to roles.`);
+        }
       }
     }
     const usernames = new Set<string>();
@@ -795,7 +804,8 @@ export class KeycloakRealm extends Construct implements IOidcIssuer {
       if (missing.length > 0) {
         fail(
           `${label}`,
-          `"${user.username}" has no ${missing.join(', ')}: Keycloak's user profile requires them, so the user would meet an "update profile" form at first sign-in (and scripted sign-ins fail with "Account is not fully set up")`,
+          `"${user.username}" has no ${missing.join(', ')}: Keycloak's user profile requires them, so the user would meet an "update profile" `
+            + 'form at first sign-in (and scripted sign-ins fail with "Account is not fully set up")',
           'Set email, firstName and lastName of every user.',
         );
       }
@@ -816,10 +826,14 @@ export class KeycloakRealm extends Construct implements IOidcIssuer {
         );
       }
       for (const role of user.realmRoles ?? []) {
-        if (!roles.has(role)) {fail(`${label}.realmRoles`, `of "${user.username}" references the undeclared role "${role}"`, `Add { name: "${role}" } to roles.`);}
+        if (!roles.has(role)) {
+          fail(`${label}.realmRoles`, `of "${user.username}" references the undeclared role "${role}"`, `Add { name: "${role}" } to roles.`);
+        }
       }
       for (const group of user.groups ?? []) {
-        if (!groups.has(group)) {fail(`${label}.groups`, `of "${user.username}" references the undeclared group "${group}"`, `Add { name: "${group}" } to groups.`);}
+        if (!groups.has(group)) {
+          fail(`${label}.groups`, `of "${user.username}" references the undeclared group "${group}"`, `Add { name: "${group}" } to groups.`);
+        }
       }
     });
     for (const uri of props.redirectUris ?? []) {

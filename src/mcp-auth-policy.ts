@@ -336,7 +336,8 @@ export class McpAuthPolicy extends Construct implements IMcpRoutePolicy {
           propError(
             this,
             `authorization rule #${index} (${rule.effect})`,
-            `names the realm role ${JSON.stringify(realmRole)}, which the issuer's realm does not declare (it has ${declared.realmRoles.map((r) => JSON.stringify(r)).join(', ') || 'none'}), so the rule would never match`,
+            `names the realm role ${JSON.stringify(realmRole)}, which the issuer's realm does not declare (it has `
+              + `${declared.realmRoles.map((r) => JSON.stringify(r)).join(', ') || 'none'}), so the rule would never match`,
             `Add { name: ${JSON.stringify(realmRole)} } to the KeycloakRealm's roles, or name one of its roles.`,
           ),
         );
@@ -346,7 +347,8 @@ export class McpAuthPolicy extends Construct implements IMcpRoutePolicy {
           propError(
             this,
             `authorization rule #${index} (${rule.effect})`,
-            `names the group ${JSON.stringify(group)}, which the issuer's realm does not declare (it has ${declared.groups.map((g) => JSON.stringify(g)).join(', ') || 'none'}), so the rule would never match`,
+            `names the group ${JSON.stringify(group)}, which the issuer's realm does not declare (it has `
+              + `${declared.groups.map((g) => JSON.stringify(g)).join(', ') || 'none'}), so the rule would never match`,
             `Add { name: ${JSON.stringify(group)} } to the KeycloakRealm's groups, or name one of its groups.`,
           ),
         );
@@ -374,7 +376,8 @@ export class McpAuthPolicy extends Construct implements IMcpRoutePolicy {
     if (this.props.audiences && this.props.audiences.length > 0 && issued && !this.props.audiences.some(audience => issued.includes(audience))) {
       fail(
         'audiences',
-        `${JSON.stringify(this.props.audiences)} contain none of the audiences the issuer puts into tokens (${JSON.stringify(issued)}), so every token would be rejected`,
+        `${JSON.stringify(this.props.audiences)} contain none of the audiences the issuer puts into tokens (${JSON.stringify(issued)}), so every `
+          + 'token would be rejected',
         "Omit audiences to accept the issuer's, or add the route URL to the issuer (KeycloakRealm mcpAudiences).",
       );
     }
@@ -388,17 +391,22 @@ export class McpAuthPolicy extends Construct implements IMcpRoutePolicy {
       fail('publicUrl', `${JSON.stringify(publicUrl)} is not a scheme://host[:port] URL`, 'Pass e.g. "https://mcp.example.com" without a path.');
     }
     for (const [tool, scopes] of Object.entries(this.props.toolScopes ?? {})) {
-      if (scopes.length === 0) {fail(`toolScopes.${tool}`, 'is empty', `List the scopes a call of ${tool} needs, e.g. ["repo:delete"], or leave the tool out.`);}
+      if (scopes.length === 0) {
+        fail(`toolScopes.${tool}`, 'is empty', `List the scopes a call of ${tool} needs, e.g. ["repo:delete"], or leave the tool out.`);
+      }
     }
     const refused = (this.props.algorithms ?? []).filter(alg => !ASYMMETRIC_ALGORITHMS.includes(alg));
     if (refused.length > 0) {
       fail(
         'algorithms',
-        `${refused.join(', ')} are refused: only asymmetric signatures can be checked with a public key set ("none" is unsigned, HS* needs a shared secret)`,
+        `${refused.join(', ')} are refused: only asymmetric signatures can be checked with a public key set ("none" is unsigned, HS* needs a `
+          + 'shared secret)',
         `Use some of ${ASYMMETRIC_ALGORITHMS.join(', ')}.`,
       );
     }
-    if (this.props.algorithms && this.props.algorithms.length === 0) {fail('algorithms', 'is empty', 'Omit it to use the gateway default, or list e.g. ["RS256"].');}
+    if (this.props.algorithms && this.props.algorithms.length === 0) {
+      fail('algorithms', 'is empty', 'Omit it to use the gateway default, or list e.g. ["RS256"].');
+    }
     if (this.props.clockSkew && this.props.clockSkew.toMilliseconds() > 5 * 60_000) {
       fail('clockSkew', `of ${this.props.clockSkew.toSeconds()}s would accept tokens long after they expire`, 'Keep it at 5 minutes or less.');
     }

@@ -192,8 +192,10 @@ export class McpGatewayRoute extends Construct {
     super(scope, id);
     if (!McpGatewayRoute.creating) {
       throw new Error(
-        `McpGatewayRoute ${this.node.path}: cannot be created with new, because a route belongs to a gateway and would otherwise be left out of every manifest. ` +
-          `Call gateway.addRoute({ path: ${JSON.stringify(options?.path ?? '/mcp')}, targets: [...] }), or pass it in the routes prop of new McpGateway(...).`,
+        `McpGatewayRoute ${this.node.path}: cannot be created with new, because a route belongs to a gateway and would otherwise be left out of `
+          + 'every manifest. ' +
+          `Call gateway.addRoute({ path: ${JSON.stringify(options?.path ?? '/mcp')}, targets: [...] }), or pass it in the routes prop of new `
+            + 'McpGateway(...).',
       );
     }
     this.path = options.path;

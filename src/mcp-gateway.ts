@@ -327,7 +327,8 @@ export class McpGateway extends Construct {
     const route = this._routes.find((r) => r.path === path);
     if (!route) {
       throw new Error(
-        `McpGateway ${this.node.path}: addPolicy: no route has path ${JSON.stringify(path)}; routes: ${this._routes.map((r) => r.path).join(', ') || 'none'}. Add the route first with addRoute().`,
+        `McpGateway ${this.node.path}: addPolicy: no route has path ${JSON.stringify(path)}; routes: `
+          + `${this._routes.map((r) => r.path).join(', ') || 'none'}. Add the route first with addRoute().`,
       );
     }
     route.addPolicy(policy);

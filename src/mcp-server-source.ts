@@ -86,7 +86,8 @@ export class McpServerSource {
         ? [
           {
             problem: `npm package or version ${problem}`,
-            fix: 'Pass the package name and its version, e.g. McpServerSource.npmPackage("@modelcontextprotocol/server-everything", { version: "2026.8.31" }).',
+            fix: 'Pass the package name and its version, e.g. McpServerSource.npmPackage("@modelcontextprotocol/server-everything", { version: '
+              + '"2026.8.31" }).',
           },
         ]
         : [];

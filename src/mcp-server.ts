@@ -447,7 +447,9 @@ export class McpServer extends Construct implements IMcpTarget {
    * a message saying so (use `nodeSelector` and `tolerations` there).
    */
   public get deployment(): kplus.Deployment {
-    if (!this._deployment) {throw new Error(this.kmcpOnly('deployment', 'the kmcp controller creates the Deployment', 'Set nodeSelector and tolerations as props'));}
+    if (!this._deployment) {
+      throw new Error(this.kmcpOnly('deployment', 'the kmcp controller creates the Deployment', 'Set nodeSelector and tolerations as props'));
+    }
     return this._deployment;
   }
 
@@ -521,7 +523,9 @@ export class McpServer extends Construct implements IMcpTarget {
         + 'e.g. McpServerSource.image(image, { command: ["my-mcp-server"] }), or use McpServerSource.npmPackage / pypiPackage.');
     }
     for (const problem of props.stdioPool?._validate() ?? []) check('stdioPool', problem, 'See StdioProcessPool.warm / shared / none.');
-    if (props.stdioPool !== undefined && !this.transport.isStdio) {check('stdioPool', 'is set for a server that speaks HTTP itself', 'Drop stdioPool: only the stdio bridge starts server processes.');}
+    if (props.stdioPool !== undefined && !this.transport.isStdio) {
+      check('stdioPool', 'is set for a server that speaks HTTP itself', 'Drop stdioPool: only the stdio bridge starts server processes.');
+    }
     if (props.serviceAccount !== undefined && props.serviceAccountName !== undefined) {
       check(
         'serviceAccount and serviceAccountName',

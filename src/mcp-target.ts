@@ -73,7 +73,8 @@ export class McpTarget {
     }
     if (parsed.protocol !== 'http:' && parsed.protocol !== 'https:') {
       throw new Error(
-        `McpTarget.fromUrl(${JSON.stringify(targetName)}): url ${JSON.stringify(url)} uses ${parsed.protocol}, not http: or https:. Pass the server's http(s) MCP endpoint.`,
+        `McpTarget.fromUrl(${JSON.stringify(targetName)}): url ${JSON.stringify(url)} uses ${parsed.protocol}, not http: or https:. Pass the `
+          + 'server\'s http(s) MCP endpoint.',
       );
     }
     const defaultPort = parsed.protocol === 'https:' ? 443 : 80;

@@ -18,7 +18,9 @@ const ENV_VAR_NAME = /^[-._a-zA-Z][-._a-zA-Z0-9]*$/;
 export function dnsLabelProblem(value: string | undefined): string | undefined {
   if (value === undefined || value === '') return 'is empty';
   if (value.length > 63) return `"${value}" is longer than 63 characters`;
-  if (!DNS_LABEL.test(value)) {return `"${value}" is not a DNS-1123 label (lower-case letters, digits and "-", starting and ending with a letter or digit)`;}
+  if (!DNS_LABEL.test(value)) {
+    return `"${value}" is not a DNS-1123 label (lower-case letters, digits and "-", starting and ending with a letter or digit)`;
+  }
   return undefined;
 }
 
@@ -63,7 +65,9 @@ export function emptyProblem(value: string | undefined): string | undefined {
 
 /** A container environment variable name. */
 export function envVarNameProblem(name: string): string | undefined {
-  if (!ENV_VAR_NAME.test(name)) {return `"${name}" is not a valid environment variable name (letters, digits, "_", "-" and ".", not starting with a digit)`;}
+  if (!ENV_VAR_NAME.test(name)) {
+    return `"${name}" is not a valid environment variable name (letters, digits, "_", "-" and ".", not starting with a digit)`;
+  }
   return undefined;
 }
 

@@ -341,7 +341,8 @@ export function workloadProblems(construct: IConstruct, options: WorkloadOptions
       if (!problem && budget.minAvailablePods >= pods) {
         check(
           'disruptionBudget',
-          `minAvailable ${budget.minAvailablePods} is not lower than the ${pods} pod(s) the workload may run, so no pod could ever be evicted and node drains would hang`,
+          `minAvailable ${budget.minAvailablePods} is not lower than the ${pods} pod(s) the workload may run, so no pod could ever be evicted and `
+            + 'node drains would hang',
           pods > 1
             ? `Use WorkloadDisruptionBudget.minAvailable(${pods - 1}) or lower, or WorkloadDisruptionBudget.maxUnavailable(1).`
             : 'A single pod cannot stay available during a drain: run more replicas, or use WorkloadDisruptionBudget.maxUnavailable(1) or none().',
@@ -374,8 +375,10 @@ export function workloadProblems(construct: IConstruct, options: WorkloadOptions
     if (!Number.isInteger(grace) || grace <= needed) {
       check(
         'terminationGracePeriod',
-        `${grace}s does not leave time for the preStop delay (${delay}s) and the drain (${context.drain.toSeconds()}s): the pod would be killed mid-drain`,
-        `Set terminationGracePeriod to whole seconds above ${needed}, e.g. Duration.seconds(${needed + SHUTDOWN_MARGIN_SECONDS}), or leave it out to have it computed.`,
+        `${grace}s does not leave time for the preStop delay (${delay}s) and the drain (${context.drain.toSeconds()}s): the pod would be killed `
+          + 'mid-drain',
+        `Set terminationGracePeriod to whole seconds above ${needed}, e.g. Duration.seconds(${needed + SHUTDOWN_MARGIN_SECONDS}), or leave it out `
+          + 'to have it computed.',
       );
     }
   }

@@ -43,7 +43,9 @@ describe('errors a user meets, each with its own reason', () => {
     });
     const message = synthError(chart);
     expect(message).toContain(
-      'McpAuthPolicy test/auth: authorization rule #2 (allow) names the realm role "admin", which the issuer\'s realm does not declare (it has "offline_access", "uma_authorization", "default-roles-mcp", "developer"), so the rule would never match. Add { name: "admin" } to the KeycloakRealm\'s roles',
+      'McpAuthPolicy test/auth: authorization rule #2 (allow) names the realm role "admin", which the issuer\'s realm does not declare (it has '
+        + '"offline_access", "uma_authorization", "default-roles-mcp", "developer"), so the rule would never match. Add { name: "admin" } to the '
+        + 'KeycloakRealm\'s roles',
     );
     expect(message).toContain('authorization rule #4 (allow) names the group "ops", which the issuer\'s realm does not declare (it has "sre")');
     expect(message).not.toMatch(/rule #[013] /);

@@ -440,7 +440,9 @@ describe('KeycloakRealm in production', () => {
     const report = expectValidManifests(objects);
     const [cluster] = byKind(objects, 'Cluster');
     const [database] = byKind(objects, 'Database');
-    if (fs.existsSync(CRDS_DIR)) {expect(report.checked).toEqual(expect.arrayContaining([`Cluster/${cluster.metadata.name}`, `Database/${database.metadata.name}`]));}
+    if (fs.existsSync(CRDS_DIR)) {
+      expect(report.checked).toEqual(expect.arrayContaining([`Cluster/${cluster.metadata.name}`, `Database/${database.metadata.name}`]));
+    }
     expect(cluster.apiVersion).toBe('postgresql.cnpg.io/v1');
     expect(cluster.spec).toMatchObject({
       instances: 2,

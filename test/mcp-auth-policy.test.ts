@@ -249,7 +249,8 @@ describe('authorization rules', () => {
 
     const message = synthError(chart);
     expect(message).toContain(
-      'authorization rule #0 (allow) "mcp.tol.name == \\"get_me\\"" cannot match: mcp has no member "tol" (it has tool, prompt, resource) at line 1, column 4',
+      'authorization rule #0 (allow) "mcp.tol.name == \\"get_me\\"" cannot match: mcp has no member "tol" (it has tool, prompt, resource) at line '
+        + '1, column 4',
     );
     expect(message).toContain('authorization rule #1 (deny)');
     expect(message).toContain('request has no member "header" (it has method, path, headers)');

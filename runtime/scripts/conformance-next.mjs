@@ -45,7 +45,9 @@ export function ensureConformanceNext() {
       { stdio: ['ignore', 2, 2], timeout: 300_000 },
     );
   }
-  if (installedVersion() !== CONFORMANCE_NEXT_VERSION) {throw new Error(`could not install @modelcontextprotocol/conformance@${CONFORMANCE_NEXT_VERSION} into ${CONFORMANCE_NEXT_PREFIX}`);}
+  if (installedVersion() !== CONFORMANCE_NEXT_VERSION) {
+    throw new Error(`could not install @modelcontextprotocol/conformance@${CONFORMANCE_NEXT_VERSION} into ${CONFORMANCE_NEXT_PREFIX}`);
+  }
   return CONFORMANCE_NEXT_CLI;
 }
 

@@ -96,7 +96,9 @@ function parseCommandLine(argv: readonly string[]): Command {
     .split(',')
     .map((name) => name.trim())
     .filter((name) => name !== '');
-  if (allowedHosts.some((name) => /[\s/:@]/.test(name))) {throw new UsageError(`--allowed-hosts takes host names without port or scheme, got "${values['allowed-hosts']}"`);}
+  if (allowedHosts.some((name) => /[\s/:@]/.test(name))) {
+    throw new UsageError(`--allowed-hosts takes host names without port or scheme, got "${values['allowed-hosts']}"`);
+  }
   if (values.config !== undefined) {
     if (values.port !== undefined || values.path !== undefined || command.length > 0) {
       throw new UsageError('--config cannot be combined with --port, --path or a command');
@@ -106,7 +108,9 @@ function parseCommandLine(argv: readonly string[]): Command {
   if (values.port !== undefined) {
     // Pool options first, so every mistake in them is reported even when --port is wrong too.
     const pool = bridgePool(values);
-    if (!/^[0-9]+$/.test(values.port) || Number(values.port) > 65535) {throw new UsageError(`--port must be a number from 0 to 65535, got "${values.port}"`);}
+    if (!/^[0-9]+$/.test(values.port) || Number(values.port) > 65535) {
+      throw new UsageError(`--port must be a number from 0 to 65535, got "${values.port}"`);
+    }
     if (command.length === 0) throw new UsageError('the stdio server command is missing: mcp-gateway --port P -- CMD [ARGS...]');
     const path = values.path;
     if (path !== undefined && !path.startsWith('/')) throw new UsageError(`--path must start with "/", got "${path}"`);
@@ -146,15 +150,23 @@ function bridgePool(values: {
 }): StdioTargetPool {
   const count = (flag: string, text: string | undefined, min: number): number | undefined => {
     if (text === undefined) return undefined;
-    if (!/^[0-9]+$/.test(text) || Number(text) < min || Number(text) > 1024) {throw new UsageError(`${flag} must be a number from ${min} to 1024, got "${text}"`);}
+    if (!/^[0-9]+$/.test(text) || Number(text) < min || Number(text) > 1024) {
+      throw new UsageError(`${flag} must be a number from ${min} to 1024, got "${text}"`);
+    }
     return Number(text);
   };
   const size = count('--pool', values.pool, 0);
   const maxProcesses = count('--pool-max', values['pool-max'], 1);
   const idleTimeout = values['pool-idle-timeout'];
-  if (idleTimeout !== undefined && !parseDuration(idleTimeout)) {throw new UsageError(`--pool-idle-timeout must be a duration such as 30s or 10m, got "${idleTimeout}"`);}
-  if (values.shared && (size !== undefined || values['pool-reuse'])) {throw new UsageError('--shared excludes --pool and --pool-reuse: one process serves every session');}
-  if (size !== undefined && maxProcesses !== undefined && size > maxProcesses) {throw new UsageError(`--pool ${size} does not fit under --pool-max ${maxProcesses}`);}
+  if (idleTimeout !== undefined && !parseDuration(idleTimeout)) {
+    throw new UsageError(`--pool-idle-timeout must be a duration such as 30s or 10m, got "${idleTimeout}"`);
+  }
+  if (values.shared && (size !== undefined || values['pool-reuse'])) {
+    throw new UsageError('--shared excludes --pool and --pool-reuse: one process serves every session');
+  }
+  if (size !== undefined && maxProcesses !== undefined && size > maxProcesses) {
+    throw new UsageError(`--pool ${size} does not fit under --pool-max ${maxProcesses}`);
+  }
   return {
     size: size ?? Math.min(BRIDGE_POOL_SIZE, maxProcesses ?? BRIDGE_POOL_SIZE),
     ...(idleTimeout !== undefined ? { idleTimeout } : {}),
@@ -313,7 +325,8 @@ function main(argv: readonly string[]): void {
       try {
         const copied = copySelf(command.path);
         process.stderr.write(
-          `mcp-gateway: copied the bridge and ${copied.libraries.length} libraries to ${copied.dir} (${(copied.bytes / 2 ** 20).toFixed(1)} MiB); run it as ${copied.invocation.join(' ')}\n`,
+          `mcp-gateway: copied the bridge and ${copied.libraries.length} libraries to ${copied.dir} (${(copied.bytes / 2 ** 20).toFixed(1)} MiB); `
+            + `run it as ${copied.invocation.join(' ')}\n`,
         );
       } catch (error) {
         process.stderr.write(`mcp-gateway: --copy-self ${command.path}: ${(error as Error).message}\n`);

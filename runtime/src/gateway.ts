@@ -132,7 +132,8 @@ export class Gateway {
     } else {
       this.codec = new SessionCodec(SessionCodec.randomKey());
       this.logger.warn(
-        'no session key configured (config.session.key or SESSION_KEY): using a random key, so sessions will not survive a restart or move between replicas',
+        'no session key configured (config.session.key or SESSION_KEY): using a random key, so sessions will not survive a restart or move '
+          + 'between replicas',
       );
     }
     this.table = this.compile(initial);
@@ -393,7 +394,9 @@ export class Gateway {
     // Without rules nothing is filtered, and the request path skips authorization entirely.
     const authorizer = compiledRules && !compiledRules.allowsEverything ? compiledRules : undefined;
     let pool = this.pools.get(route.id);
-    if (pool) {pool.update(route.backend.stdio);} else {
+    if (pool) {
+      pool.update(route.backend.stdio);
+    } else {
       pool = new StdioPool(route.backend.stdio, route.backend.name, this.logger, this.telemetry, route.name, {
         name: 'mcp-gateway',
         version: GATEWAY_VERSION,

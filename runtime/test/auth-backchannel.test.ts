@@ -176,7 +176,8 @@ describe('what a token must carry', () => {
       const refused = await toolsCall(transport.sessionId!, token, 'delete_repository');
       expect(refused.status).toBe(403);
       expect(refused.headers.get('www-authenticate')).toBe(
-        `Bearer resource_metadata="${base}/.well-known/oauth-protected-resource${ROUTE_PATH}", scope="mcp:tools repo:delete", error="insufficient_scope", error_description="token lacks scope repo:delete"`,
+        `Bearer resource_metadata="${base}/.well-known/oauth-protected-resource${ROUTE_PATH}", scope="mcp:tools repo:delete", `
+          + 'error="insufficient_scope", error_description="token lacks scope repo:delete"',
       );
       expect(await refused.json()).toEqual({ error: 'insufficient_scope', error_description: 'token lacks scope repo:delete' });
     } finally {

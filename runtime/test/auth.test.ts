@@ -101,7 +101,8 @@ describe('rejected tokens get 401 invalid_token with a challenge', () => {
     expect(result.status).toBe(401);
     expect(result.body).toEqual({ error: 'invalid_token', error_description: expect.stringMatching(description) });
     expect(result.challenge).toBe(
-      `Bearer resource_metadata="${gateway.origin}/.well-known/oauth-protected-resource/github/mcp", error="invalid_token", error_description="${result.body.error_description}"`,
+      `Bearer resource_metadata="${gateway.origin}/.well-known/oauth-protected-resource/github/mcp", error="invalid_token", `
+        + `error_description="${result.body.error_description}"`,
     );
     expect(result.headers.get('access-control-expose-headers')).toBe('WWW-Authenticate, Mcp-Session-Id');
   }
@@ -209,7 +210,8 @@ describe('required scopes', () => {
     expect(result.status).toBe(403);
     expect(result.body).toEqual({ error: 'insufficient_scope', error_description: 'token lacks scope mcp:admin' });
     expect(result.challenge).toBe(
-      `Bearer resource_metadata="${gateway.origin}/.well-known/oauth-protected-resource/github/mcp", scope="mcp:tools mcp:admin", error="insufficient_scope", error_description="token lacks scope mcp:admin"`,
+      `Bearer resource_metadata="${gateway.origin}/.well-known/oauth-protected-resource/github/mcp", scope="mcp:tools mcp:admin", `
+        + 'error="insufficient_scope", error_description="token lacks scope mcp:admin"',
     );
     expect(result.headers.get('access-control-expose-headers')).toContain('WWW-Authenticate');
   });
@@ -236,7 +238,8 @@ describe('per-tool scopes (toolScopes)', () => {
     const refused = await call(toolUrl(target, 'delete_repository'), token);
     expect(refused.status).toBe(403);
     expect(refused.challenge).toBe(
-      `Bearer resource_metadata="${target.origin}/.well-known/oauth-protected-resource/github/mcp", scope="mcp:tools repo:delete", error="insufficient_scope", error_description="token lacks scope repo:delete"`,
+      `Bearer resource_metadata="${target.origin}/.well-known/oauth-protected-resource/github/mcp", scope="mcp:tools repo:delete", `
+        + 'error="insufficient_scope", error_description="token lacks scope repo:delete"',
     );
   });
 

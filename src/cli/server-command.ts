@@ -80,7 +80,8 @@ export function runServer(argv: string[], io: CliIo): string {
   }
   if (source.kind === 'image' && str(parsed, 'command') === undefined && (str(parsed, 'transport') ?? 'stdio') === 'stdio') {
     fail(
-      '--image with the stdio transport needs --command (the program the bridge starts); for a server that listens itself pass --transport http or sse',
+      '--image with the stdio transport needs --command (the program the bridge starts); for a server that listens itself pass --transport http '
+        + 'or sse',
     );
   }
   if (source.kind === 'image' && str(parsed, 'version') !== undefined) {

@@ -76,7 +76,8 @@ const ROWS: Array<{ title: string; panels: PanelSpec[] }> = [
         description: 'Share of MCP requests that ended in an error or were denied by authorization.',
         queries: [
           {
-            expr: `sum(rate(mcp_gateway_mcp_requests_total{${ROUTES}, outcome!="ok"}${RATE})) / sum(rate(mcp_gateway_mcp_requests_total{${ROUTES}}${RATE}))`,
+            expr: `sum(rate(mcp_gateway_mcp_requests_total{${ROUTES}, outcome!="ok"}${RATE})) / `
+              + `sum(rate(mcp_gateway_mcp_requests_total{${ROUTES}}${RATE}))`,
           },
         ],
       },
@@ -130,7 +131,8 @@ const ROWS: Array<{ title: string; panels: PanelSpec[] }> = [
         description: '95th percentile of tools/call latency, by target and tool.',
         queries: [
           {
-            expr: `histogram_quantile(0.95, sum by (le, target, name) (rate(mcp_gateway_mcp_request_duration_seconds_bucket{${ROUTES}, kind="tool"}${RATE})))`,
+            expr: `histogram_quantile(0.95, sum by (le, target, name) (rate(mcp_gateway_mcp_request_duration_seconds_bucket{${ROUTES}, `
+              + `kind="tool"}${RATE})))`,
             legend: '{{target}} / {{name}}',
           },
         ],

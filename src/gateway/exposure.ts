@@ -109,7 +109,10 @@ export function bindNewGateway(options: McpGatewayNewGatewayOptions, context: Ex
         check(
           'exposure gatewayClassName',
           'is missing: the Gateway would wait for an implementation nobody named, and nothing would route',
-          'Name the GatewayClass of the Gateway API implementation in the cluster (`kubectl get gatewayclass`), e.g. McpGatewayExposure.gateway({ gatewayClassName: "istio" }) — "agentgateway", "istio", "eg" (Envoy Gateway), "cilium", "nginx" (NGINX Gateway Fabric), "kgateway" — or attach to a Gateway that exists with McpGatewayExposure.existingGateway({ parentRefs: [...] }), or use McpGatewayExposure.ingress(...).',
+          'Name the GatewayClass of the Gateway API implementation in the cluster (`kubectl get gatewayclass`), e.g. McpGatewayExposure.gateway({ '
+            + 'gatewayClassName: "istio" }) — "agentgateway", "istio", "eg" (Envoy Gateway), "cilium", "nginx" (NGINX Gateway Fabric), "kgateway" '
+            + '— or attach to a Gateway that exists with McpGatewayExposure.existingGateway({ parentRefs: [...] }), or use '
+            + 'McpGatewayExposure.ingress(...).',
         );
       } else {
         check('exposure gatewayClassName', dnsSubdomainProblem(className), 'Use the name of a GatewayClass, such as "istio" or "agentgateway".');
@@ -223,7 +226,8 @@ export function bindIngress(options: McpGatewayIngressOptions, context: Exposure
         check(
           'exposure ingress controllerNamespace',
           'is missing, so the isolated gateway would accept no connection from the Ingress controller',
-          'Set controllerNamespace to the namespace the Ingress controller runs in, e.g. McpGatewayExposure.ingress({ controllerNamespace: "ingress-nginx" }), or turn isolation off with isolate: false.',
+          'Set controllerNamespace to the namespace the Ingress controller runs in, e.g. McpGatewayExposure.ingress({ controllerNamespace: '
+            + '"ingress-nginx" }), or turn isolation off with isolate: false.',
         );
       }
       if (host !== undefined) {

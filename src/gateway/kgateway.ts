@@ -54,7 +54,8 @@ function checkRoute(route: McpGatewayRoute, context: ControllerContext, check: P
   for (const target of route.targets.filter((t) => t.serviceName !== undefined && (t.serviceNamespace ?? context.chartNamespace) === undefined)) {
     check(
       'target',
-      `${JSON.stringify(target.targetName)} is the Service "${target.serviceName}" in an unknown namespace, which kgateway's proxy (in the Gateway's namespace) cannot address by a short name`,
+      `${JSON.stringify(target.targetName)} is the Service "${target.serviceName}" in an unknown namespace, which kgateway's proxy (in the `
+        + 'Gateway\'s namespace) cannot address by a short name',
       "Give the charts a namespace (new Chart(app, 'x', { namespace: 'mcp' })).",
     );
   }

@@ -158,8 +158,10 @@ export class RuntimeDataPlane {
         propError(
           scope,
           'sessionKey',
-          'is missing, but the gateway may run more than one pod: each would encrypt session ids with its own random key, so sessions would break on scale-out and rolling updates',
-          'Create a shared key once, `kubectl create secret generic mcp-session --from-literal=key=$(openssl rand -hex 32)`, and pass it: sessionKey: kplus.EnvValue.fromSecretValue({ secret: kplus.Secret.fromSecretName(this, "SessionKey", "mcp-session"), key: "key" }).',
+          'is missing, but the gateway may run more than one pod: each would encrypt session ids with its own random key, so sessions would break '
+            + 'on scale-out and rolling updates',
+          'Create a shared key once, `kubectl create secret generic mcp-session --from-literal=key=$(openssl rand -hex 32)`, and pass it: '
+            + 'sessionKey: kplus.EnvValue.fromSecretValue({ secret: kplus.Secret.fromSecretName(this, "SessionKey", "mcp-session"), key: "key" }).',
         ),
       );
     } else if (props.sessionKey !== undefined && (secretRef === undefined || !secretRef.key)) {
@@ -168,7 +170,8 @@ export class RuntimeDataPlane {
           scope,
           'sessionKey',
           'is not a key of a Secret: a literal or ConfigMap value would be stored in plain text in the manifests',
-          'Keep the key in a Secret (`kubectl create secret generic mcp-session --from-literal=key=$(openssl rand -hex 32)`) and pass kplus.EnvValue.fromSecretValue({ secret: kplus.Secret.fromSecretName(this, "SessionKey", "mcp-session"), key: "key" }).',
+          'Keep the key in a Secret (`kubectl create secret generic mcp-session --from-literal=key=$(openssl rand -hex 32)`) and pass '
+            + 'kplus.EnvValue.fromSecretValue({ secret: kplus.Secret.fromSecretName(this, "SessionKey", "mcp-session"), key: "key" }).',
         ),
       );
     }

@@ -133,6 +133,8 @@ export function kmcpProblems(server: IConstruct, props: McpServerProps, protocol
   if (props.gatewayImage !== undefined) {
     cannot('gatewayImage', 'it bridges stdio with its own agentgateway init container', `Drop gatewayImage, ${useKubernetes}`);
   }
-  if (props.stdioPool !== undefined) {cannot('stdioPool', 'its bridge starts one process per session, without a pool', `Drop stdioPool, ${useKubernetes}`);}
+  if (props.stdioPool !== undefined) {
+    cannot('stdioPool', 'its bridge starts one process per session, without a pool', `Drop stdioPool, ${useKubernetes}`);
+  }
   return errors;
 }

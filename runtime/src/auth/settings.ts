@@ -121,7 +121,9 @@ export function resolveAuthSettings(config: McpAuthentication, configPath: strin
     else backchannelUrl = config.backchannelUrl.replace(/\/+$/, '');
   }
 
-  if (config.clientId !== undefined && (typeof config.clientId !== 'string' || config.clientId === '')) {problem('clientId', 'must be a non-empty string');}
+  if (config.clientId !== undefined && (typeof config.clientId !== 'string' || config.clientId === '')) {
+    problem('clientId', 'must be a non-empty string');
+  }
 
   if (issues.length > 0) throw new ConfigError(issues);
   return {

@@ -86,14 +86,18 @@ export function checkRule(parsed: ParsedExpr): RuleFacts {
         const local = bound.get(name);
         if (local !== undefined) return local;
         const declared = ENVIRONMENT[name];
-        if (declared === undefined) {throw new RuleCheckError(`unknown variable "${name}" (the gateway provides ${Object.keys(ENVIRONMENT).join(', ')})`, offsetOf(expr));}
+        if (declared === undefined) {
+          throw new RuleCheckError(`unknown variable "${name}" (the gateway provides ${Object.keys(ENVIRONMENT).join(', ')})`, offsetOf(expr));
+        }
         return declared;
       }
       case 'selectExpr': {
         const operand = kind.value.operand!;
         const owner = typeOf(operand, bound);
         const member = memberType(owner, kind.value.field, describe(operand), offsetOf(expr));
-        if (isMcpKind(operand) && (kind.value.field === 'tool' || kind.value.field === 'prompt' || kind.value.field === 'resource')) {kinds.add(kind.value.field);}
+        if (isMcpKind(operand) && (kind.value.field === 'tool' || kind.value.field === 'prompt' || kind.value.field === 'resource')) {
+          kinds.add(kind.value.field);
+        }
         if (kind.value.testOnly && describe(operand).startsWith('mcp')) guarded = true;
         return kind.value.testOnly ? 'bool' : member;
       }
@@ -104,7 +108,9 @@ export function checkRule(parsed: ParsedExpr): RuleFacts {
         if (name === '_[_]') return indexType(argTypes[0], args[1], offsetOf(expr));
         if (name === '_?_:_') return argTypes[1] === argTypes[2] ? argTypes[1] : 'dyn';
         if (BOOLEAN_FUNCTIONS.has(name)) return 'bool';
-        if (name === '_+_' || name === '_-_' || name === '_*_' || name === '_/_' || name === '_%_') {return argTypes[0] === argTypes[1] ? argTypes[0] : 'dyn';}
+        if (name === '_+_' || name === '_-_' || name === '_*_' || name === '_/_' || name === '_%_') {
+          return argTypes[0] === argTypes[1] ? argTypes[0] : 'dyn';
+        }
         if (name === '-_') return argTypes[0];
         if (CONVERSIONS[name] !== undefined) return CONVERSIONS[name];
         return 'dyn';

@@ -183,7 +183,9 @@ function checkStdioPool(backend: McpBackend, path: string, issues: ConfigIssue[]
 
 function checkPolicies(policies: RoutePolicies | undefined, path: string, issues: ConfigIssue[]): void {
   policies?.localRateLimit?.forEach((bucket, index) => {
-    if (!parseDuration(bucket.fillInterval)) {issues.push({ path: `${path}.localRateLimit[${index}].fillInterval`, message: 'must be a positive duration' });}
+    if (!parseDuration(bucket.fillInterval)) {
+      issues.push({ path: `${path}.localRateLimit[${index}].fillInterval`, message: 'must be a positive duration' });
+    }
   });
   const skew = policies?.mcpAuthentication?.clockSkew;
   if (skew !== undefined && parseDuration(skew) === undefined) {

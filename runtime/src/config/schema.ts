@@ -25,7 +25,8 @@ export const configSchema = {
   $id: 'https://cdk8s-mcp.dev/schema/gateway-config.json',
   title: 'cdk8s-mcp gateway configuration',
   description:
-    "agentgateway's standalone configuration format (binds → listeners → routes), restricted to what the MCP gateway serves. Either `binds` (full form) or `mcp` (shorthand), or both.",
+    "agentgateway's standalone configuration format (binds → listeners → routes), restricted to what the MCP gateway serves. Either `binds` (full "
+      + 'form) or `mcp` (shorthand), or both.',
   type: 'object',
   additionalProperties: false,
   properties: {
@@ -208,7 +209,8 @@ export const configSchema = {
         dnsRebindingProtection: {
           type: 'boolean',
           description:
-            'When true, Host and Origin must be loopback names. Default: true when the gateway listens on a loopback address. Origin is always checked against CORS `allowOrigins`.',
+            'When true, Host and Origin must be loopback names. Default: true when the gateway listens on a loopback address. Origin is always '
+              + 'checked against CORS `allowOrigins`.',
         },
         serverInfo: { $ref: '#/$defs/serverInfo' },
         stdio: {
@@ -228,7 +230,9 @@ export const configSchema = {
             warmup: {
               type: 'boolean',
               description:
-                'Extension: at start-up run each stdio target once (initialize, then stop it) and keep /readyz at 503 until that succeeded, so npx/uvx downloads happen before clients arrive. A target that cannot start keeps the gateway unready. Default false (the bridge command line turns it on).',
+                'Extension: at start-up run each stdio target once (initialize, then stop it) and keep /readyz at 503 until that succeeded, so '
+                  + 'npx/uvx downloads happen before clients arrive. A target that cannot start keeps the gateway unready. Default false (the '
+                  + 'bridge command line turns it on).',
             },
           },
         },
@@ -275,7 +279,8 @@ export const configSchema = {
                   type: 'integer',
                   minimum: 0,
                   description:
-                    'Processes kept started and pre-initialized for the next sessions; each one taken is replaced in the background. Default 0 (the bridge command line: 1).',
+                    'Processes kept started and pre-initialized for the next sessions; each one taken is replaced in the background. Default 0 '
+                      + '(the bridge command line: 1).',
                 },
                 idleTimeout: duration('Spares are stopped when no session took one for this long; the next session refills the pool. Default `10m`.'),
                 maxProcesses: {
@@ -286,12 +291,15 @@ export const configSchema = {
                 reuse: {
                   type: 'boolean',
                   description:
-                    'A finished session gives its process back to the pool when it carries no session state (no logging/setLevel, subscription, roots change, server-to-client request or unanswered request). Only for servers whose tools keep no per-session state. Default false.',
+                    'A finished session gives its process back to the pool when it carries no session state (no logging/setLevel, subscription, '
+                      + 'roots change, server-to-client request or unanswered request). Only for servers whose tools keep no per-session state. '
+                      + 'Default false.',
                 },
                 shared: {
                   type: 'boolean',
                   description:
-                    'One process serves every session with JSON-RPC ids remapped. Only for servers without per-session state: server-to-client requests, logging/setLevel and resources/subscribe are refused. Default false.',
+                    'One process serves every session with JSON-RPC ids remapped. Only for servers without per-session state: server-to-client '
+                      + 'requests, logging/setLevel and resources/subscribe are refused. Default false.',
                 },
               },
             },

@@ -81,7 +81,8 @@ export function planFromManifests(path: string, options: DevPlanOptions = {}): D
     const server = bridged.find((b) => selects(service.object.spec?.selector, b.podLabels) && sameNamespace(service.object, b.namespace));
     if (!server) {
       notes.push(
-        `${where}: target "${target.name}" is Service ${qualified(service.object)}, which does not run a stdio bridge; it is unreachable outside the cluster`,
+        `${where}: target "${target.name}" is Service ${qualified(service.object)}, which does not run a stdio bridge; it is unreachable outside `
+          + 'the cluster',
       );
       return target;
     }

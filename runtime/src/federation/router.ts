@@ -54,7 +54,9 @@ const CLIENT_REQUESTS = new Set([
  */
 function methodNotFound(message: JsonRpcMessage): JsonRpcMessage {
   const text = `Method not found: ${message.method}`;
-  if (message.params?._meta?.['io.modelcontextprotocol/protocolVersion'] === MODERN_PROTOCOL) {throw new UpstreamError(text, METHOD_NOT_FOUND, undefined, 404);}
+  if (message.params?._meta?.['io.modelcontextprotocol/protocolVersion'] === MODERN_PROTOCOL) {
+    throw new UpstreamError(text, METHOD_NOT_FOUND, undefined, 404);
+  }
   return errorResponse(message.id, METHOD_NOT_FOUND, text);
 }
 
@@ -213,7 +215,9 @@ export class Router {
   private async discover(message: JsonRpcMessage, call: ClientCall): Promise<JsonRpcMessage> {
     const answers = await this.fanOut(message, call);
     const failed = answers.find(({ answer }) => answer.error);
-    if (failed || answers.length === 0) {return { ...(failed?.answer ?? errorResponse(message.id, METHOD_NOT_FOUND, 'Method not found: server/discover')), id: message.id };}
+    if (failed || answers.length === 0) {
+      return { ...(failed?.answer ?? errorResponse(message.id, METHOD_NOT_FOUND, 'Method not found: server/discover')), id: message.id };
+    }
     const versionLists = answers.map(({ answer }) =>
       Array.isArray(answer.result?.supportedVersions) ? (answer.result!.supportedVersions as string[]) : [],
     );
@@ -270,7 +274,9 @@ export class Router {
         }
       }),
     );
-    if (owners.length > 1) {throw new UpstreamError(`${kind} ${name} is served by several targets: ${owners.map((i) => targets[i].name).join(', ')}`, INVALID_PARAMS);}
+    if (owners.length > 1) {
+      throw new UpstreamError(`${kind} ${name} is served by several targets: ${owners.map((i) => targets[i].name).join(', ')}`, INVALID_PARAMS);
+    }
     return owners.length === 1 ? { target: targets[owners[0]], index: owners[0], name } : undefined;
   }
 

@@ -130,7 +130,9 @@ export class McpSession {
 
   /** Runs the client's `initialize` against every target; returns the (merged) result. */
   async initialize(message: JsonRpcMessage): Promise<JsonRpcMessage> {
-    if (this.initializeStarted) {throw new UpstreamError('Invalid Request: this session is already initialized; open a new session to initialize again', INVALID_REQUEST);}
+    if (this.initializeStarted) {
+      throw new UpstreamError('Invalid Request: this session is already initialized; open a new session to initialize again', INVALID_REQUEST);
+    }
     this.initializeStarted = true;
     const started = performance.now();
     // Counted and traced like any request; the transport answers it itself, so the sink goes unused.
@@ -240,7 +242,8 @@ export class McpSession {
     const movable = state.t.every(([, kind, upstreamSession]) => kind === 'mcp' || (kind !== 'stdio' && upstreamSession === null));
     if (!movable) {
       throw new SessionNotResumable(
-        'session not found: it includes stdio or legacy SSE targets, whose processes and streams live in the gateway replica that created it; such sessions cannot move to another replica or survive a restart. Initialize a new session.',
+        'session not found: it includes stdio or legacy SSE targets, whose processes and streams live in the gateway replica that created it; '
+          + 'such sessions cannot move to another replica or survive a restart. Initialize a new session.',
       );
     }
     for (const [name, kind, upstreamSession, version] of state.t) {

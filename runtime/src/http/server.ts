@@ -82,7 +82,9 @@ export class BindServer {
   private handle(req: IncomingMessage, res: ServerResponse): void {
     const path = (req.url ?? '/').split('?')[0];
     if (req.method === 'GET' && path === '/healthz') return plain(res, 200, 'ok');
-    if (req.method === 'GET' && path === '/readyz') {return this.readiness.ready ? plain(res, 200, 'ready') : plain(res, 503, this.readiness.notReadyReason ?? 'not ready');}
+    if (req.method === 'GET' && path === '/readyz') {
+      return this.readiness.ready ? plain(res, 200, 'ready') : plain(res, 503, this.readiness.notReadyReason ?? 'not ready');
+    }
     if (this.readiness.draining) {
       // Draining: a request that arrives while the load balancer takes this pod out is refused, not started and cut off.
       res.setHeader('connection', 'close');

@@ -80,7 +80,8 @@ export class Admission {
       if (held >= this.settings.maxSessionsPerSubject) {
         throw limitError(
           'subject_sessions',
-          `Too many sessions for this client: it holds ${held} (config.limits.maxSessionsPerSubject = ${this.settings.maxSessionsPerSubject}); end some with DELETE or retry later`,
+          `Too many sessions for this client: it holds ${held} (config.limits.maxSessionsPerSubject = ${this.settings.maxSessionsPerSubject}); `
+            + 'end some with DELETE or retry later',
         );
       }
     }
@@ -89,7 +90,8 @@ export class Admission {
     if (stdio.processes > 0 && stdio.poolHasRoom && running + stdio.processes > stdio.maxPerSubject) {
       throw limitError(
         'subject_processes',
-        `Too many stdio processes for this client on backend "${stdio.name}": it holds ${running} (stdio.maxProcessesPerSubject = ${stdio.maxPerSubject}); end a session or retry later`,
+        `Too many stdio processes for this client on backend "${stdio.name}": it holds ${running} (stdio.maxProcessesPerSubject = `
+          + `${stdio.maxPerSubject}); end a session or retry later`,
       );
     }
     if (counts.session) {
@@ -152,7 +154,8 @@ export class RateLimiter {
         const whose = limit.per === 'route' ? 'this route' : limit.per === 'subject' ? 'this client' : `tool "${tool}" for this client`;
         throw limitError(
           limit.per === 'route' ? 'rate_route' : limit.per === 'subject' ? 'rate_subject' : 'rate_tool',
-          `Rate limit exceeded for ${whose}: ${limit.maxTokens} requests, ${limit.tokensPerFill} more every ${limit.fillIntervalMs} ms (localRateLimit[${index}]); retry in ${retryAfterS}s`,
+          `Rate limit exceeded for ${whose}: ${limit.maxTokens} requests, ${limit.tokensPerFill} more every ${limit.fillIntervalMs} ms `
+            + `(localRateLimit[${index}]); retry in ${retryAfterS}s`,
           retryAfterS,
         );
       }
@@ -184,7 +187,9 @@ export class RateLimiter {
     for (const [key, bucket] of this.buckets) {
       const index = Number(key.split('\u0000')[0]);
       const limit = this.limits[index];
-      if (bucket.tokens + Math.floor((now - bucket.filledAt) / limit.fillIntervalMs) * limit.tokensPerFill >= limit.maxTokens) {this.buckets.delete(key);}
+      if (bucket.tokens + Math.floor((now - bucket.filledAt) / limit.fillIntervalMs) * limit.tokensPerFill >= limit.maxTokens) {
+        this.buckets.delete(key);
+      }
     }
   }
 }

@@ -70,7 +70,8 @@ function droppedResponse(id: string | number, bytes: number, maxBytes: number): 
     id,
     error: {
       code: INTERNAL_ERROR,
-      message: `the response (${bytes} bytes) was delivered once but not kept for replay: the session's replay buffer is limited to ${maxBytes} bytes (config.limits.maxReplayBytes); repeat the request`,
+      message: `the response (${bytes} bytes) was delivered once but not kept for replay: the session's replay buffer is limited to ${maxBytes} `
+        + 'bytes (config.limits.maxReplayBytes); repeat the request',
     },
   });
 }

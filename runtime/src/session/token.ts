@@ -48,7 +48,8 @@ export function capabilityNames(capabilities: Record<string, unknown>): string[]
 export class SessionIdTooLarge extends Error {
   constructor(readonly chars: number) {
     super(
-      `the session state does not fit an Mcp-Session-Id: ${chars} characters, at most ${MAX_SESSION_ID_CHARS} (an upstream session id or a token subject is too long)`,
+      `the session state does not fit an Mcp-Session-Id: ${chars} characters, at most ${MAX_SESSION_ID_CHARS} (an upstream session id or a token `
+        + 'subject is too long)',
     );
   }
 }

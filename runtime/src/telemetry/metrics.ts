@@ -101,7 +101,8 @@ export class PrometheusMetrics implements Telemetry {
     });
     this.poolEvents = new Counter({
       name: 'mcp_gateway_stdio_pool_events_total',
-      help: 'How sessions got a stdio process (hit: a ready spare, miss: none ready, reused, shared) and processes retired or messages refused by the pool',
+      help: 'How sessions got a stdio process (hit: a ready spare, miss: none ready, reused, shared) and processes retired or messages refused by '
+        + 'the pool',
       labelNames: ['route', 'target', 'event'],
       registers,
     });

@@ -49,7 +49,9 @@ export function invalidReason(value: unknown): string | undefined {
   }
   if (message.method !== undefined) {
     if (typeof message.method !== 'string' || message.method === '') return 'method must be a non-empty string';
-    if (message.params !== undefined && (typeof message.params !== 'object' || message.params === null)) {return 'params must be an object or an array';}
+    if (message.params !== undefined && (typeof message.params !== 'object' || message.params === null)) {
+      return 'params must be an object or an array';
+    }
     return undefined;
   }
   if (!hasId) return 'a message needs a method (request or notification) or an id (response)';

@@ -236,7 +236,9 @@ async function post(
     throw new HttpFailure(406, INVALID_REQUEST, 'Not Acceptable: Client must accept both application/json and text/event-stream');
   }
   const contentType = (header(req, 'content-type') ?? '').split(';')[0].trim().toLowerCase();
-  if (contentType !== 'application/json') {throw new HttpFailure(415, INVALID_REQUEST, 'Unsupported Media Type: Content-Type must be application/json');}
+  if (contentType !== 'application/json') {
+    throw new HttpFailure(415, INVALID_REQUEST, 'Unsupported Media Type: Content-Type must be application/json');
+  }
   let headerVersion: string | undefined;
   let versionRefused: HttpFailure | undefined;
   try {
@@ -248,7 +250,9 @@ async function post(
   }
   const body = await readBody(req, endpoint.maxBodyBytes, endpoint.bodyTimeoutMs);
   const text = body.toString('utf8');
-  if (nestsDeeperThan(text, MAX_JSON_DEPTH)) {throw new HttpFailure(400, INVALID_REQUEST, `Invalid Request: JSON nested deeper than ${MAX_JSON_DEPTH} levels`);}
+  if (nestsDeeperThan(text, MAX_JSON_DEPTH)) {
+    throw new HttpFailure(400, INVALID_REQUEST, `Invalid Request: JSON nested deeper than ${MAX_JSON_DEPTH} levels`);
+  }
   let parsed: unknown;
   try {
     parsed = JSON.parse(text);
@@ -315,7 +319,8 @@ async function post(
         throw new HttpFailure(
           400,
           HEADER_MISMATCH,
-          `Bad Request: MCP-Protocol-Version header (${headerVersion ?? 'absent'}) does not match _meta protocol version (${String(modernVersion ?? 'absent')})`,
+          `Bad Request: MCP-Protocol-Version header (${headerVersion ?? 'absent'}) does not match _meta protocol version `
+            + `(${String(modernVersion ?? 'absent')})`,
         );
       }
     } catch (error) {
@@ -346,7 +351,9 @@ async function post(
   const requests = messages.filter(isRequest);
   for (const message of messages) {
     if (isResponse(message)) {
-      if (!session.handleResponse(message)) {endpoint.logger.warn('response to an unknown server request dropped', { session: session.id, id: message.id });}
+      if (!session.handleResponse(message)) {
+        endpoint.logger.warn('response to an unknown server request dropped', { session: session.id, id: message.id });
+      }
     } else if (!isRequest(message)) {
       session.handleNotification(message);
     }

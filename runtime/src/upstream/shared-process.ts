@@ -228,7 +228,8 @@ export class SharedProcess {
           id: message.id,
           error: {
             code: SHARED_REFUSED,
-            message: `${message.method} refused by mcp-gateway: this process is shared between sessions (stdio.pool.shared), so a server-to-client request cannot be attributed to one caller`,
+            message: `${message.method} refused by mcp-gateway: this process is shared between sessions (stdio.pool.shared), so a `
+              + 'server-to-client request cannot be attributed to one caller',
           },
         })
         .catch(() => undefined);

@@ -178,7 +178,8 @@ export class StdioPool implements ProcessSource {
     if (spare) return spare;
     if (settings.maxProcesses < this.settings.maxProcesses && this.countOf(target) >= settings.maxProcesses) {
       throw new UpstreamError(
-        `stdio process limit reached: target "${target}" already runs ${this.countOf(target)} processes (pool.maxProcesses = ${settings.maxProcesses}); retry later`,
+        `stdio process limit reached: target "${target}" already runs ${this.countOf(target)} processes (pool.maxProcesses = `
+          + `${settings.maxProcesses}); retry later`,
         UNAVAILABLE,
         undefined,
         undefined,
@@ -211,7 +212,8 @@ export class StdioPool implements ProcessSource {
     if (this.draining) throw new UpstreamError('the gateway is shutting down', UNAVAILABLE, undefined, undefined, 'connect_failed');
     if (this.live >= this.settings.maxProcesses) {
       throw new UpstreamError(
-        `stdio process limit reached: backend "${this.backendName}" already runs ${this.live} processes (stdio.maxProcesses = ${this.settings.maxProcesses}); retry later`,
+        `stdio process limit reached: backend "${this.backendName}" already runs ${this.live} processes (stdio.maxProcesses = `
+          + `${this.settings.maxProcesses}); retry later`,
         UNAVAILABLE,
         undefined,
         undefined,

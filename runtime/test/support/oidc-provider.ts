@@ -302,7 +302,9 @@ export class TestOpenIdProvider {
       if (!accountId) throw new Error('consent without a signed-in user');
       const grant = new this.provider.Grant({ clientId, accountId });
       grant.addOIDCScope(String(details.params.scope ?? ''));
-      for (const indicator of [details.params.resource].flat()) {if (typeof indicator === 'string') grant.addResourceScope(indicator, this.resourceScope);}
+      for (const indicator of [details.params.resource].flat()) {
+        if (typeof indicator === 'string') grant.addResourceScope(indicator, this.resourceScope);
+      }
       await this.provider.interactionFinished(req, res, { consent: { grantId: await grant.save() } }, { mergeWithLastSubmission: true });
       return;
     }
