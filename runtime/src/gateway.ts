@@ -2,7 +2,7 @@ import { AdminServer, type AdminEndpoints } from './admin/server.js';
 import { adminStatus, type AdminStatus } from './admin/status.js';
 import type { RouteAuthenticator } from './auth/index.js';
 import type { ListenAddress, ResolvedConfig, ResolvedRoute } from './config/model.js';
-import type { BackendContext } from './federation/session.js';
+import type { BackendContext, McpSession } from './federation/session.js';
 import { compileMatcher, endpointPathOf, type CompiledListener, type CompiledRoute } from './http/routes.js';
 import { BindServer } from './http/server.js';
 import { Admission, RateLimiter } from './session/limits.js';
@@ -89,7 +89,7 @@ export class Gateway {
   private readonly logger: Logger;
   private readonly warmupTimeoutMs?: number;
   private readonly telemetry: Telemetry;
-  private readonly sessions: SessionStore;
+  private readonly sessions: SessionStore<McpSession>;
   private readonly codec: SessionCodec;
   private readonly pools = new Map<string, StdioPool>();
   private readonly admission: Admission;
@@ -125,7 +125,7 @@ export class Gateway {
     if (options.telemetry) parts.push(options.telemetry);
     this.telemetry = combineTelemetry(parts);
     observability.activity.onTruncated = (route, bytes) => this.telemetry.bytesDropped?.(route, 'admin_activity', bytes);
-    this.sessions = new SessionStore(initial.settings.sessionTtlMs, this.logger, this.telemetry);
+    this.sessions = new SessionStore<McpSession>(initial.settings.sessionTtlMs, this.logger, this.telemetry);
     this.admission = new Admission(initial.settings);
     if (initial.settings.sessionKey) {
       this.codec = new SessionCodec(initial.settings.sessionKey);

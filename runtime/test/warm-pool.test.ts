@@ -1,7 +1,7 @@
 import { availableParallelism } from 'node:os';
+import type { JsonRpcMessage } from '../src/protocol/jsonrpc.js';
 import type { Logger } from '../src/telemetry/logger.js';
 import type { StdioConnection } from '../src/upstream/stdio.js';
-import type { JsonRpcMessage } from '../src/upstream/types.js';
 import { handshakeKey, WarmPool, type ProcessSource, type WarmPoolSettings } from '../src/upstream/warm-pool.js';
 
 const quiet: Logger = { debug() {}, info() {}, warn() {}, error() {}, child: () => quiet };

@@ -3,8 +3,9 @@ import type { IssuerChannel } from './issuer-channel.js';
 import type { AuthorizationServerMetadataSource } from './metadata-source.js';
 import type { IdentityProvider } from './provider.js';
 import { sendJson, sendPreflight, setOpenCors } from './responses.js';
+import { readBody } from '../protocol/body.js';
+import { McpError } from '../protocol/errors.js';
 import type { Logger } from '../telemetry/logger.js';
-import { BodyTooLarge, readBody } from '../transport/body.js';
 
 const MAX_REGISTRATION_BYTES = 64 * 1024;
 /** Headers a registration request may carry to the provider (an initial access token, or Okta's SSWS key). */
@@ -38,7 +39,7 @@ export class RegistrationProxy {
     try {
       body = await readBody(req, MAX_REGISTRATION_BYTES);
     } catch (error) {
-      if (error instanceof BodyTooLarge) {
+      if (error instanceof McpError && error.kind === 'payload_too_large') {
         return sendJson(res, 413, {
           error: 'invalid_client_metadata',
           error_description: `registration request larger than ${MAX_REGISTRATION_BYTES} bytes`,

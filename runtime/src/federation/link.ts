@@ -1,10 +1,10 @@
+import { McpError, type UpstreamErrorReason } from '../protocol/errors.js';
+import type { JsonRpcMessage } from '../protocol/jsonrpc.js';
+import { MODERN_PROTOCOL } from '../protocol/versions.js';
+import type { CallSink } from '../session/sink.js';
 import { redactText } from '../telemetry/redact.js';
-import type { UpstreamErrorReason } from '../telemetry/telemetry.js';
 import type { SpanHandle } from '../telemetry/tracing.js';
-import { INVALID_REQUEST, MODERN_PROTOCOL, UPSTREAM_TIMEOUT } from '../transport/jsonrpc.js';
-import type { CallSink } from '../transport/responder.js';
-import { UNAVAILABLE } from '../upstream/stdio-pool.js';
-import { UpstreamError, type JsonRpcMessage, type UpstreamConnection } from '../upstream/types.js';
+import type { UpstreamConnection } from '../upstream/types.js';
 
 /** How long the session waits for the upstream's standalone stream to open before sending on without it. */
 const STREAM_OPEN_WAIT_MS = 30_000;
@@ -92,7 +92,7 @@ export class TargetLink {
 
   /** Sends `message` (a request) with an id of our own; resolves with the upstream's response, id untouched. */
   request(message: JsonRpcMessage, call?: ClientCall): Promise<JsonRpcMessage> {
-    if (this.lostReason) return Promise.reject(new UpstreamError(this.lostReason.message, UNAVAILABLE));
+    if (this.lostReason) return Promise.reject(new McpError('unavailable', this.lostReason.message));
     const span = call?.span?.child(`${message.method ?? ''} ${this.name}`, {
       'mcp.method.name': message.method,
       'mcp.target': this.name,
@@ -126,11 +126,9 @@ export class TargetLink {
         this.pending.delete(id);
         if (error.code === 404 && this.connection.sessionId !== undefined) {
           // The upstream ended its session (expired, or deleted through another replica): so has ours.
-          const gone = new UpstreamError(
+          const gone = new McpError(
+            'session_not_found',
             `Session not found: target "${this.name}" no longer knows this session; initialize a new one`,
-            INVALID_REQUEST,
-            undefined,
-            404,
           );
           reject(gone);
           this.events.failed?.(this, 'session_not_found', gone.message);
@@ -142,10 +140,10 @@ export class TargetLink {
           // 2026-07-28: a server answers a request it refuses with an HTTP error status and a JSON-RPC error
           // (404/-32601 for a removed method, 400/-32602 for bad _meta…). That is its answer, relayed as it is.
           this.events.answered?.(this);
-          reject(new UpstreamError(refusal.message, refusal.code, refusal.data, refusal.status));
+          reject(McpError.relayed(refusal.code, refusal.message, refusal.data, refusal.status));
           return;
         }
-        const failure = new UpstreamError(`target "${this.name}" failed ${method}: ${describeFetchError(error)}`, UNAVAILABLE);
+        const failure = new McpError('unavailable', `target "${this.name}" failed ${method}: ${describeFetchError(error)}`);
         this.events.failed?.(this, 'unavailable', failure.message);
         reject(failure);
       });
@@ -166,7 +164,7 @@ export class TargetLink {
       void this.connection
         .send({ jsonrpc: '2.0', method: 'notifications/cancelled', params: { requestId: id, reason: 'gateway timeout' } })
         .catch(() => undefined);
-      const failure = new UpstreamError(`target "${this.name}" did not answer ${method} within ${formatMs(this.timeoutMs)}`, UPSTREAM_TIMEOUT);
+      const failure = new McpError('upstream_timeout', `target "${this.name}" did not answer ${method} within ${formatMs(this.timeoutMs)}`);
       this.events.failed?.(this, 'timeout', failure.message);
       reject(failure);
     }, this.timeoutMs);
@@ -198,7 +196,7 @@ export class TargetLink {
   }
 
   async close(terminate = false): Promise<void> {
-    this.failAll(new UpstreamError(`session closed while target "${this.name}" was handling the request`, UNAVAILABLE));
+    this.failAll(new McpError('unavailable', `session closed while target "${this.name}" was handling the request`));
     this.lostReason ??= new Error(`target "${this.name}" connection closed`);
     await this.connection.close(terminate);
   }
@@ -220,7 +218,7 @@ export class TargetLink {
   private lose(reason: Error): void {
     if (this.lostReason) return;
     this.lostReason = reason;
-    if (!(reason instanceof UpstreamError && reason.httpStatus === 404)) this.events.failed?.(this, 'connection_lost', reason.message);
+    if (!(reason instanceof McpError && reason.kind === 'session_not_found')) this.events.failed?.(this, 'connection_lost', reason.message);
     this.failAll(reason);
     this.events.lost(this, reason);
   }
@@ -228,7 +226,7 @@ export class TargetLink {
   private failAll(reason: Error): void {
     for (const [id, pending] of this.pending) {
       clearTimeout(pending.timer);
-      pending.reject(new UpstreamError(`${reason.message} while handling ${pending.method}`, UNAVAILABLE));
+      pending.reject(new McpError('unavailable', `${reason.message} while handling ${pending.method}`));
       this.pending.delete(id);
     }
   }

@@ -4,10 +4,11 @@ import { decodeCursor, encodeCursor, prefixName, prefixUri, splitName, splitUri 
 import type { McpAuthorizer, RequestFacts, ResourceRef } from '../authz/index.js';
 import type { ResolvedBackend } from '../config/model.js';
 import type { McpTarget } from '../config/types.js';
+import { INVALID_PARAMS, McpError, METHOD_NOT_FOUND } from '../protocol/errors.js';
+import { errorResponse, type JsonRpcMessage } from '../protocol/jsonrpc.js';
+import { metaProtocolVersion, MODERN_PROTOCOL } from '../protocol/versions.js';
 import type { Logger } from '../telemetry/logger.js';
 import type { Telemetry } from '../telemetry/telemetry.js';
-import { errorResponse, INVALID_PARAMS, METHOD_NOT_FOUND, MODERN_PROTOCOL } from '../transport/jsonrpc.js';
-import { UpstreamError, type JsonRpcMessage } from '../upstream/types.js';
 
 type Json = Record<string, unknown>;
 
@@ -54,9 +55,7 @@ const CLIENT_REQUESTS = new Set([
  */
 function methodNotFound(message: JsonRpcMessage): JsonRpcMessage {
   const text = `Method not found: ${message.method}`;
-  if (message.params?._meta?.['io.modelcontextprotocol/protocolVersion'] === MODERN_PROTOCOL) {
-    throw new UpstreamError(text, METHOD_NOT_FOUND, undefined, 404);
-  }
+  if (metaProtocolVersion(message.params) === MODERN_PROTOCOL) throw new McpError('unknown_method', text);
   return errorResponse(message.id, METHOD_NOT_FOUND, text);
 }
 
@@ -275,7 +274,7 @@ export class Router {
       }),
     );
     if (owners.length > 1) {
-      throw new UpstreamError(`${kind} ${name} is served by several targets: ${owners.map((i) => targets[i].name).join(', ')}`, INVALID_PARAMS);
+      throw new McpError('invalid_params', `${kind} ${name} is served by several targets: ${owners.map((i) => targets[i].name).join(', ')}`);
     }
     return owners.length === 1 ? { target: targets[owners[0]], index: owners[0], name } : undefined;
   }
@@ -303,7 +302,7 @@ export class Router {
       const response = await link.request({ jsonrpc: '2.0', method: message.method, params }, call);
       // A target that does not serve this kind of list simply contributes nothing.
       if (response.error?.code === METHOD_NOT_FOUND) return { index, link, result: {} as Json };
-      if (response.error) throw new UpstreamError(`target "${target.name}": ${response.error.message}`, response.error.code);
+      if (response.error) throw McpError.relayed(response.error.code, `target "${target.name}": ${response.error.message}`);
       return { index, link, result: response.result ?? {} };
     });
     const items: Json[] = [];

@@ -5,17 +5,19 @@ import { CLIENT_NOTIFICATIONS, isPassthrough, Router } from './router.js';
 import type { McpAuthorizer, RequestFacts } from '../authz/index.js';
 import type { ResolvedBackend } from '../config/model.js';
 import type { McpTarget } from '../config/types.js';
+import { INTERNAL_ERROR, McpError, REQUEST_CANCELLED, type UpstreamErrorReason } from '../protocol/errors.js';
+import { errorResponse, type JsonRpcMessage, type RequestId } from '../protocol/jsonrpc.js';
+import { DEFAULT_PROTOCOL_VERSION, META_SUBSCRIPTION_ID } from '../protocol/versions.js';
+import type { CallSink } from '../session/sink.js';
 import { EventStream, parseEventId, ReplayBudget, type SseWriter } from '../session/streams.js';
 import { capabilityNames, type SessionState } from '../session/token.js';
 import type { Logger } from '../telemetry/logger.js';
-import type { CallKind, Telemetry, UpstreamErrorReason } from '../telemetry/telemetry.js';
+import type { CallKind, Telemetry } from '../telemetry/telemetry.js';
 import { carrierOf, type TraceCarrier, type Tracer } from '../telemetry/tracing.js';
-import { errorResponse, INTERNAL_ERROR, INVALID_REQUEST, type RequestId } from '../transport/jsonrpc.js';
-import type { CallSink } from '../transport/responder.js';
-import { connectTarget, resumeTarget } from '../upstream/connect.js';
+import { connectTarget, resumeTarget, type ConnectContext } from '../upstream/connect.js';
 import type { ClientCredentials } from '../upstream/http.js';
-import { UNAVAILABLE, type StdioPool } from '../upstream/stdio-pool.js';
-import { UpstreamError, type JsonRpcMessage } from '../upstream/types.js';
+import type { StdioPool } from '../upstream/stdio-pool.js';
+import type { UpstreamConnection } from '../upstream/types.js';
 
 type Json = Record<string, unknown>;
 
@@ -35,6 +37,8 @@ export interface BackendContext {
   readonly telemetry: Telemetry;
   /** Undefined unless `config.tracing` is set. */
   readonly tracer?: Tracer;
+  /** Opens a connection to a target: `connectTarget` unless set (tests put in-memory upstreams here). */
+  readonly connect?: (target: McpTarget, context: ConnectContext) => Promise<UpstreamConnection>;
 }
 
 const CALL_KINDS: Record<string, CallKind> = {
@@ -45,12 +49,7 @@ const CALL_KINDS: Record<string, CallKind> = {
   'resources/unsubscribe': 'resource',
 };
 
-/** A session that cannot be rebuilt here (stdio or legacy SSE targets live in another process). */
-export class SessionNotResumable extends Error {}
-
 const KEPT_POST_STREAMS = 32;
-const SUBSCRIPTION_ID = 'io.modelcontextprotocol/subscriptionId';
-const REQUEST_CANCELLED = -32800;
 
 /**
  * One client session: its links to every target, and the bookkeeping that routes each message between
@@ -59,7 +58,7 @@ const REQUEST_CANCELLED = -32800;
 export class McpSession {
   id = '';
   readonly credentials: ClientCredentials = {};
-  protocolVersion = '2025-03-26';
+  protocolVersion: string = DEFAULT_PROTOCOL_VERSION;
   clientCapabilities: Json = {};
   subject?: string;
   /** Whom the session belongs to (issuer and subject of the token, see `ownerOf`); undefined when anonymous. */
@@ -131,7 +130,7 @@ export class McpSession {
   /** Runs the client's `initialize` against every target; returns the (merged) result. */
   async initialize(message: JsonRpcMessage): Promise<JsonRpcMessage> {
     if (this.initializeStarted) {
-      throw new UpstreamError('Invalid Request: this session is already initialized; open a new session to initialize again', INVALID_REQUEST);
+      throw new McpError('invalid_request', 'Invalid Request: this session is already initialized; open a new session to initialize again');
     }
     this.initializeStarted = true;
     const started = performance.now();
@@ -164,7 +163,7 @@ export class McpSession {
 
   private async initializeTargets(message: JsonRpcMessage): Promise<JsonRpcMessage> {
     const params = (message.params ?? {}) as Json;
-    const clientVersion = typeof params.protocolVersion === 'string' ? params.protocolVersion : '2025-03-26';
+    const clientVersion = typeof params.protocolVersion === 'string' ? params.protocolVersion : DEFAULT_PROTOCOL_VERSION;
     this.clientCapabilities = (params.capabilities ?? {}) as Json;
     const { backend, logger } = this.context;
     const settled = await Promise.allSettled(
@@ -204,7 +203,8 @@ export class McpSession {
       this.links.clear();
       if (this.passthrough && upstreamError) return { ...upstreamError, id: message.id };
       const rejection = settled.find((outcome) => outcome.status === 'rejected') as PromiseRejectedResult | undefined;
-      throw new UpstreamError(failures.join('; '), rejection?.reason instanceof UpstreamError ? rejection.reason.code : UNAVAILABLE);
+      const cause = rejection?.reason instanceof McpError ? rejection.reason : undefined;
+      throw cause ? McpError.relayed(cause.code, failures.join('; ')) : new McpError('unavailable', failures.join('; '));
     }
     for (const failure of failures) logger.warn('target skipped (failOpen)', { route: this.context.routeName, error: failure });
     for (const { link, result } of ready) {
@@ -241,7 +241,8 @@ export class McpSession {
     session.owner = state.o;
     const movable = state.t.every(([, kind, upstreamSession]) => kind === 'mcp' || (kind !== 'stdio' && upstreamSession === null));
     if (!movable) {
-      throw new SessionNotResumable(
+      throw new McpError(
+        'session_not_found',
         'session not found: it includes stdio or legacy SSE targets, whose processes and streams live in the gateway replica that created it; '
           + 'such sessions cannot move to another replica or survive a restart. Initialize a new session.',
       );
@@ -250,7 +251,7 @@ export class McpSession {
       const index = context.backend.targets.findIndex((target) => target.name === name);
       const target = context.backend.targets[index];
       if (!target || (kind === 'mcp') !== (target.mcp !== undefined)) {
-        throw new SessionNotResumable(`session not found: target "${name}" is no longer configured on this route`);
+        throw new McpError('session_not_found', `session not found: target "${name}" is no longer configured on this route`);
       }
       const connection =
         upstreamSession !== null
@@ -319,11 +320,10 @@ export class McpSession {
       response = await this.router.route(message, call, facts);
       sink.finish(response);
     } catch (error) {
-      const code = error instanceof UpstreamError ? error.code : INTERNAL_ERROR;
-      if (!(error instanceof UpstreamError)) this.context.logger.error('request failed', { method: message.method, error });
-      const status = error instanceof UpstreamError ? error.httpStatus : undefined;
-      response = errorResponse(clientId, code, (error as Error).message, error instanceof UpstreamError ? error.data : undefined);
-      sink.finish(response, status);
+      if (!(error instanceof McpError)) this.context.logger.error('request failed', { method: message.method, error });
+      const failure = error instanceof McpError ? error : new McpError('internal', (error as Error).message);
+      response = failure.toResponse(clientId);
+      sink.finish(response, failure.httpStatus);
     } finally {
       this.calls.delete(clientId);
     }
@@ -435,7 +435,7 @@ export class McpSession {
   // ---- upstream → client ---------------------------------------------------------------------
 
   private upstreamMessage(link: TargetLink, message: JsonRpcMessage): void {
-    const subscription = message.params?._meta?.[SUBSCRIPTION_ID];
+    const subscription = message.params?._meta?.[META_SUBSCRIPTION_ID];
     if (subscription !== undefined) {
       // 2026-07-28 tags listen-stream notifications with the id of the subscriptions/listen request: the
       // upstream knows the gateway's id for it, the client its own.
@@ -443,13 +443,8 @@ export class McpSession {
         candidate.upstream.some((sent) => sent.link === link && String(sent.id) === String(subscription)),
       );
       if (call) {
-        message = {
-          ...message,
-          params: {
-            ...message.params,
-            _meta: { ...message.params!._meta, [SUBSCRIPTION_ID]: typeof subscription === 'string' ? String(call.clientId) : call.clientId },
-          },
-        };
+        const clientId = typeof subscription === 'string' ? String(call.clientId) : call.clientId;
+        message = { ...message, params: { ...message.params, _meta: { ...message.params!._meta, [META_SUBSCRIPTION_ID]: clientId } } };
       }
     }
     if (message.id !== undefined && message.id !== null) {
@@ -530,9 +525,10 @@ export class McpSession {
   private async openLink(target: McpTarget, index: number, initialize?: Json): Promise<TargetLink> {
     let connection: TargetLink['connection'];
     try {
-      connection = await connectTarget(target, { pool: this.context.pool, logger: this.context.logger, credentials: this.credentials, initialize });
+      const connect = this.context.connect ?? connectTarget;
+      connection = await connect(target, { pool: this.context.pool, logger: this.context.logger, credentials: this.credentials, initialize });
     } catch (error) {
-      const reason: UpstreamErrorReason = error instanceof UpstreamError && error.reason ? error.reason : 'connect_failed';
+      const reason: UpstreamErrorReason = error instanceof McpError && error.reason ? error.reason : 'connect_failed';
       this.context.telemetry.upstreamError?.(this.context.routeName, target.name, reason, (error as Error).message);
       throw error;
     }
@@ -546,17 +542,17 @@ export class McpSession {
   async linkFor(target: McpTarget, index: number): Promise<TargetLink> {
     const existing = this.links.get(target.name);
     if (existing) {
-      if (!existing.alive) throw new UpstreamError(`target "${target.name}" is unavailable in this session`, UNAVAILABLE);
+      if (!existing.alive) throw new McpError('unavailable', `target "${target.name}" is unavailable in this session`);
       return existing;
     }
-    if (!this.ephemeral) throw new UpstreamError(`target "${target.name}" is not part of this session`, UNAVAILABLE);
+    if (!this.ephemeral) throw new McpError('unavailable', `target "${target.name}" is not part of this session`);
     const link = await this.openLink(target, index, this.ephemeralInit);
     if (this.ephemeralInit) {
       const ready = link.connection.initialized;
       const response: JsonRpcMessage = ready
         ? { jsonrpc: '2.0', id: 0, result: structuredClone(ready) }
         : await link.request({ jsonrpc: '2.0', method: 'initialize', params: this.ephemeralInit });
-      if (response.error) throw new UpstreamError(`target "${target.name}" refused initialize: ${response.error.message}`, response.error.code);
+      if (response.error) throw McpError.relayed(response.error.code, `target "${target.name}" refused initialize: ${response.error.message}`);
       link.protocolVersion = String(response.result?.protocolVersion ?? this.protocolVersion);
       link.connection.setProtocolVersion(link.protocolVersion);
       link.send({ jsonrpc: '2.0', method: 'notifications/initialized' });

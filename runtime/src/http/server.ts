@@ -2,8 +2,8 @@ import { createServer, type IncomingMessage, type Server, type ServerResponse } 
 import type { AddressInfo } from 'node:net';
 import { answerPreflight, corsHeaders, isLoopbackHost, normalHostname, originRejection } from './cors.js';
 import { hostMatches, isWellKnownPath, type CompiledListener, type CompiledRoute } from './routes.js';
+import { McpError } from '../protocol/errors.js';
 import type { Logger } from '../telemetry/logger.js';
-import { errorResponse, INTERNAL_ERROR, INVALID_REQUEST } from '../transport/jsonrpc.js';
 import { isLegacySsePath, serveLegacySse } from '../transport/legacy-sse.js';
 import { sendJson } from '../transport/responder.js';
 import { serveMcp, type McpEndpoint } from '../transport/streamable.js';
@@ -89,11 +89,7 @@ export class BindServer {
       // Draining: a request that arrives while the load balancer takes this pod out is refused, not started and cut off.
       res.setHeader('connection', 'close');
       res.setHeader('retry-after', '1');
-      return json(
-        res,
-        503,
-        errorResponse(null, INTERNAL_ERROR, 'Service Unavailable: this gateway is shutting down; retry (another replica will answer)'),
-      );
+      return refuse(res, new McpError('shutting_down', 'Service Unavailable: this gateway is shutting down; retry (another replica will answer)'));
     }
     // Open GET streams do not hold a drain: they end when the sessions close.
     const counted = req.method !== 'GET';
@@ -105,7 +101,7 @@ export class BindServer {
     });
     this.route(req, res, path).catch((error: Error) => {
       this.logger.error('unhandled error in request', { path, error });
-      if (!res.headersSent) json(res, 500, errorResponse(null, INTERNAL_ERROR, 'Internal gateway error'));
+      if (!res.headersSent) refuse(res, new McpError('gateway_failure', 'Internal gateway error'));
       else res.end();
     });
   }
@@ -124,18 +120,18 @@ export class BindServer {
         compiled = candidate;
       }
     }
-    if (!compiled) return json(res, 404, errorResponse(null, INVALID_REQUEST, `No route for ${req.method} ${path}`));
+    if (!compiled) return refuse(res, new McpError('no_route', `No route for ${req.method} ${path}`));
     const { route, endpoint } = compiled;
     const protection = { enabled: route.backend.dnsRebindingProtection ?? this.loopbackBind, allowedHosts: this.allowedHosts };
     const rejection = originRejection(req, route.cors, protection);
-    if (rejection) return json(res, 403, errorResponse(null, INVALID_REQUEST, rejection));
+    if (rejection) return refuse(res, new McpError('origin_rejected', rejection));
     if (req.method === 'OPTIONS') return answerPreflight(req, res, route.cors);
     const cors = corsHeaders(req, route.cors);
     for (const [name, value] of Object.entries(cors)) res.setHeader(name, value);
     const ctx = { routePath: compiled.endpointPath };
     // Not only well-known paths: the authenticator also answers the identity provider's own paths routed to it.
     if (compiled.authenticator && (await compiled.authenticator.handleWellKnown(req, res, ctx))) return;
-    if (isWellKnownPath(path)) return json(res, 404, errorResponse(null, INVALID_REQUEST, `Not found: ${path}`));
+    if (isWellKnownPath(path)) return refuse(res, new McpError('no_route', `Not found: ${path}`));
     let identity;
     if (compiled.authenticator) {
       identity = await compiled.authenticator.authenticate(req, res, ctx);
@@ -157,6 +153,6 @@ function plain(res: ServerResponse, status: number, text: string): void {
   res.end(text);
 }
 
-function json(res: ServerResponse, status: number, body: unknown): void {
-  sendJson(res, status, {}, JSON.stringify(body));
+function refuse(res: ServerResponse, error: McpError): void {
+  sendJson(res, error.httpStatus, {}, JSON.stringify(error.toResponse()));
 }

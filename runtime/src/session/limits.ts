@@ -1,9 +1,7 @@
 import type { ResolvedRateLimit } from '../config/model.js';
+import { McpError } from '../protocol/errors.js';
 import type { LimitKind } from '../telemetry/telemetry.js';
-import { UpstreamError } from '../upstream/types.js';
 
-/** JSON-RPC code of a refusal by a limit: "cannot serve this right now", as for a full stdio pool. */
-export const LIMITED = -32002;
 /** Buckets remembered per route before full (idle) ones are forgotten; a full bucket is the default state. */
 const MAX_BUCKETS = 10_000;
 
@@ -17,8 +15,8 @@ export function subjectKey(claims: Record<string, unknown> | undefined, remoteAd
 }
 
 /** A refusal: HTTP 429 with a JSON-RPC error naming the limit and the setting that sets it. */
-export function limitError(kind: LimitKind, message: string, retryAfterS?: number): UpstreamError {
-  return new UpstreamError(message, LIMITED, { limit: kind, ...(retryAfterS !== undefined ? { retryAfterSeconds: retryAfterS } : {}) }, 429);
+export function limitError(kind: LimitKind, message: string, retryAfterS?: number): McpError {
+  return new McpError('limited', message, { data: { limit: kind, ...(retryAfterS !== undefined ? { retryAfterSeconds: retryAfterS } : {}) } });
 }
 
 export interface AdmissionSettings {

@@ -1,5 +1,4 @@
 import { createHash } from 'node:crypto';
-import type { McpSession } from '../federation/session.js';
 import type { Logger } from '../telemetry/logger.js';
 import type { Telemetry } from '../telemetry/telemetry.js';
 
@@ -7,11 +6,24 @@ const REAP_INTERVAL_MS = 15_000;
 /** Ended ids remembered at most; each costs a short digest and a number. */
 const MAX_TERMINATED = 100_000;
 
+/** What the store needs of a session; federation's McpSession is one (the store sits below federation). */
+export interface StoredSession {
+  id: string;
+  readonly context: { readonly routeName: string; readonly backend: { readonly stdio: { readonly idleTimeoutMs: number } } };
+  readonly lastActivity: number;
+  readonly hasStdioTargets: boolean;
+  /** The session's place under the session limits; given back when it closes. */
+  readonly admission?: { release(): void };
+  /** Set by the store: the session calls it once when it closes. A method, so a session may name its own type. */
+  onClosed?(session: StoredSession): void;
+  close(reason: string): Promise<void>;
+}
+
 /** Live sessions of this process, evicted after their idle time. */
-export class SessionStore {
-  private readonly sessions = new Map<string, McpSession>();
+export class SessionStore<Session extends StoredSession = StoredSession> {
+  private readonly sessions = new Map<string, Session>();
   /** Resumptions in progress, so concurrent requests for one unknown id rebuild it once. */
-  private readonly resuming = new Map<string, Promise<McpSession>>();
+  private readonly resuming = new Map<string, Promise<Session>>();
   private readonly reaper: NodeJS.Timeout;
   /**
    * Ids the client ended with DELETE (digest → expiry). Their sealed state would let any request rebuild
@@ -36,16 +48,16 @@ export class SessionStore {
   }
 
   /** Every live session, for the admin page. */
-  list(): McpSession[] {
+  list(): Session[] {
     return [...this.sessions.values()];
   }
 
-  get(id: string): McpSession | undefined {
+  get(id: string): Session | undefined {
     return this.sessions.get(id);
   }
 
   /** The session with `id`, rebuilding it with `resume` (once, however many requests ask) when this process lacks it. */
-  async getOrResume(id: string, resume: () => Promise<McpSession>): Promise<McpSession> {
+  async getOrResume(id: string, resume: () => Promise<Session>): Promise<Session> {
     const local = this.sessions.get(id);
     if (local) return local;
     let pending = this.resuming.get(id);
@@ -81,7 +93,7 @@ export class SessionStore {
     for (const [key, expiresAt] of this.terminated) if (expiresAt <= now) this.terminated.delete(key);
   }
 
-  add(session: McpSession): void {
+  add(session: Session): void {
     this.sessions.set(session.id, session);
     this.telemetry.sessionOpened(session.context.routeName);
     session.onClosed = (closed) => {

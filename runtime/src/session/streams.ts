@@ -1,10 +1,9 @@
 import type { ServerResponse } from 'node:http';
-import type { JsonRpcMessage } from '../upstream/types.js';
+import { INTERNAL_ERROR } from '../protocol/errors.js';
+import type { JsonRpcMessage } from '../protocol/jsonrpc.js';
 
 /** Events kept per stream for `Last-Event-ID` replay; older ones are dropped. */
 const MAX_KEPT_EVENTS = 500;
-/** JSON-RPC internal error, for the stand-in of a response that was not kept. */
-const INTERNAL_ERROR = -32603;
 
 interface StoredEvent {
   readonly seq: number;

@@ -1,5 +1,6 @@
 import { createCipheriv, createDecipheriv, randomBytes } from 'node:crypto';
 import { deflateRawSync, inflateRawSync } from 'node:zlib';
+import { McpError } from '../protocol/errors.js';
 
 /**
  * What a gateway needs to take over a session it has never seen: the route, each target's upstream
@@ -44,14 +45,13 @@ export function capabilityNames(capabilities: Record<string, unknown>): string[]
     .slice(0, MAX_CAPABILITY_NAMES);
 }
 
-/** The session's routing state does not fit an id a client can send back. */
-export class SessionIdTooLarge extends Error {
-  constructor(readonly chars: number) {
-    super(
-      `the session state does not fit an Mcp-Session-Id: ${chars} characters, at most ${MAX_SESSION_ID_CHARS} (an upstream session id or a token `
-        + 'subject is too long)',
-    );
-  }
+/** The session's routing state does not fit an id a client can send back (answered in band, -32603). */
+function sessionIdTooLarge(chars: number): McpError {
+  return new McpError(
+    'internal',
+    `the session state does not fit an Mcp-Session-Id: ${chars} characters, at most ${MAX_SESSION_ID_CHARS} ` +
+      '(an upstream session id or a token subject is too long)',
+  );
 }
 
 /** AES-256-GCM sealing of (deflated) session state into an opaque, visible-ASCII `Mcp-Session-Id`. */
@@ -71,7 +71,7 @@ export class SessionCodec {
     const plain = deflateRawSync(Buffer.from(JSON.stringify({ ...state, n: randomBytes(9).toString('base64url') })));
     const sealed = Buffer.concat([iv, cipher.update(plain), cipher.final(), cipher.getAuthTag()]);
     const id = sealed.toString('base64url');
-    if (id.length > MAX_SESSION_ID_CHARS) throw new SessionIdTooLarge(id.length);
+    if (id.length > MAX_SESSION_ID_CHARS) throw sessionIdTooLarge(id.length);
     return id;
   }
 

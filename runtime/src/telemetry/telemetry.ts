@@ -1,3 +1,5 @@
+import type { UpstreamErrorReason } from '../protocol/errors.js';
+
 /**
  * What the request path reports about each MCP exchange. Metrics (Prometheus) and the admin page
  * implement it; the default does nothing so the hot path pays one virtual call.
@@ -48,8 +50,7 @@ export type StdioEvent = 'started' | 'exited' | 'restarted';
 export type StdioPoolEvent = 'hit' | 'miss' | 'reused' | 'retired' | 'shared' | 'refused';
 
 /** Why an upstream could not serve a request: a closed set, so it can be a metric label. */
-export type UpstreamErrorReason =
-  'connect_failed' | 'unavailable' | 'timeout' | 'connection_lost' | 'session_not_found' | 'process_limit' | 'crash_loop';
+export type { UpstreamErrorReason };
 
 export interface Telemetry {
   requestFinished(record: McpRequestRecord): void;

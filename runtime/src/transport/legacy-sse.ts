@@ -1,14 +1,14 @@
 import { randomBytes } from 'node:crypto';
 import type { IncomingMessage, ServerResponse } from 'node:http';
-import { BodyTimeout, BodyTooLarge, MAX_JSON_DEPTH, nestsDeeperThan, readBody } from './body.js';
-import { errorResponse, INTERNAL_ERROR, INVALID_REQUEST, invalidReason, isRequest, isResponse, PARSE_ERROR } from './jsonrpc.js';
 import { factsOf, ownerOf, refusedToolCall, type McpEndpoint } from './streamable.js';
 import type { Identity } from '../auth/index.js';
 import { McpSession } from '../federation/session.js';
+import { MAX_JSON_DEPTH, nestsDeeperThan, readBody } from '../protocol/body.js';
+import { INTERNAL_ERROR, McpError } from '../protocol/errors.js';
+import { errorResponse, invalidReason, isRequest, isResponse, type JsonRpcMessage } from '../protocol/jsonrpc.js';
 import { subjectKey } from '../session/limits.js';
 import { SseWriter } from '../session/streams.js';
 import type { LimitKind } from '../telemetry/telemetry.js';
-import { UpstreamError, type JsonRpcMessage } from '../upstream/types.js';
 
 /** Paths served with the legacy transport: the last segment is `sse` (`/sse`, `/github/sse`). */
 export function isLegacySsePath(path: string): boolean {
@@ -30,12 +30,16 @@ export async function serveLegacySse(
 ): Promise<void> {
   if (req.method === 'GET') return openStream(endpoint, req, res, identity, path);
   if (req.method === 'POST') return receive(endpoint, req, res, identity);
-  reply(res, endpoint, 405, errorResponse(null, INVALID_REQUEST, `Method not allowed: ${req.method}`));
+  refuse(res, endpoint, new McpError('method_not_allowed', `Method not allowed: ${req.method}`));
 }
 
 function reply(res: ServerResponse, endpoint: McpEndpoint, status: number, body?: JsonRpcMessage): void {
   res.writeHead(status, { ...endpoint.responseHeaders, ...(body ? { 'content-type': 'application/json' } : {}) });
   res.end(body ? JSON.stringify(body) : undefined);
+}
+
+function refuse(res: ServerResponse, endpoint: McpEndpoint, error: McpError): void {
+  reply(res, endpoint, error.httpStatus, error.toResponse());
 }
 
 function subjectOf(identity: Identity | undefined): string | undefined {
@@ -60,10 +64,10 @@ async function openStream(
       poolHasRoom: pool.liveProcesses < backend.stdio.maxProcesses,
     });
   } catch (error) {
-    if (!(error instanceof UpstreamError) || error.httpStatus === undefined) throw error;
-    const limit = (error.data as { limit?: LimitKind }).limit;
+    if (!(error instanceof McpError)) throw error;
+    const limit = (error.data as { limit?: LimitKind } | undefined)?.limit;
     if (limit) endpoint.telemetry.limitRefused?.(routeName, limit);
-    return reply(res, endpoint, error.httpStatus, errorResponse(null, error.code, error.message, error.data));
+    return refuse(res, endpoint, error);
   }
   const session = new McpSession(endpoint.context);
   session.admission = ticket;
@@ -84,25 +88,25 @@ async function receive(endpoint: McpEndpoint, req: IncomingMessage, res: ServerR
   const id = new URL(req.url ?? '/', 'http://gateway').searchParams.get('sessionId');
   const session = id ? endpoint.sessions.get(id) : undefined;
   if (!session || session.context.routeId !== endpoint.context.routeId || session.owner !== ownerOf(identity)) {
-    return reply(res, endpoint, 404, errorResponse(null, INVALID_REQUEST, 'Session not found'));
+    return refuse(res, endpoint, new McpError('session_not_found', 'Session not found'));
   }
   let message: JsonRpcMessage;
   try {
     const text = (await readBody(req, endpoint.maxBodyBytes, endpoint.bodyTimeoutMs)).toString('utf8');
     if (nestsDeeperThan(text, MAX_JSON_DEPTH)) {
-      return reply(res, endpoint, 400, errorResponse(null, INVALID_REQUEST, `Invalid Request: JSON nested deeper than ${MAX_JSON_DEPTH} levels`));
+      return refuse(res, endpoint, new McpError('invalid_request', `Invalid Request: JSON nested deeper than ${MAX_JSON_DEPTH} levels`));
     }
     message = JSON.parse(text) as JsonRpcMessage;
   } catch (error) {
-    if (error instanceof BodyTooLarge) return reply(res, endpoint, 413, errorResponse(null, INVALID_REQUEST, error.message));
-    if (error instanceof BodyTimeout) {
-      res.setHeader('connection', 'close');
-      return reply(res, endpoint, 408, errorResponse(null, INVALID_REQUEST, error.message));
+    if (error instanceof McpError) {
+      // The rest of a slow body may still trickle in: answer, then drop the connection.
+      if (error.kind === 'body_timeout') res.setHeader('connection', 'close');
+      return refuse(res, endpoint, error);
     }
-    return reply(res, endpoint, 400, errorResponse(null, PARSE_ERROR, `Parse error: ${(error as Error).message}`));
+    return refuse(res, endpoint, new McpError('parse_error', `Parse error: ${(error as Error).message}`));
   }
   const invalid = invalidReason(message);
-  if (invalid) return reply(res, endpoint, 400, errorResponse(null, INVALID_REQUEST, `Invalid Request: ${invalid}`));
+  if (invalid) return refuse(res, endpoint, new McpError('invalid_request', `Invalid Request: ${invalid}`));
   if (refusedToolCall(endpoint, req, res, [message], identity)) return;
   session.touch();
   session.adopt(endpoint.context);

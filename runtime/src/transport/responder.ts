@@ -1,17 +1,8 @@
 import type { ServerResponse } from 'node:http';
+import type { JsonRpcMessage } from '../protocol/jsonrpc.js';
+import type { CallSink } from '../session/sink.js';
 import type { EventStream } from '../session/streams.js';
 import { SseWriter } from '../session/streams.js';
-import type { JsonRpcMessage } from '../upstream/types.js';
-
-/** Where the messages caused by one client request go: interim ones first, then its response. */
-export interface CallSink {
-  /** A notification or server-to-client request that belongs to the request. */
-  push(message: JsonRpcMessage): void;
-  /** The response; `httpStatus` replaces 200 when the answer is still undecided (e.g. 404 for a vanished session). */
-  finish(message: JsonRpcMessage, httpStatus?: number): void;
-  /** False once nothing more can reach the client on this sink (neither live nor stored for resumption). */
-  readonly open: boolean;
-}
 
 export interface PostResponderOptions {
   /** Number of responses the POST owes (1, or the requests of a 2025-03-26 batch). */

@@ -1,42 +1,29 @@
 import { createHash } from 'node:crypto';
 import type { IncomingMessage, ServerResponse } from 'node:http';
-import { BodyTimeout, BodyTooLarge, MAX_JSON_DEPTH, nestsDeeperThan, readBody } from './body.js';
-import {
-  errorResponse,
-  HEADER_MISMATCH,
-  INTERNAL_ERROR,
-  INVALID_PARAMS,
-  INVALID_REQUEST,
-  invalidReason,
-  isRequest,
-  MODERN_PROTOCOL,
-  isResponse,
-  PARSE_ERROR,
-  UNSUPPORTED_PROTOCOL_VERSION,
-} from './jsonrpc.js';
 import { PostResponder, sendJson } from './responder.js';
 import type { Identity } from '../auth/index.js';
 import type { RequestFacts } from '../authz/index.js';
 import { splitName, splitUri } from '../federation/names.js';
-import { McpSession, SessionNotResumable, type BackendContext } from '../federation/session.js';
+import { McpSession, type BackendContext } from '../federation/session.js';
+import { MAX_JSON_DEPTH, nestsDeeperThan, readBody } from '../protocol/body.js';
+import { INTERNAL_ERROR, McpError } from '../protocol/errors.js';
+import { errorResponse, invalidReason, isRequest, isResponse, type JsonRpcMessage } from '../protocol/jsonrpc.js';
+import { isStatelessRequest, statelessRefusal, unsupportedVersionRefusal } from '../protocol/refusals.js';
+import { BATCH_PROTOCOL_VERSIONS, DEFAULT_PROTOCOL_VERSION, isSupportedVersion, MODERN_PROTOCOL } from '../protocol/versions.js';
 import { subjectKey, type Admission, type AdmissionTicket, type RateLimiter } from '../session/limits.js';
 import type { SessionStore } from '../session/store.js';
 import { SseWriter } from '../session/streams.js';
-import { SessionIdTooLarge, type SessionCodec } from '../session/token.js';
+import type { SessionCodec } from '../session/token.js';
 import type { Logger } from '../telemetry/logger.js';
 import type { LimitKind, McpRequestRecord, Telemetry } from '../telemetry/telemetry.js';
-import { UpstreamError, type JsonRpcMessage } from '../upstream/types.js';
 
-export const SUPPORTED_PROTOCOL_VERSIONS = ['2024-11-05', '2025-03-26', '2025-06-18', '2025-11-25', MODERN_PROTOCOL] as const;
-/** What a client that sends no `MCP-Protocol-Version` speaks, per the 2025-06-18 transport rules. */
-const DEFAULT_PROTOCOL_VERSION = '2025-03-26';
 const KEEPALIVE_MS = 25_000;
 
 /** Everything the Streamable HTTP endpoint of one route needs. */
 export interface McpEndpoint {
   readonly context: BackendContext;
   readonly codec: SessionCodec;
-  readonly sessions: SessionStore;
+  readonly sessions: SessionStore<McpSession>;
   readonly maxBodyBytes: number;
   readonly bodyTimeoutMs: number;
   /** Longest life of a session id (`config.limits.sessionLifetime`). */
@@ -76,19 +63,6 @@ export function refusedToolCall(
 /** Facts about one HTTP exchange, filled in as it is served and logged as one line when the response ends. */
 type Exchange = { -readonly [Field in keyof Omit<McpRequestRecord, 'httpStatus' | 'durationMs'>]: McpRequestRecord[Field] };
 
-class HttpFailure extends Error {
-  /** The id of the request refused, when it could be read: the error answers that request. */
-  id?: string | number;
-  constructor(
-    readonly status: number,
-    readonly code: number,
-    message: string,
-    readonly data?: unknown,
-  ) {
-    super(message);
-  }
-}
-
 /** Streamable HTTP towards clients: POST, GET and DELETE on a route's MCP endpoint. */
 export async function serveMcp(endpoint: McpEndpoint, req: IncomingMessage, res: ServerResponse, identity: Identity | undefined): Promise<void> {
   const started = performance.now();
@@ -121,49 +95,32 @@ export async function serveMcp(endpoint: McpEndpoint, req: IncomingMessage, res:
         await remove(endpoint, req, res, identity, exchange);
         break;
       default:
-        throw new HttpFailure(405, INVALID_REQUEST, `Method not allowed: ${req.method}`);
+        throw new McpError('method_not_allowed', `Method not allowed: ${req.method}`);
     }
   } catch (error) {
-    if (error instanceof HttpFailure) {
+    if (error instanceof McpError) {
       exchange.errorCode = error.code;
-      sendError(res, endpoint, error.status, error.code, error.message, error.data, error.id);
-    } else if (error instanceof UpstreamError && error.httpStatus !== undefined) {
       // A limit refused the request: 429 (or 413 for a batch), the JSON-RPC error names the limit and its setting.
-      exchange.errorCode = error.code;
       const limit = (error.data as { limit?: LimitKind; retryAfterSeconds?: number } | undefined) ?? {};
       if (limit.limit) endpoint.telemetry.limitRefused?.(exchange.route, limit.limit);
       if (limit.retryAfterSeconds !== undefined && !res.headersSent) res.setHeader('retry-after', String(limit.retryAfterSeconds));
-      sendError(res, endpoint, error.httpStatus, error.code, error.message, error.data);
-    } else if (error instanceof BodyTooLarge) {
-      exchange.errorCode = INVALID_REQUEST;
-      sendError(res, endpoint, 413, INVALID_REQUEST, error.message);
-    } else if (error instanceof BodyTimeout) {
-      exchange.errorCode = INVALID_REQUEST;
-      // The rest of the body may still trickle in: answer, then drop the connection.
-      res.setHeader('connection', 'close');
-      sendError(res, endpoint, 408, INVALID_REQUEST, error.message);
+      // The rest of a slow body may still trickle in: answer, then drop the connection.
+      if (error.kind === 'body_timeout' && !res.headersSent) res.setHeader('connection', 'close');
+      sendError(res, endpoint, error);
     } else {
       endpoint.logger.error('unhandled error in request', { route: exchange.route, error });
       exchange.errorCode = INTERNAL_ERROR;
-      sendError(res, endpoint, 500, INTERNAL_ERROR, 'Internal gateway error');
+      sendError(res, endpoint, new McpError('gateway_failure', 'Internal gateway error'));
     }
   }
 }
 
-function sendError(
-  res: ServerResponse,
-  endpoint: McpEndpoint,
-  status: number,
-  code: number,
-  message: string,
-  data?: unknown,
-  id?: string | number,
-): void {
+function sendError(res: ServerResponse, endpoint: McpEndpoint, error: McpError): void {
   if (res.headersSent) {
     res.end();
     return;
   }
-  sendJson(res, status, endpoint.responseHeaders, JSON.stringify(errorResponse(id, code, message, data)));
+  sendJson(res, error.httpStatus, endpoint.responseHeaders, JSON.stringify(error.toResponse()));
 }
 
 function header(req: IncomingMessage, name: string): string | undefined {
@@ -189,17 +146,7 @@ function prefersSse(req: IncomingMessage): boolean {
 
 function protocolVersionHeader(req: IncomingMessage): string | undefined {
   const version = header(req, 'mcp-protocol-version');
-  if (version !== undefined && !(SUPPORTED_PROTOCOL_VERSIONS as readonly string[]).includes(version)) {
-    throw new HttpFailure(
-      400,
-      UNSUPPORTED_PROTOCOL_VERSION,
-      `Bad Request: Unsupported protocol version: ${version} (supported versions: ${SUPPORTED_PROTOCOL_VERSIONS.join(', ')})`,
-      {
-        supported: SUPPORTED_PROTOCOL_VERSIONS,
-        requested: version,
-      },
-    );
-  }
+  if (version !== undefined && !isSupportedVersion(version)) throw unsupportedVersionRefusal(version);
   return version;
 }
 
@@ -233,67 +180,42 @@ async function post(
   exchange: Exchange,
 ): Promise<void> {
   if (!accepts(req, 'application/json') || !accepts(req, 'text/event-stream')) {
-    throw new HttpFailure(406, INVALID_REQUEST, 'Not Acceptable: Client must accept both application/json and text/event-stream');
+    throw new McpError('not_acceptable', 'Not Acceptable: Client must accept both application/json and text/event-stream');
   }
   const contentType = (header(req, 'content-type') ?? '').split(';')[0].trim().toLowerCase();
   if (contentType !== 'application/json') {
-    throw new HttpFailure(415, INVALID_REQUEST, 'Unsupported Media Type: Content-Type must be application/json');
+    throw new McpError('unsupported_media_type', 'Unsupported Media Type: Content-Type must be application/json');
   }
-  let headerVersion: string | undefined;
-  let versionRefused: HttpFailure | undefined;
-  try {
-    headerVersion = protocolVersionHeader(req);
-  } catch (error) {
-    if (!(error instanceof HttpFailure)) throw error;
-    // Refused once the body is read, so the error can carry the request's id.
-    versionRefused = error;
-  }
+  // An unsupported version is refused once the body is read, so the error can carry the request's id.
+  const headerVersion = header(req, 'mcp-protocol-version');
   const body = await readBody(req, endpoint.maxBodyBytes, endpoint.bodyTimeoutMs);
   const text = body.toString('utf8');
   if (nestsDeeperThan(text, MAX_JSON_DEPTH)) {
-    throw new HttpFailure(400, INVALID_REQUEST, `Invalid Request: JSON nested deeper than ${MAX_JSON_DEPTH} levels`);
+    throw new McpError('invalid_request', `Invalid Request: JSON nested deeper than ${MAX_JSON_DEPTH} levels`);
   }
   let parsed: unknown;
   try {
     parsed = JSON.parse(text);
   } catch (error) {
-    throw new HttpFailure(400, PARSE_ERROR, `Parse error: ${(error as Error).message}`);
+    throw new McpError('parse_error', `Parse error: ${(error as Error).message}`);
   }
   const batch = Array.isArray(parsed);
   const messages = (batch ? parsed : [parsed]) as JsonRpcMessage[];
-  if (messages.length === 0) throw new HttpFailure(400, INVALID_REQUEST, 'Invalid Request: empty batch');
+  if (messages.length === 0) throw new McpError('invalid_request', 'Invalid Request: empty batch');
   for (const message of messages) {
     const reason = invalidReason(message);
-    if (reason) throw new HttpFailure(400, INVALID_REQUEST, `Invalid Request: ${reason}`);
+    if (reason) throw new McpError('invalid_request', `Invalid Request: ${reason}`);
   }
   if (batch && messages.length > endpoint.maxBatchSize) {
-    throw new UpstreamError(
+    throw new McpError(
+      'payload_too_large',
       `Payload Too Large: a batch of ${messages.length} messages exceeds config.limits.maxBatchSize (${endpoint.maxBatchSize})`,
-      INVALID_REQUEST,
-      { limit: 'batch_size' },
-      413,
+      { data: { limit: 'batch_size' } },
     );
   }
   const first = messages[0];
   exchange.mcpMethod = first.method;
-  if (versionRefused) {
-    if (!batch && first.params?._meta?.['io.modelcontextprotocol/protocolVersion'] !== undefined) {
-      // A 2026-07-28-style request (per-request _meta): the versions offered are those server/discover
-      // lists, i.e. the stateless revision; the session-era ones are reached through initialize instead.
-      const requested = header(req, 'mcp-protocol-version');
-      versionRefused = new HttpFailure(
-        400,
-        UNSUPPORTED_PROTOCOL_VERSION,
-        `Bad Request: Unsupported protocol version: ${requested} (supported versions: ${MODERN_PROTOCOL})`,
-        {
-          supported: [MODERN_PROTOCOL],
-          requested,
-        },
-      );
-    }
-    if (!batch && isRequest(first)) versionRefused.id = first.id as string | number;
-    throw versionRefused;
-  }
+  if (headerVersion !== undefined && !isSupportedVersion(headerVersion)) throw unsupportedVersionRefusal(headerVersion, { messages, batch });
   if (refusedToolCall(endpoint, req, res, messages, identity)) return;
   if (endpoint.rateLimiter) {
     const subject = subjectKey(identity?.claims, req.socket.remoteAddress);
@@ -303,48 +225,26 @@ async function post(
       endpoint.rateLimiter.take(subject, tool);
     }
   }
-  const modernVersion = first.params?._meta?.['io.modelcontextprotocol/protocolVersion'];
-  if (headerVersion === MODERN_PROTOCOL || modernVersion === MODERN_PROTOCOL) {
-    try {
-      if (batch) throw new HttpFailure(400, INVALID_REQUEST, `Invalid Request: protocol revision ${MODERN_PROTOCOL} does not allow batches`);
-      if (modernVersion === undefined && isRequest(first)) {
-        // 2026-07-28: a request without its _meta protocol version is malformed (invalid params), not a header mismatch.
-        throw new HttpFailure(
-          400,
-          INVALID_PARAMS,
-          `Invalid params: _meta["io.modelcontextprotocol/protocolVersion"] is required in protocol revision ${MODERN_PROTOCOL}`,
-        );
-      }
-      if (headerVersion !== modernVersion) {
-        throw new HttpFailure(
-          400,
-          HEADER_MISMATCH,
-          `Bad Request: MCP-Protocol-Version header (${headerVersion ?? 'absent'}) does not match _meta protocol version `
-            + `(${String(modernVersion ?? 'absent')})`,
-        );
-      }
-    } catch (error) {
-      // The error answers the request: it carries the request's id (2026-07-28 requires it).
-      if (error instanceof HttpFailure && !batch && isRequest(first)) error.id = first.id as string | number;
-      throw error;
-    }
+  if (isStatelessRequest(headerVersion, first)) {
+    const refusal = statelessRefusal(headerVersion, messages, batch);
+    if (refusal) throw refusal;
     await serveEphemeral(endpoint, req, res, identity, exchange, first, MODERN_PROTOCOL, false);
     return;
   }
   const initialize = messages.find((message) => message.method === 'initialize');
   if (initialize) {
-    if (batch) throw new HttpFailure(400, INVALID_REQUEST, 'Invalid Request: initialize must not be part of a batch');
+    if (batch) throw new McpError('invalid_request', 'Invalid Request: initialize must not be part of a batch');
     await serveInitialize(endpoint, req, res, identity, exchange, initialize);
     return;
   }
   if (endpoint.context.backend.statefulMode === 'stateless') {
-    if (batch) throw new HttpFailure(400, INVALID_REQUEST, 'Invalid Request: batches are not supported in stateless mode');
+    if (batch) throw new McpError('invalid_request', 'Invalid Request: batches are not supported in stateless mode');
     await serveEphemeral(endpoint, req, res, identity, exchange, first, headerVersion ?? DEFAULT_PROTOCOL_VERSION, true);
     return;
   }
   const session = await sessionFor(endpoint, req, identity, exchange);
-  if (batch && session.protocolVersion !== '2025-03-26' && session.protocolVersion !== '2024-11-05') {
-    throw new HttpFailure(400, INVALID_REQUEST, `Invalid Request: JSON-RPC batches are not allowed in protocol revision ${session.protocolVersion}`);
+  if (batch && !BATCH_PROTOCOL_VERSIONS.includes(session.protocolVersion)) {
+    throw new McpError('invalid_request', `Invalid Request: JSON-RPC batches are not allowed in protocol revision ${session.protocolVersion}`);
   }
   session.credentials.bearer = identity?.token;
   describe(exchange, first, session);
@@ -388,7 +288,7 @@ async function serveInitialize(
   exchange: Exchange,
   message: JsonRpcMessage,
 ): Promise<void> {
-  if (!isRequest(message)) throw new HttpFailure(400, INVALID_REQUEST, 'Invalid Request: initialize must be a request');
+  if (!isRequest(message)) throw new McpError('invalid_request', 'Invalid Request: initialize must be a request');
   const stateful = endpoint.context.backend.statefulMode === 'stateful';
   const ticket = admit(endpoint, req, identity, stateful);
   const session = new McpSession(endpoint.context, { ephemeral: !stateful });
@@ -426,8 +326,8 @@ async function serveInitialize(
   } catch (error) {
     ticket.release();
     await session.close('session id too large', true);
-    if (!(error instanceof SessionIdTooLarge)) throw error;
-    responder.finish(errorResponse(message.id, INTERNAL_ERROR, error.message));
+    if (!(error instanceof McpError)) throw error;
+    responder.finish(error.toResponse(message.id as string | number));
     return;
   }
   exchange.sessionId = session.id;
@@ -478,7 +378,7 @@ async function serveEphemeral(
 /** The session a request names: this process's, or rebuilt from the sealed id another replica issued. */
 async function sessionFor(endpoint: McpEndpoint, req: IncomingMessage, identity: Identity | undefined, exchange: Exchange): Promise<McpSession> {
   const id = header(req, 'mcp-session-id');
-  if (!id) throw new HttpFailure(400, INVALID_REQUEST, 'Bad Request: Mcp-Session-Id header is required for requests other than initialize');
+  if (!id) throw new McpError('invalid_request', 'Bad Request: Mcp-Session-Id header is required for requests other than initialize');
   exchange.sessionId = id;
   // Ended by the client (MCP: 404 from then on), even though its sealed state would still decode.
   if (endpoint.sessions.isTerminated(id)) throw notFound();
@@ -513,9 +413,9 @@ async function sessionFor(endpoint: McpEndpoint, req: IncomingMessage, identity:
       return session;
     });
   } catch (error) {
-    if (error instanceof SessionNotResumable) throw new HttpFailure(404, INVALID_REQUEST, error.message);
-    if (error instanceof UpstreamError && error.httpStatus === 429) throw error;
-    throw new HttpFailure(404, INVALID_REQUEST, `Session not found: cannot reconnect its targets (${(error as Error).message})`);
+    // Not resumable here (stdio targets, a target gone from the route), or refused by a limit: said as it is.
+    if (error instanceof McpError && (error.kind === 'session_not_found' || error.kind === 'limited')) throw error;
+    throw new McpError('session_not_found', `Session not found: cannot reconnect its targets (${(error as Error).message})`);
   }
 }
 
@@ -535,8 +435,8 @@ function admit(endpoint: McpEndpoint, req: IncomingMessage, identity: Identity |
   );
 }
 
-function notFound(): HttpFailure {
-  return new HttpFailure(404, INVALID_REQUEST, 'Session not found');
+function notFound(): McpError {
+  return new McpError('session_not_found', 'Session not found');
 }
 
 async function get(
@@ -546,10 +446,10 @@ async function get(
   identity: Identity | undefined,
   exchange: Exchange,
 ): Promise<void> {
-  if (!accepts(req, 'text/event-stream')) throw new HttpFailure(406, INVALID_REQUEST, 'Not Acceptable: Client must accept text/event-stream');
+  if (!accepts(req, 'text/event-stream')) throw new McpError('not_acceptable', 'Not Acceptable: Client must accept text/event-stream');
   const version = protocolVersionHeader(req);
   if (endpoint.context.backend.statefulMode === 'stateless' || version === MODERN_PROTOCOL) {
-    throw new HttpFailure(405, INVALID_REQUEST, 'Method not allowed: this endpoint has no standalone stream');
+    throw new McpError('method_not_allowed', 'Method not allowed: this endpoint has no standalone stream');
   }
   const session = await sessionFor(endpoint, req, identity, exchange);
   const writer = new SseWriter(res);
@@ -568,7 +468,7 @@ async function remove(
   identity: Identity | undefined,
   exchange: Exchange,
 ): Promise<void> {
-  if (endpoint.context.backend.statefulMode === 'stateless') throw new HttpFailure(405, INVALID_REQUEST, 'Method not allowed: stateless endpoint');
+  if (endpoint.context.backend.statefulMode === 'stateless') throw new McpError('method_not_allowed', 'Method not allowed: stateless endpoint');
   protocolVersionHeader(req);
   const session = await sessionFor(endpoint, req, identity, exchange);
   endpoint.sessions.markTerminated(session.id, session.expiresAt);

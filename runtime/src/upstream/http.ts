@@ -3,10 +3,11 @@ import { SSEClientTransport } from '@modelcontextprotocol/sdk/client/sse.js';
 import { StreamableHTTPClientTransport } from '@modelcontextprotocol/sdk/client/streamableHttp.js';
 import type { Transport } from '@modelcontextprotocol/sdk/shared/transport.js';
 import type { JSONRPCMessage } from '@modelcontextprotocol/sdk/types.js';
-import type { JsonRpcMessage, UpstreamConnection } from './types.js';
+import type { UpstreamConnection } from './types.js';
 import type { TargetPolicies } from '../config/types.js';
+import type { JsonRpcMessage } from '../protocol/jsonrpc.js';
+import { MODERN_PROTOCOL } from '../protocol/versions.js';
 import type { Logger } from '../telemetry/logger.js';
-import { MODERN_PROTOCOL } from '../transport/jsonrpc.js';
 
 const MAX_LOGGED_ERROR_CHARS = 500;
 

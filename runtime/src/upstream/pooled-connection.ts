@@ -1,5 +1,6 @@
 import type { StdioConnection } from './stdio.js';
-import type { JsonRpcMessage, UpstreamConnection } from './types.js';
+import type { UpstreamConnection } from './types.js';
+import type { JsonRpcMessage } from '../protocol/jsonrpc.js';
 
 type Json = Record<string, unknown>;
 

@@ -1,13 +1,13 @@
 import type { StdioConnection } from './stdio.js';
-import type { JsonRpcMessage, UpstreamConnection } from './types.js';
+import type { UpstreamConnection } from './types.js';
 import type { ProcessSource } from './warm-pool.js';
 import type { StdioTarget } from '../config/types.js';
+import { SHARED_REFUSED } from '../protocol/errors.js';
+import type { JsonRpcMessage } from '../protocol/jsonrpc.js';
 import type { Logger } from '../telemetry/logger.js';
 
 type Json = Record<string, unknown>;
 
-/** JSON-RPC code of what the gateway refuses to pass through a shared process (implementation-defined range). */
-export const SHARED_REFUSED = -32003;
 const INITIALIZE_TIMEOUT_MS = 120_000;
 
 /**

@@ -1,16 +1,14 @@
 import type { PooledConnection } from './pooled-connection.js';
 import { SharedProcess, type SharedChannel } from './shared-process.js';
 import { StdioConnection } from './stdio.js';
-import { UpstreamError } from './types.js';
 import { DEFAULT_POOL_PROTOCOL, poolSettingsOf, WarmPool, type ProcessSource } from './warm-pool.js';
 import type { ResolvedStdioPool } from '../config/model.js';
 import type { StdioTarget } from '../config/types.js';
+import { McpError } from '../protocol/errors.js';
 import type { Logger } from '../telemetry/logger.js';
 import type { Telemetry } from '../telemetry/telemetry.js';
 
 const MINUTE_MS = 60_000;
-/** JSON-RPC code for "the gateway cannot serve this right now" (implementation-defined server error range). */
-export const UNAVAILABLE = -32002;
 
 /**
  * Bounds the stdio processes of one backend and refuses to restart a target that keeps crashing,
@@ -168,22 +166,18 @@ export class StdioPool implements ProcessSource {
       try {
         return await process.open();
       } catch (error) {
-        throw error instanceof UpstreamError
-          ? error
-          : new UpstreamError((error as Error).message, UNAVAILABLE, undefined, undefined, 'connect_failed');
+        throw error instanceof McpError ? error : new McpError('unavailable', (error as Error).message, { reason: 'connect_failed' });
       }
     }
     const pool = this.warm.get(target);
     const spare = await pool?.take(initialize);
     if (spare) return spare;
     if (settings.maxProcesses < this.settings.maxProcesses && this.countOf(target) >= settings.maxProcesses) {
-      throw new UpstreamError(
+      throw new McpError(
+        'unavailable',
         `stdio process limit reached: target "${target}" already runs ${this.countOf(target)} processes (pool.maxProcesses = `
           + `${settings.maxProcesses}); retry later`,
-        UNAVAILABLE,
-        undefined,
-        undefined,
-        'process_limit',
+        { reason: 'process_limit' },
       );
     }
     const process = await this.spawn(target, spec);
@@ -209,26 +203,22 @@ export class StdioPool implements ProcessSource {
 
   /** Starts one process, counted against the limits and the crash-loop guard. */
   async spawn(target: string, spec: StdioTarget): Promise<StdioConnection> {
-    if (this.draining) throw new UpstreamError('the gateway is shutting down', UNAVAILABLE, undefined, undefined, 'connect_failed');
+    if (this.draining) throw new McpError('unavailable', 'the gateway is shutting down', { reason: 'connect_failed' });
     if (this.live >= this.settings.maxProcesses) {
-      throw new UpstreamError(
+      throw new McpError(
+        'unavailable',
         `stdio process limit reached: backend "${this.backendName}" already runs ${this.live} processes (stdio.maxProcesses = `
           + `${this.settings.maxProcesses}); retry later`,
-        UNAVAILABLE,
-        undefined,
-        undefined,
-        'process_limit',
+        { reason: 'process_limit' },
       );
     }
     const recent = this.recentCrashes(target);
     if (recent.length > this.settings.maxRestartsPerMinute) {
       const retryInS = Math.ceil((recent[0] + MINUTE_MS - Date.now()) / 1000);
-      throw new UpstreamError(
+      throw new McpError(
+        'unavailable',
         `stdio target "${target}" crashed ${recent.length} times in the last minute; not restarting it for ${retryInS}s`,
-        UNAVAILABLE,
-        undefined,
-        undefined,
-        'crash_loop',
+        { reason: 'crash_loop' },
       );
     }
     this.live++;
@@ -240,7 +230,7 @@ export class StdioPool implements ProcessSource {
       this.live--;
       this.perTarget.set(target, this.countOf(target) - 1);
       this.recordCrash(target);
-      throw new UpstreamError((error as Error).message, UNAVAILABLE, undefined, undefined, 'connect_failed');
+      throw new McpError('unavailable', (error as Error).message, { reason: 'connect_failed' });
     }
     const entry = { target, connection, startedAt: Date.now() };
     this.running.add(entry);

@@ -1,7 +1,9 @@
 import { spawn, type ChildProcessWithoutNullStreams } from 'node:child_process';
 import { BoundedLineSplitter } from './lines.js';
-import type { JsonRpcMessage, UpstreamConnection } from './types.js';
+import type { UpstreamConnection } from './types.js';
 import type { StdioTarget } from '../config/types.js';
+import { INTERNAL_ERROR } from '../protocol/errors.js';
+import type { JsonRpcMessage } from '../protocol/jsonrpc.js';
 import type { Logger } from '../telemetry/logger.js';
 
 const STOP_GRACE_MS = 2000;
@@ -11,7 +13,6 @@ const MAX_STDERR_LINE_BYTES = 8 * 1024;
 /** Largest stdout message when the backend does not say (`stdio.maxMessageBytes`). */
 const DEFAULT_MAX_MESSAGE_BYTES = 16 * 1024 * 1024;
 /** JSON-RPC internal error: the answer a client gets for a response too large to pass on. */
-const INTERNAL_ERROR = -32603;
 
 export interface StdioOptions {
   /** Largest stdout line (one JSON-RPC message) held; larger ones become an error for their request. */

@@ -1,15 +1,4 @@
-import type { UpstreamErrorReason } from '../telemetry/telemetry.js';
-
-/** A JSON-RPC 2.0 message as it travels through the gateway: fields the gateway does not know are kept. */
-export interface JsonRpcMessage {
-  jsonrpc: '2.0';
-  id?: string | number | null;
-  method?: string;
-  params?: Record<string, unknown> & { _meta?: Record<string, unknown> };
-  result?: Record<string, unknown>;
-  error?: { code: number; message: string; data?: unknown };
-  [field: string]: unknown;
-}
+import type { JsonRpcMessage } from '../protocol/jsonrpc.js';
 
 export type TargetKind = 'stdio' | 'mcp' | 'sse';
 
@@ -45,20 +34,4 @@ export interface UpstreamConnection {
    * the upstream session ends too (HTTP DELETE); without, another gateway replica may go on using it.
    */
   close(terminate?: boolean): Promise<void>;
-}
-
-/** A request that could not be served by an upstream, with the JSON-RPC code the client gets. */
-export class UpstreamError extends Error {
-  constructor(
-    message: string,
-    public readonly code: number = -32603,
-    public readonly data?: unknown,
-    /** HTTP status for the client when not 200, e.g. 404 when the upstream no longer knows the session. */
-    public readonly httpStatus?: number,
-    /** Why, for metrics; set where the failure is first seen. */
-    public readonly reason?: UpstreamErrorReason,
-  ) {
-    super(message);
-    this.name = 'UpstreamError';
-  }
 }

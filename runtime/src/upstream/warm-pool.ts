@@ -1,15 +1,16 @@
 import { availableParallelism } from 'node:os';
 import { PooledConnection, type ProcessReturn } from './pooled-connection.js';
 import type { StdioConnection } from './stdio.js';
-import type { JsonRpcMessage } from './types.js';
 import { parseDuration } from '../config/duration.js';
 import type { StdioTarget } from '../config/types.js';
+import type { JsonRpcMessage } from '../protocol/jsonrpc.js';
+import { LATEST_SESSION_PROTOCOL } from '../protocol/versions.js';
 import type { Logger } from '../telemetry/logger.js';
 
 type Json = Record<string, unknown>;
 
 /** The protocol revision spares are pre-initialized with until a client shows what clients here send. */
-export const DEFAULT_POOL_PROTOCOL = '2025-11-25';
+export const DEFAULT_POOL_PROTOCOL = LATEST_SESSION_PROTOCOL;
 const PREINITIALIZE_TIMEOUT_MS = 120_000;
 const PREINITIALIZE_ID = 'mcp-gateway-pool';
 /**

@@ -1,6 +1,6 @@
 import { StdioConnection } from './stdio.js';
-import type { JsonRpcMessage } from './types.js';
 import type { StdioTarget } from '../config/types.js';
+import type { JsonRpcMessage } from '../protocol/jsonrpc.js';
 import type { Logger } from '../telemetry/logger.js';
 
 /** npx/uvx may download a package (and its dependencies) on the first start. */

@@ -1,29 +1,26 @@
 import type { IncomingMessage } from 'node:http';
+import { McpError } from './errors.js';
 
-export class BodyTooLarge extends Error {
-  constructor(limit: number) {
-    super(`Payload Too Large: request body exceeds ${limit} bytes (config.limits.maxBodyBytes)`);
-  }
+function bodyTooLarge(limit: number): McpError {
+  return new McpError('payload_too_large', `Payload Too Large: request body exceeds ${limit} bytes (config.limits.maxBodyBytes)`);
 }
 
 /** The client did not send its whole body within `config.limits.bodyTimeout` (slow-body attacks). */
-export class BodyTimeout extends Error {
-  constructor(timeoutMs: number) {
-    super(`Request Timeout: the request body did not arrive within ${timeoutMs} ms (config.limits.bodyTimeout)`);
-  }
+function bodyTimeout(timeoutMs: number): McpError {
+  return new McpError('body_timeout', `Request Timeout: the request body did not arrive within ${timeoutMs} ms (config.limits.bodyTimeout)`);
 }
 
 /**
  * Reads a request body, refusing (without buffering the rest) anything above `limit` bytes, and giving
  * up on one that is not complete within `timeoutMs`: the server's own request timeout is off for the
  * sake of long-lived SSE streams, so without this a client sending a byte now and then holds a
- * connection and its buffers forever.
+ * connection and its buffers forever. Refusals are McpErrors of kind `payload_too_large` and `body_timeout`.
  */
 export function readBody(req: IncomingMessage, limit: number, timeoutMs = 30_000): Promise<Buffer> {
   const declared = Number(req.headers['content-length']);
   if (Number.isFinite(declared) && declared > limit) {
     req.resume();
-    return Promise.reject(new BodyTooLarge(limit));
+    return Promise.reject(bodyTooLarge(limit));
   }
   return new Promise((resolve, reject) => {
     const chunks: Buffer[] = [];
@@ -31,7 +28,7 @@ export function readBody(req: IncomingMessage, limit: number, timeoutMs = 30_000
     const timer = setTimeout(() => {
       req.removeAllListeners('data');
       req.pause();
-      reject(new BodyTimeout(timeoutMs));
+      reject(bodyTimeout(timeoutMs));
     }, timeoutMs);
     req.on('data', (chunk: Buffer) => {
       size += chunk.length;
@@ -39,7 +36,7 @@ export function readBody(req: IncomingMessage, limit: number, timeoutMs = 30_000
         clearTimeout(timer);
         req.removeAllListeners('data');
         req.resume();
-        reject(new BodyTooLarge(limit));
+        reject(bodyTooLarge(limit));
         return;
       }
       chunks.push(chunk);

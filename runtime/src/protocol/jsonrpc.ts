@@ -1,18 +1,13 @@
-import type { JsonRpcMessage } from '../upstream/types.js';
-
-/** The stateless protocol revision: no initialize, no sessions, `_meta` on every request. */
-export const MODERN_PROTOCOL = '2026-07-28';
-
-export const PARSE_ERROR = -32700;
-export const INVALID_REQUEST = -32600;
-export const METHOD_NOT_FOUND = -32601;
-export const INVALID_PARAMS = -32602;
-export const INTERNAL_ERROR = -32603;
-/** Server error range: the upstream did not answer in time. */
-export const UPSTREAM_TIMEOUT = -32001;
-/** 2026-07-28 names this code for an unsupported protocol version; older revisions leave the code open. */
-export const UNSUPPORTED_PROTOCOL_VERSION = -32022;
-export const HEADER_MISMATCH = -32020;
+/** A JSON-RPC 2.0 message as it travels through the gateway: fields the gateway does not know are kept. */
+export interface JsonRpcMessage {
+  jsonrpc: '2.0';
+  id?: string | number | null;
+  method?: string;
+  params?: Record<string, unknown> & { _meta?: Record<string, unknown> };
+  result?: Record<string, unknown>;
+  error?: { code: number; message: string; data?: unknown };
+  [field: string]: unknown;
+}
 
 export type RequestId = string | number;
 
@@ -49,9 +44,8 @@ export function invalidReason(value: unknown): string | undefined {
   }
   if (message.method !== undefined) {
     if (typeof message.method !== 'string' || message.method === '') return 'method must be a non-empty string';
-    if (message.params !== undefined && (typeof message.params !== 'object' || message.params === null)) {
-      return 'params must be an object or an array';
-    }
+    const params = message.params;
+    if (params !== undefined && (typeof params !== 'object' || params === null)) return 'params must be an object or an array';
     return undefined;
   }
   if (!hasId) return 'a message needs a method (request or notification) or an id (response)';
