@@ -168,6 +168,12 @@ export class McpGatewayRoute extends Construct {
   private readonly _policies: IMcpRoutePolicy[];
   private readonly serverNameSet: boolean;
 
+  /** Called by the gateway when a policy is attached, so controller resources can follow. @internal */
+  public _onPolicyAdded?: () => void;
+
+  /** Called by the gateway when a target is added, so the target lets the gateway in. @internal */
+  public _onTargetAdded?: (target: IMcpTarget) => void;
+
   /**
    * Creates a route for `McpGateway.addRoute`, the only way a route is rendered.
    * @internal
@@ -237,12 +243,6 @@ export class McpGatewayRoute extends Construct {
     this._policies.push(policy);
     this._onPolicyAdded?.();
   }
-
-  /** Called by the gateway when a policy is attached, so controller resources can follow. @internal */
-  public _onPolicyAdded?: () => void;
-
-  /** Called by the gateway when a target is added, so the target lets the gateway in. @internal */
-  public _onTargetAdded?: (target: IMcpTarget) => void;
 
   /**
    * Renders the route's `policies` block: the keys of every attached policy plus `cors`, and a

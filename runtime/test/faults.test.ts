@@ -5,8 +5,7 @@
  * (Malformed input, timeouts and the stdio crash error text are in bad-input.test.ts; the basic drain in
  * lifecycle.test.ts.)
  */
-import { connect, createServer, type Server, type Socket } from 'node:net';
-import type { AddressInfo } from 'node:net';
+import { connect, createServer, type AddressInfo, type Server, type Socket } from 'node:net';
 import { writeConfigFile } from './helpers/config-file.js';
 import { connectClient, GatewayProcess, post, PYTHON_SERVER, rawSession } from './helpers/gateway.js';
 import { startStreamableServer, type TestUpstream } from './helpers/upstreams.js';
@@ -54,8 +53,8 @@ function portOf(gateway: GatewayProcess, msg: string): number {
 
 /** A sample's value from the Prometheus text, 0 when the series does not exist yet. */
 async function metric(gateway: GatewayProcess, name: string, labels: Record<string, string>): Promise<number> {
-  const text = await (await fetch(`http://127.0.0.1:${portOf(gateway, 'metrics listening')}/metrics`)).text();
-  for (const line of text.split('\n')) {
+  const exposition = await (await fetch(`http://127.0.0.1:${portOf(gateway, 'metrics listening')}/metrics`)).text();
+  for (const line of exposition.split('\n')) {
     if (!line.startsWith(`${name}{`)) continue;
     if (Object.entries(labels).every(([key, value]) => line.includes(`${key}="${value}"`))) return Number(line.split(' ').pop());
   }

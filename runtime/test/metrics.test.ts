@@ -37,7 +37,7 @@ function parseMetrics(text: string): Sample[] {
 }
 
 function find(samples: readonly Sample[], name: string, labels: Record<string, string>): Sample | undefined {
-  return samples.find((sample) => sample.name === name && Object.entries(labels).every(([key, value]) => sample.labels[key] === value));
+  return samples.find((sample) => sample.name === name && Object.entries(labels).every(([key, wanted]) => sample.labels[key] === wanted));
 }
 
 function value(samples: readonly Sample[], name: string, labels: Record<string, string>): number {

@@ -55,7 +55,7 @@ function sessionWith(
     pool: new StdioPool(backend.stdio, backend.name, logger, telemetry),
     logger,
     upstreamTimeoutMs: options.upstreamTimeoutMs ?? 10_000,
-    maxReplayBytes: options.maxReplayBytes ?? 1 << 20,
+    maxReplayBytes: options.maxReplayBytes ?? 2 ** 20,
     gatewayVersion: '0.0.0-test',
     telemetry,
     connect: async (target) => upstreams.get(target.name)!,
