@@ -487,7 +487,16 @@ const { markdown, goals } = render(results);
 writeFileSync(join(OUT, 'results.md'), markdown);
 writeFileSync(
   join(OUT, 'results.json'),
-  `${JSON.stringify({ date: new Date().toISOString(), node: process.version, cpus: cpus().length, loadavg: [loadBefore, loadAfter], quick: QUICK, settings: SETTINGS, results, goals }, null, 2)}\n`,
+  `${JSON.stringify({
+    date: new Date().toISOString(),
+    node: process.version,
+    cpus: cpus().length,
+    loadavg: [loadBefore, loadAfter],
+    quick: QUICK,
+    settings: SETTINGS,
+    results,
+    goals,
+  }, null, 2)}\n`,
 );
 writeFileSync(join(OUT, 'results.svg'), renderChart(results));
 let png = 'not rendered (install Debian librsvg2-bin for rsvg-convert)';

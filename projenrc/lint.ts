@@ -19,7 +19,9 @@ export function applyHouseStyle(eslint: javascript.Eslint, scripts: string[]): v
     // projen's default ignores comments, strings and template literals: 163 lines over 150 went unnoticed.
     '@stylistic/max-len': ['error', { code: MAX_LINE_LENGTH, ignoreUrls: true }],
     // `typeof import('./x.js')` types the modules the gateway loads lazily (only when a route needs them).
-    '@typescript-eslint/consistent-type-imports': ['error', { prefer: 'type-imports', fixStyle: 'separate-type-imports', disallowTypeAnnotations: false }],
+    '@typescript-eslint/consistent-type-imports': [
+      'error', { prefer: 'type-imports', fixStyle: 'separate-type-imports', disallowTypeAnnotations: false },
+    ],
     // Classes read fields, constructor, methods; static factories and constants stay beside what they build
     // (projen's order puts every static first), and interfaces keep the order their documentation reads best in.
     '@typescript-eslint/member-ordering': ['error', { default: 'never', classes: ['instance-field', 'constructor', 'instance-method'] }],

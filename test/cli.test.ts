@@ -13,7 +13,8 @@ import { expectValidManifests } from './util/manifest-validation';
 const ROOT = path.resolve(__dirname, '..');
 // CDK8S_MCP_TEST_FROM_SOURCE=1 forces the source path even when lib/ exists (e.g. a stale lib/).
 const COMPILED = !process.env.CDK8S_MCP_TEST_FROM_SOURCE && fs.existsSync(path.join(ROOT, 'lib', 'cli', 'main.js'));
-const FROM_SOURCE = `require(${JSON.stringify(require.resolve('ts-node', { paths: [ROOT] }))}).register({ project: ${JSON.stringify(path.join(ROOT, 'tsconfig.json'))}, transpileOnly: true });
+const FROM_SOURCE = `require(${JSON.stringify(require.resolve('ts-node', { paths: [ROOT] }))})`
+  + `.register({ project: ${JSON.stringify(path.join(ROOT, 'tsconfig.json'))}, transpileOnly: true });
 require(${JSON.stringify(path.join(ROOT, 'src', 'cli', 'main.ts'))}).main(process.argv.slice(1)).then((code) => { process.exitCode = code; });`;
 
 interface Run {

@@ -122,7 +122,10 @@ const { McpGateway, McpServer, McpServerSource } = require('cdk8s-mcp');
 
 const app = new App();
 const chart = new Chart(app, 'smoke', { namespace: 'tools' });
-const everything = new McpServer(chart, 'everything', { source: McpServerSource.npmPackage('${SERVER_PACKAGE}', { version: '2026.8.31' }), name: 'everything' });
+const everything = new McpServer(chart, 'everything', {
+  source: McpServerSource.npmPackage('${SERVER_PACKAGE}', { version: '2026.8.31' }),
+  name: 'everything',
+});
 new McpGateway(chart, 'gateway', { routes: [{ path: '/mcp', targets: [everything] }] });
 process.stdout.write(app.synthYaml());
 `,
