@@ -3,7 +3,8 @@
  *
  * It lives in TypeScript so the compiled program (and the single-executable bundle) carries it without
  * reading files next to itself; `schema/config.schema.json` is the published copy, kept identical by
- * `test/config.test.ts` (regenerate with `node -e "import('./lib/config/schema.js').then(m=>process.stdout.write(JSON.stringify(m.configSchema,null,2)+'\n'))" > schema/config.schema.json`).
+ * `test/config.test.ts`. Regenerate it with
+ * `node -e "import('./lib/config/schema.js').then(m=>process.stdout.write(JSON.stringify(m.configSchema,null,2)+'\n'))" > schema/config.schema.json`.
  */
 
 const durationPattern = '^([0-9]+(\\.[0-9]+)?(ms|s|m|h))+$';

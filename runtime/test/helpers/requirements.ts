@@ -55,7 +55,8 @@ function installHint(requirements: readonly Requirement[]): string {
   const packages = [...new Set(requirements.filter((r) => r.debian && !r.present()).map((r) => r.debian!))];
   if (packages.length === 0) return '';
   const multiarch = packages.some((p) => p.endsWith(':arm64')) ? 'sudo dpkg --add-architecture arm64 && sudo apt-get update && ' : '';
-  return ` Install: ${multiarch}sudo apt-get install -y ${packages.join(' ')} (or run scripts/ensure-test-deps.sh as root, which \`npm test\` does first).`;
+  return ` Install: ${multiarch}sudo apt-get install -y ${packages.join(' ')}`
+    + ' (or run scripts/ensure-test-deps.sh as root, which `npm test` does first).';
 }
 
 /**
