@@ -35,7 +35,11 @@ createInterface({ input: process.stdin }).on('line', (line) => {
   if (m.id === undefined) { note('notification ' + m.method); return; }
   if (m.method === 'initialize') {
     note('initialize ' + m.params.clientInfo.name + ' ' + JSON.stringify(m.params.capabilities));
-    return send({ id: m.id, result: { protocolVersion: m.params.protocolVersion, capabilities: { tools: {}, logging: {}, resources: { subscribe: true } }, serverInfo: { name: 'journal', version: '1' } } });
+    return send({ id: m.id, result: {
+      protocolVersion: m.params.protocolVersion,
+      capabilities: { tools: {}, logging: {}, resources: { subscribe: true } },
+      serverInfo: { name: 'journal', version: '1' },
+    } });
   }
   if (m.method === 'tools/list') return send({ id: m.id, result: { tools: [
     { name: 'whoami', inputSchema: { type: 'object' } },
@@ -43,11 +47,15 @@ createInterface({ input: process.stdin }).on('line', (line) => {
   ] } });
   if (m.method === 'tools/call' && m.params.name === 'whoami') {
     calls++;
-    return setTimeout(() => send({ id: m.id, result: { content: [{ type: 'text', text: process.pid + ':' + calls + ':' + (m.params.arguments?.tag ?? '') }] } }), Number(m.params.arguments?.delayMs ?? 0));
+    const text = process.pid + ':' + calls + ':' + (m.params.arguments?.tag ?? '');
+    return setTimeout(() => send({ id: m.id, result: { content: [{ type: 'text', text }] } }), Number(m.params.arguments?.delayMs ?? 0));
   }
   if (m.method === 'tools/call' && m.params.name === 'ask') {
     const id = 'ask-' + m.id;
-    asked.set(id, (answer) => send({ id: m.id, result: { content: [{ type: 'text', text: answer.error ? 'error: ' + answer.error.message : 'roots: ' + JSON.stringify(answer.result) }] } }));
+    asked.set(id, (answer) => {
+      const text = answer.error ? 'error: ' + answer.error.message : 'roots: ' + JSON.stringify(answer.result);
+      send({ id: m.id, result: { content: [{ type: 'text', text }] } });
+    });
     return send({ id, method: 'roots/list' });
   }
   note('request ' + m.method);

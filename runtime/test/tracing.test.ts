@@ -20,10 +20,18 @@ readline.createInterface({ input: process.stdin }).on('line', (line) => {
   if (message.id === undefined) return;
   const params = message.params || {};
   if (message.method === 'initialize') {
-    return send({ jsonrpc: '2.0', id: message.id, result: { protocolVersion: params.protocolVersion, capabilities: { tools: {} }, serverInfo: { name: 'meta', version: '1' } } });
+    return send({
+      jsonrpc: '2.0',
+      id: message.id,
+      result: { protocolVersion: params.protocolVersion, capabilities: { tools: {} }, serverInfo: { name: 'meta', version: '1' } },
+    });
   }
   if (message.method === 'tools/list') {
-    return send({ jsonrpc: '2.0', id: message.id, result: { tools: [{ name: 'meta', inputSchema: { type: 'object' } }, { name: 'fail', inputSchema: { type: 'object' } }] } });
+    return send({
+      jsonrpc: '2.0',
+      id: message.id,
+      result: { tools: [{ name: 'meta', inputSchema: { type: 'object' } }, { name: 'fail', inputSchema: { type: 'object' } }] },
+    });
   }
   if (message.method === 'tools/call' && params.name === 'meta') {
     return send({ jsonrpc: '2.0', id: message.id, result: { content: [{ type: 'text', text: JSON.stringify(params._meta || {}) }] } });

@@ -36,7 +36,10 @@ describe('requests that try to skip authorization', () => {
               - mcp:
                   targets:
                     - name: repo
-                      stdio: { cmd: ${JSON.stringify(process.execPath)}, args: [${JSON.stringify(RECORDING_SERVER)}], env: { RECORD_FILE: ${JSON.stringify(record)} } }
+                      stdio:
+                        cmd: ${JSON.stringify(process.execPath)}
+                        args: [${JSON.stringify(RECORDING_SERVER)}]
+                        env: { RECORD_FILE: ${JSON.stringify(record)} }
             policies:
               mcpAuthorization:
                 rules:

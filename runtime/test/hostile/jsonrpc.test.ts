@@ -69,7 +69,8 @@ describe('malformed JSON-RPC', () => {
 
   test('prototype keys in params are plain data', async () => {
     const response = await inSession(
-      '{"jsonrpc":"2.0","id":5,"method":"tools/call","params":{"__proto__":{"name":"crash"},"constructor":{"prototype":{"x":1}},"name":"add","arguments":{"a":1,"b":2}}}',
+      '{"jsonrpc":"2.0","id":5,"method":"tools/call",'
+        + '"params":{"__proto__":{"name":"crash"},"constructor":{"prototype":{"x":1}},"name":"add","arguments":{"a":1,"b":2}}}',
     );
     expect(response.json?.result).toEqual({ content: [{ type: 'text', text: '3' }] });
   });
@@ -96,7 +97,8 @@ describe('huge and deeply nested bodies', () => {
 
   test('nesting deeper than a JSON-RPC message needs is refused before it reaches anything recursive', async () => {
     const depth = 9_000;
-    const nested = `{"jsonrpc":"2.0","id":6,"method":"tools/call","params":{"name":"echo","arguments":{"message":"hi","deep":${'['.repeat(depth)}${']'.repeat(depth)}}}}`;
+    const nested = '{"jsonrpc":"2.0","id":6,"method":"tools/call",'
+      + `"params":{"name":"echo","arguments":{"message":"hi","deep":${'['.repeat(depth)}${']'.repeat(depth)}}}}`;
     expect(nested.length).toBeLessThan(MAX_BODY);
     const response = await inSession(nested);
     expect(outcome(response)).toEqual({ status: 400, code: -32600 });

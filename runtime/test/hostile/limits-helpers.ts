@@ -65,7 +65,9 @@ function reply(id, result) {
 function handle(message) {
   if (message.id === undefined) return;
   if (message.method === 'initialize') {
-    return reply(message.id, { protocolVersion: message.params.protocolVersion, capabilities: { tools: {} }, serverInfo: { name: 'big', version: '1' } });
+    return reply(message.id, {
+      protocolVersion: message.params.protocolVersion, capabilities: { tools: {} }, serverInfo: { name: 'big', version: '1' },
+    });
   }
   if (message.method === 'tools/list') return reply(message.id, { tools: [{ name: 'big', inputSchema: { type: 'object' } }] });
   if (message.method === 'tools/call' && message.params.name === 'big') {
