@@ -7,7 +7,7 @@ import * as kplus from 'cdk8s-plus-28';
 import * as YAML from 'yaml';
 import {
   CredentialInjection, CredentialStore, KeycloakDatabase, KeycloakRealm, McpGateway, McpGatewayExposure, McpGatewayImplementation, McpGatewayProps,
-  McpServer, McpServerTransport, McpTarget, OAuthProvider, UserCredential,
+  McpServer, McpServerSource, McpServerTransport, McpTarget, OAuthProvider, UserCredential,
 } from '../src';
 import { expectValidManifests } from './util/manifest-validation';
 
@@ -28,9 +28,7 @@ function github(chart: Chart): OAuthProvider {
 /** The article's GitHub server in its HTTP mode, which reads each request's `Authorization: Bearer <token>`. */
 function githubServer(chart: Chart, credential?: UserCredential, transport = McpServerTransport.streamableHttp({ path: '/' })): McpServer {
   return new McpServer(chart, 'github', {
-    image: 'ghcr.io/github/github-mcp-server:v1.10.1',
-    command: ['/server/github-mcp-server'],
-    args: ['http', '--port', '3000'],
+    source: McpServerSource.image('ghcr.io/github/github-mcp-server:v1.10.1', { command: ['/server/github-mcp-server'], args: ['http', '--port', '3000'] }),
     transport,
     userCredential: credential ?? UserCredential.oauth2({ provider: github(chart) }),
   });

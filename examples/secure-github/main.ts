@@ -29,7 +29,7 @@ import * as kplus from 'cdk8s-plus-28';
 import { Construct } from 'constructs';
 import {
   AuthorizationRule, CredentialStore, KeycloakDatabase, KeycloakExposure, KeycloakRealm, McpAuthPolicy, McpGateway, McpGatewayExposure, McpServer,
-  McpServerTransport, OAuthProvider, UserCredential,
+  McpServerSource, McpServerTransport, OAuthProvider, UserCredential,
 } from '../../src';
 
 /** Release of github/github-mcp-server (a Go binary in a distroless image without Node or libstdc++). */
@@ -105,9 +105,7 @@ export class SecureGithubChart extends Chart {
   private sharedTokenGithubServer(): McpServer {
     const token = kplus.Secret.fromSecretName(this, 'GithubToken', 'github-token');
     return new McpServer(this, 'github', {
-      image: GITHUB_MCP_SERVER_IMAGE,
-      command: ['/server/github-mcp-server'],
-      args: ['stdio'],
+      source: McpServerSource.image(GITHUB_MCP_SERVER_IMAGE, { command: ['/server/github-mcp-server'], args: ['stdio'] }),
       env: {
         GITHUB_PERSONAL_ACCESS_TOKEN: kplus.EnvValue.fromSecretValue({ secret: token, key: 'token' }),
       },
@@ -117,9 +115,7 @@ export class SecureGithubChart extends Chart {
   /** The same server in its HTTP mode, to which the gateway sends each user's own GitHub token. */
   private perUserGithubServer(clientId: string): McpServer {
     return new McpServer(this, 'github', {
-      image: GITHUB_MCP_SERVER_HTTP_IMAGE,
-      command: ['/server/github-mcp-server'],
-      args: ['http', '--port', '3000'],
+      source: McpServerSource.image(GITHUB_MCP_SERVER_HTTP_IMAGE, { command: ['/server/github-mcp-server'], args: ['http', '--port', '3000'] }),
       transport: McpServerTransport.streamableHttp({ path: '/' }),
       userCredential: UserCredential.oauth2({
         provider: OAuthProvider.github({

@@ -106,7 +106,14 @@ const listening = (port: number) => () =>
   });
 
 /** Runs every server scenario of the suite (active and pending) against `url` and reads what it saved. */
-async function runSuite(node22: string, url: string, outDir: string, cli = CONFORMANCE_CLI, selection = ['--suite', 'all'], timeout = 120_000): Promise<SuiteResult> {
+async function runSuite(
+  node22: string,
+  url: string,
+  outDir: string,
+  cli = CONFORMANCE_CLI,
+  selection = ['--suite', 'all'],
+  timeout = 120_000,
+): Promise<SuiteResult> {
   mkdirSync(outDir, { recursive: true });
   let stdout = '';
   try {
@@ -374,7 +381,10 @@ describe('MCP conformance 0.2.0-alpha.12 requirement sets: direct vs through the
     cpSync(SHARED_REFERENCE, server, { recursive: true, filter: (source) => !source.includes('node_modules') });
     await execFileP('npm', ['ci', '--no-audit', '--no-fund'], { cwd: server, timeout: 300_000 });
     const referencePort = await freePort();
-    const reference = start(join(server, 'node_modules', '.bin', 'tsx'), [join(server, 'everything-server.ts')], { cwd: server, env: { ...process.env, PORT: String(referencePort) } });
+    const reference = start(join(server, 'node_modules', '.bin', 'tsx'), [join(server, 'everything-server.ts')], {
+      cwd: server,
+      env: { ...process.env, PORT: String(referencePort) },
+    });
     procs.push(reference);
     await waitFor('reference server', reference, listening(referencePort), 60_000);
     referenceUrl = `http://localhost:${referencePort}/mcp`;
@@ -401,7 +411,9 @@ describe('MCP conformance 0.2.0-alpha.12 requirement sets: direct vs through the
     const selection = ['--requirements', revision];
     const direct = await directRun(revision);
     const viaGateway = await runSuite(node22, gatewayUrl, join(work, `gateway-${revision}`), cli, selection, 600_000);
-    process.stdout.write(`\nMCP conformance --requirements ${revision} (scored checks), direct vs through mcp-gateway:\n\n${table(direct, viaGateway)}\n\n`);
+    process.stdout.write(
+      `\nMCP conformance --requirements ${revision} (scored checks), direct vs through mcp-gateway:\n\n${table(direct, viaGateway)}\n\n`,
+    );
     const lost = lostThroughGateway(direct, viaGateway);
     const gaps = KNOWN_GAPS[revision];
     expect(lost.filter((entry) => !gaps.some((gap) => entry.startsWith(`${gap}: `)))).toEqual([]);

@@ -276,7 +276,10 @@ function upstreamRefusal(error: Error & { code?: number }): { status: number; co
   const at = error.message.indexOf(marker);
   if (typeof error.code !== 'number' || error.code < 400 || error.code > 499 || at < 0) return undefined;
   try {
-    const body = JSON.parse(error.message.slice(at + marker.length)) as { jsonrpc?: string; error?: { code?: unknown; message?: unknown; data?: unknown } };
+    const body = JSON.parse(error.message.slice(at + marker.length)) as {
+      jsonrpc?: string;
+      error?: { code?: unknown; message?: unknown; data?: unknown };
+    };
     if (body.jsonrpc !== '2.0' || typeof body.error?.code !== 'number' || typeof body.error.message !== 'string') return undefined;
     return { status: error.code, code: body.error.code, message: body.error.message, data: body.error.data };
   } catch {
