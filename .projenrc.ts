@@ -156,6 +156,8 @@ const runtime = new typescript.TypeScriptProject({
     '@modelcontextprotocol/inspector@^2.12.0',
     // The config contract: runtime/src/config/types.ts is the one source, its JSON Schema is generated (gen:config).
     'ts-json-schema-generator@^2.9.0',
+    // `jest` in ESM test files (spies on Date.now for expiry without waiting); the version jest itself ships.
+    '@jest/globals@^30.5.2',
   ],
   tsconfig: {
     compilerOptions: {

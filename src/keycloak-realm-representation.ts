@@ -367,7 +367,10 @@ function mcpScope(spec: RealmSpec): any {
       userAttributeMapper('username', 'username', 'preferred_username'),
       // Standard token exchange accepts a subject token only when the requesting client is among its audiences.
       ...(spec.tokenExchange ? [{
-        name: 'token exchange requester', protocol: 'openid-connect', protocolMapper: 'oidc-audience-mapper', consentRequired: false,
+        name: 'token exchange requester',
+        protocol: 'openid-connect',
+        protocolMapper: 'oidc-audience-mapper',
+        consentRequired: false,
         config: accessTokenClaim({ 'included.client.audience': spec.tokenExchange.clientId }),
       }] : []),
     ],
@@ -390,7 +393,10 @@ function tokenExchangeAudienceScope(exchange: NonNullable<RealmSpec['tokenExchan
     protocol: 'openid-connect',
     attributes: { 'include.in.token.scope': 'false', 'display.on.consent.screen': 'false' },
     protocolMappers: exchange.audiences.map((audience, index) => ({
-      name: `upstream audience ${index + 1}`, protocol: 'openid-connect', protocolMapper: 'oidc-audience-mapper', consentRequired: false,
+      name: `upstream audience ${index + 1}`,
+      protocol: 'openid-connect',
+      protocolMapper: 'oidc-audience-mapper',
+      consentRequired: false,
       config: accessTokenClaim({ 'included.client.audience': audience }),
     })),
   };

@@ -9,14 +9,13 @@ import {
 import { restrictedContainerSecurityContext, serviceHost } from './manifest-helpers';
 import type { McpServerSource } from './mcp-server-source';
 import { McpServerTransport } from './mcp-server-transport';
-import { IMcpTarget, McpProtocol } from './mcp-target';
-import { StdioProcessPool } from './stdio-process-pool';
-import type { UserCredential } from './user-credential';
+import type { IMcpTarget, McpProtocol } from './mcp-target';
 import { kmcpProblems, renderKmcpServer } from './server/kmcp';
 import {
   BRIDGE_DIR, DEFAULT_STARTUP_TIMEOUT, PORT_NAME, STARTUP_PROBE_PERIOD_SECONDS, renderKubernetesServer,
 } from './server/kubernetes';
 import type { StdioProcessPool } from './stdio-process-pool';
+import type { UserCredential } from './user-credential';
 import {
   absolutePathProblem,
   dnsLabelProblem,

@@ -105,8 +105,10 @@ test('secure-github-per-user sends each user\'s own GitHub token: no shared PAT,
   expect([...container.command, ...container.args]).toEqual(['/server/github-mcp-server', 'http', '--port', '3000']);
   expect(JSON.stringify(manifests)).not.toContain('github-token');
   const config = YAML.parse(manifests.find((o: any) => o.kind === 'ConfigMap' && o.data?.['config.yaml']).data['config.yaml']);
-  expect(config.binds[0].listeners[0].routes[0].backends[0].mcp.targets[0].credential).toEqual({ provider: 'github',
-    inject: { header: 'Authorization' } });
+  expect(config.binds[0].listeners[0].routes[0].backends[0].mcp.targets[0].credential).toEqual({
+    provider: 'github',
+    inject: { header: 'Authorization' },
+  });
   expect(Object.keys(config.config.credentials.providers)).toEqual(['github']);
   expect(config.config.credentials.publicUrl).toBe('http://mcp.192.168.49.2.nip.io');
   const gatewayIngress = manifests.find((o: any) => o.kind === 'Ingress' && o.spec.rules[0].host.startsWith('mcp.'));

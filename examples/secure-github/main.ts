@@ -24,9 +24,10 @@
  *   kubectl -n mcp create secret generic mcp-credentials-key --from-literal=key=$(openssl rand -hex 32)
  * and register the GitHub OAuth app with the callback URL http://mcp.<ingress-ip>.nip.io/connect/github/callback.
  */
-import { App, Chart, ChartProps } from 'cdk8s';
+import type { ChartProps } from 'cdk8s';
+import { App, Chart } from 'cdk8s';
 import * as kplus from 'cdk8s-plus-28';
-import { Construct } from 'constructs';
+import type { Construct } from 'constructs';
 import {
   AuthorizationRule, CredentialStore, KeycloakDatabase, KeycloakExposure, KeycloakRealm, McpAuthPolicy, McpGateway, McpGatewayExposure, McpServer,
   McpServerSource, McpServerTransport, OAuthProvider, UserCredential,
@@ -77,7 +78,14 @@ export class SecureGithubChart extends Chart {
       exposure: KeycloakExposure.ingress({ controllerNamespace: 'ingress-nginx' }),
       roles: [{ name: 'admin', description: 'May delete repositories through MCP' }],
       users: [
-        { username: 'admin', password: { secret: passwords, key: 'admin' }, email: 'admin@example.com', firstName: 'Ada', lastName: 'Admin', realmRoles: ['admin'] },
+        {
+          username: 'admin',
+          password: { secret: passwords, key: 'admin' },
+          email: 'admin@example.com',
+          firstName: 'Ada',
+          lastName: 'Admin',
+          realmRoles: ['admin'],
+        },
         { username: 'alice', password: { secret: passwords, key: 'alice' }, email: 'alice@example.com', firstName: 'Alice', lastName: 'Example' },
       ],
     });

@@ -369,7 +369,9 @@ describe('MCP conformance 0.2.0-alpha.12 requirement sets: direct vs through the
   let stateless: Awaited<ReturnType<typeof statelessOnly>> | undefined;
   const direct = new Map<string, Promise<SuiteResult>>();
   const directRun = (revision: string) => {
-    if (!direct.has(revision)) direct.set(revision, runSuite(node22, referenceUrl, join(work, `direct-${revision}`), cli, ['--requirements', revision], 600_000));
+    if (!direct.has(revision)) {
+      direct.set(revision, runSuite(node22, referenceUrl, join(work, `direct-${revision}`), cli, ['--requirements', revision], 600_000));
+    }
     return direct.get(revision)!;
   };
 
@@ -409,12 +411,12 @@ describe('MCP conformance 0.2.0-alpha.12 requirement sets: direct vs through the
       return;
     }
     const selection = ['--requirements', revision];
-    const direct = await directRun(revision);
+    const directResult = await directRun(revision);
     const viaGateway = await runSuite(node22, gatewayUrl, join(work, `gateway-${revision}`), cli, selection, 600_000);
     process.stdout.write(
-      `\nMCP conformance --requirements ${revision} (scored checks), direct vs through mcp-gateway:\n\n${table(direct, viaGateway)}\n\n`,
+      `\nMCP conformance --requirements ${revision} (scored checks), direct vs through mcp-gateway:\n\n${table(directResult, viaGateway)}\n\n`,
     );
-    const lost = lostThroughGateway(direct, viaGateway);
+    const lost = lostThroughGateway(directResult, viaGateway);
     const gaps = KNOWN_GAPS[revision];
     expect(lost.filter((entry) => !gaps.some((gap) => entry.startsWith(`${gap}: `)))).toEqual([]);
     expect(gaps.filter((gap) => !lost.some((entry) => entry.startsWith(`${gap}: `)))).toEqual([]);
@@ -429,7 +431,7 @@ describe('MCP conformance 0.2.0-alpha.12 requirement sets: direct vs through the
     const native = await directRun('2026-07-28');
     const bridged = await runSuite(node22, bridgedUrl, join(work, 'bridged-2026-07-28'), cli, selection, 600_000);
     process.stdout.write(
-      `\nMCP conformance --requirements 2026-07-28 (scored checks), the revision's reference server direct vs bridged by mcp-gateway to the ` +
+      '\nMCP conformance --requirements 2026-07-28 (scored checks), the revision\'s reference server direct vs bridged by mcp-gateway to the ' +
         `0.1.16 (2025-11-25) reference server:\n\n${table(native, bridged)}\n\n`,
     );
     const { unexpected, stale } = lostExcept(lostThroughGateway(native, bridged), NOT_BRIDGEABLE_2026);
@@ -445,7 +447,7 @@ describe('MCP conformance 0.2.0-alpha.12 requirement sets: direct vs through the
     const native = await directRun('2025-11-25');
     const bridged = await runSuite(node22, downBridgedUrl, join(work, 'down-bridged-2025-11-25'), cli, ['--requirements', '2025-11-25'], 600_000);
     process.stdout.write(
-      `\nMCP conformance --requirements 2025-11-25 (scored checks), the reference server direct vs bridged by mcp-gateway to the same server ` +
+      '\nMCP conformance --requirements 2025-11-25 (scored checks), the reference server direct vs bridged by mcp-gateway to the same server ' +
         `made stateless-only (${stateless!.refused()} session-era requests refused by it):\n\n${table(native, bridged)}\n\n`,
     );
     const { unexpected, stale } = lostExcept(lostThroughGateway(native, bridged), NOT_BRIDGEABLE_2025);

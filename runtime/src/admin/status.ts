@@ -93,11 +93,11 @@ export function adminStatus(sources: StatusSources): AdminStatus {
     }),
     ...(credentials
       ? {
-          userCredentials: {
-            store: credentials.store.kind,
-            providers: [...credentials.providers.values()].map(({ name, kind }) => ({ name, kind })),
-          },
-        }
+        userCredentials: {
+          store: credentials.store.kind,
+          providers: [...credentials.providers.values()].map(({ name, kind }) => ({ name, kind })),
+        },
+      }
       : {}),
   };
 }

@@ -1,3 +1,4 @@
+import { requestStateless } from './stateless-upstream.js';
 import { McpError, type UpstreamErrorReason } from '../protocol/errors.js';
 import type { JsonRpcMessage } from '../protocol/jsonrpc.js';
 import { MODERN_PROTOCOL } from '../protocol/versions.js';
@@ -5,7 +6,6 @@ import type { CallSink } from '../session/sink.js';
 import { redactText } from '../telemetry/redact.js';
 import type { SpanHandle } from '../telemetry/tracing.js';
 import type { UpstreamConnection } from '../upstream/types.js';
-import { requestStateless } from './stateless-upstream.js';
 
 /** How long the session waits for the upstream's standalone stream to open before sending on without it. */
 const STREAM_OPEN_WAIT_MS = 30_000;

@@ -373,13 +373,13 @@ export class TestOpenIdProvider {
           .sign(await importJWK(key, 'RS256'));
         this.tokenExchanges++;
         ctx.body = {
-          access_token: token,
-          expires_in: ttl,
-          refresh_expires_in: 0,
-          token_type: 'Bearer',
+          'access_token': token,
+          'expires_in': ttl,
+          'refresh_expires_in': 0,
+          'token_type': 'Bearer',
           'not-before-policy': 0,
           scope,
-          issued_token_type: ACCESS_TOKEN_TYPE,
+          'issued_token_type': ACCESS_TOKEN_TYPE,
         };
       },
       ['subject_token', 'subject_token_type', 'requested_token_type', 'audience', 'scope'],
@@ -405,14 +405,14 @@ export class TestOpenIdProvider {
         },
         ...(this.options.tokenExchange
           ? [
-              {
-                client_id: this.options.tokenExchange.clientId,
-                client_secret: this.options.tokenExchange.clientSecret,
-                grant_types: [TOKEN_EXCHANGE_GRANT],
-                response_types: [],
-                redirect_uris: [],
-              },
-            ]
+            {
+              client_id: this.options.tokenExchange.clientId,
+              client_secret: this.options.tokenExchange.clientSecret,
+              grant_types: [TOKEN_EXCHANGE_GRANT],
+              response_types: [],
+              redirect_uris: [],
+            },
+          ]
           : []),
       ],
       routes: KEYCLOAK_ROUTES,
