@@ -1,9 +1,14 @@
+import { spawnSync } from 'node:child_process';
+import { mkdtempSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
 import { Client } from '@modelcontextprotocol/sdk/client/index.js';
 import { SSEClientTransport } from '@modelcontextprotocol/sdk/client/sse.js';
 import { LoggingMessageNotificationSchema } from '@modelcontextprotocol/sdk/types.js';
 import { connectClient, EVERYTHING, GatewayProcess, PYTHON_SERVER } from './helpers/gateway.js';
 import { allToolNames } from './helpers/lists.js';
 import { openSession, send } from './hostile/harness.js';
+import { command, describeIf, file } from './helpers/requirements.js';
 
 describe('stdio bridge: mcp-gateway --port P -- CMD', () => {
   describe('server-everything (Node) over stdio', () => {
@@ -167,11 +172,25 @@ describe('legacy HTTP+SSE clients (2024-11-05 transport)', () => {
   });
 });
 
-describe('the bridge behind a gateway', () => {
+// A server that starts in a millisecond (the bridge-portability test's static C server), so 33 sessions measure the
+// bridge's admission rule and not how fast a busy machine starts 33 interpreters.
+const HOST_LIBC_A = `/usr/lib/${process.arch === 'arm64' ? 'aarch64' : 'x86_64'}-linux-gnu/libc.a`;
+describeIf([command('gcc', 'gcc'), file(HOST_LIBC_A, 'libc6-dev')])('the bridge behind a gateway', () => {
+  let work: string;
+  let server: string;
+  beforeAll(() => {
+    work = mkdtempSync(join(tmpdir(), 'bridge-address-'));
+    server = join(work, 'mcp-echo');
+    const fixture = join(process.cwd(), 'test', 'fixtures', 'static-mcp-server.c');
+    const cc = spawnSync('gcc', ['-static', '-O2', '-o', server, fixture], { encoding: 'utf8' });
+    if (cc.status !== 0) throw new Error(`gcc failed: ${cc.stderr}`);
+  });
+  afterAll(() => rmSync(work, { recursive: true, force: true }));
+
   // In a pod every session reaches the bridge from the gateway in front: one address. A per-client share of
   // the process ceiling (half of it, the configuration's default) would turn the 33rd user away.
   test('one client address may hold more than half of the processes the bridge allows', async () => {
-    const gateway = await GatewayProcess.listening(['--port', '0', '--pool', '0', '--', 'python3', PYTHON_SERVER]);
+    const gateway = await GatewayProcess.listening(['--port', '0', '--pool', '0', '--', server]);
     const sessions: string[] = [];
     try {
       for (let i = 0; i < 33; i++) sessions.push(await openSession(`${gateway.url}/mcp`));
