@@ -53,6 +53,19 @@ export interface BackendContext {
   readonly connect?: (target: McpTarget, context: ConnectContext) => Promise<UpstreamConnection>;
   /** Serves 2026-07-28 requests to targets that only speak the session-era revisions (BRIDGING.md). */
   readonly bridge?: UpstreamBridge;
+  /**
+   * The stdio bridge's `--credential-env`: each session's processes start with the credential its caller
+   * (the gateway in front) sends in a request header. Undefined everywhere else.
+   */
+  readonly forwardedCredential?: ForwardedCredential;
+}
+
+/** Where a bridge reads the caller's credential from, and where its processes get it. */
+export interface ForwardedCredential {
+  /** Request header (lower case) the gateway injects the credential in; stripped before anything sees it. */
+  readonly header: string;
+  /** Environment variable each session's stdio processes are started with. */
+  readonly env: string;
 }
 
 const CALL_KINDS: Record<string, CallKind> = {
@@ -124,6 +137,8 @@ export class McpSession {
   private readonly injected = new Map<string, string>();
   /** Restarts with a new credential under way: concurrent calls of the session wait for the one restart. */
   private readonly restarting = new Map<string, Promise<void>>();
+  /** Behind a bridge with `--credential-env`: the credential this session's processes run with. */
+  private forwarded?: string;
 
   constructor(
     public context: BackendContext,
@@ -667,8 +682,9 @@ export class McpSession {
   private async openLink(target: McpTarget, index: number, initialize?: Json): Promise<TargetLink> {
     let connection: TargetLink['connection'];
     try {
-      const token = target.credential ? await this.credentialFor(target, false) : undefined;
-      const variable = target.credential?.inject.env;
+      const forwarded = this.context.forwardedCredential;
+      const token = forwarded ? this.forwarded : target.credential ? await this.credentialFor(target, false) : undefined;
+      const variable = forwarded ? forwarded.env : target.credential?.inject.env;
       if (target.stdio && variable) this.injected.set(target.name, token !== undefined ? fingerprint(token) : '');
       const connect = this.context.connect ?? connectTarget;
       connection =
@@ -779,6 +795,35 @@ export class McpSession {
       await restart;
     }
     return undefined;
+  }
+
+  /**
+   * Behind a bridge with `--credential-env`: the credential of this request. The first one is what the
+   * session's processes start with; a different one later (the gateway refreshed the user's token) replaces
+   * every stdio process by one started with it, before the request reaches it: a process never serves a
+   * request carrying another credential than its own.
+   */
+  async useForwardedCredential(credential: string): Promise<void> {
+    if (this.forwarded === credential) return;
+    const first = this.forwarded === undefined && this.links.size === 0;
+    this.forwarded = credential;
+    if (first) return;
+    const targets = this.context.backend.targets;
+    await Promise.all(
+      targets.map(async (target, index) => {
+        if (!target.stdio || !this.links.has(target.name) || this.injected.get(target.name) === fingerprint(credential)) return;
+        let restart = this.restarting.get(target.name);
+        if (!restart) {
+          restart = this.restartWithCredential(target, index).finally(() => this.restarting.delete(target.name));
+          this.restarting.set(target.name, restart);
+        }
+        await restart;
+      }),
+    );
+    // A restart that was already under way may have started with the credential before this one.
+    if (this.forwarded === credential && targets.some((target) => target.stdio && this.links.has(target.name) && this.injected.get(target.name) !== fingerprint(credential))) {
+      await this.useForwardedCredential(credential);
+    }
   }
 
   /** Replaces the session's process of a stdio target by one started with the user's current credential. */

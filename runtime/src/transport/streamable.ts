@@ -3,6 +3,7 @@ import type { IncomingMessage, ServerResponse } from 'node:http';
 import type { Identity } from '../auth/index.js';
 import type { RequestFacts } from '../authz/index.js';
 import { splitName, splitUri } from '../federation/names.js';
+import { takeForwardedCredential } from './forwarded-credential.js';
 import { McpSession, type BackendContext } from '../federation/session.js';
 import { MAX_JSON_DEPTH, nestsDeeperThan, readBody } from '../protocol/body.js';
 import { INTERNAL_ERROR, McpError } from '../protocol/errors.js';
@@ -78,12 +79,14 @@ export async function serveMcp(endpoint: McpEndpoint, req: IncomingMessage, res:
     });
   });
   try {
+    // First, so that neither a refusal nor the access log below can carry the credential.
+    const forwarded = takeForwardedCredential(req, endpoint.context.forwardedCredential);
     switch (req.method) {
       case 'POST':
-        await post(endpoint, req, res, identity, exchange);
+        await post(endpoint, req, res, identity, exchange, forwarded);
         break;
       case 'GET':
-        await get(endpoint, req, res, identity, exchange);
+        await get(endpoint, req, res, identity, exchange, forwarded);
         break;
       case 'DELETE':
         await remove(endpoint, req, res, identity, exchange);
@@ -166,7 +169,14 @@ function subjectOf(identity: Identity | undefined): string | undefined {
   return typeof sub === 'string' ? sub : undefined;
 }
 
-async function post(endpoint: McpEndpoint, req: IncomingMessage, res: ServerResponse, identity: Identity | undefined, exchange: Exchange): Promise<void> {
+async function post(
+  endpoint: McpEndpoint,
+  req: IncomingMessage,
+  res: ServerResponse,
+  identity: Identity | undefined,
+  exchange: Exchange,
+  forwarded: string | undefined,
+): Promise<void> {
   if (!accepts(req, 'application/json') || !accepts(req, 'text/event-stream')) {
     throw new McpError('not_acceptable', 'Not Acceptable: Client must accept both application/json and text/event-stream');
   }
@@ -216,18 +226,18 @@ async function post(endpoint: McpEndpoint, req: IncomingMessage, res: ServerResp
   if (isStatelessRequest(headerVersion, first)) {
     const refusal = statelessRefusal(headerVersion, messages, batch);
     if (refusal) throw refusal;
-    await serveEphemeral(endpoint, req, res, identity, exchange, first, MODERN_PROTOCOL, false);
+    await serveEphemeral(endpoint, req, res, identity, exchange, first, MODERN_PROTOCOL, false, forwarded);
     return;
   }
   const initialize = messages.find((message) => message.method === 'initialize');
   if (initialize) {
     if (batch) throw new McpError('invalid_request', 'Invalid Request: initialize must not be part of a batch');
-    await serveInitialize(endpoint, req, res, identity, exchange, initialize);
+    await serveInitialize(endpoint, req, res, identity, exchange, initialize, forwarded);
     return;
   }
   if (endpoint.context.backend.statefulMode === 'stateless') {
     if (batch) throw new McpError('invalid_request', 'Invalid Request: batches are not supported in stateless mode');
-    await serveEphemeral(endpoint, req, res, identity, exchange, first, headerVersion ?? DEFAULT_PROTOCOL_VERSION, true);
+    await serveEphemeral(endpoint, req, res, identity, exchange, first, headerVersion ?? DEFAULT_PROTOCOL_VERSION, true, forwarded);
     return;
   }
   const session = await sessionFor(endpoint, req, identity, exchange);
@@ -235,6 +245,7 @@ async function post(endpoint: McpEndpoint, req: IncomingMessage, res: ServerResp
     throw new McpError('invalid_request', `Invalid Request: JSON-RPC batches are not allowed in protocol revision ${session.protocolVersion}`);
   }
   session.credentials.bearer = identity?.token;
+  if (forwarded !== undefined) await session.useForwardedCredential(forwarded);
   describe(exchange, first, session);
   const requests = messages.filter(isRequest);
   for (const message of messages) {
@@ -273,6 +284,7 @@ async function serveInitialize(
   identity: Identity | undefined,
   exchange: Exchange,
   message: JsonRpcMessage,
+  forwarded: string | undefined,
 ): Promise<void> {
   if (!isRequest(message)) throw new McpError('invalid_request', 'Invalid Request: initialize must be a request');
   const stateful = endpoint.context.backend.statefulMode === 'stateful';
@@ -282,6 +294,7 @@ async function serveInitialize(
   session.subject = subjectOf(identity);
   session.owner = ownerOf(identity);
   session.credentials.bearer = identity?.token;
+  if (forwarded !== undefined) await session.useForwardedCredential(forwarded);
   const responder = new PostResponder(res, {
     expected: 1,
     batch: false,
@@ -332,11 +345,13 @@ async function serveEphemeral(
   message: JsonRpcMessage,
   protocolVersion: string,
   handshake: boolean,
+  forwarded: string | undefined,
 ): Promise<void> {
   const ticket = admit(endpoint, req, identity, false);
   const session = new McpSession(endpoint.context, { ephemeral: true });
   session.admission = ticket;
   session.credentials.bearer = identity?.token;
+  if (forwarded !== undefined) await session.useForwardedCredential(forwarded);
   session.owner = ownerOf(identity);
   session.prepareEphemeral(protocolVersion, handshake, message.params?._meta);
   describe(exchange, message, session);
@@ -430,13 +445,21 @@ function notFound(): McpError {
   return new McpError('session_not_found', 'Session not found');
 }
 
-async function get(endpoint: McpEndpoint, req: IncomingMessage, res: ServerResponse, identity: Identity | undefined, exchange: Exchange): Promise<void> {
+async function get(
+  endpoint: McpEndpoint,
+  req: IncomingMessage,
+  res: ServerResponse,
+  identity: Identity | undefined,
+  exchange: Exchange,
+  forwarded: string | undefined,
+): Promise<void> {
   if (!accepts(req, 'text/event-stream')) throw new McpError('not_acceptable', 'Not Acceptable: Client must accept text/event-stream');
   const version = protocolVersionHeader(req);
   if (endpoint.context.backend.statefulMode === 'stateless' || version === MODERN_PROTOCOL) {
     throw new McpError('method_not_allowed', 'Method not allowed: this endpoint has no standalone stream');
   }
   const session = await sessionFor(endpoint, req, identity, exchange);
+  if (forwarded !== undefined) await session.useForwardedCredential(forwarded);
   const writer = new SseWriter(res);
   writer.open(200, { ...endpoint.responseHeaders, 'mcp-session-id': session.id });
   const keepalive = setInterval(() => {

@@ -1,0 +1,31 @@
+import type { IncomingMessage } from 'node:http';
+import type { ForwardedCredential } from '../federation/session.js';
+import { McpError } from '../protocol/errors.js';
+
+/**
+ * The caller's credential of a bridge request (`--credential-env`), taken out of the request: once the
+ * header is gone from `headers` and `rawHeaders`, no log line, trace or authorization fact can show it.
+ * Undefined when the route forwards no credential (or, for a DELETE, when the request has none: ending a
+ * session needs no credential, and one the user disconnected must not keep its processes alive).
+ * @throws McpError when the route forwards one and a POST or GET carries none: a process is never started
+ *   without the credential the bridge was told to give it.
+ */
+export function takeForwardedCredential(req: IncomingMessage, forwarded: ForwardedCredential | undefined): string | undefined {
+  if (!forwarded) return undefined;
+  const raw = req.headers[forwarded.header];
+  delete req.headers[forwarded.header];
+  const kept: string[] = [];
+  for (let index = 0; index + 1 < req.rawHeaders.length; index += 2) {
+    if (req.rawHeaders[index].toLowerCase() !== forwarded.header) kept.push(req.rawHeaders[index], req.rawHeaders[index + 1]);
+  }
+  req.rawHeaders.splice(0, req.rawHeaders.length, ...kept);
+  const value = Array.isArray(raw) ? undefined : raw?.trim();
+  if (!value && req.method !== 'DELETE') {
+    throw new McpError(
+      'invalid_request',
+      `Bad Request: this bridge starts each session's server with its caller's credential, sent in the ${forwarded.header} header; `
+        + 'the request has none or more than one (the gateway\'s target needs credential.inject.header with this name)',
+    );
+  }
+  return value || undefined;
+}
