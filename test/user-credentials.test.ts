@@ -7,7 +7,7 @@ import * as kplus from 'cdk8s-plus-28';
 import * as YAML from 'yaml';
 import {
   CredentialInjection, CredentialStore, KeycloakDatabase, KeycloakRealm, McpGateway, McpGatewayExposure, McpGatewayImplementation, McpGatewayProps,
-  McpServer, McpServerTransport, McpTarget, OAuthProvider, UserCredential,
+  McpServer, McpServerProps, McpServerTransport, McpServerWorkload, McpTarget, OAuthProvider, StdioProcessPool, UserCredential,
 } from '../src';
 import { expectValidManifests } from './util/manifest-validation';
 
@@ -33,6 +33,17 @@ function githubServer(chart: Chart, credential?: UserCredential, transport = Mcp
     args: ['http', '--port', '3000'],
     transport,
     userCredential: credential ?? UserCredential.oauth2({ provider: github(chart) }),
+  });
+}
+
+/** The article's GitHub server over stdio: the bridge starts each session's process with its user's token. */
+function stdioGithubServer(chart: Chart, id = 'github', props: Partial<McpServerProps> = {}, env = 'GITHUB_PERSONAL_ACCESS_TOKEN'): McpServer {
+  return new McpServer(chart, id, {
+    image: 'ghcr.io/github/github-mcp-server:v1.10.1',
+    command: ['/server/github-mcp-server'],
+    args: ['stdio'],
+    userCredential: UserCredential.oauth2({ provider: github(chart), inject: CredentialInjection.env(env) }),
+    ...props,
   });
 }
 
@@ -150,6 +161,30 @@ describe('rendering', () => {
     expect(gatewayConfig(objects).config.credentials).toBeUndefined();
     expect(JSON.stringify(objectsOf(objects, 'Ingress'))).not.toContain('/connect');
     expect(Object.keys(gatewayEnv(objects))).not.toContain('CREDENTIALS_ENCRYPTION_KEY');
+  });
+
+  test('a stdio server: the gateway sends the token alone in the bridge\'s header, the bridge starts each session with it in the env var', () => {
+    const chart = newChart();
+    const server = stdioGithubServer(chart);
+    new McpGateway(chart, 'gateway', {
+      exposure: McpGatewayExposure.ingress({ host: 'mcp.example.com', controllerNamespace: 'ingress-nginx' }),
+      credentialStore: CredentialStore.cloudNativePg({ encryptionKey: encryptionKey(chart), instances: 2 }),
+      routes: [{ path: '/github/mcp', targets: [server] }],
+    });
+    expect(validationErrors(chart)).toEqual([]);
+    const objects = Testing.synth(chart);
+    const target = gatewayConfig(objects).binds[0].listeners[0].routes[0].backends[0].mcp.targets[0];
+    expect(target.credential).toEqual({ provider: 'github', inject: { header: 'X-Mcp-User-Credential', prefix: '' } });
+    expect(target.mcp.host).toBe(`http://${server.name}.mcp.svc.cluster.local:3000/mcp`);
+    const bridge = objectsOf(objects, 'Deployment').find((d) => d.metadata.name === server.name).spec.template.spec.containers[0];
+    expect(bridge.args).toEqual(['--host', '0.0.0.0', '--port', '3000', '--credential-env', 'GITHUB_PERSONAL_ACCESS_TOKEN',
+      '--', '/server/github-mcp-server', 'stdio']);
+    // Only the gateway reaches the bridge, which trusts the header it is sent.
+    const policy = objectsOf(objects, 'NetworkPolicy').find((p) => p.spec.podSelector.matchLabels?.['app.kubernetes.io/instance'] === server.name
+      || JSON.stringify(p.spec.podSelector).includes(server.name));
+    expect(policy.spec.policyTypes).toEqual(['Ingress']);
+    expect(JSON.stringify(policy.spec.ingress)).toContain('gateway');
+    expectValidManifests(objects);
   });
 
   test('an existing database and a named header with a prefix', () => {
@@ -313,12 +348,22 @@ describe('validation', () => {
     ]);
   });
 
-  test('a stdio server cannot take a per-user credential, and says how to run it instead', () => {
-    const chart = newChart();
-    const server = githubServer(chart, undefined, McpServerTransport.stdio());
-    expect(server.node.validate()).toEqual([
-      expect.stringMatching(/userCredential is set on a stdio server: .*McpServerTransport\.streamableHttp\(\)/),
+  test('a stdio server takes its credential as an environment variable, never a header, and never from a pool', () => {
+    const header = githubServer(newChart(), undefined, McpServerTransport.stdio());
+    expect(header.node.validate()).toEqual([
+      expect.stringMatching(/userCredential inject is a header, which a stdio server cannot read: .*CredentialInjection\.env\("GITHUB_PERSONAL_ACCESS_TOKEN"\)/),
     ]);
+    const pooled = stdioGithubServer(newChart(), 'pooled', { stdioPool: StdioProcessPool.warm({ size: 2 }) });
+    expect(pooled.node.validate()).toEqual([
+      expect.stringMatching(/stdioPool is set with userCredential injected as env "GITHUB_PERSONAL_ACCESS_TOKEN": .*never kept warm, reused or shared/),
+    ]);
+    const kmcp = stdioGithubServer(newChart(), 'kmcp', { workload: McpServerWorkload.KMCP });
+    expect(kmcp.node.validate()).toEqual([expect.stringContaining('userCredential inject is an environment variable, which kmcp\'s bridge cannot set')]);
+    const chart = newChart();
+    const http = githubServer(chart, UserCredential.oauth2({ provider: github(chart), inject: CredentialInjection.env('GITHUB_PERSONAL_ACCESS_TOKEN') }));
+    expect(http.node.validate()).toEqual([expect.stringContaining('userCredential inject is CredentialInjection.env("GITHUB_PERSONAL_ACCESS_TOKEN"), which only the stdio bridge')]);
+    const badName = stdioGithubServer(newChart(), 'bad', {}, '1-TOKEN');
+    expect(badName.node.validate()).toEqual([expect.stringContaining('userCredential inject env "1-TOKEN" is not a variable name')]);
   });
 
   test('secrets must be Secret keys, names DNS labels, headers header names', () => {
@@ -422,7 +467,12 @@ describe('the runtime\'s config schema', () => {
     addFormats(ajv);
     const validate = ajv.compile(schema);
     const memory = gatewayChart({ credentialStore: CredentialStore.memory({ encryptionKey: encryptionKey(newChart()) }) });
-    for (const { chart } of [gatewayChart(), memory, exchangeChart()]) {
+    const stdio = newChart();
+    new McpGateway(stdio, 'gateway', {
+      credentialStore: CredentialStore.memory({ encryptionKey: encryptionKey(stdio) }),
+      routes: [{ path: '/github/mcp', targets: [stdioGithubServer(stdio)] }],
+    });
+    for (const { chart } of [gatewayChart(), memory, exchangeChart(), { chart: stdio }]) {
       const config = gatewayConfig(Testing.synth(chart));
       validate(config);
       expect(validate.errors ?? []).toEqual([]);
