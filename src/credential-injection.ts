@@ -82,7 +82,10 @@ export class CredentialInjection {
   public _problems(): Array<[string, string]> {
     const problems: Array<[string, string]> = [];
     if (this.envName !== undefined) {
-      if (!ENV_NAME.test(this.envName)) problems.push([`env ${JSON.stringify(this.envName)} is not a variable name (letters, digits and "_", not starting with a digit)`, 'Name the variable the server reads its token from, e.g. CredentialInjection.env("GITHUB_PERSONAL_ACCESS_TOKEN").']);
+      if (!ENV_NAME.test(this.envName)) {
+        problems.push([`env ${JSON.stringify(this.envName)} is not a variable name (letters, digits and "_", not starting with a digit)`,
+          'Name the variable the server reads its token from, e.g. CredentialInjection.env("GITHUB_PERSONAL_ACCESS_TOKEN").']);
+      }
     }
     if (emptyProblem(this.headerName) || !HEADER_NAME.test(this.headerName)) {
       problems.push([`header ${JSON.stringify(this.headerName)} is not an HTTP header name`,

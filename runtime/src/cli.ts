@@ -130,7 +130,9 @@ function parseCommandLine(argv: readonly string[]): Command {
     if (path !== undefined && !path.startsWith('/')) throw new UsageError(`--path must start with "/", got "${path}"`);
     return { kind: 'bridge', port: Number(values.port), host: values.host ?? '127.0.0.1', path, command, allowedHosts, pool, forwardedCredential };
   }
-  if (values['credential-env'] !== undefined || values['credential-header'] !== undefined) throw new UsageError('--credential-env is a bridge option: --port P --credential-env NAME -- CMD');
+  if (values['credential-env'] !== undefined || values['credential-header'] !== undefined) {
+    throw new UsageError('--credential-env is a bridge option: --port P --credential-env NAME -- CMD');
+  }
   throw new UsageError('give --config FILE, or --port P -- CMD');
 }
 
@@ -166,7 +168,9 @@ function bridgeCredential(values: {
     if (values['credential-header'] !== undefined) throw new UsageError('--credential-header needs --credential-env NAME');
     return undefined;
   }
-  if (!/^[A-Za-z_][A-Za-z0-9_]*$/.test(env)) throw new UsageError(`--credential-env takes an environment variable name such as GITHUB_PERSONAL_ACCESS_TOKEN, got "${env}"`);
+  if (!/^[A-Za-z_][A-Za-z0-9_]*$/.test(env)) {
+    throw new UsageError(`--credential-env takes an environment variable name such as GITHUB_PERSONAL_ACCESS_TOKEN, got "${env}"`);
+  }
   const header = values['credential-header'] ?? CREDENTIAL_HEADER;
   if (!/^[!#$%&'*+.^_`|~0-9A-Za-z-]+$/.test(header) || RESERVED_HEADERS.includes(header.toLowerCase())) {
     throw new UsageError(`--credential-header takes a header name of its own such as ${CREDENTIAL_HEADER}, got "${header}"`);
@@ -182,7 +186,16 @@ function bridgeCredential(values: {
 }
 
 /** Headers the transport or the gateway own; a credential in them would be lost or break the request. */
-const RESERVED_HEADERS = ['host', 'authorization', 'content-length', 'content-type', 'transfer-encoding', 'connection', 'mcp-session-id', 'mcp-protocol-version'];
+const RESERVED_HEADERS = [
+  'host',
+  'authorization',
+  'content-length',
+  'content-type',
+  'transfer-encoding',
+  'connection',
+  'mcp-session-id',
+  'mcp-protocol-version',
+];
 
 /** One spare: the next session starts at once, for the price of one idle process. */
 const BRIDGE_POOL_SIZE = 1;

@@ -821,9 +821,8 @@ export class McpSession {
       }),
     );
     // A restart that was already under way may have started with the credential before this one.
-    if (this.forwarded === credential && targets.some((target) => target.stdio && this.links.has(target.name) && this.injected.get(target.name) !== fingerprint(credential))) {
-      await this.useForwardedCredential(credential);
-    }
+    const behind = (target: McpTarget) => target.stdio && this.links.has(target.name) && this.injected.get(target.name) !== fingerprint(credential);
+    if (this.forwarded === credential && targets.some(behind)) await this.useForwardedCredential(credential);
   }
 
   /** Replaces the session's process of a stdio target by one started with the user's current credential. */
