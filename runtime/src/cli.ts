@@ -36,8 +36,10 @@ const USAGE = `Usage:
       environment variable NAME (e.g. GITHUB_PERSONAL_ACCESS_TOKEN), read from the request header
       --credential-header H (default X-Mcp-User-Credential), which the gateway in front sets through
       its target's credential.inject.header. The header is removed before anything logs the request;
-      POST and GET without it are refused; a different value later in a session restarts that session's
-      process with it. No --pool, --pool-reuse or --shared with it: a process serves one credential.
+      POST and GET without it are refused, unless --credential-optional (users who have not connected
+      yet: their process starts without NAME); a different value later in a session restarts that
+      session's process with it. No --pool, --pool-reuse or --shared with it: a process serves one
+      credential.
   --allowed-hosts NAMES (comma-separated): Host names accepted besides loopback ones. On a loopback
       address every request must name a loopback host (DNS-rebinding protection); list here the names
       a reverse proxy or /etc/hosts entry sends, e.g. --allowed-hosts mcp.internal.test.
@@ -95,6 +97,7 @@ function parseCommandLine(argv: readonly string[]): Command {
         shared: { type: 'boolean' },
         'credential-env': { type: 'string' },
         'credential-header': { type: 'string' },
+        'credential-optional': { type: 'boolean' },
         'copy-self': { type: 'string' },
         help: { type: 'boolean', short: 'h' },
         version: { type: 'boolean' },
@@ -130,7 +133,7 @@ function parseCommandLine(argv: readonly string[]): Command {
     if (path !== undefined && !path.startsWith('/')) throw new UsageError(`--path must start with "/", got "${path}"`);
     return { kind: 'bridge', port: Number(values.port), host: values.host ?? '127.0.0.1', path, command, allowedHosts, pool, forwardedCredential };
   }
-  if (values['credential-env'] !== undefined || values['credential-header'] !== undefined) {
+  if (values['credential-env'] !== undefined || values['credential-header'] !== undefined || values['credential-optional']) {
     throw new UsageError('--credential-env is a bridge option: --port P --credential-env NAME -- CMD');
   }
   throw new UsageError('give --config FILE, or --port P -- CMD');
@@ -158,6 +161,7 @@ const CREDENTIAL_HEADER = 'X-Mcp-User-Credential';
 function bridgeCredential(values: {
   'credential-env'?: string;
   'credential-header'?: string;
+  'credential-optional'?: boolean;
   pool?: string;
   'pool-idle-timeout'?: string;
   'pool-reuse'?: boolean;
@@ -165,7 +169,9 @@ function bridgeCredential(values: {
 }): ForwardedCredential | undefined {
   const env = values['credential-env'];
   if (env === undefined) {
-    if (values['credential-header'] !== undefined) throw new UsageError('--credential-header needs --credential-env NAME');
+    if (values['credential-header'] !== undefined || values['credential-optional']) {
+      throw new UsageError('--credential-header and --credential-optional need --credential-env NAME');
+    }
     return undefined;
   }
   if (!/^[A-Za-z_][A-Za-z0-9_]*$/.test(env)) {
@@ -182,7 +188,7 @@ function bridgeCredential(values: {
         + 'so it is started for that session and never pooled, reused or shared',
     );
   }
-  return { header: header.toLowerCase(), env };
+  return { header: header.toLowerCase(), env, ...(values['credential-optional'] ? { optional: true } : {}) };
 }
 
 /** Headers the transport or the gateway own; a credential in them would be lost or break the request. */

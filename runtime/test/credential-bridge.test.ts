@@ -209,3 +209,33 @@ describe('bridge --credential-env: one process per session, started with its cal
     expect(refused.stderr).toContain(`--credential-env excludes ${flags[0]}`);
   });
 });
+
+describe('bridge --credential-optional: users who have not connected yet get a process without the variable', () => {
+  let github: { server: Server; url: string };
+  let bridge: GatewayProcess;
+  let client: Client | undefined;
+
+  beforeAll(async () => {
+    github = await startGithubApi(LOGINS);
+    const args = bridgeArgs();
+    bridge = await GatewayProcess.listening([...args.slice(0, 4), '--credential-optional', ...args.slice(4)], { GITHUB_API_URL: github.url });
+  });
+
+  afterAll(async () => {
+    await client?.close();
+    expect(await bridge?.stop()).toBe(0);
+    await new Promise((resolve) => github?.server.close(resolve));
+  });
+
+  test('no header: tools listed, no token; connected: restarted with it; disconnected: restarted without it', async () => {
+    const headers: Record<string, string> = {};
+    client = new Client({ name: 'gateway-as-client', version: '1.0.0' });
+    await client.connect(new StreamableHTTPClientTransport(new URL(`${bridge.url}/mcp`), { requestInit: { headers } }));
+    expect((await client.listTools()).tools.map((tool) => tool.name)).toEqual(['get_me']);
+    expect(await whoAmI(client)).toBe('GITHUB_PERSONAL_ACCESS_TOKEN is not set');
+    headers[HEADER] = 'ghu_alice_1';
+    expect(await whoAmI(client)).toBe('octo-alice');
+    delete headers[HEADER];
+    expect(await whoAmI(client)).toBe('GITHUB_PERSONAL_ACCESS_TOKEN is not set');
+  });
+});

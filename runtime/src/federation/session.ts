@@ -66,6 +66,8 @@ export interface ForwardedCredential {
   readonly header: string;
   /** Environment variable each session's stdio processes are started with. */
   readonly env: string;
+  /** Whether a request may come without the header (`--credential-optional`): its session's processes start without the variable. */
+  readonly optional?: boolean;
 }
 
 const CALL_KINDS: Record<string, CallKind> = {
@@ -137,8 +139,10 @@ export class McpSession {
   private readonly injected = new Map<string, string>();
   /** Restarts with a new credential under way: concurrent calls of the session wait for the one restart. */
   private readonly restarting = new Map<string, Promise<void>>();
-  /** Behind a bridge with `--credential-env`: the credential this session's processes run with. */
+  /** Behind a bridge with `--credential-env`: the credential this session's processes run with (undefined: none). */
   private forwarded?: string;
+  /** Whether `forwarded` was set by a request yet. */
+  private forwardedKnown = false;
 
   constructor(
     public context: BackendContext,
@@ -798,20 +802,24 @@ export class McpSession {
   }
 
   /**
-   * Behind a bridge with `--credential-env`: the credential of this request. The first one is what the
-   * session's processes start with; a different one later (the gateway refreshed the user's token) replaces
-   * every stdio process by one started with it, before the request reaches it: a process never serves a
-   * request carrying another credential than its own.
+   * Behind a bridge with `--credential-env`: the credential of this request (undefined: none, which only
+   * `--credential-optional` lets through). The first one is what the session's processes start with; a
+   * different one later (the user connected, the gateway refreshed the token, the user disconnected)
+   * replaces every stdio process by one started with it, before the request reaches it: a process never
+   * serves a request carrying another credential than its own.
    */
-  async useForwardedCredential(credential: string): Promise<void> {
-    if (this.forwarded === credential) return;
-    const first = this.forwarded === undefined && this.links.size === 0;
+  async useForwardedCredential(credential: string | undefined): Promise<void> {
+    if (this.forwardedKnown && this.forwarded === credential) return;
+    const first = !this.forwardedKnown && this.links.size === 0;
+    this.forwardedKnown = true;
     this.forwarded = credential;
     if (first) return;
+    const wanted = credential === undefined ? '' : fingerprint(credential);
+    const behind = (target: McpTarget) => Boolean(target.stdio) && this.links.has(target.name) && this.injected.get(target.name) !== wanted;
     const targets = this.context.backend.targets;
     await Promise.all(
       targets.map(async (target, index) => {
-        if (!target.stdio || !this.links.has(target.name) || this.injected.get(target.name) === fingerprint(credential)) return;
+        if (!behind(target)) return;
         let restart = this.restarting.get(target.name);
         if (!restart) {
           restart = this.restartWithCredential(target, index).finally(() => this.restarting.delete(target.name));
@@ -821,7 +829,6 @@ export class McpSession {
       }),
     );
     // A restart that was already under way may have started with the credential before this one.
-    const behind = (target: McpTarget) => target.stdio && this.links.has(target.name) && this.injected.get(target.name) !== fingerprint(credential);
     if (this.forwarded === credential && targets.some(behind)) await this.useForwardedCredential(credential);
   }
 

@@ -5,13 +5,12 @@ import { McpError } from '../protocol/errors.js';
 /**
  * The caller's credential of a bridge request (`--credential-env`), taken out of the request: once the
  * header is gone from `headers` and `rawHeaders`, no log line, trace or authorization fact can show it.
- * Undefined when the route forwards no credential (or, for a DELETE, when the request has none: ending a
- * session needs no credential, and one the user disconnected must not keep its processes alive).
- * @throws McpError when the route forwards one and a POST or GET carries none: a process is never started
- *   without the credential the bridge was told to give it.
+ * Undefined when the request has none: a DELETE (ending a session needs no credential), or any request with
+ * `--credential-optional` (the user has not connected yet; the process starts without the variable).
+ * @throws McpError when a POST or GET carries none and the credential is not optional: a process is never
+ *   started without the credential the bridge was told to give it.
  */
-export function takeForwardedCredential(req: IncomingMessage, forwarded: ForwardedCredential | undefined): string | undefined {
-  if (!forwarded) return undefined;
+export function takeForwardedCredential(req: IncomingMessage, forwarded: ForwardedCredential): string | undefined {
   const raw = req.headers[forwarded.header];
   delete req.headers[forwarded.header];
   const kept: string[] = [];
@@ -20,7 +19,7 @@ export function takeForwardedCredential(req: IncomingMessage, forwarded: Forward
   }
   req.rawHeaders.splice(0, req.rawHeaders.length, ...kept);
   const value = Array.isArray(raw) ? undefined : raw?.trim();
-  if (!value && req.method !== 'DELETE') {
+  if (!value && req.method !== 'DELETE' && !forwarded.optional) {
     throw new McpError(
       'invalid_request',
       `Bad Request: this bridge starts each session's server with its caller's credential, sent in the ${forwarded.header} header; `

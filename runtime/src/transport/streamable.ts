@@ -57,6 +57,9 @@ export function refusedToolCall(endpoint: McpEndpoint, req: IncomingMessage, res
 /** Facts about one HTTP exchange, filled in as it is served and logged as one line when the response ends. */
 type Exchange = { -readonly [Field in keyof Omit<McpRequestRecord, 'httpStatus' | 'durationMs'>]: McpRequestRecord[Field] };
 
+/** Behind a bridge with `--credential-env`: puts the request's credential on its session before anything reaches a process. */
+type CredentialBinding = ((session: McpSession) => Promise<void>) | undefined;
+
 /** Streamable HTTP towards clients: POST, GET and DELETE on a route's MCP endpoint. */
 export async function serveMcp(endpoint: McpEndpoint, req: IncomingMessage, res: ServerResponse, identity: Identity | undefined): Promise<void> {
   const started = performance.now();
@@ -80,13 +83,15 @@ export async function serveMcp(endpoint: McpEndpoint, req: IncomingMessage, res:
   });
   try {
     // First, so that neither a refusal nor the access log below can carry the credential.
-    const forwarded = takeForwardedCredential(req, endpoint.context.forwardedCredential);
+    const forwarding = endpoint.context.forwardedCredential;
+    const forwarded = forwarding ? takeForwardedCredential(req, forwarding) : undefined;
+    const bind = forwarding ? (session: McpSession) => session.useForwardedCredential(forwarded) : undefined;
     switch (req.method) {
       case 'POST':
-        await post(endpoint, req, res, identity, exchange, forwarded);
+        await post(endpoint, req, res, identity, exchange, bind);
         break;
       case 'GET':
-        await get(endpoint, req, res, identity, exchange, forwarded);
+        await get(endpoint, req, res, identity, exchange, bind);
         break;
       case 'DELETE':
         await remove(endpoint, req, res, identity, exchange);
@@ -175,7 +180,7 @@ async function post(
   res: ServerResponse,
   identity: Identity | undefined,
   exchange: Exchange,
-  forwarded: string | undefined,
+  bind: CredentialBinding,
 ): Promise<void> {
   if (!accepts(req, 'application/json') || !accepts(req, 'text/event-stream')) {
     throw new McpError('not_acceptable', 'Not Acceptable: Client must accept both application/json and text/event-stream');
@@ -226,18 +231,18 @@ async function post(
   if (isStatelessRequest(headerVersion, first)) {
     const refusal = statelessRefusal(headerVersion, messages, batch);
     if (refusal) throw refusal;
-    await serveEphemeral(endpoint, req, res, identity, exchange, first, MODERN_PROTOCOL, false, forwarded);
+    await serveEphemeral(endpoint, req, res, identity, exchange, first, MODERN_PROTOCOL, false, bind);
     return;
   }
   const initialize = messages.find((message) => message.method === 'initialize');
   if (initialize) {
     if (batch) throw new McpError('invalid_request', 'Invalid Request: initialize must not be part of a batch');
-    await serveInitialize(endpoint, req, res, identity, exchange, initialize, forwarded);
+    await serveInitialize(endpoint, req, res, identity, exchange, initialize, bind);
     return;
   }
   if (endpoint.context.backend.statefulMode === 'stateless') {
     if (batch) throw new McpError('invalid_request', 'Invalid Request: batches are not supported in stateless mode');
-    await serveEphemeral(endpoint, req, res, identity, exchange, first, headerVersion ?? DEFAULT_PROTOCOL_VERSION, true, forwarded);
+    await serveEphemeral(endpoint, req, res, identity, exchange, first, headerVersion ?? DEFAULT_PROTOCOL_VERSION, true, bind);
     return;
   }
   const session = await sessionFor(endpoint, req, identity, exchange);
@@ -245,7 +250,7 @@ async function post(
     throw new McpError('invalid_request', `Invalid Request: JSON-RPC batches are not allowed in protocol revision ${session.protocolVersion}`);
   }
   session.credentials.bearer = identity?.token;
-  if (forwarded !== undefined) await session.useForwardedCredential(forwarded);
+  await bind?.(session);
   describe(exchange, first, session);
   const requests = messages.filter(isRequest);
   for (const message of messages) {
@@ -284,7 +289,7 @@ async function serveInitialize(
   identity: Identity | undefined,
   exchange: Exchange,
   message: JsonRpcMessage,
-  forwarded: string | undefined,
+  bind: CredentialBinding,
 ): Promise<void> {
   if (!isRequest(message)) throw new McpError('invalid_request', 'Invalid Request: initialize must be a request');
   const stateful = endpoint.context.backend.statefulMode === 'stateful';
@@ -294,7 +299,7 @@ async function serveInitialize(
   session.subject = subjectOf(identity);
   session.owner = ownerOf(identity);
   session.credentials.bearer = identity?.token;
-  if (forwarded !== undefined) await session.useForwardedCredential(forwarded);
+  await bind?.(session);
   const responder = new PostResponder(res, {
     expected: 1,
     batch: false,
@@ -345,13 +350,13 @@ async function serveEphemeral(
   message: JsonRpcMessage,
   protocolVersion: string,
   handshake: boolean,
-  forwarded: string | undefined,
+  bind: CredentialBinding,
 ): Promise<void> {
   const ticket = admit(endpoint, req, identity, false);
   const session = new McpSession(endpoint.context, { ephemeral: true });
   session.admission = ticket;
   session.credentials.bearer = identity?.token;
-  if (forwarded !== undefined) await session.useForwardedCredential(forwarded);
+  await bind?.(session);
   session.owner = ownerOf(identity);
   session.prepareEphemeral(protocolVersion, handshake, message.params?._meta);
   describe(exchange, message, session);
@@ -451,7 +456,7 @@ async function get(
   res: ServerResponse,
   identity: Identity | undefined,
   exchange: Exchange,
-  forwarded: string | undefined,
+  bind: CredentialBinding,
 ): Promise<void> {
   if (!accepts(req, 'text/event-stream')) throw new McpError('not_acceptable', 'Not Acceptable: Client must accept text/event-stream');
   const version = protocolVersionHeader(req);
@@ -459,7 +464,7 @@ async function get(
     throw new McpError('method_not_allowed', 'Method not allowed: this endpoint has no standalone stream');
   }
   const session = await sessionFor(endpoint, req, identity, exchange);
-  if (forwarded !== undefined) await session.useForwardedCredential(forwarded);
+  await bind?.(session);
   const writer = new SseWriter(res);
   writer.open(200, { ...endpoint.responseHeaders, 'mcp-session-id': session.id });
   const keepalive = setInterval(() => {
