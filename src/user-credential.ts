@@ -91,7 +91,7 @@ export class UserCredential {
   /** Each user's own token from an OAuth 2.0 provider, connected through the gateway (authorization code + PKCE). */
   public static oauth2(options: UserCredentialOAuth2Options): UserCredential {
     const provider = options.provider;
-    return new UserCredential(provider.name, options.inject ?? CredentialInjection.bearer(), () => {
+    return new UserCredential(provider.name, options.inject ?? CredentialInjection.bearer(), true, () => {
       const env = secretEnvName(provider.name);
       return {
         name: provider.name,
@@ -152,7 +152,7 @@ export class UserCredential {
       }
       return found.filter((entry): entry is [string, string, string] => entry[1] !== undefined);
     };
-    return new UserCredential(name, options.inject ?? CredentialInjection.bearer(), render, problems);
+    return new UserCredential(name, options.inject ?? CredentialInjection.bearer(), false, render, problems);
   }
 
   private constructor(
@@ -160,6 +160,8 @@ export class UserCredential {
     public readonly providerName: string,
     /** How the gateway sends the credential to the server. */
     public readonly injection: CredentialInjection,
+    /** Whether users connect it themselves, after their first session (OAuth), so a session may start without it. */
+    private readonly connectedLater: boolean,
     private readonly render: () => BoundCredentialProvider,
     private readonly problems: () => Array<[string, string, string]>,
   ) {}
@@ -170,6 +172,17 @@ export class UserCredential {
    */
   public _toTargetConfig(): any {
     return { provider: this.providerName, inject: this.injection._toConfig() };
+  }
+
+  /**
+   * The stdio bridge's command-line options: `--credential-env NAME` for `CredentialInjection.env`, and
+   * `--credential-optional` when users connect the credential after their first session (OAuth), whose
+   * processes then start without the variable until they have.
+   * @internal
+   */
+  public _toBridgeArgs(): string[] {
+    const args = this.injection._toBridgeArgs();
+    return args.length > 0 && this.connectedLater ? [...args, '--credential-optional'] : args;
   }
 
   /**

@@ -177,7 +177,8 @@ describe('rendering', () => {
     expect(target.credential).toEqual({ provider: 'github', inject: { header: 'X-Mcp-User-Credential', prefix: '' } });
     expect(target.mcp.host).toBe(`http://${server.name}.mcp.svc.cluster.local:3000/mcp`);
     const bridge = objectsOf(objects, 'Deployment').find((d) => d.metadata.name === server.name).spec.template.spec.containers[0];
-    expect(bridge.args).toEqual(['--host', '0.0.0.0', '--port', '3000', '--credential-env', 'GITHUB_PERSONAL_ACCESS_TOKEN',
+    // OAuth: a user's first session comes before they connected, so its process may start without the token.
+    expect(bridge.args).toEqual(['--host', '0.0.0.0', '--port', '3000', '--credential-env', 'GITHUB_PERSONAL_ACCESS_TOKEN', '--credential-optional',
       '--', '/server/github-mcp-server', 'stdio']);
     // Only the gateway reaches the bridge, which trusts the header it is sent.
     const policy = objectsOf(objects, 'NetworkPolicy').find((p) => p.spec.podSelector.matchLabels?.['app.kubernetes.io/instance'] === server.name
@@ -185,6 +186,19 @@ describe('rendering', () => {
     expect(policy.spec.policyTypes).toEqual(['Ingress']);
     expect(JSON.stringify(policy.spec.ingress)).toContain('gateway');
     expectValidManifests(objects);
+  });
+
+  test('a token exchange is there from the first session: the bridge refuses sessions without it', () => {
+    const chart = newChart();
+    const server = stdioGithubServer(chart, 'internal', {
+      userCredential: UserCredential.tokenExchange({
+        audience: 'internal-api', clientId: 'mcp-gateway', clientSecret: secretValue(chart, 'Exchange', 'exchange', 'secret'),
+        inject: CredentialInjection.env('API_TOKEN'),
+      }),
+    });
+    const objects = Testing.synth(chart);
+    const bridge = objectsOf(objects, 'Deployment').find((d) => d.metadata.name === server.name).spec.template.spec.containers[0];
+    expect(bridge.args).toEqual(['--host', '0.0.0.0', '--port', '3000', '--credential-env', 'API_TOKEN', '--', '/server/github-mcp-server', 'stdio']);
   });
 
   test('an existing database and a named header with a prefix', () => {

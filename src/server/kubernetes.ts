@@ -110,7 +110,7 @@ export function renderKubernetesServer(scope: Construct, props: McpServerProps, 
       lifecycle: workloadLifecycle(props, workload),
       command: [...BRIDGE_COMMAND],
       args: ['--host', '0.0.0.0', '--port', String(context.port), ...(props.stdioPool?._toBridgeArgs() ?? []),
-        ...(props.userCredential?.injection._toBridgeArgs() ?? []), '--', ...(props.command ?? []), ...(props.args ?? [])],
+        ...(props.userCredential?._toBridgeArgs() ?? []), '--', ...(props.command ?? []), ...(props.args ?? [])],
       volumeMounts: [...server.volumeMounts!, { volume: bridgeVolume, path: BRIDGE_DIR, readOnly: true }],
       // /readyz, not /healthz, for start-up: the cold start of the child (npx/uvx install) is what it waits for.
       startup: kplus.Probe.fromHttpGet('/readyz', { port: context.port, ...startupTiming }),
