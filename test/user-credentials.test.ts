@@ -1,4 +1,6 @@
+import { spawnSync } from 'child_process';
 import * as fs from 'fs';
+import * as os from 'os';
 import * as path from 'path';
 import Ajv2020 from 'ajv/dist/2020';
 import addFormats from 'ajv-formats';
@@ -510,4 +512,28 @@ test('routes in another namespace reach the runtime for the connect flow through
   const [grant] = objectsOf(objects, 'ReferenceGrant');
   expect(grant.spec.to).toHaveLength(1);
   expectValidManifests(objects);
+});
+
+test('mcp-gateway dev runs a stdio server with an env credential as a local stdio target that gets the credential in that variable', () => {
+  const chart = newChart();
+  new McpGateway(chart, 'gateway', {
+    credentialStore: CredentialStore.memory({ encryptionKey: encryptionKey(chart) }),
+    routes: [{ path: '/github/mcp', targets: [stdioGithubServer(chart)] }],
+  });
+  const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'credenv-dev-'));
+  try {
+    fs.writeFileSync(path.join(dir, 'chart.k8s.yaml'), Testing.synth(chart).map((o) => YAML.stringify(o)).join('---\n'));
+    const manifests = path.resolve(__dirname, '..', 'runtime', 'lib', 'dev', 'manifests.js');
+    const plan = `m.planFromManifests(${JSON.stringify(dir)}).config`;
+    const script = `import(${JSON.stringify(manifests)}).then((m) => process.stdout.write(JSON.stringify(${plan})))`;
+    const run = spawnSync(process.execPath, ['-e', script], { encoding: 'utf8' });
+    expect(run.stderr).toBe('');
+    const target = JSON.parse(run.stdout).binds[0].listeners[0].routes[0].backends[0].mcp.targets[0];
+    expect(target).toMatchObject({
+      stdio: { cmd: '/server/github-mcp-server', args: ['stdio'] },
+      credential: { provider: 'github', inject: { env: 'GITHUB_PERSONAL_ACCESS_TOKEN' } },
+    });
+  } finally {
+    fs.rmSync(dir, { recursive: true, force: true });
+  }
 });
