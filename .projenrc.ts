@@ -1,4 +1,5 @@
 import { cdk8s, javascript, release, typescript } from 'projen';
+import { applyHouseStyle, LINTED_EXTENSIONS } from './projenrc/lint';
 import { gatewayImageJob, gatewayNpmJob, SUPPORTED_NODE } from './projenrc/release';
 
 const CDK8S_VERSION = '2.70.106';
@@ -10,7 +11,8 @@ const CEL_LIBRARY = '@bufbuild/cel@^0.6.1';
 const project = new cdk8s.ConstructLibraryCdk8s({
   name: 'cdk8s-mcp',
   description:
-    'cdk8s constructs for running Model Context Protocol (MCP) servers on Kubernetes: servers, a gateway, Gateway API exposure, Keycloak sign-in and CEL authorization.',
+    'cdk8s constructs for running Model Context Protocol (MCP) servers on Kubernetes: servers, a gateway, Gateway API exposure, Keycloak sign-in '
+      + 'and CEL authorization.',
   author: 'cdk8s-mcp contributors',
   authorAddress: 'maintainers@cdk8s-mcp.dev',
   repositoryUrl: 'https://github.com/cdk8s-mcp/cdk8s-mcp.git',
@@ -44,7 +46,14 @@ const project = new cdk8s.ConstructLibraryCdk8s({
   workflowContainerImage: `node:${SUPPORTED_NODE.shippedImageTag}`,
   buildWorkflow: false,
   depsUpgrade: false,
-  eslint: false,
+  // `npm test` lints without fixing, so CI fails on what a developer's `npx projen eslint --fix` would change.
+  eslint: true,
+  eslintOptions: {
+    dirs: ['src'],
+    devdirs: ['test', 'examples', 'bench', 'scripts'],
+    fileExtensions: LINTED_EXTENSIONS,
+    commandOptions: { fix: false },
+  },
   keywords: ['cdk8s', 'kubernetes', 'mcp', 'model-context-protocol', 'gateway', 'keycloak'],
   peerDeps: [`cdk8s-plus-28@^${CDK8S_PLUS_VERSION}`],
   // Parsed at synth time so a bad authorization rule fails `cdk8s synth`; jsii needs non-jsii deps bundled.
@@ -100,7 +109,13 @@ const runtime = new typescript.TypeScriptProject({
   release: false,
   buildWorkflow: false,
   depsUpgrade: false,
-  eslint: false,
+  eslint: true,
+  eslintOptions: {
+    dirs: ['src'],
+    devdirs: ['test', 'scripts', 'conformance'],
+    fileExtensions: LINTED_EXTENSIONS,
+    commandOptions: { fix: false },
+  },
   projenrcTs: false,
   sampleCode: false,
   typescriptVersion: '~5.9.0',
@@ -141,6 +156,8 @@ const runtime = new typescript.TypeScriptProject({
     '@modelcontextprotocol/inspector@^2.12.0',
     // The config contract: runtime/src/config/types.ts is the one source, its JSON Schema is generated (gen:config).
     'ts-json-schema-generator@^2.9.0',
+    // `jest` in ESM test files (spies on Date.now for expiry without waiting); the version jest itself ships.
+    '@jest/globals@^30.5.2',
   ],
   tsconfig: {
     compilerOptions: {
@@ -189,6 +206,10 @@ runtime.testTask.spawn(runtime.compileTask);
 runtime.testTask.exec('node --experimental-vm-modules node_modules/jest/bin/jest.js --runInBand', {
   receiveArgs: true,
 });
+// reset() dropped the lint step projen adds to every test task.
+runtime.testTask.spawn(runtime.eslint!.eslintTask);
+applyHouseStyle(project.eslint!, ['bench/*.mjs', 'scripts/*.mjs']);
+applyHouseStyle(runtime.eslint!, ['scripts/*.mjs', 'conformance/*.mjs', 'test/fixtures/*.mjs', 'test/hostile/fixtures/*.mjs']);
 
 // `npm test` is the one command CI and the README name: jsii must accept the library, the runtime must
 // build (root tests run the gateway CLI), then both suites run.
@@ -223,7 +244,12 @@ project.addTask('test:stress', {
 // What a user installs, from a clean checkout in one command (jsii compile, then the tarball).
 project.addTask('pack', {
   description: 'Compile and pack cdk8s-mcp (dist/js/) and @cdk8s-mcp/gateway (dist/gateway/) as the release publishes them',
-  steps: [{ spawn: installRuntime.name }, { spawn: project.compileTask.name }, { exec: 'npm --prefix runtime run compile' }, { spawn: project.packageTask.name }],
+  steps: [
+    { spawn: installRuntime.name },
+    { spawn: project.compileTask.name },
+    { exec: 'npm --prefix runtime run compile' },
+    { spawn: project.packageTask.name },
+  ],
 });
 // The release packs the gateway into dist/gateway/ with the version the release gave the library
 // (projen's npm job repacks dist/js/ itself, so the gateway has a publishing job of its own).

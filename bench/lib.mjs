@@ -202,7 +202,7 @@ class StatelessClient {
     };
     const response = await fetch(this.url, {
       method: 'POST',
-      headers: { 'content-type': 'application/json', accept: 'application/json, text/event-stream', 'mcp-protocol-version': MODERN },
+      headers: { 'content-type': 'application/json', 'accept': 'application/json, text/event-stream', 'mcp-protocol-version': MODERN },
       body: JSON.stringify({ jsonrpc: '2.0', id: this.nextId++, method, params: { ...params, _meta: meta } }),
     });
     const text = await response.text();

@@ -10,7 +10,6 @@ import { execFileSync } from 'node:child_process';
 import { existsSync, mkdirSync, writeFileSync } from 'node:fs';
 import { cpus, loadavg, totalmem } from 'node:os';
 import { join } from 'node:path';
-import { ROOT, RUNTIME, binOf } from './sdk.mjs';
 import {
   connectClient,
   connectWhenReady,
@@ -26,6 +25,7 @@ import {
   waitForListening,
   waitForPort,
 } from './lib.mjs';
+import { ROOT, RUNTIME, binOf } from './sdk.mjs';
 
 const argv = process.argv.slice(2);
 const soakAt = argv.indexOf('--soak');
@@ -188,7 +188,8 @@ function requireGateway() {
 
 function federationConfig(port, adminPort, statsPort) {
   const target = (name) =>
-    `            - name: ${name}\n              stdio:\n                cmd: ${JSON.stringify(NODE)}\n                args: [${JSON.stringify(ECHO)}]\n`;
+    `            - name: ${name}\n              stdio:\n                cmd: ${JSON.stringify(NODE)}\n                args: `
+      + `[${JSON.stringify(ECHO)}]\n`;
   return [
     'config:',
     `  adminAddr: 127.0.0.1:${adminPort}`,
@@ -337,23 +338,27 @@ function bestPeer(results, measure, higher) {
 function render(results) {
   const n = SETTINGS.clients;
   const lines = [];
-  lines.push(`# mcp-gateway benchmark`, '');
+  lines.push('# mcp-gateway benchmark', '');
   lines.push(
     `${new Date().toISOString()} · Node ${process.version} · ${cpus().length} × ${cpus()[0]?.model ?? 'cpu'} · ` +
       `${(totalmem() / 2 ** 30).toFixed(0)} GiB · ${QUICK ? 'quick' : 'full'} run ` +
-      `(warm-up ${SETTINGS.warmupMs / 1000} s; ${SETTINGS.oneMs / 1000} s at 1 client and ${SETTINGS.manyMs / 1000} s at ${n} clients per configuration, ` +
-      `interleaved in ${SETTINGS.rounds} round${SETTINGS.rounds > 1 ? 's' : ''}) · load average ${loadBefore.toFixed(1)} before, ${loadAfter.toFixed(1)} after`,
+      `(warm-up ${SETTINGS.warmupMs / 1000} s; ${SETTINGS.oneMs / 1000} s at 1 client and ${SETTINGS.manyMs / 1000} s at ${n} clients per `
+        + 'configuration, ' +
+      `interleaved in ${SETTINGS.rounds} round${SETTINGS.rounds > 1 ? 's' : ''}) · load average ${loadBefore.toFixed(1)} before, `
+        + `${loadAfter.toFixed(1)} after`,
     '',
   );
   lines.push(
     'Echo tool of one SDK stdio server, called back-to-back with the SDK client over loopback, warm sessions. ' +
-      `connect: ${n} new sessions opened at once (at least ${SETTINGS.settleMs / 1000} s after the previous activity, once the proxy and its servers are idle), each timed until the client holds a usable session. ` +
+      `connect: ${n} new sessions opened at once (at least ${SETTINGS.settleMs / 1000} s after the previous activity, once the proxy and its `
+        + 'servers are idle), each timed until the client holds a usable session. ' +
       'CPU: the proxy process’s own user + system time per call (/proc/<pid>/stat utime + stime, its server children excluded). ' +
       'RSS: peak of the proxy process alone (VmHWM).',
     '',
   );
   lines.push(
-    `| config | 1c calls/s | 1c p50 ms | 1c p99 ms | ${n}c calls/s | ${n}c p50 ms | ${n}c p99 ms | connect ×${n} p50 ms | connect ×${n} p99 ms | CPU µs/call 1c | CPU µs/call ${n}c | peak RSS MB |`,
+    `| config | 1c calls/s | 1c p50 ms | 1c p99 ms | ${n}c calls/s | ${n}c p50 ms | ${n}c p99 ms | connect ×${n} p50 ms | connect ×${n} p99 ms | `
+      + `CPU µs/call 1c | CPU µs/call ${n}c | peak RSS MB |`,
     '| --- | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: |',
   );
   for (const r of results) {
@@ -377,14 +382,16 @@ function render(results) {
     '',
     '## Ours against the best peer',
     '',
-    'Each column divides ours by the best of supergateway and mcp-proxy for that measure (calls/s: above 1 is better; the others: below 1 is better).',
+    'Each column divides ours by the best of supergateway and mcp-proxy for that measure (calls/s: above 1 is better; the others: below 1 is '
+      + 'better).',
     '',
     `| config | 1c calls/s ratio | 1c CPU per call ratio | connect ×${n} p50 ratio | peak RSS ratio |`,
     '| --- | ---: | ---: | ---: | ---: |',
   );
   for (const r of results.filter((x) => x.ok && x.ours)) {
     lines.push(
-      `| (${r.id}) ${r.name} | ${fmtX(r.one.callsPerSec / best.rate)} | ${fmtX(r.one.cpuUsPerCall / best.cpu)} | ${fmtX(r.connect.p50 / best.connect)} | ${fmtX(r.peakRssMB / best.rss)} |`,
+      `| (${r.id}) ${r.name} | ${fmtX(r.one.callsPerSec / best.rate)} | ${fmtX(r.one.cpuUsPerCall / best.cpu)} | `
+        + `${fmtX(r.connect.p50 / best.connect)} | ${fmtX(r.peakRssMB / best.rss)} |`,
     );
   }
   const goals = evaluateGoals(results, best);
@@ -422,15 +429,49 @@ function evaluateGoals(results, best) {
   const ours = results.filter((r) => r.ok && ['e', 'g', 'h'].includes(r.id));
   const goal = (text, pick, measured, pass) => {
     const r = pick();
-    return r && Number.isFinite(measured(r).value) ? { goal: text, measured: measured(r).text, pass: pass(measured(r).value) } : { goal: text, measured: 'not measured', pass: null };
+    return r && Number.isFinite(measured(r).value)
+      ? { goal: text, measured: measured(r).text, pass: pass(measured(r).value) }
+      : { goal: text, measured: 'not measured', pass: null };
   };
   const lowest = (measure) => () => [...ours].sort((a, b) => measure(a) - measure(b))[0];
   const highest = (measure) => () => [...ours].sort((a, b) => measure(b) - measure(a))[0];
   return [
-    goal(`${n} new sessions at once: connect p50 ≤ ⅓ of the best peer`, lowest((r) => r.connect.p50), (r) => ({ value: r.connect.p50 / best.connect, text: `(${r.id}) ${fmtMs(r.connect.p50)} ms vs ${fmtMs(best.connect)} ms = ${fmtX(r.connect.p50 / best.connect)}` }), (v) => v <= 1 / 3),
-    goal('1 client: proxy CPU per call ≤ ¼ of the best peer', lowest((r) => r.one.cpuUsPerCall), (r) => ({ value: r.one.cpuUsPerCall / best.cpu, text: `(${r.id}) ${fmtUs(r.one.cpuUsPerCall)} µs vs ${fmtUs(best.cpu)} µs = ${fmtX(r.one.cpuUsPerCall / best.cpu)}` }), (v) => v <= 1 / 4),
-    goal('1 client: calls/s ≥ 1.5× the best peer', highest((r) => r.one.callsPerSec), (r) => ({ value: r.one.callsPerSec / best.rate, text: `(${r.id}) ${fmtRate(r.one.callsPerSec)} vs ${fmtRate(best.rate)} = ${fmtX(r.one.callsPerSec / best.rate)}` }), (v) => v >= 1.5),
-    goal('peak RSS ≤ ½ of the peers', lowest((r) => r.peakRssMB), (r) => ({ value: r.peakRssMB / best.rss, text: `(${r.id}) ${fmtMB(r.peakRssMB)} MB vs ${fmtMB(best.rss)} MB = ${fmtX(r.peakRssMB / best.rss)}` }), (v) => v <= 0.5),
+    goal(
+      `${n} new sessions at once: connect p50 ≤ ⅓ of the best peer`,
+      lowest((r) => r.connect.p50),
+      (r) => ({
+        value: r.connect.p50 / best.connect,
+        text: `(${r.id}) ${fmtMs(r.connect.p50)} ms vs ${fmtMs(best.connect)} ms = ${fmtX(r.connect.p50 / best.connect)}`,
+      }),
+      (v) => v <= 1 / 3,
+    ),
+    goal(
+      '1 client: proxy CPU per call ≤ ¼ of the best peer',
+      lowest((r) => r.one.cpuUsPerCall),
+      (r) => ({
+        value: r.one.cpuUsPerCall / best.cpu,
+        text: `(${r.id}) ${fmtUs(r.one.cpuUsPerCall)} µs vs ${fmtUs(best.cpu)} µs = ${fmtX(r.one.cpuUsPerCall / best.cpu)}`,
+      }),
+      (v) => v <= 1 / 4,
+    ),
+    goal(
+      '1 client: calls/s ≥ 1.5× the best peer',
+      highest((r) => r.one.callsPerSec),
+      (r) => ({
+        value: r.one.callsPerSec / best.rate,
+        text: `(${r.id}) ${fmtRate(r.one.callsPerSec)} vs ${fmtRate(best.rate)} = ${fmtX(r.one.callsPerSec / best.rate)}`,
+      }),
+      (v) => v >= 1.5,
+    ),
+    goal(
+      'peak RSS ≤ ½ of the peers',
+      lowest((r) => r.peakRssMB),
+      (r) => ({
+        value: r.peakRssMB / best.rss,
+        text: `(${r.id}) ${fmtMB(r.peakRssMB)} MB vs ${fmtMB(best.rss)} MB = ${fmtX(r.peakRssMB / best.rss)}`,
+      }),
+      (v) => v <= 0.5,
+    ),
   ];
 }
 
@@ -481,7 +522,16 @@ const { markdown, goals } = render(results);
 writeFileSync(join(OUT, 'results.md'), markdown);
 writeFileSync(
   join(OUT, 'results.json'),
-  `${JSON.stringify({ date: new Date().toISOString(), node: process.version, cpus: cpus().length, loadavg: [loadBefore, loadAfter], quick: QUICK, settings: SETTINGS, results, goals }, null, 2)}\n`,
+  `${JSON.stringify({
+    date: new Date().toISOString(),
+    node: process.version,
+    cpus: cpus().length,
+    loadavg: [loadBefore, loadAfter],
+    quick: QUICK,
+    settings: SETTINGS,
+    results,
+    goals,
+  }, null, 2)}\n`,
 );
 writeFileSync(join(OUT, 'results.svg'), renderChart(results));
 let png = 'not rendered (install Debian librsvg2-bin for rsvg-convert)';

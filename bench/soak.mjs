@@ -5,7 +5,6 @@
 import { execFileSync } from 'node:child_process';
 import { existsSync, mkdirSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { ROOT, RUNTIME } from './sdk.mjs';
 import {
   connectClient,
   connectWhenReady,
@@ -17,6 +16,7 @@ import {
   waitForListening,
   waitForPort,
 } from './lib.mjs';
+import { ROOT, RUNTIME } from './sdk.mjs';
 
 const NODE = process.execPath;
 const ECHO = join(ROOT, 'bench', 'echo-server.mjs');
@@ -215,8 +215,9 @@ export async function runSoak({ seconds }) {
         Array.from({ length: Math.min(OPEN_BATCH, SESSIONS - opened.length) }, () => connectClient(httpTarget)),
       );
       for (const r of batch) {
-        if (r.status === 'fulfilled') opened.push(r.value);
-        else {
+        if (r.status === 'fulfilled') {
+          opened.push(r.value);
+        } else {
           openFailures++;
           lastOpenError = r.reason?.message;
         }
@@ -247,7 +248,11 @@ export async function runSoak({ seconds }) {
       );
     }
     const burstSecs = (performance.now() - t2) / 1000;
-    rows.push({ ...summarize(`${SESSIONS} sessions`, opened.length, burst, burstSecs, memoryOf(gw.pid).hwm / 2 ** 20), openSeconds: openSecs, openFailures });
+    rows.push({
+      ...summarize(`${SESSIONS} sessions`, opened.length, burst, burstSecs, memoryOf(gw.pid).hwm / 2 ** 20),
+      openSeconds: openSecs,
+      openFailures,
+    });
     await Promise.all(opened.splice(0).map((c) => c.close()));
     timeline.sessions = 0;
     timeline.phase = 'closed';
@@ -263,7 +268,10 @@ export async function runSoak({ seconds }) {
   const md = renderMarkdown(rows, points, seconds);
   const svg = renderSvg(points);
   writeFileSync(join(OUT, 'soak.md'), md);
-  writeFileSync(join(OUT, 'soak.json'), `${JSON.stringify({ date: new Date().toISOString(), node: process.version, seconds, rows, points }, null, 2)}\n`);
+  writeFileSync(
+    join(OUT, 'soak.json'),
+    `${JSON.stringify({ date: new Date().toISOString(), node: process.version, seconds, rows, points }, null, 2)}\n`,
+  );
   writeFileSync(join(OUT, 'soak.svg'), svg);
   let png = 'not rendered (install Debian librsvg2-bin for rsvg-convert)';
   try {
@@ -282,13 +290,16 @@ function renderMarkdown(rows, points, seconds) {
   const lines = [
     '# mcp-gateway soak (issue #5)',
     '',
-    `${new Date().toISOString()} · Node ${process.version} · one gateway process (\`--config\`; sustained phase: a stdio echo server per session; sessions phase: the echo server over Streamable HTTP) · ${seconds} s sustained`,
+    `${new Date().toISOString()} · Node ${process.version} · one gateway process (\`--config\`; sustained phase: a stdio echo server per session; `
+      + `sessions phase: the echo server over Streamable HTTP) · ${seconds} s sustained`,
     '',
     '| phase | sessions | calls | errors | calls/s | p50 ms | p99 ms | peak RSS MB |',
     '| --- | ---: | ---: | ---: | ---: | ---: | ---: | ---: |',
   ];
   for (const r of rows) {
-    lines.push(`| ${r.phase} | ${r.sessions} | ${r.calls} | ${r.errors} | ${Math.round(r.callsPerSec)} | ${f(r.p50)} | ${f(r.p99)} | ${f(r.peakRssMB, 1)} |`);
+    lines.push(
+      `| ${r.phase} | ${r.sessions} | ${r.calls} | ${r.errors} | ${Math.round(r.callsPerSec)} | ${f(r.p50)} | ${f(r.p99)} | ${f(r.peakRssMB, 1)} |`,
+    );
   }
   const s = rows.find((r) => r.phase === 'sustained');
   if (s) lines.push('', `RSS during the sustained phase: ${f(s.rssStartMB, 1)} MB at its start, ${f(s.rssEndMB, 1)} MB at its end.`);
@@ -343,11 +354,16 @@ export function renderSvg(points) {
       const a = start === 0 ? 0 : points[start - 1].t;
       const b = points[i - 1].t;
       for (const top of [top1, top2]) {
-        shades.push(`<rect x="${x(a).toFixed(1)}" y="${top}" width="${Math.max(0, x(b) - x(a)).toFixed(1)}" height="${panelH}" fill="${colors[points[start].phase] ?? '#fff'}"/>`);
+        shades.push(
+          `<rect x="${x(a).toFixed(1)}" y="${top}" width="${Math.max(0, x(b) - x(a)).toFixed(1)}" height="${panelH}" `
+            + `fill="${colors[points[start].phase] ?? '#fff'}"/>`,
+        );
       }
       // Short phases are named in the legend only, so labels never overlap.
       if (x(b) - x(a) > 70) {
-        shades.push(`<text x="${((x(a) + x(b)) / 2).toFixed(1)}" y="${top1 - 6}" font-size="11" text-anchor="middle" fill="#555">${points[start].phase}</text>`);
+        shades.push(
+          `<text x="${((x(a) + x(b)) / 2).toFixed(1)}" y="${top1 - 6}" font-size="11" text-anchor="middle" fill="#555">${points[start].phase}</text>`,
+        );
       }
       start = i;
     }
@@ -370,7 +386,11 @@ export function renderSvg(points) {
 <text x="${L}" y="22" font-size="15" font-weight="bold">mcp-gateway soak: RSS and call latency over time</text>
 ${Object.entries(colors)
   .filter(([phase]) => points.some((p) => p.phase === phase))
-  .map(([phase, color], i) => `<rect x="${L + i * 90}" y="30" width="12" height="12" fill="${color}" stroke="#999"/><text x="${L + 16 + i * 90}" y="41" font-size="11">${phase}</text>`)
+  .map(
+    ([phase, color], i) =>
+      `<rect x="${L + i * 90}" y="30" width="12" height="12" fill="${color}" stroke="#999"/><text x="${L + 16 + i * 90}" y="41" `
+        + `font-size="11">${phase}</text>`,
+  )
   .join('')}
 ${shades.join('\n')}
 <rect x="${L}" y="${top1}" width="${W - L - R}" height="${panelH}" fill="none" stroke="#999"/>

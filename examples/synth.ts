@@ -3,8 +3,9 @@
  * To add an example, add one line to EXAMPLES.
  */
 import * as path from 'path';
-import { App, Chart, YamlOutputType } from 'cdk8s';
-import { Construct } from 'constructs';
+import type { Chart } from 'cdk8s';
+import { App, YamlOutputType } from 'cdk8s';
+import type { Construct } from 'constructs';
 import { FederationChart } from './federation/main';
 import { GithubStdioChart } from './github-stdio/main';
 import { LocalEverythingChart } from './local-everything/main';

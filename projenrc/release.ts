@@ -35,7 +35,11 @@ export function gatewayNpmJob(): github.workflows.Job {
     if: RELEASED,
     permissions: { contents: github.workflows.JobPermission.READ, idToken: github.workflows.JobPermission.WRITE },
     steps: [
-      { name: 'Setup Node.js', uses: 'actions/setup-node@v5', with: { 'node-version': SUPPORTED_NODE.shipped, 'registry-url': 'https://registry.npmjs.org' } },
+      {
+        name: 'Setup Node.js',
+        uses: 'actions/setup-node@v5',
+        with: { 'node-version': SUPPORTED_NODE.shipped, 'registry-url': 'https://registry.npmjs.org' },
+      },
       DOWNLOAD_BUILD_ARTIFACT,
       {
         name: 'Publish',
@@ -44,7 +48,8 @@ export function gatewayNpmJob(): github.workflows.Job {
           `tarball=$(ls ${GATEWAY_TARBALL_DIR}/*.tgz)`,
           'version=$(cat dist/version.txt)',
           // A re-run after a partial failure must not fail on what is already there.
-          'if npm view "@cdk8s-mcp/gateway@$version" version >/dev/null 2>&1; then echo "@cdk8s-mcp/gateway@$version is already published"; exit 0; fi',
+          'if npm view "@cdk8s-mcp/gateway@$version" version >/dev/null 2>&1; then echo "@cdk8s-mcp/gateway@$version is already published"; exit '
+            + '0; fi',
           'npm publish "$tarball" --access public --provenance',
         ].join('\n'),
       },

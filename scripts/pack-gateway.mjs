@@ -29,7 +29,10 @@ try {
   const { scripts, devDependencies, jest, ...published } = manifest;
   writeFileSync(join(stage, 'package.json'), `${JSON.stringify({ ...published, version }, null, 2)}\n`);
   mkdirSync(OUT, { recursive: true });
-  const name = execFileSync('npm', ['pack', '--pack-destination', OUT, '--ignore-scripts'], { cwd: stage, encoding: 'utf8' }).trim().split('\n').pop();
+  const name = execFileSync('npm', ['pack', '--pack-destination', OUT, '--ignore-scripts'], { cwd: stage, encoding: 'utf8' })
+    .trim()
+    .split('\n')
+    .pop();
   process.stdout.write(`${join(OUT, name)}\n`);
 } finally {
   rmSync(stage, { recursive: true, force: true });

@@ -4,7 +4,7 @@
  */
 import { ApiObject, Chart, Names, Size } from 'cdk8s';
 import * as kplus from 'cdk8s-plus-28';
-import { Construct } from 'constructs';
+import type { Construct } from 'constructs';
 import { recommendedLabels } from './labels';
 import { serviceHost } from './manifest-helpers';
 
@@ -62,8 +62,10 @@ export function cloudNativePgDatabase(scope: Construct, options: CloudNativePgCl
       ...(options.imageName ? { imageName: options.imageName } : {}),
       // The database and its owner exist from the first start; the Database below keeps them declared.
       bootstrap: { initdb: { database: database.name, owner: database.owner } },
-      storage: { size: `${(options.storageSize ?? Size.gibibytes(10)).toGibibytes()}Gi`,
-        ...(options.storageClassName ? { storageClass: options.storageClassName } : {}) },
+      storage: {
+        size: `${(options.storageSize ?? Size.gibibytes(10)).toGibibytes()}Gi`,
+        ...(options.storageClassName ? { storageClass: options.storageClassName } : {}),
+      },
       inheritedMetadata: { labels },
     },
   });

@@ -1,6 +1,7 @@
 import * as kplus from 'cdk8s-plus-28';
 import { Construct } from 'constructs';
-import { CloudNativePgClusterOptions, cloudNativePgDatabase, cloudNativePgProblems } from './cloudnative-pg';
+import type { CloudNativePgClusterOptions } from './cloudnative-pg';
+import { cloudNativePgDatabase, cloudNativePgProblems } from './cloudnative-pg';
 import { secretValueProblem } from './validation';
 
 const DATABASE_URL_ENV = 'CREDENTIALS_DATABASE_URL';
@@ -65,8 +66,10 @@ export class CredentialStore {
     return new CredentialStore(options, true, () => ({ url: options.url, table: options.table }), () => {
       const problems: Array<[string, string, string]> = [];
       const urlProblem = secretValueProblem(options.url);
-      if (urlProblem) problems.push(['url', urlProblem,
-        'Pass url: { secret: kplus.Secret.fromSecretName(this, "CredentialsDb", "mcp-credentials-db"), key: "url" }.']);
+      if (urlProblem) {
+        problems.push(['url', urlProblem,
+          'Pass url: { secret: kplus.Secret.fromSecretName(this, "CredentialsDb", "mcp-credentials-db"), key: "url" }.']);
+      }
       if (options.table !== undefined && !/^[a-z_][a-z0-9_]{0,47}$/.test(options.table)) {
         problems.push(['table', `${JSON.stringify(options.table)} is not a plain lower-case SQL identifier`, 'Use e.g. "mcp_user_credentials".']);
       }

@@ -5,8 +5,9 @@
  * API stays free of CRD churn. Field names follow the upstream CRD schemas (Gateway API v1.6.1, agentgateway
  * main, kgateway v2.1.x), which the tests validate the output against with unknown fields rejected.
  */
-import { ApiObject, ApiObjectMetadata, Lazy } from 'cdk8s';
-import { Construct } from 'constructs';
+import type { ApiObjectMetadata } from 'cdk8s';
+import { ApiObject, Lazy } from 'cdk8s';
+import type { Construct } from 'constructs';
 
 export const GATEWAY_API_GROUP = 'gateway.networking.k8s.io';
 export const AGENTGATEWAY_GROUP = 'agentgateway.dev';
@@ -100,7 +101,14 @@ export interface KgatewayMcpBackendSpec {
 }
 
 /** Creates an `ApiObject` whose `spec` is computed at synthesis, after every `add*` call. */
-function lazyObject(scope: Construct, id: string, apiVersion: string, kind: string, metadata: ApiObjectMetadata | undefined, spec: () => unknown): ApiObject {
+function lazyObject(
+  scope: Construct,
+  id: string,
+  apiVersion: string,
+  kind: string,
+  metadata: ApiObjectMetadata | undefined,
+  spec: () => unknown,
+): ApiObject {
   return new ApiObject(scope, id, { apiVersion, kind, metadata, spec: Lazy.any({ produce: spec }) });
 }
 

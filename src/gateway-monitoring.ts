@@ -160,8 +160,12 @@ export class McpGatewayMonitoring extends Construct {
   private validateProps(props: McpGatewayMonitoringProps): string[] {
     const { errors, check } = propChecks(this);
     if ((props.serviceMonitor ?? true) && !props.service.ports.some(port => port.name === METRICS_PORT_NAME)) {
-      check('service', `"${props.service.name}" has no port named "${METRICS_PORT_NAME}" for the ServiceMonitor to scrape`,
-        `Pass the gateway's Service (McpGateway.service), whose "${METRICS_PORT_NAME}" port serves the runtime's /metrics, or set serviceMonitor to false.`);
+      check(
+        'service',
+        `"${props.service.name}" has no port named "${METRICS_PORT_NAME}" for the ServiceMonitor to scrape`,
+        `Pass the gateway's Service (McpGateway.service), whose "${METRICS_PORT_NAME}" port serves the runtime's /metrics, or set serviceMonitor `
+          + 'to false.',
+      );
     }
     if (props.scrapeInterval !== undefined) {
       const seconds = props.scrapeInterval.toSeconds({ integral: false });
@@ -170,19 +174,34 @@ export class McpGatewayMonitoring extends Construct {
     }
     const checkLabels = (prop: string, labels: { [key: string]: string } | undefined) => {
       for (const [key, value] of Object.entries(labels ?? {})) {
-        check(`${prop} "${key}"`, QUALIFIED_NAME.test(key) && key.length <= 317 ? undefined : 'is not a valid label key', 'Use a label key such as "release" or "example.com/team".');
-        check(`${prop} "${key}"`, LABEL_VALUE.test(value) && value.length <= 63 ? undefined : `has the value "${value}", which is not a valid label value`,
-          'Label values are at most 63 letters, digits, "-", "_" and ".", starting and ending with a letter or digit.');
+        check(
+          `${prop} "${key}"`,
+          QUALIFIED_NAME.test(key) && key.length <= 317 ? undefined : 'is not a valid label key',
+          'Use a label key such as "release" or "example.com/team".',
+        );
+        check(
+          `${prop} "${key}"`,
+          LABEL_VALUE.test(value) && value.length <= 63 ? undefined : `has the value "${value}", which is not a valid label value`,
+          'Label values are at most 63 letters, digits, "-", "_" and ".", starting and ending with a letter or digit.',
+        );
       }
     };
     checkLabels('serviceMonitorLabels', props.serviceMonitorLabels);
     checkLabels('dashboardLabels', props.dashboardLabels);
     if (props.dashboardLabels !== undefined && Object.keys(props.dashboardLabels).length === 0) {
-      check('dashboardLabels', 'is empty, so no Grafana sidecar would find the dashboard', 'Leave dashboardLabels out for { grafana_dashboard: "1" }, or set the label your sidecar selects.');
+      check(
+        'dashboardLabels',
+        'is empty, so no Grafana sidecar would find the dashboard',
+        'Leave dashboardLabels out for { grafana_dashboard: "1" }, or set the label your sidecar selects.',
+      );
     }
     if (props.dashboardFolderAnnotation !== undefined) {
-      check('dashboardFolderAnnotation', emptyProblem(props.dashboardFolderAnnotation) ?? (QUALIFIED_NAME.test(props.dashboardFolderAnnotation) ? undefined : `"${props.dashboardFolderAnnotation}" is not a valid annotation key`),
-        'Set it to your Grafana sidecar\'s sidecar.dashboards.folderAnnotation, e.g. "grafana_folder".');
+      check(
+        'dashboardFolderAnnotation',
+        emptyProblem(props.dashboardFolderAnnotation) ??
+          (QUALIFIED_NAME.test(props.dashboardFolderAnnotation) ? undefined : `"${props.dashboardFolderAnnotation}" is not a valid annotation key`),
+        'Set it to your Grafana sidecar\'s sidecar.dashboards.folderAnnotation, e.g. "grafana_folder".',
+      );
     }
     if (props.dashboardFolder !== undefined) {
       check('dashboardFolder', emptyProblem(props.dashboardFolder), 'Set dashboardFolder to a folder name such as "MCP", or leave it out.');

@@ -20,12 +20,12 @@ function libraryVersion(): string {
  */
 export class McpImages {
   /**
-   * Node.js for `McpServer.fromNpmPackage` (runs `npx`). Debian bookworm slim, glibc.
+   * Node.js for `McpServerSource.npmPackage` (runs `npx`). Debian bookworm slim, glibc.
    */
   public static readonly NODE = 'node:22.21.1-bookworm-slim';
 
   /**
-   * uv with Python 3.12 for `McpServer.fromUvxPackage` (runs `uvx`). Debian bookworm slim, glibc.
+   * uv with Python 3.12 for `McpServerSource.pypiPackage` (runs `uvx`). Debian bookworm slim, glibc.
    */
   public static readonly UV = 'ghcr.io/astral-sh/uv:0.11.7-python3.12-bookworm-slim';
 

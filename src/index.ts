@@ -2,6 +2,7 @@ export * from './mcp-target';
 export * from './route-policy';
 export * from './images';
 export * from './mcp-server-transport';
+export * from './mcp-server-source';
 export * from './stdio-process-pool';
 export * from './mcp-server';
 export { McpConnections } from './connections';

@@ -1,9 +1,9 @@
 import * as kplus from 'cdk8s-plus-28';
-import { Construct } from 'constructs';
-import { McpConnections } from './connections';
+import type { Construct } from 'constructs';
+import type { McpConnections } from './connections';
 import { httpRouteObject, ingressObject } from './gateway-api';
 import { GATEWAY_NAME_LABEL } from './labels';
-import { GatewayParentRef } from './mcp-gateway-exposure';
+import type { GatewayParentRef } from './mcp-gateway-exposure';
 
 /**
  * The only Keycloak paths browsers and MCP clients need: sign-in, tokens, keys, discovery and client
@@ -102,12 +102,20 @@ export class KeycloakExposure {
         }],
       }));
       const peers = options.proxyNamespace
-        ? [kplus.Pods.all(scope, 'gateway-proxies', { namespaces: kplus.Namespaces.select(scope, 'gateway-proxies-namespace', { names: [options.proxyNamespace] }) })]
-        : options.parentRefs.map((ref, index) => kplus.Pods.select(scope, `gateway-proxies-${index}`, {
-          labels: { [GATEWAY_NAME_LABEL]: ref.name },
-          namespaces: ref.namespace && ref.namespace !== target.namespace
-            ? kplus.Namespaces.select(scope, `gateway-proxies-${index}-namespace`, { names: [ref.namespace] }) : undefined,
-        }));
+        ? [
+          kplus.Pods.all(scope, 'gateway-proxies', {
+            namespaces: kplus.Namespaces.select(scope, 'gateway-proxies-namespace', { names: [options.proxyNamespace] }),
+          }),
+        ]
+        : options.parentRefs.map((ref, index) =>
+          kplus.Pods.select(scope, `gateway-proxies-${index}`, {
+            labels: { [GATEWAY_NAME_LABEL]: ref.name },
+            namespaces:
+                ref.namespace && ref.namespace !== target.namespace
+                  ? kplus.Namespaces.select(scope, `gateway-proxies-${index}-namespace`, { names: [ref.namespace] })
+                  : undefined,
+          }),
+        );
       peers.forEach((peer) => target.connections.allowFrom(peer));
     });
   }

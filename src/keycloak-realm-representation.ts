@@ -141,9 +141,20 @@ function basicScope(): any {
     attributes: { 'include.in.token.scope': 'false', 'display.on.consent.screen': 'false' },
     protocolMappers: [
       subMapper(),
-      { name: 'auth_time', protocol: 'openid-connect', protocolMapper: 'oidc-usersessionmodel-note-mapper', consentRequired: false,
-        config: { 'user.session.note': 'AUTH_TIME', 'claim.name': 'auth_time', 'jsonType.label': 'long',
-          'id.token.claim': 'true', 'access.token.claim': 'true', 'introspection.token.claim': 'true' } },
+      {
+        name: 'auth_time',
+        protocol: 'openid-connect',
+        protocolMapper: 'oidc-usersessionmodel-note-mapper',
+        consentRequired: false,
+        config: {
+          'user.session.note': 'AUTH_TIME',
+          'claim.name': 'auth_time',
+          'jsonType.label': 'long',
+          'id.token.claim': 'true',
+          'access.token.claim': 'true',
+          'introspection.token.claim': 'true',
+        },
+      },
     ],
   };
 }
@@ -160,16 +171,29 @@ function offlineAccessScope(): any {
 /** The token subject (`sub`), which Keycloak 25+ adds only through a mapper. */
 function subMapper(): any {
   return {
-    name: 'sub', protocol: 'openid-connect', protocolMapper: 'oidc-sub-mapper', consentRequired: false,
+    name: 'sub',
+    protocol: 'openid-connect',
+    protocolMapper: 'oidc-sub-mapper',
+    consentRequired: false,
     config: { 'access.token.claim': 'true', 'introspection.token.claim': 'true' },
   };
 }
 
 function userAttributeMapper(name: string, attribute: string, claim: string): any {
   return {
-    name, protocol: 'openid-connect', protocolMapper: 'oidc-usermodel-attribute-mapper', consentRequired: false,
-    config: { 'user.attribute': attribute, 'claim.name': claim, 'jsonType.label': 'String',
-      'id.token.claim': 'true', 'access.token.claim': 'true', 'userinfo.token.claim': 'true', 'introspection.token.claim': 'true' },
+    name,
+    protocol: 'openid-connect',
+    protocolMapper: 'oidc-usermodel-attribute-mapper',
+    consentRequired: false,
+    config: {
+      'user.attribute': attribute,
+      'claim.name': claim,
+      'jsonType.label': 'String',
+      'id.token.claim': 'true',
+      'access.token.claim': 'true',
+      'userinfo.token.claim': 'true',
+      'introspection.token.claim': 'true',
+    },
   };
 }
 
@@ -182,8 +206,13 @@ function profileScope(): any {
     protocolMappers: [
       userAttributeMapper('given name', 'firstName', 'given_name'),
       userAttributeMapper('family name', 'lastName', 'family_name'),
-      { name: 'full name', protocol: 'openid-connect', protocolMapper: 'oidc-full-name-mapper', consentRequired: false,
-        config: { 'id.token.claim': 'true', 'access.token.claim': 'true', 'userinfo.token.claim': 'true', 'introspection.token.claim': 'true' } },
+      {
+        name: 'full name',
+        protocol: 'openid-connect',
+        protocolMapper: 'oidc-full-name-mapper',
+        consentRequired: false,
+        config: { 'id.token.claim': 'true', 'access.token.claim': 'true', 'userinfo.token.claim': 'true', 'introspection.token.claim': 'true' },
+      },
     ],
   };
 }
@@ -196,9 +225,21 @@ function emailScope(): any {
     attributes: { 'include.in.token.scope': 'true', 'display.on.consent.screen': 'true', 'consent.screen.text': 'Email address' },
     protocolMappers: [
       userAttributeMapper('email', 'email', 'email'),
-      { name: 'email verified', protocol: 'openid-connect', protocolMapper: 'oidc-usermodel-property-mapper', consentRequired: false,
-        config: { 'user.attribute': 'emailVerified', 'claim.name': 'email_verified', 'jsonType.label': 'boolean',
-          'id.token.claim': 'true', 'access.token.claim': 'true', 'userinfo.token.claim': 'true', 'introspection.token.claim': 'true' } },
+      {
+        name: 'email verified',
+        protocol: 'openid-connect',
+        protocolMapper: 'oidc-usermodel-property-mapper',
+        consentRequired: false,
+        config: {
+          'user.attribute': 'emailVerified',
+          'claim.name': 'email_verified',
+          'jsonType.label': 'boolean',
+          'id.token.claim': 'true',
+          'access.token.claim': 'true',
+          'userinfo.token.claim': 'true',
+          'introspection.token.claim': 'true',
+        },
+      },
     ],
   };
 }
@@ -218,8 +259,20 @@ function mapper(name: string, protocolMapper: string, config: { [key: string]: s
 
 function rolesScope(): any {
   return builtInScope('roles', { 'include.in.token.scope': 'false', 'display.on.consent.screen': 'true', 'consent.screen.text': 'User roles' }, [
-    mapper('realm roles', 'oidc-usermodel-realm-role-mapper', { 'claim.name': 'realm_access.roles', 'jsonType.label': 'String', 'multivalued': 'true', 'access.token.claim': 'true', 'introspection.token.claim': 'true' }),
-    mapper('client roles', 'oidc-usermodel-client-role-mapper', { 'claim.name': 'resource_access.${client_id}.roles', 'jsonType.label': 'String', 'multivalued': 'true', 'access.token.claim': 'true', 'introspection.token.claim': 'true' }),
+    mapper('realm roles', 'oidc-usermodel-realm-role-mapper', {
+      'claim.name': 'realm_access.roles',
+      'jsonType.label': 'String',
+      'multivalued': 'true',
+      'access.token.claim': 'true',
+      'introspection.token.claim': 'true',
+    }),
+    mapper('client roles', 'oidc-usermodel-client-role-mapper', {
+      'claim.name': 'resource_access.${client_id}.roles',
+      'jsonType.label': 'String',
+      'multivalued': 'true',
+      'access.token.claim': 'true',
+      'introspection.token.claim': 'true',
+    }),
     mapper('audience resolve', 'oidc-audience-resolve-mapper', { 'access.token.claim': 'true', 'introspection.token.claim': 'true' }),
   ]);
 }
@@ -239,23 +292,43 @@ function acrScope(): any {
 function addressScope(): any {
   return builtInScope('address', { 'include.in.token.scope': 'true', 'display.on.consent.screen': 'true', 'consent.screen.text': 'Address' }, [
     mapper('address', 'oidc-address-mapper', everyTokenClaim({
-      'user.attribute.formatted': 'formatted', 'user.attribute.country': 'country', 'user.attribute.postal_code': 'postal_code',
-      'user.attribute.street': 'street', 'user.attribute.region': 'region', 'user.attribute.locality': 'locality',
+      'user.attribute.formatted': 'formatted',
+      'user.attribute.country': 'country',
+      'user.attribute.postal_code': 'postal_code',
+      'user.attribute.street': 'street',
+      'user.attribute.region': 'region',
+      'user.attribute.locality': 'locality',
     })),
   ]);
 }
 
 function phoneScope(): any {
   return builtInScope('phone', { 'include.in.token.scope': 'true', 'display.on.consent.screen': 'true', 'consent.screen.text': 'Phone number' }, [
-    mapper('phone number', 'oidc-usermodel-attribute-mapper', everyTokenClaim({ 'user.attribute': 'phoneNumber', 'claim.name': 'phone_number', 'jsonType.label': 'String' })),
-    mapper('phone number verified', 'oidc-usermodel-attribute-mapper', everyTokenClaim({ 'user.attribute': 'phoneNumberVerified', 'claim.name': 'phone_number_verified', 'jsonType.label': 'boolean' })),
+    mapper(
+      'phone number',
+      'oidc-usermodel-attribute-mapper',
+      everyTokenClaim({ 'user.attribute': 'phoneNumber', 'claim.name': 'phone_number', 'jsonType.label': 'String' }),
+    ),
+    mapper(
+      'phone number verified',
+      'oidc-usermodel-attribute-mapper',
+      everyTokenClaim({ 'user.attribute': 'phoneNumberVerified', 'claim.name': 'phone_number_verified', 'jsonType.label': 'boolean' }),
+    ),
   ]);
 }
 
 function microprofileJwtScope(): any {
   return builtInScope('microprofile-jwt', { 'include.in.token.scope': 'true', 'display.on.consent.screen': 'false' }, [
-    mapper('upn', 'oidc-usermodel-attribute-mapper', everyTokenClaim({ 'user.attribute': 'username', 'claim.name': 'upn', 'jsonType.label': 'String' })),
-    mapper('groups', 'oidc-usermodel-realm-role-mapper', everyTokenClaim({ 'claim.name': 'groups', 'jsonType.label': 'String', 'multivalued': 'true' })),
+    mapper(
+      'upn',
+      'oidc-usermodel-attribute-mapper',
+      everyTokenClaim({ 'user.attribute': 'username', 'claim.name': 'upn', 'jsonType.label': 'String' }),
+    ),
+    mapper(
+      'groups',
+      'oidc-usermodel-realm-role-mapper',
+      everyTokenClaim({ 'claim.name': 'groups', 'jsonType.label': 'String', 'multivalued': 'true' }),
+    ),
   ]);
 }
 
@@ -271,17 +344,33 @@ function mcpScope(spec: RealmSpec): any {
       // the subject is repeated here so every MCP token identifies its user.
       subMapper(),
       ...spec.audiences.map((audience, index) => ({
-        name: `mcp audience ${index + 1}`, protocol: 'openid-connect', protocolMapper: 'oidc-audience-mapper', consentRequired: false,
+        name: `mcp audience ${index + 1}`,
+        protocol: 'openid-connect',
+        protocolMapper: 'oidc-audience-mapper',
+        consentRequired: false,
         config: accessTokenClaim({ 'included.custom.audience': audience }),
       })),
-      { name: 'realm roles', protocol: 'openid-connect', protocolMapper: 'oidc-usermodel-realm-role-mapper', consentRequired: false,
-        config: accessTokenClaim({ 'claim.name': 'realm_access.roles', 'multivalued': 'true', 'jsonType.label': 'String' }) },
-      { name: 'groups', protocol: 'openid-connect', protocolMapper: 'oidc-group-membership-mapper', consentRequired: false,
-        config: accessTokenClaim({ 'claim.name': 'groups', 'full.path': 'false' }) },
+      {
+        name: 'realm roles',
+        protocol: 'openid-connect',
+        protocolMapper: 'oidc-usermodel-realm-role-mapper',
+        consentRequired: false,
+        config: accessTokenClaim({ 'claim.name': 'realm_access.roles', 'multivalued': 'true', 'jsonType.label': 'String' }),
+      },
+      {
+        name: 'groups',
+        protocol: 'openid-connect',
+        protocolMapper: 'oidc-group-membership-mapper',
+        consentRequired: false,
+        config: accessTokenClaim({ 'claim.name': 'groups', 'full.path': 'false' }),
+      },
       userAttributeMapper('username', 'username', 'preferred_username'),
       // Standard token exchange accepts a subject token only when the requesting client is among its audiences.
       ...(spec.tokenExchange ? [{
-        name: 'token exchange requester', protocol: 'openid-connect', protocolMapper: 'oidc-audience-mapper', consentRequired: false,
+        name: 'token exchange requester',
+        protocol: 'openid-connect',
+        protocolMapper: 'oidc-audience-mapper',
+        consentRequired: false,
         config: accessTokenClaim({ 'included.client.audience': spec.tokenExchange.clientId }),
       }] : []),
     ],
@@ -304,7 +393,10 @@ function tokenExchangeAudienceScope(exchange: NonNullable<RealmSpec['tokenExchan
     protocol: 'openid-connect',
     attributes: { 'include.in.token.scope': 'false', 'display.on.consent.screen': 'false' },
     protocolMappers: exchange.audiences.map((audience, index) => ({
-      name: `upstream audience ${index + 1}`, protocol: 'openid-connect', protocolMapper: 'oidc-audience-mapper', consentRequired: false,
+      name: `upstream audience ${index + 1}`,
+      protocol: 'openid-connect',
+      protocolMapper: 'oidc-audience-mapper',
+      consentRequired: false,
       config: accessTokenClaim({ 'included.client.audience': audience }),
     })),
   };
@@ -351,32 +443,50 @@ function tokenExchangeClients(exchange: NonNullable<RealmSpec['tokenExchange']>)
 function registrationPolicies(spec: RealmSpec): any[] {
   const allowedScopes = [spec.mcpScope, ...OPTIONAL_SCOPES, ...BUILT_IN_DEFAULT_SCOPES];
   const allowedScopesPolicy = (subType: string) => ({
-    name: 'Allowed Client Scopes', providerId: 'allowed-client-templates', subType,
+    name: 'Allowed Client Scopes',
+    providerId: 'allowed-client-templates',
+    subType,
     config: { 'allowed-client-scopes': allowedScopes, 'allow-default-scopes': ['true'] },
   });
   const allowedMappersPolicy = (subType: string) => ({
-    name: 'Allowed Protocol Mapper Types', providerId: 'allowed-protocol-mappers', subType,
+    name: 'Allowed Protocol Mapper Types',
+    providerId: 'allowed-protocol-mappers',
+    subType,
     config: { 'allowed-protocol-mapper-types': ALLOWED_PROTOCOL_MAPPER_TYPES },
   });
   const registration = spec.registration;
   const webOriginsPolicy = (subType: string) => ({
-    name: 'Allowed Registration Web Origins', providerId: 'registration-web-origins', subType,
+    name: 'Allowed Registration Web Origins',
+    providerId: 'registration-web-origins',
+    subType,
     config: { 'web-origins': registration?.webOrigins ?? [] },
   });
   const authenticated = [allowedScopesPolicy('authenticated'), allowedMappersPolicy('authenticated'), webOriginsPolicy('authenticated')];
   if (!registration) {
     // An empty trusted-host list is how Keycloak switches anonymous registration off.
     return [
-      { name: 'Trusted Hosts', providerId: 'trusted-hosts', subType: 'anonymous',
-        config: { 'trusted-hosts': [], 'host-sending-registration-request-must-match': ['true'], 'client-uris-must-match': ['true'] } },
+      {
+        name: 'Trusted Hosts',
+        providerId: 'trusted-hosts',
+        subType: 'anonymous',
+        config: { 'trusted-hosts': [], 'host-sending-registration-request-must-match': ['true'], 'client-uris-must-match': ['true'] },
+      },
       ...authenticated,
     ];
   }
   return [
     // MCP clients register from users' machines, so the sender's address cannot be checked; their
     // redirect URIs must still point at a trusted host.
-    { name: 'Trusted Hosts', providerId: 'trusted-hosts', subType: 'anonymous',
-      config: { 'trusted-hosts': registration.trustedHosts, 'host-sending-registration-request-must-match': ['false'], 'client-uris-must-match': ['true'] } },
+    {
+      name: 'Trusted Hosts',
+      providerId: 'trusted-hosts',
+      subType: 'anonymous',
+      config: {
+        'trusted-hosts': registration.trustedHosts,
+        'host-sending-registration-request-must-match': ['false'],
+        'client-uris-must-match': ['true'],
+      },
+    },
     { name: 'Consent Required', providerId: 'consent-required', subType: 'anonymous', config: {} },
     { name: 'Full Scope Disabled', providerId: 'scope', subType: 'anonymous', config: {} },
     { name: 'Max Clients Limit', providerId: 'max-clients', subType: 'anonymous', config: { 'max-clients': [String(registration.maxClients)] } },

@@ -2,13 +2,16 @@ import { createHash } from 'crypto';
 import { ApiObject, Chart, Duration, Names, Size } from 'cdk8s';
 import * as kplus from 'cdk8s-plus-28';
 import { Construct } from 'constructs';
-import { CloudNativePgClusterOptions, cloudNativePgDatabase } from './cloudnative-pg';
+import type { CloudNativePgClusterOptions } from './cloudnative-pg';
+import { cloudNativePgDatabase } from './cloudnative-pg';
 import { McpConnections } from './connections';
-import { KeycloakExposure } from './keycloak-exposure';
-import { renderRealm, RealmSpec } from './keycloak-realm-representation';
+import type { KeycloakExposure } from './keycloak-exposure';
+import type { RealmSpec } from './keycloak-realm-representation';
+import { renderRealm } from './keycloak-realm-representation';
 import { LABEL_DOMAIN, imageVersion, labelTree, recommendedLabels } from './labels';
 import { restrictedContainerSecurityContext, restrictedPodSecurityContext, serviceHost } from './manifest-helpers';
-import { IOidcIssuer, IssuerDeclaredAccess, OidcProvider } from './mcp-auth-policy';
+import type { IOidcIssuer, IssuerDeclaredAccess } from './mcp-auth-policy';
+import { OidcProvider } from './mcp-auth-policy';
 import { dnsLabelProblem, emptyProblem, isHttpUrl, portProblem, propError } from './validation';
 
 const HTTP_PORT = 8080;
@@ -489,7 +492,9 @@ export class KeycloakRealm extends Construct implements IOidcIssuer {
         spec: {
           keycloakCRName: keycloakName,
           realm,
-          placeholders: Object.fromEntries(this.passwordVariables().map(([name, value]) => [name, { secret: { name: value.secret.name, key: value.key } }])),
+          placeholders: Object.fromEntries(
+            this.passwordVariables().map(([name, value]) => [name, { secret: { name: value.secret.name, key: value.key } }]),
+          ),
         },
       });
       // The operator names the Service `<keycloak>-service`.
@@ -659,7 +664,10 @@ export class KeycloakRealm extends Construct implements IOidcIssuer {
     });
     container.mount(IMPORT_DIR, kplus.Volume.fromConfigMap(this, 'realm-volume', realmFile), { readOnly: true });
     // A changed realm file restarts Keycloak; with the development database that re-imports the realm.
-    deployment.podMetadata.addAnnotation(REALM_HASH_ANNOTATION, createHash('sha256').update(JSON.stringify(realmFile.data)).digest('hex').slice(0, 16));
+    deployment.podMetadata.addAnnotation(
+      REALM_HASH_ANNOTATION,
+      createHash('sha256').update(JSON.stringify(realmFile.data)).digest('hex').slice(0, 16),
+    );
     return deployment;
   }
 
@@ -708,7 +716,11 @@ export class KeycloakRealm extends Construct implements IOidcIssuer {
     const fail = (prop: string, problem: string, fix: string) => errors.push(propError(this, prop, problem, fix));
 
     if (!/^[A-Za-z0-9][A-Za-z0-9_-]*$/.test(this.realmName)) {
-      fail('realmName', `${JSON.stringify(this.realmName)} is not usable in the issuer URL and the import file name`, 'Use letters, digits, "-" and "_", e.g. "mcp".');
+      fail(
+        'realmName',
+        `${JSON.stringify(this.realmName)} is not usable in the issuer URL and the import file name`,
+        'Use letters, digits, "-" and "_", e.g. "mcp".',
+      );
     } else if (this.realmName === 'master') {
       fail('realmName', '"master" is Keycloak\'s administration realm', 'Choose another name, e.g. "mcp".');
     }
@@ -723,8 +735,13 @@ export class KeycloakRealm extends Construct implements IOidcIssuer {
       fail('hostname', `${JSON.stringify(props.hostname)} is not an absolute http(s) URL`, 'Give the full public URL, e.g. "https://auth.example.com".');
     }
     if (props.database === undefined) {
-      fail('database', 'is missing, so Keycloak would not know where to keep its data',
-        'Pass database: KeycloakDatabase.cloudNativePg() (a PostgreSQL cluster run by the CloudNativePG operator), KeycloakDatabase.postgres({ host, username, password }) (an existing PostgreSQL), or KeycloakDatabase.devFile() (start-dev with an embedded database that is lost on restart; for trying things out only).');
+      fail(
+        'database',
+        'is missing, so Keycloak would not know where to keep its data',
+        'Pass database: KeycloakDatabase.cloudNativePg() (a PostgreSQL cluster run by the CloudNativePG operator), KeycloakDatabase.postgres({ '
+          + 'host, username, password }) (an existing PostgreSQL), or KeycloakDatabase.devFile() (start-dev with an embedded database that is '
+          + 'lost on restart; for trying things out only).',
+      );
     }
     const exchange = props.tokenExchange;
     if (exchange) {
@@ -755,8 +772,12 @@ export class KeycloakRealm extends Construct implements IOidcIssuer {
     }
     const version = keycloakVersion(props.image ?? KeycloakRealm.IMAGE);
     if (version && compareVersions(version, MINIMUM_KEYCLOAK_VERSION) < 0) {
-      fail('image', `${JSON.stringify(props.image)} is Keycloak ${version.join('.')}, older than ${MINIMUM_KEYCLOAK_VERSION.join('.')}: MCP clients need RFC 8414 metadata at the path they derive (26.4) and CORS on dynamic client registration (26.5)`,
-        `Use KeycloakRealm.IMAGE (${KeycloakRealm.IMAGE}) or another ${MINIMUM_KEYCLOAK_VERSION.join('.')}+ image.`);
+      fail(
+        'image',
+        `${JSON.stringify(props.image)} is Keycloak ${version.join('.')}, older than ${MINIMUM_KEYCLOAK_VERSION.join('.')}: MCP clients need RFC `
+          + '8414 metadata at the path they derive (26.4) and CORS on dynamic client registration (26.5)',
+        `Use KeycloakRealm.IMAGE (${KeycloakRealm.IMAGE}) or another ${MINIMUM_KEYCLOAK_VERSION.join('.')}+ image.`,
+      );
     }
     if (this.database.isProduction && !props.hostname) {
       fail('hostname', 'is required with a PostgreSQL database (Keycloak runs in production mode)', 'Set hostname to the public URL of Keycloak, e.g. "https://auth.example.com".');
@@ -772,18 +793,30 @@ export class KeycloakRealm extends Construct implements IOidcIssuer {
     }
     if (props.keycloakOperator) {
       if ((props.keycloakOperator.createKeycloak ?? props.keycloakOperator.keycloakName === undefined) && !postgres) {
-        fail('keycloakOperator', 'creates a Keycloak resource, which runs in production mode and needs a database', 'Pass database: KeycloakDatabase.postgres(...), or name an existing Keycloak with keycloakOperator.keycloakName.');
+        fail(
+          'keycloakOperator',
+          'creates a Keycloak resource, which runs in production mode and needs a database',
+          'Pass database: KeycloakDatabase.postgres(...), or name an existing Keycloak with keycloakOperator.keycloakName.',
+        );
       }
       if (props.keycloakOperator.keycloakName !== undefined) {
         const problem = dnsLabelProblem(props.keycloakOperator.keycloakName);
         if (problem) fail('keycloakOperator.keycloakName', problem, 'Use the metadata.name of the Keycloak resource.');
       }
       if ((props.bootstrapAdmin.usernameKey ?? 'username') !== 'username' || (props.bootstrapAdmin.passwordKey ?? 'password') !== 'password') {
-        fail('bootstrapAdmin', 'uses custom secret keys, which the Keycloak operator does not support', 'Store the administrator under the keys "username" and "password".');
+        fail(
+          'bootstrapAdmin',
+          'uses custom secret keys, which the Keycloak operator does not support',
+          'Store the administrator under the keys "username" and "password".',
+        );
       }
     }
     if (props.resources && !props.resources.memory?.limit) {
-      fail('resources.memory.limit', 'is missing; Keycloak sizes its heap as a percentage of it', 'Set a memory limit of at least 1 GiB, e.g. Size.gibibytes(2).');
+      fail(
+        'resources.memory.limit',
+        'is missing; Keycloak sizes its heap as a percentage of it',
+        'Set a memory limit of at least 1 GiB, e.g. Size.gibibytes(2).',
+      );
     }
 
     const roles = new Set<string>(BUILT_IN_REALM_ROLES.concat(`default-roles-${this.realmName.toLowerCase()}`));
@@ -794,11 +827,17 @@ export class KeycloakRealm extends Construct implements IOidcIssuer {
     }
     const groups = new Set<string>();
     for (const group of props.groups ?? []) {
-      if (emptyProblem(group.name) || group.name.includes('/')) fail('groups', `contains the group name ${JSON.stringify(group.name)}`, 'Give every group a name without "/".');
-      else if (groups.has(group.name)) fail('groups', `declares "${group.name}" twice`, 'Declare each group once.');
+      if (emptyProblem(group.name) || group.name.includes('/')) {
+        fail('groups', 'contains the group name '
+        + `${JSON.stringify(group.name)}`, 'Give every group a name without "/".');
+      } else if (groups.has(group.name)) {
+        fail('groups', `declares "${group.name}" twice`, 'Declare each group once.');
+      }
       groups.add(group.name);
       for (const role of group.realmRoles ?? []) {
-        if (!roles.has(role)) fail(`groups["${group.name}"].realmRoles`, `references the undeclared role "${role}"`, `Add { name: "${role}" } to roles.`);
+        if (!roles.has(role)) {
+          fail(`groups["${group.name}"].realmRoles`, `references the undeclared role "${role}"`, `Add { name: "${role}" } to roles.`);
+        }
       }
     }
     const usernames = new Set<string>();
@@ -810,22 +849,38 @@ export class KeycloakRealm extends Construct implements IOidcIssuer {
       }
       const missing = (['email', 'firstName', 'lastName'] as const).filter((field) => emptyProblem(user[field]) !== undefined);
       if (missing.length > 0) {
-        fail(`${label}`, `"${user.username}" has no ${missing.join(', ')}: Keycloak's user profile requires them, so the user would meet an "update profile" form at first sign-in (and scripted sign-ins fail with "Account is not fully set up")`,
-          'Set email, firstName and lastName of every user.');
+        fail(
+          `${label}`,
+          `"${user.username}" has no ${missing.join(', ')}: Keycloak's user profile requires them, so the user would meet an "update profile" `
+            + 'form at first sign-in (and scripted sign-ins fail with "Account is not fully set up")',
+          'Set email, firstName and lastName of every user.',
+        );
       }
       if (user.username !== user.username.toLowerCase()) {
-        fail(`${label}.username`, `"${user.username}" has upper-case letters; Keycloak stores user names in lower case and tokens would not match`, `Use "${user.username.toLowerCase()}".`);
+        fail(
+          `${label}.username`,
+          `"${user.username}" has upper-case letters; Keycloak stores user names in lower case and tokens would not match`,
+          `Use "${user.username.toLowerCase()}".`,
+        );
       }
       if (usernames.has(user.username.toLowerCase())) fail(`${label}.username`, `"${user.username}" is declared twice`, 'Declare each user once.');
       usernames.add(user.username.toLowerCase());
       if (!user.password?.secret || emptyProblem(user.password.key)) {
-        fail(`${label}.password`, `of "${user.username}" is missing`, 'Reference a Secret key: password: { secret, key }. Passwords are never written into the realm file.');
+        fail(
+          `${label}.password`,
+          `of "${user.username}" is missing`,
+          'Reference a Secret key: password: { secret, key }. Passwords are never written into the realm file.',
+        );
       }
       for (const role of user.realmRoles ?? []) {
-        if (!roles.has(role)) fail(`${label}.realmRoles`, `of "${user.username}" references the undeclared role "${role}"`, `Add { name: "${role}" } to roles.`);
+        if (!roles.has(role)) {
+          fail(`${label}.realmRoles`, `of "${user.username}" references the undeclared role "${role}"`, `Add { name: "${role}" } to roles.`);
+        }
       }
       for (const group of user.groups ?? []) {
-        if (!groups.has(group)) fail(`${label}.groups`, `of "${user.username}" references the undeclared group "${group}"`, `Add { name: "${group}" } to groups.`);
+        if (!groups.has(group)) {
+          fail(`${label}.groups`, `of "${user.username}" references the undeclared group "${group}"`, `Add { name: "${group}" } to groups.`);
+        }
       }
     });
     for (const uri of props.redirectUris ?? []) {
@@ -837,7 +892,11 @@ export class KeycloakRealm extends Construct implements IOidcIssuer {
     }
     const scopeName = this.mcpScope;
     if (!/^[\x21\x23-\x5b\x5d-\x7e]+$/.test(scopeName) || ['basic', 'profile', 'email', 'offline_access', 'openid'].includes(scopeName)) {
-      fail('mcpScope', `${JSON.stringify(scopeName)} is not a usable OAuth scope name`, 'Use a name without spaces or quotes that is not a built-in scope, e.g. "mcp:tools".');
+      fail(
+        'mcpScope',
+        `${JSON.stringify(scopeName)} is not a usable OAuth scope name`,
+        'Use a name without spaces or quotes that is not a built-in scope, e.g. "mcp:tools".',
+      );
     }
     return errors;
   }

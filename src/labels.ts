@@ -10,7 +10,7 @@
  */
 import { ApiObject } from 'cdk8s';
 import * as kplus from 'cdk8s-plus-28';
-import { IConstruct } from 'constructs';
+import type { IConstruct } from 'constructs';
 
 /** This library's label and annotation domain. */
 export const LABEL_DOMAIN = 'mcp.cdk8s.io';
@@ -90,7 +90,10 @@ export function labelTree(scope: IConstruct, labels: { [key: string]: string }):
   }
 }
 
-function addMissing(metadata: { getLabel(key: string): string | undefined; addLabel(key: string, value: string): void }, labels: { [key: string]: string }): void {
+function addMissing(
+  metadata: { getLabel(key: string): string | undefined; addLabel(key: string, value: string): void },
+  labels: { [key: string]: string },
+): void {
   for (const [key, value] of Object.entries(labels)) {
     if (metadata.getLabel(key) === undefined) metadata.addLabel(key, value);
   }

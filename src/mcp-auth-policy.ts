@@ -1,9 +1,10 @@
-import { Duration } from 'cdk8s';
+import type { Duration } from 'cdk8s';
 import { Construct } from 'constructs';
 import type * as config from './gateway/config-contract.generated';
-import { AuthorizationRule, checkCelExpression } from './mcp-authorization-rule';
 import { omitUndefined } from './manifest-helpers';
-import { IMcpRoutePolicy, McpRoutePolicyContext } from './route-policy';
+import type { AuthorizationRule } from './mcp-authorization-rule';
+import { checkCelExpression } from './mcp-authorization-rule';
+import type { IMcpRoutePolicy, McpRoutePolicyContext } from './route-policy';
 import { isHttpUrl, propError } from './validation';
 
 /**
@@ -342,12 +343,26 @@ export class McpAuthPolicy extends Construct implements IMcpRoutePolicy {
     this._rules.forEach((rule, index) => {
       const { realmRole, group } = rule._names;
       if (realmRole !== undefined && !declared.realmRoles.includes(realmRole)) {
-        errors.push(propError(this, `authorization rule #${index} (${rule.effect})`, `names the realm role ${JSON.stringify(realmRole)}, which the issuer's realm does not declare (it has ${declared.realmRoles.map((r) => JSON.stringify(r)).join(', ') || 'none'}), so the rule would never match`,
-          `Add { name: ${JSON.stringify(realmRole)} } to the KeycloakRealm's roles, or name one of its roles.`));
+        errors.push(
+          propError(
+            this,
+            `authorization rule #${index} (${rule.effect})`,
+            `names the realm role ${JSON.stringify(realmRole)}, which the issuer's realm does not declare (it has `
+              + `${declared.realmRoles.map((r) => JSON.stringify(r)).join(', ') || 'none'}), so the rule would never match`,
+            `Add { name: ${JSON.stringify(realmRole)} } to the KeycloakRealm's roles, or name one of its roles.`,
+          ),
+        );
       }
       if (group !== undefined && !declared.groups.includes(group)) {
-        errors.push(propError(this, `authorization rule #${index} (${rule.effect})`, `names the group ${JSON.stringify(group)}, which the issuer's realm does not declare (it has ${declared.groups.map((g) => JSON.stringify(g)).join(', ') || 'none'}), so the rule would never match`,
-          `Add { name: ${JSON.stringify(group)} } to the KeycloakRealm's groups, or name one of its groups.`));
+        errors.push(
+          propError(
+            this,
+            `authorization rule #${index} (${rule.effect})`,
+            `names the group ${JSON.stringify(group)}, which the issuer's realm does not declare (it has `
+              + `${declared.groups.map((g) => JSON.stringify(g)).join(', ') || 'none'}), so the rule would never match`,
+            `Add { name: ${JSON.stringify(group)} } to the KeycloakRealm's groups, or name one of its groups.`,
+          ),
+        );
       }
     });
     return errors;
@@ -370,8 +385,12 @@ export class McpAuthPolicy extends Construct implements IMcpRoutePolicy {
     }
     const issued = this.issuer.tokenAudiences;
     if (this.props.audiences && this.props.audiences.length > 0 && issued && !this.props.audiences.some(audience => issued.includes(audience))) {
-      fail('audiences', `${JSON.stringify(this.props.audiences)} contain none of the audiences the issuer puts into tokens (${JSON.stringify(issued)}), so every token would be rejected`,
-        'Omit audiences to accept the issuer\'s, or add the route URL to the issuer (KeycloakRealm mcpAudiences).');
+      fail(
+        'audiences',
+        `${JSON.stringify(this.props.audiences)} contain none of the audiences the issuer puts into tokens (${JSON.stringify(issued)}), so every `
+          + 'token would be rejected',
+        "Omit audiences to accept the issuer's, or add the route URL to the issuer (KeycloakRealm mcpAudiences).",
+      );
     }
     for (const [name, url] of [['resourceMetadata.resource', this.props.resourceMetadata?.resource],
       ['resourceMetadata.documentationUrl', this.props.resourceMetadata?.documentationUrl]] as const) {
@@ -383,14 +402,22 @@ export class McpAuthPolicy extends Construct implements IMcpRoutePolicy {
       fail('publicUrl', `${JSON.stringify(publicUrl)} is not a scheme://host[:port] URL`, 'Pass e.g. "https://mcp.example.com" without a path.');
     }
     for (const [tool, scopes] of Object.entries(this.props.toolScopes ?? {})) {
-      if (scopes.length === 0) fail(`toolScopes.${tool}`, 'is empty', `List the scopes a call of ${tool} needs, e.g. ["repo:delete"], or leave the tool out.`);
+      if (scopes.length === 0) {
+        fail(`toolScopes.${tool}`, 'is empty', `List the scopes a call of ${tool} needs, e.g. ["repo:delete"], or leave the tool out.`);
+      }
     }
     const refused = (this.props.algorithms ?? []).filter(alg => !ASYMMETRIC_ALGORITHMS.includes(alg));
     if (refused.length > 0) {
-      fail('algorithms', `${refused.join(', ')} are refused: only asymmetric signatures can be checked with a public key set ("none" is unsigned, HS* needs a shared secret)`,
-        `Use some of ${ASYMMETRIC_ALGORITHMS.join(', ')}.`);
+      fail(
+        'algorithms',
+        `${refused.join(', ')} are refused: only asymmetric signatures can be checked with a public key set ("none" is unsigned, HS* needs a `
+          + 'shared secret)',
+        `Use some of ${ASYMMETRIC_ALGORITHMS.join(', ')}.`,
+      );
     }
-    if (this.props.algorithms && this.props.algorithms.length === 0) fail('algorithms', 'is empty', 'Omit it to use the gateway default, or list e.g. ["RS256"].');
+    if (this.props.algorithms && this.props.algorithms.length === 0) {
+      fail('algorithms', 'is empty', 'Omit it to use the gateway default, or list e.g. ["RS256"].');
+    }
     if (this.props.clockSkew && this.props.clockSkew.toMilliseconds() > 5 * 60_000) {
       fail('clockSkew', `of ${this.props.clockSkew.toSeconds()}s would accept tokens long after they expire`, 'Keep it at 5 minutes or less.');
     }
@@ -399,8 +426,11 @@ export class McpAuthPolicy extends Construct implements IMcpRoutePolicy {
       const problem = checkCelExpression(rule.expression);
       if (!problem) return;
       const verdict = problem.kind === 'syntax' ? 'is not valid CEL' : 'cannot match';
-      fail(`authorization rule #${index} (${rule.effect})`, `${JSON.stringify(rule.expression)} ${verdict}: ${problem.message} at line ${problem.line}, column ${problem.column}`,
-        problem.hint ? `Hint: ${problem.hint}.` : 'Fix the expression.');
+      fail(
+        `authorization rule #${index} (${rule.effect})`,
+        `${JSON.stringify(rule.expression)} ${verdict}: ${problem.message} at line ${problem.line}, column ${problem.column}`,
+        problem.hint ? `Hint: ${problem.hint}.` : 'Fix the expression.',
+      );
     });
     return errors;
   }

@@ -74,7 +74,9 @@ export class AuthorizationRule {
    * the listed tools.
    */
   public static allowToolsForRole(role: string, toolNames: string[]): AuthorizationRule {
-    return new AuthorizationRule(AuthorizationEffect.ALLOW, `${celString(role)} in jwt.realm_access.roles && ${toolNameMatches(toolNames)}`, { realmRole: role });
+    return new AuthorizationRule(AuthorizationEffect.ALLOW, `${celString(role)} in jwt.realm_access.roles && ${toolNameMatches(toolNames)}`, {
+      realmRole: role,
+    });
   }
 
   /**
@@ -111,7 +113,11 @@ export class AuthorizationRule {
    * @param effect what the rule does when `expression` holds
    * @param expression the CEL expression
    */
-  private constructor(public readonly effect: AuthorizationEffect, public readonly expression: string, names: { realmRole?: string; group?: string } = {}) {
+  private constructor(
+    public readonly effect: AuthorizationEffect,
+    public readonly expression: string,
+    names: { realmRole?: string; group?: string } = {},
+  ) {
     this._names = names;
   }
 
@@ -175,7 +181,13 @@ export interface CelProblem {
  */
 export function checkCelExpression(expression: string, variables: readonly string[] = AUTHORIZATION_VARIABLES): CelProblem | undefined {
   if (expression.trim() === '') {
-    return { kind: 'syntax', message: 'the expression is empty', line: 1, column: 1, hint: 'write a CEL expression such as mcp.tool.name == "get_me"' };
+    return {
+      kind: 'syntax',
+      message: 'the expression is empty',
+      line: 1,
+      column: 1,
+      hint: 'write a CEL expression such as mcp.tool.name == "get_me"',
+    };
   }
   let parsed: ReturnType<typeof parse>;
   try {
@@ -244,10 +256,28 @@ class RuleTypeProblem extends Error {
 const BOOLEAN_FUNCTIONS = new Set(['_&&_', '_||_', '!_', '_==_', '_!=_', '_<_', '_<=_', '_>_', '_>=_', '@in',
   '@not_strictly_false', 'startsWith', 'endsWith', 'contains', 'matches', 'exists', 'all', 'exists_one']);
 const ARITHMETIC = new Set(['_+_', '_-_', '_*_', '_/_', '_%_']);
-const CONVERSIONS: Record<string, string> = { string: 'string', int: 'int', uint: 'uint', double: 'double', bytes: 'bytes',
-  bool: 'bool', size: 'int', timestamp: 'timestamp', duration: 'duration', type: 'type', dyn: 'dyn' };
-const CONSTANT_TYPES: Record<string, string> = { boolValue: 'bool', stringValue: 'string', int64Value: 'int', uint64Value: 'uint',
-  doubleValue: 'double', bytesValue: 'bytes', nullValue: 'null' };
+const CONVERSIONS: Record<string, string> = {
+  string: 'string',
+  int: 'int',
+  uint: 'uint',
+  double: 'double',
+  bytes: 'bytes',
+  bool: 'bool',
+  size: 'int',
+  timestamp: 'timestamp',
+  duration: 'duration',
+  type: 'type',
+  dyn: 'dyn',
+};
+const CONSTANT_TYPES: Record<string, string> = {
+  boolValue: 'bool',
+  stringValue: 'string',
+  int64Value: 'int',
+  uint64Value: 'uint',
+  doubleValue: 'double',
+  bytesValue: 'bytes',
+  nullValue: 'null',
+};
 
 /**
  * The type of a parsed expression (a type name, or an object of member types), as far as the check needs

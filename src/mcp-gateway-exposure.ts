@@ -1,4 +1,5 @@
-import { ExposureBinding, ExposureContext, bindExistingGateway, bindIngress, bindNewGateway, bindNone } from './gateway/exposure';
+import type { ExposureBinding, ExposureContext } from './gateway/exposure';
+import { bindExistingGateway, bindIngress, bindNewGateway, bindNone } from './gateway/exposure';
 
 /** Protocol of a Gateway listener. TLS is terminated at the Gateway; the MCP gateway behind it speaks HTTP. */
 export enum GatewayListenerProtocol {

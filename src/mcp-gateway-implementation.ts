@@ -1,5 +1,5 @@
 import { AGENTGATEWAY_CONTROLLER } from './gateway/agentgateway';
-import { McpRouteController } from './gateway/controller';
+import type { McpRouteController } from './gateway/controller';
 import { KGATEWAY_V2_1_CONTROLLER } from './gateway/kgateway';
 
 /**

@@ -1,5 +1,5 @@
-import { Duration, Size } from 'cdk8s';
-import { IConstruct } from 'constructs';
+import type { Duration, Size } from 'cdk8s';
+import type { IConstruct } from 'constructs';
 import type * as config from './gateway/config-contract.generated';
 import { omitUndefined } from './manifest-helpers';
 import { propChecks } from './validation';
@@ -104,7 +104,8 @@ export function withRateLimits(route: config.Route, limits: McpGatewayLimits | u
 export function validateLimits(scope: IConstruct, limits: McpGatewayLimits | undefined): string[] {
   const { errors, check } = propChecks(scope, 'limits');
   if (!limits) return errors;
-  const positiveInteger = (value: number | undefined) => (value === undefined || (Number.isInteger(value) && value >= 1) ? undefined : `must be a whole number of at least 1, got ${value}`);
+  const positiveInteger = (value: number | undefined) =>
+    value === undefined || (Number.isInteger(value) && value >= 1) ? undefined : `must be a whole number of at least 1, got ${value}`;
   check('maxSessions', positiveInteger(limits.maxSessions), 'Give the most sessions one pod may hold, e.g. 10000.');
   check('maxSessionsPerSubject', positiveInteger(limits.maxSessionsPerSubject), 'Give the most sessions one client may hold, e.g. 500.');
   check('maxBatchSize', positiveInteger(limits.maxBatchSize), 'Give the most requests one batch may carry, e.g. 64.');
@@ -112,7 +113,11 @@ export function validateLimits(scope: IConstruct, limits: McpGatewayLimits | und
     check('maxReplaySize', limits.maxReplaySize.toKibibytes() * KIB >= 1 ? undefined : 'must be at least one byte', 'Use e.g. Size.mebibytes(4).');
   }
   if (limits.sessionLifetime !== undefined) {
-    check('sessionLifetime', limits.sessionLifetime.toSeconds({ integral: false }) >= 1 ? undefined : 'must be at least one second', 'Use e.g. Duration.hours(24).');
+    check(
+      'sessionLifetime',
+      limits.sessionLifetime.toSeconds({ integral: false }) >= 1 ? undefined : 'must be at least one second',
+      'Use e.g. Duration.hours(24).',
+    );
   }
   (limits.rateLimits ?? []).forEach((limit, index) => {
     check(`rateLimits[${index}].maxTokens`, positiveInteger(limit.maxTokens), 'Give the largest burst of requests, e.g. 20.');

@@ -5,8 +5,9 @@ import { Construct } from 'constructs';
 import type * as config from './gateway/config-contract.generated';
 import { omitUndefined } from './manifest-helpers';
 import type { McpCorsOptions } from './mcp-gateway-route';
-import { IMcpTarget, McpProtocol } from './mcp-target';
-import { IMcpRoutePolicy } from './route-policy';
+import type { IMcpTarget } from './mcp-target';
+import { McpProtocol } from './mcp-target';
+import type { IMcpRoutePolicy } from './route-policy';
 
 /** The MCP headers a browser client needs; see `McpCorsOptions`. */
 const MCP_REQUEST_HEADERS = ['mcp-protocol-version', 'mcp-session-id', 'content-type', 'authorization', 'last-event-id'];

@@ -2,8 +2,8 @@ import { Duration } from 'cdk8s';
 import { Construct } from 'constructs';
 import type * as config from './gateway/config-contract.generated';
 import { describePolicy, renderCors, routeNameFromPath } from './mcp-gateway-render';
-import { IMcpTarget } from './mcp-target';
-import { IMcpRoutePolicy } from './route-policy';
+import type { IMcpTarget } from './mcp-target';
+import type { IMcpRoutePolicy } from './route-policy';
 
 /**
  * How tool and prompt names (and resource URIs) of federated targets are prefixed with the target name.
@@ -169,6 +169,12 @@ export class McpGatewayRoute extends Construct {
   private readonly _policies: IMcpRoutePolicy[];
   private readonly serverNameSet: boolean;
 
+  /** Called by the gateway when a policy is attached, so controller resources can follow. @internal */
+  public _onPolicyAdded?: () => void;
+
+  /** Called by the gateway when a target is added, so the target lets the gateway in. @internal */
+  public _onTargetAdded?: (target: IMcpTarget) => void;
+
   /**
    * Creates a route for `McpGateway.addRoute`, the only way a route is rendered.
    * @internal
@@ -192,8 +198,12 @@ export class McpGatewayRoute extends Construct {
   constructor(scope: Construct, id: string, options: McpGatewayRouteOptions) {
     super(scope, id);
     if (!McpGatewayRoute.creating) {
-      throw new Error(`McpGatewayRoute ${this.node.path}: cannot be created with new, because a route belongs to a gateway and would otherwise be left out of every manifest. `
-        + `Call gateway.addRoute({ path: ${JSON.stringify(options?.path ?? '/mcp')}, targets: [...] }), or pass it in the routes prop of new McpGateway(...).`);
+      throw new Error(
+        `McpGatewayRoute ${this.node.path}: cannot be created with new, because a route belongs to a gateway and would otherwise be left out of `
+          + 'every manifest. ' +
+          `Call gateway.addRoute({ path: ${JSON.stringify(options?.path ?? '/mcp')}, targets: [...] }), or pass it in the routes prop of new `
+            + 'McpGateway(...).',
+      );
     }
     this.path = options.path;
     this.routeName = options.name ?? routeNameFromPath(options.path);
@@ -235,12 +245,6 @@ export class McpGatewayRoute extends Construct {
     this._onPolicyAdded?.();
   }
 
-  /** Called by the gateway when a policy is attached, so controller resources can follow. @internal */
-  public _onPolicyAdded?: () => void;
-
-  /** Called by the gateway when a target is added, so the target lets the gateway in. @internal */
-  public _onTargetAdded?: (target: IMcpTarget) => void;
-
   /**
    * Renders the route's `policies` block: the keys of every attached policy plus `cors`, and a
    * `[problem, fix]` for every key two sources contribute and every policy that failed to render.
@@ -259,7 +263,10 @@ export class McpGatewayRoute extends Construct {
           continue;
         }
         if (key in sources) {
-          problems.push([`conflict: both ${sources[key]} and ${source} set the route policy "${key}"`, 'Attach only one of them, or merge their settings into one policy.']);
+          problems.push([
+            `conflict: both ${sources[key]} and ${source} set the route policy "${key}"`,
+            'Attach only one of them, or merge their settings into one policy.',
+          ]);
           continue;
         }
         sources[key] = source;

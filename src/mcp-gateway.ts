@@ -1,25 +1,31 @@
-import { ApiObject, Chart, Duration, Names } from 'cdk8s';
+import type { ApiObject, Duration } from 'cdk8s';
+import { Chart, Names } from 'cdk8s';
 import * as kplus from 'cdk8s-plus-28';
 import { Construct } from 'constructs';
 import { McpConnections, connectionsOf } from './connections';
-import { CredentialStore } from './credential-store';
-import { HttpBackendRefSpec, gatewayApiDuration, httpRouteObject } from './gateway-api';
-import { ControllerContext } from './gateway/controller';
+import type { CredentialStore } from './credential-store';
+import type { ControllerContext } from './gateway/controller';
 import { CONNECT_PATH_PREFIX, GatewayCredentials } from './gateway/credentials';
-import { ExposureBinding } from './gateway/exposure';
-import { METRICS_PORT, RUNTIME_RESERVED_PATHS, RuntimeContext, RuntimeDataPlane, renderRuntimeConfig, runtimeOnlyProblems } from './gateway/runtime';
-import { McpGatewayMonitoring, McpGatewayMonitoringOptions } from './gateway-monitoring';
+import type { ExposureBinding } from './gateway/exposure';
+import type { RuntimeContext } from './gateway/runtime';
+import { METRICS_PORT, RUNTIME_RESERVED_PATHS, RuntimeDataPlane, renderRuntimeConfig, runtimeOnlyProblems } from './gateway/runtime';
+import { gatewayApiDuration, httpRouteObject } from './gateway-api';
+import type { HttpBackendRefSpec } from './gateway-api';
+import type { McpGatewayMonitoring, McpGatewayMonitoringOptions } from './gateway-monitoring';
 import { McpImages } from './images';
 import { LABEL_COMPONENT, LABEL_INSTANCE, imageVersion, labelTree, recommendedLabels } from './labels';
 import { McpGatewayExposure } from './mcp-gateway-exposure';
 import { McpGatewayImplementation } from './mcp-gateway-implementation';
-import { McpGatewayLimits, validateLimits } from './mcp-gateway-limits';
+import type { McpGatewayLimits } from './mcp-gateway-limits';
+import { validateLimits } from './mcp-gateway-limits';
 import { routeNameFromPath } from './mcp-gateway-render';
-import { McpGatewayRoute, McpGatewayRouteOptions } from './mcp-gateway-route';
+import type { McpGatewayRouteOptions } from './mcp-gateway-route';
+import { McpGatewayRoute } from './mcp-gateway-route';
 import type { IMcpTarget } from './mcp-target';
-import { IMcpRoutePolicy } from './route-policy';
+import type { IMcpRoutePolicy } from './route-policy';
 import { dnsLabelProblem, propChecks } from './validation';
-import { WorkloadOptions, mayRunSeveralPods } from './workload-options';
+import type { WorkloadOptions } from './workload-options';
+import { mayRunSeveralPods } from './workload-options';
 
 const COMPONENT = 'gateway';
 
@@ -363,7 +369,10 @@ export class McpGateway extends Construct {
   public addPolicy(path: string, policy: IMcpRoutePolicy): void {
     const route = this._routes.find((r) => r.path === path);
     if (!route) {
-      throw new Error(`McpGateway ${this.node.path}: addPolicy: no route has path ${JSON.stringify(path)}; routes: ${this._routes.map((r) => r.path).join(', ') || 'none'}. Add the route first with addRoute().`);
+      throw new Error(
+        `McpGateway ${this.node.path}: addPolicy: no route has path ${JSON.stringify(path)}; routes: `
+          + `${this._routes.map((r) => r.path).join(', ') || 'none'}. Add the route first with addRoute().`,
+      );
     }
     route.addPolicy(policy);
   }
@@ -447,13 +456,22 @@ export class McpGateway extends Construct {
     } else {
       errors.push(...runtimeOnlyProblems(this, this.props, this.implementation.name));
       const needing = this.credentials.credentialTargets.map(({ target }) => target.targetName);
-      const problem = `is ${this.implementation.name}, which cannot keep and inject per-user credentials (targets ${needing.join(', ')} have a userCredential)`;
-      check('implementation', needing.length === 0 ? undefined : problem, 'Use the RUNTIME implementation for routes to those targets, or drop their userCredential.');
+      const problem = `is ${this.implementation.name}, which cannot keep and inject per-user credentials (targets ${needing.join(', ')} have a `
+        + 'userCredential)';
+      check(
+        'implementation',
+        needing.length === 0 ? undefined : problem,
+        'Use the RUNTIME implementation for routes to those targets, or drop their userCredential.',
+      );
     }
     if (this.publicUrl !== undefined && !/^https?:\/\/[^/?#]+$/.test(this.publicUrl)) {
       check('publicUrl', `${JSON.stringify(this.publicUrl)} is not a scheme and host without path`, 'Pass e.g. "https://mcp.example.com".');
     }
-    check('routes', this._routes.length === 0 ? 'is empty, so the gateway serves nothing' : undefined, "Pass routes or call addRoute({ path: '/mcp', targets: [...] }).");
+    check(
+      'routes',
+      this._routes.length === 0 ? 'is empty, so the gateway serves nothing' : undefined,
+      "Pass routes or call addRoute({ path: '/mcp', targets: [...] }).",
+    );
     const byPath = new Map<string, McpGatewayRoute>();
     const byName = new Map<string, McpGatewayRoute>();
     for (const route of this._routes) {
@@ -465,7 +483,11 @@ export class McpGateway extends Construct {
       byPath.set(route.path, route);
       const sameName = byName.get(route.routeName);
       if (sameName && !samePath) {
-        check(`routes ${JSON.stringify(sameName.path)} and ${JSON.stringify(route.path)}`, `are both named ${JSON.stringify(route.routeName)}`, 'Set a distinct name on one of them.');
+        check(
+          `routes ${JSON.stringify(sameName.path)} and ${JSON.stringify(route.path)}`,
+          `are both named ${JSON.stringify(route.routeName)}`,
+          'Set a distinct name on one of them.',
+        );
       }
       byName.set(route.routeName, route);
     }
@@ -492,21 +514,36 @@ export class McpGateway extends Construct {
     }
     check('name', dnsLabelProblem(route.routeName), 'Set name to e.g. "github".');
     const timeoutMillis = route.timeout.toMilliseconds();
-    check('timeout', !Number.isInteger(timeoutMillis) || timeoutMillis < 0 ? `${timeoutMillis}ms is not a whole number of milliseconds of at least 0` : undefined,
-      'Use e.g. Duration.hours(1), or Duration.seconds(0) to turn the timeout off.');
+    check(
+      'timeout',
+      !Number.isInteger(timeoutMillis) || timeoutMillis < 0 ? `${timeoutMillis}ms is not a whole number of milliseconds of at least 0` : undefined,
+      'Use e.g. Duration.hours(1), or Duration.seconds(0) to turn the timeout off.',
+    );
     check('serverName', route.serverName.trim() === '' ? 'is empty' : undefined, 'Omit it to use the route name.');
     const targets = route.targets;
-    check('targets', targets.length === 0 ? 'is empty, so the route serves nothing' : undefined, 'Pass targets: [server] or call route.addTarget(server).');
+    check(
+      'targets',
+      targets.length === 0 ? 'is empty, so the route serves nothing' : undefined,
+      'Pass targets: [server] or call route.addTarget(server).',
+    );
     const seen = new Set<string>();
     for (const target of targets) {
       const name = target.targetName;
       if (/[_+]/.test(name)) {
-        check('target name', `${JSON.stringify(name)} contains "_" or "+", which are reserved as delimiters of prefixed tool names and resource URIs`, 'Use "-" instead.');
+        check(
+          'target name',
+          `${JSON.stringify(name)} contains "_" or "+", which are reserved as delimiters of prefixed tool names and resource URIs`,
+          'Use "-" instead.',
+        );
       } else {
         check('target name', dnsLabelProblem(name), 'Rename the target (McpServer targetName or McpTarget.fromUrl\'s first argument).');
       }
       if (seen.has(name)) {
-        check('target name', `${JSON.stringify(name)} is used by two targets`, 'Rename one: target names must be unique within a route (they prefix tool names).');
+        check(
+          'target name',
+          `${JSON.stringify(name)} is used by two targets`,
+          'Rename one: target names must be unique within a route (they prefix tool names).',
+        );
       }
       seen.add(name);
       // An McpServer checks its own credential; a target from a URL has no construct to do it.

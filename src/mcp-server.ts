@@ -1,20 +1,21 @@
-import { ApiObject, Chart, Duration, Names, Size } from 'cdk8s';
+import type { ApiObject } from 'cdk8s';
+import { Chart, Duration, Names, Size } from 'cdk8s';
 import * as kplus from 'cdk8s-plus-28';
 import { Construct } from 'constructs';
 import { McpConnections } from './connections';
-import { McpImages } from './images';
 import {
   LABEL_COMPONENT, LABEL_DOMAIN, LABEL_INSTANCE, LABEL_NAME, imageVersion, labelTree, recommendedLabels,
 } from './labels';
 import { restrictedContainerSecurityContext, serviceHost } from './manifest-helpers';
+import type { McpServerSource } from './mcp-server-source';
 import { McpServerTransport } from './mcp-server-transport';
-import { IMcpTarget, McpProtocol } from './mcp-target';
-import { StdioProcessPool } from './stdio-process-pool';
-import type { UserCredential } from './user-credential';
+import type { IMcpTarget, McpProtocol } from './mcp-target';
 import { kmcpProblems, renderKmcpServer } from './server/kmcp';
 import {
   BRIDGE_DIR, DEFAULT_STARTUP_TIMEOUT, PORT_NAME, STARTUP_PROBE_PERIOD_SECONDS, renderKubernetesServer,
 } from './server/kubernetes';
+import type { StdioProcessPool } from './stdio-process-pool';
+import type { UserCredential } from './user-credential';
 import {
   absolutePathProblem,
   dnsLabelProblem,
@@ -25,8 +26,9 @@ import {
   propError,
   serviceNameProblem,
 } from './validation';
+import type { WorkloadContext, WorkloadOptions } from './workload-options';
 import {
-  DEFAULT_PRE_STOP_DELAY, RUNTIME_DEFAULT_DRAIN, WorkloadContext, WorkloadOptions, replicasProblems, workloadProblems,
+  DEFAULT_PRE_STOP_DELAY, RUNTIME_DEFAULT_DRAIN, replicasProblems, workloadProblems,
 } from './workload-options';
 
 const DEFAULT_HOME = '/home/mcp';
@@ -78,13 +80,19 @@ export interface McpServerServiceAccountOptions {
 }
 
 /**
- * Everything about an `McpServer` except what it runs (shared by the constructor and the package factories).
+ * Props of `McpServer`: what it runs (`source`), and how.
  *
  * Scaling, disruption budget, spreading and shutdown come from `WorkloadOptions` (`KUBERNETES` workload;
  * kmcp takes only `replicas`). stdio sessions live in one pod, so more than one replica needs a gateway
  * that routes each session to the same pod (the cdk8s-mcp gateway and agentgateway do).
  */
-export interface McpServerOptions extends WorkloadOptions {
+export interface McpServerProps extends WorkloadOptions {
+  /**
+   * What the server runs: `McpServerSource.npmPackage(...)`, `McpServerSource.pypiPackage(...)` or
+   * `McpServerSource.image(...)`.
+   */
+  readonly source: McpServerSource;
+
   /**
    * How the server speaks MCP.
    * @default McpServerTransport.stdio()
@@ -273,75 +281,6 @@ export interface McpServerOptions extends WorkloadOptions {
   readonly gatewayImage?: string;
 }
 
-/** Props of `McpServer`. */
-export interface McpServerProps extends McpServerOptions {
-  /**
-   * Image of the server. It must contain the program in `command`; for stdio servers nothing else (the
-   * bridge brings its own libc), but it must be built for the nodes' CPU architecture, like the gateway image.
-   */
-  readonly image: string;
-
-  /**
-   * Program that runs the server. Required for stdio servers: the bridge becomes the container
-   * entrypoint and starts this command as its child.
-   * @default - the image's entrypoint (HTTP servers only)
-   */
-  readonly command?: string[];
-
-  /**
-   * Arguments of the program.
-   * @default - none (HTTP servers: the image's CMD when `command` is not set either)
-   */
-  readonly args?: string[];
-}
-
-/** Props of `McpServer.fromNpmPackage`. */
-export interface McpServerNpmPackageProps extends McpServerOptions {
-  /** npm package of the server, e.g. `@modelcontextprotocol/server-everything`. */
-  readonly package: string;
-  /**
-   * Version or range of the package. Pin it: an unpinned package changes under you on every restart.
-   * @default "latest"
-   */
-  readonly version?: string;
-  /**
-   * Arguments after the package name.
-   * @default - none
-   */
-  readonly args?: string[];
-  /**
-   * Image that provides `npx`.
-   * @default McpImages.NODE
-   */
-  readonly image?: string;
-}
-
-/** Props of `McpServer.fromUvxPackage`. */
-export interface McpServerUvxPackageProps extends McpServerOptions {
-  /** PyPI package of the server, e.g. `mcp-server-fetch`. */
-  readonly package: string;
-  /**
-   * Exact version of the package. Pin it: an unpinned package changes under you on every restart.
-   * @default - the newest release
-   */
-  readonly version?: string;
-  /**
-   * Command the package installs, when it is not named like the package (`uvx --from <package> <executable>`).
-   * @default - the package name
-   */
-  readonly executable?: string;
-  /**
-   * Arguments after the command.
-   * @default - none
-   */
-  readonly args?: string[];
-  /**
-   * Image that provides `uvx`.
-   * @default McpImages.UV
-   */
-  readonly image?: string;
-}
-
 /**
  * An MCP server running in the cluster: a Deployment with secure defaults, health probes and a
  * ClusterIP Service (or a kmcp `MCPServer` resource), usable as a gateway target.
@@ -352,50 +291,11 @@ export interface McpServerUvxPackageProps extends McpServerOptions {
  * agentgateway). The image needs no libc of its own: distroless, Alpine and scratch images work.
  *
  * @example
- * const everything = McpServer.fromNpmPackage(chart, 'everything', {
- *   package: '@modelcontextprotocol/server-everything',
- *   version: '2026.8.31',
+ * const everything = new McpServer(chart, 'everything', {
+ *   source: McpServerSource.npmPackage('@modelcontextprotocol/server-everything', { version: '2026.8.31' }),
  * });
  */
 export class McpServer extends Construct implements IMcpTarget {
-  /**
-   * A stdio server published on npm, run with `npx` in a Node.js image.
-   */
-  public static fromNpmPackage(scope: Construct, id: string, props: McpServerNpmPackageProps): McpServer {
-    const { package: packageName, version, args, image, ...options } = props;
-    const server = new McpServer(scope, id, {
-      ...options,
-      image: image ?? McpImages.NODE,
-      command: ['npx', '--yes', `${packageName}@${version ?? 'latest'}`],
-      args,
-    });
-    server.node.addValidation({
-      validate: () => {
-        const problem = emptyProblem(packageName) ?? emptyProblem(version === undefined ? 'latest' : version);
-        return problem ? [propError(server, 'package or version', problem, 'Set package to the npm package name and version to its version, e.g. { package: "@modelcontextprotocol/server-everything", version: "2026.8.31" }.')] : [];
-      },
-    });
-    return server;
-  }
-
-  /**
-   * A stdio server published on PyPI, run with `uvx` in a uv image.
-   */
-  public static fromUvxPackage(scope: Construct, id: string, props: McpServerUvxPackageProps): McpServer {
-    const { package: packageName, version, executable, args, image, ...options } = props;
-    const command = executable === undefined
-      ? ['uvx', version === undefined ? packageName : `${packageName}@${version}`]
-      : ['uvx', '--from', version === undefined ? packageName : `${packageName}==${version}`, executable];
-    const server = new McpServer(scope, id, { ...options, image: image ?? McpImages.UV, command, args });
-    server.node.addValidation({
-      validate: () => {
-        const problem = emptyProblem(packageName) ?? (version === undefined ? undefined : emptyProblem(version)) ?? (executable === undefined ? undefined : emptyProblem(executable));
-        return problem ? [propError(server, 'package, version or executable', problem, 'Set package to the PyPI package name, e.g. { package: "mcp-server-fetch", version: "2025.4.7" }.')] : [];
-      },
-    });
-    return server;
-  }
-
   /** Name of the server in gateway routes (`targetName`, or the construct id in lower case). */
   public readonly targetName: string;
   /** Protocol the pod serves on the network; stdio servers are bridged to Streamable HTTP. */
@@ -495,10 +395,10 @@ export class McpServer extends Construct implements IMcpTarget {
     const securityContext = restrictedContainerSecurityContext(runAs, props.readOnlyRootFilesystem ?? true);
     const server: kplus.ContainerProps = {
       name: SERVER_CONTAINER_NAME,
-      image: props.image,
+      image: props.source.containerImage,
       imagePullPolicy: props.imagePullPolicy ?? kplus.ImagePullPolicy.IF_NOT_PRESENT,
-      command: props.command,
-      args: props.args,
+      command: props.source.command,
+      args: props.source.args,
       ports: [{ number: this.port, name: PORT_NAME }],
       envVariables: {
         HOME: kplus.EnvValue.fromValue(home),
@@ -523,7 +423,11 @@ export class McpServer extends Construct implements IMcpTarget {
     if (this.workload === McpServerWorkload.KMCP) {
       try {
         this.kmcpResource = renderKmcpServer(this, props, server, {
-          name: this.name, port: this.port, path: this.path, isStdio: this.transport.isStdio, labels: this.labels(props),
+          name: this.name,
+          port: this.port,
+          path: this.path,
+          isStdio: this.transport.isStdio,
+          labels: this.labels(props),
           podLabels: { ...props.podLabels, [LABEL_COMPONENT]: COMPONENT, [LABEL_SERVER]: this.targetName },
           runAs: { user: props.user ?? DEFAULT_USER, group: props.group ?? DEFAULT_GROUP },
           startupTimeout: props.startupTimeout ?? DEFAULT_STARTUP_TIMEOUT,
@@ -536,9 +440,16 @@ export class McpServer extends Construct implements IMcpTarget {
     }
 
     const rendered = renderKubernetesServer(this, props, server, {
-      name: this.name, port: this.port, path: this.path, targetName: this.targetName, protocol: this.protocol,
-      isStdio: this.transport.isStdio, labels: this.labels(props), selectorLabels: this.selectorLabels(),
-      workload: this.workloadContext(props), runAs,
+      name: this.name,
+      port: this.port,
+      path: this.path,
+      targetName: this.targetName,
+      protocol: this.protocol,
+      isStdio: this.transport.isStdio,
+      labels: this.labels(props),
+      selectorLabels: this.selectorLabels(),
+      workload: this.workloadContext(props),
+      runAs,
     });
     this.serviceAccount = rendered.serviceAccount;
     this._deployment = rendered.deployment;
@@ -553,7 +464,9 @@ export class McpServer extends Construct implements IMcpTarget {
    * a message saying so (use `nodeSelector` and `tolerations` there).
    */
   public get deployment(): kplus.Deployment {
-    if (!this._deployment) throw new Error(this.kmcpOnly('deployment', 'the kmcp controller creates the Deployment', 'Set nodeSelector and tolerations as props'));
+    if (!this._deployment) {
+      throw new Error(this.kmcpOnly('deployment', 'the kmcp controller creates the Deployment', 'Set nodeSelector and tolerations as props'));
+    }
     return this._deployment;
   }
 
@@ -567,7 +480,12 @@ export class McpServer extends Construct implements IMcpTarget {
   }
 
   private kmcpOnly(member: string, why: string, instead: string): string {
-    return propError(this, member, `does not exist with workload McpServerWorkload.KMCP: ${why}`, `${instead}, or use workload McpServerWorkload.KUBERNETES.`);
+    return propError(
+      this,
+      member,
+      `does not exist with workload McpServerWorkload.KMCP: ${why}`,
+      `${instead}, or use workload McpServerWorkload.KUBERNETES.`,
+    );
   }
 
   private workloadContext(props: McpServerProps): WorkloadContext {
@@ -576,7 +494,7 @@ export class McpServer extends Construct implements IMcpTarget {
       drain: RUNTIME_DEFAULT_DRAIN,
       preStopCommand: seconds => ['sleep', String(seconds)],
       // Only the default images are known to have `sleep`; a failing preStop hook would delay every shutdown.
-      defaultPreStopDelay: props.image === McpImages.NODE || props.image === McpImages.UV ? DEFAULT_PRE_STOP_DELAY : Duration.seconds(0),
+      defaultPreStopDelay: props.source._hasSleep ? DEFAULT_PRE_STOP_DELAY : Duration.seconds(0),
       labels: this.labels(props),
     };
   }
@@ -597,7 +515,7 @@ export class McpServer extends Construct implements IMcpTarget {
   private validateProps(props: McpServerProps): string[] {
     const { errors, check } = propChecks(this);
 
-    check('image', emptyProblem(props.image), 'Set image to the container image of the server, e.g. "ghcr.io/github/github-mcp-server:v0.20.1".');
+    for (const { problem, fix } of props.source._validate()) check('source', problem, fix);
     check('port', portProblem(this.port), 'Set port to a number between 1 and 65535 (default 3000).');
     check('targetName', dnsLabelProblem(this.targetName), props.targetName === undefined
       ? `The default comes from the construct id "${this.node.id}"; set targetName to a DNS-1123 label such as "github".`
@@ -609,25 +527,45 @@ export class McpServer extends Construct implements IMcpTarget {
       ? workloadProblems(this, props, this.workloadContext(props), this._deployment.containers)
       : replicasProblems(this, props.replicas)));
     if (!this.transport.isStdio) {
-      check('transport path', absolutePathProblem(this.path), 'Pass a path starting with "/", e.g. McpServerTransport.streamableHttp({ path: "/mcp" }).');
+      check(
+        'transport path',
+        absolutePathProblem(this.path),
+        'Pass a path starting with "/", e.g. McpServerTransport.streamableHttp({ path: "/mcp" }).',
+      );
     }
-    if (this.transport.isStdio && (props.command === undefined || props.command.length === 0 || props.command.some(part => part === ''))) {
-      check('command', props.command === undefined ? 'is missing for a stdio server' : 'is empty or has an empty element',
-        'The bridge replaces the image entrypoint and starts command as its child; set command to the program that speaks MCP on stdin, e.g. ["npx", "--yes", "my-mcp-server@1.0.0"], or use McpServer.fromNpmPackage / fromUvxPackage.');
+    const command = props.source.command;
+    if (this.transport.isStdio && (command === undefined || command.length === 0 || command.some(part => part === ''))) {
+      check('source', command === undefined ? 'command is missing for a stdio server' : 'command is empty or has an empty element',
+        'The bridge replaces the image entrypoint and starts the command as its child: pass the program that speaks MCP on stdin, '
+        + 'e.g. McpServerSource.image(image, { command: ["my-mcp-server"] }), or use McpServerSource.npmPackage / pypiPackage.');
     }
     for (const problem of props.stdioPool?._validate() ?? []) check('stdioPool', problem, 'See StdioProcessPool.warm / shared / none.');
-    if (props.stdioPool !== undefined && !this.transport.isStdio) check('stdioPool', 'is set for a server that speaks HTTP itself', 'Drop stdioPool: only the stdio bridge starts server processes.');
+    if (props.stdioPool !== undefined && !this.transport.isStdio) {
+      check('stdioPool', 'is set for a server that speaks HTTP itself', 'Drop stdioPool: only the stdio bridge starts server processes.');
+    }
     if (props.serviceAccount !== undefined && props.serviceAccountName !== undefined) {
-      check('serviceAccount and serviceAccountName', 'are both set', 'Set serviceAccount to create a ServiceAccount for this server, or serviceAccountName to use an existing one, not both.');
+      check(
+        'serviceAccount and serviceAccountName',
+        'are both set',
+        'Set serviceAccount to create a ServiceAccount for this server, or serviceAccountName to use an existing one, not both.',
+      );
     }
     if (props.serviceAccountName !== undefined) {
-      check('serviceAccountName', emptyProblem(props.serviceAccountName), 'Set serviceAccountName to the name of an existing ServiceAccount, or leave it out.');
+      check(
+        'serviceAccountName',
+        emptyProblem(props.serviceAccountName),
+        'Set serviceAccountName to the name of an existing ServiceAccount, or leave it out.',
+      );
     }
     if (props.user === 0) {
       check('user', 'is 0 (root)', 'Containers run as non-root; set user to the non-zero uid the image expects, e.g. 1000.');
     }
     if (props.startupTimeout !== undefined && props.startupTimeout.toSeconds() < STARTUP_PROBE_PERIOD_SECONDS) {
-      check('startupTimeout', `${props.startupTimeout.toSeconds()}s is shorter than one probe period`, `Set startupTimeout to at least Duration.seconds(${STARTUP_PROBE_PERIOD_SECONDS}).`);
+      check(
+        'startupTimeout',
+        `${props.startupTimeout.toSeconds()}s is shorter than one probe period`,
+        `Set startupTimeout to at least Duration.seconds(${STARTUP_PROBE_PERIOD_SECONDS}).`,
+      );
     }
     const home = props.home ?? DEFAULT_HOME;
     check('home', absolutePathProblem(home), 'Set home to an absolute path such as "/home/mcp".');
@@ -678,7 +616,11 @@ export class McpServer extends Construct implements IMcpTarget {
       for (const [prop, problem, fix] of this.userCredential._problems()) check(`userCredential ${prop}`, problem, fix);
     }
     if (this.workload === McpServerWorkload.KMCP) errors.push(...kmcpProblems(this, props, this.protocol));
-    check('props', this.renderProblem === undefined ? undefined : `could not be rendered as a kmcp MCPServer: ${this.renderProblem.replace(/\.$/, '')}`, 'Fix what that message names.');
+    check(
+      'props',
+      this.renderProblem === undefined ? undefined : `could not be rendered as a kmcp MCPServer: ${this.renderProblem.replace(/\.$/, '')}`,
+      'Fix what that message names.',
+    );
     return errors;
   }
 }
@@ -688,10 +630,10 @@ export class McpServer extends Construct implements IMcpTarget {
  * provides the package manager), else the image tag.
  */
 function serverVersion(props: McpServerProps): string | undefined {
-  const [program, ...rest] = props.command ?? [];
+  const [program, ...rest] = props.source.command ?? [];
   if (program === 'npx' || program === 'uvx') {
     const spec = rest.filter((arg) => !arg.startsWith('-')).find((arg) => /[@=]/.test(arg.slice(1)));
     if (spec) return spec.slice(Math.max(spec.lastIndexOf('@'), spec.lastIndexOf('=')) + 1);
   }
-  return imageVersion(props.image ?? '');
+  return imageVersion(props.source.containerImage);
 }

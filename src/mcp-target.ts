@@ -84,7 +84,10 @@ export class McpTarget {
       throw new Error(`McpTarget.fromUrl(${JSON.stringify(targetName)}): url ${JSON.stringify(url)} is not an absolute URL. Pass e.g. "http://host:3000/mcp".`);
     }
     if (parsed.protocol !== 'http:' && parsed.protocol !== 'https:') {
-      throw new Error(`McpTarget.fromUrl(${JSON.stringify(targetName)}): url ${JSON.stringify(url)} uses ${parsed.protocol}, not http: or https:. Pass the server's http(s) MCP endpoint.`);
+      throw new Error(
+        `McpTarget.fromUrl(${JSON.stringify(targetName)}): url ${JSON.stringify(url)} uses ${parsed.protocol}, not http: or https:. Pass the `
+          + 'server\'s http(s) MCP endpoint.',
+      );
     }
     const defaultPort = parsed.protocol === 'https:' ? 443 : 80;
     return {

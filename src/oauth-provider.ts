@@ -1,4 +1,4 @@
-import * as kplus from 'cdk8s-plus-28';
+import type * as kplus from 'cdk8s-plus-28';
 import { dnsLabelProblem, emptyProblem, isHttpUrl, secretValueProblem } from './validation';
 
 /** Options of `OAuthProvider.github`. */

@@ -1,4 +1,4 @@
-import { Duration } from 'cdk8s';
+import type { Duration } from 'cdk8s';
 
 /**
  * Options of a warm pool of stdio server processes.
@@ -55,7 +55,9 @@ export class StdioProcessPool {
   public static warm(options: StdioWarmPoolOptions = {}): StdioProcessPool {
     const size = options.size ?? 1;
     const errors: string[] = [];
-    if (!Number.isInteger(size) || size < 0 || size > 1024) errors.push(`size must be an integer from 0 to 1024, got ${size}. Pick the number of sessions that start together.`);
+    if (!Number.isInteger(size) || size < 0 || size > 1024) {
+      errors.push(`size must be an integer from 0 to 1024, got ${size}. Pick the number of sessions that start together.`);
+    }
     if (options.maxProcesses !== undefined && (!Number.isInteger(options.maxProcesses) || options.maxProcesses < 1 || options.maxProcesses > 1024)) {
       errors.push(`maxProcesses must be an integer from 1 to 1024, got ${options.maxProcesses}.`);
     } else if (options.maxProcesses !== undefined && size > options.maxProcesses) {

@@ -1,7 +1,7 @@
 import * as kplus from 'cdk8s-plus-28';
 import { CredentialInjection } from './credential-injection';
 import type { KeycloakRealm } from './keycloak-realm';
-import { OAuthProvider } from './oauth-provider';
+import type { OAuthProvider } from './oauth-provider';
 import { dnsLabelProblem, emptyProblem, isHttpUrl, secretValueProblem } from './validation';
 
 /** Options of `UserCredential.oauth2`. */

@@ -5,7 +5,7 @@
  * `<construct type> <construct path>: <prop> <problem>. <fix>`.
  */
 import type { SecretValue } from 'cdk8s-plus-28';
-import { IConstruct } from 'constructs';
+import type { IConstruct } from 'constructs';
 
 const DNS_LABEL = /^[a-z0-9]([-a-z0-9]*[a-z0-9])?$/;
 const DNS_1035_LABEL = /^[a-z]([-a-z0-9]*[a-z0-9])?$/;
@@ -19,7 +19,9 @@ const ENV_VAR_NAME = /^[-._a-zA-Z][-._a-zA-Z0-9]*$/;
 export function dnsLabelProblem(value: string | undefined): string | undefined {
   if (value === undefined || value === '') return 'is empty';
   if (value.length > 63) return `"${value}" is longer than 63 characters`;
-  if (!DNS_LABEL.test(value)) return `"${value}" is not a DNS-1123 label (lower-case letters, digits and "-", starting and ending with a letter or digit)`;
+  if (!DNS_LABEL.test(value)) {
+    return `"${value}" is not a DNS-1123 label (lower-case letters, digits and "-", starting and ending with a letter or digit)`;
+  }
   return undefined;
 }
 
@@ -64,7 +66,9 @@ export function emptyProblem(value: string | undefined): string | undefined {
 
 /** A container environment variable name. */
 export function envVarNameProblem(name: string): string | undefined {
-  if (!ENV_VAR_NAME.test(name)) return `"${name}" is not a valid environment variable name (letters, digits, "_", "-" and ".", not starting with a digit)`;
+  if (!ENV_VAR_NAME.test(name)) {
+    return `"${name}" is not a valid environment variable name (letters, digits, "_", "-" and ".", not starting with a digit)`;
+  }
   return undefined;
 }
 

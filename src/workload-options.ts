@@ -1,7 +1,7 @@
 import { ApiObject, Duration, JsonPatch } from 'cdk8s';
 import * as kplus from 'cdk8s-plus-28';
 import * as k8s from 'cdk8s-plus-28/lib/imports/k8s';
-import { Construct, IConstruct } from 'constructs';
+import type { Construct, IConstruct } from 'constructs';
 import { dnsSubdomainProblem, emptyProblem, propChecks, propError } from './validation';
 
 /** The runtime's SIGTERM drain when `config.drainTimeout` is not set (runtime/src/config/load.ts). */
@@ -220,7 +220,12 @@ export function workloadLifecycle(options: WorkloadOptions, context: WorkloadCon
  * and the priority class. Validation is separate (`workloadProblems`), so a bad value is reported with
  * the other prop errors instead of throwing here.
  */
-export function applyWorkloadOptions(scope: Construct, deployment: kplus.Deployment, options: WorkloadOptions, context: WorkloadContext): AppliedWorkload {
+export function applyWorkloadOptions(
+  scope: Construct,
+  deployment: kplus.Deployment,
+  options: WorkloadOptions,
+  context: WorkloadContext,
+): AppliedWorkload {
   const pod = ApiObject.of(deployment);
   const selector = deployment.matchLabels;
   const several = mayRunSeveralPods(options);
@@ -242,7 +247,8 @@ export function applyWorkloadOptions(scope: Construct, deployment: kplus.Deploym
     });
   }
 
-  const budget = options.disruptionBudget ?? (minimumPods(options) > 1 ? WorkloadDisruptionBudget.maxUnavailable(1) : WorkloadDisruptionBudget.none());
+  const budget =
+    options.disruptionBudget ?? (minimumPods(options) > 1 ? WorkloadDisruptionBudget.maxUnavailable(1) : WorkloadDisruptionBudget.none());
   let disruptionBudget: k8s.KubePodDisruptionBudget | undefined;
   if (budget.enabled) {
     disruptionBudget = new k8s.KubePodDisruptionBudget(scope, 'DisruptionBudget', {
@@ -268,10 +274,12 @@ export function applyWorkloadOptions(scope: Construct, deployment: kplus.Deploym
       // Counts only the pods of the same rollout, so old pods about to go do not skew a rolling update.
       matchLabelKeys: ['pod-template-hash'],
     });
-    pod.addJsonPatch(JsonPatch.add('/spec/template/spec/topologySpreadConstraints', [
-      constraint('kubernetes.io/hostname'),
-      constraint('topology.kubernetes.io/zone'),
-    ]));
+    pod.addJsonPatch(
+      JsonPatch.add('/spec/template/spec/topologySpreadConstraints', [
+        constraint('kubernetes.io/hostname'),
+        constraint('topology.kubernetes.io/zone'),
+      ]),
+    );
   }
 
   if (options.priorityClassName !== undefined) {
@@ -298,7 +306,11 @@ export function workloadProblems(construct: IConstruct, options: WorkloadOptions
     const utilization = (value: number | undefined) =>
       value !== undefined && (!Number.isInteger(value) || value < 1) ? `${value} is not a whole percentage of at least 1` : undefined;
     check('autoscaling.cpuUtilization', utilization(scaling.cpuUtilization), 'Set cpuUtilization to a percentage of the CPU requests, e.g. 80.');
-    check('autoscaling.memoryUtilization', utilization(scaling.memoryUtilization), 'Set memoryUtilization to a percentage of the memory requests, e.g. 80.');
+    check(
+      'autoscaling.memoryUtilization',
+      utilization(scaling.memoryUtilization),
+      'Set memoryUtilization to a percentage of the memory requests, e.g. 80.',
+    );
     const scalesOnCpu = scaling.cpuUtilization !== undefined || scaling.memoryUtilization === undefined;
     for (const container of containers) {
       if (scalesOnCpu && container.resources?.cpu?.request === undefined) {
@@ -321,12 +333,20 @@ export function workloadProblems(construct: IConstruct, options: WorkloadOptions
     }
     if (budget.minAvailablePods !== undefined) {
       const problem = count(budget.minAvailablePods, 1);
-      check('disruptionBudget', problem && `minAvailable ${problem}`, 'Use WorkloadDisruptionBudget.minAvailable(1) or more, or WorkloadDisruptionBudget.none().');
+      check(
+        'disruptionBudget',
+        problem && `minAvailable ${problem}`,
+        'Use WorkloadDisruptionBudget.minAvailable(1) or more, or WorkloadDisruptionBudget.none().',
+      );
       if (!problem && budget.minAvailablePods >= pods) {
-        check('disruptionBudget', `minAvailable ${budget.minAvailablePods} is not lower than the ${pods} pod(s) the workload may run, so no pod could ever be evicted and node drains would hang`,
+        check(
+          'disruptionBudget',
+          `minAvailable ${budget.minAvailablePods} is not lower than the ${pods} pod(s) the workload may run, so no pod could ever be evicted and `
+            + 'node drains would hang',
           pods > 1
             ? `Use WorkloadDisruptionBudget.minAvailable(${pods - 1}) or lower, or WorkloadDisruptionBudget.maxUnavailable(1).`
-            : 'A single pod cannot stay available during a drain: run more replicas, or use WorkloadDisruptionBudget.maxUnavailable(1) or none().');
+            : 'A single pod cannot stay available during a drain: run more replicas, or use WorkloadDisruptionBudget.maxUnavailable(1) or none().',
+        );
       }
     }
   }
@@ -334,19 +354,32 @@ export function workloadProblems(construct: IConstruct, options: WorkloadOptions
   if (options.priorityClassName !== undefined) {
     const name = options.priorityClassName;
     const problem = emptyProblem(name) ?? dnsSubdomainProblem(name);
-    check('priorityClassName', problem, 'Set priorityClassName to the name of an existing PriorityClass, e.g. "system-cluster-critical" or your own.');
+    check(
+      'priorityClassName',
+      problem,
+      'Set priorityClassName to the name of an existing PriorityClass, e.g. "system-cluster-critical" or your own.',
+    );
   }
 
   const delay = preStopDelay(options, context).toSeconds({ integral: false });
   if (options.preStopDelay !== undefined && (!Number.isInteger(delay) || delay < 0)) {
-    check('preStopDelay', `${delay}s is not a whole number of seconds`, 'Set preStopDelay to whole seconds, e.g. Duration.seconds(5), or Duration.seconds(0) to turn it off.');
+    check(
+      'preStopDelay',
+      `${delay}s is not a whole number of seconds`,
+      'Set preStopDelay to whole seconds, e.g. Duration.seconds(5), or Duration.seconds(0) to turn it off.',
+    );
   }
   if (options.terminationGracePeriod !== undefined) {
     const grace = options.terminationGracePeriod.toSeconds({ integral: false });
     const needed = seconds(preStopDelay(options, context)) + seconds(context.drain);
     if (!Number.isInteger(grace) || grace <= needed) {
-      check('terminationGracePeriod', `${grace}s does not leave time for the preStop delay (${delay}s) and the drain (${context.drain.toSeconds()}s): the pod would be killed mid-drain`,
-        `Set terminationGracePeriod to whole seconds above ${needed}, e.g. Duration.seconds(${needed + SHUTDOWN_MARGIN_SECONDS}), or leave it out to have it computed.`);
+      check(
+        'terminationGracePeriod',
+        `${grace}s does not leave time for the preStop delay (${delay}s) and the drain (${context.drain.toSeconds()}s): the pod would be killed `
+          + 'mid-drain',
+        `Set terminationGracePeriod to whole seconds above ${needed}, e.g. Duration.seconds(${needed + SHUTDOWN_MARGIN_SECONDS}), or leave it out `
+          + 'to have it computed.',
+      );
     }
   }
   return errors;
@@ -358,8 +391,12 @@ export function workloadProblems(construct: IConstruct, options: WorkloadOptions
  */
 export function podManagementOptions(options: WorkloadOptions): Array<[string, unknown]> {
   return [
-    ['autoscaling', options.autoscaling], ['disruptionBudget', options.disruptionBudget], ['topologySpread', options.topologySpread],
-    ['priorityClassName', options.priorityClassName], ['preStopDelay', options.preStopDelay], ['terminationGracePeriod', options.terminationGracePeriod],
+    ['autoscaling', options.autoscaling],
+    ['disruptionBudget', options.disruptionBudget],
+    ['topologySpread', options.topologySpread],
+    ['priorityClassName', options.priorityClassName],
+    ['preStopDelay', options.preStopDelay],
+    ['terminationGracePeriod', options.terminationGracePeriod],
   ];
 }
 
@@ -378,12 +415,24 @@ function autoscalingRangeProblems(scaling: WorkloadAutoscalingOptions): Array<[s
   const notCount = (value: number | undefined) => value !== undefined && (!Number.isInteger(value) || value < 1);
   const min = scaling.minReplicas ?? DEFAULT_MIN_REPLICAS;
   if (notCount(scaling.minReplicas)) {
-    problems.push(['autoscaling.minReplicas', `${scaling.minReplicas} is not a whole number of at least 1`, 'Set minReplicas to 1 or more (2 or more to stay available during node drains).']);
+    problems.push([
+      'autoscaling.minReplicas',
+      `${scaling.minReplicas} is not a whole number of at least 1`,
+      'Set minReplicas to 1 or more (2 or more to stay available during node drains).',
+    ]);
   }
   if (notCount(scaling.maxReplicas)) {
-    problems.push(['autoscaling.maxReplicas', `${scaling.maxReplicas} is not a whole number of at least 1`, 'Set maxReplicas to the most pods the workload may run, e.g. 10.']);
+    problems.push([
+      'autoscaling.maxReplicas',
+      `${scaling.maxReplicas} is not a whole number of at least 1`,
+      'Set maxReplicas to the most pods the workload may run, e.g. 10.',
+    ]);
   } else if (!notCount(min) && scaling.maxReplicas < min) {
-    problems.push(['autoscaling.maxReplicas', `${scaling.maxReplicas} is lower than minReplicas ${min}`, `Set maxReplicas to ${min} or more, or lower minReplicas.`]);
+    problems.push([
+      'autoscaling.maxReplicas',
+      `${scaling.maxReplicas} is lower than minReplicas ${min}`,
+      `Set maxReplicas to ${min} or more, or lower minReplicas.`,
+    ]);
   }
   return problems;
 }

@@ -13,7 +13,8 @@ import { expectValidManifests } from './util/manifest-validation';
 const ROOT = path.resolve(__dirname, '..');
 // CDK8S_MCP_TEST_FROM_SOURCE=1 forces the source path even when lib/ exists (e.g. a stale lib/).
 const COMPILED = !process.env.CDK8S_MCP_TEST_FROM_SOURCE && fs.existsSync(path.join(ROOT, 'lib', 'cli', 'main.js'));
-const FROM_SOURCE = `require(${JSON.stringify(require.resolve('ts-node', { paths: [ROOT] }))}).register({ project: ${JSON.stringify(path.join(ROOT, 'tsconfig.json'))}, transpileOnly: true });
+const FROM_SOURCE = `require(${JSON.stringify(require.resolve('ts-node', { paths: [ROOT] }))})`
+  + `.register({ project: ${JSON.stringify(path.join(ROOT, 'tsconfig.json'))}, transpileOnly: true });
 require(${JSON.stringify(path.join(ROOT, 'src', 'cli', 'main.ts'))}).main(process.argv.slice(1)).then((code) => { process.exitCode = code; });`;
 
 interface Run {
@@ -57,7 +58,11 @@ describe('cdk8s-mcp server', () => {
     expect(run.status).toBe(0);
     const objs = objects(run.stdout);
     // Isolated by default: only a gateway routing to it (none here) or peers allowed later may connect.
-    expect(objs.map((o) => `${o.kind}/${o.metadata.name}`).sort()).toEqual(['Deployment/server-everything', 'NetworkPolicy/server-everything-connections-ingress', 'Service/server-everything']);
+    expect(objs.map((o) => `${o.kind}/${o.metadata.name}`).sort()).toEqual([
+      'Deployment/server-everything',
+      'NetworkPolicy/server-everything-connections-ingress',
+      'Service/server-everything',
+    ]);
     expectValidManifests(objs);
 
     const deployment = find(objs, 'Deployment');
@@ -65,7 +70,19 @@ describe('cdk8s-mcp server', () => {
     const container = deployment.spec.template.spec.containers[0];
     expect(container.image).toMatch(/^node:/);
     // The bridge starts npx with the pinned package; --args come before the words after --.
-    expect(container.args).toEqual(['--host', '0.0.0.0', '--port', '3000', '--', 'npx', '--yes', '@modelcontextprotocol/server-everything@2026.8.31', '--verbose', 'stdio', '--name=x']);
+    expect(container.args).toEqual([
+      '--host',
+      '0.0.0.0',
+      '--port',
+      '3000',
+      '--',
+      'npx',
+      '--yes',
+      '@modelcontextprotocol/server-everything@2026.8.31',
+      '--verbose',
+      'stdio',
+      '--name=x',
+    ]);
     expect(container.env).toEqual(expect.arrayContaining([{ name: 'LOG_LEVEL', value: 'debug' }, { name: 'EMPTY', value: '' }]));
     expect(container.envFrom).toEqual([{ secretRef: { name: 'everything-env' } }]);
     const service = find(objs, 'Service');
@@ -203,7 +220,9 @@ describe('cdk8s-mcp init', () => {
       // .ts file it reached through node_modules, so pointing the package at src/ does not work).
       const copy = path.join(modules, 'cdk8s-mcp');
       const tsc = require.resolve('typescript/bin/tsc', { paths: [ROOT] });
-      const build = spawnSync(process.execPath, [tsc, '-p', path.join(ROOT, 'tsconfig.json'), '--outDir', path.join(copy, 'lib')], { encoding: 'utf8' });
+      const build = spawnSync(process.execPath, [tsc, '-p', path.join(ROOT, 'tsconfig.json'), '--outDir', path.join(copy, 'lib')], {
+        encoding: 'utf8',
+      });
       if (build.status !== 0) throw new Error(`tsc failed:\n${build.stdout}${build.stderr}`);
       fs.copyFileSync(path.join(ROOT, 'package.json'), path.join(copy, 'package.json'));
     }

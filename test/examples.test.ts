@@ -41,7 +41,11 @@ describe.each(EXAMPLES.map((example) => [example.name, example] as const))('exam
       const podLabels = object.spec?.template?.metadata?.labels;
       if (podLabels) expect(RECOMMENDED_LABELS.filter((key) => !podLabels[key])).toEqual([]);
       // One domain for our own keys: nothing under the two retired ones.
-      const keys = [...Object.keys(labels), ...Object.keys(object.metadata.annotations ?? {}), ...Object.keys(object.spec?.template?.metadata?.annotations ?? {})];
+      const keys = [
+        ...Object.keys(labels),
+        ...Object.keys(object.metadata.annotations ?? {}),
+        ...Object.keys(object.spec?.template?.metadata?.annotations ?? {}),
+      ];
       expect(keys.filter((key) => key.startsWith('cdk8s-mcp.dev/'))).toEqual([]);
     }
     const args = workloads.flatMap((w: any) => w.spec.template.spec.containers.flatMap((c: any) => [...(c.command ?? []), ...(c.args ?? [])]));
@@ -56,7 +60,9 @@ test('github-stdio serves the GitHub server at /github/mcp through a Gateway and
   const config = YAML.parse(manifests.find((o: any) => o.kind === 'ConfigMap' && o.data?.['config.yaml']).data['config.yaml']);
   const [route] = config.binds[0].listeners[0].routes;
   expect(route.matches).toEqual([{ path: { exact: '/github/mcp' } }]);
-  const server = manifests.find((o: any) => o.kind === 'Deployment' && o.spec.template.spec.containers.some((c: any) => c.image.startsWith('ghcr.io/github/github-mcp-server:')));
+  const server = manifests.find(
+    (o: any) => o.kind === 'Deployment' && o.spec.template.spec.containers.some((c: any) => c.image.startsWith('ghcr.io/github/github-mcp-server:')),
+  );
   const container = server.spec.template.spec.containers[0];
   expect(container.args).toEqual(expect.arrayContaining(['/server/github-mcp-server', 'stdio']));
   expect(container.env).toEqual(expect.arrayContaining([
@@ -99,8 +105,10 @@ test('secure-github-per-user sends each user\'s own GitHub token: no shared PAT,
   expect([...container.command, ...container.args]).toEqual(['/server/github-mcp-server', 'http', '--port', '3000']);
   expect(JSON.stringify(manifests)).not.toContain('github-token');
   const config = YAML.parse(manifests.find((o: any) => o.kind === 'ConfigMap' && o.data?.['config.yaml']).data['config.yaml']);
-  expect(config.binds[0].listeners[0].routes[0].backends[0].mcp.targets[0].credential).toEqual({ provider: 'github',
-    inject: { header: 'Authorization' } });
+  expect(config.binds[0].listeners[0].routes[0].backends[0].mcp.targets[0].credential).toEqual({
+    provider: 'github',
+    inject: { header: 'Authorization' },
+  });
   expect(Object.keys(config.config.credentials.providers)).toEqual(['github']);
   expect(config.config.credentials.publicUrl).toBe('http://mcp.192.168.49.2.nip.io');
   const gatewayIngress = manifests.find((o: any) => o.kind === 'Ingress' && o.spec.rules[0].host.startsWith('mcp.'));

@@ -1,7 +1,8 @@
 import { Chart, Testing } from 'cdk8s';
 import * as kplus from 'cdk8s-plus-28';
 import {
-  KeycloakDatabase, KeycloakRealm, McpAuthPolicy, McpGateway, McpGatewayExposure, McpGatewayImplementation, McpServer, McpServerWorkload,
+  KeycloakDatabase, KeycloakRealm, McpAuthPolicy, McpGateway, McpGatewayExposure, McpGatewayImplementation,
+  McpServer, McpServerSource, McpServerWorkload,
 } from '../src';
 import { expectValidManifests } from './util/manifest-validation';
 import { synthError } from './util/synth';
@@ -11,7 +12,10 @@ function chart(namespace: string | undefined = 'mcp'): Chart {
 }
 
 function everything(scope: Chart, id = 'everything', props: { isolate?: boolean; workload?: McpServerWorkload } = {}): McpServer {
-  return McpServer.fromNpmPackage(scope, id, { package: '@modelcontextprotocol/server-everything', version: '2026.8.31', ...props });
+  return new McpServer(scope, id, {
+    source: McpServerSource.npmPackage('@modelcontextprotocol/server-everything', { version: '2026.8.31' }),
+    ...props,
+  });
 }
 
 function policies(objects: any[]): any[] {
@@ -25,7 +29,8 @@ function policyFor(objects: any[], labels: { [key: string]: string }): any {
   return found[0];
 }
 
-const serverSelector = (objects: any[], name: string) => objects.find((o) => o.kind === 'Deployment' && o.metadata.name === name).spec.selector.matchLabels;
+const serverSelector = (objects: any[], name: string) =>
+  objects.find((o) => o.kind === 'Deployment' && o.metadata.name === name).spec.selector.matchLabels;
 const gatewayPods = (objects: any[]) => {
   const deployment = objects.find((o) => o.kind === 'Deployment' && o.metadata.labels?.['app.kubernetes.io/component'] === 'gateway');
   const labels = deployment.spec.template.metadata.labels;
@@ -36,7 +41,10 @@ describe('isolation by default', () => {
   test('a server accepts only the gateway that routes to it, on its MCP port', () => {
     const c = chart();
     const server = everything(c);
-    new McpGateway(c, 'gateway', { exposure: McpGatewayExposure.gateway({ gatewayClassName: 'istio' }), routes: [{ path: '/mcp', targets: [server] }] });
+    new McpGateway(c, 'gateway', {
+      exposure: McpGatewayExposure.gateway({ gatewayClassName: 'istio' }),
+      routes: [{ path: '/mcp', targets: [server] }],
+    });
     const objects = Testing.synth(c);
     expectValidManifests(objects);
     const policy = policyFor(objects, serverSelector(objects, server.name));
@@ -47,7 +55,8 @@ describe('isolation by default', () => {
       ports: [{ port: 3000, protocol: 'TCP' }],
     }]);
     // The gateway's pods carry the labels the rule selects.
-    const pods = objects.find((o) => o.kind === 'Deployment' && o.metadata.labels?.['app.kubernetes.io/component'] === 'gateway').spec.template.metadata.labels;
+    const pods = objects.find((o) => o.kind === 'Deployment' && o.metadata.labels?.['app.kubernetes.io/component'] === 'gateway').spec.template
+      .metadata.labels;
     expect(pods).toEqual(expect.objectContaining(gatewayPods(objects)));
   });
 
@@ -79,11 +88,17 @@ describe('isolation by default', () => {
 
   test('the gateway accepts the proxies of its new Gateway (GEP-1762 label) and Prometheus on the metrics port', () => {
     const c = chart();
-    const gateway = new McpGateway(c, 'gateway', { exposure: McpGatewayExposure.gateway({ gatewayClassName: 'istio' }), routes: [{ path: '/mcp', targets: [everything(c)] }] });
+    const gateway = new McpGateway(c, 'gateway', {
+      exposure: McpGatewayExposure.gateway({ gatewayClassName: 'istio' }),
+      routes: [{ path: '/mcp', targets: [everything(c)] }],
+    });
     const objects = Testing.synth(c);
     const policy = policyFor(objects, gatewayPods(objects));
     expect(policy.spec.ingress).toEqual([
-      { from: [{ podSelector: { matchLabels: { 'gateway.networking.k8s.io/gateway-name': gateway.gatewayObject!.name } } }], ports: [{ port: 8080, protocol: 'TCP' }] },
+      {
+        from: [{ podSelector: { matchLabels: { 'gateway.networking.k8s.io/gateway-name': gateway.gatewayObject!.name } } }],
+        ports: [{ port: 8080, protocol: 'TCP' }],
+      },
       { from: [{ namespaceSelector: {}, podSelector: {} }], ports: [{ port: 15020, protocol: 'TCP' }] },
     ]);
   });
@@ -113,11 +128,19 @@ describe('isolation by default', () => {
 
   test('an isolated gateway behind an Ingress needs the controller namespace', () => {
     const c = chart();
-    new McpGateway(c, 'gateway', { exposure: McpGatewayExposure.ingress({ host: 'mcp.example.com' }), routes: [{ path: '/mcp', targets: [everything(c)] }] });
-    expect(synthError(c)).toMatch(/exposure ingress controllerNamespace is missing, so the isolated gateway would accept no connection from the Ingress controller\. Set controllerNamespace .*"ingress-nginx"/);
+    new McpGateway(c, 'gateway', {
+      exposure: McpGatewayExposure.ingress({ host: 'mcp.example.com' }),
+      routes: [{ path: '/mcp', targets: [everything(c)] }],
+    });
+    expect(synthError(c)).toMatch(
+      /exposure ingress controllerNamespace is missing, so the isolated gateway.*Set controllerNamespace .*"ingress-nginx"/,
+    );
 
     const ok = chart();
-    new McpGateway(ok, 'gateway', { exposure: McpGatewayExposure.ingress({ host: 'mcp.example.com', controllerNamespace: 'ingress-nginx' }), routes: [{ path: '/mcp', targets: [everything(ok)] }] });
+    new McpGateway(ok, 'gateway', {
+      exposure: McpGatewayExposure.ingress({ host: 'mcp.example.com', controllerNamespace: 'ingress-nginx' }),
+      routes: [{ path: '/mcp', targets: [everything(ok)] }],
+    });
     const objects = Testing.synth(ok);
     expect(policyFor(objects, gatewayPods(objects)).spec.ingress[0].from).toEqual([{
       namespaceSelector: { matchLabels: { 'kubernetes.io/metadata.name': 'ingress-nginx' } }, podSelector: {},
@@ -158,7 +181,8 @@ describe('isolation by default', () => {
     const gateway = new McpGateway(c, 'gateway', { routes: [{ path: '/mcp', targets: [everything(c)] }] });
     gateway.addPolicy('/mcp', new McpAuthPolicy(c, 'auth', { issuer: realm }));
     const objects = Testing.synth(c);
-    const keycloakPods = objects.find((o) => o.kind === 'Deployment' && o.spec.template.spec.containers[0].name === 'keycloak').spec.selector.matchLabels;
+    const keycloakPods = objects.find((o) => o.kind === 'Deployment' && o.spec.template.spec.containers[0].name === 'keycloak').spec.selector
+      .matchLabels;
     const policy = policyFor(objects, keycloakPods);
     expect(policy.spec.ingress).toEqual([{
       from: [{ namespaceSelector: { matchLabels: { 'kubernetes.io/metadata.name': 'mcp' } }, podSelector: { matchLabels: gatewayPods(objects) } }],

@@ -1,10 +1,12 @@
 import * as fs from 'fs';
-import { Chart, Size, Testing } from 'cdk8s';
+import type { Chart } from 'cdk8s';
+import { Size, Testing } from 'cdk8s';
 import * as kplus from 'cdk8s-plus-28';
 import { KeycloakExposure } from '../src/keycloak-exposure';
-import { KeycloakDatabase, KeycloakRealm, KeycloakRealmProps } from '../src/keycloak-realm';
-import { AuthorizationRule } from '../src/mcp-authorization-rule';
+import type { KeycloakRealmProps } from '../src/keycloak-realm';
+import { KeycloakDatabase, KeycloakRealm } from '../src/keycloak-realm';
 import { McpAuthPolicy } from '../src/mcp-auth-policy';
+import { AuthorizationRule } from '../src/mcp-authorization-rule';
 import { CRDS_DIR, expectValidManifests, validateManifests } from './util/manifest-validation';
 import { synthError } from './util/synth';
 
@@ -28,8 +30,22 @@ function realmChart(props: Partial<KeycloakRealmProps> = {}, namespace = 'auth')
     roles: [{ name: 'admin', description: 'May delete repositories' }, { name: 'developer' }],
     groups: [{ name: 'maintainers', realmRoles: ['developer'] }],
     users: [
-      { username: 'admin', password: { secret: passwords, key: 'admin' }, email: 'admin@example.com', firstName: 'Ada', lastName: 'Admin', realmRoles: ['admin'] },
-      { username: 'alice', password: { secret: passwords, key: 'alice' }, email: 'alice@example.com', firstName: 'Alice', lastName: 'Example', groups: ['maintainers'] },
+      {
+        username: 'admin',
+        password: { secret: passwords, key: 'admin' },
+        email: 'admin@example.com',
+        firstName: 'Ada',
+        lastName: 'Admin',
+        realmRoles: ['admin'],
+      },
+      {
+        username: 'alice',
+        password: { secret: passwords, key: 'alice' },
+        email: 'alice@example.com',
+        firstName: 'Alice',
+        lastName: 'Example',
+        groups: ['maintainers'],
+      },
     ],
     ...props,
   });
@@ -40,14 +56,21 @@ const byKind = (objects: any[], kind: string) => objects.filter(o => o.kind === 
 
 /** Wraps a realm in the operator's import resource, whose CRD schema is Keycloak's RealmRepresentation. */
 function asRealmImport(realm: any): any {
-  return { apiVersion: 'k8s.keycloak.org/v2alpha1', kind: 'KeycloakRealmImport', metadata: { name: 'realm-check' }, spec: { keycloakCRName: 'keycloak', realm } };
+  return {
+    apiVersion: 'k8s.keycloak.org/v2alpha1',
+    kind: 'KeycloakRealmImport',
+    metadata: { name: 'realm-check' },
+    spec: { keycloakCRName: 'keycloak', realm },
+  };
 }
 
 describe('KeycloakRealm as a Deployment (development database)', () => {
   test('every object is a valid Kubernetes 1.28 manifest', () => {
     const objects = Testing.synth(realmChart().chart);
     const report = expectValidManifests(objects);
-    expect(report.checked).toEqual(expect.arrayContaining([expect.stringMatching(/^Deployment\//), expect.stringMatching(/^Service\//), expect.stringMatching(/^ConfigMap\//)]));
+    expect(report.checked).toEqual(
+      expect.arrayContaining([expect.stringMatching(/^Deployment\//), expect.stringMatching(/^Service\//), expect.stringMatching(/^ConfigMap\//)]),
+    );
   });
 
   test('runs start-dev with the realm import, health probes on the management port and a memory limit', () => {
@@ -65,7 +88,13 @@ describe('KeycloakRealm as a Deployment (development database)', () => {
     expect(container.readinessProbe.httpGet).toEqual({ path: '/health/ready', port: 9000, scheme: 'HTTP' });
     expect(container.livenessProbe.httpGet).toEqual({ path: '/health/live', port: 9000, scheme: 'HTTP' });
     expect(container.resources.limits.memory).toBe('2048Mi');
-    expect(container.securityContext).toMatchObject({ runAsNonRoot: true, runAsUser: 1000, allowPrivilegeEscalation: false, privileged: false, capabilities: { drop: ['ALL'] } });
+    expect(container.securityContext).toMatchObject({
+      runAsNonRoot: true,
+      runAsUser: 1000,
+      allowPrivilegeEscalation: false,
+      privileged: false,
+      capabilities: { drop: ['ALL'] },
+    });
     expect(pod.securityContext.runAsNonRoot).toBe(true);
 
     const env = Object.fromEntries(container.env.map((e: any) => [e.name, e.value ?? e.valueFrom]));
@@ -140,13 +169,27 @@ describe('the generated realm', () => {
       return;
     }
     // The second copy has a misspelled field: proof that the schema check rejects unknown fields.
-    expect(report.errors).toEqual([{ object: 'KeycloakRealmImport/realm-check', path: 'spec.realm.clientScopes[0].mappers', message: 'unknown field "mappers"' }]);
+    expect(report.errors).toEqual([
+      { object: 'KeycloakRealmImport/realm-check', path: 'spec.realm.clientScopes[0].mappers', message: 'unknown field "mappers"' },
+    ]);
   });
 
   test('declares basic, the MCP audience scope and realm defaults so DCR clients get sub, aud, roles and groups', () => {
     const realm = realmChart().realm.renderRealm();
     const scopes = Object.fromEntries(realm.clientScopes.map((s: any) => [s.name, s]));
-    expect(Object.keys(scopes)).toEqual(['basic', 'profile', 'email', 'offline_access', 'roles', 'web-origins', 'acr', 'address', 'phone', 'microprofile-jwt', 'mcp:tools']);
+    expect(Object.keys(scopes)).toEqual([
+      'basic',
+      'profile',
+      'email',
+      'offline_access',
+      'roles',
+      'web-origins',
+      'acr',
+      'address',
+      'phone',
+      'microprofile-jwt',
+      'mcp:tools',
+    ]);
     expect(scopes.basic.protocolMappers.map((m: any) => m.protocolMapper)).toContain('oidc-sub-mapper');
     expect(realm.defaultOptionalClientScopes).toEqual(['profile', 'email', 'offline_access', 'roles', 'address', 'phone', 'microprofile-jwt']);
 
@@ -163,7 +206,13 @@ describe('the generated realm', () => {
     ]);
     expect(realm.roles.realm).toEqual([{ name: 'admin', description: 'May delete repositories' }, { name: 'developer' }]);
     expect(realm.groups).toEqual([{ name: 'maintainers', path: '/maintainers', realmRoles: ['developer'] }]);
-    expect(realm.users[0]).toMatchObject({ username: 'admin', email: 'admin@example.com', emailVerified: true, realmRoles: ['default-roles-mcp', 'admin'], groups: [] });
+    expect(realm.users[0]).toMatchObject({
+      username: 'admin',
+      email: 'admin@example.com',
+      emailVerified: true,
+      realmRoles: ['default-roles-mcp', 'admin'],
+      groups: [],
+    });
     expect(realm.users[1]).toMatchObject({ username: 'alice', realmRoles: ['default-roles-mcp'], groups: ['/maintainers'] });
   });
 
@@ -194,10 +243,29 @@ describe('the generated realm', () => {
       'host-sending-registration-request-must-match': ['false'],
       'client-uris-must-match': ['true'],
     });
-    expect(anonymous['allowed-client-templates']).toEqual({ 'allowed-client-scopes': ['mcp:tools', 'profile', 'email', 'offline_access', 'roles', 'address', 'phone', 'microprofile-jwt', 'acr', 'web-origins'], 'allow-default-scopes': ['true'] });
+    expect(anonymous['allowed-client-templates']).toEqual({
+      'allowed-client-scopes': [
+        'mcp:tools',
+        'profile',
+        'email',
+        'offline_access',
+        'roles',
+        'address',
+        'phone',
+        'microprofile-jwt',
+        'acr',
+        'web-origins',
+      ],
+      'allow-default-scopes': ['true'],
+    });
     expect(anonymous['max-clients']).toEqual({ 'max-clients': ['50'] });
     expect(anonymous['registration-web-origins']).toEqual({ 'web-origins': ['http://localhost:6274'] });
-    expect(policies.filter((p: any) => p.subType === 'authenticated').map((p: any) => p.providerId).sort()).toEqual(['allowed-client-templates', 'allowed-protocol-mappers', 'registration-web-origins']);
+    expect(
+      policies
+        .filter((p: any) => p.subType === 'authenticated')
+        .map((p: any) => p.providerId)
+        .sort(),
+    ).toEqual(['allowed-client-templates', 'allowed-protocol-mappers', 'registration-web-origins']);
   });
 
   test('disabling registration keeps a policy set that rejects anonymous clients', () => {
@@ -213,7 +281,11 @@ describe('KeycloakRealm with PostgreSQL (production mode)', () => {
     const db = kplus.Secret.fromSecretName(chart, 'db', 'keycloak-db');
     return realmChart({
       hostname: 'https://auth.example.com',
-      database: KeycloakDatabase.postgres({ host: 'postgres.db.svc.cluster.local', username: { secret: db, key: 'user' }, password: { secret: db, key: 'password' } }),
+      database: KeycloakDatabase.postgres({
+        host: 'postgres.db.svc.cluster.local',
+        username: { secret: db, key: 'user' },
+        password: { secret: db, key: 'password' },
+      }),
       ...props,
     });
   }
@@ -289,7 +361,15 @@ describe('KeycloakRealm validation', () => {
       roles: [{ name: 'admin' }, { name: 'admin' }],
       groups: [{ name: 'ops', realmRoles: ['operator'] }],
       users: [
-        { username: 'bob', password: { secret, key: 'bob' }, email: 'bob@example.com', firstName: 'Bob', lastName: 'B', realmRoles: ['auditor'], groups: ['sre'] },
+        {
+          username: 'bob',
+          password: { secret, key: 'bob' },
+          email: 'bob@example.com',
+          firstName: 'Bob',
+          lastName: 'B',
+          realmRoles: ['auditor'],
+          groups: ['sre'],
+        },
         { username: 'bob', password: { secret, key: 'bob2' }, email: 'bob@example.com', firstName: 'Bob', lastName: 'B' },
         { username: 'Carol', password: { secret, key: 'carol' }, email: 'carol@example.com', firstName: 'Carol', lastName: 'C' },
         { username: 'dave', email: 'dave@example.com', firstName: 'Dave', lastName: 'D' } as any,
@@ -360,10 +440,22 @@ describe('KeycloakRealm in production', () => {
     const report = expectValidManifests(objects);
     const [cluster] = byKind(objects, 'Cluster');
     const [database] = byKind(objects, 'Database');
-    if (fs.existsSync(CRDS_DIR)) expect(report.checked).toEqual(expect.arrayContaining([`Cluster/${cluster.metadata.name}`, `Database/${database.metadata.name}`]));
+    if (fs.existsSync(CRDS_DIR)) {
+      expect(report.checked).toEqual(expect.arrayContaining([`Cluster/${cluster.metadata.name}`, `Database/${database.metadata.name}`]));
+    }
     expect(cluster.apiVersion).toBe('postgresql.cnpg.io/v1');
-    expect(cluster.spec).toMatchObject({ instances: 2, bootstrap: { initdb: { database: 'keycloak', owner: 'keycloak' } }, storage: { size: '20Gi' } });
-    expect(database.spec).toEqual({ cluster: { name: cluster.metadata.name }, name: 'keycloak', owner: 'keycloak', ensure: 'present', databaseReclaimPolicy: 'retain' });
+    expect(cluster.spec).toMatchObject({
+      instances: 2,
+      bootstrap: { initdb: { database: 'keycloak', owner: 'keycloak' } },
+      storage: { size: '20Gi' },
+    });
+    expect(database.spec).toEqual({
+      cluster: { name: cluster.metadata.name },
+      name: 'keycloak',
+      owner: 'keycloak',
+      ensure: 'present',
+      databaseReclaimPolicy: 'retain',
+    });
     const [container] = byKind(objects, 'Deployment')[0].spec.template.spec.containers;
     expect(container.args).toEqual(['start', '--import-realm']);
     const env = Object.fromEntries(container.env.map((e: any) => [e.name, e.value ?? e.valueFrom]));
@@ -373,7 +465,11 @@ describe('KeycloakRealm in production', () => {
     expect(env.KC_DB_PASSWORD).toEqual({ secretKeyRef: { name: `${cluster.metadata.name}-app`, key: 'password' } });
     expect(realm.issuerUrl).toBe('https://auth.example.com/realms/mcp');
     // The database carries the recommended labels too.
-    expect(cluster.metadata.labels).toMatchObject({ 'app.kubernetes.io/name': 'postgresql', 'app.kubernetes.io/component': 'database', 'app.kubernetes.io/part-of': 'cdk8s-mcp' });
+    expect(cluster.metadata.labels).toMatchObject({
+      'app.kubernetes.io/name': 'postgresql',
+      'app.kubernetes.io/component': 'database',
+      'app.kubernetes.io/part-of': 'cdk8s-mcp',
+    });
   });
 
   test('an Ingress exposes only /realms/ and /resources/ on the hostname, and lets the controller through the NetworkPolicy', () => {
@@ -386,9 +482,14 @@ describe('KeycloakRealm in production', () => {
     expectValidManifests(objects);
     const [ingress] = byKind(objects, 'Ingress');
     expect(ingress.spec.tls).toEqual([{ hosts: ['auth.example.com'], secretName: 'auth-tls' }]);
-    expect(ingress.spec.rules).toEqual([{ host: 'auth.example.com', http: { paths: ['/realms/', '/resources/'].map((path) => ({
-      path, pathType: 'Prefix', backend: { service: { name: realm.serviceName, port: { number: 8080 } } },
-    })) } }]);
+    expect(ingress.spec.rules).toEqual([{
+      host: 'auth.example.com',
+      http: {
+        paths: ['/realms/', '/resources/'].map((path) => ({
+          path, pathType: 'Prefix', backend: { service: { name: realm.serviceName, port: { number: 8080 } } },
+        })),
+      },
+    }]);
     const [policy] = byKind(objects, 'NetworkPolicy');
     expect(policy.spec.ingress).toEqual([{
       from: [{ namespaceSelector: { matchLabels: { 'kubernetes.io/metadata.name': 'ingress-nginx' } }, podSelector: {} }],
@@ -408,7 +509,12 @@ describe('KeycloakRealm in production', () => {
     expect(route.spec).toEqual({
       parentRefs: [{ name: 'public', namespace: 'gateways' }],
       hostnames: ['auth.example.com'],
-      rules: [{ matches: [{ path: { type: 'PathPrefix', value: '/realms' } }, { path: { type: 'PathPrefix', value: '/resources' } }], backendRefs: [{ name: realm.serviceName, port: 8080 }] }],
+      rules: [
+        {
+          matches: [{ path: { type: 'PathPrefix', value: '/realms' } }, { path: { type: 'PathPrefix', value: '/resources' } }],
+          backendRefs: [{ name: realm.serviceName, port: 8080 }],
+        },
+      ],
     });
     expect(byKind(objects, 'NetworkPolicy')[0].spec.ingress[0].from).toEqual([{
       namespaceSelector: { matchLabels: { 'kubernetes.io/metadata.name': 'gateways' } },
@@ -432,7 +538,11 @@ describe('KeycloakRealm in production', () => {
     const [client] = realm.clients;
     expect([...client.defaultClientScopes, ...client.optionalClientScopes].sort()).toEqual(names.sort());
     const roles = realm.clientScopes.find((scope: any) => scope.name === 'roles');
-    expect(roles.protocolMappers.map((m: any) => m.protocolMapper)).toEqual(['oidc-usermodel-realm-role-mapper', 'oidc-usermodel-client-role-mapper', 'oidc-audience-resolve-mapper']);
+    expect(roles.protocolMappers.map((m: any) => m.protocolMapper)).toEqual([
+      'oidc-usermodel-realm-role-mapper',
+      'oidc-usermodel-client-role-mapper',
+      'oidc-audience-resolve-mapper',
+    ]);
   });
 
   test('every imported user can sign in without a profile form', () => {

@@ -117,12 +117,22 @@ describe('custom resources', () => {
       expect(report.errors.map(e => `${e.object} ${e.path}`)).toEqual(['HTTPRoute #1 metadata.name']);
       return;
     }
-    expect(report.errors).toEqual(expect.arrayContaining([
-      expect.objectContaining({ object: 'HTTPRoute/mcp', path: 'spec.rules[0].matches[0].path.type', message: expect.stringContaining('"PathPrefix"') }),
-      expect.objectContaining({ object: 'HTTPRoute/mcp', path: 'spec.rules[0].backendRefs[0].serviceName', message: 'unknown field "serviceName"' }),
-      expect.objectContaining({ object: 'HTTPRoute/mcp', path: 'spec.rules[0].backendRefs[0].port' }),
-      expect.objectContaining({ object: 'HTTPRoute #1', path: 'metadata.name' }),
-    ]));
+    expect(report.errors).toEqual(
+      expect.arrayContaining([
+        expect.objectContaining({
+          object: 'HTTPRoute/mcp',
+          path: 'spec.rules[0].matches[0].path.type',
+          message: expect.stringContaining('"PathPrefix"'),
+        }),
+        expect.objectContaining({
+          object: 'HTTPRoute/mcp',
+          path: 'spec.rules[0].backendRefs[0].serviceName',
+          message: 'unknown field "serviceName"',
+        }),
+        expect.objectContaining({ object: 'HTTPRoute/mcp', path: 'spec.rules[0].backendRefs[0].port' }),
+        expect.objectContaining({ object: 'HTTPRoute #1', path: 'metadata.name' }),
+      ]),
+    );
   });
 
   test('x-kubernetes-int-or-string fields accept integers and strings, nothing else', () => {

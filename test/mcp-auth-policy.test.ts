@@ -1,15 +1,17 @@
 import * as fs from 'fs';
 import * as path from 'path';
 import { parse } from '@bufbuild/cel';
-import { ValidateFunction } from 'ajv';
+import type { ValidateFunction } from 'ajv';
 import Ajv2020 from 'ajv/dist/2020';
 import addFormats from 'ajv-formats';
-import { Chart, Duration, Testing } from 'cdk8s';
+import type { Chart } from 'cdk8s';
+import { Duration, Testing } from 'cdk8s';
 import * as YAML from 'yaml';
 import { SecureGithubChart } from '../examples/secure-github/main';
+import type { McpAuthPolicyProps } from '../src/mcp-auth-policy';
+import { McpAuthMode, McpAuthPolicy, OidcIssuer, OidcProvider } from '../src/mcp-auth-policy';
 import { AuthorizationEffect, AuthorizationRule, celString, checkCelExpression } from '../src/mcp-authorization-rule';
-import { McpAuthMode, McpAuthPolicy, McpAuthPolicyProps, OidcIssuer, OidcProvider } from '../src/mcp-auth-policy';
-import { IMcpRoutePolicy } from '../src/route-policy';
+import type { IMcpRoutePolicy } from '../src/route-policy';
 import { expectValidManifests } from './util/manifest-validation';
 import { synthError } from './util/synth';
 
@@ -246,7 +248,10 @@ describe('authorization rules', () => {
     auth.addRule(AuthorizationRule.allow('has(mcp.prompt) && jwt.realm_access.roles.exists(r, r == "admin") && request.method == "POST"'));
 
     const message = synthError(chart);
-    expect(message).toContain('authorization rule #0 (allow) "mcp.tol.name == \\"get_me\\"" cannot match: mcp has no member "tol" (it has tool, prompt, resource) at line 1, column 4');
+    expect(message).toContain(
+      'authorization rule #0 (allow) "mcp.tol.name == \\"get_me\\"" cannot match: mcp has no member "tol" (it has tool, prompt, resource) at line '
+        + '1, column 4',
+    );
     expect(message).toContain('authorization rule #1 (deny)');
     expect(message).toContain('request has no member "header" (it has method, path, headers)');
     expect(message).toContain('authorization rule #2 (require) "mcp.tool.name" cannot match: the rule is a string, not a boolean');

@@ -4,7 +4,8 @@ import Ajv2020 from 'ajv/dist/2020';
 import addFormats from 'ajv-formats';
 import { Chart, Duration, Size, Testing } from 'cdk8s';
 import * as YAML from 'yaml';
-import { McpGateway, McpGatewayLimits, McpRateLimitScope, McpTarget } from '../src';
+import type { McpGatewayLimits } from '../src';
+import { McpGateway, McpRateLimitScope, McpTarget } from '../src';
 import { synthError } from './util/synth';
 
 const github = McpTarget.fromUrl('github', 'http://github.tools.svc.cluster.local:3000/mcp');
@@ -35,7 +36,13 @@ describe('McpGateway limits', () => {
         { maxTokens: 100, fillInterval: Duration.minutes(1) },
       ],
     });
-    expect(config.config.limits).toEqual({ maxSessions: 1000, maxSessionsPerSubject: 20, maxBatchSize: 8, maxReplayBytes: 1048576, sessionLifetime: '28800s' });
+    expect(config.config.limits).toEqual({
+      maxSessions: 1000,
+      maxSessionsPerSubject: 20,
+      maxBatchSize: 8,
+      maxReplayBytes: 1048576,
+      sessionLifetime: '28800s',
+    });
     expect(config.binds[0].listeners[0].routes[0].policies.localRateLimit).toEqual([
       { maxTokens: 20, tokensPerFill: 10, fillInterval: '1000ms', type: 'requests', per: 'subject' },
       { maxTokens: 100, tokensPerFill: 1, fillInterval: '60000ms', type: 'requests' },
@@ -55,7 +62,11 @@ describe('McpGateway limits', () => {
 
   test('invalid limits fail synth naming the prop and the fix', () => {
     expect(synthErrorOf({ maxSessions: 0 })).toMatch(/limits maxSessions must be a whole number of at least 1, got 0\. Give the most sessions/);
-    expect(synthErrorOf({ rateLimits: [{ maxTokens: 1.5, fillInterval: Duration.seconds(1) }] })).toMatch(/limits rateLimits\[0\]\.maxTokens must be a whole number/);
-    expect(synthErrorOf({ rateLimits: [{ maxTokens: 1, fillInterval: Duration.millis(0) }] })).toMatch(/limits rateLimits\[0\]\.fillInterval must be at least one millisecond/);
+    expect(synthErrorOf({ rateLimits: [{ maxTokens: 1.5, fillInterval: Duration.seconds(1) }] })).toMatch(
+      /limits rateLimits\[0\]\.maxTokens must be a whole number/,
+    );
+    expect(synthErrorOf({ rateLimits: [{ maxTokens: 1, fillInterval: Duration.millis(0) }] })).toMatch(
+      /limits rateLimits\[0\]\.fillInterval must be at least one millisecond/,
+    );
   });
 });

@@ -4,18 +4,28 @@ import Ajv2020 from 'ajv/dist/2020';
 import addFormats from 'ajv-formats';
 import { App, Chart, Duration, Size, Testing } from 'cdk8s';
 import * as kplus from 'cdk8s-plus-28';
+import type { Construct } from 'constructs';
 import * as YAML from 'yaml';
-import { Construct } from 'constructs';
+import type {
+  IMcpRoutePolicy, McpAuthPolicyProps,
+  McpGatewayProps,
+} from '../src';
 import {
-  AuthorizationRule, GatewayListenerProtocol, IMcpRoutePolicy, McpAuthMode, McpAuthPolicy, McpAuthPolicyProps, OidcIssuer, OidcProvider, McpFailureMode, McpGateway, McpGatewayExposure, McpGatewayImplementation,
-  McpGatewayProps, McpPrefixMode, McpProtocol, McpServer, McpStatefulMode, McpTarget,
+  AuthorizationRule, GatewayListenerProtocol, McpAuthMode, McpAuthPolicy, McpFailureMode, McpGateway,
+  McpGatewayExposure, McpGatewayImplementation, McpPrefixMode, McpProtocol, McpServer, McpServerSource,
+  McpStatefulMode, McpTarget, OidcIssuer, OidcProvider,
 } from '../src';
 import { expectValidManifests } from './util/manifest-validation';
 
 const keycloak = OidcIssuer.fromUrl('https://keycloak.example.com/realms/mcp', { provider: OidcProvider.KEYCLOAK, tokenAudiences: ['mcp-gateway'] });
 
 /** Sign-in with Keycloak plus CEL rules, as users attach it. */
-function signIn(scope: Construct, id: string, rules: AuthorizationRule[] = [AuthorizationRule.allowTool('get_me')], props: Partial<McpAuthPolicyProps> = {}) {
+function signIn(
+  scope: Construct,
+  id: string,
+  rules: AuthorizationRule[] = [AuthorizationRule.allowTool('get_me')],
+  props: Partial<McpAuthPolicyProps> = {},
+) {
   return new McpAuthPolicy(scope, id, { issuer: keycloak, rules, ...props });
 }
 
@@ -31,7 +41,9 @@ const time = McpTarget.fromUrl('time', 'http://time:3000/sse', { protocol: McpPr
 const docs = McpTarget.fromUrl('docs', 'https://mcp.deepwiki.com/mcp');
 /** A server deployed in the chart, reached through its Service. */
 function everythingServer(scope: Construct) {
-  return McpServer.fromNpmPackage(scope, 'everything', { package: '@modelcontextprotocol/server-everything', version: '2026.8.31' });
+  return new McpServer(scope, 'everything', {
+    source: McpServerSource.npmPackage('@modelcontextprotocol/server-everything', { version: '2026.8.31' }),
+  });
 }
 
 function newChart(namespace = 'mcp') {
@@ -81,15 +93,35 @@ describe('RUNTIME implementation', () => {
     expect(container.resources.requests).toBeDefined();
     expect(container.resources.limits).toBeDefined();
     // Explicit probes sized for the runtime, not Kubernetes' 1-second defaults without a startup probe.
-    expect(container.startupProbe).toMatchObject({ httpGet: { path: '/healthz', port: 8080 }, periodSeconds: 2, timeoutSeconds: 3, failureThreshold: 30 });
-    expect(container.readinessProbe).toMatchObject({ httpGet: { path: '/readyz', port: 8080 }, periodSeconds: 5, timeoutSeconds: 3, failureThreshold: 2 });
-    expect(container.livenessProbe).toMatchObject({ httpGet: { path: '/healthz', port: 8080 }, periodSeconds: 10, timeoutSeconds: 3, failureThreshold: 3 });
+    expect(container.startupProbe).toMatchObject({
+      httpGet: { path: '/healthz', port: 8080 },
+      periodSeconds: 2,
+      timeoutSeconds: 3,
+      failureThreshold: 30,
+    });
+    expect(container.readinessProbe).toMatchObject({
+      httpGet: { path: '/readyz', port: 8080 },
+      periodSeconds: 5,
+      timeoutSeconds: 3,
+      failureThreshold: 2,
+    });
+    expect(container.livenessProbe).toMatchObject({
+      httpGet: { path: '/healthz', port: 8080 },
+      periodSeconds: 10,
+      timeoutSeconds: 3,
+      failureThreshold: 3,
+    });
     expect(container.volumeMounts).toEqual(expect.arrayContaining([
       { mountPath: '/etc/mcp-gateway', name: 'config', readOnly: true },
       { mountPath: '/tmp', name: 'tmp' },
     ]));
     const configMap = manifests.find((o: any) => o.kind === 'ConfigMap');
-    expect(pod.volumes).toEqual(expect.arrayContaining([{ name: 'config', configMap: { name: configMap.metadata.name } }, { name: 'tmp', emptyDir: {} }]));
+    expect(pod.volumes).toEqual(
+      expect.arrayContaining([
+        { name: 'config', configMap: { name: configMap.metadata.name } },
+        { name: 'tmp', emptyDir: {} },
+      ]),
+    );
     expect(pod.automountServiceAccountToken).toBe(false);
     expect(deployment.spec.template.metadata.annotations['mcp.cdk8s.io/config-hash']).toMatch(/^[0-9a-f]{16}$/);
 
@@ -106,7 +138,15 @@ describe('RUNTIME implementation', () => {
       port: 9000,
       routes: [
         { path: '/github/mcp', targets: [github] },
-        { path: '/tools/mcp', name: 'tools', serverName: 'Team tools', targets: [time, docs], prefixMode: McpPrefixMode.ALWAYS, failureMode: McpFailureMode.FAIL_OPEN, statefulMode: McpStatefulMode.STATELESS },
+        {
+          path: '/tools/mcp',
+          name: 'tools',
+          serverName: 'Team tools',
+          targets: [time, docs],
+          prefixMode: McpPrefixMode.ALWAYS,
+          failureMode: McpFailureMode.FAIL_OPEN,
+          statefulMode: McpStatefulMode.STATELESS,
+        },
       ],
     });
     const config = renderedConfig(chart);
@@ -158,11 +198,18 @@ describe('RUNTIME implementation', () => {
   });
 
   test('the rendered config is valid against the runtime\'s JSON Schema', () => {
-    const { chart, gateway } = gatewayWith({ exposure: McpGatewayExposure.ingress({ host: 'mcp.example.com', tlsSecretName: 'mcp-tls', controllerNamespace: 'ingress-nginx' }) });
+    const { chart, gateway } = gatewayWith({
+      exposure: McpGatewayExposure.ingress({ host: 'mcp.example.com', tlsSecretName: 'mcp-tls', controllerNamespace: 'ingress-nginx' }),
+    });
     gateway.addRoute({
       path: '/github/mcp',
       targets: [github, time, docs],
-      policies: [signIn(chart, 'auth', [AuthorizationRule.allowTool('get_me'), AuthorizationRule.deny('mcp.tool.name == "delete_repository"')], { requiredScopes: ['mcp'], clockSkew: Duration.seconds(10) })],
+      policies: [
+        signIn(chart, 'auth', [AuthorizationRule.allowTool('get_me'), AuthorizationRule.deny('mcp.tool.name == "delete_repository"')], {
+          requiredScopes: ['mcp'],
+          clockSkew: Duration.seconds(10),
+        }),
+      ],
       prefixMode: McpPrefixMode.ALWAYS,
       statefulMode: McpStatefulMode.STATEFUL,
       cors: { allowOrigins: ['https://inspector.example.com'], allowHeaders: ['X-Trace'], allowCredentials: true, maxAge: Duration.minutes(10) },
@@ -233,7 +280,10 @@ describe('exposure', () => {
     expect(gateway.spec).toEqual({
       gatewayClassName: 'agentgateway',
       listeners: [{
-        name: 'https', port: 443, protocol: 'HTTPS', hostname: 'mcp.example.com',
+        name: 'https',
+        port: 443,
+        protocol: 'HTTPS',
+        hostname: 'mcp.example.com',
         tls: { mode: 'Terminate', certificateRefs: [{ kind: 'Secret', name: 'mcp-tls' }] },
       }],
     });
@@ -254,9 +304,15 @@ describe('exposure', () => {
   test('gateway(): the GatewayClass must be named with the runtime, and the message names the choices', () => {
     const { chart } = gatewayWith({ exposure: McpGatewayExposure.gateway(), routes: [{ path: '/mcp', targets: [github] }] });
     const errors = validationErrors(chart).join('\n');
-    expect(errors).toMatch(/exposure gatewayClassName is missing: the Gateway would wait for an implementation nobody named, and nothing would route\. Name the GatewayClass .*"agentgateway", "istio", "eg" \(Envoy Gateway\), "cilium".*existingGateway.*ingress/);
+    expect(errors).toMatch(
+      /exposure gatewayClassName is missing.*GatewayClass .*"agentgateway", "istio", "eg" \(Envoy Gateway\), "cilium".*existingGateway.*ingress/,
+    );
     // A controller-based implementation implies its class.
-    const agw = gatewayWith({ implementation: McpGatewayImplementation.AGENTGATEWAY, exposure: McpGatewayExposure.gateway(), routes: [{ path: '/mcp', targets: [docs] }] });
+    const agw = gatewayWith({
+      implementation: McpGatewayImplementation.AGENTGATEWAY,
+      exposure: McpGatewayExposure.gateway(),
+      routes: [{ path: '/mcp', targets: [docs] }],
+    });
     expect(Testing.synth(agw.chart).find((o: any) => o.kind === 'Gateway').spec.gatewayClassName).toBe('agentgateway');
   });
 
@@ -280,7 +336,10 @@ describe('exposure', () => {
 
   test('gateway(): the public URL follows the single listener host name', () => {
     const { chart, gateway } = gatewayWith({
-      exposure: McpGatewayExposure.gateway({ gatewayClassName: 'istio', listeners: [{ hostname: 'mcp.example.com', port: 8443, tlsSecretName: 'mcp-tls' }] }),
+      exposure: McpGatewayExposure.gateway({
+        gatewayClassName: 'istio',
+        listeners: [{ hostname: 'mcp.example.com', port: 8443, tlsSecretName: 'mcp-tls' }],
+      }),
       routes: [{ path: '/github/mcp', targets: [github] }],
     });
     gateway.addPolicy('/github/mcp', signIn(chart, 'auth'));
@@ -323,7 +382,12 @@ describe('exposure', () => {
 
   test('ingress(): Exact paths to the http port, TLS and class, valid against Kubernetes 1.28', () => {
     const { chart, gateway } = gatewayWith({
-      exposure: McpGatewayExposure.ingress({ ingressClassName: 'nginx', host: 'mcp.example.com', tlsSecretName: 'mcp-tls', controllerNamespace: 'ingress-nginx' }),
+      exposure: McpGatewayExposure.ingress({
+        ingressClassName: 'nginx',
+        host: 'mcp.example.com',
+        tlsSecretName: 'mcp-tls',
+        controllerNamespace: 'ingress-nginx',
+      }),
       routes: [{ path: '/github/mcp', targets: [github] }],
     });
     gateway.addPolicy('/github/mcp', signIn(chart, 'auth'));
@@ -335,7 +399,11 @@ describe('exposure', () => {
     expect(ingress.spec.tls).toEqual([{ hosts: ['mcp.example.com'], secretName: 'mcp-tls' }]);
     expect(ingress.spec.rules[0].host).toBe('mcp.example.com');
     expect(ingress.spec.rules[0].http.paths.map((p: any) => p.path)).toHaveLength(4);
-    expect(ingress.spec.rules[0].http.paths[0]).toEqual({ path: '/github/mcp', pathType: 'Exact', backend: { service: { name: service.metadata.name, port: { name: 'http' } } } });
+    expect(ingress.spec.rules[0].http.paths[0]).toEqual({
+      path: '/github/mcp',
+      pathType: 'Exact',
+      backend: { service: { name: service.metadata.name, port: { name: 'http' } } },
+    });
   });
 });
 
@@ -346,7 +414,9 @@ describe('AGENTGATEWAY implementation', () => {
     const route = gateway.addRoute({
       path: '/tools/mcp',
       targets: [everything, McpTarget.fromUrl('github', 'http://github.tools.svc.cluster.local:3000/mcp'), docs],
-      prefixMode: McpPrefixMode.ALWAYS, failureMode: McpFailureMode.FAIL_OPEN, statefulMode: McpStatefulMode.STATELESS,
+      prefixMode: McpPrefixMode.ALWAYS,
+      failureMode: McpFailureMode.FAIL_OPEN,
+      statefulMode: McpStatefulMode.STATELESS,
       cors: { allowOrigins: ['https://inspector.example.com'] },
     });
     route.addPolicy(signIn(chart, 'auth', [AuthorizationRule.allowTool('get_me'), AuthorizationRule.allow('jwt.sub == "admin"')]));
@@ -379,7 +449,10 @@ describe('AGENTGATEWAY implementation', () => {
       mcp: { provider: 'Keycloak', resourceMetadata: { resource: 'https://mcp.example.com/tools/mcp', bearerMethodsSupported: ['header'] } },
     });
     expect(policy.spec.traffic.cors.allowOrigins).toEqual(['https://inspector.example.com']);
-    expect(policy.spec.backend.mcp.authorization).toEqual({ action: 'Allow', policy: { matchExpressions: ['mcp.tool.name == "get_me"', 'jwt.sub == "admin"'] } });
+    expect(policy.spec.backend.mcp.authorization).toEqual({
+      action: 'Allow',
+      policy: { matchExpressions: ['mcp.tool.name == "get_me"', 'jwt.sub == "admin"'] },
+    });
   });
 
   test('routes in the Gateway namespace reference the backend through a ReferenceGrant', () => {
@@ -393,7 +466,9 @@ describe('AGENTGATEWAY implementation', () => {
     const backend = manifests.find((o: any) => o.kind === 'AgentgatewayBackend');
     const httpRoute = manifests.find((o: any) => o.kind === 'HTTPRoute');
     expect(httpRoute.metadata.namespace).toBe('gateways');
-    expect(httpRoute.spec.rules[0].backendRefs).toEqual([{ group: 'agentgateway.dev', kind: 'AgentgatewayBackend', name: backend.metadata.name, namespace: 'mcp' }]);
+    expect(httpRoute.spec.rules[0].backendRefs).toEqual([
+      { group: 'agentgateway.dev', kind: 'AgentgatewayBackend', name: backend.metadata.name, namespace: 'mcp' },
+    ]);
     const grant = manifests.find((o: any) => o.kind === 'ReferenceGrant');
     expect(grant.spec.to).toEqual([{ group: 'agentgateway.dev', kind: 'AgentgatewayBackend', name: backend.metadata.name }]);
   });
@@ -414,7 +489,11 @@ describe('AGENTGATEWAY implementation', () => {
   });
 
   test('a route without policies gets no AgentgatewayPolicy', () => {
-    const { chart } = gatewayWith({ implementation: McpGatewayImplementation.AGENTGATEWAY, exposure: McpGatewayExposure.gateway(), routes: [{ path: '/mcp', targets: [docs] }] });
+    const { chart } = gatewayWith({
+      implementation: McpGatewayImplementation.AGENTGATEWAY,
+      exposure: McpGatewayExposure.gateway(),
+      routes: [{ path: '/mcp', targets: [docs] }],
+    });
     expect(objectsOf(chart, 'AgentgatewayPolicy')).toEqual([]);
   });
 
@@ -424,7 +503,12 @@ describe('AGENTGATEWAY implementation', () => {
       path: '/a/mcp',
       targets: [docs],
       serverName: 'Docs',
-      policies: [signIn(chart, 'auth', [AuthorizationRule.allowTool('a'), AuthorizationRule.deny('jwt.sub == "b"')], { mode: McpAuthMode.OPTIONAL, clockSkew: Duration.minutes(1) })],
+      policies: [
+        signIn(chart, 'auth', [AuthorizationRule.allowTool('a'), AuthorizationRule.deny('jwt.sub == "b"')], {
+          mode: McpAuthMode.OPTIONAL,
+          clockSkew: Duration.minutes(1),
+        }),
+      ],
     });
     const errors = validationErrors(chart).join('\n');
     expect(errors).toMatch(/route "\/a\/mcp" serverName cannot be set with the agentgateway implementation.*RUNTIME/);
@@ -434,10 +518,16 @@ describe('AGENTGATEWAY implementation', () => {
   });
 
   test('needs Gateway API exposure', () => {
-    const ingress = gatewayWith({ implementation: McpGatewayImplementation.AGENTGATEWAY, exposure: McpGatewayExposure.ingress(), routes: [{ path: '/mcp', targets: [docs] }] });
+    const ingress = gatewayWith({
+      implementation: McpGatewayImplementation.AGENTGATEWAY,
+      exposure: McpGatewayExposure.ingress(),
+      routes: [{ path: '/mcp', targets: [docs] }],
+    });
     expect(validationErrors(ingress.chart).join('\n')).toMatch(/exposure ingress works only with the RUNTIME implementation/);
     const none = gatewayWith({ implementation: McpGatewayImplementation.AGENTGATEWAY, routes: [{ path: '/mcp', targets: [docs] }] });
-    expect(validationErrors(none.chart).join('\n')).toMatch(/exposure is none, but the agentgateway implementation is configured through Gateway API routes\. Use McpGatewayExposure.gateway\(\)/);
+    expect(validationErrors(none.chart).join('\n')).toMatch(
+      /exposure is none, but the agentgateway implementation is configured through Gateway API routes\. Use McpGatewayExposure.gateway\(\)/,
+    );
   });
 });
 
@@ -454,7 +544,10 @@ describe('KGATEWAY_V2_1 implementation', () => {
       type: 'MCP',
       mcp: {
         targets: [
-          { name: 'everything', static: { host: `${everything.serviceName}.mcp.svc.cluster.local`, port: 3000, path: '/mcp', protocol: 'StreamableHTTP' } },
+          {
+            name: 'everything',
+            static: { host: `${everything.serviceName}.mcp.svc.cluster.local`, port: 3000, path: '/mcp', protocol: 'StreamableHTTP' },
+          },
           { name: 'time', static: { host: 'time', port: 3000, path: '/sse', protocol: 'SSE' } },
         ],
       },
@@ -471,7 +564,9 @@ describe('KGATEWAY_V2_1 implementation', () => {
     });
     gateway.addPolicy('/mcp', signIn(chart, 'auth'));
     const errors = validationErrors(chart).join('\n');
-    expect(errors).toMatch(/prefixMode, statefulMode have no equivalent in kgateway v2.1's MCP Backend\. Remove them, or use McpGatewayImplementation.AGENTGATEWAY or RUNTIME/);
+    expect(errors).toMatch(
+      /prefixMode, statefulMode have no equivalent in kgateway v2.1's MCP Backend\. Remove them, or use McpGatewayImplementation.AGENTGATEWAY/,
+    );
     expect(errors).toMatch(/policies mcpAuthentication, mcpAuthorization cannot be expressed by kgateway v2.1/);
     expect(errors).toMatch(/target "docs" uses https/);
   });
@@ -485,7 +580,9 @@ describe('KGATEWAY_V2_1 implementation', () => {
       routes: [{ path: '/mcp', targets: [everythingServer(chart), time] }],
     });
     expect(validationErrors(chart)).toEqual([
-      expect.stringMatching(/^McpGateway test\/gateway: route "\/mcp" target "everything" is the Service "test-everything-[0-9a-f]+" in an unknown namespace.*Give the charts a namespace/),
+      expect.stringMatching(
+        /^McpGateway test\/gateway: route "\/mcp" target "everything" is the Service "test-everything-[0-9a-f]+" in an unknown namespace/,
+      ),
     ]);
   });
 });
@@ -498,7 +595,9 @@ describe('validation', () => {
   });
 
   test('no routes', () => {
-    expect(errorsOf({})).toEqual([expect.stringMatching(/^McpGateway test\/gateway: routes is empty, so the gateway serves nothing\. Pass routes or call addRoute/)]);
+    expect(errorsOf({})).toEqual([
+      expect.stringMatching(/^McpGateway test\/gateway: routes is empty, so the gateway serves nothing\. Pass routes or call addRoute/),
+    ]);
   });
 
   test('two routes on one path', () => {
@@ -558,9 +657,9 @@ describe('validation', () => {
     expect(errorsOf({ routes: [{ path: '/mcp', name: 'Not_A_Label', targets: [github] }] })).toEqual([
       expect.stringMatching(/name "Not_A_Label" is not a DNS-1123 label/),
     ]);
-    expect(errorsOf({ exposure: McpGatewayExposure.gateway({ gatewayClassName: 'Bad Class' }), routes: [{ path: '/mcp', targets: [github] }] })).toEqual([
-      expect.stringMatching(/gatewayClassName "Bad Class" is not a DNS-1123 subdomain/),
-    ]);
+    expect(
+      errorsOf({ exposure: McpGatewayExposure.gateway({ gatewayClassName: 'Bad Class' }), routes: [{ path: '/mcp', targets: [github] }] }),
+    ).toEqual([expect.stringMatching(/gatewayClassName "Bad Class" is not a DNS-1123 subdomain/)]);
   });
 
   test('two policies setting the same key name both', () => {
@@ -605,7 +704,10 @@ describe('validation', () => {
 
   test('listener mistakes', () => {
     const errors = errorsOf({
-      exposure: McpGatewayExposure.gateway({ gatewayClassName: 'istio', listeners: [{ protocol: GatewayListenerProtocol.HTTPS }, { protocol: GatewayListenerProtocol.HTTP, tlsSecretName: 'x', name: 'https' }] }),
+      exposure: McpGatewayExposure.gateway({
+        gatewayClassName: 'istio',
+        listeners: [{ protocol: GatewayListenerProtocol.HTTPS }, { protocol: GatewayListenerProtocol.HTTP, tlsSecretName: 'x', name: 'https' }],
+      }),
       routes: [{ path: '/mcp', targets: [github] }],
     });
     expect(errors).toEqual([
@@ -622,11 +724,15 @@ describe('validation', () => {
       exposure: McpGatewayExposure.existingGateway({ parentRefs: [{ name: 'shared', namespace: 'gateways' }], routeNamespace: 'gateways' }),
       routes: [{ path: '/mcp', targets: [github] }],
     });
-    expect(validationErrors(chart)).toEqual([expect.stringMatching(/routeNamespace "gateways" needs the backends' namespace.*Give the chart a namespace/)]);
+    expect(validationErrors(chart)).toEqual([
+      expect.stringMatching(/routeNamespace "gateways" needs the backends' namespace.*Give the chart a namespace/),
+    ]);
   });
 
   test('McpTarget.fromUrl rejects URLs a gateway cannot reach, naming the fix', () => {
-    expect(() => McpTarget.fromUrl('docs', 'mcp.deepwiki.com/mcp')).toThrow(/^McpTarget\.fromUrl\("docs"\): url "mcp\.deepwiki\.com\/mcp" is not an absolute URL\. Pass e\.g\./);
+    expect(() => McpTarget.fromUrl('docs', 'mcp.deepwiki.com/mcp')).toThrow(
+      /^McpTarget\.fromUrl\("docs"\): url "mcp\.deepwiki\.com\/mcp" is not an absolute URL\. Pass e\.g\./,
+    );
     expect(() => McpTarget.fromUrl('docs', 'ftp://mcp.deepwiki.com/mcp')).toThrow(/uses ftp:, not http: or https:\. Pass/);
   });
 

@@ -2,14 +2,12 @@ import * as fs from 'fs';
 import * as path from 'path';
 import { Chart, Duration, Size, Testing } from 'cdk8s';
 import * as kplus from 'cdk8s-plus-28';
-import {
+import type {
   IMcpTarget,
-  McpImages,
-  McpProtocol,
-  McpServer,
   McpServerProps,
-  McpServerTransport,
-  McpServerWorkload,
+} from '../src';
+import {
+  McpImages, McpProtocol, McpServer, McpServerSource, McpServerTransport, McpServerWorkload,
   WorkloadDisruptionBudget,
 } from '../src';
 import { CRDS_DIR, expectValidManifests } from './util/manifest-validation';
@@ -20,7 +18,7 @@ if (!crdsPresent) {
   console.warn(`mcp-server.test: ${CRDS_DIR} not found; the kmcp MCPServer output was not checked against its CRD`);
 }
 
-const EVERYTHING = { package: '@modelcontextprotocol/server-everything', version: '2026.8.31' };
+const EVERYTHING = McpServerSource.npmPackage('@modelcontextprotocol/server-everything', { version: '2026.8.31' });
 
 function newChart(): Chart {
   return new Chart(Testing.app(), 'test', { namespace: 'tools' });
@@ -53,7 +51,7 @@ function env(container: any): { [name: string]: any } {
 
 describe('stdio server from an npm package', () => {
   const chart = newChart();
-  const server = McpServer.fromNpmPackage(chart, 'Everything', EVERYTHING);
+  const server = new McpServer(chart, 'Everything', { source: EVERYTHING });
   const objects = synthValid(chart);
 
   test('emits a Deployment and a Service, and no ServiceAccount', () => {
@@ -77,7 +75,16 @@ describe('stdio server from an npm package', () => {
     // Through the copied loader, with only the copied libraries: nothing of the image's libc is used.
     expect(container.command).toEqual(['/mcp-bridge/lib/ld.so', '--library-path', '/mcp-bridge/lib', '/mcp-bridge/mcp-gateway']);
     expect(container.env ?? []).not.toEqual(expect.arrayContaining([expect.objectContaining({ name: expect.stringMatching(/^LD_/) })]));
-    expect(container.args).toEqual(['--host', '0.0.0.0', '--port', '3000', '--', 'npx', '--yes', '@modelcontextprotocol/server-everything@2026.8.31']);
+    expect(container.args).toEqual([
+      '--host',
+      '0.0.0.0',
+      '--port',
+      '3000',
+      '--',
+      'npx',
+      '--yes',
+      '@modelcontextprotocol/server-everything@2026.8.31',
+    ]);
     expect(container.ports).toEqual([{ containerPort: 3000, name: 'mcp' }]);
     expect(container.volumeMounts).toEqual(expect.arrayContaining([{ name: 'mcp-bridge', mountPath: '/mcp-bridge', readOnly: true }]));
   });
@@ -176,7 +183,7 @@ describe('stdio server from an npm package', () => {
 
 test('without a chart namespace the URL uses the short Service name', () => {
   const chart = new Chart(Testing.app(), 'test');
-  const server = McpServer.fromNpmPackage(chart, 'everything', { ...EVERYTHING, name: 'everything' });
+  const server = new McpServer(chart, 'everything', { source: EVERYTHING, name: 'everything' });
   synthValid(chart);
   expect(server.url).toBe('http://everything:3000/mcp');
   expect(server.serviceNamespace).toBeUndefined();
@@ -184,14 +191,26 @@ test('without a chart namespace the URL uses the short Service name', () => {
 
 test('fromNpmPackage without a version runs the latest release', () => {
   const chart = newChart();
-  McpServer.fromNpmPackage(chart, 'everything', { package: '@modelcontextprotocol/server-everything', args: ['stdio'] });
-  expect(serverContainer(synthValid(chart)).args).toEqual(['--host', '0.0.0.0', '--port', '3000', '--', 'npx', '--yes', '@modelcontextprotocol/server-everything@latest', 'stdio']);
+  new McpServer(chart, 'everything', { source: McpServerSource.npmPackage('@modelcontextprotocol/server-everything', { args: ['stdio'] }) });
+  expect(serverContainer(synthValid(chart)).args).toEqual([
+    '--host',
+    '0.0.0.0',
+    '--port',
+    '3000',
+    '--',
+    'npx',
+    '--yes',
+    '@modelcontextprotocol/server-everything@latest',
+    'stdio',
+  ]);
 });
 
 describe('fromUvxPackage', () => {
   test('pins the version and uses the uv image', () => {
     const chart = newChart();
-    McpServer.fromUvxPackage(chart, 'fetch', { package: 'mcp-server-fetch', version: '2025.4.7', args: ['--ignore-robots-txt'] });
+    new McpServer(chart, 'fetch', {
+      source: McpServerSource.pypiPackage('mcp-server-fetch', { version: '2025.4.7', args: ['--ignore-robots-txt'] }),
+    });
     const container = serverContainer(synthValid(chart));
     expect(container.image).toBe(McpImages.UV);
     expect(container.args).toEqual(['--host', '0.0.0.0', '--port', '3000', '--', 'uvx', 'mcp-server-fetch@2025.4.7', '--ignore-robots-txt']);
@@ -199,8 +218,18 @@ describe('fromUvxPackage', () => {
 
   test('an executable named unlike the package uses --from', () => {
     const chart = newChart();
-    McpServer.fromUvxPackage(chart, 'git', { package: 'mcp-git-tools', version: '1.2.0', executable: 'mcp-git' });
-    expect(serverContainer(synthValid(chart)).args).toEqual(['--host', '0.0.0.0', '--port', '3000', '--', 'uvx', '--from', 'mcp-git-tools==1.2.0', 'mcp-git']);
+    new McpServer(chart, 'git', { source: McpServerSource.pypiPackage('mcp-git-tools', { version: '1.2.0', executable: 'mcp-git' }) });
+    expect(serverContainer(synthValid(chart)).args).toEqual([
+      '--host',
+      '0.0.0.0',
+      '--port',
+      '3000',
+      '--',
+      'uvx',
+      '--from',
+      'mcp-git-tools==1.2.0',
+      'mcp-git',
+    ]);
   });
 });
 
@@ -208,9 +237,10 @@ describe('HTTP servers', () => {
   test('Streamable HTTP: no bridge, the image command, TCP probes, custom path and port', () => {
     const chart = newChart();
     const server = new McpServer(chart, 'github', {
-      image: 'ghcr.io/github/github-mcp-server:v0.20.1',
-      command: ['/server/github-mcp-server'],
-      args: ['http', '--port', '8082'],
+      source: McpServerSource.image('ghcr.io/github/github-mcp-server:v0.20.1', {
+        command: ['/server/github-mcp-server'],
+        args: ['http', '--port', '8082'],
+      }),
       port: 8082,
       transport: McpServerTransport.streamableHttp({ path: '/api/mcp' }),
     });
@@ -230,7 +260,7 @@ describe('HTTP servers', () => {
 
   test('without a command the image entrypoint runs', () => {
     const chart = newChart();
-    new McpServer(chart, 'github', { image: 'example/mcp:1', transport: McpServerTransport.streamableHttp() });
+    new McpServer(chart, 'github', { source: McpServerSource.image('example/mcp:1'), transport: McpServerTransport.streamableHttp() });
     const container = serverContainer(synthValid(chart));
     expect(container.command).toBeUndefined();
     expect(container.args).toBeUndefined();
@@ -238,7 +268,7 @@ describe('HTTP servers', () => {
 
   test('SSE: protocol, default /sse path and the mcp-sse appProtocol', () => {
     const chart = newChart();
-    const server = new McpServer(chart, 'legacy', { image: 'example/legacy:1', transport: McpServerTransport.sse() });
+    const server = new McpServer(chart, 'legacy', { source: McpServerSource.image('example/legacy:1'), transport: McpServerTransport.sse() });
     const service = find(synthValid(chart), 'Service');
     expect(server.protocol).toBe(McpProtocol.SSE);
     expect(server.path).toBe('/sse');
@@ -248,7 +278,7 @@ describe('HTTP servers', () => {
   test('readiness and liveness can be overridden', () => {
     const chart = newChart();
     new McpServer(chart, 'github', {
-      image: 'example/mcp:1',
+      source: McpServerSource.image('example/mcp:1'),
       transport: McpServerTransport.streamableHttp(),
       readiness: kplus.Probe.fromHttpGet('/health', { port: 3000 }),
       liveness: kplus.Probe.fromCommand(['true']),
@@ -265,8 +295,7 @@ describe('configuration', () => {
     const secret = kplus.Secret.fromSecretName(chart, 'GithubSecret', 'github');
     const config = kplus.ConfigMap.fromConfigMapName(chart, 'GithubConfig', 'github-config');
     new McpServer(chart, 'github', {
-      image: 'example/mcp:1',
-      command: ['github-mcp-server', 'stdio'],
+      source: McpServerSource.image('example/mcp:1', { command: ['github-mcp-server', 'stdio'] }),
       env: {
         GITHUB_TOOLSETS: kplus.EnvValue.fromValue('repos,issues'),
         GITHUB_PERSONAL_ACCESS_TOKEN: kplus.EnvValue.fromSecretValue({ secret, key: 'token' }),
@@ -295,9 +324,8 @@ describe('configuration', () => {
 
   test('a created ServiceAccount carries workload-identity annotations and its token is mounted', () => {
     const chart = newChart();
-    const server = McpServer.fromUvxPackage(chart, 'bigquery', {
-      package: 'mcp-server-bigquery',
-      version: '0.3.0',
+    const server = new McpServer(chart, 'bigquery', {
+      source: McpServerSource.pypiPackage('mcp-server-bigquery', { version: '0.3.0' }),
       serviceAccount: {
         annotations: { 'iam.gke.io/gcp-service-account': 'mcp@project.iam.gserviceaccount.com' },
         labels: { team: 'data' },
@@ -315,7 +343,7 @@ describe('configuration', () => {
 
   test('an existing ServiceAccount is used by name and not created', () => {
     const chart = newChart();
-    new McpServer(chart, 'github', { image: 'example/mcp:1', command: ['mcp'], serviceAccountName: 'github-reader' });
+    new McpServer(chart, 'github', { source: McpServerSource.image('example/mcp:1', { command: ['mcp'] }), serviceAccountName: 'github-reader' });
     const objects = synthValid(chart);
     expect(objects.filter(o => o.kind === 'ServiceAccount')).toEqual([]);
     expect(podSpec(objects)).toMatchObject({ serviceAccountName: 'github-reader', automountServiceAccountToken: true });
@@ -324,8 +352,7 @@ describe('configuration', () => {
   test('pull secrets, scheduling, pod metadata, replicas, resources, identity, start-up timeout and gateway image', () => {
     const chart = newChart();
     new McpServer(chart, 'github', {
-      image: 'registry.example.com/mcp:1',
-      command: ['mcp'],
+      source: McpServerSource.image('registry.example.com/mcp:1', { command: ['mcp'] }),
       name: 'github-mcp',
       targetName: 'gh',
       imagePullSecrets: [kplus.Secret.fromSecretName(chart, 'Pull1', 'registry-a'), kplus.Secret.fromSecretName(chart, 'Pull2', 'registry-b')],
@@ -364,14 +391,14 @@ describe('configuration', () => {
 
   test('targetName defaults to the lower-cased construct id', () => {
     const chart = newChart();
-    const server = new McpServer(chart, 'GitHub', { image: 'example/mcp:1', command: ['mcp'] });
+    const server = new McpServer(chart, 'GitHub', { source: McpServerSource.image('example/mcp:1', { command: ['mcp'] }) });
     expect(server.targetName).toBe('github');
     expect(find(synthValid(chart), 'Service').metadata.labels['mcp.cdk8s.io/server']).toBe('github');
   });
 
   test('the deployment is open to cdk8s-plus scheduling', () => {
     const chart = newChart();
-    const server = new McpServer(chart, 'github', { image: 'example/mcp:1', command: ['mcp'] });
+    const server = new McpServer(chart, 'github', { source: McpServerSource.image('example/mcp:1', { command: ['mcp'] }) });
     server.deployment.scheduling.attract(kplus.Node.labeled(kplus.NodeLabelQuery.is('pool', 'tools')));
     expect(podSpec(synthValid(chart)).affinity.nodeAffinity.requiredDuringSchedulingIgnoredDuringExecution).toBeDefined();
   });
@@ -411,9 +438,8 @@ describe('kmcp workload', () => {
   test('a stdio npm server becomes an MCPServer with transportType stdio', () => {
     const chart = newChart();
     const secret = kplus.Secret.fromSecretName(chart, 'Secret', 'everything-env');
-    const server = McpServer.fromNpmPackage(chart, 'everything', {
-      ...EVERYTHING,
-      args: ['stdio'],
+    const server = new McpServer(chart, 'everything', {
+      source: McpServerSource.npmPackage('@modelcontextprotocol/server-everything', { version: '2026.8.31', args: ['stdio'] }),
       workload: McpServerWorkload.KMCP,
       env: { LOG_LEVEL: kplus.EnvValue.fromValue('debug') },
       envFrom: [kplus.Env.fromSecret(secret)],
@@ -428,7 +454,9 @@ describe('kmcp workload', () => {
       volumeMounts: [{ path: '/etc/everything', volume: kplus.Volume.fromSecret(chart, 'Files', secret), readOnly: true }],
     });
     const resource = synthKmcp(chart);
-    expect(() => server.deployment.scheduling).toThrow(/McpServer test\/\w+: deployment does not exist with workload McpServerWorkload.KMCP: the kmcp controller creates the Deployment\. Set nodeSelector and tolerations as props, or use workload McpServerWorkload.KUBERNETES\./);
+    expect(() => server.deployment.scheduling).toThrow(
+      /McpServer test\/\w+: deployment does not exist with workload McpServerWorkload.KMCP: the kmcp controller creates the Deployment/,
+    );
     expect(() => server.service).toThrow(/service does not exist with workload McpServerWorkload.KMCP/);
     expect(server.kmcpResource).toBeDefined();
     expect(resource.metadata.name).toBe(server.name);
@@ -464,9 +492,7 @@ describe('kmcp workload', () => {
   test('an HTTP server becomes transportType http with targetPort and path', () => {
     const chart = newChart();
     new McpServer(chart, 'github', {
-      image: 'example/mcp:1',
-      command: ['/server', 'http'],
-      args: ['--port', '8080'],
+      source: McpServerSource.image('example/mcp:1', { command: ['/server', 'http'], args: ['--port', '8080'] }),
       port: 8080,
       transport: McpServerTransport.streamableHttp(),
       serviceAccountName: 'existing',
@@ -479,9 +505,9 @@ describe('kmcp workload', () => {
 });
 
 describe('validation', () => {
-  function expectSynthError(props: Partial<McpServerProps> & { image?: string }, message: RegExp | string, id = 'server') {
+  function expectSynthError(props: Partial<McpServerProps>, message: RegExp | string, id = 'server') {
     const chart = newChart();
-    new McpServer(chart, id, { image: 'example/mcp:1', command: ['mcp'], ...props } as McpServerProps);
+    new McpServer(chart, id, { source: McpServerSource.image('example/mcp:1', { command: ['mcp'] }), ...props });
     expect(() => Testing.synth(chart)).toThrow(message);
   }
 
@@ -490,20 +516,33 @@ describe('validation', () => {
   });
 
   test('empty image', () => {
-    expectSynthError({ image: ' ' }, /McpServer test\/server: image is empty\. Set image to the container image/);
+    expectSynthError(
+      { source: McpServerSource.image(' ', { command: ['mcp'] }) },
+      /McpServer test\/server: source image is empty\. Pass the container image/,
+    );
   });
 
   test('a stdio server without a command', () => {
-    expectSynthError({ command: undefined }, /command is missing for a stdio server\. The bridge replaces the image entrypoint/);
-    expectSynthError({ command: ['npx', ''] }, /command is empty or has an empty element/);
+    expectSynthError(
+      { source: McpServerSource.image('example/mcp:1') },
+      /source command is missing for a stdio server\. The bridge replaces the image entrypoint/,
+    );
+    expectSynthError({ source: McpServerSource.image('example/mcp:1', { command: ['npx', ''] }) }, /source command is empty or has an empty element/);
   });
 
   test('an HTTP path that does not start with "/"', () => {
-    expectSynthError({ transport: McpServerTransport.streamableHttp({ path: 'mcp' }) }, /transport path "mcp" does not start with "\/"\. Pass a path starting with "\/"/);
+    expectSynthError(
+      { transport: McpServerTransport.streamableHttp({ path: 'mcp' }) },
+      /transport path "mcp" does not start with "\/"\. Pass a path starting with "\/"/,
+    );
   });
 
   test('a targetName that is not a DNS-1123 label, from the id or set', () => {
-    expectSynthError({}, /targetName "my_server" is not a DNS-1123 label.*The default comes from the construct id "My_Server"; set targetName/, 'My_Server');
+    expectSynthError(
+      {},
+      /targetName "my_server" is not a DNS-1123 label.*The default comes from the construct id "My_Server"; set targetName/,
+      'My_Server',
+    );
     expectSynthError({ targetName: 'GitHub' }, /targetName "GitHub" is not a DNS-1123 label.*Set targetName to a DNS-1123 label/);
   });
 
@@ -513,8 +552,10 @@ describe('validation', () => {
   });
 
   test('both serviceAccount and serviceAccountName', () => {
-    expectSynthError({ serviceAccount: {}, serviceAccountName: 'existing' },
-      /serviceAccount and serviceAccountName are both set\. Set serviceAccount to create a ServiceAccount for this server, or serviceAccountName to use an existing one, not both/);
+    expectSynthError(
+      { serviceAccount: {}, serviceAccountName: 'existing' },
+      /serviceAccount and serviceAccountName are both set\. Set.*serviceAccountName.*not both/,
+    );
   });
 
   test('a Secret or ConfigMap reference without a key', () => {
@@ -522,8 +563,7 @@ describe('validation', () => {
     const secret = kplus.Secret.fromSecretName(chart, 'Secret', 'github');
     const config = kplus.ConfigMap.fromConfigMapName(chart, 'Config', 'github');
     new McpServer(chart, 'server', {
-      image: 'example/mcp:1',
-      command: ['mcp'],
+      source: McpServerSource.image('example/mcp:1', { command: ['mcp'] }),
       env: { TOKEN: kplus.EnvValue.fromSecretValue({ secret, key: '' }), HOST: kplus.EnvValue.fromConfigMap(config, '') },
     });
     expect(() => Testing.synth(chart)).toThrow(/env "TOKEN" references Secret "github" without a key\. Name the key/);
@@ -538,8 +578,7 @@ describe('validation', () => {
     const chart = newChart();
     const volume = kplus.Volume.fromConfigMap(chart, 'Files', kplus.ConfigMap.fromConfigMapName(chart, 'Config', 'files'));
     new McpServer(chart, 'server', {
-      image: 'example/mcp:1',
-      command: ['mcp'],
+      source: McpServerSource.image('example/mcp:1', { command: ['mcp'] }),
       volumeMounts: [{ path: 'etc/files', volume }, { path: '/tmp/', volume }, { path: '/mcp-bridge', volume }],
     });
     expect(() => Testing.synth(chart)).toThrow(/volumeMounts\[0\]\.path "etc\/files" does not start with "\/"/);
@@ -548,7 +587,10 @@ describe('validation', () => {
   });
 
   test('pod labels that would change the selector', () => {
-    expectSynthError({ podLabels: { 'app.kubernetes.io/name': 'other' } }, /podLabels "app.kubernetes.io\/name" is the pod selector of the server\. Drop it/);
+    expectSynthError(
+      { podLabels: { 'app.kubernetes.io/name': 'other' } },
+      /podLabels "app.kubernetes.io\/name" is the pod selector of the server\. Drop it/,
+    );
   });
 
   test('root user, negative replicas, too short start-up timeout, relative home', () => {
@@ -560,15 +602,17 @@ describe('validation', () => {
 
   test('an empty npm or PyPI package name', () => {
     const chart = newChart();
-    McpServer.fromNpmPackage(chart, 'npm', { package: '' });
-    McpServer.fromUvxPackage(chart, 'uvx', { package: 'mcp-server-fetch', version: '' });
-    expect(() => Testing.synth(chart)).toThrow(/McpServer test\/npm: package or version is empty\. Set package to the npm package name/);
-    expect(() => Testing.synth(chart)).toThrow(/McpServer test\/uvx: package, version or executable is empty\. Set package to the PyPI package name/);
+    new McpServer(chart, 'npm', { source: McpServerSource.npmPackage('') });
+    new McpServer(chart, 'uvx', { source: McpServerSource.pypiPackage('mcp-server-fetch', { version: '' }) });
+    expect(() => Testing.synth(chart)).toThrow(/McpServer test\/npm: source npm package or version is empty\. Pass the package name and its version/);
+    expect(() => Testing.synth(chart)).toThrow(
+      /McpServer test\/uvx: source PyPI package, version or executable is empty\. Pass the package name and its version/,
+    );
   });
 
   test('every problem is reported at once', () => {
     const chart = newChart();
-    new McpServer(chart, 'server', { image: '', port: 0, command: [] });
+    new McpServer(chart, 'server', { source: McpServerSource.image('', { command: [] }), port: 0 });
     let message = '';
     try {
       Testing.synth(chart);
@@ -587,34 +631,35 @@ describe('validation', () => {
       const chart = newChart();
       const secret = kplus.Secret.fromSecretName(chart, 'Secret', 'github');
       new McpServer(chart, 'server', {
-        image: 'example/mcp:1',
-        command: ['mcp'],
+        source: McpServerSource.image('example/mcp:1', { command: ['mcp'] }),
         workload: KMCP,
         env: { TOKEN: kplus.EnvValue.fromSecretValue({ secret, key: 'token' }) },
       });
       expect(() => Testing.synth(chart)).toThrow(
-        /env "TOKEN" cannot be expressed by kmcp: its env is a map of plain strings, without valueFrom\. Drop env "TOKEN" and pass the whole Secret with envFrom.*or use workload McpServerWorkload\.KUBERNETES/);
+        /env "TOKEN" cannot be expressed by kmcp: its.*valueFrom\. Drop env "TOKEN".*or use workload McpServerWorkload\.KUBERNETES/,
+      );
     });
 
     test('ConfigMaps as environment, and prefixes', () => {
       const chart = newChart();
       new McpServer(chart, 'server', {
-        image: 'example/mcp:1',
-        command: ['mcp'],
+        source: McpServerSource.image('example/mcp:1', { command: ['mcp'] }),
         workload: KMCP,
         envFrom: [
           kplus.Env.fromConfigMap(kplus.ConfigMap.fromConfigMapName(chart, 'Config', 'settings')),
           new kplus.EnvFrom(undefined, 'GH_', kplus.Secret.fromSecretName(chart, 'Secret', 'github')),
         ],
       });
-      expect(() => Testing.synth(chart)).toThrow(/envFrom\[0\] cannot be expressed by kmcp: it injects only Secrets as environment.*mount ConfigMap "settings" with volumeMounts/);
+      expect(() => Testing.synth(chart)).toThrow(
+        /envFrom\[0\] cannot be expressed by kmcp: it injects only Secrets as environment.*mount ConfigMap "settings" with volumeMounts/,
+      );
       expect(() => Testing.synth(chart)).toThrow(/envFrom\[1\] cannot be expressed by kmcp: its secretRefs have no prefix/);
     });
 
     test('SSE transport, probes and a gateway image', () => {
       const chart = newChart();
       new McpServer(chart, 'server', {
-        image: 'example/mcp:1',
+        source: McpServerSource.image('example/mcp:1'),
         workload: KMCP,
         transport: McpServerTransport.sse(),
         readiness: kplus.Probe.fromTcpSocket(),
@@ -631,8 +676,7 @@ describe('validation', () => {
     test('pod-management options, each with its own reason, all in one synthesis with the other problems', () => {
       const chart = newChart();
       new McpServer(chart, 'server', {
-        image: '',
-        command: ['mcp'],
+        source: McpServerSource.image('', { command: ['mcp'] }),
         workload: KMCP,
         readiness: kplus.Probe.fromTcpSocket(),
         priorityClassName: 'high',

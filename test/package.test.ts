@@ -27,7 +27,17 @@ const ALLOWED: RegExp[] = [
 ];
 
 /** What it must contain. */
-const REQUIRED = ['package.json', 'README.md', 'LICENSE', '.jsii', 'bin/cdk8s-mcp', 'lib/index.js', 'lib/index.d.ts', 'lib/cli/main.js', 'node_modules/@bufbuild/cel/package.json'];
+const REQUIRED = [
+  'package.json',
+  'README.md',
+  'LICENSE',
+  '.jsii',
+  'bin/cdk8s-mcp',
+  'lib/index.js',
+  'lib/index.d.ts',
+  'lib/cli/main.js',
+  'node_modules/@bufbuild/cel/package.json',
+];
 
 function npm(args: string[], cwd: string): string {
   return execFileSync('npm', args, { cwd, encoding: 'utf8', stdio: ['ignore', 'pipe', 'pipe'], timeout: 240_000 });
@@ -104,16 +114,22 @@ describe('installed into a fresh app', () => {
   }, 240_000);
 
   test('a plain JavaScript app synthesizes an npm server behind a gateway', () => {
-    fs.writeFileSync(path.join(app, 'main.js'), `
+    fs.writeFileSync(
+      path.join(app, 'main.js'),
+      `
 const { App, Chart } = require('cdk8s');
-const { McpGateway, McpServer } = require('cdk8s-mcp');
+const { McpGateway, McpServer, McpServerSource } = require('cdk8s-mcp');
 
 const app = new App();
 const chart = new Chart(app, 'smoke', { namespace: 'tools' });
-const everything = McpServer.fromNpmPackage(chart, 'everything', { package: '${SERVER_PACKAGE}', version: '2026.8.31', name: 'everything' });
+const everything = new McpServer(chart, 'everything', {
+  source: McpServerSource.npmPackage('${SERVER_PACKAGE}', { version: '2026.8.31' }),
+  name: 'everything',
+});
 new McpGateway(chart, 'gateway', { routes: [{ path: '/mcp', targets: [everything] }] });
 process.stdout.write(app.synthYaml());
-`);
+`,
+    );
     const run = spawnSync(process.execPath, ['main.js'], { cwd: app, encoding: 'utf8' });
     expect(run.stderr).toBe('');
     expect(run.status).toBe(0);

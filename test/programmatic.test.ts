@@ -6,8 +6,8 @@
 import { spawnSync } from 'child_process';
 import * as path from 'path';
 import * as YAML from 'yaml';
-import { mcpObjects, mcpYaml } from '../examples/programmatic/main';
 import { expectValidManifests } from './util/manifest-validation';
+import { mcpObjects, mcpYaml } from '../examples/programmatic/main';
 
 const ROOT = path.resolve(__dirname, '..');
 

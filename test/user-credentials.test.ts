@@ -7,9 +7,10 @@ import addFormats from 'ajv-formats';
 import { Chart, Testing } from 'cdk8s';
 import * as kplus from 'cdk8s-plus-28';
 import * as YAML from 'yaml';
+import type { McpGatewayProps } from '../src';
 import {
   CredentialInjection, CredentialStore, KeycloakDatabase, KeycloakRealm, McpGateway, McpGatewayExposure, McpGatewayImplementation, McpGatewayProps,
-  McpServer, McpServerProps, McpServerTransport, McpServerWorkload, McpTarget, OAuthProvider, StdioProcessPool, UserCredential,
+  McpServer, McpServerProps, McpServerSource, McpServerTransport, McpServerWorkload, McpTarget, OAuthProvider, StdioProcessPool, UserCredential,
 } from '../src';
 import { expectValidManifests } from './util/manifest-validation';
 
@@ -30,9 +31,10 @@ function github(chart: Chart): OAuthProvider {
 /** The article's GitHub server in its HTTP mode, which reads each request's `Authorization: Bearer <token>`. */
 function githubServer(chart: Chart, credential?: UserCredential, transport = McpServerTransport.streamableHttp({ path: '/' })): McpServer {
   return new McpServer(chart, 'github', {
-    image: 'ghcr.io/github/github-mcp-server:v1.10.1',
-    command: ['/server/github-mcp-server'],
-    args: ['http', '--port', '3000'],
+    source: McpServerSource.image('ghcr.io/github/github-mcp-server:v1.10.1', {
+      command: ['/server/github-mcp-server'],
+      args: ['http', '--port', '3000'],
+    }),
     transport,
     userCredential: credential ?? UserCredential.oauth2({ provider: github(chart) }),
   });
@@ -41,9 +43,7 @@ function githubServer(chart: Chart, credential?: UserCredential, transport = Mcp
 /** The article's GitHub server over stdio: the bridge starts each session's process with its user's token. */
 function stdioGithubServer(chart: Chart, id = 'github', props: Partial<McpServerProps> = {}, env = 'GITHUB_PERSONAL_ACCESS_TOKEN'): McpServer {
   return new McpServer(chart, id, {
-    image: 'ghcr.io/github/github-mcp-server:v1.10.1',
-    command: ['/server/github-mcp-server'],
-    args: ['stdio'],
+    source: McpServerSource.image('ghcr.io/github/github-mcp-server:v1.10.1', { command: ['/server/github-mcp-server'], args: ['stdio'] }),
     userCredential: UserCredential.oauth2({ provider: github(chart), inject: CredentialInjection.env(env) }),
     ...props,
   });
@@ -218,16 +218,21 @@ describe('rendering', () => {
       }),
     });
     new McpGateway(chart, 'gateway', {
-      credentialStore: CredentialStore.postgres({ url: secretValue(chart, 'Db', 'mcp-db', 'url'), table: 'user_tokens',
-        encryptionKey: encryptionKey(chart) }),
+      credentialStore: CredentialStore.postgres({
+        url: secretValue(chart, 'Db', 'mcp-db', 'url'),
+        table: 'user_tokens',
+        encryptionKey: encryptionKey(chart),
+      }),
       routes: [{ path: '/tickets/mcp', targets: [api] }],
     });
     const objects = Testing.synth(chart);
     const config = gatewayConfig(objects);
     expect(config.config.credentials.store).toEqual({ postgres: { url: { env: 'CREDENTIALS_DATABASE_URL' }, table: 'user_tokens' } });
     expect(config.config.credentials.providers.tickets.oauth2).not.toHaveProperty('scopes');
-    expect(config.binds[0].listeners[0].routes[0].backends[0].mcp.targets[0].credential).toEqual({ provider: 'tickets',
-      inject: { header: 'X-Api-Token', prefix: 'token ' } });
+    expect(config.binds[0].listeners[0].routes[0].backends[0].mcp.targets[0].credential).toEqual({
+      provider: 'tickets',
+      inject: { header: 'X-Api-Token', prefix: 'token ' },
+    });
     expect(gatewayEnv(objects).CREDENTIALS_DATABASE_URL).toEqual({ secretKeyRef: { name: 'mcp-db', key: 'url' } });
     expect(objectsOf(objects, 'Cluster')).toEqual([]);
   });
@@ -255,8 +260,13 @@ describe('rendering', () => {
     const provider = github(chart);
     const first = McpTarget.fromUrl('first', 'https://a.example.com/mcp', { userCredential: UserCredential.oauth2({ provider }) });
     const second = McpTarget.fromUrl('second', 'https://b.example.com/mcp', { userCredential: UserCredential.oauth2({ provider }) });
-    new McpGateway(chart, 'gateway', { credentialStore: CredentialStore.memory({ encryptionKey: encryptionKey(chart) }), routes: [{ path: '/mcp',
-      targets: [first, second] }] });
+    new McpGateway(chart, 'gateway', {
+      credentialStore: CredentialStore.memory({ encryptionKey: encryptionKey(chart) }),
+      routes: [{
+        path: '/mcp',
+        targets: [first, second],
+      }],
+    });
     expect(validationErrors(chart)).toEqual([]);
     expect(Object.keys(gatewayConfig(Testing.synth(chart)).config.credentials.providers)).toEqual(['github']);
   });
@@ -331,11 +341,18 @@ describe('token exchange with Keycloak', () => {
       hostname: 'https://auth.example.com',
       mcpAudiences: ['https://mcp.example.com/mcp'],
       bootstrapAdmin: { secret: kplus.Secret.fromSecretName(chart, 'Admin', 'keycloak-admin') },
-      database: KeycloakDatabase.postgres({ host: 'db', username: secretValue(chart, 'U', 'db', 'user'), password: secretValue(chart, 'P', 'db',
-        'pw') }),
+      database: KeycloakDatabase.postgres({
+        host: 'db',
+        username: secretValue(chart, 'U', 'db', 'user'),
+        password: secretValue(chart, 'P', 'db',
+          'pw'),
+      }),
       keycloakOperator: { keycloakName: 'keycloak' },
-      tokenExchange: { clientId: 'gateway', clientSecret: secretValue(chart, 'Exchange', 'mcp-token-exchange', 'secret'),
-        audiences: ['internal-api'] },
+      tokenExchange: {
+        clientId: 'gateway',
+        clientSecret: secretValue(chart, 'Exchange', 'mcp-token-exchange', 'secret'),
+        audiences: ['internal-api'],
+      },
     });
     const [realmImport] = objectsOf(Testing.synth(chart), 'KeycloakRealmImport');
     expect(realmImport.spec.placeholders.KEYCLOAK_REALM_TOKEN_EXCHANGE_SECRET).toEqual({ secret: { name: 'mcp-token-exchange', key: 'secret' } });
@@ -353,12 +370,14 @@ describe('validation', () => {
 
   test('the memory store with more than one replica is refused', () => {
     const chart = newChart();
-    const { gateway } = { gateway: new McpGateway(chart, 'gateway', {
-      replicas: 2,
-      sessionKey: kplus.EnvValue.fromSecretValue(secretValue(chart, 'Session', 'mcp-session', 'key')),
-      credentialStore: CredentialStore.memory({ encryptionKey: encryptionKey(chart) }),
-      routes: [{ path: '/github/mcp', targets: [githubServer(chart)] }],
-    }) };
+    const { gateway } = {
+      gateway: new McpGateway(chart, 'gateway', {
+        replicas: 2,
+        sessionKey: kplus.EnvValue.fromSecretValue(secretValue(chart, 'Session', 'mcp-session', 'key')),
+        credentialStore: CredentialStore.memory({ encryptionKey: encryptionKey(chart) }),
+        routes: [{ path: '/github/mcp', targets: [githubServer(chart)] }],
+      }),
+    };
     expect(gateway.node.validate()).toEqual([
       expect.stringContaining('credentialStore is CredentialStore.memory(), but the gateway may run more than one pod'),
     ]);
@@ -402,8 +421,13 @@ describe('validation', () => {
       expect.stringContaining('userCredential provider scopes has an empty scope or one with whitespace'),
       expect.stringContaining('userCredential inject header "Mcp-Session-Id" is set by the gateway or the MCP transport itself'),
     ]);
-    const { chart: storeChart, gateway } = gatewayChart({ credentialStore: CredentialStore.postgres({ url: noKey, table: 'Bad-Table',
-      encryptionKey: noKey }) });
+    const { chart: storeChart, gateway } = gatewayChart({
+      credentialStore: CredentialStore.postgres({
+        url: noKey,
+        table: 'Bad-Table',
+        encryptionKey: noKey,
+      }),
+    });
     expect(storeChart).toBeDefined();
     expect(gateway.node.validate()).toEqual([
       expect.stringMatching(/credentialStore encryptionKey names Secret "github-oauth-app" without a key\. Create the key once, `kubectl create/),
@@ -417,8 +441,10 @@ describe('validation', () => {
     const other = OAuthProvider.github({ clientId: 'Ov23liOther', clientSecret: secretValue(chart, 'Other', 'other-app', 'clientSecret') });
     const first = McpTarget.fromUrl('first', 'https://a.example.com/mcp', { userCredential: UserCredential.oauth2({ provider: github(chart) }) });
     const second = McpTarget.fromUrl('second', 'https://b.example.com/mcp', { userCredential: UserCredential.oauth2({ provider: other }) });
-    const gateway = new McpGateway(chart, 'gateway', { credentialStore: CredentialStore.memory({ encryptionKey: encryptionKey(chart) }),
-      routes: [{ path: '/mcp', targets: [first, second] }] });
+    const gateway = new McpGateway(chart, 'gateway', {
+      credentialStore: CredentialStore.memory({ encryptionKey: encryptionKey(chart) }),
+      routes: [{ path: '/mcp', targets: [first, second] }],
+    });
     expect(gateway.node.validate()).toEqual([
       expect.stringContaining('credential provider "github" is declared differently by route /mcp target first, route /mcp target second'),
     ]);
@@ -435,8 +461,10 @@ describe('validation', () => {
       McpTarget.fromUrl('a', 'http://a:8080/mcp', { userCredential: UserCredential.tokenExchange({ realm, audience: 'internal-api' }) }),
       McpTarget.fromUrl('b', 'http://b:8080/mcp', { userCredential: UserCredential.tokenExchange({ audience: 'other-api' }) }),
     ];
-    const gateway = new McpGateway(chart, 'gateway', { credentialStore: CredentialStore.memory({ encryptionKey: encryptionKey(chart) }),
-      routes: [{ path: '/mcp', targets }] });
+    const gateway = new McpGateway(chart, 'gateway', {
+      credentialStore: CredentialStore.memory({ encryptionKey: encryptionKey(chart) }),
+      routes: [{ path: '/mcp', targets }],
+    });
     expect(gateway.node.findAll().flatMap((c) => c.node.validate())).toEqual([
       expect.stringMatching(/target "a" userCredential realm test\/keycloak declares no tokenExchange client\. Set tokenExchange on the/),
       expect.stringContaining('target "b" userCredential clientId is empty'),

@@ -2,9 +2,10 @@
  * Several MCP servers behind one endpoint: an npm package, a Python package run with uvx, and an HTTP
  * server on the internet. Clients connect to `/mcp` and see every tool, prefixed with its server's name.
  */
-import { App, Chart, ChartProps } from 'cdk8s';
-import { Construct } from 'constructs';
-import { McpGateway, McpGatewayExposure, McpPrefixMode, McpServer, McpTarget } from '../../src';
+import type { ChartProps } from 'cdk8s';
+import { App, Chart } from 'cdk8s';
+import type { Construct } from 'constructs';
+import { McpGateway, McpGatewayExposure, McpPrefixMode, McpServer, McpServerSource, McpTarget } from '../../src';
 
 export class FederationChart extends Chart {
   public readonly gateway: McpGateway;
@@ -12,14 +13,11 @@ export class FederationChart extends Chart {
   constructor(scope: Construct, id: string, props: ChartProps = {}) {
     super(scope, id, { namespace: 'mcp', ...props });
 
-    const everything = McpServer.fromNpmPackage(this, 'everything', {
-      package: '@modelcontextprotocol/server-everything',
-      version: '2026.8.31',
+    const everything = new McpServer(this, 'everything', {
+      source: McpServerSource.npmPackage('@modelcontextprotocol/server-everything', { version: '2026.8.31' }),
     });
-    const time = McpServer.fromUvxPackage(this, 'time', {
-      package: 'mcp-server-time',
-      version: '2026.10.19',
-      args: ['--local-timezone', 'UTC'],
+    const time = new McpServer(this, 'time', {
+      source: McpServerSource.pypiPackage('mcp-server-time', { version: '2026.10.19', args: ['--local-timezone', 'UTC'] }),
     });
     const deepwiki = McpTarget.fromUrl('deepwiki', 'https://mcp.deepwiki.com/mcp');
 

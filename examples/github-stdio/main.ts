@@ -5,10 +5,11 @@
  *
  * Before applying: `kubectl -n mcp create secret generic github-token --from-literal=token=<PAT>`.
  */
-import { App, Chart, ChartProps } from 'cdk8s';
+import type { ChartProps } from 'cdk8s';
+import { App, Chart } from 'cdk8s';
 import * as kplus from 'cdk8s-plus-28';
-import { Construct } from 'constructs';
-import { McpGateway, McpGatewayExposure, McpServer } from '../../src';
+import type { Construct } from 'constructs';
+import { McpGateway, McpGatewayExposure, McpServer, McpServerSource } from '../../src';
 
 /** Release of github/github-mcp-server (a Go binary in a distroless image without Node or libstdc++). */
 const GITHUB_MCP_SERVER_IMAGE = 'ghcr.io/github/github-mcp-server:v0.20.1';
@@ -21,9 +22,7 @@ export class GithubStdioChart extends Chart {
 
     const token = kplus.Secret.fromSecretName(this, 'GithubToken', 'github-token');
     const github = new McpServer(this, 'github', {
-      image: GITHUB_MCP_SERVER_IMAGE,
-      command: ['/server/github-mcp-server'],
-      args: ['stdio'],
+      source: McpServerSource.image(GITHUB_MCP_SERVER_IMAGE, { command: ['/server/github-mcp-server'], args: ['stdio'] }),
       env: {
         GITHUB_PERSONAL_ACCESS_TOKEN: kplus.EnvValue.fromSecretValue({ secret: token, key: 'token' }),
       },

@@ -4,9 +4,10 @@
  * Reach it with `kubectl -n mcp port-forward svc/<gateway service> 8080` and point an MCP client at
  * `http://localhost:8080/mcp`.
  */
-import { App, Chart, ChartProps } from 'cdk8s';
-import { Construct } from 'constructs';
-import { McpGateway, McpServer } from '../../src';
+import type { ChartProps } from 'cdk8s';
+import { App, Chart } from 'cdk8s';
+import type { Construct } from 'constructs';
+import { McpGateway, McpServer, McpServerSource } from '../../src';
 
 export class LocalEverythingChart extends Chart {
   public readonly gateway: McpGateway;
@@ -14,9 +15,8 @@ export class LocalEverythingChart extends Chart {
   constructor(scope: Construct, id: string, props: ChartProps = {}) {
     super(scope, id, { namespace: 'mcp', ...props });
 
-    const everything = McpServer.fromNpmPackage(this, 'everything', {
-      package: '@modelcontextprotocol/server-everything',
-      version: '2026.8.31',
+    const everything = new McpServer(this, 'everything', {
+      source: McpServerSource.npmPackage('@modelcontextprotocol/server-everything', { version: '2026.8.31' }),
     });
 
     this.gateway = new McpGateway(this, 'gateway', {

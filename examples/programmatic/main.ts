@@ -7,9 +7,10 @@
  *
  * In an app of your own, import from 'cdk8s-mcp' instead of '../../src'.
  */
-import { App, Chart, ChartProps } from 'cdk8s';
-import { Construct } from 'constructs';
-import { McpGateway, McpServer } from '../../src';
+import type { ChartProps } from 'cdk8s';
+import { App, Chart } from 'cdk8s';
+import type { Construct } from 'constructs';
+import { McpGateway, McpServer, McpServerSource } from '../../src';
 
 /** What a caller chooses; everything else keeps the constructs' defaults. */
 export interface McpStackProps extends ChartProps {
@@ -25,9 +26,8 @@ export class McpStack extends Chart {
 
   constructor(scope: Construct, id: string, props: McpStackProps = {}) {
     super(scope, id, { namespace: 'mcp', ...props });
-    const everything = McpServer.fromNpmPackage(this, 'everything', {
-      package: '@modelcontextprotocol/server-everything',
-      version: props.everythingVersion ?? '2026.8.31',
+    const everything = new McpServer(this, 'everything', {
+      source: McpServerSource.npmPackage('@modelcontextprotocol/server-everything', { version: props.everythingVersion ?? '2026.8.31' }),
     });
     this.gateway = new McpGateway(this, 'gateway', {
       routes: [{ path: props.path ?? '/mcp', targets: [everything] }],

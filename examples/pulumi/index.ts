@@ -10,16 +10,15 @@
 import * as k8s from '@pulumi/kubernetes';
 import * as pulumi from '@pulumi/pulumi';
 import { App, Chart } from 'cdk8s';
-import { McpGateway, McpServer } from '../../src';
+import { McpGateway, McpServer, McpServerSource } from '../../src';
 
 const config = new pulumi.Config();
 const namespaceName = config.get('namespace') ?? 'mcp';
 
 const app = new App();
 const chart = new Chart(app, 'mcp', { namespace: namespaceName });
-const everything = McpServer.fromNpmPackage(chart, 'everything', {
-  package: '@modelcontextprotocol/server-everything',
-  version: config.get('everythingVersion') ?? '2026.8.31',
+const everything = new McpServer(chart, 'everything', {
+  source: McpServerSource.npmPackage('@modelcontextprotocol/server-everything', { version: config.get('everythingVersion') ?? '2026.8.31' }),
 });
 const gateway = new McpGateway(chart, 'gateway', {
   routes: [{ path: '/mcp', targets: [everything] }],

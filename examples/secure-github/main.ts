@@ -24,12 +24,13 @@
  *   kubectl -n mcp create secret generic mcp-credentials-key --from-literal=key=$(openssl rand -hex 32)
  * and register the GitHub OAuth app with the callback URL http://mcp.<ingress-ip>.nip.io/connect/github/callback.
  */
-import { App, Chart, ChartProps } from 'cdk8s';
+import type { ChartProps } from 'cdk8s';
+import { App, Chart } from 'cdk8s';
 import * as kplus from 'cdk8s-plus-28';
-import { Construct } from 'constructs';
+import type { Construct } from 'constructs';
 import {
   AuthorizationRule, CredentialStore, KeycloakDatabase, KeycloakExposure, KeycloakRealm, McpAuthPolicy, McpGateway, McpGatewayExposure, McpServer,
-  McpServerTransport, OAuthProvider, UserCredential,
+  McpServerSource, McpServerTransport, OAuthProvider, UserCredential,
 } from '../../src';
 
 /** Release of github/github-mcp-server (a Go binary in a distroless image without Node or libstdc++). */
@@ -77,7 +78,14 @@ export class SecureGithubChart extends Chart {
       exposure: KeycloakExposure.ingress({ controllerNamespace: 'ingress-nginx' }),
       roles: [{ name: 'admin', description: 'May delete repositories through MCP' }],
       users: [
-        { username: 'admin', password: { secret: passwords, key: 'admin' }, email: 'admin@example.com', firstName: 'Ada', lastName: 'Admin', realmRoles: ['admin'] },
+        {
+          username: 'admin',
+          password: { secret: passwords, key: 'admin' },
+          email: 'admin@example.com',
+          firstName: 'Ada',
+          lastName: 'Admin',
+          realmRoles: ['admin'],
+        },
         { username: 'alice', password: { secret: passwords, key: 'alice' }, email: 'alice@example.com', firstName: 'Alice', lastName: 'Example' },
       ],
     });
@@ -105,9 +113,7 @@ export class SecureGithubChart extends Chart {
   private sharedTokenGithubServer(): McpServer {
     const token = kplus.Secret.fromSecretName(this, 'GithubToken', 'github-token');
     return new McpServer(this, 'github', {
-      image: GITHUB_MCP_SERVER_IMAGE,
-      command: ['/server/github-mcp-server'],
-      args: ['stdio'],
+      source: McpServerSource.image(GITHUB_MCP_SERVER_IMAGE, { command: ['/server/github-mcp-server'], args: ['stdio'] }),
       env: {
         GITHUB_PERSONAL_ACCESS_TOKEN: kplus.EnvValue.fromSecretValue({ secret: token, key: 'token' }),
       },
@@ -117,9 +123,7 @@ export class SecureGithubChart extends Chart {
   /** The same server in its HTTP mode, to which the gateway sends each user's own GitHub token. */
   private perUserGithubServer(clientId: string): McpServer {
     return new McpServer(this, 'github', {
-      image: GITHUB_MCP_SERVER_HTTP_IMAGE,
-      command: ['/server/github-mcp-server'],
-      args: ['http', '--port', '3000'],
+      source: McpServerSource.image(GITHUB_MCP_SERVER_HTTP_IMAGE, { command: ['/server/github-mcp-server'], args: ['http', '--port', '3000'] }),
       transport: McpServerTransport.streamableHttp({ path: '/' }),
       userCredential: UserCredential.oauth2({
         provider: OAuthProvider.github({

@@ -276,7 +276,9 @@ function newServer() {
     if (uri === 'test://watched-resource') return { contents: [{ uri, mimeType: 'text/plain', text: 'Watched resource content.' }] };
     const m = /^test:\/\/template\/([^/]+)\/data$/.exec(uri);
     if (m) {
-      return { contents: [{ uri, mimeType: 'application/json', text: JSON.stringify({ id: m[1], templateTest: true, data: `Data for ID: ${m[1]}` }) }] };
+      return {
+        contents: [{ uri, mimeType: 'application/json', text: JSON.stringify({ id: m[1], templateTest: true, data: `Data for ID: ${m[1]}` }) }],
+      };
     }
     throw new types.McpError(types.ErrorCode.InvalidParams, `Resource not found: ${uri}`);
   });
@@ -317,7 +319,10 @@ function newServer() {
       case 'test_prompt_with_embedded_resource':
         return {
           messages: [
-            { role: 'user', content: { type: 'resource', resource: { uri: a.resourceUri, mimeType: 'text/plain', text: 'Embedded resource content for testing.' } } },
+            {
+              role: 'user',
+              content: { type: 'resource', resource: { uri: a.resourceUri, mimeType: 'text/plain', text: 'Embedded resource content for testing.' } },
+            },
             { role: 'user', content: text('Please process the embedded resource above.') },
           ],
         };

@@ -31,7 +31,12 @@ export const DEFAULT_OUT = join(RUNTIME, '.sea', 'mcp-gateway');
  */
 const IMPORT_META_SHIM = 'var __sea_import_meta_url = require("node:url").pathToFileURL(__filename).href;';
 
-export async function buildSea({ entry = DEFAULT_ENTRY, out = DEFAULT_OUT, node = process.execPath, log = (m) => process.stderr.write(`${m}\n`) } = {}) {
+export async function buildSea({
+  entry = DEFAULT_ENTRY,
+  out = DEFAULT_OUT,
+  node = process.execPath,
+  log = (m) => process.stderr.write(`${m}\n`),
+} = {}) {
   if (!existsSync(entry)) throw new Error(`${entry} does not exist: compile first (\`npx tsc --build\`)`);
   if (!existsSync(node)) throw new Error(`${node} does not exist (the Node binary to embed)`);
   const arch = elfArch(node);

@@ -30,12 +30,24 @@ export function ensureConformanceNext() {
     mkdirSync(CONFORMANCE_NEXT_PREFIX, { recursive: true });
     execFileSync(
       'npm',
-      ['install', '--prefix', CONFORMANCE_NEXT_PREFIX, '--no-save', '--no-audit', '--no-fund', '--no-package-lock', '--ignore-scripts', `@modelcontextprotocol/conformance@${CONFORMANCE_NEXT_VERSION}`],
+      [
+        'install',
+        '--prefix',
+        CONFORMANCE_NEXT_PREFIX,
+        '--no-save',
+        '--no-audit',
+        '--no-fund',
+        '--no-package-lock',
+        '--ignore-scripts',
+        `@modelcontextprotocol/conformance@${CONFORMANCE_NEXT_VERSION}`,
+      ],
       // npm's own output goes to stderr: callers read the CLI's path from stdout.
       { stdio: ['ignore', 2, 2], timeout: 300_000 },
     );
   }
-  if (installedVersion() !== CONFORMANCE_NEXT_VERSION) throw new Error(`could not install @modelcontextprotocol/conformance@${CONFORMANCE_NEXT_VERSION} into ${CONFORMANCE_NEXT_PREFIX}`);
+  if (installedVersion() !== CONFORMANCE_NEXT_VERSION) {
+    throw new Error(`could not install @modelcontextprotocol/conformance@${CONFORMANCE_NEXT_VERSION} into ${CONFORMANCE_NEXT_PREFIX}`);
+  }
   return CONFORMANCE_NEXT_CLI;
 }
 

@@ -79,7 +79,17 @@ export function ensureNode(major, arch = process.arch, { log = (m) => process.st
     // --force lets npm install the build for another architecture than this machine's (its `cpu` field).
     execFileSync(
       'npm',
-      ['install', '--prefix', prefix, '--no-save', '--no-audit', '--no-fund', '--no-package-lock', ...(arch === process.arch ? [] : ['--force']), pkg],
+      [
+        'install',
+        '--prefix',
+        prefix,
+        '--no-save',
+        '--no-audit',
+        '--no-fund',
+        '--no-package-lock',
+        ...(arch === process.arch ? [] : ['--force']),
+        pkg,
+      ],
       // npm's own output goes to stderr: callers read the binary's path from stdout.
       { stdio: ['ignore', 2, 2], timeout: 300_000 },
     );

@@ -3,14 +3,15 @@ import { readFileSync } from 'node:fs';
 import { basename } from 'node:path';
 import { parseArgs } from 'node:util';
 import { copySelf } from './bridge/copy-self.js';
+import { parseDuration } from './config/duration.js';
 import { ConfigError } from './config/errors.js';
 import { ConfigLoader } from './config/load.js';
 import type { ResolvedConfig } from './config/model.js';
-import { parseDuration } from './config/duration.js';
 import type { GatewayConfig, RouteMatch, StdioTargetPool } from './config/types.js';
 import { ConfigWatcher } from './config/watch.js';
 import type { ForwardedCredential } from './federation/session.js';
-import { DEV_USAGE, DevUsageError, describeDevError, parseDevArgs, runDev } from './dev/command.js';
+import type { DevUsageError } from './dev/command.js';
+import { DEV_USAGE, describeDevError, parseDevArgs, runDev } from './dev/command.js';
 import { Gateway } from './gateway.js';
 import { BatchingSink } from './telemetry/log-sink.js';
 import { StructuredLogger } from './telemetry/logger.js';
@@ -85,22 +86,22 @@ function parseCommandLine(argv: readonly string[]): Command {
       strict: true,
       allowPositionals: false,
       options: {
-        config: { type: 'string' },
-        port: { type: 'string' },
-        host: { type: 'string' },
+        'config': { type: 'string' },
+        'port': { type: 'string' },
+        'host': { type: 'string' },
         'allowed-hosts': { type: 'string' },
-        path: { type: 'string' },
-        pool: { type: 'string' },
+        'path': { type: 'string' },
+        'pool': { type: 'string' },
         'pool-idle-timeout': { type: 'string' },
         'pool-max': { type: 'string' },
         'pool-reuse': { type: 'boolean' },
-        shared: { type: 'boolean' },
+        'shared': { type: 'boolean' },
         'credential-env': { type: 'string' },
         'credential-header': { type: 'string' },
         'credential-optional': { type: 'boolean' },
         'copy-self': { type: 'string' },
-        help: { type: 'boolean', short: 'h' },
-        version: { type: 'boolean' },
+        'help': { type: 'boolean', short: 'h' },
+        'version': { type: 'boolean' },
       },
     }));
   } catch (error) {
@@ -116,7 +117,9 @@ function parseCommandLine(argv: readonly string[]): Command {
     .split(',')
     .map((name) => name.trim())
     .filter((name) => name !== '');
-  if (allowedHosts.some((name) => /[\s/:@]/.test(name))) throw new UsageError(`--allowed-hosts takes host names without port or scheme, got "${values['allowed-hosts']}"`);
+  if (allowedHosts.some((name) => /[\s/:@]/.test(name))) {
+    throw new UsageError(`--allowed-hosts takes host names without port or scheme, got "${values['allowed-hosts']}"`);
+  }
   if (values.config !== undefined) {
     if (values.port !== undefined || values.path !== undefined || command.length > 0) {
       throw new UsageError('--config cannot be combined with --port, --path or a command');
@@ -127,7 +130,9 @@ function parseCommandLine(argv: readonly string[]): Command {
     // Pool options first, so every mistake in them is reported even when --port is wrong too.
     const forwardedCredential = bridgeCredential(values);
     const pool = forwardedCredential ? { size: 0 } : bridgePool(values);
-    if (!/^[0-9]+$/.test(values.port) || Number(values.port) > 65535) throw new UsageError(`--port must be a number from 0 to 65535, got "${values.port}"`);
+    if (!/^[0-9]+$/.test(values.port) || Number(values.port) > 65535) {
+      throw new UsageError(`--port must be a number from 0 to 65535, got "${values.port}"`);
+    }
     if (command.length === 0) throw new UsageError('the stdio server command is missing: mcp-gateway --port P -- CMD [ARGS...]');
     const path = values.path;
     if (path !== undefined && !path.startsWith('/')) throw new UsageError(`--path must start with "/", got "${path}"`);
@@ -213,18 +218,32 @@ const BRIDGE_POOL_SIZE = 1;
  */
 const BRIDGE_MAX_PROCESSES = 64;
 
-function bridgePool(values: { pool?: string; 'pool-idle-timeout'?: string; 'pool-max'?: string; 'pool-reuse'?: boolean; shared?: boolean }): StdioTargetPool {
+function bridgePool(values: {
+  'pool'?: string;
+  'pool-idle-timeout'?: string;
+  'pool-max'?: string;
+  'pool-reuse'?: boolean;
+  'shared'?: boolean;
+}): StdioTargetPool {
   const count = (flag: string, text: string | undefined, min: number): number | undefined => {
     if (text === undefined) return undefined;
-    if (!/^[0-9]+$/.test(text) || Number(text) < min || Number(text) > 1024) throw new UsageError(`${flag} must be a number from ${min} to 1024, got "${text}"`);
+    if (!/^[0-9]+$/.test(text) || Number(text) < min || Number(text) > 1024) {
+      throw new UsageError(`${flag} must be a number from ${min} to 1024, got "${text}"`);
+    }
     return Number(text);
   };
   const size = count('--pool', values.pool, 0);
   const maxProcesses = count('--pool-max', values['pool-max'], 1);
   const idleTimeout = values['pool-idle-timeout'];
-  if (idleTimeout !== undefined && !parseDuration(idleTimeout)) throw new UsageError(`--pool-idle-timeout must be a duration such as 30s or 10m, got "${idleTimeout}"`);
-  if (values.shared && (size !== undefined || values['pool-reuse'])) throw new UsageError('--shared excludes --pool and --pool-reuse: one process serves every session');
-  if (size !== undefined && maxProcesses !== undefined && size > maxProcesses) throw new UsageError(`--pool ${size} does not fit under --pool-max ${maxProcesses}`);
+  if (idleTimeout !== undefined && !parseDuration(idleTimeout)) {
+    throw new UsageError(`--pool-idle-timeout must be a duration such as 30s or 10m, got "${idleTimeout}"`);
+  }
+  if (values.shared && (size !== undefined || values['pool-reuse'])) {
+    throw new UsageError('--shared excludes --pool and --pool-reuse: one process serves every session');
+  }
+  if (size !== undefined && maxProcesses !== undefined && size > maxProcesses) {
+    throw new UsageError(`--pool ${size} does not fit under --pool-max ${maxProcesses}`);
+  }
   return {
     size: size ?? Math.min(BRIDGE_POOL_SIZE, maxProcesses ?? BRIDGE_POOL_SIZE),
     ...(idleTimeout !== undefined ? { idleTimeout } : {}),
@@ -253,7 +272,15 @@ function bridgeConfig(port: number, path: string | undefined, command: readonly 
                 name: 'bridge',
                 matches: bridgeMatches(path),
                 // Warm-up: the first start (npx/uvx downloading the package) happens before /readyz says 200.
-                backends: [{ mcp: { name, stdio: { warmup: true, maxProcesses: BRIDGE_MAX_PROCESSES, maxProcessesPerSubject: BRIDGE_MAX_PROCESSES }, targets: [{ name, stdio: { cmd: command[0], args: command.slice(1), pool } }] } }],
+                backends: [
+                  {
+                    mcp: {
+                      name,
+                      stdio: { warmup: true, maxProcesses: BRIDGE_MAX_PROCESSES, maxProcessesPerSubject: BRIDGE_MAX_PROCESSES },
+                      targets: [{ name, stdio: { cmd: command[0], args: command.slice(1), pool } }],
+                    },
+                  },
+                ],
               },
             ],
           },
@@ -271,7 +298,9 @@ async function run(command: Exclude<Command, { kind: 'help' | 'version' | 'copyS
     config = await loader.loadFile(command.file);
     initialText = readFileSync(command.file, 'utf8');
   } else {
-    config = await loader.loadObject(bridgeConfig(command.port, command.path, command.command, command.pool), 'command line', process.env, { generated: true });
+    config = await loader.loadObject(bridgeConfig(command.port, command.path, command.command, command.pool), 'command line', process.env, {
+      generated: true,
+    });
   }
   const logger = new StructuredLogger(config.settings.logLevel, config.settings.logFormat, new BatchingSink());
   const forwardedCredential = command.kind === 'bridge' ? command.forwardedCredential : undefined;
@@ -282,31 +311,33 @@ async function run(command: Exclude<Command, { kind: 'help' | 'version' | 'copyS
   const watcher =
     command.kind === 'config'
       ? new ConfigWatcher(
-          command.file,
-          initialText,
-          (text) => {
-            // One reload at a time, in the order the changes happened.
-            reloading = reloading
-              .then(() => loader.loadText(text, command.file))
-              .then((next) => gateway.reload(next))
-              .then(
-                () => {
-                  gateway.recordReload('applied');
-                  logger.info('configuration reloaded', { source: command.file });
-                },
-                (error: Error) => {
-                  gateway.recordReload('rejected');
-                  logger.error('configuration change rejected; the previous configuration keeps serving', { error: error.message });
-                },
-              );
-          },
-          (error) => logger.warn('cannot watch the configuration file', { error: error.message }),
-        )
+        command.file,
+        initialText,
+        (text) => {
+          // One reload at a time, in the order the changes happened.
+          reloading = reloading
+            .then(() => loader.loadText(text, command.file))
+            .then((next) => gateway.reload(next))
+            .then(
+              () => {
+                gateway.recordReload('applied');
+                logger.info('configuration reloaded', { source: command.file });
+              },
+              (error: Error) => {
+                gateway.recordReload('rejected');
+                logger.error('configuration change rejected; the previous configuration keeps serving', { error: error.message });
+              },
+            );
+        },
+        (error) => logger.warn('cannot watch the configuration file', { error: error.message }),
+      )
       : undefined;
 
   // One bad request or upstream must never take the whole gateway down.
   process.on('uncaughtException', (error) => logger.error('uncaught exception', { error: error.stack ?? error.message }));
-  process.on('unhandledRejection', (reason) => logger.error('unhandled rejection', { error: reason instanceof Error ? reason.stack : String(reason) }));
+  process.on('unhandledRejection', (reason) =>
+    logger.error('unhandled rejection', { error: reason instanceof Error ? reason.stack : String(reason) }),
+  );
 
   let stopping = false;
   const stop = (signal: string): void => {
@@ -371,7 +402,10 @@ function main(argv: readonly string[]): void {
     case 'copySelf':
       try {
         const copied = copySelf(command.path);
-        process.stderr.write(`mcp-gateway: copied the bridge and ${copied.libraries.length} libraries to ${copied.dir} (${(copied.bytes / 2 ** 20).toFixed(1)} MiB); run it as ${copied.invocation.join(' ')}\n`);
+        process.stderr.write(
+          `mcp-gateway: copied the bridge and ${copied.libraries.length} libraries to ${copied.dir} (${(copied.bytes / 2 ** 20).toFixed(1)} MiB); `
+            + `run it as ${copied.invocation.join(' ')}\n`,
+        );
       } catch (error) {
         process.stderr.write(`mcp-gateway: --copy-self ${command.path}: ${(error as Error).message}\n`);
         process.exit(1);

@@ -1,16 +1,16 @@
+import type { IncomingMessage, ServerResponse } from 'node:http';
 import { AdminServer, type AdminEndpoints } from './admin/server.js';
 import { adminStatus, type AdminStatus } from './admin/status.js';
-import type { IncomingMessage, ServerResponse } from 'node:http';
 import type { RouteAuthenticator } from './auth/index.js';
 import { IssuerChannel } from './auth/issuer-channel.js';
 import type { ListenAddress, ResolvedConfig, ResolvedRoute } from './config/model.js';
 import { CredentialBroker } from './credentials/broker.js';
 import { ConnectEndpoint } from './credentials/connect-endpoint.js';
 import type { UserRef } from './credentials/store.js';
-import type { BackendContext, ForwardedCredential, McpSession } from './federation/session.js';
 import { UpstreamBridge } from './federation/bridge.js';
-import { BindServer } from './http/server.js';
+import type { BackendContext, ForwardedCredential, McpSession } from './federation/session.js';
 import { compileMatcher, endpointPathOf, type CompiledListener, type CompiledRoute } from './http/routes.js';
+import { BindServer } from './http/server.js';
 import { Admission, RateLimiter } from './session/limits.js';
 import { SessionStore } from './session/store.js';
 import { SessionCodec } from './session/token.js';
@@ -29,7 +29,12 @@ export interface GatewayStatus {
   readonly configSource: string;
   readonly ports: readonly number[];
   readonly sessions: number;
-  readonly routes: ReadonlyArray<{ readonly id: string; readonly name: string; readonly targets: readonly string[]; readonly stdioProcesses: number }>;
+  readonly routes: ReadonlyArray<{
+    readonly id: string;
+    readonly name: string;
+    readonly targets: readonly string[];
+    readonly stdioProcesses: number;
+  }>;
 }
 
 export interface GatewayOptions {
@@ -149,7 +154,8 @@ export class Gateway {
     this.codec = new SessionCodec(this.sessionKey);
     if (!initial.settings.sessionKey) {
       this.logger.warn(
-        'no session key configured (config.session.key or SESSION_KEY): using a random key, so sessions will not survive a restart or move between replicas',
+        'no session key configured (config.session.key or SESSION_KEY): using a random key, so sessions will not survive a restart or move '
+          + 'between replicas',
       );
     }
     this.table = this.compile(initial);
@@ -469,8 +475,8 @@ export class Gateway {
   private compileRoute(config: ResolvedConfig, route: ResolvedRoute, authenticators: RouteAuthenticator[]): CompiledRoute {
     const authenticator = route.authentication
       ? this.modules.auth!.RouteAuthenticator.create(route.authentication, `${route.configPath}.policies.mcpAuthentication`, {
-          onRejected: (reason, req, status) => this.telemetry.authFailure?.(route.name, reason, req.method ?? '', status),
-        })
+        onRejected: (reason, req, status) => this.telemetry.authFailure?.(route.name, reason, req.method ?? '', status),
+      })
       : undefined;
     if (authenticator) authenticators.push(authenticator);
     const compiledRules = route.authorization
@@ -479,9 +485,13 @@ export class Gateway {
     // Without rules nothing is filtered, and the request path skips authorization entirely.
     const authorizer = compiledRules && !compiledRules.allowsEverything ? compiledRules : undefined;
     let pool = this.pools.get(route.id);
-    if (pool) pool.update(route.backend.stdio);
-    else {
-      pool = new StdioPool(route.backend.stdio, route.backend.name, this.logger, this.telemetry, route.name, { name: 'mcp-gateway', version: GATEWAY_VERSION });
+    if (pool) {
+      pool.update(route.backend.stdio);
+    } else {
+      pool = new StdioPool(route.backend.stdio, route.backend.name, this.logger, this.telemetry, route.name, {
+        name: 'mcp-gateway',
+        version: GATEWAY_VERSION,
+      });
       this.pools.set(route.id, pool);
     }
     const logger = this.logger.child({ route: route.name });

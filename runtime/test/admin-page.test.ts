@@ -33,11 +33,11 @@ describeIf([file(CHROMIUM, 'chromium', true)])('admin page', () => {
   beforeAll(async () => {
     upstream = await startStreamableServer('web');
     const dir = mkdtempSync(join(tmpdir(), 'gw-admin-'));
-    const file = join(dir, 'config.yaml');
+    const configFile = join(dir, 'config.yaml');
     const webUrl = new URL(upstream.url);
     webUrl.searchParams.set('api_key', SECRETS.urlQuery);
     writeFileSync(
-      file,
+      configFile,
       `config:
   session: { key: ${SECRETS.sessionKey} }
   statsAddr: 127.0.0.1:0
@@ -63,7 +63,7 @@ binds:
               requestHeaderModifier: { set: [ { name: x-api-key, value: ${SECRETS.header} } ] }
 `,
     );
-    gateway = await GatewayProcess.serving(file);
+    gateway = await GatewayProcess.serving(configFile);
     await gateway.waitFor(() => gateway.logs.some((line) => line.msg === 'admin page listening'), 'admin page listening');
     userDataDir = join(dir, 'chromium-profile');
     // A fresh profile per run; playwright passes it as --user-data-dir.
@@ -102,7 +102,9 @@ binds:
     expect(response?.status()).toBe(200);
     const calls = page.locator('#calls tbody');
     await calls.getByText('echo', { exact: true }).waitFor();
-    await expect(calls.locator('tr').filter({ hasText: 'tools/call' }).filter({ hasText: 'everything' }).first().textContent()).resolves.toContain('ok');
+    await expect(calls.locator('tr').filter({ hasText: 'tools/call' }).filter({ hasText: 'everything' }).first().textContent()).resolves.toContain(
+      'ok',
+    );
     const targets = page.locator('#targets tbody');
     const everythingRow = targets.locator('tr').filter({ hasText: 'everything' });
     await expect(everythingRow.textContent()).resolves.toMatch(/stdio.*connected/);

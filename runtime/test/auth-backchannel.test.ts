@@ -88,10 +88,10 @@ function toolsCall(sessionId: string, token: string, name: string): Promise<Resp
     method: 'POST',
     headers: {
       'content-type': 'application/json',
-      accept: 'application/json, text/event-stream',
+      'accept': 'application/json, text/event-stream',
       'mcp-session-id': sessionId,
       'mcp-protocol-version': '2025-11-25',
-      authorization: `Bearer ${token}`,
+      'authorization': `Bearer ${token}`,
     },
     body: JSON.stringify({ jsonrpc: '2.0', id: 7, method: 'tools/call', params: { name, arguments: {} } }),
   });
@@ -131,11 +131,20 @@ describe('back-channel', () => {
   });
 
   test('client registration goes over the back-channel, answered with CORS, both on the gateway path and on Keycloak’s own', async () => {
-    for (const path of [`/.well-known/oauth-authorization-server${ROUTE_PATH}/client-registration`, '/realms/mcp/clients-registrations/openid-connect']) {
+    for (const path of [
+      `/.well-known/oauth-authorization-server${ROUTE_PATH}/client-registration`,
+      '/realms/mcp/clients-registrations/openid-connect',
+    ]) {
       const response = await fetch(`${base}${path}`, {
         method: 'POST',
-        headers: { 'content-type': 'application/json', origin: 'http://inspector.test' },
-        body: JSON.stringify({ client_name: 'backchannel', redirect_uris: ['http://127.0.0.1:33418/callback'], token_endpoint_auth_method: 'none', grant_types: ['authorization_code'], response_types: ['code'] }),
+        headers: { 'content-type': 'application/json', 'origin': 'http://inspector.test' },
+        body: JSON.stringify({
+          client_name: 'backchannel',
+          redirect_uris: ['http://127.0.0.1:33418/callback'],
+          token_endpoint_auth_method: 'none',
+          grant_types: ['authorization_code'],
+          response_types: ['code'],
+        }),
       });
       expect(response.status).toBe(201);
       expect(response.headers.get('access-control-allow-origin')).toBe('*');
@@ -151,7 +160,7 @@ describe('what a token must carry', () => {
     const foreign = await idp.clientCredentialsToken(otherEndpoint, 'mcp:tools');
     const response = await fetch(endpoint, {
       method: 'POST',
-      headers: { 'content-type': 'application/json', accept: 'application/json, text/event-stream', authorization: `Bearer ${foreign}` },
+      headers: { 'content-type': 'application/json', 'accept': 'application/json, text/event-stream', 'authorization': `Bearer ${foreign}` },
       body: JSON.stringify({ jsonrpc: '2.0', id: 1, method: 'ping' }),
     });
     expect(response.status).toBe(401);
@@ -167,7 +176,8 @@ describe('what a token must carry', () => {
       const refused = await toolsCall(transport.sessionId!, token, 'delete_repository');
       expect(refused.status).toBe(403);
       expect(refused.headers.get('www-authenticate')).toBe(
-        `Bearer resource_metadata="${base}/.well-known/oauth-protected-resource${ROUTE_PATH}", scope="mcp:tools repo:delete", error="insufficient_scope", error_description="token lacks scope repo:delete"`,
+        `Bearer resource_metadata="${base}/.well-known/oauth-protected-resource${ROUTE_PATH}", scope="mcp:tools repo:delete", `
+          + 'error="insufficient_scope", error_description="token lacks scope repo:delete"',
       );
       expect(await refused.json()).toEqual({ error: 'insufficient_scope', error_description: 'token lacks scope repo:delete' });
     } finally {

@@ -57,7 +57,9 @@ describe('MCP OAuth through the gateway (Keycloak-style realm)', () => {
                     { path: { exact: `/.well-known/oauth-authorization-server${ROUTE_PATH}` } },
                     { path: { exact: `/.well-known/oauth-authorization-server${ROUTE_PATH}/client-registration` } },
                   ],
-                  backends: [{ mcp: { prefixMode: 'conditional', targets: [{ name: 'github', stdio: { cmd: process.execPath, args: [serverScript] } }] } }],
+                  backends: [
+                    { mcp: { prefixMode: 'conditional', targets: [{ name: 'github', stdio: { cmd: process.execPath, args: [serverScript] } }] } },
+                  ],
                   policies: {
                     cors: { allowOrigins: ['*'], allowHeaders: ['*'] },
                     mcpAuthentication: {
@@ -170,9 +172,18 @@ describe('MCP OAuth through the gateway (Keycloak-style realm)', () => {
   });
 
   test('without a token, or with a token from another realm, the gateway answers 401 with the challenge', async () => {
-    const initialize = { jsonrpc: '2.0', id: 1, method: 'initialize', params: { protocolVersion: '2025-06-18', capabilities: {}, clientInfo: { name: 'raw', version: '1' } } };
+    const initialize = {
+      jsonrpc: '2.0',
+      id: 1,
+      method: 'initialize',
+      params: { protocolVersion: '2025-06-18', capabilities: {}, clientInfo: { name: 'raw', version: '1' } },
+    };
     const post = (headers: Record<string, string>) =>
-      fetch(endpoint, { method: 'POST', headers: { 'content-type': 'application/json', accept: 'application/json, text/event-stream', ...headers }, body: JSON.stringify(initialize) });
+      fetch(endpoint, {
+        method: 'POST',
+        headers: { 'content-type': 'application/json', 'accept': 'application/json, text/event-stream', ...headers },
+        body: JSON.stringify(initialize),
+      });
     const anonymous = await post({});
     expect(anonymous.status).toBe(401);
     expect(anonymous.headers.get('www-authenticate')).toBe(

@@ -1,8 +1,8 @@
 import { discoverAuthorizationServerMetadata, discoverOAuthProtectedResourceMetadata } from '@modelcontextprotocol/sdk/client/auth.js';
+import { startProtectedRoute, type ProtectedRoute } from './support/oidc-provider-protected-route.js';
+import { TestOpenIdProvider } from './support/oidc-provider.js';
 import { identityProvider } from '../src/auth/provider.js';
 import type { McpAuthentication } from '../src/config/types.js';
-import { TestOpenIdProvider } from './support/oidc-provider.js';
-import { startProtectedRoute, type ProtectedRoute } from './support/oidc-provider-protected-route.js';
 
 const AUDIENCE = 'http://gateway.test/github/mcp';
 
@@ -166,7 +166,7 @@ describe('dynamic client registration proxy', () => {
     const registrationUrl = `${gateway.origin}/.well-known/oauth-authorization-server/github/mcp/client-registration`;
     const response = await fetch(registrationUrl, {
       method: 'POST',
-      headers: { 'content-type': 'application/json', origin: 'http://inspector.test' },
+      headers: { 'content-type': 'application/json', 'origin': 'http://inspector.test' },
       body: JSON.stringify(registrationRequest),
     });
     expect(response.status).toBe(201);
@@ -175,7 +175,14 @@ describe('dynamic client registration proxy', () => {
     expect(client).toMatchObject({ client_name: 'test client', redirect_uris: registrationRequest.redirect_uris });
     // The client exists at the realm: the authorization endpoint accepts it and shows the login page.
     const authorize = new URL(`${idp.issuer}/protocol/openid-connect/auth`);
-    authorize.search = new URLSearchParams({ client_id: String(client.client_id), response_type: 'code', redirect_uri: registrationRequest.redirect_uris[0], scope: 'mcp:tools', code_challenge: 'E9Melhoa2OwvFrEMTJguCHaoeK1t8URWbuGJSstw-cM', code_challenge_method: 'S256' }).toString();
+    authorize.search = new URLSearchParams({
+      client_id: String(client.client_id),
+      response_type: 'code',
+      redirect_uri: registrationRequest.redirect_uris[0],
+      scope: 'mcp:tools',
+      code_challenge: 'E9Melhoa2OwvFrEMTJguCHaoeK1t8URWbuGJSstw-cM',
+      code_challenge_method: 'S256',
+    }).toString();
     const redirect = await idp.login(authorize, 'alice');
     expect(redirect.origin).toBe('http://127.0.0.1:33418');
     expect(redirect.searchParams.get('code')).toBeTruthy();
@@ -196,7 +203,7 @@ describe('dynamic client registration proxy', () => {
   test('preflight and wrong methods', async () => {
     const gateway = await route();
     const url = `${gateway.origin}/.well-known/oauth-authorization-server/github/mcp/client-registration`;
-    const preflight = await fetch(url, { method: 'OPTIONS', headers: { origin: 'http://inspector.test', 'access-control-request-method': 'POST' } });
+    const preflight = await fetch(url, { method: 'OPTIONS', headers: { 'origin': 'http://inspector.test', 'access-control-request-method': 'POST' } });
     expect(preflight.status).toBe(204);
     expect(preflight.headers.get('access-control-allow-methods')).toContain('POST');
     expect((await fetch(url)).status).toBe(405);
@@ -210,7 +217,11 @@ describe('dynamic client registration proxy', () => {
       body: JSON.stringify(registrationRequest),
     });
     expect(response.status).toBe(201);
-    expect(await response.json()).toMatchObject({ client_id: 'mcp-public-client', token_endpoint_auth_method: 'none', redirect_uris: registrationRequest.redirect_uris });
+    expect(await response.json()).toMatchObject({
+      client_id: 'mcp-public-client',
+      token_endpoint_auth_method: 'none',
+      redirect_uris: registrationRequest.redirect_uris,
+    });
   });
 });
 

@@ -1,13 +1,13 @@
+import { createPublicKey } from 'node:crypto';
 import { writeFileSync, mkdtempSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { createPublicKey } from 'node:crypto';
 import { decodeJwt, decodeProtectedHeader, SignJWT } from 'jose';
+import { startProtectedRoute, type ProtectedRoute } from './support/oidc-provider-protected-route.js';
+import { TestOpenIdProvider } from './support/oidc-provider.js';
 import { RouteAuthenticator } from '../src/auth/index.js';
 import { ConfigError } from '../src/config/errors.js';
 import type { JwtClaim, McpAuthentication } from '../src/config/types.js';
-import { TestOpenIdProvider } from './support/oidc-provider.js';
-import { startProtectedRoute, type ProtectedRoute } from './support/oidc-provider-protected-route.js';
 
 const AUDIENCE = 'http://gateway.test/github/mcp';
 const OTHER_AUDIENCE = 'http://other.test/mcp';
@@ -30,7 +30,12 @@ async function call(target: ProtectedRoute, token?: string, init: RequestInit = 
     ...init,
     headers: { ...(token !== undefined ? { authorization: `Bearer ${token}` } : {}), ...(init.headers as Record<string, string>) },
   });
-  return { status: response.status, challenge: response.headers.get('www-authenticate'), headers: response.headers, body: (await response.json()) as Record<string, any> };
+  return {
+    status: response.status,
+    challenge: response.headers.get('www-authenticate'),
+    headers: response.headers,
+    body: (await response.json()) as Record<string, any>,
+  };
 }
 
 beforeAll(async () => {
@@ -52,7 +57,7 @@ describe('valid tokens', () => {
     expect(result.body.claims).toMatchObject({ sub: 'alice', iss: idp.issuer, aud: AUDIENCE, realm_access: { roles: ['user'] } });
   });
 
-  test("agentgateway 0.10 spellings: singular audience and jwksUrl", async () => {
+  test('agentgateway 0.10 spellings: singular audience and jwksUrl', async () => {
     const gateway = await route({ issuer: idp.issuer, audience: AUDIENCE, jwksUrl: idp.jwksUrl });
     expect((await call(gateway, await idp.clientCredentialsToken(AUDIENCE))).status).toBe(200);
   });
@@ -96,7 +101,8 @@ describe('rejected tokens get 401 invalid_token with a challenge', () => {
     expect(result.status).toBe(401);
     expect(result.body).toEqual({ error: 'invalid_token', error_description: expect.stringMatching(description) });
     expect(result.challenge).toBe(
-      `Bearer resource_metadata="${gateway.origin}/.well-known/oauth-protected-resource/github/mcp", error="invalid_token", error_description="${result.body.error_description}"`,
+      `Bearer resource_metadata="${gateway.origin}/.well-known/oauth-protected-resource/github/mcp", error="invalid_token", `
+        + `error_description="${result.body.error_description}"`,
     );
     expect(result.headers.get('access-control-expose-headers')).toBe('WWW-Authenticate, Mcp-Session-Id');
   }
@@ -204,7 +210,8 @@ describe('required scopes', () => {
     expect(result.status).toBe(403);
     expect(result.body).toEqual({ error: 'insufficient_scope', error_description: 'token lacks scope mcp:admin' });
     expect(result.challenge).toBe(
-      `Bearer resource_metadata="${gateway.origin}/.well-known/oauth-protected-resource/github/mcp", scope="mcp:tools mcp:admin", error="insufficient_scope", error_description="token lacks scope mcp:admin"`,
+      `Bearer resource_metadata="${gateway.origin}/.well-known/oauth-protected-resource/github/mcp", scope="mcp:tools mcp:admin", `
+        + 'error="insufficient_scope", error_description="token lacks scope mcp:admin"',
     );
     expect(result.headers.get('access-control-expose-headers')).toContain('WWW-Authenticate');
   });
@@ -216,7 +223,12 @@ describe('required scopes', () => {
 });
 
 describe('per-tool scopes (toolScopes)', () => {
-  const config = () => keycloak({ mode: 'optional', toolScopes: { get_me: ['mcp:tools'], delete_repository: ['repo:delete'] }, resourceMetadata: { scopesSupported: ['mcp:tools'] } });
+  const config = () =>
+    keycloak({
+      mode: 'optional',
+      toolScopes: { get_me: ['mcp:tools'], delete_repository: ['repo:delete'] },
+      resourceMetadata: { scopesSupported: ['mcp:tools'] },
+    });
   const toolUrl = (target: ProtectedRoute, tool: string) => ({ ...target, url: `${target.url}?tool=${tool}` });
 
   test('a token without the tool’s scope gets 403 insufficient_scope naming it; with it, the call passes', async () => {
@@ -226,7 +238,8 @@ describe('per-tool scopes (toolScopes)', () => {
     const refused = await call(toolUrl(target, 'delete_repository'), token);
     expect(refused.status).toBe(403);
     expect(refused.challenge).toBe(
-      `Bearer resource_metadata="${target.origin}/.well-known/oauth-protected-resource/github/mcp", scope="mcp:tools repo:delete", error="insufficient_scope", error_description="token lacks scope repo:delete"`,
+      `Bearer resource_metadata="${target.origin}/.well-known/oauth-protected-resource/github/mcp", scope="mcp:tools repo:delete", `
+        + 'error="insufficient_scope", error_description="token lacks scope repo:delete"',
     );
   });
 
@@ -234,7 +247,9 @@ describe('per-tool scopes (toolScopes)', () => {
     const target = await route(config());
     const anonymous = await call(toolUrl(target, 'get_me'));
     expect(anonymous.status).toBe(401);
-    expect(anonymous.challenge).toBe(`Bearer resource_metadata="${target.origin}/.well-known/oauth-protected-resource/github/mcp", scope="mcp:tools"`);
+    expect(anonymous.challenge).toBe(
+      `Bearer resource_metadata="${target.origin}/.well-known/oauth-protected-resource/github/mcp", scope="mcp:tools"`,
+    );
     // Tools without scopes stay open to anonymous callers in optional mode.
     expect((await call(toolUrl(target, 'list_repos'))).status).toBe(200);
   });
@@ -314,14 +329,19 @@ describe('configuration errors name the field', () => {
     expect(issues({ audiences: undefined })[0]).toEqual({ path: `${PATH}.audiences`, message: expect.stringContaining('resourceMetadata.resource') });
     expect(issues({ jwks: '{"keys": []}' })[0].path).toBe(`${PATH}.jwks`);
     expect(issues({ jwks: { file: '/nonexistent/jwks.json' } })[0].path).toBe(`${PATH}.jwks.file`);
-    expect(issues({ jwtValidationOptions: { requiredClaims: ['exp', 'color'] as JwtClaim[] } })[0].path).toBe(`${PATH}.jwtValidationOptions.requiredClaims[1]`);
+    expect(issues({ jwtValidationOptions: { requiredClaims: ['exp', 'color'] as JwtClaim[] } })[0].path).toBe(
+      `${PATH}.jwtValidationOptions.requiredClaims[1]`,
+    );
     expect(issues({ publicUrl: 'https://gw.example.com/base' })[0].path).toBe(`${PATH}.publicUrl`);
     expect(issues({ jwks: { url: 'x' }, jwksUrl: 'y' } as Partial<McpAuthentication>)[0].path).toBe(`${PATH}.jwksUrl`);
     expect(issues({})).toEqual([]);
   });
 
   test('extensions: back-channel URL and per-tool scopes', () => {
-    expect(issues({ backchannelUrl: 'keycloak:8080' })[0]).toEqual({ path: `${PATH}.backchannelUrl`, message: expect.stringContaining('http(s) URL') });
+    expect(issues({ backchannelUrl: 'keycloak:8080' })[0]).toEqual({
+      path: `${PATH}.backchannelUrl`,
+      message: expect.stringContaining('http(s) URL'),
+    });
     expect(issues({ toolScopes: { delete_repository: [] } })[0].path).toBe(`${PATH}.toolScopes.delete_repository`);
     expect(issues({ toolScopes: { delete_repository: ['repo delete'] } })[0].path).toBe(`${PATH}.toolScopes.delete_repository`);
     expect(issues({ backchannelUrl: 'http://keycloak.auth.svc:8080/realms/mcp/', toolScopes: { delete_repository: ['repo:delete'] } })).toEqual([]);

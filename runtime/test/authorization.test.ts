@@ -56,7 +56,7 @@ describe('mcpAuthorization through the gateway', () => {
         method: 'POST',
         headers: {
           'content-type': 'application/json',
-          accept: 'application/json, text/event-stream',
+          'accept': 'application/json, text/event-stream',
           'mcp-session-id': (client.transport as StreamableHTTPClientTransport).sessionId!,
           'mcp-protocol-version': (client.transport as StreamableHTTPClientTransport).protocolVersion ?? '2025-11-25',
         },

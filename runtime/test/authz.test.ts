@@ -1,5 +1,5 @@
-import { ConfigError } from '../src/config/errors.js';
 import { McpAuthorizer, type RequestFacts, type ResourceRef } from '../src/authz/index.js';
+import { ConfigError } from '../src/config/errors.js';
 
 const PATH = 'binds[0].listeners[0].routes[0].policies.mcpAuthorization';
 const tool = (name: string, target = 'github'): ResourceRef => ({ kind: 'tool', name, target });
@@ -43,7 +43,7 @@ describe('the article scenario', () => {
     const error = compileError(['mcp.tool.name == "get_me"', 'jwt.sub = "admin" && mcp.tool.name == "delete_repository"']);
     expect(error.issues).toHaveLength(1);
     expect(error.issues[0].path).toBe(`${PATH}.rules[1]`);
-    expect(error.issues[0].message).toContain(`'jwt.sub = "admin" && mcp.tool.name == "delete_repository"'`);
+    expect(error.issues[0].message).toContain('\'jwt.sub = "admin" && mcp.tool.name == "delete_repository"\'');
     expect(error.issues[0].message).toContain('line 1, column 9');
     expect(error.issues[0].message).toContain("CEL compares with '==', not '='");
     expect(error.message).toContain(`${PATH}.rules[1]`);
@@ -102,7 +102,9 @@ describe('variables', () => {
   test('nested claims and lists', () => {
     expect(allows('"admin" in jwt.realm_access.roles', tool('x'), admin)).toBe(true);
     expect(allows('"admin" in jwt.realm_access.roles', tool('x'), alice)).toBe(false);
-    expect(allows('jwt.org.teams.exists(t, t.name == "infra")', tool('x'), { jwt: { org: { teams: [{ name: 'web' }, { name: 'infra' }] } }, headers: {} })).toBe(true);
+    expect(
+      allows('jwt.org.teams.exists(t, t.name == "infra")', tool('x'), { jwt: { org: { teams: [{ name: 'web' }, { name: 'infra' }] } }, headers: {} }),
+    ).toBe(true);
   });
 
   test('numeric claims compare with CEL integers', () => {
@@ -120,7 +122,7 @@ describe('variables', () => {
   });
 
   test('request headers by lower-case name', () => {
-    const request: RequestFacts = { headers: { 'X-Tenant': 'acme', accept: ['a', 'b'] } };
+    const request: RequestFacts = { headers: { 'X-Tenant': 'acme', 'accept': ['a', 'b'] } };
     expect(allows('request.headers["x-tenant"] == "acme"', tool('x'), request)).toBe(true);
     expect(allows('"b" in request.headers["accept"]', tool('x'), request)).toBe(true);
     expect(allows('request.headers["x-tenant"] == "other"', tool('x'), request)).toBe(false);

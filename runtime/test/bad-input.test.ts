@@ -52,7 +52,12 @@ describe('bad input gets a clear error and the gateway keeps serving', () => {
   });
 
   test('oversized body: 413', async () => {
-    const big = JSON.stringify({ jsonrpc: '2.0', id: 1, method: 'tools/call', params: { name: 'echo', arguments: { message: 'x'.repeat(5 * 1024 * 1024) } } });
+    const big = JSON.stringify({
+      jsonrpc: '2.0',
+      id: 1,
+      method: 'tools/call',
+      params: { name: 'echo', arguments: { message: 'x'.repeat(5 * 1024 * 1024) } },
+    });
     const response = await call(big);
     expect(response.status).toBe(413);
     expect((await errorOf(response)).message).toMatch(/maxBodyBytes/);
@@ -69,7 +74,7 @@ describe('bad input gets a clear error and the gateway keeps serving', () => {
   test('Accept without text/event-stream: 406; wrong Content-Type: 415', async () => {
     expect((await call('{"jsonrpc":"2.0","id":1,"method":"ping"}', { accept: 'application/json' })).status).toBe(406);
     expect((await call('{"jsonrpc":"2.0","id":1,"method":"ping"}', { 'content-type': 'text/plain' })).status).toBe(415);
-    const get = await fetch(url, { headers: { accept: 'application/json', 'mcp-session-id': session } });
+    const get = await fetch(url, { headers: { 'accept': 'application/json', 'mcp-session-id': session } });
     expect(get.status).toBe(406);
   });
 
@@ -131,7 +136,10 @@ describe('bad input gets a clear error and the gateway keeps serving', () => {
   test('a stdio server that exits reports its exit code', async () => {
     const client = await connectClient(url);
     await expect(client.callTool({ name: 'crash', arguments: {} })).rejects.toThrow(/stdio target "python3" exited with code 3/);
-    await gateway.waitFor(() => gateway.logs.some((line) => line.msg === 'stdio target stderr' && line.stderr === 'crashing on request'), 'the stderr line');
+    await gateway.waitFor(
+      () => gateway.logs.some((line) => line.msg === 'stdio target stderr' && line.stderr === 'crashing on request'),
+      'the stderr line',
+    );
     await client.close().catch(() => undefined);
   });
 });
@@ -179,7 +187,9 @@ binds:
 
   test('an upstream that does not answer in time gets a JSON-RPC error naming target, method and limit', async () => {
     const client = await connectClient(url);
-    await expect(client.callTool({ name: 'sleep', arguments: { seconds: 3600 } })).rejects.toThrow(/target "py" did not answer tools\/call within 15s/);
+    await expect(client.callTool({ name: 'sleep', arguments: { seconds: 3600 } })).rejects.toThrow(
+      /target "py" did not answer tools\/call within 15s/,
+    );
     // The session is still usable afterwards.
     expect((await client.callTool({ name: 'add', arguments: { a: 1, b: 2 } })).content).toEqual([{ type: 'text', text: '3' }]);
 

@@ -22,16 +22,30 @@
  * when it can; where they are missing the suite reports what to install and does not run.
  */
 import { execFileSync, spawn, spawnSync, type ChildProcess } from 'node:child_process';
-import { chmodSync, chownSync, closeSync, mkdirSync, openSync, readSync, mkdtempSync, readFileSync, readdirSync, realpathSync, rmSync, statSync, writeFileSync } from 'node:fs';
+import {
+  chmodSync,
+  chownSync,
+  closeSync,
+  mkdirSync,
+  openSync,
+  readSync,
+  mkdtempSync,
+  readFileSync,
+  readdirSync,
+  realpathSync,
+  rmSync,
+  statSync,
+  writeFileSync,
+} from 'node:fs';
 import { tmpdir } from 'node:os';
 import { basename, join } from 'node:path';
 import { Client } from '@modelcontextprotocol/sdk/client/index.js';
 import { StreamableHTTPClientTransport } from '@modelcontextprotocol/sdk/client/streamableHttp.js';
-import { mappedFiles, planBridgeCopy, readElf } from '../src/bridge/copy-self.js';
-import { isBridge } from '../src/dev/manifests.js';
 import { freePort } from './helpers/ports.js';
 import { command, describeIf, file, ROOT, unmet, type Requirement } from './helpers/requirements.js';
 import { seaExecutable } from './helpers/sea-build.js';
+import { mappedFiles, planBridgeCopy, readElf } from '../src/bridge/copy-self.js';
+import { isBridge } from '../src/dev/manifests.js';
 
 const FIXTURE = join(process.cwd(), 'test', 'fixtures', 'static-mcp-server.c');
 /** Where McpServer mounts the bridge volume, and runs it from (src/mcp-server.ts). */
@@ -78,7 +92,10 @@ function which(tool: string): string | undefined {
 const NAMESPACES: Requirement = {
   what: 'mount and PID namespaces',
   fix: 'run as root with CAP_SYS_ADMIN (a privileged container); `unshare --mount --pid --fork true` must work',
-  present: () => process.getuid?.() === 0 && which('unshare') !== undefined && spawnSync(which('unshare')!, ['--mount', '--pid', '--fork', '--kill-child', 'true']).status === 0,
+  present: () =>
+    process.getuid?.() === 0 &&
+    which('unshare') !== undefined &&
+    spawnSync(which('unshare')!, ['--mount', '--pid', '--fork', '--kill-child', 'true']).status === 0,
 };
 
 /** How each architecture's server is compiled and its programs are started here. */
@@ -206,7 +223,13 @@ function portabilitySuite(target: Target, title: string): void {
       return root;
     }
 
-    async function exercise(launcher: ChildProcess, port: number, root: string, bridgePid: () => number | undefined, env: Record<string, string>): Promise<void> {
+    async function exercise(
+      launcher: ChildProcess,
+      port: number,
+      root: string,
+      bridgePid: () => number | undefined,
+      env: Record<string, string>,
+    ): Promise<void> {
       running.push(launcher);
       let output = '';
       launcher.stdout!.on('data', (d) => (output += d));
@@ -218,7 +241,10 @@ function portabilitySuite(target: Target, title: string): void {
         if (launcher.exitCode !== null || launcher.signalCode !== null) {
           throw new Error(`the bridge exited (${launcher.exitCode ?? launcher.signalCode}) in ${root}:\n${output}`);
         }
-        ready = await fetch(`http://127.0.0.1:${port}/readyz`).then((r) => r.ok, () => false);
+        ready = await fetch(`http://127.0.0.1:${port}/readyz`).then(
+          (r) => r.ok,
+          () => false,
+        );
         if (!ready) await sleep(100);
       }
       if (!ready) throw new Error(`the bridge was not ready within ${target.readyWithinMs / 1000} s in ${root}:\n${output}`);
@@ -227,7 +253,9 @@ function portabilitySuite(target: Target, title: string): void {
       const pid = bridgePid();
       if (!pid) throw new Error(`cannot find the bridge process:\n${output}`);
       const mapped = mappedFiles(readFileSync(`/proc/${pid}/maps`, 'utf8'));
-      expect(mapped).toEqual(expect.arrayContaining([join(root, BRIDGE_DIR.slice(1), 'mcp-gateway'), join(root, BRIDGE_DIR.slice(1), 'lib', 'libc.so.6')]));
+      expect(mapped).toEqual(
+        expect.arrayContaining([join(root, BRIDGE_DIR.slice(1), 'mcp-gateway'), join(root, BRIDGE_DIR.slice(1), 'lib', 'libc.so.6')]),
+      );
       expect(mapped.filter((f) => !f.startsWith(join(root, BRIDGE_DIR.slice(1), '/')) && !target.hostMapped.includes(f))).toEqual([]);
 
       const client = new Client({ name: 'bridge-portability-test', version: '1.0.0' });
@@ -240,7 +268,11 @@ function portabilitySuite(target: Target, title: string): void {
         const [echoed, environment] = result.content as { type: string; text: string }[];
         expect(echoed).toEqual({ type: 'text', text: 'echo: from "scratch" ✓' });
         // The server sees the environment the image would give it, and nothing the loader needs.
-        const names = environment.text.replace(/^env:\s*/, '').split(' ').filter(Boolean).sort();
+        const names = environment.text
+          .replace(/^env:\s*/, '')
+          .split(' ')
+          .filter(Boolean)
+          .sort();
         expect(names).toEqual(Object.keys(env).sort());
         expect(names.filter((n) => n.startsWith('LD_'))).toEqual([]);
       } finally {
@@ -253,35 +285,60 @@ function portabilitySuite(target: Target, title: string): void {
       expect(readdirSync(root).sort()).toEqual(['mcp-bridge', 'server']);
       const port = await freePort();
       const env = { PATH: '/server', HOME: '/', MCP_TEST_MARKER: 'bare' };
-      const launcher = spawn(which('chroot')!, [`--userspec=${USER}`, root, ...BRIDGE, '--host', '127.0.0.1', '--port', String(port), '--', 'mcp-echo'], {
-        env,
-        stdio: ['ignore', 'pipe', 'pipe'],
-        detached: true,
-      });
+      const launcher = spawn(
+        which('chroot')!,
+        [`--userspec=${USER}`, root, ...BRIDGE, '--host', '127.0.0.1', '--port', String(port), '--', 'mcp-echo'],
+        {
+          env,
+          stdio: ['ignore', 'pipe', 'pipe'],
+          detached: true,
+        },
+      );
       // chroot execs the loader, which runs the bridge in the same process.
       await exercise(launcher, port, root, () => launcher.pid, env);
     }, 60_000 + target.readyWithinMs);
 
-    (NAMESPACES.present() ? test : testNotRun(NAMESPACES))('pod-like root: what the kubelet mounts into a scratch image, bridge folder read-only', async () => {
-      const root = makeRoot('pod', (r) => {
-        for (const dir of ['proc', 'dev', 'tmp', 'home/mcp', 'etc']) mkdirSync(join(r, dir), { recursive: true });
-        chownSync(join(r, 'home', 'mcp'), 1000, 1000);
-        writeFileSync(join(r, 'etc', 'hosts'), '127.0.0.1\tlocalhost\n::1\tlocalhost\n');
-        writeFileSync(join(r, 'etc', 'hostname'), 'mcp-server-0\n');
-        writeFileSync(join(r, 'etc', 'resolv.conf'), 'nameserver 127.0.0.53\noptions ndots:5\n');
-      });
-      const port = await freePort();
-      const env = { PATH: '/server', HOME: '/home/mcp', MCP_TEST_MARKER: 'pod' };
-      const launcher = spawn(
-        which('unshare')!,
-        ['--mount', '--pid', '--fork', '--kill-child', which('sh')!, '-euc', POD_SCRIPT, 'pod', root, ...BRIDGE, '--host', '127.0.0.1', '--port', String(port), '--', 'mcp-echo'],
-        { env, stdio: ['ignore', 'pipe', 'pipe'], detached: true },
-      );
-      // unshare forks PID 1 of the namespace (sh, which becomes chroot, then the bridge).
-      await exercise(launcher, port, root, () => childrenOf(launcher.pid!)[0], env);
-      expect(statSync(join(root, 'proc')).isDirectory()).toBe(true);
-      expect(mountsUnder(root)).toEqual([]);
-    }, 60_000 + target.readyWithinMs);
+    (NAMESPACES.present() ? test : testNotRun(NAMESPACES))(
+      'pod-like root: what the kubelet mounts into a scratch image, bridge folder read-only',
+      async () => {
+        const root = makeRoot('pod', (r) => {
+          for (const dir of ['proc', 'dev', 'tmp', 'home/mcp', 'etc']) mkdirSync(join(r, dir), { recursive: true });
+          chownSync(join(r, 'home', 'mcp'), 1000, 1000);
+          writeFileSync(join(r, 'etc', 'hosts'), '127.0.0.1\tlocalhost\n::1\tlocalhost\n');
+          writeFileSync(join(r, 'etc', 'hostname'), 'mcp-server-0\n');
+          writeFileSync(join(r, 'etc', 'resolv.conf'), 'nameserver 127.0.0.53\noptions ndots:5\n');
+        });
+        const port = await freePort();
+        const env = { PATH: '/server', HOME: '/home/mcp', MCP_TEST_MARKER: 'pod' };
+        const launcher = spawn(
+          which('unshare')!,
+          [
+            '--mount',
+            '--pid',
+            '--fork',
+            '--kill-child',
+            which('sh')!,
+            '-euc',
+            POD_SCRIPT,
+            'pod',
+            root,
+            ...BRIDGE,
+            '--host',
+            '127.0.0.1',
+            '--port',
+            String(port),
+            '--',
+            'mcp-echo',
+          ],
+          { env, stdio: ['ignore', 'pipe', 'pipe'], detached: true },
+        );
+        // unshare forks PID 1 of the namespace (sh, which becomes chroot, then the bridge).
+        await exercise(launcher, port, root, () => childrenOf(launcher.pid!)[0], env);
+        expect(statSync(join(root, 'proc')).isDirectory()).toBe(true);
+        expect(mountsUnder(root)).toEqual([]);
+      },
+      60_000 + target.readyWithinMs,
+    );
   });
 }
 

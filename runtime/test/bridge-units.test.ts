@@ -3,6 +3,7 @@
  * conservative merge of caching hints, and a session-era request to a 2026-07-28 target across input rounds.
  */
 import { randomBytes } from 'node:crypto';
+import { FakeUpstream, RecordingLogger } from './helpers/fake-upstream.js';
 import { UpstreamBridge, type BridgeCaller, type BridgeRoute } from '../src/federation/bridge.js';
 import { TargetLink } from '../src/federation/link.js';
 import { RequestStateSeal, type BridgedRequestState } from '../src/federation/request-state.js';
@@ -10,7 +11,6 @@ import { mergeCacheHints } from '../src/federation/router.js';
 import { requestStateless, statelessMeta } from '../src/federation/stateless-upstream.js';
 import { McpError } from '../src/protocol/errors.js';
 import type { JsonRpcMessage } from '../src/protocol/jsonrpc.js';
-import { FakeUpstream, RecordingLogger } from './helpers/fake-upstream.js';
 
 type Json = Record<string, unknown>;
 
@@ -42,7 +42,7 @@ describe('RequestStateSeal', () => {
     const body = Buffer.from(sealed.slice(5), 'base64url');
     for (const at of [0, 12, body.length - 1]) {
       const altered = Buffer.from(body);
-      altered[at] ^= 1;
+      altered[at] = altered[at] === 0 ? 1 : 0;
       expect(seal.open(`gwb1.${altered.toString('base64url')}`)).toBeUndefined();
     }
     expect(new RequestStateSeal(randomBytes(32)).open(sealed)).toBeUndefined();
@@ -70,7 +70,7 @@ describe('mergeCacheHints', () => {
 });
 
 describe('requestStateless (a session-era client, a 2026-07-28 target)', () => {
-  const meta = statelessMeta({ elicitation: {} }, { name: 'client', version: '1' });
+  const clientMeta = statelessMeta({ elicitation: {} }, { name: 'client', version: '1' });
 
   test('input_required rounds become requests to the client; the retry carries the answers and the target state', async () => {
     const sent: JsonRpcMessage[] = [];
@@ -82,7 +82,7 @@ describe('requestStateless (a session-era client, a 2026-07-28 target)', () => {
     ];
     const response = await requestStateless(
       { jsonrpc: '2.0', id: 1, method: 'tools/call', params: { name: 'greet', _meta: { progressToken: 7 } } },
-      meta,
+      clientMeta,
       async (message) => {
         sent.push(message);
         return answers.shift()!;
@@ -108,9 +108,9 @@ describe('requestStateless (a session-era client, a 2026-07-28 target)', () => {
       return message;
     };
     const ask = async () => ({ jsonrpc: '2.0' as const, id: 0, result: {} });
-    const ping = requestStateless({ jsonrpc: '2.0', id: 2, method: 'ping' }, meta, send, ask);
+    const ping = requestStateless({ jsonrpc: '2.0', id: 2, method: 'ping' }, clientMeta, send, ask);
     await expect(ping).resolves.toEqual({ jsonrpc: '2.0', id: 2, result: {} });
-    const subscribe = requestStateless({ jsonrpc: '2.0', id: 3, method: 'resources/subscribe', params: { uri: 'a' } }, meta, send, ask);
+    const subscribe = requestStateless({ jsonrpc: '2.0', id: 3, method: 'resources/subscribe', params: { uri: 'a' } }, clientMeta, send, ask);
     await expect(subscribe).rejects.toMatchObject({ code: -32601 });
     expect(sent).toEqual([]);
   });
@@ -118,7 +118,7 @@ describe('requestStateless (a session-era client, a 2026-07-28 target)', () => {
   test("the client's refusal ends the request with its error", async () => {
     const refusal = requestStateless(
       { jsonrpc: '2.0', id: 1, method: 'tools/call', params: { name: 't' } },
-      meta,
+      clientMeta,
       async () => inputRequired({ a: { method: 'sampling/createMessage' } }),
       async () => ({ jsonrpc: '2.0', id: 'x', error: { code: -1, message: 'User rejected sampling request' } }),
     );
@@ -216,7 +216,9 @@ describe('TargetLink: a subscriptions/listen stream upstream', () => {
     const settled = () => {
       listenSettled = true;
     };
-    void link.request({ jsonrpc: '2.0', method: 'subscriptions/listen', params: { notifications: { toolsListChanged: true } } }).then(settled, settled);
+    void link
+      .request({ jsonrpc: '2.0', method: 'subscriptions/listen', params: { notifications: { toolsListChanged: true } } })
+      .then(settled, settled);
     await expect(link.request({ jsonrpc: '2.0', method: 'tools/call', params: { name: 'slow' } })).rejects.toMatchObject({ code: -32001 });
     // Timers of equal length fire in the order they were set: the listen's would have fired first.
     await new Promise((resolve) => setImmediate(resolve));

@@ -247,7 +247,7 @@ describe('bridging between 2026-07-28 and the session-era revisions', () => {
     const response = await fetch(up, {
       method: 'POST',
       signal: controller.signal,
-      headers: { 'content-type': 'application/json', accept: 'text/event-stream, application/json', 'mcp-protocol-version': MODERN },
+      headers: { 'content-type': 'application/json', 'accept': 'text/event-stream, application/json', 'mcp-protocol-version': MODERN },
       body: JSON.stringify({
         jsonrpc: '2.0',
         id: 'listen-1',

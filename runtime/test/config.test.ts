@@ -1,8 +1,8 @@
 import { spawnSync } from 'node:child_process';
 import { join } from 'node:path';
+import { FIXTURES, GatewayProcess, RUNTIME_DIR } from './helpers/gateway.js';
 import { ConfigError } from '../src/config/errors.js';
 import { ConfigLoader } from '../src/config/load.js';
-import { FIXTURES, GatewayProcess, RUNTIME_DIR } from './helpers/gateway.js';
 
 const loader = new ConfigLoader();
 
@@ -38,7 +38,12 @@ describe('configuration loader', () => {
     expect(route.authentication?.provider).toEqual({ keycloak: {} });
     expect(route.authorization?.rules).toHaveLength(2);
     expect(route.matches.map((match) => match.path?.exact)).toContain('/github/mcp');
-    expect(config.settings).toMatchObject({ sessionTtlMs: 30 * 60_000, maxBodyBytes: 4 * 1024 * 1024, upstreamTimeoutMs: 60_000, drainTimeoutMs: 25_000 });
+    expect(config.settings).toMatchObject({
+      sessionTtlMs: 30 * 60_000,
+      maxBodyBytes: 4 * 1024 * 1024,
+      upstreamTimeoutMs: 60_000,
+      drainTimeoutMs: 25_000,
+    });
   });
 
   test('the files generated from types.ts are up to date (schema.generated.ts, the published schema, the constructs\' copy)', () => {

@@ -106,7 +106,14 @@ const listening = (port: number) => () =>
   });
 
 /** Runs every server scenario of the suite (active and pending) against `url` and reads what it saved. */
-async function runSuite(node22: string, url: string, outDir: string, cli = CONFORMANCE_CLI, selection = ['--suite', 'all'], timeout = 120_000): Promise<SuiteResult> {
+async function runSuite(
+  node22: string,
+  url: string,
+  outDir: string,
+  cli = CONFORMANCE_CLI,
+  selection = ['--suite', 'all'],
+  timeout = 120_000,
+): Promise<SuiteResult> {
   mkdirSync(outDir, { recursive: true });
   let stdout = '';
   try {
@@ -362,7 +369,9 @@ describe('MCP conformance 0.2.0-alpha.12 requirement sets: direct vs through the
   let stateless: Awaited<ReturnType<typeof statelessOnly>> | undefined;
   const direct = new Map<string, Promise<SuiteResult>>();
   const directRun = (revision: string) => {
-    if (!direct.has(revision)) direct.set(revision, runSuite(node22, referenceUrl, join(work, `direct-${revision}`), cli, ['--requirements', revision], 600_000));
+    if (!direct.has(revision)) {
+      direct.set(revision, runSuite(node22, referenceUrl, join(work, `direct-${revision}`), cli, ['--requirements', revision], 600_000));
+    }
     return direct.get(revision)!;
   };
 
@@ -374,7 +383,10 @@ describe('MCP conformance 0.2.0-alpha.12 requirement sets: direct vs through the
     cpSync(SHARED_REFERENCE, server, { recursive: true, filter: (source) => !source.includes('node_modules') });
     await execFileP('npm', ['ci', '--no-audit', '--no-fund'], { cwd: server, timeout: 300_000 });
     const referencePort = await freePort();
-    const reference = start(join(server, 'node_modules', '.bin', 'tsx'), [join(server, 'everything-server.ts')], { cwd: server, env: { ...process.env, PORT: String(referencePort) } });
+    const reference = start(join(server, 'node_modules', '.bin', 'tsx'), [join(server, 'everything-server.ts')], {
+      cwd: server,
+      env: { ...process.env, PORT: String(referencePort) },
+    });
     procs.push(reference);
     await waitFor('reference server', reference, listening(referencePort), 60_000);
     referenceUrl = `http://localhost:${referencePort}/mcp`;
@@ -399,10 +411,12 @@ describe('MCP conformance 0.2.0-alpha.12 requirement sets: direct vs through the
       return;
     }
     const selection = ['--requirements', revision];
-    const direct = await directRun(revision);
+    const directResult = await directRun(revision);
     const viaGateway = await runSuite(node22, gatewayUrl, join(work, `gateway-${revision}`), cli, selection, 600_000);
-    process.stdout.write(`\nMCP conformance --requirements ${revision} (scored checks), direct vs through mcp-gateway:\n\n${table(direct, viaGateway)}\n\n`);
-    const lost = lostThroughGateway(direct, viaGateway);
+    process.stdout.write(
+      `\nMCP conformance --requirements ${revision} (scored checks), direct vs through mcp-gateway:\n\n${table(directResult, viaGateway)}\n\n`,
+    );
+    const lost = lostThroughGateway(directResult, viaGateway);
     const gaps = KNOWN_GAPS[revision];
     expect(lost.filter((entry) => !gaps.some((gap) => entry.startsWith(`${gap}: `)))).toEqual([]);
     expect(gaps.filter((gap) => !lost.some((entry) => entry.startsWith(`${gap}: `)))).toEqual([]);
@@ -417,7 +431,7 @@ describe('MCP conformance 0.2.0-alpha.12 requirement sets: direct vs through the
     const native = await directRun('2026-07-28');
     const bridged = await runSuite(node22, bridgedUrl, join(work, 'bridged-2026-07-28'), cli, selection, 600_000);
     process.stdout.write(
-      `\nMCP conformance --requirements 2026-07-28 (scored checks), the revision's reference server direct vs bridged by mcp-gateway to the ` +
+      '\nMCP conformance --requirements 2026-07-28 (scored checks), the revision\'s reference server direct vs bridged by mcp-gateway to the ' +
         `0.1.16 (2025-11-25) reference server:\n\n${table(native, bridged)}\n\n`,
     );
     const { unexpected, stale } = lostExcept(lostThroughGateway(native, bridged), NOT_BRIDGEABLE_2026);
@@ -433,7 +447,7 @@ describe('MCP conformance 0.2.0-alpha.12 requirement sets: direct vs through the
     const native = await directRun('2025-11-25');
     const bridged = await runSuite(node22, downBridgedUrl, join(work, 'down-bridged-2025-11-25'), cli, ['--requirements', '2025-11-25'], 600_000);
     process.stdout.write(
-      `\nMCP conformance --requirements 2025-11-25 (scored checks), the reference server direct vs bridged by mcp-gateway to the same server ` +
+      '\nMCP conformance --requirements 2025-11-25 (scored checks), the reference server direct vs bridged by mcp-gateway to the same server ' +
         `made stateless-only (${stateless!.refused()} session-era requests refused by it):\n\n${table(native, bridged)}\n\n`,
     );
     const { unexpected, stale } = lostExcept(lostThroughGateway(native, bridged), NOT_BRIDGEABLE_2025);

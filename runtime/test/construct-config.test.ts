@@ -179,7 +179,11 @@ describe('the secure-github gateway config, synthesized by the constructs, run b
   test('the mirrored policy is still the example\'s: the same route path and the same two rules', () => {
     const example = readFileSync(EXAMPLE, 'utf8').replace(/\s+/g, '');
     const hint = `examples/secure-github/main.ts changed; update synthesizeGatewayConfig in ${import.meta.url} to mirror it`;
-    for (const fragment of [`constROUTE_PATH='${ROUTE_PATH}'`, "AuthorizationRule.allowTool('get_me')", "AuthorizationRule.allowToolsForRole('admin',['delete_repository'])"]) {
+    for (const fragment of [
+      `constROUTE_PATH='${ROUTE_PATH}'`,
+      "AuthorizationRule.allowTool('get_me')",
+      "AuthorizationRule.allowToolsForRole('admin',['delete_repository'])",
+    ]) {
       if (!example.includes(fragment)) throw new Error(`${hint}: it no longer contains ${fragment}`);
     }
     expect(parseYaml(rendered).binds[0].listeners[0].routes[0].policies.mcpAuthorization.rules).toEqual([
@@ -212,7 +216,11 @@ describe('the secure-github gateway config, synthesized by the constructs, run b
   test('admin (realm role admin) lists and calls both tools', async () => {
     const { client, provider } = await signedInClient('admin');
     try {
-      expect(decodeJwt(provider.tokens()!.access_token)).toMatchObject({ sub: 'admin', aud: endpoint, realm_access: { roles: expect.arrayContaining(['admin']) } });
+      expect(decodeJwt(provider.tokens()!.access_token)).toMatchObject({
+        sub: 'admin',
+        aud: endpoint,
+        realm_access: { roles: expect.arrayContaining(['admin']) },
+      });
       const { tools } = await client.listTools();
       expect(tools.map((tool) => tool.name).sort()).toEqual(['delete_repository', 'get_me']);
       expect(await client.callTool({ name: 'get_me', arguments: {} })).toMatchObject({ content: [{ type: 'text', text: 'octocat' }] });

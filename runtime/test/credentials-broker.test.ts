@@ -5,11 +5,11 @@
  */
 import { randomBytes } from 'node:crypto';
 import { jest } from '@jest/globals';
+import { FakeGithub, GITHUB_CLIENT } from './support/github-provider.js';
 import { ConnectRefused, CredentialBroker } from '../src/credentials/broker.js';
 import { rowContext, Sealer } from '../src/credentials/sealing.js';
 import { MemoryCredentialStore } from '../src/credentials/store.js';
 import { StructuredLogger } from '../src/telemetry/logger.js';
-import { FakeGithub, GITHUB_CLIENT } from './support/github-provider.js';
 
 const BASE = 'http://127.0.0.1:1';
 const ALICE = { issuer: 'https://idp.example/realms/mcp', subject: 'alice' };

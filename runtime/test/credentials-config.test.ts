@@ -63,7 +63,7 @@ describe('credentials configuration', () => {
           encryptionKey: { env: 'CREDENTIALS_ENCRYPTION_KEY' },
           publicUrl: 'https://mcp.example.com/',
           providers: {
-            github: { oauth2: { ...GITHUB.oauth2, clientSecret: { env: 'GH' }, scopes: ['read:user', 'repo'] } },
+            'github': { oauth2: { ...GITHUB.oauth2, clientSecret: { env: 'GH' }, scopes: ['read:user', 'repo'] } },
             'internal-api': { tokenExchange: { clientId: 'mcp-gateway', clientSecret: { file: join(dir, 'secret') }, audience: 'internal-api' } },
           },
         },

@@ -7,8 +7,8 @@
 import { randomBytes } from 'node:crypto';
 import { Client } from '@modelcontextprotocol/sdk/client/index.js';
 import { decodeJwt } from 'jose';
-import { connectClient, GatewayProcess } from './helpers/gateway.js';
 import { writeConfigFile } from './helpers/config-file.js';
+import { connectClient, GatewayProcess } from './helpers/gateway.js';
 import { freePort } from './helpers/ports.js';
 import { startStreamableServer, type TestUpstream } from './helpers/upstreams.js';
 import { TestOpenIdProvider } from './support/oidc-provider.js';

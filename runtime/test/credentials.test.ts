@@ -15,10 +15,10 @@ import { join } from 'node:path';
 import { Client } from '@modelcontextprotocol/sdk/client/index.js';
 import { ElicitationCompleteNotificationSchema, UrlElicitationRequiredError } from '@modelcontextprotocol/sdk/types.js';
 import { chromium, type Browser } from 'playwright-core';
+import { writeConfigFile } from './helpers/config-file.js';
 import { connectClient, FIXTURES, GatewayProcess } from './helpers/gateway.js';
 import { freePort } from './helpers/ports.js';
 import { describeIf, file } from './helpers/requirements.js';
-import { writeConfigFile } from './helpers/config-file.js';
 import { CHROMIUM } from './support/browser-login.js';
 import { FakeGithub, GITHUB_CLIENT } from './support/github-provider.js';
 import { TestOpenIdProvider } from './support/oidc-provider.js';
@@ -262,13 +262,13 @@ describeIf([POSTGRESQL, file(CHROMIUM, 'chromium')])('per-user GitHub credential
   }, SLOW);
 
   test('a row copied to another user does not decrypt: bob gets an elicitation, never alice\'s GitHub identity', async () => {
-    const [bobs] = await postgres.query<{ sealed: Buffer }>(`SELECT sealed FROM mcp_user_credentials WHERE subject = 'bob'`);
+    const [bobs] = await postgres.query<{ sealed: Buffer }>('SELECT sealed FROM mcp_user_credentials WHERE subject = \'bob\'');
     await postgres.query(
-      `UPDATE mcp_user_credentials SET sealed = (SELECT sealed FROM mcp_user_credentials WHERE subject = 'alice') WHERE subject = 'bob'`,
+      'UPDATE mcp_user_credentials SET sealed = (SELECT sealed FROM mcp_user_credentials WHERE subject = \'alice\') WHERE subject = \'bob\'',
     );
     const bob = await signIn(two, 'bob', true);
     await elicitationOf(bob);
-    await postgres.query(`UPDATE mcp_user_credentials SET sealed = $1 WHERE subject = 'bob'`, [bobs.sealed]);
+    await postgres.query('UPDATE mcp_user_credentials SET sealed = $1 WHERE subject = \'bob\'', [bobs.sealed]);
     expect(await getMe(bob)).toEqual({ text: 'octo-bob', isError: false });
   }, SLOW);
 
@@ -283,12 +283,15 @@ describeIf([POSTGRESQL, file(CHROMIUM, 'chromium')])('per-user GitHub credential
     expect((await fetch(tampered)).status).toBe(400);
     // bob's session (his bearer token) opening alice's link.
     expect((await fetch(url, { headers: { authorization: `Bearer ${bobToken}` } })).status).toBe(403);
-    expect((await fetch(url, { method: 'POST', headers: { authorization: `Bearer ${bobToken}`, 'content-type': 'application/x-www-form-urlencoded' },
-      body: `link=${secret}` })).status).toBe(403);
+    expect((await fetch(url, {
+      method: 'POST',
+      headers: { 'authorization': `Bearer ${bobToken}`, 'content-type': 'application/x-www-form-urlencoded' },
+      body: `link=${secret}`,
+    })).status).toBe(403);
     // Another site's auto-submitted form (a browser sends its Origin) cannot use the link.
     const crossSite = await fetch(`${one.origin}/connect/github/start`, {
       method: 'POST',
-      headers: { 'content-type': 'application/x-www-form-urlencoded', origin: 'http://evil.example' },
+      headers: { 'content-type': 'application/x-www-form-urlencoded', 'origin': 'http://evil.example' },
       body: `link=${secret}`,
       redirect: 'manual',
     });
@@ -309,8 +312,11 @@ describeIf([POSTGRESQL, file(CHROMIUM, 'chromium')])('per-user GitHub credential
     expect(authorize.origin).toBe(github.origin);
     expect(authorize.searchParams.get('code_challenge_method')).toBe('S256');
     expect((await fetch(url)).status).toBe(410);
-    expect((await fetch(`${one.origin}/connect/github/start`, { method: 'POST', headers: { 'content-type': 'application/x-www-form-urlencoded' },
-      body: `link=${secret}` })).status).toBe(410);
+    expect((await fetch(`${one.origin}/connect/github/start`, {
+      method: 'POST',
+      headers: { 'content-type': 'application/x-www-form-urlencoded' },
+      body: `link=${secret}`,
+    })).status).toBe(410);
     // The provider's answer finished in another browser (no cookie from the start) is refused, and the state is then used up.
     const state = authorize.searchParams.get('state')!;
     const callback = await github.signIn(authorize, 'alice');

@@ -148,10 +148,14 @@ describe('runtime/Dockerfile', () => {
 
   test('the single executable embeds the Node the tests build it with, of the target architecture', () => {
     // scripts/node-dist.mjs pins the Node 24 the SEA tests embed (from npm); the image's build stage is the same release.
-    const pinned = execFileSync(process.execPath, ['--input-type=module', '-e', "import('./scripts/node-dist.mjs').then((m) => process.stdout.write(m.NODE_VERSIONS[m.SHIPPED_NODE_MAJOR]))"], {
-      cwd: RUNTIME,
-      encoding: 'utf8',
-    });
+    const pinned = execFileSync(
+      process.execPath,
+      ['--input-type=module', '-e', "import('./scripts/node-dist.mjs').then((m) => process.stdout.write(m.NODE_VERSIONS[m.SHIPPED_NODE_MAJOR]))"],
+      {
+        cwd: RUNTIME,
+        encoding: 'utf8',
+      },
+    );
     expect(buildStage.image).toMatch(new RegExp(`^node:${pinned.replace(/\./g, '\\.')}-`));
     expect(finalStage.image).toContain(`nodejs${pinned.split('.')[0]}-`);
     // buildx sets TARGETARCH per platform; the build stage checks its own Node is that architecture
@@ -203,7 +207,9 @@ describe('runtime/Dockerfile', () => {
     expect(entry[0]).toBe('/nodejs/bin/node'); // Node in the distroless nodejs images
     // Map the script back through the final stage's COPY --from=build to the file in this repo.
     const script = entry[1];
-    const copy = allCopies.find((c) => c.stage.index === finalStage.index && c.from === 'build' && (script === c.dest || script.startsWith(`${c.dest}/`)));
+    const copy = allCopies.find(
+      (c) => c.stage.index === finalStage.index && c.from === 'build' && (script === c.dest || script.startsWith(`${c.dest}/`)),
+    );
     expect(copy).toBeDefined();
     const repoPath = join(RUNTIME, buildPathToRepo(copy!.sources[0]), posix.relative(copy!.dest, script));
     const help = execFileSync(process.execPath, [repoPath, ...entry.slice(2), '--help'], {

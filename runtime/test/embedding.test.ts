@@ -33,7 +33,17 @@ describe('the gateway as a library', () => {
         binds: [
           {
             port: 0,
-            listeners: [{ routes: [{ name: 'embedded', matches: [{ path: { exact: '/mcp' } }], backends: [{ mcp: { targets: [{ name: 'py', stdio: { cmd: 'python3', args: [PYTHON_SERVER] } }] } }] }] }],
+            listeners: [
+              {
+                routes: [
+                  {
+                    name: 'embedded',
+                    matches: [{ path: { exact: '/mcp' } }],
+                    backends: [{ mcp: { targets: [{ name: 'py', stdio: { cmd: 'python3', args: [PYTHON_SERVER] } }] } }],
+                  },
+                ],
+              },
+            ],
           },
         ],
       },

@@ -5,8 +5,7 @@
  * (Malformed input, timeouts and the stdio crash error text are in bad-input.test.ts; the basic drain in
  * lifecycle.test.ts.)
  */
-import { connect, createServer, type Server, type Socket } from 'node:net';
-import type { AddressInfo } from 'node:net';
+import { connect, createServer, type AddressInfo, type Server, type Socket } from 'node:net';
 import { writeConfigFile } from './helpers/config-file.js';
 import { connectClient, GatewayProcess, post, PYTHON_SERVER, rawSession } from './helpers/gateway.js';
 import { startStreamableServer, type TestUpstream } from './helpers/upstreams.js';
@@ -54,8 +53,8 @@ function portOf(gateway: GatewayProcess, msg: string): number {
 
 /** A sample's value from the Prometheus text, 0 when the series does not exist yet. */
 async function metric(gateway: GatewayProcess, name: string, labels: Record<string, string>): Promise<number> {
-  const text = await (await fetch(`http://127.0.0.1:${portOf(gateway, 'metrics listening')}/metrics`)).text();
-  for (const line of text.split('\n')) {
+  const exposition = await (await fetch(`http://127.0.0.1:${portOf(gateway, 'metrics listening')}/metrics`)).text();
+  for (const line of exposition.split('\n')) {
     if (!line.startsWith(`${name}{`)) continue;
     if (Object.entries(labels).every(([key, value]) => line.includes(`${key}="${value}"`))) return Number(line.split(' ').pop());
   }
@@ -64,7 +63,12 @@ async function metric(gateway: GatewayProcess, name: string, labels: Record<stri
 
 async function adminStatus(gateway: GatewayProcess): Promise<{
   sessionCount: number;
-  routes: Array<{ name: string; sessions: number; stdioProcesses: unknown[]; targets: Array<{ name: string; health: { state: string; lastError?: string } }> }>;
+  routes: Array<{
+    name: string;
+    sessions: number;
+    stdioProcesses: unknown[];
+    targets: Array<{ name: string; health: { state: string; lastError?: string } }>;
+  }>;
 }> {
   return (await fetch(`http://localhost:${portOf(gateway, 'admin page listening')}/api/status`)).json() as never;
 }
@@ -100,7 +104,10 @@ binds:
 async function startGateway(httpUrl: string): Promise<GatewayProcess> {
   const file = writeConfigFile('gw-faults-', configFor(httpUrl));
   const gateway = await GatewayProcess.serving(file);
-  await gateway.waitFor(() => gateway.logs.some((line) => line.msg === 'metrics listening') && gateway.logs.some((line) => line.msg === 'admin page listening'), 'admin ports');
+  await gateway.waitFor(
+    () => gateway.logs.some((line) => line.msg === 'metrics listening') && gateway.logs.some((line) => line.msg === 'admin page listening'),
+    'admin ports',
+  );
   return gateway;
 }
 
@@ -128,13 +135,20 @@ describe('faults', () => {
     const before = await metric(gateway, 'mcp_gateway_upstream_errors_total', { route: 'web', target: 'web', reason: 'unavailable' });
 
     await toggle.down();
-    await expect(client.callTool({ name: 'add', arguments: { a: 2, b: 2 } })).rejects.toThrow(/target "web" failed tools\/call: fetch failed \(connect ECONNREFUSED 127\.0\.0\.1:\d+\)/);
+    await expect(client.callTool({ name: 'add', arguments: { a: 2, b: 2 } })).rejects.toThrow(
+      /target "web" failed tools\/call: fetch failed \(connect ECONNREFUSED 127\.0\.0\.1:\d+\)/,
+    );
     // A new session cannot start either, and says which target is missing.
     await expect(connectClient(`${gateway.url}/web/mcp`)).rejects.toThrow(/target "web"/);
-    expect(await metric(gateway, 'mcp_gateway_upstream_errors_total', { route: 'web', target: 'web', reason: 'unavailable' })).toBeGreaterThanOrEqual(before + 2);
+    expect(await metric(gateway, 'mcp_gateway_upstream_errors_total', { route: 'web', target: 'web', reason: 'unavailable' })).toBeGreaterThanOrEqual(
+      before + 2,
+    );
     expect(await metric(gateway, 'mcp_gateway_mcp_requests_total', { route: 'web', target: 'web', method: 'tools/call', outcome: 'error' })).toBe(1);
     const down = await adminStatus(gateway);
-    expect(down.routes.find((route) => route.name === 'web')!.targets[0].health).toMatchObject({ state: 'failed', lastError: expect.stringContaining('ECONNREFUSED') });
+    expect(down.routes.find((route) => route.name === 'web')!.targets[0].health).toMatchObject({
+      state: 'failed',
+      lastError: expect.stringContaining('ECONNREFUSED'),
+    });
 
     await toggle.up();
     expect(text(await client.callTool({ name: 'add', arguments: { a: 3, b: 4 } }))).toBe('7');
@@ -149,8 +163,12 @@ describe('faults', () => {
   test('a client that drops its SSE response mid-call leaves no stray process or session once its session ends', async () => {
     const url = `${gateway.url}/py/mcp`;
     const session = await rawSession(url);
-    const headers = { 'mcp-session-id': session, 'mcp-protocol-version': '2025-06-18', accept: 'text/event-stream, application/json' };
-    const response = await post(url, JSON.stringify({ jsonrpc: '2.0', id: 2, method: 'tools/call', params: { name: 'sleep', arguments: { seconds: 1 } } }), headers);
+    const headers = { 'mcp-session-id': session, 'mcp-protocol-version': '2025-06-18', 'accept': 'text/event-stream, application/json' };
+    const response = await post(
+      url,
+      JSON.stringify({ jsonrpc: '2.0', id: 2, method: 'tools/call', params: { name: 'sleep', arguments: { seconds: 1 } } }),
+      headers,
+    );
     expect(response.headers.get('content-type')).toMatch(/^text\/event-stream/);
     const reader = response.body!.getReader();
     await reader.read(); // the priming event: the stream is open
@@ -161,10 +179,14 @@ describe('faults', () => {
       'the dropped request to end',
     );
     // The session survives a dropped stream (the client may resume it) and keeps working.
-    const again = await post(url, JSON.stringify({ jsonrpc: '2.0', id: 3, method: 'tools/call', params: { name: 'echo', arguments: { message: 'still here' } } }), {
-      'mcp-session-id': session,
-      'mcp-protocol-version': '2025-06-18',
-    });
+    const again = await post(
+      url,
+      JSON.stringify({ jsonrpc: '2.0', id: 3, method: 'tools/call', params: { name: 'echo', arguments: { message: 'still here' } } }),
+      {
+        'mcp-session-id': session,
+        'mcp-protocol-version': '2025-06-18',
+      },
+    );
     expect(await again.text()).toContain('python says: still here');
     expect((await adminStatus(gateway)).routes.find((route) => route.name === 'py')!.stdioProcesses).toHaveLength(1);
 
@@ -185,7 +207,10 @@ describe('faults', () => {
     const pid = Number(text(await client.callTool({ name: 'pid', arguments: {} })));
     const pending = client.callTool({ name: 'sleep', arguments: { seconds: 30 } });
     const sleeping = gateway.logs.filter((line) => line.msg === 'stdio target stderr' && line.stderr === 'sleeping').length;
-    await gateway.waitFor(() => gateway.logs.filter((line) => line.msg === 'stdio target stderr' && line.stderr === 'sleeping').length > sleeping, 'the sleep call');
+    await gateway.waitFor(
+      () => gateway.logs.filter((line) => line.msg === 'stdio target stderr' && line.stderr === 'sleeping').length > sleeping,
+      'the sleep call',
+    );
     process.kill(pid, 'SIGKILL');
     await expect(pending).rejects.toThrow(/killed by SIGKILL/);
     await client.close().catch(() => undefined);
@@ -212,7 +237,10 @@ describe('SIGTERM with calls in flight', () => {
       const second = await connectClient(`${gateway.url}/py/mcp`);
       const idle = await connectClient(`${gateway.url}/web/mcp`);
       const running = [first.callTool({ name: 'sleep', arguments: { seconds: 1 } }), second.callTool({ name: 'sleep', arguments: { seconds: 1 } })];
-      await gateway.waitFor(() => gateway.logs.filter((line) => line.msg === 'stdio target stderr' && line.stderr === 'sleeping').length === 2, 'both calls');
+      await gateway.waitFor(
+        () => gateway.logs.filter((line) => line.msg === 'stdio target stderr' && line.stderr === 'sleeping').length === 2,
+        'both calls',
+      );
       gateway.child.kill('SIGTERM');
       await gateway.waitFor(() => gateway.logs.some((line) => line.msg === 'draining'), 'draining');
 
@@ -223,7 +251,15 @@ describe('SIGTERM with calls in flight', () => {
       });
       expect(refused.status).toBe(503);
       expect(await refused.text()).toMatch(/shutting down/);
-      const newSession = await post(`${gateway.url}/web/mcp`, JSON.stringify({ jsonrpc: '2.0', id: 1, method: 'initialize', params: { protocolVersion: '2025-06-18', capabilities: {}, clientInfo: { name: 'late', version: '1' } } }));
+      const newSession = await post(
+        `${gateway.url}/web/mcp`,
+        JSON.stringify({
+          jsonrpc: '2.0',
+          id: 1,
+          method: 'initialize',
+          params: { protocolVersion: '2025-06-18', capabilities: {}, clientInfo: { name: 'late', version: '1' } },
+        }),
+      );
       expect(newSession.status).toBe(503);
 
       expect((await Promise.all(running)).map(text)).toEqual(['slept', 'slept']);

@@ -79,7 +79,9 @@ describe('federation of a stdio, a Streamable HTTP and a legacy SSE target', () 
     } while (cursor);
     const names = pages.flat();
     // The HTTP and SSE servers hand out one tool per page; all their pages must come through.
-    expect(names).toEqual(expect.arrayContaining(['everything_echo', 'http_whoami', 'http_ask', 'http_add', 'http_wait', 'sse_whoami', 'sse_ask', 'sse_add']));
+    expect(names).toEqual(
+      expect.arrayContaining(['everything_echo', 'http_whoami', 'http_ask', 'http_add', 'http_wait', 'sse_whoami', 'sse_ask', 'sse_add']),
+    );
     expect(new Set(names).size).toBe(names.length);
     expect(pages.length).toBeGreaterThanOrEqual(5);
     expect(names.filter((name) => !/^(everything|http|sse)_/.test(name))).toEqual([]);

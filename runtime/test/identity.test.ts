@@ -36,7 +36,12 @@ describe('authenticated sessions and what upstreams get to see', () => {
                     name: 'secured',
                     matches: [{ path: { exact: '/mcp' } }, { path: { pathPrefix: '/.well-known' } }],
                     policies: {
-                      mcpAuthentication: { issuer: idp.issuer, jwks: { url: idp.jwksUrl }, audiences: [AUDIENCE], resourceMetadata: { resource: RESOURCE } },
+                      mcpAuthentication: {
+                        issuer: idp.issuer,
+                        jwks: { url: idp.jwksUrl },
+                        audiences: [AUDIENCE],
+                        resourceMetadata: { resource: RESOURCE },
+                      },
                     },
                     backends: [
                       {

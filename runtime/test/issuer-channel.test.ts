@@ -14,7 +14,7 @@ describe('IssuerChannel: public issuer URLs and the back-channel', () => {
     );
     // A sibling path on the issuer's host keeps its path on the back-channel host; other hosts, and look-alike
     // host names, are left alone.
-    expect(channel.internal(`${PUBLIC}-other/certs`)).toBe(`http://keycloak.auth.svc:8080/realms/mcp-other/certs`);
+    expect(channel.internal(`${PUBLIC}-other/certs`)).toBe('http://keycloak.auth.svc:8080/realms/mcp-other/certs');
     expect(channel.internal('https://other.example.com/keys')).toBe('https://other.example.com/keys');
     expect(channel.internal('https://auth.example.com.evil.test/x')).toBe('https://auth.example.com.evil.test/x');
   });

@@ -36,7 +36,9 @@ describe('hot reload', () => {
     try {
       const url = `${gateway.url}/mcp`;
       const existing = await connectClient(url);
-      expect((await existing.callTool({ name: 'echo', arguments: { message: 'before' } })).content).toEqual([{ type: 'text', text: 'python says: before' }]);
+      expect((await existing.callTool({ name: 'echo', arguments: { message: 'before' } })).content).toEqual([
+        { type: 'text', text: 'python says: before' },
+      ]);
 
       // Editors write a temporary file and rename it over the original.
       writeFileSync(join(dir, 'config.yaml.tmp'), config(['py', 'py2']));
@@ -44,7 +46,9 @@ describe('hot reload', () => {
       await gateway.waitFor(() => gateway.logs.some((line) => line.msg === 'configuration reloaded'), 'the reload');
       expect(await toolNames(url)).toEqual(expect.arrayContaining(['py_echo', 'py2_echo']));
       // The session opened before the reload still talks to its own process, with its own names.
-      expect((await existing.callTool({ name: 'echo', arguments: { message: 'after' } })).content).toEqual([{ type: 'text', text: 'python says: after' }]);
+      expect((await existing.callTool({ name: 'echo', arguments: { message: 'after' } })).content).toEqual([
+        { type: 'text', text: 'python says: after' },
+      ]);
 
       writeFileSync(file, config(['py', 'bad_name']));
       await gateway.waitFor(() => gateway.logs.some((line) => line.msg.startsWith('configuration change rejected')), 'the rejection');
@@ -110,8 +114,14 @@ describe('idle sessions', () => {
     try {
       const url = `${gateway.url}/mcp`;
       const session = await rawSession(url);
-      await gateway.waitFor(() => gateway.logs.some((line) => line.msg === 'session evicted after idle time' && line.session === `${session.slice(0, 8)}…`), 'the eviction');
-      const after = await post(url, JSON.stringify({ jsonrpc: '2.0', id: 1, method: 'ping' }), { 'mcp-session-id': session, 'mcp-protocol-version': '2025-06-18' });
+      await gateway.waitFor(
+        () => gateway.logs.some((line) => line.msg === 'session evicted after idle time' && line.session === `${session.slice(0, 8)}…`),
+        'the eviction',
+      );
+      const after = await post(url, JSON.stringify({ jsonrpc: '2.0', id: 1, method: 'ping' }), {
+        'mcp-session-id': session,
+        'mcp-protocol-version': '2025-06-18',
+      });
       expect(after.status).toBe(404);
     } finally {
       await gateway.stop();

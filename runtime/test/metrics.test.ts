@@ -7,11 +7,11 @@ import { readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import type { StreamableHTTPClientTransport } from '@modelcontextprotocol/sdk/client/streamableHttp.js';
 import { exportJWK, generateKeyPair, SignJWT } from 'jose';
-import { PrometheusMetrics } from '../src/telemetry/metrics.js';
 import { writeConfigFile } from './helpers/config-file.js';
 import { connectClient, GatewayProcess, post, PYTHON_SERVER, rawSession, RUNTIME_DIR } from './helpers/gateway.js';
 import { allToolNames } from './helpers/lists.js';
 import { startStreamableServer, type TestUpstream } from './helpers/upstreams.js';
+import { PrometheusMetrics } from '../src/telemetry/metrics.js';
 
 const ISSUER = 'https://issuer.test';
 const AUDIENCE = 'mcp-gateway-test';
@@ -37,12 +37,19 @@ function parseMetrics(text: string): Sample[] {
 }
 
 function find(samples: readonly Sample[], name: string, labels: Record<string, string>): Sample | undefined {
-  return samples.find((sample) => sample.name === name && Object.entries(labels).every(([key, value]) => sample.labels[key] === value));
+  return samples.find((sample) => sample.name === name && Object.entries(labels).every(([key, wanted]) => sample.labels[key] === wanted));
 }
 
 function value(samples: readonly Sample[], name: string, labels: Record<string, string>): number {
   const sample = find(samples, name, labels);
-  if (!sample) throw new Error(`no series ${name}${JSON.stringify(labels)}; have:\n${samples.filter((s) => s.name === name).map((s) => JSON.stringify(s.labels)).join('\n')}`);
+  if (!sample) {
+    throw new Error(
+      `no series ${name}${JSON.stringify(labels)}; have:\n${samples
+        .filter((s) => s.name === name)
+        .map((s) => JSON.stringify(s.labels))
+        .join('\n')}`,
+    );
+  }
   return sample.value;
 }
 
@@ -87,7 +94,14 @@ describe('the metrics contract', () => {
       name,
       type,
       // Values are listed in parentheses (`what` (`sse_replay`: …)): only the names outside count.
-      labels: [...labels.replace(/\([^)]*\)/g, '').matchAll(/`([a-z_]+)`/g)].map((match) => match[1]).filter((label) => !['tool', 'prompt', 'resource', 'other', 'ok', 'error', 'denied', 'started', 'exited', 'restarted', 'applied', 'rejected'].includes(label)),
+      labels: [...labels.replace(/\([^)]*\)/g, '').matchAll(/`([a-z_]+)`/g)]
+        .map((match) => match[1])
+        .filter(
+          (label) =>
+            !['tool', 'prompt', 'resource', 'other', 'ok', 'error', 'denied', 'started', 'exited', 'restarted', 'applied', 'rejected'].includes(
+              label,
+            ),
+        ),
     }));
     expect(contract.length).toBe(13);
     const { registry } = new PrometheusMetrics();
@@ -153,14 +167,40 @@ describe('metrics and access logs', () => {
 
     let samples = await scrape();
     const route = { route: 'fed' };
-    expect(value(samples, 'mcp_gateway_mcp_requests_total', { ...route, target: 'py', method: 'tools/call', kind: 'tool', name: 'echo', outcome: 'ok' })).toBe(1);
-    expect(value(samples, 'mcp_gateway_mcp_requests_total', { ...route, target: 'web', method: 'tools/call', kind: 'tool', name: 'add', outcome: 'ok' })).toBe(1);
-    expect(value(samples, 'mcp_gateway_mcp_requests_total', { ...route, target: 'py', method: 'tools/call', kind: 'tool', name: 'pid', outcome: 'denied' })).toBe(1);
-    expect(value(samples, 'mcp_gateway_mcp_requests_total', { ...route, target: 'py', method: 'tools/call', kind: 'tool', name: 'other', outcome: 'error' })).toBe(1);
-    expect(value(samples, 'mcp_gateway_mcp_requests_total', { ...route, target: 'all', method: 'tools/list', kind: 'other', name: '', outcome: 'ok' })).toBeGreaterThanOrEqual(1);
+    expect(
+      value(samples, 'mcp_gateway_mcp_requests_total', { ...route, target: 'py', method: 'tools/call', kind: 'tool', name: 'echo', outcome: 'ok' }),
+    ).toBe(1);
+    expect(
+      value(samples, 'mcp_gateway_mcp_requests_total', { ...route, target: 'web', method: 'tools/call', kind: 'tool', name: 'add', outcome: 'ok' }),
+    ).toBe(1);
+    expect(
+      value(samples, 'mcp_gateway_mcp_requests_total', {
+        ...route,
+        target: 'py',
+        method: 'tools/call',
+        kind: 'tool',
+        name: 'pid',
+        outcome: 'denied',
+      }),
+    ).toBe(1);
+    expect(
+      value(samples, 'mcp_gateway_mcp_requests_total', {
+        ...route,
+        target: 'py',
+        method: 'tools/call',
+        kind: 'tool',
+        name: 'other',
+        outcome: 'error',
+      }),
+    ).toBe(1);
+    expect(
+      value(samples, 'mcp_gateway_mcp_requests_total', { ...route, target: 'all', method: 'tools/list', kind: 'other', name: '', outcome: 'ok' }),
+    ).toBeGreaterThanOrEqual(1);
     expect(value(samples, 'mcp_gateway_mcp_requests_total', { ...route, target: 'all', method: 'initialize', kind: 'other', outcome: 'ok' })).toBe(1);
     expect(samples.some((sample) => sample.labels.name === 'invented-9f3a')).toBe(false);
-    expect(value(samples, 'mcp_gateway_mcp_request_duration_seconds_count', { ...route, target: 'py', method: 'tools/call', kind: 'tool', name: 'echo' })).toBe(1);
+    expect(
+      value(samples, 'mcp_gateway_mcp_request_duration_seconds_count', { ...route, target: 'py', method: 'tools/call', kind: 'tool', name: 'echo' }),
+    ).toBe(1);
     expect(find(samples, 'mcp_gateway_mcp_request_duration_seconds_bucket', { ...route, target: 'web', name: 'add', le: '+Inf' })?.value).toBe(1);
     expect(value(samples, 'mcp_gateway_sessions_active', route)).toBe(1);
     expect(value(samples, 'mcp_gateway_stdio_processes', { ...route, target: 'py' })).toBe(1);
@@ -211,9 +251,14 @@ describe('metrics and access logs', () => {
     expect(value(samples, 'mcp_gateway_auth_failures_total', { route: 'secure', reason: 'missing_token' })).toBe(1);
     expect(value(samples, 'mcp_gateway_auth_failures_total', { route: 'secure', reason: 'invalid_token' })).toBe(1);
     expect(value(samples, 'mcp_gateway_http_requests_total', { route: 'secure', method: 'POST', status: '401' })).toBe(2);
-    expect(value(samples, 'mcp_gateway_mcp_requests_total', { route: 'secure', target: 'py', method: 'tools/call', name: 'other', outcome: 'ok' })).toBe(1);
+    expect(
+      value(samples, 'mcp_gateway_mcp_requests_total', { route: 'secure', target: 'py', method: 'tools/call', name: 'other', outcome: 'ok' }),
+    ).toBe(1);
 
-    await gateway.waitFor(() => gateway.logs.some((entry) => entry.msg === 'request' && entry.route === 'secure' && entry.mcpMethod === 'tools/call'), 'the access log line');
+    await gateway.waitFor(
+      () => gateway.logs.some((entry) => entry.msg === 'request' && entry.route === 'secure' && entry.mcpMethod === 'tools/call'),
+      'the access log line',
+    );
     const line = gateway.logs.find((entry) => entry.msg === 'request' && entry.route === 'secure' && entry.mcpMethod === 'tools/call');
     expect(line).toMatchObject({ subject: 'alice', target: 'py', resource: 'echo', status: 200 });
     const everything = JSON.stringify(gateway.logs);

@@ -32,6 +32,9 @@ describe('admin page redaction', () => {
   });
 
   test('strings without a URL are left alone', () => {
-    expect(redactConfig({ cmd: 'npx', args: ['-y', '@modelcontextprotocol/server-github'] })).toEqual({ cmd: 'npx', args: ['-y', '@modelcontextprotocol/server-github'] });
+    expect(redactConfig({ cmd: 'npx', args: ['-y', '@modelcontextprotocol/server-github'] })).toEqual({
+      cmd: 'npx',
+      args: ['-y', '@modelcontextprotocol/server-github'],
+    });
   });
 });

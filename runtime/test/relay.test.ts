@@ -43,7 +43,10 @@ describe('server-to-client requests are relayed to the session that caused them'
 `,
     );
     gateway = await GatewayProcess.serving(file);
-    [alice, bob] = await Promise.all([connectClient(`${gateway.url}/mcp`, namedClient('alice')), connectClient(`${gateway.url}/mcp`, namedClient('bob'))]);
+    [alice, bob] = await Promise.all([
+      connectClient(`${gateway.url}/mcp`, namedClient('alice')),
+      connectClient(`${gateway.url}/mcp`, namedClient('bob')),
+    ]);
   });
 
   afterAll(async () => {
@@ -131,7 +134,9 @@ describe('a relay that never drops a server-to-client request', () => {
   test('sampling and elicitation in 50 sessions in a row: every request answered by its own client', async () => {
     const outcomes: string[] = [];
     for (let i = 0; i < 50; i++) outcomes.push(await askOnce(`client-${i}`));
-    expect(outcomes).toEqual(Array.from({ length: 50 }, (_, i) => JSON.stringify([{ type: 'text', text: `sampled=model-of-client-${i} elicited=client-${i}` }])));
+    expect(outcomes).toEqual(
+      Array.from({ length: 50 }, (_, i) => JSON.stringify([{ type: 'text', text: `sampled=model-of-client-${i} elicited=client-${i}` }])),
+    );
   }, 120_000);
 
   test('sampling and elicitation under concurrent load: 8 clients at once, 6 sessions each', async () => {
@@ -143,7 +148,11 @@ describe('a relay that never drops a server-to-client request', () => {
       }),
     );
     expect(outcomes.flat()).toEqual(
-      Array.from({ length: 8 }, (_, lane) => Array.from({ length: 6 }, (__, i) => JSON.stringify([{ type: 'text', text: `sampled=model-of-lane-${lane}-${i} elicited=lane-${lane}-${i}` }]))).flat(),
+      Array.from({ length: 8 }, (_, lane) =>
+        Array.from({ length: 6 }, (__, i) =>
+          JSON.stringify([{ type: 'text', text: `sampled=model-of-lane-${lane}-${i} elicited=lane-${lane}-${i}` }]),
+        ),
+      ).flat(),
     );
   }, 120_000);
 

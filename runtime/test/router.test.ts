@@ -1,3 +1,4 @@
+import { backendOf, FakeUpstream, listingServer, RecordingLogger, RecordingSink, type FakeAnswer } from './helpers/fake-upstream.js';
 import type { RequestFacts } from '../src/authz/index.js';
 import { McpAuthorizer } from '../src/authz/index.js';
 import type { ResolvedBackend } from '../src/config/model.js';
@@ -9,7 +10,6 @@ import { McpError } from '../src/protocol/errors.js';
 import type { JsonRpcMessage } from '../src/protocol/jsonrpc.js';
 import { MODERN_PROTOCOL } from '../src/protocol/versions.js';
 import { noTelemetry } from '../src/telemetry/telemetry.js';
-import { backendOf, FakeUpstream, listingServer, RecordingLogger, RecordingSink, type FakeAnswer } from './helpers/fake-upstream.js';
 
 type Json = Record<string, unknown>;
 type Server = (request: JsonRpcMessage) => FakeAnswer;

@@ -127,7 +127,9 @@ binds:
         return { session, answers };
       }),
     );
-    const wrong = outcomes.filter(({ session, answers }) => answers.join(',') !== Array.from({ length: CALLS_PER_SESSION }, (_, call) => String(session * 1000 + call)).join(','));
+    const wrong = outcomes.filter(
+      ({ session, answers }) => answers.join(',') !== Array.from({ length: CALLS_PER_SESSION }, (_, call) => String(session * 1000 + call)).join(','),
+    );
     expect(wrong).toEqual([]);
     expect(outcomes).toHaveLength(SESSIONS);
     // Each session initialized once upstream, whichever replica its later requests reached.

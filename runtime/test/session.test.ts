@@ -1,10 +1,3 @@
-import type { ResolvedBackend } from '../src/config/model.js';
-import { McpSession, type BackendContext } from '../src/federation/session.js';
-import type { JsonRpcMessage } from '../src/protocol/jsonrpc.js';
-import { MODERN_PROTOCOL } from '../src/protocol/versions.js';
-import { SseWriter } from '../src/session/streams.js';
-import { noTelemetry, type Telemetry } from '../src/telemetry/telemetry.js';
-import { StdioPool } from '../src/upstream/stdio-pool.js';
 import type { ServerResponse } from 'node:http';
 import {
   backendOf,
@@ -15,6 +8,13 @@ import {
   RecordingSink,
   type FakeAnswer,
 } from './helpers/fake-upstream.js';
+import type { ResolvedBackend } from '../src/config/model.js';
+import { McpSession, type BackendContext } from '../src/federation/session.js';
+import type { JsonRpcMessage } from '../src/protocol/jsonrpc.js';
+import { MODERN_PROTOCOL } from '../src/protocol/versions.js';
+import { SseWriter } from '../src/session/streams.js';
+import { noTelemetry, type Telemetry } from '../src/telemetry/telemetry.js';
+import { StdioPool } from '../src/upstream/stdio-pool.js';
 
 type Json = Record<string, unknown>;
 type Server = (request: JsonRpcMessage, upstream: FakeUpstream) => FakeAnswer | Promise<FakeAnswer>;
@@ -55,7 +55,7 @@ function sessionWith(
     pool: new StdioPool(backend.stdio, backend.name, logger, telemetry),
     logger,
     upstreamTimeoutMs: options.upstreamTimeoutMs ?? 10_000,
-    maxReplayBytes: options.maxReplayBytes ?? 1 << 20,
+    maxReplayBytes: options.maxReplayBytes ?? 2 ** 20,
     gatewayVersion: '0.0.0-test',
     telemetry,
     connect: async (target) => upstreams.get(target.name)!,

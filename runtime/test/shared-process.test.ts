@@ -1,8 +1,8 @@
 import { SHARED_REFUSED } from '../src/protocol/errors.js';
+import type { JsonRpcMessage } from '../src/protocol/jsonrpc.js';
 import type { Logger } from '../src/telemetry/logger.js';
 import { SharedProcess } from '../src/upstream/shared-process.js';
 import type { StdioConnection } from '../src/upstream/stdio.js';
-import type { JsonRpcMessage } from '../src/protocol/jsonrpc.js';
 import type { ProcessSource } from '../src/upstream/warm-pool.js';
 
 const quiet: Logger = { debug() {}, info() {}, warn() {}, error() {}, child: () => quiet };

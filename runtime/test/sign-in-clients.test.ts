@@ -24,8 +24,8 @@ import { Client } from '@modelcontextprotocol/sdk/client/index.js';
 import { StdioClientTransport } from '@modelcontextprotocol/sdk/client/stdio.js';
 import { FIXTURES, GatewayProcess, RUNTIME_DIR } from './helpers/gateway.js';
 import { freePort } from './helpers/ports.js';
-import { browserLogin, CHROMIUM } from './support/browser-login.js';
 import { describeIf, file } from './helpers/requirements.js';
+import { browserLogin, CHROMIUM } from './support/browser-login.js';
 import { startFrontProxy, type FrontProxy } from './support/front-proxy.js';
 import { TestOpenIdProvider } from './support/oidc-provider.js';
 
@@ -44,7 +44,10 @@ function seedConfig(options: { port: number; endpoint: string; issuer: string; b
     { path: { exact: `/.well-known/oauth-authorization-server${ROUTE_PATH}` } },
     { path: { exact: `/.well-known/oauth-authorization-server${ROUTE_PATH}/client-registration` } },
     ...(options.issuerHostPaths
-      ? [{ path: { exact: '/.well-known/oauth-authorization-server/realms/mcp' } }, { path: { exact: '/realms/mcp/clients-registrations/openid-connect' } }]
+      ? [
+        { path: { exact: '/.well-known/oauth-authorization-server/realms/mcp' } },
+        { path: { exact: '/realms/mcp/clients-registrations/openid-connect' } },
+      ]
       : []),
   ];
   return JSON.stringify({
@@ -63,7 +66,9 @@ function seedConfig(options: { port: number; endpoint: string; issuer: string; b
                   cors: { allowOrigins: ['*'], allowHeaders: ['*'] },
                   mcpAuthentication: {
                     issuer: options.issuer,
-                    ...(options.backchannelUrl ? { backchannelUrl: options.backchannelUrl } : { jwksUrl: `${options.issuer}/protocol/openid-connect/certs` }),
+                    ...(options.backchannelUrl
+                      ? { backchannelUrl: options.backchannelUrl }
+                      : { jwksUrl: `${options.issuer}/protocol/openid-connect/certs` }),
                     audience: AUDIENCE,
                     provider: { keycloak: {} },
                     resourceMetadata: { resource: options.endpoint, scopesSupported: ['mcp:tools'], bearerMethodsSupported: ['header'] },
@@ -104,7 +109,13 @@ async function deploy(layout: 'direct' | 'cluster'): Promise<Deployment> {
   const configFile = join(workDir, 'config.json');
   writeFileSync(
     configFile,
-    seedConfig({ port, endpoint, issuer: idp.issuer, backchannelUrl: front ? idp.listeningIssuer : undefined, issuerHostPaths: layout === 'cluster' }),
+    seedConfig({
+      port,
+      endpoint,
+      issuer: idp.issuer,
+      backchannelUrl: front ? idp.listeningIssuer : undefined,
+      issuerHostPaths: layout === 'cluster',
+    }),
   );
   const gateway = await GatewayProcess.serving(configFile);
   return { endpoint, idp, front, gateway, workDir };
@@ -139,7 +150,10 @@ function signInWhenAsked(username: string): { feed: (chunk: string) => void; don
 }
 
 /** mcp-remote as Claude Desktop runs it: a stdio child the MCP client talks to, signing in on first connect. */
-async function throughMcpRemote(deployment: Deployment, username: string): Promise<{ tools: string[]; call: (name: string) => Promise<unknown>; close: () => Promise<void> }> {
+async function throughMcpRemote(
+  deployment: Deployment,
+  username: string,
+): Promise<{ tools: string[]; call: (name: string) => Promise<unknown>; close: () => Promise<void> }> {
   const configDir = mkdtempSync(join(deployment.workDir, 'mcp-remote-'));
   const callbackPort = await freePort();
   const transport = new StdioClientTransport({
@@ -168,7 +182,13 @@ async function throughMcpRemote(deployment: Deployment, username: string): Promi
 }
 
 /** One Inspector CLI run (`mcp-inspector --cli <url> --method ...`); signs `username` in when it asks. */
-async function inspectorCli(deployment: Deployment, home: string, callbackPort: number, username: string, args: string[]): Promise<{ code: number | null; stdout: string; stderr: string }> {
+async function inspectorCli(
+  deployment: Deployment,
+  home: string,
+  callbackPort: number,
+  username: string,
+  args: string[],
+): Promise<{ code: number | null; stdout: string; stderr: string }> {
   const child = spawn(
     process.execPath,
     [INSPECTOR, '--cli', deployment.endpoint, '--transport', 'http', '--callback-url', `http://127.0.0.1:${callbackPort}/oauth/callback`, ...args],
@@ -251,7 +271,12 @@ describeIf([file(CHROMIUM, 'chromium', true)])('real clients sign in through Key
           const listed = await inspectorCli(deployment, home, callbackPort, username, ['--method', 'tools/list']);
           succeeded(listed);
           expect(toolNames(listed.stdout)).toEqual(expected);
-          const deleted = await inspectorCli(deployment, home, callbackPort, username, ['--method', 'tools/call', '--tool-name', 'delete_repository']);
+          const deleted = await inspectorCli(deployment, home, callbackPort, username, [
+            '--method',
+            'tools/call',
+            '--tool-name',
+            'delete_repository',
+          ]);
           if (username === 'admin') {
             succeeded(deleted);
             expect(deleted.stdout).toContain('deleted');

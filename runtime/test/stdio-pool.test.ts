@@ -2,7 +2,7 @@ import { mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { Client } from '@modelcontextprotocol/sdk/client/index.js';
-import { StreamableHTTPClientTransport } from '@modelcontextprotocol/sdk/client/streamableHttp.js';
+import type { StreamableHTTPClientTransport } from '@modelcontextprotocol/sdk/client/streamableHttp.js';
 import { ListRootsRequestSchema } from '@modelcontextprotocol/sdk/types.js';
 import { writeConfigFile } from './helpers/config-file.js';
 import { connectClient, EVERYTHING, GatewayProcess } from './helpers/gateway.js';
@@ -35,7 +35,11 @@ createInterface({ input: process.stdin }).on('line', (line) => {
   if (m.id === undefined) { note('notification ' + m.method); return; }
   if (m.method === 'initialize') {
     note('initialize ' + m.params.clientInfo.name + ' ' + JSON.stringify(m.params.capabilities));
-    return send({ id: m.id, result: { protocolVersion: m.params.protocolVersion, capabilities: { tools: {}, logging: {}, resources: { subscribe: true } }, serverInfo: { name: 'journal', version: '1' } } });
+    return send({ id: m.id, result: {
+      protocolVersion: m.params.protocolVersion,
+      capabilities: { tools: {}, logging: {}, resources: { subscribe: true } },
+      serverInfo: { name: 'journal', version: '1' },
+    } });
   }
   if (m.method === 'tools/list') return send({ id: m.id, result: { tools: [
     { name: 'whoami', inputSchema: { type: 'object' } },
@@ -43,11 +47,15 @@ createInterface({ input: process.stdin }).on('line', (line) => {
   ] } });
   if (m.method === 'tools/call' && m.params.name === 'whoami') {
     calls++;
-    return setTimeout(() => send({ id: m.id, result: { content: [{ type: 'text', text: process.pid + ':' + calls + ':' + (m.params.arguments?.tag ?? '') }] } }), Number(m.params.arguments?.delayMs ?? 0));
+    const text = process.pid + ':' + calls + ':' + (m.params.arguments?.tag ?? '');
+    return setTimeout(() => send({ id: m.id, result: { content: [{ type: 'text', text }] } }), Number(m.params.arguments?.delayMs ?? 0));
   }
   if (m.method === 'tools/call' && m.params.name === 'ask') {
     const id = 'ask-' + m.id;
-    asked.set(id, (answer) => send({ id: m.id, result: { content: [{ type: 'text', text: answer.error ? 'error: ' + answer.error.message : 'roots: ' + JSON.stringify(answer.result) }] } }));
+    asked.set(id, (answer) => {
+      const text = answer.error ? 'error: ' + answer.error.message : 'roots: ' + JSON.stringify(answer.result);
+      send({ id: m.id, result: { content: [{ type: 'text', text }] } });
+    });
     return send({ id, method: 'roots/list' });
   }
   note('request ' + m.method);
@@ -103,7 +111,10 @@ async function endSession(client: Client): Promise<void> {
 
 async function until(condition: () => boolean, gateway: GatewayProcess, what: string): Promise<void> {
   while (!condition()) {
-    await Promise.race([new Promise((resolve) => setTimeout(resolve, 25)), gateway.exitCode().then(() => Promise.reject(new Error(`gateway exited before ${what}`)))]);
+    await Promise.race([
+      new Promise((resolve) => setTimeout(resolve, 25)),
+      gateway.exitCode().then(() => Promise.reject(new Error(`gateway exited before ${what}`))),
+    ]);
   }
 }
 
@@ -134,7 +145,11 @@ describe('warm pool of stdio processes', () => {
       expect(spares).toContain(pid);
       // The pool's handshake was the only one, with the gateway's clientInfo; the client's `initialized` arrived once.
       expect(initializedBy(journal, pid)).toEqual(['initialize mcp-gateway {}']);
-      await until(() => journalOf(journal).some((e) => e.pid === pid && e.event === 'notification notifications/initialized'), gateway, 'initialized');
+      await until(
+        () => journalOf(journal).some((e) => e.pid === pid && e.event === 'notification notifications/initialized'),
+        gateway,
+        'initialized',
+      );
       expect(journalOf(journal).filter((e) => e.pid === pid && e.event === 'notification notifications/initialized')).toHaveLength(1);
       await until(() => journalOf(journal).filter((e) => e.event === 'start').length === 3, gateway, 'a replacement spare');
       await client.close();
@@ -148,7 +163,10 @@ describe('warm pool of stdio processes', () => {
     const gateway = await GatewayProcess.serving(poolConfig(script, { size: 1 }));
     try {
       await until(() => journalOf(journal).some((e) => e.event.startsWith('initialize')), gateway, 'the spare');
-      const client = await connectClient(`${gateway.url}/mcp`, new Client({ name: 'roots-client', version: '1.0.0' }, { capabilities: { roots: { listChanged: true } } }));
+      const client = await connectClient(
+        `${gateway.url}/mcp`,
+        new Client({ name: 'roots-client', version: '1.0.0' }, { capabilities: { roots: { listChanged: true } } }),
+      );
       const { pid } = await whoami(client);
       expect(initializedBy(journal, pid)).toEqual(['initialize roots-client {"roots":{"listChanged":true}}']);
       await client.close();
@@ -174,7 +192,10 @@ describe('warm pool of stdio processes', () => {
       await second.setLoggingLevel('debug');
       await endSession(second);
       await until(() => !alive(a.pid), gateway, 'the tainted process to stop');
-      await gateway.waitFor(() => gateway.logs.some((line) => line.msg === 'stdio process not reused' && String(line.reason).includes('logging/setLevel')), 'the reason');
+      await gateway.waitFor(
+        () => gateway.logs.some((line) => line.msg === 'stdio process not reused' && String(line.reason).includes('logging/setLevel')),
+        'the reason',
+      );
       const third = await connectClient(`${gateway.url}/mcp`);
       expect((await whoami(third)).pid).not.toBe(a.pid);
       await third.close();
@@ -226,9 +247,13 @@ describe('shared stdio process (pool.shared)', () => {
       });
       await connectClient(`${gateway.url}/mcp`, client);
       const result = await client.callTool({ name: 'ask', arguments: {} });
-      expect((result.content as Array<{ text: string }>)[0].text).toMatch(/^error: roots\/list refused by mcp-gateway: .*shared between sessions.*cannot be attributed to one caller/);
+      expect((result.content as Array<{ text: string }>)[0].text).toMatch(
+        /^error: roots\/list refused by mcp-gateway: .*shared between sessions.*cannot be attributed to one caller/,
+      );
       expect(asked).toEqual([]);
-      await expect(client.setLoggingLevel('debug')).rejects.toThrow(/logging\/setLevel refused: target "journal" is one process shared by all sessions/);
+      await expect(client.setLoggingLevel('debug')).rejects.toThrow(
+        /logging\/setLevel refused: target "journal" is one process shared by all sessions/,
+      );
       await client.close();
     } finally {
       expect(await gateway.stop()).toBe(0);

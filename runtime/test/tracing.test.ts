@@ -3,9 +3,9 @@
  * upstream call, W3C trace context in `params._meta` for a stdio server (written here, it echoes what it
  * received) and in HTTP headers for a Streamable HTTP upstream, and errors recorded on the spans.
  */
+import { mkdtempSync, writeFileSync } from 'node:fs';
 import { createServer, type Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
-import { mkdtempSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { connectClient, GatewayProcess } from './helpers/gateway.js';
@@ -20,10 +20,18 @@ readline.createInterface({ input: process.stdin }).on('line', (line) => {
   if (message.id === undefined) return;
   const params = message.params || {};
   if (message.method === 'initialize') {
-    return send({ jsonrpc: '2.0', id: message.id, result: { protocolVersion: params.protocolVersion, capabilities: { tools: {} }, serverInfo: { name: 'meta', version: '1' } } });
+    return send({
+      jsonrpc: '2.0',
+      id: message.id,
+      result: { protocolVersion: params.protocolVersion, capabilities: { tools: {} }, serverInfo: { name: 'meta', version: '1' } },
+    });
   }
   if (message.method === 'tools/list') {
-    return send({ jsonrpc: '2.0', id: message.id, result: { tools: [{ name: 'meta', inputSchema: { type: 'object' } }, { name: 'fail', inputSchema: { type: 'object' } }] } });
+    return send({
+      jsonrpc: '2.0',
+      id: message.id,
+      result: { tools: [{ name: 'meta', inputSchema: { type: 'object' } }, { name: 'fail', inputSchema: { type: 'object' } }] },
+    });
   }
   if (message.method === 'tools/call' && params.name === 'meta') {
     return send({ jsonrpc: '2.0', id: message.id, result: { content: [{ type: 'text', text: JSON.stringify(params._meta || {}) }] } });

@@ -6,7 +6,10 @@ import { GatewayProcess, post, PYTHON_SERVER, rawSession } from './helpers/gatew
 const V = { 'mcp-protocol-version': '2025-11-25' };
 
 /** Reads SSE events from a response until `stop` says so; returns them. */
-async function readEvents(response: Response, stop: (events: Array<{ id?: string; data: string }>) => boolean): Promise<Array<{ id?: string; data: string }>> {
+async function readEvents(
+  response: Response,
+  stop: (events: Array<{ id?: string; data: string }>) => boolean,
+): Promise<Array<{ id?: string; data: string }>> {
   const events: Array<{ id?: string; data: string }> = [];
   const reader = response.body!.pipeThrough(new TextDecoderStream()).getReader();
   let buffer = '';
@@ -73,13 +76,13 @@ describe('Streamable HTTP details', () => {
     const session = await rawSession(url);
     const body = JSON.stringify({ jsonrpc: '2.0', id: 'slow', method: 'tools/call', params: { name: 'sleep', arguments: { seconds: 0.5 } } });
     // Listing text/event-stream first asks for a stream even for a single answer.
-    const first = await post(url, body, { ...V, 'mcp-session-id': session, accept: 'text/event-stream, application/json' });
+    const first = await post(url, body, { ...V, 'mcp-session-id': session, 'accept': 'text/event-stream, application/json' });
     expect(first.headers.get('content-type')).toBe('text/event-stream');
     const [priming] = await readEvents(first, (events) => events.length >= 1);
     expect(priming.id).toMatch(/\.0$/);
     expect(priming.data).toBe('');
 
-    const resumed = await fetch(url, { headers: { accept: 'text/event-stream', 'mcp-session-id': session, ...V, 'last-event-id': priming.id! } });
+    const resumed = await fetch(url, { headers: { 'accept': 'text/event-stream', 'mcp-session-id': session, ...V, 'last-event-id': priming.id! } });
     expect(resumed.status).toBe(200);
     const events = await readEvents(resumed, (seen) => seen.some((event) => event.data.includes('"slow"')));
     const answer = JSON.parse(events.find((event) => event.data.includes('"slow"'))!.data);
@@ -108,14 +111,18 @@ describe('Streamable HTTP details', () => {
       'mcp-protocol-version': '2025-11-25',
     });
     expect(mismatch.status).toBe(400);
-    expect((await fetch(url, { headers: { accept: 'text/event-stream', 'mcp-protocol-version': '2026-07-28' } })).status).toBe(405);
+    expect((await fetch(url, { headers: { 'accept': 'text/event-stream', 'mcp-protocol-version': '2026-07-28' } })).status).toBe(405);
 
     // 2026-07-28 error rules: a request without its _meta version is invalid params (not a header
     // mismatch), and every error answers the request it refuses, with that request's id.
-    const withoutMeta = await post(url, JSON.stringify({ jsonrpc: '2.0', id: 4, method: 'tools/list', params: {} }), { 'mcp-protocol-version': '2026-07-28' });
+    const withoutMeta = await post(url, JSON.stringify({ jsonrpc: '2.0', id: 4, method: 'tools/list', params: {} }), {
+      'mcp-protocol-version': '2026-07-28',
+    });
     expect(withoutMeta.status).toBe(400);
     expect(await withoutMeta.json()).toMatchObject({ id: 4, error: { code: -32602 } });
-    const unknownVersion = await post(url, JSON.stringify({ jsonrpc: '2.0', id: 5, method: 'tools/list', params: { _meta: meta } }), { 'mcp-protocol-version': '2099-01-01' });
+    const unknownVersion = await post(url, JSON.stringify({ jsonrpc: '2.0', id: 5, method: 'tools/list', params: { _meta: meta } }), {
+      'mcp-protocol-version': '2099-01-01',
+    });
     expect(unknownVersion.status).toBe(400);
     expect(await unknownVersion.json()).toMatchObject({ id: 5, error: { code: -32022 } });
   });
@@ -123,7 +130,7 @@ describe('Streamable HTTP details', () => {
   test('CORS: preflight for an allowed origin, MCP headers included; answers carry the CORS headers', async () => {
     const preflight = await fetch(url, {
       method: 'OPTIONS',
-      headers: { origin: 'https://app.example', 'access-control-request-method': 'POST', 'access-control-request-headers': 'content-type, mcp-session-id' },
+      headers: { 'origin': 'https://app.example', 'access-control-request-method': 'POST', 'access-control-request-headers': 'content-type, mcp-session-id' },
     });
     expect(preflight.status).toBe(204);
     expect(preflight.headers.get('access-control-allow-origin')).toBe('https://app.example');
@@ -132,25 +139,37 @@ describe('Streamable HTTP details', () => {
     expect(preflight.headers.get('access-control-max-age')).toBe('600');
 
     const session = await rawSession(url);
-    const answer = await post(url, JSON.stringify({ jsonrpc: '2.0', id: 1, method: 'ping' }), { ...V, 'mcp-session-id': session, origin: 'https://app.example' });
+    const answer = await post(url, JSON.stringify({ jsonrpc: '2.0', id: 1, method: 'ping' }), { ...V, 'mcp-session-id': session, 'origin': 'https://app.example' });
     expect(answer.status).toBe(200);
     expect(answer.headers.get('access-control-allow-origin')).toBe('https://app.example');
     expect(answer.headers.get('access-control-expose-headers')).toContain('mcp-session-id');
 
-    const other = await post(url, JSON.stringify({ jsonrpc: '2.0', id: 1, method: 'ping' }), { ...V, 'mcp-session-id': session, origin: 'https://other.example' });
+    const other = await post(url, JSON.stringify({ jsonrpc: '2.0', id: 1, method: 'ping' }), { ...V, 'mcp-session-id': session, 'origin': 'https://other.example' });
     expect(other.status).toBe(403);
   });
 
   test('stateless mode: no session id, every request served on its own; prefixMode always prefixes a lone target', async () => {
     const statelessUrl = `${gateway.url}/stateless/mcp`;
-    const init = await post(statelessUrl, JSON.stringify({ jsonrpc: '2.0', id: 1, method: 'initialize', params: { protocolVersion: '2025-06-18', capabilities: {}, clientInfo: { name: 'x', version: '1' } } }));
+    const init = await post(
+      statelessUrl,
+      JSON.stringify({
+        jsonrpc: '2.0',
+        id: 1,
+        method: 'initialize',
+        params: { protocolVersion: '2025-06-18', capabilities: {}, clientInfo: { name: 'x', version: '1' } },
+      }),
+    );
     expect(init.status).toBe(200);
     expect(init.headers.get('mcp-session-id')).toBeNull();
     await init.text();
     const list = await post(statelessUrl, JSON.stringify({ jsonrpc: '2.0', id: 2, method: 'tools/list' }), V);
     const tools = ((await list.json()) as { result: { tools: Array<{ name: string }> } }).result.tools.map((tool) => tool.name);
     expect(tools).toEqual(expect.arrayContaining(['py_echo', 'py_add']));
-    const call = await post(statelessUrl, JSON.stringify({ jsonrpc: '2.0', id: 3, method: 'tools/call', params: { name: 'py_add', arguments: { a: 3, b: 4 } } }), V);
+    const call = await post(
+      statelessUrl,
+      JSON.stringify({ jsonrpc: '2.0', id: 3, method: 'tools/call', params: { name: 'py_add', arguments: { a: 3, b: 4 } } }),
+      V,
+    );
     expect(await call.json()).toEqual({ jsonrpc: '2.0', id: 3, result: { content: [{ type: 'text', text: '7' }] } });
     expect((await fetch(statelessUrl, { headers: { accept: 'text/event-stream' } })).status).toBe(405);
 
@@ -161,7 +180,11 @@ describe('Streamable HTTP details', () => {
     const discovered = ((await discover.json()) as { result: { supportedVersions: string[]; capabilities: Record<string, unknown> } }).result;
     expect(discovered.supportedVersions).toContain('2026-07-28');
     expect(discovered.capabilities.tools).toBeDefined();
-    const modernCall = await post(statelessUrl, JSON.stringify({ jsonrpc: '2.0', id: 5, method: 'tools/call', params: { name: 'py_echo', arguments: { message: 'new' }, _meta: meta } }), modern);
+    const modernCall = await post(
+      statelessUrl,
+      JSON.stringify({ jsonrpc: '2.0', id: 5, method: 'tools/call', params: { name: 'py_echo', arguments: { message: 'new' }, _meta: meta } }),
+      modern,
+    );
     expect(await modernCall.json()).toEqual({ jsonrpc: '2.0', id: 5, result: { content: [{ type: 'text', text: 'python says: new' }] } });
   });
 });

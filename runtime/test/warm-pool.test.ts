@@ -1,6 +1,7 @@
 import { availableParallelism } from 'node:os';
-import type { StdioConnection } from '../src/upstream/stdio.js';
 import type { JsonRpcMessage } from '../src/protocol/jsonrpc.js';
+import type { Logger } from '../src/telemetry/logger.js';
+import type { StdioConnection } from '../src/upstream/stdio.js';
 import {
   handshakeKey,
   REFILL_MAX_WAIT_MS,
@@ -10,7 +11,6 @@ import {
   type RefillTiming,
   type WarmPoolSettings,
 } from '../src/upstream/warm-pool.js';
-import type { Logger } from '../src/telemetry/logger.js';
 
 const quiet: Logger = { debug() {}, info() {}, warn() {}, error() {}, child: () => quiet };
 
@@ -23,7 +23,9 @@ class FakeProcess {
   onclose?: (reason: Error) => void;
   closed = false;
   private exited!: () => void;
-  readonly exit = new Promise<{ code: number; signal: null; expected: boolean }>((resolve) => (this.exited = () => resolve({ code: 0, signal: null, expected: true })));
+  readonly exit = new Promise<{ code: number; signal: null; expected: boolean }>(
+    (resolve) => (this.exited = () => resolve({ code: 0, signal: null, expected: true })),
+  );
 
   constructor(
     private readonly refuseInitialize = false,
@@ -36,7 +38,11 @@ class FakeProcess {
     if (message.method === 'initialize' && !this.slow) {
       const answer = this.refuseInitialize
         ? { jsonrpc: '2.0' as const, id: message.id, error: { code: -32600, message: 'no' } }
-        : { jsonrpc: '2.0' as const, id: message.id, result: { protocolVersion: message.params?.protocolVersion, capabilities: {}, serverInfo: { name: 'fake', version: '1' } } };
+        : {
+          jsonrpc: '2.0' as const,
+          id: message.id,
+          result: { protocolVersion: message.params?.protocolVersion, capabilities: {}, serverInfo: { name: 'fake', version: '1' } },
+        };
       queueMicrotask(() => this.onmessage?.(answer));
     }
   }
@@ -67,7 +73,14 @@ class FakeSource implements ProcessSource {
   }
 }
 
-const settings = (overrides: Partial<WarmPoolSettings> = {}): WarmPoolSettings => ({ size: 2, idleTimeoutMs: 600_000, maxProcesses: 64, reuse: false, shared: false, ...overrides });
+const settings = (overrides: Partial<WarmPoolSettings> = {}): WarmPoolSettings => ({
+  size: 2,
+  idleTimeoutMs: 600_000,
+  maxProcesses: 64,
+  reuse: false,
+  shared: false,
+  ...overrides,
+});
 const CLIENT = { protocolVersion: '2025-11-25', capabilities: {}, clientInfo: { name: 'client', version: '1' } };
 const settle = (): Promise<void> => new Promise((resolve) => setImmediate(resolve));
 
@@ -105,7 +118,9 @@ function poolWith(source: FakeSource, overrides: Partial<WarmPoolSettings> = {},
 
 describe('WarmPool', () => {
   test('the handshake key ignores clientInfo and key order, not capabilities or revision', () => {
-    expect(handshakeKey({ protocolVersion: 'a', capabilities: { x: 1, y: 2 }, clientInfo: { name: 'one' } })).toBe(handshakeKey({ protocolVersion: 'a', capabilities: { y: 2, x: 1 }, clientInfo: { name: 'two' } }));
+    expect(handshakeKey({ protocolVersion: 'a', capabilities: { x: 1, y: 2 }, clientInfo: { name: 'one' } })).toBe(
+      handshakeKey({ protocolVersion: 'a', capabilities: { y: 2, x: 1 }, clientInfo: { name: 'two' } }),
+    );
     expect(handshakeKey({ protocolVersion: 'a', capabilities: {} })).not.toBe(handshakeKey({ protocolVersion: 'a', capabilities: { roots: {} } }));
     expect(handshakeKey({ protocolVersion: 'a', capabilities: {} })).not.toBe(handshakeKey({ protocolVersion: 'b', capabilities: {} }));
   });
@@ -125,7 +140,11 @@ describe('WarmPool', () => {
     await settle();
     expect(source.started).toHaveLength(3);
     // Not `notifications/initialized`: that is the real client's to send.
-    expect(source.started.flatMap((process) => process.received.map((message) => message.method))).toEqual(['initialize', 'initialize', 'initialize']);
+    expect(source.started.flatMap((process) => process.received.map((message) => message.method))).toEqual([
+      'initialize',
+      'initialize',
+      'initialize',
+    ]);
   });
 
   test('a client with another handshake gets nothing (the caller starts a process) and the spares follow it', async () => {

@@ -120,7 +120,8 @@ describe('stdio warm-up (bridge mode, stdio.warmup)', () => {
     const yaml = (warmup: boolean) =>
       `binds:\n- port: 0\n  listeners:\n  - routes:\n    - name: r\n      matches: [{ path: { exact: /mcp } }]\n      backends:\n      - mcp:\n${
         warmup ? '          stdio: { warmup: true }\n' : ''
-      }          targets:\n          - name: slow\n            stdio: { cmd: ${JSON.stringify(process.execPath)}, args: [${JSON.stringify(script)}] }\n`;
+      }          targets:\n          - name: slow\n`
+      + `            stdio: { cmd: ${JSON.stringify(process.execPath)}, args: [${JSON.stringify(script)}] }\n`;
     writeFileSync(plain, yaml(false));
     writeFileSync(warm, yaml(true));
     const withoutWarmup = await GatewayProcess.listening(['--config', plain, '--host', '127.0.0.1']);

@@ -1,4 +1,5 @@
-import { parseArgs, ParseArgsConfig } from 'util';
+import type { ParseArgsConfig } from 'util';
+import { parseArgs } from 'util';
 import { UsageError } from './usage-error';
 
 type Options = NonNullable<ParseArgsConfig['options']>;

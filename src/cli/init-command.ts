@@ -3,7 +3,7 @@ import * as path from 'path';
 import { dnsLabelProblem } from '../validation';
 import { flag, parse, str } from './args';
 import { appFiles } from './init-templates';
-import { CliIo } from './io';
+import type { CliIo } from './io';
 import { UsageError } from './usage-error';
 
 export const INIT_USAGE = `Usage: cdk8s-mcp init [dir] [options]
@@ -38,7 +38,7 @@ export function runInit(argv: string[], io: CliIo): void {
   const name = str(parsed, 'name') ?? appNameFrom(dir);
   const problem = dnsLabelProblem(name);
   if (problem) {
-    const origin = str(parsed, 'name') === undefined ? ` (taken from the directory name; pass --name)` : '';
+    const origin = str(parsed, 'name') === undefined ? ' (taken from the directory name; pass --name)' : '';
     throw new UsageError(`app name ${problem}${origin}`, INIT_USAGE);
   }
   if (fs.existsSync(dir) && !fs.statSync(dir).isDirectory()) {
@@ -49,7 +49,10 @@ export function runInit(argv: string[], io: CliIo): void {
   if (!flag(parsed, 'force')) {
     const existing = Object.keys(files).filter((file) => fs.existsSync(path.join(dir, file)));
     if (existing.length > 0) {
-      throw new UsageError(`${existing.join(', ')} already exist${existing.length === 1 ? 's' : ''} in ${dir}; pass --force to overwrite`, INIT_USAGE);
+      throw new UsageError(
+        `${existing.join(', ')} already exist${existing.length === 1 ? 's' : ''} in ${dir}; pass --force to overwrite`,
+        INIT_USAGE,
+      );
     }
   }
   fs.mkdirSync(dir, { recursive: true });

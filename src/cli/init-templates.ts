@@ -60,7 +60,7 @@ export function appFiles(name: string): { [file: string]: string } {
 
 function mainTs(name: string): string {
   return `import { App, Chart, ChartProps } from 'cdk8s';
-import { McpGateway, McpServer } from 'cdk8s-mcp';
+import { McpGateway, McpServer, McpServerSource } from 'cdk8s-mcp';
 import { Construct } from 'constructs';
 
 /** MCP servers and the gateway in front of them. \`npx cdk8s synth\` writes the manifests to dist/. */
@@ -70,9 +70,8 @@ export class McpChart extends Chart {
 
     // A stdio server from npm, bridged to Streamable HTTP inside its pod. Pin the version: an
     // unpinned package changes under you whenever the pod restarts.
-    const everything = McpServer.fromNpmPackage(this, 'everything', {
-      package: '${EXAMPLE_PACKAGE}',
-      version: '${EXAMPLE_VERSION}',
+    const everything = new McpServer(this, 'everything', {
+      source: McpServerSource.npmPackage('${EXAMPLE_PACKAGE}', { version: '${EXAMPLE_VERSION}' }),
     });
 
     // One endpoint for MCP clients, port 8080 of the gateway's Service. Add servers to targets to

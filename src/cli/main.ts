@@ -1,7 +1,8 @@
 import { runInit } from './init-command';
-import { CliIo, PROCESS_IO } from './io';
-import { runServer } from './server-command';
+import type { CliIo } from './io';
+import { PROCESS_IO } from './io';
 import { packageVersion } from './package-info';
+import { runServer } from './server-command';
 import { UsageError } from './usage-error';
 
 export const MAIN_USAGE = `Usage: cdk8s-mcp <command> [options]

@@ -1,12 +1,15 @@
 import { App, Chart } from 'cdk8s';
 import * as kplus from 'cdk8s-plus-28';
-import { IConstruct } from 'constructs';
+import type { IConstruct } from 'constructs';
 import { McpGateway } from '../mcp-gateway';
-import { McpServer, McpServerOptions } from '../mcp-server';
+import type { McpServerProps } from '../mcp-server';
+import { McpServer } from '../mcp-server';
+import { McpServerSource } from '../mcp-server-source';
 import { McpServerTransport } from '../mcp-server-transport';
 import { absolutePathProblem, dnsLabelProblem, serviceNameProblem } from '../validation';
-import { flag, list, parse, ParsedArgs, str } from './args';
-import { CliIo } from './io';
+import type { ParsedArgs } from './args';
+import { flag, list, parse, str } from './args';
+import type { CliIo } from './io';
 import { UsageError } from './usage-error';
 
 export const SERVER_USAGE = `Usage: cdk8s-mcp server (--npm <package> | --uvx <package> | --image <image>) [options] [-- server args...]
@@ -41,21 +44,21 @@ Examples:
   cdk8s-mcp server --npm @modelcontextprotocol/server-github --secret github-token -- --read-only`;
 
 const OPTIONS = {
-  'npm': { type: 'string' },
-  'uvx': { type: 'string' },
-  'image': { type: 'string' },
-  'version': { type: 'string' },
-  'command': { type: 'string' },
-  'args': { type: 'string', multiple: true },
-  'transport': { type: 'string' },
-  'name': { type: 'string' },
-  'namespace': { type: 'string' },
-  'env': { type: 'string', multiple: true },
-  'secret': { type: 'string', multiple: true },
-  'port': { type: 'string' },
-  'gateway': { type: 'boolean' },
-  'path': { type: 'string' },
-  'help': { type: 'boolean', short: 'h' },
+  npm: { type: 'string' },
+  uvx: { type: 'string' },
+  image: { type: 'string' },
+  version: { type: 'string' },
+  command: { type: 'string' },
+  args: { type: 'string', multiple: true },
+  transport: { type: 'string' },
+  name: { type: 'string' },
+  namespace: { type: 'string' },
+  env: { type: 'string', multiple: true },
+  secret: { type: 'string', multiple: true },
+  port: { type: 'string' },
+  gateway: { type: 'boolean' },
+  path: { type: 'string' },
+  help: { type: 'boolean', short: 'h' },
 } as const;
 
 type Source = { kind: 'npm' | 'uvx' | 'image'; value: string };
@@ -76,7 +79,10 @@ export function runServer(argv: string[], io: CliIo): string {
     fail(`--command works with --image only; --${source.kind} runs the package with ${source.kind === 'npm' ? 'npx' : 'uvx'}`);
   }
   if (source.kind === 'image' && str(parsed, 'command') === undefined && (str(parsed, 'transport') ?? 'stdio') === 'stdio') {
-    fail('--image with the stdio transport needs --command (the program the bridge starts); for a server that listens itself pass --transport http or sse');
+    fail(
+      '--image with the stdio transport needs --command (the program the bridge starts); for a server that listens itself pass --transport http '
+        + 'or sse',
+    );
   }
   if (source.kind === 'image' && str(parsed, 'version') !== undefined) {
     fail('--version works with --npm and --uvx only; put the version in the image tag');
@@ -102,7 +108,7 @@ export function runServer(argv: string[], io: CliIo): string {
   const app = new App();
   const chart = new Chart(app, name, { namespace, disableResourceNameHashes: true });
   try {
-    const options: McpServerOptions = {
+    const options: Omit<McpServerProps, 'source'> = {
       name,
       transport: transportOf(str(parsed, 'transport'), fail),
       port: portOf(str(parsed, 'port'), fail),
@@ -115,20 +121,21 @@ export function runServer(argv: string[], io: CliIo): string {
     };
     const args = [...list(parsed, 'args'), ...parsed.rest];
     const version = str(parsed, 'version');
-    let server: McpServer;
+    let serverSource: McpServerSource;
     switch (source.kind) {
       case 'npm':
-        server = McpServer.fromNpmPackage(chart, name, { ...options, package: source.value, version, args });
+        serverSource = McpServerSource.npmPackage(source.value, { version, args });
         break;
       case 'uvx':
-        server = McpServer.fromUvxPackage(chart, name, { ...options, package: source.value, version, args });
+        serverSource = McpServerSource.pypiPackage(source.value, { version, args });
         break;
       case 'image': {
         const command = str(parsed, 'command');
-        server = new McpServer(chart, name, { ...options, image: source.value, command: command === undefined ? undefined : [command], args });
+        serverSource = McpServerSource.image(source.value, { command: command === undefined ? undefined : [command], args });
         break;
       }
     }
+    const server = new McpServer(chart, name, { ...options, source: serverSource });
     if (flag(parsed, 'gateway')) {
       new McpGateway(chart, 'gateway', { routes: [{ path: gatewayPath, targets: [server] }] });
     }

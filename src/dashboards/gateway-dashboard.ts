@@ -45,26 +45,41 @@ const ROWS: Array<{ title: string; panels: PanelSpec[] }> = [
     title: 'Overview',
     panels: [
       {
-        title: 'Active sessions', type: 'stat', unit: 'short', width: 6,
+        title: 'Active sessions',
+        type: 'stat',
+        unit: 'short',
+        width: 6,
         description: 'MCP sessions open on the gateway now (all pods).',
         queries: [{ expr: `sum(mcp_gateway_sessions_active{${ROUTES}})` }],
       },
       {
-        title: 'stdio processes', type: 'stat', unit: 'short', width: 6,
+        title: 'stdio processes',
+        type: 'stat',
+        unit: 'short',
+        width: 6,
         description: 'stdio server processes the gateway runs now.',
         queries: [{ expr: `sum(mcp_gateway_stdio_processes{${ROUTES}})` }],
       },
       {
-        title: 'MCP requests', type: 'stat', unit: 'reqps', width: 6,
+        title: 'MCP requests',
+        type: 'stat',
+        unit: 'reqps',
+        width: 6,
         description: 'MCP requests per second, all methods.',
         queries: [{ expr: `sum(rate(mcp_gateway_mcp_requests_total{${ROUTES}}${RATE}))` }],
       },
       {
-        title: 'Failed MCP requests', type: 'stat', unit: 'percentunit', width: 6,
+        title: 'Failed MCP requests',
+        type: 'stat',
+        unit: 'percentunit',
+        width: 6,
         description: 'Share of MCP requests that ended in an error or were denied by authorization.',
-        queries: [{
-          expr: `sum(rate(mcp_gateway_mcp_requests_total{${ROUTES}, outcome!="ok"}${RATE})) / sum(rate(mcp_gateway_mcp_requests_total{${ROUTES}}${RATE}))`,
-        }],
+        queries: [
+          {
+            expr: `sum(rate(mcp_gateway_mcp_requests_total{${ROUTES}, outcome!="ok"}${RATE})) / `
+              + `sum(rate(mcp_gateway_mcp_requests_total{${ROUTES}}${RATE}))`,
+          },
+        ],
       },
     ],
   },
@@ -72,36 +87,55 @@ const ROWS: Array<{ title: string; panels: PanelSpec[] }> = [
     title: 'Tools',
     panels: [
       {
-        title: 'Tool calls per tool', type: 'timeseries', unit: 'reqps', width: 12,
+        title: 'Tool calls per tool',
+        type: 'timeseries',
+        unit: 'reqps',
+        width: 12,
         description: 'tools/call requests per second, by target and tool.',
-        queries: [{
-          expr: `sum by (target, name) (rate(mcp_gateway_mcp_requests_total{${ROUTES}, kind="tool"}${RATE}))`,
-          legend: '{{target}} / {{name}}',
-        }],
+        queries: [
+          {
+            expr: `sum by (target, name) (rate(mcp_gateway_mcp_requests_total{${ROUTES}, kind="tool"}${RATE}))`,
+            legend: '{{target}} / {{name}}',
+          },
+        ],
       },
       {
-        title: 'Errors and denials', type: 'timeseries', unit: 'reqps', width: 12,
+        title: 'Errors and denials',
+        type: 'timeseries',
+        unit: 'reqps',
+        width: 12,
         description: 'MCP requests per second that failed (error) or were refused by authorization (denied).',
-        queries: [{
-          expr: `sum by (target, kind, name, outcome) (rate(mcp_gateway_mcp_requests_total{${ROUTES}, outcome!="ok"}${RATE}))`,
-          legend: '{{target}} / {{name}} ({{kind}}, {{outcome}})',
-        }],
+        queries: [
+          {
+            expr: `sum by (target, kind, name, outcome) (rate(mcp_gateway_mcp_requests_total{${ROUTES}, outcome!="ok"}${RATE}))`,
+            legend: '{{target}} / {{name}} ({{kind}}, {{outcome}})',
+          },
+        ],
       },
       {
-        title: 'Latency p50 / p95 / p99', type: 'timeseries', unit: 's', width: 12,
+        title: 'Latency p50 / p95 / p99',
+        type: 'timeseries',
+        unit: 's',
+        width: 12,
         description: 'Time the gateway took to answer MCP requests, all methods.',
-        queries: [0.5, 0.95, 0.99].map(quantile => ({
+        queries: [0.5, 0.95, 0.99].map((quantile) => ({
           expr: `histogram_quantile(${quantile}, sum by (le) (rate(mcp_gateway_mcp_request_duration_seconds_bucket{${ROUTES}}${RATE})))`,
           legend: `p${Math.round(quantile * 100)}`,
         })),
       },
       {
-        title: 'p95 latency per tool', type: 'timeseries', unit: 's', width: 12,
+        title: 'p95 latency per tool',
+        type: 'timeseries',
+        unit: 's',
+        width: 12,
         description: '95th percentile of tools/call latency, by target and tool.',
-        queries: [{
-          expr: `histogram_quantile(0.95, sum by (le, target, name) (rate(mcp_gateway_mcp_request_duration_seconds_bucket{${ROUTES}, kind="tool"}${RATE})))`,
-          legend: '{{target}} / {{name}}',
-        }],
+        queries: [
+          {
+            expr: `histogram_quantile(0.95, sum by (le, target, name) (rate(mcp_gateway_mcp_request_duration_seconds_bucket{${ROUTES}, `
+              + `kind="tool"}${RATE})))`,
+            legend: '{{target}} / {{name}}',
+          },
+        ],
       },
     ],
   },
@@ -109,30 +143,46 @@ const ROWS: Array<{ title: string; panels: PanelSpec[] }> = [
     title: 'Sessions and upstreams',
     panels: [
       {
-        title: 'Active sessions by route', type: 'timeseries', unit: 'short', width: 12,
+        title: 'Active sessions by route',
+        type: 'timeseries',
+        unit: 'short',
+        width: 12,
         description: 'Open MCP sessions, by route.',
         queries: [{ expr: `sum by (route) (mcp_gateway_sessions_active{${ROUTES}})`, legend: '{{route}}' }],
       },
       {
-        title: 'stdio processes by target', type: 'timeseries', unit: 'short', width: 12,
+        title: 'stdio processes by target',
+        type: 'timeseries',
+        unit: 'short',
+        width: 12,
         description: 'Running stdio server processes, by route and target.',
         queries: [{ expr: `sum by (route, target) (mcp_gateway_stdio_processes{${ROUTES}})`, legend: '{{route}} / {{target}}' }],
       },
       {
-        title: 'stdio process events', type: 'timeseries', unit: 'short', width: 12,
+        title: 'stdio process events',
+        type: 'timeseries',
+        unit: 'short',
+        width: 12,
         description: 'stdio processes started, exited and restarted per interval; restarts mean a crashing server.',
-        queries: [{
-          expr: `sum by (target, event) (increase(mcp_gateway_stdio_process_events_total{${ROUTES}}${RATE}))`,
-          legend: '{{target}} {{event}}',
-        }],
+        queries: [
+          {
+            expr: `sum by (target, event) (increase(mcp_gateway_stdio_process_events_total{${ROUTES}}${RATE}))`,
+            legend: '{{target}} {{event}}',
+          },
+        ],
       },
       {
-        title: 'Upstream errors', type: 'timeseries', unit: 'reqps', width: 12,
+        title: 'Upstream errors',
+        type: 'timeseries',
+        unit: 'reqps',
+        width: 12,
         description: 'Failures talking to targets per second, by target and reason.',
-        queries: [{
-          expr: `sum by (target, reason) (rate(mcp_gateway_upstream_errors_total{${ROUTES}}${RATE}))`,
-          legend: '{{target}}: {{reason}}',
-        }],
+        queries: [
+          {
+            expr: `sum by (target, reason) (rate(mcp_gateway_upstream_errors_total{${ROUTES}}${RATE}))`,
+            legend: '{{target}}: {{reason}}',
+          },
+        ],
       },
     ],
   },
@@ -140,20 +190,31 @@ const ROWS: Array<{ title: string; panels: PanelSpec[] }> = [
     title: 'HTTP, sign-in and configuration',
     panels: [
       {
-        title: 'HTTP requests by status', type: 'timeseries', unit: 'reqps', width: 8,
+        title: 'HTTP requests by status',
+        type: 'timeseries',
+        unit: 'reqps',
+        width: 8,
         description: 'HTTP requests per second, by status code.',
         queries: [{ expr: `sum by (status) (rate(mcp_gateway_http_requests_total{${ROUTES}}${RATE}))`, legend: '{{status}}' }],
       },
       {
-        title: 'Authentication failures', type: 'timeseries', unit: 'reqps', width: 8,
+        title: 'Authentication failures',
+        type: 'timeseries',
+        unit: 'reqps',
+        width: 8,
         description: 'Requests refused for a missing or invalid token, by route and reason.',
-        queries: [{
-          expr: `sum by (route, reason) (rate(mcp_gateway_auth_failures_total{${ROUTES}}${RATE}))`,
-          legend: '{{route}}: {{reason}}',
-        }],
+        queries: [
+          {
+            expr: `sum by (route, reason) (rate(mcp_gateway_auth_failures_total{${ROUTES}}${RATE}))`,
+            legend: '{{route}}: {{reason}}',
+          },
+        ],
       },
       {
-        title: 'Configuration reloads', type: 'timeseries', unit: 'short', width: 8,
+        title: 'Configuration reloads',
+        type: 'timeseries',
+        unit: 'short',
+        width: 8,
         description: 'Configuration changes applied or rejected (a rejected change keeps the previous configuration).',
         // Reloads are per process, not per route.
         queries: [{ expr: `sum by (outcome) (increase(mcp_gateway_config_reloads_total{${GATEWAY}}${RATE}))`, legend: '{{outcome}}' }],

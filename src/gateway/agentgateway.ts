@@ -2,15 +2,18 @@
  * agentgateway's Kubernetes controller (`agentgateway.dev/v1alpha1`): an AgentgatewayBackend per route and,
  * for attached policies, an AgentgatewayPolicy on the route's HTTPRoute. Internal.
  */
-import { ApiObject } from 'cdk8s';
+import type { ApiObject } from 'cdk8s';
+import type { AgentgatewayMcpBackendSpec } from '../gateway-api';
 import {
-  AGENTGATEWAY_GROUP, AgentgatewayMcpBackendSpec, GATEWAY_API_GROUP, agentgatewayBackendObject, agentgatewayPolicyObject,
+  AGENTGATEWAY_GROUP, GATEWAY_API_GROUP, agentgatewayBackendObject, agentgatewayPolicyObject,
 } from '../gateway-api';
 import { omitUndefined } from '../manifest-helpers';
-import { McpFailureMode, McpGatewayRoute, McpPrefixMode, McpStatefulMode } from '../mcp-gateway-route';
-import { PropCheck } from '../validation';
+import type { McpGatewayRoute } from '../mcp-gateway-route';
+import { McpFailureMode, McpPrefixMode, McpStatefulMode } from '../mcp-gateway-route';
+import type { PropCheck } from '../validation';
 import type * as config from './config-contract.generated';
-import { ControllerContext, McpRouteController, isHttps, staticTarget } from './controller';
+import type { ControllerContext, McpRouteController } from './controller';
+import { isHttps, staticTarget } from './controller';
 
 export const AGENTGATEWAY_CONTROLLER: McpRouteController = {
   bindRoute(route, context) {
@@ -90,7 +93,11 @@ function policySpec(route: McpGatewayRoute, context: ControllerContext): { spec:
 function checkRoute(route: McpGatewayRoute, context: ControllerContext, check: PropCheck): void {
   const needsRuntime = 'use McpGatewayImplementation.RUNTIME for this route';
   if (route._serverNameSet) {
-    check('serverName', 'cannot be set with the agentgateway implementation (agentgateway names every federated server "agentgateway")', `Remove serverName, or ${needsRuntime}.`);
+    check(
+      'serverName',
+      'cannot be set with the agentgateway implementation (agentgateway names every federated server "agentgateway")',
+      `Remove serverName, or ${needsRuntime}.`,
+    );
   }
   if (route.targets.length > 128) {
     check('targets', `has ${route.targets.length} targets, but an AgentgatewayBackend accepts at most 128`, 'Split the route.');
@@ -117,7 +124,10 @@ function translateAuthentication(auth: config.McpAuthentication, errors: string[
   } else if (auth.jwks?.file) {
     errors.push('mcpAuthentication jwks.file has no AgentgatewayPolicy equivalent (use a URL or inline JWKS)');
   } else {
-    const url = auth.jwks?.url ?? auth.jwksUrl ?? (providerKey === 'keycloak' ? `${String(auth.issuer).replace(/\/$/, '')}/protocol/openid-connect/certs` : undefined);
+    const url =
+      auth.jwks?.url ??
+      auth.jwksUrl ??
+      (providerKey === 'keycloak' ? `${String(auth.issuer).replace(/\/$/, '')}/protocol/openid-connect/certs` : undefined);
     if (url) {
       jwks = { remote: { url } };
     } else {

@@ -4,11 +4,12 @@
  * controller renders and validates itself, so McpGateway does not switch on the implementation.
  * Internal: not exported from the package index.
  */
-import { ApiObject } from 'cdk8s';
-import { HttpBackendRefSpec, McpStaticTargetSpec } from '../gateway-api';
-import { McpGatewayRoute } from '../mcp-gateway-route';
-import { IMcpTarget, McpProtocol } from '../mcp-target';
-import { PropCheck } from '../validation';
+import type { ApiObject } from 'cdk8s';
+import type { HttpBackendRefSpec, McpStaticTargetSpec } from '../gateway-api';
+import type { McpGatewayRoute } from '../mcp-gateway-route';
+import type { IMcpTarget } from '../mcp-target';
+import { McpProtocol } from '../mcp-target';
+import type { PropCheck } from '../validation';
 
 /** What a controller needs to know about the gateway a route belongs to. */
 export interface ControllerContext {

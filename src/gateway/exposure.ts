@@ -4,15 +4,17 @@
  * NetworkPolicy) and what is wrong with its options. McpGateway binds its exposure once and asks the
  * binding, so it does not switch on the kind of exposure. Internal: not exported from the package index.
  */
-import { ApiObject } from 'cdk8s';
+import type { ApiObject } from 'cdk8s';
 import * as kplus from 'cdk8s-plus-28';
-import { Construct } from 'constructs';
+import type { Construct } from 'constructs';
+import type { GatewayListenerSpec, ParentReferenceSpec } from '../gateway-api';
 import {
-  GATEWAY_API_GROUP, GatewayListenerSpec, ParentReferenceSpec, gatewayObject, ingressObject, referenceGrantObject,
+  GATEWAY_API_GROUP, gatewayObject, ingressObject, referenceGrantObject,
 } from '../gateway-api';
 import { GATEWAY_NAME_LABEL } from '../labels';
 import type { McpGatewayExistingGatewayOptions, McpGatewayIngressOptions, McpGatewayNewGatewayOptions } from '../mcp-gateway-exposure';
-import { PropCheck, dnsLabelProblem, dnsSubdomainProblem, portProblem } from '../validation';
+import type { PropCheck } from '../validation';
+import { dnsLabelProblem, dnsSubdomainProblem, portProblem } from '../validation';
 
 /** What an exposure needs to know about the gateway it exposes. */
 export interface ExposureContext {
@@ -85,7 +87,9 @@ export function bindNewGateway(options: McpGatewayNewGatewayOptions, context: Ex
       port: listener.port ?? (https ? 443 : 80),
       protocol,
       ...(listener.hostname ? { hostname: listener.hostname } : {}),
-      ...(https && listener.tlsSecretName ? { tls: { mode: 'Terminate' as const, certificateRefs: [{ kind: 'Secret' as const, name: listener.tlsSecretName }] } } : {}),
+      ...(https && listener.tlsSecretName
+        ? { tls: { mode: 'Terminate' as const, certificateRefs: [{ kind: 'Secret' as const, name: listener.tlsSecretName }] } }
+        : {}),
       ...(listener.allowedRoutes ? { allowedRoutes: { namespaces: { from: listener.allowedRoutes } } } : {}),
     };
   });
@@ -104,8 +108,14 @@ export function bindNewGateway(options: McpGatewayNewGatewayOptions, context: Ex
         check('exposure listeners', 'is empty', 'Omit it for one HTTP listener on port 80, or list at least one.');
       }
       if (className === undefined) {
-        check('exposure gatewayClassName', 'is missing: the Gateway would wait for an implementation nobody named, and nothing would route',
-          'Name the GatewayClass of the Gateway API implementation in the cluster (`kubectl get gatewayclass`), e.g. McpGatewayExposure.gateway({ gatewayClassName: "istio" }) — "agentgateway", "istio", "eg" (Envoy Gateway), "cilium", "nginx" (NGINX Gateway Fabric), "kgateway" — or attach to a Gateway that exists with McpGatewayExposure.existingGateway({ parentRefs: [...] }), or use McpGatewayExposure.ingress(...).');
+        check(
+          'exposure gatewayClassName',
+          'is missing: the Gateway would wait for an implementation nobody named, and nothing would route',
+          'Name the GatewayClass of the Gateway API implementation in the cluster (`kubectl get gatewayclass`), e.g. McpGatewayExposure.gateway({ '
+            + 'gatewayClassName: "istio" }) — "agentgateway", "istio", "eg" (Envoy Gateway), "cilium", "nginx" (NGINX Gateway Fabric), "kgateway" '
+            + '— or attach to a Gateway that exists with McpGatewayExposure.existingGateway({ parentRefs: [...] }), or use '
+            + 'McpGatewayExposure.ingress(...).',
+        );
       } else {
         check('exposure gatewayClassName', dnsSubdomainProblem(className), 'Use the name of a GatewayClass, such as "istio" or "agentgateway".');
       }
@@ -173,8 +183,11 @@ export function bindExistingGateway(options: McpGatewayExistingGatewayOptions, c
         }
       });
       if (crossNamespace && !chartNamespace) {
-        check('exposure routeNamespace', `${JSON.stringify(routeNamespace)} needs the backends' namespace for the HTTPRoute backendRefs and the ReferenceGrant`,
-          "Give the chart a namespace (new Chart(app, 'x', { namespace: 'mcp' })).");
+        check(
+          'exposure routeNamespace',
+          `${JSON.stringify(routeNamespace)} needs the backends' namespace for the HTTPRoute backendRefs and the ReferenceGrant`,
+          "Give the chart a namespace (new Chart(app, 'x', { namespace: 'mcp' })).",
+        );
       }
     },
   };
@@ -205,11 +218,19 @@ export function bindIngress(options: McpGatewayIngressOptions, context: Exposure
     check: (check) => {
       requireGatewayApi(context, 'ingress', check);
       if (!context.isRuntime) {
-        check('exposure', `ingress works only with the RUNTIME implementation (${context.implementationName} is programmed through Gateway API)`, 'Use McpGatewayExposure.gateway() instead.');
+        check(
+          'exposure',
+          `ingress works only with the RUNTIME implementation (${context.implementationName} is programmed through Gateway API)`,
+          'Use McpGatewayExposure.gateway() instead.',
+        );
       }
       if (context.isolated && context.isRuntime && trafficSources === undefined) {
-        check('exposure ingress controllerNamespace', 'is missing, so the isolated gateway would accept no connection from the Ingress controller',
-          'Set controllerNamespace to the namespace the Ingress controller runs in, e.g. McpGatewayExposure.ingress({ controllerNamespace: "ingress-nginx" }), or turn isolation off with isolate: false.');
+        check(
+          'exposure ingress controllerNamespace',
+          'is missing, so the isolated gateway would accept no connection from the Ingress controller',
+          'Set controllerNamespace to the namespace the Ingress controller runs in, e.g. McpGatewayExposure.ingress({ controllerNamespace: '
+            + '"ingress-nginx" }), or turn isolation off with isolate: false.',
+        );
       }
       if (host !== undefined) {
         check('exposure ingress host', dnsSubdomainProblem(host), 'Use a host name such as "mcp.example.com".');

@@ -2,10 +2,12 @@
  * kgateway v2.1 with agentgateway enabled: a `gateway.kgateway.dev/v1alpha1` Backend of type MCP per route.
  * It has no session, prefix or failure settings and no MCP sign-in. Internal.
  */
-import { KGATEWAY_GROUP, KgatewayMcpBackendSpec, kgatewayBackendObject } from '../gateway-api';
-import { McpGatewayRoute } from '../mcp-gateway-route';
-import { PropCheck } from '../validation';
-import { ControllerContext, McpRouteController, isHttps, staticTarget } from './controller';
+import type { KgatewayMcpBackendSpec } from '../gateway-api';
+import { KGATEWAY_GROUP, kgatewayBackendObject } from '../gateway-api';
+import type { McpGatewayRoute } from '../mcp-gateway-route';
+import type { PropCheck } from '../validation';
+import type { ControllerContext, McpRouteController } from './controller';
+import { isHttps, staticTarget } from './controller';
 
 export const KGATEWAY_V2_1_CONTROLLER: McpRouteController = {
   bindRoute(route, context) {
@@ -30,7 +32,11 @@ function checkRoute(route: McpGatewayRoute, context: ControllerContext, check: P
   if (route.statefulMode) unsupported.push('statefulMode');
   if (route._serverNameSet) unsupported.push('serverName');
   if (unsupported.length > 0) {
-    check(unsupported.join(', '), `${unsupported.length > 1 ? 'have' : 'has'} no equivalent in kgateway v2.1's MCP Backend`, `Remove ${unsupported.length > 1 ? 'them' : 'it'}, or ${fix}.`);
+    check(
+      unsupported.join(', '),
+      `${unsupported.length > 1 ? 'have' : 'has'} no equivalent in kgateway v2.1's MCP Backend`,
+      `Remove ${unsupported.length > 1 ? 'them' : 'it'}, or ${fix}.`,
+    );
   }
   const { policies } = route._renderPolicies(context.publicUrl);
   if (Object.keys(policies).length > 0) {
@@ -40,10 +46,18 @@ function checkRoute(route: McpGatewayRoute, context: ControllerContext, check: P
     check('targets', `has ${route.targets.length} targets, but kgateway v2.1's Backend accepts at most 32`, 'Split the route.');
   }
   for (const target of route.targets.filter(isHttps)) {
-    check('target', `${JSON.stringify(target.targetName)} uses https, which kgateway v2.1's static MCP target cannot originate`, `Drop it, or ${fix}.`);
+    check(
+      'target',
+      `${JSON.stringify(target.targetName)} uses https, which kgateway v2.1's static MCP target cannot originate`,
+      `Drop it, or ${fix}.`,
+    );
   }
   for (const target of route.targets.filter((t) => t.serviceName !== undefined && (t.serviceNamespace ?? context.chartNamespace) === undefined)) {
-    check('target', `${JSON.stringify(target.targetName)} is the Service "${target.serviceName}" in an unknown namespace, which kgateway's proxy (in the Gateway's namespace) cannot address by a short name`,
-      "Give the charts a namespace (new Chart(app, 'x', { namespace: 'mcp' })).");
+    check(
+      'target',
+      `${JSON.stringify(target.targetName)} is the Service "${target.serviceName}" in an unknown namespace, which kgateway's proxy (in the `
+        + 'Gateway\'s namespace) cannot address by a short name',
+      "Give the charts a namespace (new Chart(app, 'x', { namespace: 'mcp' })).",
+    );
   }
 }

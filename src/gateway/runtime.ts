@@ -5,20 +5,23 @@
  * reads. McpGateway creates it when no controller serves the routes. Internal: not exported from the index.
  */
 import { createHash } from 'crypto';
-import { ApiObject, Duration, Lazy, Size, Yaml } from 'cdk8s';
+import type { ApiObject } from 'cdk8s';
+import { Duration, Lazy, Size, Yaml } from 'cdk8s';
 import * as kplus from 'cdk8s-plus-28';
-import { Construct } from 'constructs';
+import type { Construct } from 'constructs';
 import { McpGatewayMonitoring } from '../gateway-monitoring';
 import { LABEL_DOMAIN } from '../labels';
 import { omitUndefined, restrictedContainerSecurityContext, restrictedPodSecurityContext } from '../manifest-helpers';
 import type { McpGatewayProps } from '../mcp-gateway';
 import { renderLimitsConfig, withRateLimits } from '../mcp-gateway-limits';
 import { renderTarget } from '../mcp-gateway-render';
-import { McpGatewayRoute } from '../mcp-gateway-route';
-import { GatewayCredentials } from './credentials';
-import { PropCheck, portProblem, propError } from '../validation';
+import type { McpGatewayRoute } from '../mcp-gateway-route';
+import type { GatewayCredentials } from './credentials';
+import type { PropCheck } from '../validation';
+import { portProblem, propError } from '../validation';
+import type { WorkloadContext } from '../workload-options';
 import {
-  DEFAULT_PRE_STOP_DELAY, RUNTIME_DEFAULT_DRAIN, WorkloadContext, applyWorkloadOptions, mayRunSeveralPods,
+  DEFAULT_PRE_STOP_DELAY, RUNTIME_DEFAULT_DRAIN, applyWorkloadOptions, mayRunSeveralPods,
   podManagementOptions, workloadDeploymentProps, workloadLifecycle, workloadProblems,
 } from '../workload-options';
 import type * as config from './config-contract.generated';
@@ -81,12 +84,27 @@ export function renderRuntimeConfig(context: RuntimeContext): config.GatewayConf
 /** Props only the RUNTIME implementation reads: with a controller, the controller runs the pods. */
 export function runtimeOnlyProblems(scope: Construct, props: McpGatewayProps, implementationName: string): string[] {
   const runtimeOnly: Array<[string, unknown]> = [
-    ['port', props.port], ['image', props.image], ['resources', props.resources], ['sessionKey', props.sessionKey],
-    ['replicas', props.replicas], ...podManagementOptions(props), ['drainTimeout', props.drainTimeout], ['monitoring', props.monitoring], ['limits', props.limits],
+    ['port', props.port],
+    ['image', props.image],
+    ['resources', props.resources],
+    ['sessionKey', props.sessionKey],
+    ['replicas', props.replicas],
+    ...podManagementOptions(props),
+    ['drainTimeout', props.drainTimeout],
+    ['monitoring', props.monitoring],
+    ['limits', props.limits],
     ['credentialStore', props.credentialStore],
   ];
-  return runtimeOnly.filter(([, value]) => value !== undefined).map(([prop]) => propError(scope, prop,
-    `applies to the RUNTIME implementation only, not ${implementationName}`, `Drop ${prop}, or configure it on the controller that runs the ${implementationName} data plane.`));
+  return runtimeOnly
+    .filter(([, value]) => value !== undefined)
+    .map(([prop]) =>
+      propError(
+        scope,
+        prop,
+        `applies to the RUNTIME implementation only, not ${implementationName}`,
+        `Drop ${prop}, or configure it on the controller that runs the ${implementationName} data plane.`,
+      ),
+    );
 }
 
 /** The runtime's objects for one gateway. */
@@ -131,15 +149,37 @@ export class RuntimeDataPlane {
     errors.push(...workloadProblems(scope, props, this.workloadContext, this.deployment.containers));
     const drain = drainTimeout(this.context).toSeconds({ integral: false });
     if (!Number.isInteger(drain) || drain < 1) {
-      errors.push(propError(scope, 'drainTimeout', `${drain}s is not a whole number of seconds of at least 1`, 'Set drainTimeout to whole seconds, e.g. Duration.seconds(25).'));
+      errors.push(
+        propError(
+          scope,
+          'drainTimeout',
+          `${drain}s is not a whole number of seconds of at least 1`,
+          'Set drainTimeout to whole seconds, e.g. Duration.seconds(25).',
+        ),
+      );
     }
     const secretRef = props.sessionKey?.valueFrom?.secretKeyRef;
     if (props.sessionKey === undefined && mayRunSeveralPods(props)) {
-      errors.push(propError(scope, 'sessionKey', 'is missing, but the gateway may run more than one pod: each would encrypt session ids with its own random key, so sessions would break on scale-out and rolling updates',
-        'Create a shared key once, `kubectl create secret generic mcp-session --from-literal=key=$(openssl rand -hex 32)`, and pass it: sessionKey: kplus.EnvValue.fromSecretValue({ secret: kplus.Secret.fromSecretName(this, "SessionKey", "mcp-session"), key: "key" }).'));
+      errors.push(
+        propError(
+          scope,
+          'sessionKey',
+          'is missing, but the gateway may run more than one pod: each would encrypt session ids with its own random key, so sessions would break '
+            + 'on scale-out and rolling updates',
+          'Create a shared key once, `kubectl create secret generic mcp-session --from-literal=key=$(openssl rand -hex 32)`, and pass it: '
+            + 'sessionKey: kplus.EnvValue.fromSecretValue({ secret: kplus.Secret.fromSecretName(this, "SessionKey", "mcp-session"), key: "key" }).',
+        ),
+      );
     } else if (props.sessionKey !== undefined && (secretRef === undefined || !secretRef.key)) {
-      errors.push(propError(scope, 'sessionKey', 'is not a key of a Secret: a literal or ConfigMap value would be stored in plain text in the manifests',
-        'Keep the key in a Secret (`kubectl create secret generic mcp-session --from-literal=key=$(openssl rand -hex 32)`) and pass kplus.EnvValue.fromSecretValue({ secret: kplus.Secret.fromSecretName(this, "SessionKey", "mcp-session"), key: "key" }).'));
+      errors.push(
+        propError(
+          scope,
+          'sessionKey',
+          'is not a key of a Secret: a literal or ConfigMap value would be stored in plain text in the manifests',
+          'Keep the key in a Secret (`kubectl create secret generic mcp-session --from-literal=key=$(openssl rand -hex 32)`) and pass '
+            + 'kplus.EnvValue.fromSecretValue({ secret: kplus.Secret.fromSecretName(this, "SessionKey", "mcp-session"), key: "key" }).',
+        ),
+      );
     }
     check('image', image.trim() === '' ? 'is empty' : undefined, 'Omit it to use the default gateway image.');
   }
@@ -161,33 +201,53 @@ export class RuntimeDataPlane {
       podMetadata: { labels: this.context.podLabels },
       automountServiceAccountToken: false,
       securityContext: restrictedPodSecurityContext(GATEWAY_RUN_AS),
-      containers: [{
-        name: 'gateway',
-        image,
-        // The default image is pinned to this library's version, so a cached copy is the right one.
-        imagePullPolicy: kplus.ImagePullPolicy.IF_NOT_PRESENT,
-        args: ['--config', `${CONFIG_DIR}/${CONFIG_KEY}`],
-        ports: port === METRICS_PORT ? [{ number: port, name: 'http' }] : [
-          { number: port, name: 'http' },
-          { number: METRICS_PORT, name: 'metrics' },
-        ],
-        envVariables: props.sessionKey ? { SESSION_KEY: props.sessionKey } : undefined,
-        lifecycle: workloadLifecycle(props, this.workloadContext),
-        // Sized for a Node.js process under a 1-CPU limit on a busy node: start-up (loading the config, warming
-        // stdio targets) may take up to a minute, and a check may take 3 seconds before it counts as failed.
-        startup: kplus.Probe.fromHttpGet('/healthz', { port, periodSeconds: Duration.seconds(2), timeoutSeconds: Duration.seconds(3), failureThreshold: 30 }),
-        readiness: kplus.Probe.fromHttpGet('/readyz', { port, periodSeconds: Duration.seconds(5), timeoutSeconds: Duration.seconds(3), failureThreshold: 2 }),
-        liveness: kplus.Probe.fromHttpGet('/healthz', { port, periodSeconds: Duration.seconds(10), timeoutSeconds: Duration.seconds(3), failureThreshold: 3 }),
-        resources: props.resources ?? {
-          cpu: { request: kplus.Cpu.millis(100), limit: kplus.Cpu.units(1) },
-          memory: { request: Size.mebibytes(128), limit: Size.mebibytes(512) },
+      containers: [
+        {
+          name: 'gateway',
+          image,
+          // The default image is pinned to this library's version, so a cached copy is the right one.
+          imagePullPolicy: kplus.ImagePullPolicy.IF_NOT_PRESENT,
+          args: ['--config', `${CONFIG_DIR}/${CONFIG_KEY}`],
+          ports:
+            port === METRICS_PORT
+              ? [{ number: port, name: 'http' }]
+              : [
+                { number: port, name: 'http' },
+                { number: METRICS_PORT, name: 'metrics' },
+              ],
+          envVariables: props.sessionKey ? { SESSION_KEY: props.sessionKey } : undefined,
+          lifecycle: workloadLifecycle(props, this.workloadContext),
+          // Sized for a Node.js process under a 1-CPU limit on a busy node: start-up (loading the config, warming
+          // stdio targets) may take up to a minute, and a check may take 3 seconds before it counts as failed.
+          startup: kplus.Probe.fromHttpGet('/healthz', {
+            port,
+            periodSeconds: Duration.seconds(2),
+            timeoutSeconds: Duration.seconds(3),
+            failureThreshold: 30,
+          }),
+          readiness: kplus.Probe.fromHttpGet('/readyz', {
+            port,
+            periodSeconds: Duration.seconds(5),
+            timeoutSeconds: Duration.seconds(3),
+            failureThreshold: 2,
+          }),
+          liveness: kplus.Probe.fromHttpGet('/healthz', {
+            port,
+            periodSeconds: Duration.seconds(10),
+            timeoutSeconds: Duration.seconds(3),
+            failureThreshold: 3,
+          }),
+          resources: props.resources ?? {
+            cpu: { request: kplus.Cpu.millis(100), limit: kplus.Cpu.units(1) },
+            memory: { request: Size.mebibytes(128), limit: Size.mebibytes(512) },
+          },
+          securityContext: restrictedContainerSecurityContext(GATEWAY_RUN_AS),
+          volumeMounts: [
+            { path: CONFIG_DIR, volume: config, readOnly: true },
+            { path: '/tmp', volume: tmp },
+          ],
         },
-        securityContext: restrictedContainerSecurityContext(GATEWAY_RUN_AS),
-        volumeMounts: [
-          { path: CONFIG_DIR, volume: config, readOnly: true },
-          { path: '/tmp', volume: tmp },
-        ],
-      }],
+      ],
     });
     // Targets (and so credential providers) may be added until synthesis; their Secret keys are added just before.
     scope.node.addValidation({

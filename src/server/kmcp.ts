@@ -2,11 +2,12 @@
  * The kmcp workload of McpServer: one `kagent.dev/v1alpha1` MCPServer, whose controller creates the
  * Deployment and Service, and the props it cannot express. Internal: not exported from the package index.
  */
-import { ApiObject, Duration } from 'cdk8s';
+import type { Duration } from 'cdk8s';
+import { ApiObject } from 'cdk8s';
 import * as kplus from 'cdk8s-plus-28';
 // The generated Kubernetes types' serializers turn cdk8s-plus models (e.g. Quantity) into manifest JSON.
 import * as k8s from 'cdk8s-plus-28/lib/imports/k8s';
-import { Construct, IConstruct } from 'constructs';
+import type { Construct, IConstruct } from 'constructs';
 import { omitUndefined } from '../manifest-helpers';
 import type { McpServerProps } from '../mcp-server';
 import { McpProtocol } from '../mcp-target';
@@ -43,7 +44,7 @@ const KMCP_MISSING_FIELDS: { [prop: string]: string } = {
  */
 export function renderKmcpServer(scope: Construct, props: McpServerProps, server: kplus.ContainerProps, context: KmcpRenderContext): ApiObject {
   const container = k8s.toJson_Container(new kplus.Container(server)._toKube())!;
-  const [cmd, ...commandArgs] = props.command ?? [];
+  const [cmd, ...commandArgs] = server.command ?? [];
   const env: { [name: string]: string } = {};
   for (const variable of (container.env ?? []) as Array<{ name: string; value?: string }>) {
     if (variable.value !== undefined) env[variable.name] = variable.value;
@@ -57,11 +58,11 @@ export function renderKmcpServer(scope: Construct, props: McpServerProps, server
   const startupTimeout = context.startupTimeout;
 
   const deployment: { [key: string]: any } = {
-    image: props.image,
+    image: server.image,
     imagePullPolicy: container.imagePullPolicy,
     port: context.port,
     cmd,
-    args: [...commandArgs, ...(props.args ?? [])],
+    args: [...commandArgs, ...(server.args ?? [])],
     env,
     secretRefs: secretRefs.length > 0 ? secretRefs : undefined,
     volumes,
@@ -132,6 +133,8 @@ export function kmcpProblems(server: IConstruct, props: McpServerProps, protocol
   if (props.gatewayImage !== undefined) {
     cannot('gatewayImage', 'it bridges stdio with its own agentgateway init container', `Drop gatewayImage, ${useKubernetes}`);
   }
-  if (props.stdioPool !== undefined) cannot('stdioPool', 'its bridge starts one process per session, without a pool', `Drop stdioPool, ${useKubernetes}`);
+  if (props.stdioPool !== undefined) {
+    cannot('stdioPool', 'its bridge starts one process per session, without a pool', `Drop stdioPool, ${useKubernetes}`);
+  }
   return errors;
 }

@@ -5,14 +5,14 @@
  */
 import { ApiObject, Duration, JsonPatch, Size } from 'cdk8s';
 import * as kplus from 'cdk8s-plus-28';
-import { Construct } from 'constructs';
+import type { Construct } from 'constructs';
 import { McpImages } from '../images';
-import { RunAs, restrictedContainerSecurityContext, restrictedPodSecurityContext } from '../manifest-helpers';
+import type { RunAs } from '../manifest-helpers';
+import { restrictedContainerSecurityContext, restrictedPodSecurityContext } from '../manifest-helpers';
 import type { McpServerProps } from '../mcp-server';
 import { McpProtocol } from '../mcp-target';
-import {
-  AppliedWorkload, WorkloadContext, applyWorkloadOptions, workloadDeploymentProps, workloadLifecycle,
-} from '../workload-options';
+import type { AppliedWorkload, WorkloadContext } from '../workload-options';
+import { applyWorkloadOptions, workloadDeploymentProps, workloadLifecycle } from '../workload-options';
 
 /** Where the gateway image keeps its single executable (see docs/ARCHITECTURE.md, "Container contract"). */
 const GATEWAY_EXECUTABLE = '/opt/mcp-gateway/bin/mcp-gateway';
@@ -56,7 +56,12 @@ export interface KubernetesServerObjects {
   readonly disruptionBudget?: ApiObject;
 }
 
-export function renderKubernetesServer(scope: Construct, props: McpServerProps, server: kplus.ContainerProps, context: KubernetesRenderContext): KubernetesServerObjects {
+export function renderKubernetesServer(
+  scope: Construct,
+  props: McpServerProps,
+  server: kplus.ContainerProps,
+  context: KubernetesRenderContext,
+): KubernetesServerObjects {
   const { labels, workload, runAs } = context;
   let serviceAccount: kplus.IServiceAccount | undefined;
   if (props.serviceAccount) {
@@ -109,8 +114,17 @@ export function renderKubernetesServer(scope: Construct, props: McpServerProps, 
       ...server,
       lifecycle: workloadLifecycle(props, workload),
       command: [...BRIDGE_COMMAND],
-      args: ['--host', '0.0.0.0', '--port', String(context.port), ...(props.stdioPool?._toBridgeArgs() ?? []),
-        ...(props.userCredential?._toBridgeArgs() ?? []), '--', ...(props.command ?? []), ...(props.args ?? [])],
+      args: [
+        '--host',
+        '0.0.0.0',
+        '--port',
+        String(context.port),
+        ...(props.stdioPool?._toBridgeArgs() ?? []),
+        ...(props.userCredential?._toBridgeArgs() ?? []),
+        '--',
+        ...(server.command ?? []),
+        ...(server.args ?? []),
+      ],
       volumeMounts: [...server.volumeMounts!, { volume: bridgeVolume, path: BRIDGE_DIR, readOnly: true }],
       // /readyz, not /healthz, for start-up: the cold start of the child (npx/uvx install) is what it waits for.
       startup: kplus.Probe.fromHttpGet('/readyz', { port: context.port, ...startupTiming }),
@@ -131,7 +145,12 @@ export function renderKubernetesServer(scope: Construct, props: McpServerProps, 
   const pullSecrets = props.imagePullSecrets ?? [];
   if (pullSecrets.length > 0) {
     // cdk8s-plus models a single registry secret (`dockerRegistryAuth`); pods accept a list.
-    podSpec.addJsonPatch(JsonPatch.add('/spec/template/spec/imagePullSecrets', pullSecrets.map(s => ({ name: s.name }))));
+    podSpec.addJsonPatch(
+      JsonPatch.add(
+        '/spec/template/spec/imagePullSecrets',
+        pullSecrets.map((s) => ({ name: s.name })),
+      ),
+    );
   }
   if (props.nodeSelector && Object.keys(props.nodeSelector).length > 0) {
     podSpec.addJsonPatch(JsonPatch.add('/spec/template/spec/nodeSelector', { ...props.nodeSelector }));

@@ -13,7 +13,8 @@
  */
 import * as fs from 'fs';
 import * as path from 'path';
-import Ajv, { ErrorObject, ValidateFunction } from 'ajv';
+import type { ErrorObject, ValidateFunction } from 'ajv';
+import Ajv from 'ajv';
 import addFormats from 'ajv-formats';
 import * as YAML from 'yaml';
 
@@ -180,6 +181,8 @@ function loadBuiltInModel(apiVersion: string, kind: string): any | undefined {
   if (!/^([a-z0-9.-]+\/)?v[0-9a-z]+$/.test(apiVersion) || !/^[A-Z][A-Za-z0-9]*$/.test(kind)) return undefined;
   let exports: any;
   try {
+    // The model module is named by the manifest's apiVersion, so it can only be loaded by a computed path.
+    // eslint-disable-next-line @typescript-eslint/no-require-imports
     exports = require(`kubernetes-models/${apiVersion}`);
   } catch {
     return undefined;

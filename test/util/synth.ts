@@ -1,4 +1,5 @@
-import { Chart, Testing } from 'cdk8s';
+import type { Chart } from 'cdk8s';
+import { Testing } from 'cdk8s';
 
 /** Synthesis runs every `node.addValidation`; the thrown message lists their errors. */
 export function synthError(chart: Chart): string {

@@ -29,17 +29,63 @@ export const ADMIN_PAGE = `<!doctype html>
 <h1>mcp-gateway</h1>
 <div class="meta" id="summary">loading…</div>
 <h2>Routes and targets</h2>
-<table id="targets"><thead><tr><th>route</th><th>target</th><th>kind</th><th>endpoint</th><th>health</th><th>last error</th></tr></thead><tbody></tbody></table>
+<table id="targets">
+<thead><tr>
+  <th>route</th>
+  <th>target</th>
+  <th>kind</th>
+  <th>endpoint</th>
+  <th>health</th>
+  <th>last error</th>
+</tr></thead>
+<tbody></tbody></table>
 <h2>Sessions</h2>
-<table id="sessions"><thead><tr><th>session</th><th>route</th><th>subject</th><th>protocol</th><th class="num">age s</th><th class="num">idle s</th></tr></thead><tbody></tbody></table>
+<table id="sessions">
+<thead><tr>
+  <th>session</th>
+  <th>route</th>
+  <th>subject</th>
+  <th>protocol</th>
+  <th class="num">age s</th>
+  <th class="num">idle s</th>
+</tr></thead>
+<tbody></tbody></table>
 <h2>stdio processes</h2>
 <table id="processes"><thead><tr><th>route</th><th>target</th><th>pid</th><th>role</th><th>started</th></tr></thead><tbody></tbody></table>
 <h2>stdio pools</h2>
-<table id="pools"><thead><tr><th>route</th><th>target</th><th>mode</th><th class="num">size</th><th class="num">ready spares</th><th class="num">sessions on shared process</th></tr></thead><tbody></tbody></table>
+<table id="pools">
+<thead><tr>
+  <th>route</th>
+  <th>target</th>
+  <th>mode</th>
+  <th class="num">size</th>
+  <th class="num">ready spares</th>
+  <th class="num">sessions on shared process</th>
+</tr></thead>
+<tbody></tbody></table>
 <h2>Users' upstream connections <span class="meta">(who connected which provider; never a token)</span></h2>
-<table id="connections"><thead><tr><th>issuer</th><th>subject</th><th>provider</th><th>updated</th><th>token expires</th></tr></thead><tbody></tbody></table>
+<table id="connections">
+<thead><tr>
+  <th>issuer</th>
+  <th>subject</th>
+  <th>provider</th>
+  <th>updated</th>
+  <th>token expires</th>
+</tr></thead>
+<tbody></tbody></table>
 <h2>Recent calls</h2>
-<table id="calls"><thead><tr><th>time</th><th>route</th><th>target</th><th>method</th><th>name</th><th>outcome</th><th class="num">ms</th><th>error</th></tr></thead><tbody></tbody></table>
+<table id="calls">
+<thead><tr>
+  <th>time</th>
+  <th>route</th>
+  <th>target</th>
+  <th>method</th>
+  <th>name</th>
+  <th>outcome</th>
+  <th class="num">ms</th>
+  <th>error</th>
+</tr></thead>
+<tbody></tbody></table>
 <h2>Effective configuration <span class="meta">(secrets redacted)</span></h2>
 <pre><code id="config"></code></pre>
 <script>
@@ -90,7 +136,8 @@ export const ADMIN_PAGE = `<!doctype html>
     var pools = [];
     s.routes.forEach(function (r) {
       (r.stdioPools || []).forEach(function (p) {
-        pools.push([cell(r.name), cell(p.target), cell(p.shared ? 'shared' : 'warm'), cell(p.size, 'num'), cell(p.readySpares, 'num'), cell(p.sharedSessions, 'num')]);
+        pools.push([cell(r.name), cell(p.target), cell(p.shared ? 'shared' : 'warm'),
+          cell(p.size, 'num'), cell(p.readySpares, 'num'), cell(p.sharedSessions, 'num')]);
       });
     });
     fill('pools', pools, 'no warm pool or shared process (stdio pool.size 0)');

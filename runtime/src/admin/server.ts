@@ -1,8 +1,8 @@
 import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
 import type { AddressInfo } from 'node:net';
+import { ADMIN_PAGE } from './page.js';
 import { isLoopbackHost } from '../http/cors.js';
 import type { Logger } from '../telemetry/logger.js';
-import { ADMIN_PAGE } from './page.js';
 
 /** What one admin-side port serves: the admin page and its JSON, `/metrics`, or both when they share an address. */
 export interface AdminEndpoints {
@@ -75,7 +75,8 @@ export class AdminServer {
     if (this.endpoints.status && (path === '/' || path === '/index.html')) {
       return send(res, 200, 'text/html; charset=utf-8', ADMIN_PAGE, {
         // Everything is inline; the page may talk to its own origin only.
-        'content-security-policy': "default-src 'none'; script-src 'unsafe-inline'; style-src 'unsafe-inline'; connect-src 'self'; base-uri 'none'; form-action 'none'",
+        'content-security-policy':
+          "default-src 'none'; script-src 'unsafe-inline'; style-src 'unsafe-inline'; connect-src 'self'; base-uri 'none'; form-action 'none'",
         'referrer-policy': 'no-referrer',
         'cache-control': 'no-store',
       });

@@ -2,8 +2,8 @@ import type { ResolvedConfig } from '../config/model.js';
 import type { McpTarget } from '../config/types.js';
 import type { McpSession } from '../federation/session.js';
 import type { ActivityRecorder, RecentCall, TargetHealth } from '../telemetry/activity.js';
-import type { StdioPool, StdioPoolInfo, StdioProcessInfo } from '../upstream/stdio-pool.js';
 import { redactConfig, redactText, shortId } from '../telemetry/redact.js';
+import type { StdioPool, StdioPoolInfo, StdioProcessInfo } from '../upstream/stdio-pool.js';
 
 /** Sessions listed on the page at most; the count is always exact. */
 const MAX_LISTED_SESSIONS = 200;
@@ -17,13 +17,25 @@ export interface AdminStatus {
     readonly name: string;
     readonly backend: string;
     readonly sessions: number;
-    readonly targets: ReadonlyArray<{ readonly name: string; readonly kind: 'stdio' | 'mcp' | 'sse'; readonly endpoint: string; readonly health: TargetHealth }>;
+    readonly targets: ReadonlyArray<{
+      readonly name: string;
+      readonly kind: 'stdio' | 'mcp' | 'sse';
+      readonly endpoint: string;
+      readonly health: TargetHealth;
+    }>;
     readonly stdioProcesses: readonly StdioProcessInfo[];
     /** Warm pools and shared processes of the route's stdio targets. */
     readonly stdioPools: readonly StdioPoolInfo[];
   }>;
   readonly sessionCount: number;
-  readonly sessions: ReadonlyArray<{ readonly id: string; readonly route: string; readonly subject?: string; readonly protocolVersion: string; readonly ageS: number; readonly idleS: number }>;
+  readonly sessions: ReadonlyArray<{
+    readonly id: string;
+    readonly route: string;
+    readonly subject?: string;
+    readonly protocolVersion: string;
+    readonly ageS: number;
+    readonly idleS: number;
+  }>;
   readonly recentCalls: readonly RecentCall[];
   readonly config: unknown;
   /** `config.credentials` in brief; the users' connections are at `/api/connections` (who and when, never a token). */
@@ -81,11 +93,11 @@ export function adminStatus(sources: StatusSources): AdminStatus {
     }),
     ...(credentials
       ? {
-          userCredentials: {
-            store: credentials.store.kind,
-            providers: [...credentials.providers.values()].map(({ name, kind }) => ({ name, kind })),
-          },
-        }
+        userCredentials: {
+          store: credentials.store.kind,
+          providers: [...credentials.providers.values()].map(({ name, kind }) => ({ name, kind })),
+        },
+      }
       : {}),
   };
 }

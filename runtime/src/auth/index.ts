@@ -1,6 +1,4 @@
 import type { IncomingMessage, ServerResponse } from 'node:http';
-import type { McpAuthentication } from '../config/types.js';
-import type { Logger } from '../telemetry/logger.js';
 import { sendAuthenticationRequired, sendInsufficientScope, sendInvalidToken, type Challenge } from './challenge.js';
 import { IssuerChannel } from './issuer-channel.js';
 import { createKeyResolver } from './key-source.js';
@@ -12,6 +10,8 @@ import { sendJson, sendPreflight, setOpenCors } from './responses.js';
 import { resolveAuthSettings, type AuthSettings } from './settings.js';
 import { TokenRejectedError, TokenValidator } from './token-validator.js';
 import { challengeScopes, protectedResourceMetadata, routeUrls, wellKnownDocument, type RouteUrls } from './well-known.js';
+import type { McpAuthentication } from '../config/types.js';
+import type { Logger } from '../telemetry/logger.js';
 
 export { resolveAuthSettings, type AuthSettings } from './settings.js';
 export type { IdentityProvider } from './provider.js';

@@ -36,7 +36,9 @@ export class IssuerChannel {
   publicDocument<T>(document: T): T {
     if (this.backchannel === undefined) return document;
     const toPublic = (value: unknown): unknown => {
-      if (typeof value === 'string') return swapPrefix(value, this.backchannel!, trimSlash(this.issuer)) ?? swapPrefix(value, this.backchannelOrigin!, this.publicOrigin) ?? value;
+      if (typeof value === 'string') {
+        return swapPrefix(value, this.backchannel!, trimSlash(this.issuer)) ?? swapPrefix(value, this.backchannelOrigin!, this.publicOrigin) ?? value;
+      }
       if (Array.isArray(value)) return value.map(toPublic);
       if (value !== null && typeof value === 'object') return Object.fromEntries(Object.entries(value).map(([key, item]) => [key, toPublic(item)]));
       return value;

@@ -1,9 +1,9 @@
 import { createLocalJWKSet, createRemoteJWKSet, type JWTVerifyGetKey, type RemoteJWKSet } from 'jose';
-import type { Logger } from '../telemetry/logger.js';
 import type { IssuerChannel } from './issuer-channel.js';
 import type { AuthorizationServerMetadataSource } from './metadata-source.js';
 import { fallbackJwksUrl, type IdentityProvider } from './provider.js';
 import type { KeySetSource } from './settings.js';
+import type { Logger } from '../telemetry/logger.js';
 
 export interface RemoteKeyOptions {
   /** After a successful fetch, an unknown `kid` refetches only once this long has passed (rate limit). */

@@ -1,5 +1,5 @@
-import type { Logger } from '../telemetry/logger.js';
 import type { AuthorizationServerMetadata } from './provider.js';
+import type { Logger } from '../telemetry/logger.js';
 
 class MetadataUnavailableError extends Error {}
 
@@ -44,7 +44,10 @@ export class AuthorizationServerMetadataSource {
     const failures: string[] = [];
     for (const url of this.urls) {
       try {
-        const response = await this.options.fetch(url, { headers: { accept: 'application/json' }, signal: AbortSignal.timeout(this.options.timeoutMs) });
+        const response = await this.options.fetch(url, {
+          headers: { accept: 'application/json' },
+          signal: AbortSignal.timeout(this.options.timeoutMs),
+        });
         if (!response.ok) {
           await response.body?.cancel();
           failures.push(`${url}: HTTP ${response.status}`);

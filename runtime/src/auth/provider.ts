@@ -52,7 +52,11 @@ async function discoveredRegistration(metadata: () => Promise<AuthorizationServe
 }
 
 /** Rewrites every provider needs: PKCE advertised (MCP clients refuse to go on without it), DCR through the gateway. */
-function commonRewrite(metadata: AuthorizationServerMetadata, rewrite: MetadataRewrite, options: { alwaysProxyRegistration: boolean }): AuthorizationServerMetadata {
+function commonRewrite(
+  metadata: AuthorizationServerMetadata,
+  rewrite: MetadataRewrite,
+  options: { alwaysProxyRegistration: boolean },
+): AuthorizationServerMetadata {
   const result: AuthorizationServerMetadata = { ...metadata };
   const methods = Array.isArray(metadata.code_challenge_methods_supported) ? metadata.code_challenge_methods_supported : [];
   if (!methods.includes('S256')) result.code_challenge_methods_supported = [...methods, 'S256'];

@@ -1,11 +1,11 @@
 import type { IncomingMessage, ServerResponse } from 'node:http';
-import { readBody } from '../protocol/body.js';
-import { McpError } from '../protocol/errors.js';
-import type { Logger } from '../telemetry/logger.js';
 import type { IssuerChannel } from './issuer-channel.js';
 import type { AuthorizationServerMetadataSource } from './metadata-source.js';
 import type { IdentityProvider } from './provider.js';
 import { sendJson, sendPreflight, setOpenCors } from './responses.js';
+import { readBody } from '../protocol/body.js';
+import { McpError } from '../protocol/errors.js';
+import type { Logger } from '../telemetry/logger.js';
 
 const MAX_REGISTRATION_BYTES = 64 * 1024;
 /** Headers a registration request may carry to the provider (an initial access token, or Okta's SSWS key). */
@@ -40,7 +40,10 @@ export class RegistrationProxy {
       body = await readBody(req, MAX_REGISTRATION_BYTES);
     } catch (error) {
       if (error instanceof McpError && error.kind === 'payload_too_large') {
-        return sendJson(res, 413, { error: 'invalid_client_metadata', error_description: `registration request larger than ${MAX_REGISTRATION_BYTES} bytes` });
+        return sendJson(res, 413, {
+          error: 'invalid_client_metadata',
+          error_description: `registration request larger than ${MAX_REGISTRATION_BYTES} bytes`,
+        });
       }
       throw error;
     }
@@ -88,13 +91,20 @@ export class RegistrationProxy {
     }
     let upstream: Response;
     try {
-      upstream = await this.options.fetch(target, { method: 'POST', headers, body, signal: AbortSignal.timeout(this.options.timeoutMs), redirect: 'manual' });
+      upstream = await this.options.fetch(target, {
+        method: 'POST',
+        headers,
+        body,
+        signal: AbortSignal.timeout(this.options.timeoutMs),
+        redirect: 'manual',
+      });
     } catch (error) {
       logger?.warn('client registration: identity provider unreachable', { registrationUrl: target, error: (error as Error).message });
       return sendJson(res, 502, { error: 'temporarily_unavailable', error_description: 'identity provider unreachable' });
     }
     // The registration response names the client's configuration endpoint: a URL the client must be able to reach.
-    const payload = channel.backchannel === undefined ? Buffer.from(await upstream.arrayBuffer()) : Buffer.from(publicJson(channel, await upstream.text()));
+    const payload =
+      channel.backchannel === undefined ? Buffer.from(await upstream.arrayBuffer()) : Buffer.from(publicJson(channel, await upstream.text()));
     const responseHeaders: Record<string, string> = { 'Content-Length': String(payload.length), 'Cache-Control': 'no-store' };
     const contentType = upstream.headers.get('content-type');
     if (contentType) responseHeaders['Content-Type'] = contentType;

@@ -8,7 +8,8 @@ export type AuthMode = 'strict' | 'optional' | 'permissive';
 export type ProviderName = 'keycloak' | 'auth0' | 'okta' | 'generic';
 
 /** Where the signing keys come from; `discovered` means the provider's metadata or conventions decide. */
-export type KeySetSource = { readonly kind: 'url'; readonly url: URL } | { readonly kind: 'keys'; readonly jwks: JSONWebKeySet } | { readonly kind: 'discovered' };
+export type KeySetSource =
+  { readonly kind: 'url'; readonly url: URL } | { readonly kind: 'keys'; readonly jwks: JSONWebKeySet } | { readonly kind: 'discovered' };
 
 /** `mcpAuthentication`, checked and with every default applied. */
 export interface AuthSettings {
@@ -78,7 +79,10 @@ export function resolveAuthSettings(config: McpAuthentication, configPath: strin
   const algorithms = config.algorithms ?? DEFAULT_ALGORITHMS;
   for (const [index, algorithm] of algorithms.entries()) {
     if (!ASYMMETRIC.has(algorithm)) {
-      problem(`algorithms[${index}]`, `${JSON.stringify(algorithm)} is not allowed: use asymmetric algorithms (${DEFAULT_ALGORITHMS.join(', ')}); never none or HS*`);
+      problem(
+        `algorithms[${index}]`,
+        `${JSON.stringify(algorithm)} is not allowed: use asymmetric algorithms (${DEFAULT_ALGORITHMS.join(', ')}); never none or HS*`,
+      );
     }
   }
 
@@ -117,7 +121,9 @@ export function resolveAuthSettings(config: McpAuthentication, configPath: strin
     else backchannelUrl = config.backchannelUrl.replace(/\/+$/, '');
   }
 
-  if (config.clientId !== undefined && (typeof config.clientId !== 'string' || config.clientId === '')) problem('clientId', 'must be a non-empty string');
+  if (config.clientId !== undefined && (typeof config.clientId !== 'string' || config.clientId === '')) {
+    problem('clientId', 'must be a non-empty string');
+  }
 
   if (issues.length > 0) throw new ConfigError(issues);
   return {

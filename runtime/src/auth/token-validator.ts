@@ -34,7 +34,9 @@ export class TokenValidator {
 
 function describe(error: unknown): string {
   if (error instanceof errors.JWTExpired) return 'token expired';
-  if (error instanceof errors.JWTClaimValidationFailed) return `token ${error.claim} claim rejected: ${error.reason === 'missing' ? 'missing' : 'unexpected value'}`;
+  if (error instanceof errors.JWTClaimValidationFailed) {
+    return `token ${error.claim} claim rejected: ${error.reason === 'missing' ? 'missing' : 'unexpected value'}`;
+  }
   if (error instanceof errors.JOSEAlgNotAllowed) return 'token signing algorithm not allowed';
   if (error instanceof errors.JWKSNoMatchingKey) return 'token signing key unknown';
   if (error instanceof errors.JWKSMultipleMatchingKeys) return 'token signing key ambiguous';

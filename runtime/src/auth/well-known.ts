@@ -65,6 +65,11 @@ export function protectedResourceMetadata(settings: AuthSettings, provider: Iden
 /** Scopes to name in a challenge: required ones, else the advertised ones. Never `offline_access` (MCP 2026-07-28). */
 export function challengeScopes(settings: AuthSettings): string[] {
   const advertised = settings.resourceMetadata.scopes_supported;
-  const scopes = settings.requiredScopes.length > 0 ? settings.requiredScopes : Array.isArray(advertised) ? advertised.filter((s): s is string => typeof s === 'string') : [];
+  const scopes =
+    settings.requiredScopes.length > 0
+      ? settings.requiredScopes
+      : Array.isArray(advertised)
+        ? advertised.filter((s): s is string => typeof s === 'string')
+        : [];
   return scopes.filter((scope) => scope !== 'offline_access');
 }

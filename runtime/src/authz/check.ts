@@ -39,8 +39,17 @@ const BOOLEAN_FUNCTIONS = new Set([
   'startsWith', 'endsWith', 'contains', 'matches', 'exists', 'all', 'exists_one',
 ]);
 const CONVERSIONS: Record<string, CelKind> = {
-  string: 'string', int: 'int', uint: 'uint', double: 'double', bytes: 'bytes', bool: 'bool', size: 'int',
-  timestamp: 'timestamp', duration: 'duration', type: 'type', dyn: 'dyn',
+  string: 'string',
+  int: 'int',
+  uint: 'uint',
+  double: 'double',
+  bytes: 'bytes',
+  bool: 'bool',
+  size: 'int',
+  timestamp: 'timestamp',
+  duration: 'duration',
+  type: 'type',
+  dyn: 'dyn',
 };
 
 /** Why a rule is refused, with the character offset the problem starts at. */
@@ -79,14 +88,18 @@ export function checkRule(parsed: ParsedExpr): RuleFacts {
         const local = bound.get(name);
         if (local !== undefined) return local;
         const declared = ENVIRONMENT[name];
-        if (declared === undefined) throw new RuleCheckError(`unknown variable "${name}" (the gateway provides ${Object.keys(ENVIRONMENT).join(', ')})`, offsetOf(expr));
+        if (declared === undefined) {
+          throw new RuleCheckError(`unknown variable "${name}" (the gateway provides ${Object.keys(ENVIRONMENT).join(', ')})`, offsetOf(expr));
+        }
         return declared;
       }
       case 'selectExpr': {
         const operand = kind.value.operand!;
         const owner = typeOf(operand, bound);
         const member = memberType(owner, kind.value.field, describe(operand), offsetOf(expr));
-        if (isMcpKind(operand) && (kind.value.field === 'tool' || kind.value.field === 'prompt' || kind.value.field === 'resource')) kinds.add(kind.value.field);
+        if (isMcpKind(operand) && (kind.value.field === 'tool' || kind.value.field === 'prompt' || kind.value.field === 'resource')) {
+          kinds.add(kind.value.field);
+        }
         if (kind.value.testOnly && describe(operand).startsWith('mcp')) guarded = true;
         return kind.value.testOnly ? 'bool' : member;
       }
@@ -97,7 +110,9 @@ export function checkRule(parsed: ParsedExpr): RuleFacts {
         if (name === '_[_]') return indexType(argTypes[0], args[1], offsetOf(expr));
         if (name === '_?_:_') return argTypes[1] === argTypes[2] ? argTypes[1] : 'dyn';
         if (BOOLEAN_FUNCTIONS.has(name)) return 'bool';
-        if (name === '_+_' || name === '_-_' || name === '_*_' || name === '_/_' || name === '_%_') return argTypes[0] === argTypes[1] ? argTypes[0] : 'dyn';
+        if (name === '_+_' || name === '_-_' || name === '_*_' || name === '_/_' || name === '_%_') {
+          return argTypes[0] === argTypes[1] ? argTypes[0] : 'dyn';
+        }
         if (name === '-_') return argTypes[0];
         if (CONVERSIONS[name] !== undefined) return CONVERSIONS[name];
         return 'dyn';
@@ -146,7 +161,10 @@ function memberType(owner: CelType, field: string, ownerText: string, offset: nu
 
 function indexType(owner: CelType, index: Expr, offset: number): CelType {
   if (typeof owner === 'object') {
-    const key = index.exprKind.case === 'constExpr' && index.exprKind.value.constantKind.case === 'stringValue' ? index.exprKind.value.constantKind.value : undefined;
+    const key =
+      index.exprKind.case === 'constExpr' && index.exprKind.value.constantKind.case === 'stringValue'
+        ? index.exprKind.value.constantKind.value
+        : undefined;
     return key === undefined ? 'dyn' : memberType(owner, key, 'the object', offset);
   }
   return 'dyn';

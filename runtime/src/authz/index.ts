@@ -1,7 +1,7 @@
 import type { CelInput } from '@bufbuild/cel';
+import { compileRule, RuleCompileError, type CompiledRule } from './rule.js';
 import { ConfigError } from '../config/errors.js';
 import type { McpAuthorization } from '../config/types.js';
-import { compileRule, RuleCompileError, type CompiledRule } from './rule.js';
 
 /** The MCP object a request is about: `target` is the upstream target's name, `name` its un-prefixed upstream name (a resource's URI). */
 export interface ResourceRef {

@@ -1,6 +1,6 @@
 import { celEnv, parse, plan, type CelInput } from '@bufbuild/cel';
-import type { AuthorizationRule } from '../config/types.js';
 import { checkRule, RuleCheckError, type ResourceKind } from './check.js';
+import type { AuthorizationRule } from '../config/types.js';
 
 type RuleEffect = 'allow' | 'deny' | 'require';
 

@@ -65,7 +65,7 @@ export function checkCredentials(config: GatewayConfig, issues: ConfigIssue[], e
       if (pool?.[mode]) {
         issues.push({
           path: `${path}.stdio.pool.${mode}`,
-          message: `cannot be used with \`credential\`: a process started with one user's credential must serve that user's session only`,
+          message: 'cannot be used with `credential`: a process started with one user\'s credential must serve that user\'s session only',
         });
       }
     }
@@ -181,10 +181,10 @@ export function resolveCredentials(config: GatewayConfig, env: NodeJS.ProcessEnv
   }
   const store: ResolvedCredentials['store'] = settings.store.postgres
     ? {
-        kind: 'postgres',
-        url: secret(settings.store.postgres.url, 'config.credentials.store.postgres.url')!,
-        table: settings.store.postgres.table ?? DEFAULT_TABLE,
-      }
+      kind: 'postgres',
+      url: secret(settings.store.postgres.url, 'config.credentials.store.postgres.url')!,
+      table: settings.store.postgres.table ?? DEFAULT_TABLE,
+    }
     : { kind: 'memory' };
   return {
     store,

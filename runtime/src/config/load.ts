@@ -185,7 +185,9 @@ function checkStdioPool(backend: McpBackend, path: string, issues: ConfigIssue[]
 
 function checkPolicies(policies: RoutePolicies | undefined, path: string, issues: ConfigIssue[]): void {
   policies?.localRateLimit?.forEach((bucket, index) => {
-    if (!parseDuration(bucket.fillInterval)) issues.push({ path: `${path}.localRateLimit[${index}].fillInterval`, message: 'must be a positive duration' });
+    if (!parseDuration(bucket.fillInterval)) {
+      issues.push({ path: `${path}.localRateLimit[${index}].fillInterval`, message: 'must be a positive duration' });
+    }
   });
   const skew = policies?.mcpAuthentication?.clockSkew;
   if (skew !== undefined && parseDuration(skew) === undefined) {
@@ -231,7 +233,10 @@ function checkTargets(targets: readonly McpTarget[], path: string, issues: Confi
     if (kinds.length !== 1) {
       issues.push({
         path: targetPath,
-        message: kinds.length === 0 ? 'needs exactly one of `stdio`, `mcp` or `sse`' : `has ${kinds.join(' and ')}: give exactly one of \`stdio\`, \`mcp\` or \`sse\``,
+        message:
+          kinds.length === 0
+            ? 'needs exactly one of `stdio`, `mcp` or `sse`'
+            : `has ${kinds.join(' and ')}: give exactly one of \`stdio\`, \`mcp\` or \`sse\``,
       });
     }
     const pool = target.stdio?.pool;
@@ -239,10 +244,16 @@ function checkTargets(targets: readonly McpTarget[], path: string, issues: Confi
       issues.push({ path: `${targetPath}.stdio.pool.idleTimeout`, message: 'must be a positive duration' });
     }
     if (pool?.size !== undefined && pool.maxProcesses !== undefined && pool.size > pool.maxProcesses) {
-      issues.push({ path: `${targetPath}.stdio.pool.size`, message: `${pool.size} spares cannot fit under pool.maxProcesses = ${pool.maxProcesses}; lower size or raise maxProcesses` });
+      issues.push({
+        path: `${targetPath}.stdio.pool.size`,
+        message: `${pool.size} spares cannot fit under pool.maxProcesses = ${pool.maxProcesses}; lower size or raise maxProcesses`,
+      });
     }
     if (target.stdio && target.policies) {
-      issues.push({ path: `${targetPath}.policies`, message: 'policies are not supported on stdio targets (there is no backend connection to apply them to)' });
+      issues.push({
+        path: `${targetPath}.policies`,
+        message: 'policies are not supported on stdio targets (there is no backend connection to apply them to)',
+      });
     }
     for (const kind of ['mcp', 'sse'] as const) {
       const http = target[kind];

@@ -46,24 +46,24 @@ export interface ResolvedCredentials {
 
 export type ResolvedCredentialProvider =
   | {
-      readonly kind: 'oauth2';
-      readonly name: string;
-      readonly authorizationUrl: string;
-      readonly tokenUrl: string;
-      readonly clientId: string;
-      readonly clientSecret?: string;
-      readonly scopes: readonly string[];
-    }
+    readonly kind: 'oauth2';
+    readonly name: string;
+    readonly authorizationUrl: string;
+    readonly tokenUrl: string;
+    readonly clientId: string;
+    readonly clientSecret?: string;
+    readonly scopes: readonly string[];
+  }
   | {
-      readonly kind: 'tokenExchange';
-      readonly name: string;
-      /** Undefined: discovered from the issuer of the route the user signed in on. */
-      readonly tokenUrl?: string;
-      readonly clientId: string;
-      readonly clientSecret?: string;
-      readonly audience: string;
-      readonly scopes: readonly string[];
-    };
+    readonly kind: 'tokenExchange';
+    readonly name: string;
+    /** Undefined: discovered from the issuer of the route the user signed in on. */
+    readonly tokenUrl?: string;
+    readonly clientId: string;
+    readonly clientSecret?: string;
+    readonly audience: string;
+    readonly scopes: readonly string[];
+  };
 
 export interface ListenAddress {
   readonly host: string;

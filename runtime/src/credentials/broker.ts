@@ -1,11 +1,11 @@
 import { createHash, randomBytes, randomUUID } from 'node:crypto';
-import type { ResolvedCredentialProvider, ResolvedCredentials } from '../config/model.js';
-import type { Logger } from '../telemetry/logger.js';
 import { OAuth2Client, pkcePair, TokenEndpointError, type GrantedToken } from './oauth2.js';
 import { PostgresCredentialStore } from './postgres-store.js';
 import { rowContext, Sealer } from './sealing.js';
 import { MemoryCredentialStore, type ConnectionSummary, type CredentialStore, type UserRef } from './store.js';
 import { TokenExchanger } from './token-exchange.js';
+import type { ResolvedCredentialProvider, ResolvedCredentials } from '../config/model.js';
+import type { Logger } from '../telemetry/logger.js';
 
 /** The token endpoint of a sign-in issuer (token exchange without `tokenUrl`). */
 export type TokenUrlDiscovery = (issuer: string) => Promise<string>;

@@ -1,8 +1,8 @@
 import type { IncomingMessage, ServerResponse } from 'node:http';
-import { publicBaseUrl } from '../auth/public-url.js';
-import type { Logger } from '../telemetry/logger.js';
 import { ConnectRefused, type CredentialBroker } from './broker.js';
 import type { UserRef } from './store.js';
+import { publicBaseUrl } from '../auth/public-url.js';
+import type { Logger } from '../telemetry/logger.js';
 
 const PREFIX = '/connect/';
 const MAX_FORM_BYTES = 4096;
@@ -81,7 +81,7 @@ export class ConnectEndpoint {
     const { authorizationUrl, binding } = await this.broker.begin(provider, secret, base);
     const secure = (this.broker.settings.publicUrl ?? base).startsWith('https:') ? '; Secure' : '';
     res.writeHead(303, {
-      location: authorizationUrl,
+      'location': authorizationUrl,
       'set-cookie': `${cookieName(provider)}=${binding}; Path=${cookiePath(provider)}; Max-Age=600; HttpOnly; SameSite=Lax${secure}`,
       'cache-control': 'no-store',
       'referrer-policy': 'no-referrer',

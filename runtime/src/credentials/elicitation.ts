@@ -1,7 +1,7 @@
+import type { ConnectLink } from './broker.js';
 import { McpError } from '../protocol/errors.js';
 import type { JsonRpcMessage, RequestId } from '../protocol/jsonrpc.js';
 import { MODERN_PROTOCOL } from '../protocol/versions.js';
-import type { ConnectLink } from './broker.js';
 
 /**
  * The answer to a call that needs a credential the user has not connected. A client that declared URL-mode

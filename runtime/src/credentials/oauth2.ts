@@ -88,7 +88,7 @@ export async function postForm(
   clientId: string,
   clientSecret: string | undefined,
 ): Promise<Record<string, unknown>> {
-  const headers: Record<string, string> = { 'content-type': 'application/x-www-form-urlencoded', accept: 'application/json' };
+  const headers: Record<string, string> = { 'content-type': 'application/x-www-form-urlencoded', 'accept': 'application/json' };
   const body = new URLSearchParams(params);
   if (clientSecret !== undefined) {
     headers.authorization = `Basic ${Buffer.from(`${encodeURIComponent(clientId)}:${encodeURIComponent(clientSecret)}`).toString('base64')}`;

@@ -1,6 +1,6 @@
-import type { ResolvedCredentialProvider } from '../config/model.js';
 import { postForm, tokenOf, TokenEndpointError, type GrantedToken } from './oauth2.js';
 import type { UserRef } from './store.js';
+import type { ResolvedCredentialProvider } from '../config/model.js';
 
 type ExchangeSettings = Extract<ResolvedCredentialProvider, { kind: 'tokenExchange' }>;
 

@@ -4,9 +4,9 @@ import { ConfigError } from '../config/errors.js';
 import { ConfigLoader } from '../config/load.js';
 import type { GatewayConfig } from '../config/types.js';
 import { Gateway } from '../gateway.js';
+import { planFromManifests } from './manifests.js';
 import { endpointPathOf } from '../http/routes.js';
 import { StructuredLogger, type LogLevel } from '../telemetry/logger.js';
-import { planFromManifests } from './manifests.js';
 
 export const DEV_USAGE = `Usage:
   mcp-gateway dev DIR [--port P] [--gateway NAME] [--once] [--verbose]
@@ -52,7 +52,9 @@ export function parseDevArgs(argv: readonly string[]): DevArgs {
   }
   const { values, positionals } = parsed;
   if (positionals.length !== 1) {
-    throw new DevUsageError(positionals.length === 0 ? 'give the folder of synthesized manifests: mcp-gateway dev DIR' : `one folder only, got: ${positionals.join(' ')}`);
+    throw new DevUsageError(
+      positionals.length === 0 ? 'give the folder of synthesized manifests: mcp-gateway dev DIR' : `one folder only, got: ${positionals.join(' ')}`,
+    );
   }
   if (values.port !== undefined && (!/^[0-9]+$/.test(values.port) || Number(values.port) > 65535)) {
     throw new DevUsageError(`--port must be a number from 0 to 65535, got "${values.port}"`);
@@ -81,7 +83,10 @@ export async function runDev(args: DevArgs): Promise<void> {
   // One local process has no replicas to share sessions with: a per-run key, and no warning about it.
   const config = loaded.settings.sessionKey ? loaded : { ...loaded, settings: { ...loaded.settings, sessionKey: randomBytes(32) } };
   const level: LogLevel = args.verbose ? 'info' : 'warn';
-  const gateway = await Gateway.create(config, { logger: new StructuredLogger(level, args.verbose ? 'json' : 'text', args.verbose ? process.stdout : process.stderr), host: '127.0.0.1' });
+  const gateway = await Gateway.create(config, {
+    logger: new StructuredLogger(level, args.verbose ? 'json' : 'text', args.verbose ? process.stdout : process.stderr),
+    host: '127.0.0.1',
+  });
   await gateway.start();
 
   const ports = [...gateway.ports.values()];

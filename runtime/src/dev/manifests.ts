@@ -82,7 +82,10 @@ export function planFromManifests(path: string, options: DevPlanOptions = {}): D
     if (!service) return target;
     const server = bridged.find((b) => selects(service.object.spec?.selector, b.podLabels) && sameNamespace(service.object, b.namespace));
     if (!server) {
-      notes.push(`${where}: target "${target.name}" is Service ${qualified(service.object)}, which does not run a stdio bridge; it is unreachable outside the cluster`);
+      notes.push(
+        `${where}: target "${target.name}" is Service ${qualified(service.object)}, which does not run a stdio bridge; it is unreachable outside `
+          + 'the cluster',
+      );
       return target;
     }
     for (const name of server.missingEnv) {
@@ -107,7 +110,9 @@ export function planFromManifests(path: string, options: DevPlanOptions = {}): D
       ...listener,
       routes: listener.routes.map((route: Route, r) => ({
         ...route,
-        backends: route.backends.map((backend, k) => rewriteBackend(backend, `binds[${b}].listeners[${l}].routes[${r}]${route.name ? ` (${route.name})` : ''}.backends[${k}]`)),
+        backends: route.backends.map((backend, k) =>
+          rewriteBackend(backend, `binds[${b}].listeners[${l}].routes[${r}]${route.name ? ` (${route.name})` : ''}.backends[${k}]`),
+        ),
       })),
     })),
   }));

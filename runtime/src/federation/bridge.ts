@@ -1,15 +1,15 @@
 import { randomBytes } from 'node:crypto';
-import type { McpTarget } from '../config/types.js';
-import type { Logger } from '../telemetry/logger.js';
-import { INVALID_PARAMS, McpError, METHOD_NOT_FOUND } from '../protocol/errors.js';
-import type { JsonRpcMessage } from '../protocol/jsonrpc.js';
-import { META_CLIENT_CAPABILITIES, META_CLIENT_INFO, META_PROTOCOL_VERSION, META_SUBSCRIPTION_ID, MODERN_PROTOCOL } from '../protocol/versions.js';
-import { connectTarget } from '../upstream/connect.js';
-import type { ClientCredentials } from '../upstream/http.js';
-import type { StdioPool } from '../upstream/stdio-pool.js';
 import { TargetLink, type ClientCall, type RoutedLink } from './link.js';
 import { prefixUri } from './names.js';
 import { RequestStateSeal, type BridgedRequestState } from './request-state.js';
+import type { McpTarget } from '../config/types.js';
+import { INVALID_PARAMS, McpError, METHOD_NOT_FOUND } from '../protocol/errors.js';
+import type { JsonRpcMessage } from '../protocol/jsonrpc.js';
+import { META_CLIENT_CAPABILITIES, META_CLIENT_INFO, META_PROTOCOL_VERSION, META_SUBSCRIPTION_ID, MODERN_PROTOCOL } from '../protocol/versions.js';
+import type { Logger } from '../telemetry/logger.js';
+import { connectTarget } from '../upstream/connect.js';
+import type { ClientCredentials } from '../upstream/http.js';
+import type { StdioPool } from '../upstream/stdio-pool.js';
 
 type Json = Record<string, unknown>;
 
@@ -85,8 +85,8 @@ export class UpstreamBridge {
   private readonly parked = new Map<string, Parked>();
   private closed = false;
 
-  constructor(sessionKey: Buffer) {
-    this.seal = new RequestStateSeal(sessionKey);
+  constructor(stateKey: Buffer) {
+    this.seal = new RequestStateSeal(stateKey);
   }
 
   /**

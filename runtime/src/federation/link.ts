@@ -1,3 +1,4 @@
+import { requestStateless } from './stateless-upstream.js';
 import { McpError, type UpstreamErrorReason } from '../protocol/errors.js';
 import type { JsonRpcMessage } from '../protocol/jsonrpc.js';
 import { MODERN_PROTOCOL } from '../protocol/versions.js';
@@ -5,7 +6,6 @@ import type { CallSink } from '../session/sink.js';
 import { redactText } from '../telemetry/redact.js';
 import type { SpanHandle } from '../telemetry/tracing.js';
 import type { UpstreamConnection } from '../upstream/types.js';
-import { requestStateless } from './stateless-upstream.js';
 
 /** How long the session waits for the upstream's standalone stream to open before sending on without it. */
 const STREAM_OPEN_WAIT_MS = 30_000;
@@ -276,7 +276,10 @@ function upstreamRefusal(error: Error & { code?: number }): { status: number; co
   const at = error.message.indexOf(marker);
   if (typeof error.code !== 'number' || error.code < 400 || error.code > 499 || at < 0) return undefined;
   try {
-    const body = JSON.parse(error.message.slice(at + marker.length)) as { jsonrpc?: string; error?: { code?: unknown; message?: unknown; data?: unknown } };
+    const body = JSON.parse(error.message.slice(at + marker.length)) as {
+      jsonrpc?: string;
+      error?: { code?: unknown; message?: unknown; data?: unknown };
+    };
     if (body.jsonrpc !== '2.0' || typeof body.error?.code !== 'number' || typeof body.error.message !== 'string') return undefined;
     return { status: error.code, code: body.error.code, message: body.error.message, data: body.error.data };
   } catch {

@@ -30,7 +30,9 @@ export function mergeInitialize(targets: readonly TargetInit[], clientVersion: s
     }
   }
   const instructions = targets
-    .map(({ name, result }) => (typeof result.instructions === 'string' && result.instructions !== '' ? `[${name}]\n${result.instructions}` : undefined))
+    .map(({ name, result }) =>
+      typeof result.instructions === 'string' && result.instructions !== '' ? `[${name}]\n${result.instructions}` : undefined,
+    )
     .filter((text): text is string => text !== undefined)
     .join('\n\n');
   const merged: Json = {

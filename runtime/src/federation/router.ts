@@ -1,3 +1,6 @@
+import type { ClientCall, RoutedLink } from './link.js';
+import { mergeInitialize } from './merge.js';
+import { decodeCursor, encodeCursor, prefixName, prefixUri, splitName, splitUri } from './names.js';
 import type { McpAuthorizer, RequestFacts, ResourceRef } from '../authz/index.js';
 import type { ResolvedBackend } from '../config/model.js';
 import type { McpTarget } from '../config/types.js';
@@ -6,9 +9,6 @@ import { errorResponse, type JsonRpcMessage } from '../protocol/jsonrpc.js';
 import { metaProtocolVersion, MODERN_PROTOCOL } from '../protocol/versions.js';
 import type { Logger } from '../telemetry/logger.js';
 import type { Telemetry } from '../telemetry/telemetry.js';
-import type { ClientCall, RoutedLink } from './link.js';
-import { mergeInitialize } from './merge.js';
-import { decodeCursor, encodeCursor, prefixName, prefixUri, splitName, splitUri } from './names.js';
 
 type Json = Record<string, unknown>;
 
@@ -127,7 +127,11 @@ export class Router {
     if (isModern(message) && REMOVED_IN_MODERN.has(method)) return methodNotFound(message);
     if (isPassthrough(this.context.backend)) {
       const target = this.context.backend.targets[0];
-      const asked = named ? { kind: named.kind, name: String(message.params?.[named.field] ?? '') } : method === 'completion/complete' ? completionRef(message) : undefined;
+      const asked = named
+        ? { kind: named.kind, name: String(message.params?.[named.field] ?? '') }
+        : method === 'completion/complete'
+          ? completionRef(message)
+          : undefined;
       if (asked && this.context.authorizer && !this.allows({ ...asked, target: target.name }, facts)) {
         call.denied = true;
         return unknownResource(message, asked.kind, asked.name);
@@ -242,8 +246,12 @@ export class Router {
   private async discover(message: JsonRpcMessage, call: ClientCall): Promise<JsonRpcMessage> {
     const answers = await this.fanOut(message, call);
     const failed = answers.find(({ answer }) => answer.error);
-    if (failed || answers.length === 0) return { ...(failed?.answer ?? errorResponse(message.id, METHOD_NOT_FOUND, 'Method not found: server/discover')), id: message.id };
-    const versionLists = answers.map(({ answer }) => (Array.isArray(answer.result?.supportedVersions) ? (answer.result!.supportedVersions as string[]) : []));
+    if (failed || answers.length === 0) {
+      return { ...(failed?.answer ?? errorResponse(message.id, METHOD_NOT_FOUND, 'Method not found: server/discover')), id: message.id };
+    }
+    const versionLists = answers.map(({ answer }) =>
+      Array.isArray(answer.result?.supportedVersions) ? (answer.result!.supportedVersions as string[]) : [],
+    );
     const supportedVersions = versionLists[0].filter((version) => versionLists.every((list) => list.includes(version)));
     const merged = mergeInitialize(
       answers.map(({ name, answer }) => ({ name, result: answer.result ?? {} })),
@@ -311,7 +319,11 @@ export class Router {
     return index < 0 ? undefined : { target: this.context.backend.targets[index], index, name: split.uri };
   }
 
-  private async ownerOfName(name: string, kind: ResourceRef['kind'], call: ClientCall): Promise<{ target: McpTarget; index: number; name: string } | undefined> {
+  private async ownerOfName(
+    name: string,
+    kind: ResourceRef['kind'],
+    call: ClientCall,
+  ): Promise<{ target: McpTarget; index: number; name: string } | undefined> {
     const { targets, prefixMode } = this.context.backend;
     if (prefixMode !== 'never') {
       const split = splitName(name);
@@ -351,12 +363,7 @@ export class Router {
    * Merged list with pagination kept: the cursor names a target and that target's own cursor. A page
    * holds the items of consecutive targets up to the first one that has more pages.
    */
-  private async listMerged(
-    message: JsonRpcMessage,
-    list: ListMethod,
-    call: ClientCall,
-    facts: RequestFacts,
-  ): Promise<JsonRpcMessage> {
+  private async listMerged(message: JsonRpcMessage, list: ListMethod, call: ClientCall, facts: RequestFacts): Promise<JsonRpcMessage> {
     const { targets, failureMode, prefixMode } = this.context.backend;
     const sentCursor = message.params?.cursor;
     let position = { target: 0, cursor: undefined as string | undefined };
@@ -390,7 +397,11 @@ export class Router {
           for (const rest of pages.slice(offset + 1)) rest.catch(() => undefined);
           throw error;
         }
-        this.context.logger.warn('target skipped in list (failOpen)', { method: message.method, target: targets[position.target + offset].name, error });
+        this.context.logger.warn('target skipped in list (failOpen)', {
+          method: message.method,
+          target: targets[position.target + offset].name,
+          error,
+        });
         continue;
       }
       hints.push(outcome.result);
@@ -400,7 +411,12 @@ export class Router {
         for (const item of upstreamItems as Json[]) {
           const original = String(item[list.field]);
           if (!this.allows({ kind: list.kind, name: original, target: outcome.link.name }, facts)) continue;
-          const exposed = list.field === 'name' ? (prefixMode === 'never' ? original : prefixName(outcome.link.name, original)) : prefixUri(outcome.link.name, original);
+          const exposed =
+            list.field === 'name'
+              ? prefixMode === 'never'
+                ? original
+                : prefixName(outcome.link.name, original)
+              : prefixUri(outcome.link.name, original);
           items.push({ ...item, [list.field]: exposed });
         }
       }

@@ -1,5 +1,11 @@
 import { createHash } from 'node:crypto';
 import type { IncomingMessage } from 'node:http';
+import { callerOf, type BridgeCaller, type UpstreamBridge } from './bridge.js';
+import { TargetLink, type ClientCall, type RoutedLink } from './link.js';
+import { mergeInitialize } from './merge.js';
+import { prefixUri } from './names.js';
+import { CLIENT_NOTIFICATIONS, isPassthrough, Router } from './router.js';
+import { initializeFromDiscover, statelessMeta } from './stateless-upstream.js';
 import { publicBaseUrl } from '../auth/public-url.js';
 import type { McpAuthorizer, RequestFacts } from '../authz/index.js';
 import type { ResolvedBackend } from '../config/model.js';
@@ -20,12 +26,6 @@ import { connectTarget, resumeTarget, type ConnectContext } from '../upstream/co
 import type { ClientCredentials } from '../upstream/http.js';
 import type { StdioPool } from '../upstream/stdio-pool.js';
 import type { UpstreamConnection } from '../upstream/types.js';
-import { callerOf, type BridgeCaller, type UpstreamBridge } from './bridge.js';
-import { TargetLink, type ClientCall, type RoutedLink } from './link.js';
-import { initializeFromDiscover, statelessMeta } from './stateless-upstream.js';
-import { mergeInitialize } from './merge.js';
-import { prefixUri } from './names.js';
-import { CLIENT_NOTIFICATIONS, isPassthrough, Router } from './router.js';
 
 type Json = Record<string, unknown>;
 
@@ -208,14 +208,23 @@ export class McpSession {
       method: 'initialize',
       sink: { push() {}, finish() {}, open: false },
       upstream: [],
-      span: this.context.tracer?.startRequest('initialize', { 'mcp.method.name': 'initialize', 'mcp.route': this.context.routeName }, incomingTrace(message, { headers: {} })),
+      span: this.context.tracer?.startRequest(
+        'initialize',
+        { 'mcp.method.name': 'initialize', 'mcp.route': this.context.routeName },
+        incomingTrace(message, { headers: {} }),
+      ),
     } satisfies ClientCall;
     try {
       const response = await this.initializeTargets(message);
       this.callDone(call, message, response, performance.now() - started);
       return response;
     } catch (error) {
-      this.callDone(call, message, errorResponse(message.id, (error as { code?: number }).code ?? INTERNAL_ERROR, (error as Error).message), performance.now() - started);
+      this.callDone(
+        call,
+        message,
+        errorResponse(message.id, (error as { code?: number }).code ?? INTERNAL_ERROR, (error as Error).message),
+        performance.now() - started,
+      );
       throw error;
     }
   }
@@ -232,7 +241,9 @@ export class McpSession {
         try {
           // A pooled process already answered an `initialize` like this client's (same revision and capabilities).
           const ready = link.connection.initialized;
-          const response: JsonRpcMessage = ready ? { jsonrpc: '2.0', id: 0, result: structuredClone(ready) } : await this.initializeTarget(link, params, clientVersion);
+          const response: JsonRpcMessage = ready
+            ? { jsonrpc: '2.0', id: 0, result: structuredClone(ready) }
+            : await this.initializeTarget(link, params, clientVersion);
           return { link, response };
         } catch (error) {
           await link.close(true).catch(() => undefined);
@@ -280,7 +291,9 @@ export class McpSession {
     }
     let result: Json;
     if (this.passthrough) {
-      result = backend.serverInfo ? { ...ready[0].result, serverInfo: { ...(ready[0].result.serverInfo as Json), ...backend.serverInfo } } : ready[0].result;
+      result = backend.serverInfo
+        ? { ...ready[0].result, serverInfo: { ...(ready[0].result.serverInfo as Json), ...backend.serverInfo } }
+        : ready[0].result;
     } else {
       result = mergeInitialize(
         ready.map(({ link, result: r }) => ({ name: link.name, result: r })),
@@ -374,7 +387,11 @@ export class McpSession {
     if (listen.uris.size > 0) notifications.resourceSubscriptions = [...listen.uris];
     if (Object.keys(notifications).length === 0 || this.closed) return;
     const target = this.context.backend.targets[link.index];
-    const connection = await (this.context.connect ?? connectTarget)(target, { pool: this.context.pool, logger: this.context.logger, credentials: this.credentials });
+    const connection = await (this.context.connect ?? connectTarget)(target, {
+      pool: this.context.pool,
+      logger: this.context.logger,
+      credentials: this.credentials,
+    });
     const stream = new TargetLink(link.index, link.name, connection, this.context.upstreamTimeoutMs, {
       upstreamMessage: (_from, message) => {
         if (!LISTENED.has(message.method ?? '') || listen.stream !== stream) return;
@@ -403,7 +420,8 @@ export class McpSession {
     if (!movable) {
       throw new McpError(
         'session_not_found',
-        'session not found: it includes stdio or legacy SSE targets, whose processes and streams live in the gateway replica that created it; such sessions cannot move to another replica or survive a restart. Initialize a new session.',
+        'session not found: it includes stdio or legacy SSE targets, whose processes and streams live in the gateway replica that created it; '
+          + 'such sessions cannot move to another replica or survive a restart. Initialize a new session.',
       );
     }
     for (const [name, kind, upstreamSession, version] of state.t) {
@@ -433,7 +451,9 @@ export class McpSession {
     return {
       r: this.context.routeId,
       v: this.protocolVersion,
-      t: [...this.links.values()].map((link) => [link.name, link.kind, link.connection.sessionId ?? null, link.protocolVersion ?? this.protocolVersion] as const),
+      t: [...this.links.values()].map(
+        (link) => [link.name, link.kind, link.connection.sessionId ?? null, link.protocolVersion ?? this.protocolVersion] as const,
+      ),
       c: capabilityNames(this.clientCapabilities),
       e: Math.floor(this.expiresAt / 1000),
       ...(this.subject !== undefined ? { s: this.subject } : {}),
@@ -474,7 +494,11 @@ export class McpSession {
       upstream: [],
       progressToken: message.params?._meta?.progressToken,
       signal: this.requestSignal,
-      span: this.context.tracer?.startRequest(method, { 'mcp.method.name': method, 'mcp.route': this.context.routeName }, incomingTrace(message, facts)),
+      span: this.context.tracer?.startRequest(
+        method,
+        { 'mcp.method.name': method, 'mcp.route': this.context.routeName },
+        incomingTrace(message, facts),
+      ),
     };
     this.calls.set(clientId, call);
     let response: JsonRpcMessage;
@@ -521,14 +545,21 @@ export class McpSession {
       errorMessage,
     });
     if (call.span) {
-      call.span.setAttributes({ 'mcp.target': target, 'gen_ai.tool.name': kind === 'tool' ? name : undefined, 'gen_ai.prompt.name': kind === 'prompt' ? name : undefined });
+      call.span.setAttributes({
+        'mcp.target': target,
+        'gen_ai.tool.name': kind === 'tool' ? name : undefined,
+        'gen_ai.prompt.name': kind === 'prompt' ? name : undefined,
+      });
       call.span.end(errorMessage !== undefined ? { message: errorMessage, code: response.error?.code } : undefined);
     }
   }
 
   handleNotification(message: JsonRpcMessage): void {
     if (!CLIENT_NOTIFICATIONS.has(message.method ?? '')) {
-      this.context.logger.warn('notification dropped: not one a client may send', { route: this.context.routeName, method: String(message.method).slice(0, 100) });
+      this.context.logger.warn('notification dropped: not one a client may send', {
+        route: this.context.routeName,
+        method: String(message.method).slice(0, 100),
+      });
       return;
     }
     if (message.method === 'notifications/cancelled') {
@@ -605,7 +636,9 @@ export class McpSession {
     if (subscription !== undefined) {
       // 2026-07-28 tags listen-stream notifications with the id of the subscriptions/listen request: the
       // upstream knows the gateway's id for it, the client its own.
-      const call = [...this.calls.values()].find((candidate) => candidate.upstream.some((sent) => sent.link === link && String(sent.id) === String(subscription)));
+      const call = [...this.calls.values()].find((candidate) =>
+        candidate.upstream.some((sent) => sent.link === link && String(sent.id) === String(subscription)),
+      );
       if (call) {
         const clientId = typeof subscription === 'string' ? String(call.clientId) : call.clientId;
         message = { ...message, params: { ...message.params, _meta: { ...message.params!._meta, [META_SUBSCRIPTION_ID]: clientId } } };
@@ -658,7 +691,12 @@ export class McpSession {
   }
 
   private linkLost(link: TargetLink, reason: Error): void {
-    this.context.logger.warn('target connection lost', { route: this.context.routeName, session: this.id || undefined, target: link.name, error: reason.message });
+    this.context.logger.warn('target connection lost', {
+      route: this.context.routeName,
+      session: this.id || undefined,
+      target: link.name,
+      error: reason.message,
+    });
     // Closed on the next turn, so the failed requests answer with their own error (naming the method) first.
     if ([...this.links.values()].every((candidate) => !candidate.alive)) setImmediate(() => void this.close(reason.message));
   }
@@ -694,7 +732,7 @@ export class McpSession {
       connection =
         target.stdio && variable && token !== undefined
           ? // Never from the warm pool, never back to it: this process carries one user's credential and serves this session only.
-            await this.context.pool.spawn(target.name, withEnv(target.stdio, variable, token))
+          await this.context.pool.spawn(target.name, withEnv(target.stdio, variable, token))
           : await connect(target, { pool: this.context.pool, logger: this.context.logger, credentials: this.credentials, initialize });
     } catch (error) {
       const reason: UpstreamErrorReason = error instanceof McpError && error.reason ? error.reason : 'connect_failed';
@@ -752,7 +790,9 @@ export class McpSession {
     } catch (error) {
       const reason = (error as Error).message;
       this.context.logger.warn('upstream credential unavailable', { target: target.name, provider: credential.provider, error: reason });
-      if (strict) throw new McpError('unavailable', `target "${target.name}": the ${credential.provider} credential could not be obtained: ${reason}`);
+      if (strict) {
+        throw new McpError('unavailable', `target "${target.name}": the ${credential.provider} credential could not be obtained: ${reason}`);
+      }
       return undefined;
     }
     const header = credential.inject.header;

@@ -14,7 +14,7 @@ const META_SERVER_INFO = 'io.modelcontextprotocol/serverInfo';
  * `resources/subscribe` has no stateless equivalent outside a listen stream, so it is refused, not faked.
  */
 const ANSWERED_LOCALLY: Record<string, Json | undefined> = {
-  ping: {},
+  'ping': {},
   'logging/setLevel': {},
   'resources/subscribe': undefined,
   'resources/unsubscribe': undefined,

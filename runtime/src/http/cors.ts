@@ -4,7 +4,16 @@ import { parseDuration } from '../config/duration.js';
 import type { CorsPolicy } from '../config/types.js';
 
 /** Headers an MCP client in a browser must be able to send and read; added to whatever the policy lists. */
-const MCP_REQUEST_HEADERS = ['content-type', 'accept', 'authorization', 'mcp-session-id', 'mcp-protocol-version', 'last-event-id', 'mcp-method', 'mcp-name'];
+const MCP_REQUEST_HEADERS = [
+  'content-type',
+  'accept',
+  'authorization',
+  'mcp-session-id',
+  'mcp-protocol-version',
+  'last-event-id',
+  'mcp-method',
+  'mcp-name',
+];
 const MCP_EXPOSED_HEADERS = ['mcp-session-id', 'mcp-protocol-version', 'www-authenticate'];
 const LOOPBACK_ADDRESSES = new BlockList();
 LOOPBACK_ADDRESSES.addSubnet('127.0.0.0', 8, 'ipv4');
@@ -88,7 +97,7 @@ export function corsHeaders(req: IncomingMessage, cors: CorsPolicy | undefined):
   const headers: Record<string, string> = {
     'access-control-allow-origin': cors.allowOrigins?.includes('*') && !cors.allowCredentials ? '*' : origin,
     'access-control-expose-headers': [...new Set([...(cors.exposeHeaders ?? []), ...MCP_EXPOSED_HEADERS])].join(', '),
-    vary: 'Origin',
+    'vary': 'Origin',
   };
   if (cors.allowCredentials) headers['access-control-allow-credentials'] = 'true';
   return headers;
@@ -99,11 +108,15 @@ export function answerPreflight(req: IncomingMessage, res: ServerResponse, cors:
   const headers = corsHeaders(req, cors);
   if (cors && headers['access-control-allow-origin']) {
     const requested = String(req.headers['access-control-request-headers'] ?? '');
-    const allowHeaders = cors.allowHeaders?.includes('*') ? requested || MCP_REQUEST_HEADERS.join(', ') : [...new Set([...(cors.allowHeaders ?? []), ...MCP_REQUEST_HEADERS])].join(', ');
+    const allowHeaders = cors.allowHeaders?.includes('*')
+      ? requested || MCP_REQUEST_HEADERS.join(', ')
+      : [...new Set([...(cors.allowHeaders ?? []), ...MCP_REQUEST_HEADERS])].join(', ');
     headers['access-control-allow-methods'] = (cors.allowMethods ?? ['GET', 'POST', 'DELETE', 'OPTIONS']).join(', ');
     headers['access-control-allow-headers'] = allowHeaders;
     if (cors.maxAge !== undefined) {
-      headers['access-control-max-age'] = String(typeof cors.maxAge === 'number' ? cors.maxAge : Math.round((parseDuration(cors.maxAge) ?? 0) / 1000));
+      headers['access-control-max-age'] = String(
+        typeof cors.maxAge === 'number' ? cors.maxAge : Math.round((parseDuration(cors.maxAge) ?? 0) / 1000),
+      );
     }
   }
   res.writeHead(204, headers);

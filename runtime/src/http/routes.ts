@@ -35,7 +35,13 @@ export function compileMatcher(matches: readonly RouteMatch[]): (req: IncomingMe
     }));
     const method = match.method?.toUpperCase();
     const pathScore =
-      path?.exact !== undefined ? 3_000_000 : path?.pathPrefix !== undefined ? 2_000_000 + path.pathPrefix.length * 100 : regex ? 1_000_000 : 2_000_000;
+      path?.exact !== undefined
+        ? 3_000_000
+        : path?.pathPrefix !== undefined
+          ? 2_000_000 + path.pathPrefix.length * 100
+          : regex
+            ? 1_000_000
+            : 2_000_000;
     const specificity = pathScore + (method ? 50 : 0) + headers.length;
     return (req: IncomingMessage, requestPath: string): number => {
       if (path?.exact !== undefined && requestPath !== path.exact) return 0;

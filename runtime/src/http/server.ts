@@ -1,12 +1,12 @@
 import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
 import type { AddressInfo } from 'node:net';
+import { answerPreflight, corsHeaders, isLoopbackHost, normalHostname, originRejection } from './cors.js';
+import { hostMatches, isWellKnownPath, type CompiledListener, type CompiledRoute } from './routes.js';
 import { McpError } from '../protocol/errors.js';
 import type { Logger } from '../telemetry/logger.js';
 import { isLegacySsePath, serveLegacySse } from '../transport/legacy-sse.js';
 import { sendJson } from '../transport/responder.js';
 import { serveMcp, type McpEndpoint } from '../transport/streamable.js';
-import { answerPreflight, corsHeaders, isLoopbackHost, normalHostname, originRejection } from './cors.js';
-import { hostMatches, isWellKnownPath, type CompiledListener, type CompiledRoute } from './routes.js';
 
 export interface Readiness {
   /** `/readyz` answers 200 when true. */
@@ -86,7 +86,9 @@ export class BindServer {
   private handle(req: IncomingMessage, res: ServerResponse): void {
     const path = (req.url ?? '/').split('?')[0];
     if (req.method === 'GET' && path === '/healthz') return plain(res, 200, 'ok');
-    if (req.method === 'GET' && path === '/readyz') return this.readiness.ready ? plain(res, 200, 'ready') : plain(res, 503, this.readiness.notReadyReason ?? 'not ready');
+    if (req.method === 'GET' && path === '/readyz') {
+      return this.readiness.ready ? plain(res, 200, 'ready') : plain(res, 503, this.readiness.notReadyReason ?? 'not ready');
+    }
     if (this.readiness.draining) {
       // Draining: a request that arrives while the load balancer takes this pod out is refused, not started and cut off.
       res.setHeader('connection', 'close');

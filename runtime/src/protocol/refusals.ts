@@ -25,7 +25,10 @@ export function statelessRefusal(headerVersion: string | undefined, messages: re
     refusal = new McpError('invalid_meta', `Invalid params: _meta["${META_PROTOCOL_VERSION}"] is required in protocol revision ${MODERN_PROTOCOL}`);
   } else if (isRequest(first) && !isPlainObject(first.params?._meta?.[META_CLIENT_CAPABILITIES])) {
     // Required on every 2026-07-28 request: a bridged target never sees this _meta, so the gateway checks it.
-    refusal = new McpError('invalid_meta', `Invalid params: _meta["${META_CLIENT_CAPABILITIES}"] is required in protocol revision ${MODERN_PROTOCOL}`);
+    refusal = new McpError(
+      'invalid_meta',
+      `Invalid params: _meta["${META_CLIENT_CAPABILITIES}"] is required in protocol revision ${MODERN_PROTOCOL}`,
+    );
   } else if (headerVersion !== metaVersion) {
     const sent = `MCP-Protocol-Version header (${headerVersion ?? 'absent'})`;
     refusal = new McpError('header_mismatch', `Bad Request: ${sent} does not match _meta protocol version (${String(metaVersion ?? 'absent')})`);

@@ -58,18 +58,28 @@ export class Admission {
    */
   admit(
     subject: string,
-    stdio: { readonly backend: string; readonly name: string; readonly processes: number; readonly maxPerSubject: number; readonly poolHasRoom: boolean },
+    stdio: {
+      readonly backend: string;
+      readonly name: string;
+      readonly processes: number;
+      readonly maxPerSubject: number;
+      readonly poolHasRoom: boolean;
+    },
     counts: { readonly session: boolean } = { session: true },
   ): AdmissionTicket {
     if (counts.session) {
       if (this.sessions >= this.settings.maxSessions) {
-        throw limitError('sessions', `Too many sessions: this gateway holds ${this.sessions} (config.limits.maxSessions = ${this.settings.maxSessions}); retry later`);
+        throw limitError(
+          'sessions',
+          `Too many sessions: this gateway holds ${this.sessions} (config.limits.maxSessions = ${this.settings.maxSessions}); retry later`,
+        );
       }
       const held = this.perSubject.get(subject) ?? 0;
       if (held >= this.settings.maxSessionsPerSubject) {
         throw limitError(
           'subject_sessions',
-          `Too many sessions for this client: it holds ${held} (config.limits.maxSessionsPerSubject = ${this.settings.maxSessionsPerSubject}); end some with DELETE or retry later`,
+          `Too many sessions for this client: it holds ${held} (config.limits.maxSessionsPerSubject = ${this.settings.maxSessionsPerSubject}); `
+            + 'end some with DELETE or retry later',
         );
       }
     }
@@ -78,7 +88,8 @@ export class Admission {
     if (stdio.processes > 0 && stdio.poolHasRoom && running + stdio.processes > stdio.maxPerSubject) {
       throw limitError(
         'subject_processes',
-        `Too many stdio processes for this client on backend "${stdio.name}": it holds ${running} (stdio.maxProcessesPerSubject = ${stdio.maxPerSubject}); end a session or retry later`,
+        `Too many stdio processes for this client on backend "${stdio.name}": it holds ${running} (stdio.maxProcessesPerSubject = `
+          + `${stdio.maxPerSubject}); end a session or retry later`,
       );
     }
     if (counts.session) {
@@ -141,7 +152,8 @@ export class RateLimiter {
         const whose = limit.per === 'route' ? 'this route' : limit.per === 'subject' ? 'this client' : `tool "${tool}" for this client`;
         throw limitError(
           limit.per === 'route' ? 'rate_route' : limit.per === 'subject' ? 'rate_subject' : 'rate_tool',
-          `Rate limit exceeded for ${whose}: ${limit.maxTokens} requests, ${limit.tokensPerFill} more every ${limit.fillIntervalMs} ms (localRateLimit[${index}]); retry in ${retryAfterS}s`,
+          `Rate limit exceeded for ${whose}: ${limit.maxTokens} requests, ${limit.tokensPerFill} more every ${limit.fillIntervalMs} ms `
+            + `(localRateLimit[${index}]); retry in ${retryAfterS}s`,
           retryAfterS,
         );
       }
@@ -173,7 +185,9 @@ export class RateLimiter {
     for (const [key, bucket] of this.buckets) {
       const index = Number(key.split('\u0000')[0]);
       const limit = this.limits[index];
-      if (bucket.tokens + Math.floor((now - bucket.filledAt) / limit.fillIntervalMs) * limit.tokensPerFill >= limit.maxTokens) this.buckets.delete(key);
+      if (bucket.tokens + Math.floor((now - bucket.filledAt) / limit.fillIntervalMs) * limit.tokensPerFill >= limit.maxTokens) {
+        this.buckets.delete(key);
+      }
     }
   }
 }

@@ -116,7 +116,11 @@ export class SessionStore<Session extends StoredSession = StoredSession> {
       // A per-session stdio process also obeys the backend's idle timeout: an idle process is not kept for the full TTL.
       const limit = session.hasStdioTargets ? Math.min(this.ttlMs, session.context.backend.stdio.idleTimeoutMs) : this.ttlMs;
       if (now - session.lastActivity > limit) {
-        this.logger.info('session evicted after idle time', { route: session.context.routeName, session: session.id, idleMs: now - session.lastActivity });
+        this.logger.info('session evicted after idle time', {
+          route: session.context.routeName,
+          session: session.id,
+          idleMs: now - session.lastActivity,
+        });
         void session.close('idle timeout');
       }
     }

@@ -69,7 +69,8 @@ function droppedResponse(id: string | number, bytes: number, maxBytes: number): 
     id,
     error: {
       code: INTERNAL_ERROR,
-      message: `the response (${bytes} bytes) was delivered once but not kept for replay: the session's replay buffer is limited to ${maxBytes} bytes (config.limits.maxReplayBytes); repeat the request`,
+      message: `the response (${bytes} bytes) was delivered once but not kept for replay: the session's replay buffer is limited to ${maxBytes} `
+        + 'bytes (config.limits.maxReplayBytes); repeat the request',
     },
   });
 }
@@ -90,7 +91,7 @@ export class SseWriter {
       ...headers,
       'content-type': 'text/event-stream',
       'cache-control': 'no-cache, no-transform',
-      connection: 'keep-alive',
+      'connection': 'keep-alive',
       'x-accel-buffering': 'no',
     });
     if (primingEventId !== undefined) this.res.write(`id: ${primingEventId}\ndata: \n\n`);

@@ -26,8 +26,9 @@ export class BatchingSink implements LogSink {
   write(line: string): void {
     this.pending.push(line);
     this.bytes += line.length;
-    if (this.bytes >= FLUSH_AT_BYTES) this.flush();
-    else if (!this.timer) {
+    if (this.bytes >= FLUSH_AT_BYTES) {
+      this.flush();
+    } else if (!this.timer) {
       this.timer = setTimeout(() => this.flush(), this.flushAfterMs);
       this.timer.unref();
     }

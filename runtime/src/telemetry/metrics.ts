@@ -1,6 +1,16 @@
 import { Counter, Gauge, Histogram, Registry } from 'prom-client';
 import { NameCatalog } from './names.js';
-import type { CallKind, DroppedKind, LimitKind, McpCallRecord, McpRequestRecord, StdioEvent, StdioPoolEvent, Telemetry, UpstreamErrorReason } from './telemetry.js';
+import type {
+  CallKind,
+  DroppedKind,
+  LimitKind,
+  McpCallRecord,
+  McpRequestRecord,
+  StdioEvent,
+  StdioPoolEvent,
+  Telemetry,
+  UpstreamErrorReason,
+} from './telemetry.js';
 
 /**
  * Methods the metrics name as themselves; anything else (a typo, an experimental method) is `other`, so a
@@ -71,8 +81,18 @@ export class PrometheusMetrics implements Telemetry {
       buckets: [0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10, 30, 60],
       registers,
     });
-    this.sessions = new Gauge({ name: 'mcp_gateway_sessions_active', help: 'Client sessions held by this process', labelNames: ['route'], registers });
-    this.stdioProcesses = new Gauge({ name: 'mcp_gateway_stdio_processes', help: 'Running stdio server processes', labelNames: ['route', 'target'], registers });
+    this.sessions = new Gauge({
+      name: 'mcp_gateway_sessions_active',
+      help: 'Client sessions held by this process',
+      labelNames: ['route'],
+      registers,
+    });
+    this.stdioProcesses = new Gauge({
+      name: 'mcp_gateway_stdio_processes',
+      help: 'Running stdio server processes',
+      labelNames: ['route', 'target'],
+      registers,
+    });
     this.stdioEvents = new Counter({
       name: 'mcp_gateway_stdio_process_events_total',
       help: 'stdio server processes started, exited, and started again after a crash',
@@ -81,19 +101,35 @@ export class PrometheusMetrics implements Telemetry {
     });
     this.poolEvents = new Counter({
       name: 'mcp_gateway_stdio_pool_events_total',
-      help: 'How sessions got a stdio process (hit: a ready spare, miss: none ready, reused, shared) and processes retired or messages refused by the pool',
+      help: 'How sessions got a stdio process (hit: a ready spare, miss: none ready, reused, shared) and processes retired or messages refused by '
+        + 'the pool',
       labelNames: ['route', 'target', 'event'],
       registers,
     });
-    this.poolSpares = new Gauge({ name: 'mcp_gateway_stdio_pool_spares', help: 'Pre-initialized stdio processes ready for new sessions', labelNames: ['route', 'target'], registers });
+    this.poolSpares = new Gauge({
+      name: 'mcp_gateway_stdio_pool_spares',
+      help: 'Pre-initialized stdio processes ready for new sessions',
+      labelNames: ['route', 'target'],
+      registers,
+    });
     this.upstreamErrors = new Counter({
       name: 'mcp_gateway_upstream_errors_total',
       help: 'Requests an upstream could not serve, by reason',
       labelNames: ['route', 'target', 'reason'],
       registers,
     });
-    this.authFailures = new Counter({ name: 'mcp_gateway_auth_failures_total', help: 'Requests refused by authentication', labelNames: ['route', 'reason'], registers });
-    this.configReloads = new Counter({ name: 'mcp_gateway_config_reloads_total', help: 'Configuration changes applied or rejected', labelNames: ['outcome'], registers });
+    this.authFailures = new Counter({
+      name: 'mcp_gateway_auth_failures_total',
+      help: 'Requests refused by authentication',
+      labelNames: ['route', 'reason'],
+      registers,
+    });
+    this.configReloads = new Counter({
+      name: 'mcp_gateway_config_reloads_total',
+      help: 'Configuration changes applied or rejected',
+      labelNames: ['outcome'],
+      registers,
+    });
     this.droppedBytes = new Counter({
       name: 'mcp_gateway_dropped_bytes_total',
       help: 'Bytes not held for clients because a byte limit was reached, by what was cut',

@@ -3,8 +3,8 @@ import { W3CTraceContextPropagator } from '@opentelemetry/core';
 import { OTLPTraceExporter } from '@opentelemetry/exporter-trace-otlp-http';
 import { resourceFromAttributes } from '@opentelemetry/resources';
 import { BatchSpanProcessor, ParentBasedSampler, TraceIdRatioBasedSampler, TracerProvider } from '@opentelemetry/sdk-trace';
-import type { ResolvedTracing } from '../config/model.js';
 import type { SpanAttributes, SpanHandle, TraceCarrier, Tracer } from './tracing.js';
+import type { ResolvedTracing } from '../config/model.js';
 
 const setter: TextMapSetter<TraceCarrier> = {
   set: (carrier, key, value) => {

@@ -1,5 +1,6 @@
 import { randomBytes } from 'node:crypto';
 import type { IncomingMessage, ServerResponse } from 'node:http';
+import { factsOf, ownerOf, refusedToolCall, type McpEndpoint } from './streamable.js';
 import type { Identity } from '../auth/index.js';
 import { McpSession } from '../federation/session.js';
 import { MAX_JSON_DEPTH, nestsDeeperThan, readBody } from '../protocol/body.js';
@@ -8,7 +9,6 @@ import { errorResponse, invalidReason, isRequest, isResponse, type JsonRpcMessag
 import { subjectKey } from '../session/limits.js';
 import { SseWriter } from '../session/streams.js';
 import type { LimitKind } from '../telemetry/telemetry.js';
-import { factsOf, ownerOf, refusedToolCall, type McpEndpoint } from './streamable.js';
 
 /** Paths served with the legacy transport: the last segment is `sse` (`/sse`, `/github/sse`). */
 export function isLegacySsePath(path: string): boolean {
@@ -21,7 +21,13 @@ export function isLegacySsePath(path: string): boolean {
  * takes messages and answers 202, the answers travel on the stream. These sessions live in this process
  * only and end with their stream.
  */
-export async function serveLegacySse(endpoint: McpEndpoint, req: IncomingMessage, res: ServerResponse, identity: Identity | undefined, path: string): Promise<void> {
+export async function serveLegacySse(
+  endpoint: McpEndpoint,
+  req: IncomingMessage,
+  res: ServerResponse,
+  identity: Identity | undefined,
+  path: string,
+): Promise<void> {
   if (req.method === 'GET') return openStream(endpoint, req, res, identity, path);
   if (req.method === 'POST') return receive(endpoint, req, res, identity);
   refuse(res, endpoint, new McpError('method_not_allowed', `Method not allowed: ${req.method}`));
@@ -40,7 +46,13 @@ function subjectOf(identity: Identity | undefined): string | undefined {
   return typeof identity?.claims.sub === 'string' ? identity.claims.sub : undefined;
 }
 
-async function openStream(endpoint: McpEndpoint, req: IncomingMessage, res: ServerResponse, identity: Identity | undefined, path: string): Promise<void> {
+async function openStream(
+  endpoint: McpEndpoint,
+  req: IncomingMessage,
+  res: ServerResponse,
+  identity: Identity | undefined,
+  path: string,
+): Promise<void> {
   const { backend, pool, routeId, routeName } = endpoint.context;
   let ticket;
   try {
@@ -100,7 +112,14 @@ async function receive(endpoint: McpEndpoint, req: IncomingMessage, res: ServerR
   session.adopt(endpoint.context);
   session.credentials.bearer = identity?.token;
   reply(res, endpoint, 202);
-  endpoint.logger.info('request', { method: 'POST', route: endpoint.context.routeName, mcpMethod: message.method, session: session.id, status: 202, transport: 'sse' });
+  endpoint.logger.info('request', {
+    method: 'POST',
+    route: endpoint.context.routeName,
+    mcpMethod: message.method,
+    session: session.id,
+    status: 202,
+    transport: 'sse',
+  });
   if (isResponse(message)) {
     session.handleResponse(message);
   } else if (!isRequest(message)) {

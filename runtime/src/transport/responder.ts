@@ -1,7 +1,8 @@
 import type { ServerResponse } from 'node:http';
 import type { JsonRpcMessage } from '../protocol/jsonrpc.js';
 import type { CallSink } from '../session/sink.js';
-import { EventStream, SseWriter } from '../session/streams.js';
+import type { EventStream } from '../session/streams.js';
+import { SseWriter } from '../session/streams.js';
 
 export interface PostResponderOptions {
   /** Number of responses the POST owes (1, or the requests of a 2025-03-26 batch). */
@@ -67,7 +68,12 @@ export class PostResponder implements CallSink {
       this.responses.push(message);
       if (this.remaining > 0) return;
       if (this.held.length === 0 && (!this.options.preferSse || httpStatus !== 200)) {
-        sendJson(this.res, this.options.batch ? 200 : httpStatus, { ...this.options.headers, ...this.extraHeaders }, JSON.stringify(this.options.batch ? this.responses : this.responses[0]));
+        sendJson(
+          this.res,
+          this.options.batch ? 200 : httpStatus,
+          { ...this.options.headers, ...this.extraHeaders },
+          JSON.stringify(this.options.batch ? this.responses : this.responses[0]),
+        );
         this.mode = 'done';
         return;
       }

@@ -1,5 +1,6 @@
 import { createHash } from 'node:crypto';
 import type { IncomingMessage, ServerResponse } from 'node:http';
+import { PostResponder, sendJson } from './responder.js';
 import type { Identity } from '../auth/index.js';
 import type { RequestFacts } from '../authz/index.js';
 import { splitName, splitUri } from '../federation/names.js';
@@ -10,14 +11,13 @@ import { INTERNAL_ERROR, McpError } from '../protocol/errors.js';
 import { errorResponse, invalidReason, isRequest, isResponse, type JsonRpcMessage } from '../protocol/jsonrpc.js';
 import { isStatelessRequest, statelessRefusal, unsupportedVersionRefusal } from '../protocol/refusals.js';
 import { BATCH_PROTOCOL_VERSIONS, DEFAULT_PROTOCOL_VERSION, isSupportedVersion, MODERN_PROTOCOL } from '../protocol/versions.js';
-import { SseWriter } from '../session/streams.js';
 import { subjectKey, type Admission, type AdmissionTicket, type RateLimiter } from '../session/limits.js';
 import type { SessionStore } from '../session/store.js';
+import { SseWriter } from '../session/streams.js';
 import type { SessionCodec } from '../session/token.js';
 import type { Logger } from '../telemetry/logger.js';
 import type { LimitKind, McpRequestRecord, Telemetry } from '../telemetry/telemetry.js';
 import { processesPerSession } from '../upstream/stdio-pool.js';
-import { PostResponder, sendJson } from './responder.js';
 
 const KEEPALIVE_MS = 25_000;
 
@@ -48,10 +48,18 @@ export interface McpEndpoint {
 }
 
 /** True when a `tools/call` among `messages` was refused for missing scopes; the 403 has then been sent. */
-export function refusedToolCall(endpoint: McpEndpoint, req: IncomingMessage, res: ServerResponse, messages: readonly JsonRpcMessage[], identity: Identity | undefined): boolean {
+export function refusedToolCall(
+  endpoint: McpEndpoint,
+  req: IncomingMessage,
+  res: ServerResponse,
+  messages: readonly JsonRpcMessage[],
+  identity: Identity | undefined,
+): boolean {
   const refuse = endpoint.refuseToolCall;
   if (!refuse) return false;
-  return messages.some((message) => message.method === 'tools/call' && typeof message.params?.name === 'string' && refuse(req, res, message.params.name, identity));
+  return messages.some(
+    (message) => message.method === 'tools/call' && typeof message.params?.name === 'string' && refuse(req, res, message.params.name, identity),
+  );
 }
 
 /** Facts about one HTTP exchange, filled in as it is served and logged as one line when the response ends. */
@@ -255,7 +263,9 @@ async function post(
   const requests = messages.filter(isRequest);
   for (const message of messages) {
     if (isResponse(message)) {
-      if (!session.handleResponse(message)) endpoint.logger.warn('response to an unknown server request dropped', { session: session.id, id: message.id });
+      if (!session.handleResponse(message)) {
+        endpoint.logger.warn('response to an unknown server request dropped', { session: session.id, id: message.id });
+      }
     } else if (!isRequest(message)) {
       session.handleNotification(message);
     }
@@ -474,7 +484,13 @@ async function get(
   session.attachStream(writer, header(req, 'last-event-id'));
 }
 
-async function remove(endpoint: McpEndpoint, req: IncomingMessage, res: ServerResponse, identity: Identity | undefined, exchange: Exchange): Promise<void> {
+async function remove(
+  endpoint: McpEndpoint,
+  req: IncomingMessage,
+  res: ServerResponse,
+  identity: Identity | undefined,
+  exchange: Exchange,
+): Promise<void> {
   if (endpoint.context.backend.statefulMode === 'stateless') throw new McpError('method_not_allowed', 'Method not allowed: stateless endpoint');
   protocolVersionHeader(req);
   const session = await sessionFor(endpoint, req, identity, exchange);
@@ -489,7 +505,13 @@ function describe(exchange: Exchange, message: JsonRpcMessage, session: McpSessi
   const params = message.params;
   if (!params) return;
   const kind =
-    message.method === 'tools/call' ? 'tool' : message.method === 'prompts/get' ? 'prompt' : message.method?.startsWith('resources/') ? 'resource' : undefined;
+    message.method === 'tools/call'
+      ? 'tool'
+      : message.method === 'prompts/get'
+        ? 'prompt'
+        : message.method?.startsWith('resources/')
+          ? 'resource'
+          : undefined;
   if (!kind) return;
   const sent = kind === 'resource' ? params.uri : params.name;
   if (typeof sent !== 'string') return;

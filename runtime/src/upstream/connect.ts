@@ -1,9 +1,9 @@
-import { httpTargetUrl } from '../config/load.js';
-import type { McpTarget } from '../config/types.js';
-import type { Logger } from '../telemetry/logger.js';
 import type { ClientCredentials, HttpConnection } from './http.js';
 import type { StdioPool } from './stdio-pool.js';
 import type { UpstreamConnection } from './types.js';
+import { httpTargetUrl } from '../config/load.js';
+import type { McpTarget } from '../config/types.js';
+import type { Logger } from '../telemetry/logger.js';
 
 /**
  * The HTTP client side (the SDK's transports and their schemas) is a fifth of the gateway's memory; a

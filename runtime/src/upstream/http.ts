@@ -3,11 +3,11 @@ import { SSEClientTransport } from '@modelcontextprotocol/sdk/client/sse.js';
 import { StreamableHTTPClientTransport } from '@modelcontextprotocol/sdk/client/streamableHttp.js';
 import type { Transport } from '@modelcontextprotocol/sdk/shared/transport.js';
 import type { JSONRPCMessage } from '@modelcontextprotocol/sdk/types.js';
+import type { UpstreamConnection } from './types.js';
 import type { TargetPolicies } from '../config/types.js';
 import type { JsonRpcMessage } from '../protocol/jsonrpc.js';
 import { MODERN_PROTOCOL } from '../protocol/versions.js';
 import type { Logger } from '../telemetry/logger.js';
-import type { UpstreamConnection } from './types.js';
 
 const MAX_LOGGED_ERROR_CHARS = 500;
 
@@ -89,17 +89,19 @@ export class HttpConnection implements UpstreamConnection {
         return Promise.resolve(new Response(null, { status: 405 }));
       }
       const answer = withPolicies(input, init);
-      return init?.method === 'POST' && new Headers(init.headers).get('mcp-protocol-version') === MODERN_PROTOCOL ? answer.then(framesAsEvents) : answer;
+      return init?.method === 'POST' && new Headers(init.headers).get('mcp-protocol-version') === MODERN_PROTOCOL
+        ? answer.then(framesAsEvents)
+        : answer;
     };
     const url = new URL(options.url);
     const transport: Transport =
       options.kind === 'mcp'
         ? new StreamableHTTPClientTransport(url, {
-            fetch: fetchWithPolicies,
-            sessionId: options.resume?.sessionId,
-            // Reconnecting is the client's job; a broken upstream stream is reported instead of retried forever.
-            reconnectionOptions: { initialReconnectionDelay: 500, maxReconnectionDelay: 5000, reconnectionDelayGrowFactor: 2, maxRetries: 2 },
-          })
+          fetch: fetchWithPolicies,
+          sessionId: options.resume?.sessionId,
+          // Reconnecting is the client's job; a broken upstream stream is reported instead of retried forever.
+          reconnectionOptions: { initialReconnectionDelay: 500, maxReconnectionDelay: 5000, reconnectionDelayGrowFactor: 2, maxRetries: 2 },
+        })
         : new SSEClientTransport(url, { fetch: fetchWithPolicies });
     connection = new HttpConnection(options.target, options.kind, transport, options.logger);
     await transport.start();

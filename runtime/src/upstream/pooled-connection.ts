@@ -1,6 +1,6 @@
-import type { JsonRpcMessage } from '../protocol/jsonrpc.js';
 import type { StdioConnection } from './stdio.js';
 import type { UpstreamConnection } from './types.js';
+import type { JsonRpcMessage } from '../protocol/jsonrpc.js';
 
 type Json = Record<string, unknown>;
 

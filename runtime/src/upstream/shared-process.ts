@@ -1,10 +1,10 @@
+import type { StdioConnection } from './stdio.js';
+import type { UpstreamConnection } from './types.js';
+import type { ProcessSource } from './warm-pool.js';
 import type { StdioTarget } from '../config/types.js';
 import { SHARED_REFUSED } from '../protocol/errors.js';
 import type { JsonRpcMessage } from '../protocol/jsonrpc.js';
 import type { Logger } from '../telemetry/logger.js';
-import type { StdioConnection } from './stdio.js';
-import type { UpstreamConnection } from './types.js';
-import type { ProcessSource } from './warm-pool.js';
 
 type Json = Record<string, unknown>;
 
@@ -140,7 +140,10 @@ export class SharedProcess {
           channel.deliver({
             jsonrpc: '2.0',
             id: message.id,
-            error: { code: SHARED_REFUSED, message: `${method} refused: target "${this.target}" is one process shared by all sessions (stdio.pool.shared), and ${refusal}` },
+            error: {
+              code: SHARED_REFUSED,
+              message: `${method} refused: target "${this.target}" is one process shared by all sessions (stdio.pool.shared), and ${refusal}`,
+            },
           }),
         );
         return Promise.resolve();
@@ -173,7 +176,9 @@ export class SharedProcess {
     for (const ours of channel.sent.values()) {
       if (!this.pending.has(ours)) continue;
       this.forget(ours);
-      this.process?.send({ jsonrpc: '2.0', method: 'notifications/cancelled', params: { requestId: ours, reason: 'session closed' } }).catch(() => undefined);
+      this.process
+        ?.send({ jsonrpc: '2.0', method: 'notifications/cancelled', params: { requestId: ours, reason: 'session closed' } })
+        .catch(() => undefined);
     }
     if (this.channels.size === 0) {
       clearTimeout(this.idleTimer);
@@ -223,7 +228,8 @@ export class SharedProcess {
           id: message.id,
           error: {
             code: SHARED_REFUSED,
-            message: `${message.method} refused by mcp-gateway: this process is shared between sessions (stdio.pool.shared), so a server-to-client request cannot be attributed to one caller`,
+            message: `${message.method} refused by mcp-gateway: this process is shared between sessions (stdio.pool.shared), so a `
+              + 'server-to-client request cannot be attributed to one caller',
           },
         })
         .catch(() => undefined);

@@ -1,12 +1,12 @@
+import type { PooledConnection } from './pooled-connection.js';
+import { SharedProcess, type SharedChannel } from './shared-process.js';
+import { StdioConnection } from './stdio.js';
+import { DEFAULT_POOL_PROTOCOL, poolSettingsOf, WarmPool, type ProcessSource } from './warm-pool.js';
 import type { ResolvedStdioPool } from '../config/model.js';
 import type { StdioTarget } from '../config/types.js';
 import { McpError } from '../protocol/errors.js';
 import type { Logger } from '../telemetry/logger.js';
 import type { Telemetry } from '../telemetry/telemetry.js';
-import { SharedProcess, type SharedChannel } from './shared-process.js';
-import { StdioConnection } from './stdio.js';
-import { DEFAULT_POOL_PROTOCOL, poolSettingsOf, WarmPool, type ProcessSource } from './warm-pool.js';
-import type { PooledConnection } from './pooled-connection.js';
 
 const MINUTE_MS = 60_000;
 
@@ -183,7 +183,8 @@ export class StdioPool implements ProcessSource {
     if (settings.maxProcesses < this.settings.maxProcesses && this.countOf(target) >= settings.maxProcesses) {
       throw new McpError(
         'unavailable',
-        `stdio process limit reached: target "${target}" already runs ${this.countOf(target)} processes (pool.maxProcesses = ${settings.maxProcesses}); retry later`,
+        `stdio process limit reached: target "${target}" already runs ${this.countOf(target)} processes (pool.maxProcesses = `
+          + `${settings.maxProcesses}); retry later`,
         { reason: 'process_limit' },
       );
     }
@@ -214,7 +215,8 @@ export class StdioPool implements ProcessSource {
     if (this.live >= this.settings.maxProcesses) {
       throw new McpError(
         'unavailable',
-        `stdio process limit reached: backend "${this.backendName}" already runs ${this.live} processes (stdio.maxProcesses = ${this.settings.maxProcesses}); retry later`,
+        `stdio process limit reached: backend "${this.backendName}" already runs ${this.live} processes (stdio.maxProcesses = `
+          + `${this.settings.maxProcesses}); retry later`,
         { reason: 'process_limit' },
       );
     }

@@ -1,10 +1,10 @@
 import { spawn, type ChildProcessWithoutNullStreams } from 'node:child_process';
+import { BoundedLineSplitter } from './lines.js';
+import type { UpstreamConnection } from './types.js';
 import type { StdioTarget } from '../config/types.js';
 import { INTERNAL_ERROR } from '../protocol/errors.js';
 import type { JsonRpcMessage } from '../protocol/jsonrpc.js';
 import type { Logger } from '../telemetry/logger.js';
-import { BoundedLineSplitter } from './lines.js';
-import type { UpstreamConnection } from './types.js';
 
 const STOP_GRACE_MS = 2000;
 const STDERR_TAIL_LINES = 20;
@@ -77,7 +77,9 @@ export class StdioConnection implements UpstreamConnection {
       if (this.stderrTail.length > STDERR_TAIL_LINES) this.stderrTail.shift();
       this.logger.info('stdio target stderr', { target, stderr: line });
     };
-    const stderr = new BoundedLineSplitter(MAX_STDERR_LINE_BYTES, stderrLine, (head) => stderrLine(`${head}… (line longer than ${MAX_STDERR_LINE_BYTES} bytes, cut)`));
+    const stderr = new BoundedLineSplitter(MAX_STDERR_LINE_BYTES, stderrLine, (head) =>
+      stderrLine(`${head}… (line longer than ${MAX_STDERR_LINE_BYTES} bytes, cut)`),
+    );
     this.child.stderr.on('data', (chunk: Buffer) => stderr.push(chunk));
     this.child.stderr.once('end', () => stderr.end());
   }
@@ -126,7 +128,11 @@ export class StdioConnection implements UpstreamConnection {
   private oversized(head: string): void {
     const response = /^\s*\{\s*(?:"jsonrpc"\s*:\s*"2\.0"\s*,\s*)?"id"\s*:\s*(-?\d+|"(?:[^"\\]|\\.)*")\s*,\s*"(?:result|error)"\s*:/.exec(head);
     const message = `stdio target "${this.target}" wrote a message larger than ${this.maxMessageBytes} bytes (stdio.maxMessageBytes); it was dropped`;
-    this.logger.warn('stdio message over the size limit dropped', { target: this.target, maxMessageBytes: this.maxMessageBytes, start: head.slice(0, 80) });
+    this.logger.warn('stdio message over the size limit dropped', {
+      target: this.target,
+      maxMessageBytes: this.maxMessageBytes,
+      start: head.slice(0, 80),
+    });
     if (response) this.onmessage?.({ jsonrpc: '2.0', id: JSON.parse(response[1]) as string | number, error: { code: INTERNAL_ERROR, message } });
   }
 

@@ -1,11 +1,11 @@
 import { availableParallelism } from 'node:os';
+import { PooledConnection, type ProcessReturn } from './pooled-connection.js';
+import type { StdioConnection } from './stdio.js';
 import { parseDuration } from '../config/duration.js';
 import type { StdioTarget } from '../config/types.js';
 import type { JsonRpcMessage } from '../protocol/jsonrpc.js';
 import { LATEST_SESSION_PROTOCOL } from '../protocol/versions.js';
 import type { Logger } from '../telemetry/logger.js';
-import { PooledConnection, type ProcessReturn } from './pooled-connection.js';
-import type { StdioConnection } from './stdio.js';
 
 type Json = Record<string, unknown>;
 
@@ -187,7 +187,9 @@ export class WarmPool {
       this.trim();
     }
     // Ready ones first; else the one closest to ready (the oldest), which beats starting another.
-    const candidates = this.spares.filter((spare) => spare.key === key).sort((a, b) => Number(b.handshake !== undefined) - Number(a.handshake !== undefined));
+    const candidates = this.spares
+      .filter((spare) => spare.key === key)
+      .sort((a, b) => Number(b.handshake !== undefined) - Number(a.handshake !== undefined));
     for (const spare of candidates) {
       this.remove(spare);
       this.refillLater();
@@ -220,7 +222,11 @@ export class WarmPool {
 
   private async giveBack({ process, tainted, handshake }: ProcessReturn): Promise<void> {
     const keep =
-      this.settings.reuse && !this.stopped && tainted === undefined && handshake !== undefined && handshakeKey(handshake.params) === handshakeKey(this.params);
+      this.settings.reuse &&
+      !this.stopped &&
+      tainted === undefined &&
+      handshake !== undefined &&
+      handshakeKey(handshake.params) === handshakeKey(this.params);
     if (keep && this.spares.length >= this.settings.size) {
       // A process given back is as good as a spare and already paid for: it replaces the newest fresh one.
       const fresh = [...this.spares].reverse().find((spare) => !spare.served);
@@ -309,7 +315,10 @@ export class WarmPool {
           },
           (error: Error) => {
             if (!this.stopped) {
-              this.logger.warn('stdio spare failed to initialize; the pool waits for the next session before trying again', { target: this.target, error: error.message });
+              this.logger.warn('stdio spare failed to initialize; the pool waits for the next session before trying again', {
+                target: this.target,
+                error: error.message,
+              });
             }
             this.refillPaused = true;
             this.remove(placeholder);
@@ -375,7 +384,10 @@ export class WarmPool {
  */
 function preinitialize(process: StdioConnection, params: Json): Promise<Json> {
   return new Promise<Json>((resolve, reject) => {
-    const timer = setTimeout(() => reject(new Error(`no answer to initialize within ${PREINITIALIZE_TIMEOUT_MS / 1000} s`)), PREINITIALIZE_TIMEOUT_MS);
+    const timer = setTimeout(
+      () => reject(new Error(`no answer to initialize within ${PREINITIALIZE_TIMEOUT_MS / 1000} s`)),
+      PREINITIALIZE_TIMEOUT_MS,
+    );
     timer.unref();
     process.onclose = (reason) => {
       clearTimeout(timer);

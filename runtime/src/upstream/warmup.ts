@@ -1,7 +1,7 @@
+import { StdioConnection } from './stdio.js';
 import type { StdioTarget } from '../config/types.js';
 import type { JsonRpcMessage } from '../protocol/jsonrpc.js';
 import type { Logger } from '../telemetry/logger.js';
-import { StdioConnection } from './stdio.js';
 
 /** npx/uvx may download a package (and its dependencies) on the first start. */
 export const WARMUP_TIMEOUT_MS = 10 * 60_000;

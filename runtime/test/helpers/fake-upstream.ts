@@ -21,6 +21,8 @@ export class FakeUpstream implements UpstreamConnection {
   onmessage?: (message: JsonRpcMessage) => void;
   onclose?: (reason: Error) => void;
   ondropped?: (bytes: number) => void;
+  /** Sees the gateway's answers to this server's own requests (sampling, elicitation…). */
+  onresponse?: (message: JsonRpcMessage) => void;
   protocolVersion?: string;
   closed = false;
 
@@ -35,9 +37,6 @@ export class FakeUpstream implements UpstreamConnection {
     const isRequest = (message: JsonRpcMessage) => message.id !== undefined && message.method !== undefined;
     return this.sent.filter((message) => isRequest(message) && (method === undefined || message.method === method));
   }
-
-  /** Sees the gateway's answers to this server's own requests (sampling, elicitation…). */
-  onresponse?: (message: JsonRpcMessage) => void;
 
   async send(message: JsonRpcMessage): Promise<void> {
     this.sent.push(message);
@@ -95,7 +94,7 @@ export function backendOf(targets: readonly string[], overrides: Partial<Resolve
     statefulMode: 'stateful',
     prefixMode: 'conditional',
     failureMode: 'failClosed',
-    stdio: { maxProcesses: 8, idleTimeoutMs: 60_000, maxRestartsPerMinute: 5, maxProcessesPerSubject: 8, maxMessageBytes: 1 << 20, warmup: false },
+    stdio: { maxProcesses: 8, idleTimeoutMs: 60_000, maxRestartsPerMinute: 5, maxProcessesPerSubject: 8, maxMessageBytes: 2 ** 20, warmup: false },
     ...overrides,
   };
 }

@@ -95,7 +95,11 @@ export class GatewayProcess {
 }
 
 /** Connects an SDK client over Streamable HTTP; `headers` go with every request (a bearer token, a role header). */
-export async function connectClient(url: string, client = new Client({ name: 'test-client', version: '1.0.0' }), headers?: Record<string, string>): Promise<Client> {
+export async function connectClient(
+  url: string,
+  client = new Client({ name: 'test-client', version: '1.0.0' }),
+  headers?: Record<string, string>,
+): Promise<Client> {
   await client.connect(new StreamableHTTPClientTransport(new URL(url), headers ? { requestInit: { headers } } : undefined));
   return client;
 }
@@ -104,7 +108,7 @@ export async function connectClient(url: string, client = new Client({ name: 'te
 export function post(url: string, body: string, headers: Record<string, string> = {}): Promise<Response> {
   return fetch(url, {
     method: 'POST',
-    headers: { 'content-type': 'application/json', accept: 'application/json, text/event-stream', ...headers },
+    headers: { 'content-type': 'application/json', 'accept': 'application/json, text/event-stream', ...headers },
     body,
   });
 }

@@ -45,7 +45,9 @@ export const ROOT: Requirement = { what: 'root', fix: 'run the tests as root (CI
 
 /** The requirements this machine does not meet, each with how to meet it. */
 export function unmet(requirements: readonly Requirement[]): string[] {
-  return requirements.filter((r) => !r.present()).map((r) => (r.debian ? `${r.what} (Debian package \`${r.debian}\`)` : `${r.what}: ${r.fix ?? 'not available'}`));
+  return requirements
+    .filter((r) => !r.present())
+    .map((r) => (r.debian ? `${r.what} (Debian package \`${r.debian}\`)` : `${r.what}: ${r.fix ?? 'not available'}`));
 }
 
 /** The command that installs what is missing, or nothing when no package would help. */
@@ -53,7 +55,8 @@ function installHint(requirements: readonly Requirement[]): string {
   const packages = [...new Set(requirements.filter((r) => r.debian && !r.present()).map((r) => r.debian!))];
   if (packages.length === 0) return '';
   const multiarch = packages.some((p) => p.endsWith(':arm64')) ? 'sudo dpkg --add-architecture arm64 && sudo apt-get update && ' : '';
-  return ` Install: ${multiarch}sudo apt-get install -y ${packages.join(' ')} (or run scripts/ensure-test-deps.sh as root, which \`npm test\` does first).`;
+  return ` Install: ${multiarch}sudo apt-get install -y ${packages.join(' ')}`
+    + ' (or run scripts/ensure-test-deps.sh as root, which `npm test` does first).';
 }
 
 /**

@@ -23,7 +23,9 @@ const STALE_LOCK_MS = 5 * 60 * 1000;
 
 /** The Node binary the image ships, for `arch`, installed from the npm registry on first use. */
 export async function shippedNode(arch: 'x64' | 'arm64' = process.arch as 'x64'): Promise<string> {
-  const { stdout } = await execFileP(process.execPath, [join(RUNTIME, 'scripts', 'node-dist.mjs'), String(SHIPPED_NODE_MAJOR), arch], { timeout: 360_000 });
+  const { stdout } = await execFileP(process.execPath, [join(RUNTIME, 'scripts', 'node-dist.mjs'), String(SHIPPED_NODE_MAJOR), arch], {
+    timeout: 360_000,
+  });
   return stdout.trim();
 }
 
@@ -74,7 +76,10 @@ export async function seaExecutable(arch: 'x64' | 'arm64' = process.arch as 'x64
       if (existsSync(executable)) break;
       const work = `${dir}.build-${process.pid}`;
       rmSync(work, { recursive: true, force: true });
-      await execFileP(process.execPath, [join(RUNTIME, 'scripts', 'build-sea.mjs'), '--node', node, '--out', join(work, 'mcp-gateway')], { cwd: RUNTIME, timeout: 180_000 });
+      await execFileP(process.execPath, [join(RUNTIME, 'scripts', 'build-sea.mjs'), '--node', node, '--out', join(work, 'mcp-gateway')], {
+        cwd: RUNTIME,
+        timeout: 180_000,
+      });
       renameSync(work, dir);
     } finally {
       rmSync(lock, { recursive: true, force: true });

@@ -47,7 +47,7 @@ export async function statelessOnly(upstreamUrl: string): Promise<{ url: string;
 }
 
 function forward(req: IncomingMessage, body: Buffer, upstream: URL, res: import('node:http').ServerResponse): void {
-  const headers = { ...req.headers, host: upstream.host, 'content-length': String(body.length) };
+  const headers = { ...req.headers, 'host': upstream.host, 'content-length': String(body.length) };
   const out = request({ host: upstream.hostname, port: upstream.port, path: upstream.pathname, method: 'POST', headers }, (answer) => {
     res.writeHead(answer.statusCode ?? 502, answer.headers);
     answer.pipe(res);

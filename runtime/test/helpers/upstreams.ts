@@ -37,7 +37,10 @@ const TOOL_NAMES = ['whoami', 'ask', 'add', 'wait'];
  * (to exercise merged pagination), `ask` asks the client for a sampling answer and an elicitation.
  */
 function buildServer(label: string, upstream: TestUpstream): Server {
-  const server = new Server({ name: `${label}-server`, version: '1.0.0' }, { capabilities: { tools: {}, resources: {} }, instructions: `The ${label} server.` });
+  const server = new Server(
+    { name: `${label}-server`, version: '1.0.0' },
+    { capabilities: { tools: {}, resources: {} }, instructions: `The ${label} server.` },
+  );
   server.setRequestHandler(ListToolsRequestSchema, async (request) => {
     const index = request.params?.cursor ? Number(request.params.cursor) : 0;
     const name = TOOL_NAMES[index];
@@ -75,11 +78,17 @@ function buildServer(label: string, upstream: TestUpstream): Server {
         return { content: [{ type: 'text' as const, text: 'cancelled' }] };
       case 'ask': {
         const sampled = await extra.sendRequest(
-          { method: 'sampling/createMessage', params: { messages: [{ role: 'user', content: { type: 'text', text: 'who are you?' } }], maxTokens: 10 } },
+          {
+            method: 'sampling/createMessage',
+            params: { messages: [{ role: 'user', content: { type: 'text', text: 'who are you?' } }], maxTokens: 10 },
+          },
           CreateMessageResultSchema,
         );
         const elicited = await extra.sendRequest(
-          { method: 'elicitation/create', params: { message: 'your name?', requestedSchema: { type: 'object', properties: { name: { type: 'string' } } } } },
+          {
+            method: 'elicitation/create',
+            params: { message: 'your name?', requestedSchema: { type: 'object', properties: { name: { type: 'string' } } } },
+          },
           ElicitResultSchema,
         );
         const sampledText = sampled.content.type === 'text' ? sampled.content.text : '?';
@@ -120,7 +129,16 @@ async function readJson(req: IncomingMessage): Promise<unknown> {
 /** Stateful Streamable HTTP server (one SDK transport per session), as most remote MCP servers are. */
 export async function startStreamableServer(label = 'http'): Promise<TestUpstream> {
   const transports = new Map<string, StreamableHTTPServerTransport>();
-  const upstream: TestUpstream = { url: '', initializeCount: 0, deleteCount: 0, cancelledCount: 0, waitingCount: 0, authorizations: [], headers: [], close: async () => undefined };
+  const upstream: TestUpstream = {
+    url: '',
+    initializeCount: 0,
+    deleteCount: 0,
+    cancelledCount: 0,
+    waitingCount: 0,
+    authorizations: [],
+    headers: [],
+    close: async () => undefined,
+  };
   const http = createServer(async (req: IncomingMessage, res: ServerResponse) => {
     const body = req.method === 'POST' ? await readJson(req) : undefined;
     countRequests(upstream, req, body);
@@ -159,7 +177,16 @@ export async function startStreamableServer(label = 'http'): Promise<TestUpstrea
 /** Legacy HTTP+SSE server (protocol 2024-11-05 transport): GET /sse, POST /messages?sessionId=. */
 export async function startSseServer(label = 'sse'): Promise<TestUpstream> {
   const transports = new Map<string, SSEServerTransport>();
-  const upstream: TestUpstream = { url: '', initializeCount: 0, deleteCount: 0, cancelledCount: 0, waitingCount: 0, authorizations: [], headers: [], close: async () => undefined };
+  const upstream: TestUpstream = {
+    url: '',
+    initializeCount: 0,
+    deleteCount: 0,
+    cancelledCount: 0,
+    waitingCount: 0,
+    authorizations: [],
+    headers: [],
+    close: async () => undefined,
+  };
   const http = createServer(async (req: IncomingMessage, res: ServerResponse) => {
     const url = new URL(req.url ?? '/', 'http://localhost');
     if (req.method === 'GET' && url.pathname === '/sse') {

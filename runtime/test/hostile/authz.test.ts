@@ -2,11 +2,11 @@ import { mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
+import { openSession, outcome, rpc, stillServes } from './harness.js';
 import { McpAuthorizer } from '../../src/authz/index.js';
 import { ConfigError } from '../../src/config/errors.js';
 import { writeConfigFile } from '../helpers/config-file.js';
 import { GatewayProcess } from '../helpers/gateway.js';
-import { openSession, outcome, rpc, stillServes } from './harness.js';
 
 const RECORDING_SERVER = join(dirname(fileURLToPath(import.meta.url)), 'fixtures', 'recording-server.mjs');
 const PATH = 'binds[0].listeners[0].routes[0].policies.mcpAuthorization';
@@ -36,7 +36,10 @@ describe('requests that try to skip authorization', () => {
               - mcp:
                   targets:
                     - name: repo
-                      stdio: { cmd: ${JSON.stringify(process.execPath)}, args: [${JSON.stringify(RECORDING_SERVER)}], env: { RECORD_FILE: ${JSON.stringify(record)} } }
+                      stdio:
+                        cmd: ${JSON.stringify(process.execPath)}
+                        args: [${JSON.stringify(RECORDING_SERVER)}]
+                        env: { RECORD_FILE: ${JSON.stringify(record)} }
             policies:
               mcpAuthorization:
                 rules:
@@ -58,15 +61,27 @@ describe('requests that try to skip authorization', () => {
 
   test('a deny rule that errors at run time denies', async () => {
     const session = await openSession(url);
-    const response = await rpc(url, { jsonrpc: '2.0', id: 1, method: 'tools/call', params: { name: 'get_me', arguments: {} } }, { 'mcp-session-id': session });
+    const response = await rpc(
+      url,
+      { jsonrpc: '2.0', id: 1, method: 'tools/call', params: { name: 'get_me', arguments: {} } },
+      { 'mcp-session-id': session },
+    );
     expect(outcome(response)).toEqual({ status: 200, code: -32602 });
-    const allowed = await rpc(url, { jsonrpc: '2.0', id: 2, method: 'tools/call', params: { name: 'get_me', arguments: {} } }, { ...honest, 'mcp-session-id': session });
+    const allowed = await rpc(
+      url,
+      { jsonrpc: '2.0', id: 2, method: 'tools/call', params: { name: 'get_me', arguments: {} } },
+      { ...honest, 'mcp-session-id': session },
+    );
     expect(allowed.json?.result).toEqual({ content: [{ type: 'text', text: 'ran get_me' }] });
   });
 
   test('tools/call sent as a notification is dropped, not forwarded', async () => {
     const session = await openSession(url, honest);
-    const response = await rpc(url, { jsonrpc: '2.0', method: 'tools/call', params: { name: 'delete_repository', arguments: {} } }, { ...honest, 'mcp-session-id': session });
+    const response = await rpc(
+      url,
+      { jsonrpc: '2.0', method: 'tools/call', params: { name: 'delete_repository', arguments: {} } },
+      { ...honest, 'mcp-session-id': session },
+    );
     expect(response.status).toBe(202);
     await rpc(url, { jsonrpc: '2.0', id: 'sync', method: 'ping' }, { ...honest, 'mcp-session-id': session });
     expect(received()).not.toContain('delete_repository');
@@ -75,7 +90,11 @@ describe('requests that try to skip authorization', () => {
 
   test('a method spelt Tools/Call is refused as unknown, never forwarded', async () => {
     const session = await openSession(url, honest);
-    const response = await rpc(url, { jsonrpc: '2.0', id: 3, method: 'Tools/Call', params: { name: 'delete_repository', arguments: {} } }, { ...honest, 'mcp-session-id': session });
+    const response = await rpc(
+      url,
+      { jsonrpc: '2.0', id: 3, method: 'Tools/Call', params: { name: 'delete_repository', arguments: {} } },
+      { ...honest, 'mcp-session-id': session },
+    );
     expect(outcome(response)).toEqual({ status: 200, code: -32601 });
     expect(received()).not.toContain('delete_repository');
     await stillServes(url, honest);
@@ -84,7 +103,11 @@ describe('requests that try to skip authorization', () => {
   test('completion/complete for a denied prompt is refused like the prompt itself', async () => {
     const session = await openSession(url, honest);
     const complete = (name: string, id: number) =>
-      rpc(url, { jsonrpc: '2.0', id, method: 'completion/complete', params: { ref: { type: 'ref/prompt', name }, argument: { name: 'x', value: 'a' } } }, { ...honest, 'mcp-session-id': session });
+      rpc(
+        url,
+        { jsonrpc: '2.0', id, method: 'completion/complete', params: { ref: { type: 'ref/prompt', name }, argument: { name: 'x', value: 'a' } } },
+        { ...honest, 'mcp-session-id': session },
+      );
     const denied = await complete('secret', 4);
     expect(outcome(denied)).toEqual({ status: 200, code: -32602 });
     expect(denied.json?.error?.message).toBe('Unknown prompt: secret');
@@ -138,7 +161,10 @@ describe('rules that cannot match are refused at load, with the field path', () 
   });
 
   test('a rule about tools does not touch prompts, and a failing rule never allows', () => {
-    const authorizer = McpAuthorizer.compile({ rules: [{ deny: 'mcp.tool.name.startsWith("delete_")' }, 'jwt.admin == true || has(mcp.prompt)'] } as never, PATH);
+    const authorizer = McpAuthorizer.compile(
+      { rules: [{ deny: 'mcp.tool.name.startsWith("delete_")' }, 'jwt.admin == true || has(mcp.prompt)'] } as never,
+      PATH,
+    );
     expect(authorizer.allows({ kind: 'prompt', name: 'any', target: 't' }, { headers: {} })).toBe(true);
     expect(authorizer.allows({ kind: 'tool', name: 'get_me', target: 't' }, { headers: {} })).toBe(false);
     expect(authorizer.allows({ kind: 'tool', name: 'get_me', target: 't' }, { jwt: { admin: true }, headers: {} })).toBe(true);

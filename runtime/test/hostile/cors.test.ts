@@ -1,5 +1,5 @@
-import { ConfigLoader } from '../../src/config/load.js';
 import { ConfigError } from '../../src/config/errors.js';
+import { ConfigLoader } from '../../src/config/load.js';
 
 /**
  * `allowOrigins: ["*"]` with `allowCredentials: true` made the gateway reflect any Origin with
@@ -24,7 +24,8 @@ async function issues(cors: Record<string, unknown>, where: 'route' | 'shorthand
 describe('CORS: any origin with credentials', () => {
   test('is refused at load with the field path', async () => {
     expect(await issues({ allowOrigins: ['*'], allowCredentials: true }, 'route')).toEqual([
-      'binds[0].listeners[0].routes[0].policies.cors.allowCredentials: cannot be true with allowOrigins "*" (any web page could call the route with its users\' credentials); list the origins instead',
+      'binds[0].listeners[0].routes[0].policies.cors.allowCredentials: cannot be true with allowOrigins "*" (any web page could call the route '
+        + 'with its users\' credentials); list the origins instead',
     ]);
     expect(await issues({ allowOrigins: ['https://app.example.com', '*'], allowCredentials: true }, 'shorthand')).toEqual([
       expect.stringMatching(/^mcp\.policies\.cors\.allowCredentials: cannot be true with allowOrigins "\*"/),

@@ -31,13 +31,24 @@ export interface RawRequest {
 }
 
 /** The headers an MCP client sends with a POST; the protocol version is one that keeps sessions. */
-export const MCP_HEADERS = { 'content-type': 'application/json', accept: 'application/json, text/event-stream', 'mcp-protocol-version': '2025-06-18' };
+export const MCP_HEADERS = {
+  'content-type': 'application/json',
+  'accept': 'application/json, text/event-stream',
+  'mcp-protocol-version': '2025-06-18',
+};
 
 export function send(url: string, options: RawRequest = {}): Promise<RawResponse> {
   const target = new URL(url);
   return new Promise((resolve, reject) => {
     const req = request(
-      { host: target.hostname, port: target.port, path: `${target.pathname}${target.search}`, method: options.method ?? 'POST', headers: options.headers ?? MCP_HEADERS, localAddress: options.localAddress },
+      {
+        host: target.hostname,
+        port: target.port,
+        path: `${target.pathname}${target.search}`,
+        method: options.method ?? 'POST',
+        headers: options.headers ?? MCP_HEADERS,
+        localAddress: options.localAddress,
+      },
       (res) => {
         const chunks: Buffer[] = [];
         res.on('data', (chunk: Buffer) => chunks.push(chunk));

@@ -1,6 +1,6 @@
+import { MCP_HEADERS, openSession, outcome, rpc, send, stillServes } from './harness.js';
 import { writeConfigFile } from '../helpers/config-file.js';
 import { GatewayProcess, INITIALIZE, PYTHON_SERVER } from '../helpers/gateway.js';
-import { MCP_HEADERS, openSession, outcome, rpc, send, stillServes } from './harness.js';
 
 /**
  * Malformed JSON-RPC, huge and deeply nested bodies, tampered session ids and slow bodies, each against
@@ -68,14 +68,22 @@ describe('malformed JSON-RPC', () => {
   });
 
   test('prototype keys in params are plain data', async () => {
-    const response = await inSession('{"jsonrpc":"2.0","id":5,"method":"tools/call","params":{"__proto__":{"name":"crash"},"constructor":{"prototype":{"x":1}},"name":"add","arguments":{"a":1,"b":2}}}');
+    const response = await inSession(
+      '{"jsonrpc":"2.0","id":5,"method":"tools/call",'
+        + '"params":{"__proto__":{"name":"crash"},"constructor":{"prototype":{"x":1}},"name":"add","arguments":{"a":1,"b":2}}}',
+    );
     expect(response.json?.result).toEqual({ content: [{ type: 'text', text: '3' }] });
   });
 });
 
 describe('huge and deeply nested bodies', () => {
   test('a body above maxBodyBytes gets 413, declared or streamed without Content-Length', async () => {
-    const big = JSON.stringify({ jsonrpc: '2.0', id: 1, method: 'tools/call', params: { name: 'echo', arguments: { message: 'x'.repeat(MAX_BODY) } } });
+    const big = JSON.stringify({
+      jsonrpc: '2.0',
+      id: 1,
+      method: 'tools/call',
+      params: { name: 'echo', arguments: { message: 'x'.repeat(MAX_BODY) } },
+    });
     expect(outcome(await inSession(big))).toEqual({ status: 413, code: -32600 });
     const chunked = await send(url, {
       headers: { ...MCP_HEADERS, 'mcp-session-id': session, 'transfer-encoding': 'chunked' },
@@ -89,7 +97,8 @@ describe('huge and deeply nested bodies', () => {
 
   test('nesting deeper than a JSON-RPC message needs is refused before it reaches anything recursive', async () => {
     const depth = 9_000;
-    const nested = `{"jsonrpc":"2.0","id":6,"method":"tools/call","params":{"name":"echo","arguments":{"message":"hi","deep":${'['.repeat(depth)}${']'.repeat(depth)}}}}`;
+    const nested = '{"jsonrpc":"2.0","id":6,"method":"tools/call",'
+      + `"params":{"name":"echo","arguments":{"message":"hi","deep":${'['.repeat(depth)}${']'.repeat(depth)}}}}`;
     expect(nested.length).toBeLessThan(MAX_BODY);
     const response = await inSession(nested);
     expect(outcome(response)).toEqual({ status: 400, code: -32600 });

@@ -1,6 +1,6 @@
+import { adminSidePort, allLogs, httpServer } from './limits-helpers.js';
 import { writeConfigFile } from '../helpers/config-file.js';
 import { GatewayProcess, INITIALIZE, post, PYTHON_SERVER, rawSession } from '../helpers/gateway.js';
-import { adminSidePort, allLogs, httpServer } from './limits-helpers.js';
 
 /**
  * Secrets a gateway sees (URL credentials, upstream error bodies, session ids, environment values) must
@@ -78,7 +78,10 @@ binds:
 
   test('full session ids are never logged', async () => {
     const id = await rawSession(`${gateway.url}/py/mcp`);
-    const listed = await post(`${gateway.url}/py/mcp`, '{"jsonrpc":"2.0","id":2,"method":"tools/list"}', { 'mcp-session-id': id, 'mcp-protocol-version': '2025-06-18' });
+    const listed = await post(`${gateway.url}/py/mcp`, '{"jsonrpc":"2.0","id":2,"method":"tools/list"}', {
+      'mcp-session-id': id,
+      'mcp-protocol-version': '2025-06-18',
+    });
     expect(listed.status).toBe(200);
     await listed.text();
     await gateway.waitFor(() => gateway.logs.filter((line) => line.msg === 'request').length >= 3, 'request log lines');

@@ -1,7 +1,7 @@
 import { request, type IncomingMessage } from 'node:http';
+import { send, stillServes } from './harness.js';
 import { writeConfigFile } from '../helpers/config-file.js';
 import { GatewayProcess, INITIALIZE, PYTHON_SERVER } from '../helpers/gateway.js';
-import { send, stillServes } from './harness.js';
 
 /** A legacy HTTP+SSE session (2024-11-05 transport): its POST URL and the messages its stream delivered. */
 interface LegacySession {
@@ -89,7 +89,10 @@ describe('legacy SSE: initialize twice on one session', () => {
     expect(first.status).toBe(202);
     expect((await attacker.next()).result).toBeDefined();
     for (const id of [2, 3]) {
-      const again = await send(attacker.postUrl, { headers: { 'content-type': 'application/json' }, body: INITIALIZE.replace('"id":1', `"id":${id}`) });
+      const again = await send(attacker.postUrl, {
+        headers: { 'content-type': 'application/json' },
+        body: INITIALIZE.replace('"id":1', `"id":${id}`),
+      });
       expect(again.status).toBe(202);
       const answer = await attacker.next();
       expect(answer).toMatchObject({ id, error: { code: -32600 } });

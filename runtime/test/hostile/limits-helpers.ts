@@ -3,8 +3,8 @@ import type { AddressInfo } from 'node:net';
 import { Server } from '@modelcontextprotocol/sdk/server/index.js';
 import { StreamableHTTPServerTransport } from '@modelcontextprotocol/sdk/server/streamableHttp.js';
 import { ListToolsRequestSchema } from '@modelcontextprotocol/sdk/types.js';
-import type { GatewayProcess } from '../helpers/gateway.js';
 import { send, type RawResponse } from './harness.js';
+import type { GatewayProcess } from '../helpers/gateway.js';
 
 /** A plain HTTP server on a loopback port answering every request with `handler`; closes with `close()`. */
 export async function httpServer(handler: (req: IncomingMessage, res: ServerResponse) => void): Promise<{ url: string; close(): Promise<void> }> {
@@ -65,7 +65,9 @@ function reply(id, result) {
 function handle(message) {
   if (message.id === undefined) return;
   if (message.method === 'initialize') {
-    return reply(message.id, { protocolVersion: message.params.protocolVersion, capabilities: { tools: {} }, serverInfo: { name: 'big', version: '1' } });
+    return reply(message.id, {
+      protocolVersion: message.params.protocolVersion, capabilities: { tools: {} }, serverInfo: { name: 'big', version: '1' },
+    });
   }
   if (message.method === 'tools/list') return reply(message.id, { tools: [{ name: 'big', inputSchema: { type: 'object' } }] });
   if (message.method === 'tools/call' && message.params.name === 'big') {
@@ -98,13 +100,29 @@ export async function startStatelessServer(): Promise<{ url: string; close(): Pr
  * A request from a chosen loopback source address (127.0.0.2, …): on routes without authentication the
  * gateway tells clients apart by address, so this is how a test plays two anonymous clients.
  */
-export function requestFrom(localAddress: string, url: string, method: string, body?: string, headers: Record<string, string> = {}): Promise<RawResponse> {
-  return send(url, { method, localAddress, body, headers: { 'content-type': 'application/json', accept: 'application/json, text/event-stream', ...headers } });
+export function requestFrom(
+  localAddress: string,
+  url: string,
+  method: string,
+  body?: string,
+  headers: Record<string, string> = {},
+): Promise<RawResponse> {
+  return send(url, {
+    method,
+    localAddress,
+    body,
+    headers: { 'content-type': 'application/json', 'accept': 'application/json, text/event-stream', ...headers },
+  });
 }
 
 /** `initialize` + `notifications/initialized` from `localAddress`; the answer of initialize (its session id in the header). */
 export async function initializeFrom(localAddress: string, url: string, protocolVersion = '2025-06-18'): Promise<RawResponse & { session?: string }> {
-  const body = JSON.stringify({ jsonrpc: '2.0', id: 1, method: 'initialize', params: { protocolVersion, capabilities: {}, clientInfo: { name: 'limits', version: '1' } } });
+  const body = JSON.stringify({
+    jsonrpc: '2.0',
+    id: 1,
+    method: 'initialize',
+    params: { protocolVersion, capabilities: {}, clientInfo: { name: 'limits', version: '1' } },
+  });
   const answer = await requestFrom(localAddress, url, 'POST', body);
   const session = answer.headers['mcp-session-id'] as string | undefined;
   if (session) {

@@ -1,10 +1,10 @@
 import { mkdtempSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
+import { adminSidePort, BIG_LINE_SERVER, initializeFrom, metricValue, requestFrom } from './limits-helpers.js';
 import { writeConfigFile } from '../helpers/config-file.js';
 import { GatewayProcess } from '../helpers/gateway.js';
 import { startStreamableServer, type TestUpstream } from '../helpers/upstreams.js';
-import { adminSidePort, BIG_LINE_SERVER, initializeFrom, metricValue, requestFrom } from './limits-helpers.js';
 
 /** Two anonymous clients, told apart by their loopback source address. */
 const A = '127.0.0.1';

@@ -1,12 +1,13 @@
 import { mkdtempSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
+import { adminSidePort, BIG_LINE_SERVER, metricValue } from './limits-helpers.js';
 import { writeConfigFile } from '../helpers/config-file.js';
 import { GatewayProcess, post, rawSession } from '../helpers/gateway.js';
-import { adminSidePort, BIG_LINE_SERVER, metricValue } from './limits-helpers.js';
 
 const V = { 'mcp-protocol-version': '2025-06-18' };
-const callBig = (id: number, bytes: number) => JSON.stringify({ jsonrpc: '2.0', id, method: 'tools/call', params: { name: 'big', arguments: { bytes } } });
+const callBig = (id: number, bytes: number) =>
+  JSON.stringify({ jsonrpc: '2.0', id, method: 'tools/call', params: { name: 'big', arguments: { bytes } } });
 
 /**
  * What a client (or a server) sends can make the gateway hold memory: every such buffer has a byte limit,
@@ -76,7 +77,7 @@ binds:
     const primingId = /^id: (\S+)$/m.exec(liveText)![1];
 
     // The client "lost" the stream and resumes from its start.
-    const replay = await fetch(url, { headers: { ...headers, accept: 'text/event-stream', 'last-event-id': primingId } });
+    const replay = await fetch(url, { headers: { ...headers, 'accept': 'text/event-stream', 'last-event-id': primingId } });
     expect(replay.status).toBe(200);
     const replayed = await replay.text();
     expect(replayed.length).toBeLessThan(5000);
@@ -90,7 +91,10 @@ binds:
   test("a client's huge tool name is cut on the admin page's recent calls", async () => {
     const session = await rawSession(url);
     const name = 'n'.repeat(1_000_000);
-    const response = await post(url, JSON.stringify({ jsonrpc: '2.0', id: 5, method: 'tools/call', params: { name, arguments: {} } }), { ...V, 'mcp-session-id': session });
+    const response = await post(url, JSON.stringify({ jsonrpc: '2.0', id: 5, method: 'tools/call', params: { name, arguments: {} } }), {
+      ...V,
+      'mcp-session-id': session,
+    });
     expect(response.status).toBe(200);
     await response.text();
     const port = await adminSidePort(gateway, 'admin page');

@@ -1,6 +1,6 @@
+import { MCP_HEADERS, outcome, send, stillServes } from './harness.js';
 import { writeConfigFile } from '../helpers/config-file.js';
 import { GatewayProcess, INITIALIZE, PYTHON_SERVER } from '../helpers/gateway.js';
-import { MCP_HEADERS, outcome, send, stillServes } from './harness.js';
 
 /**
  * DNS rebinding: a web page on rebind.attacker.example resolves its own name to 127.0.0.1, so the
@@ -55,7 +55,15 @@ describe('the stdio bridge on 127.0.0.1', () => {
 
 describe('the bridge with --allowed-hosts', () => {
   test('names the operator lists are accepted, others still refused', async () => {
-    const gateway = await GatewayProcess.listening(['--port', '0', '--allowed-hosts', 'mcp.internal.test,other.test', '--', 'python3', PYTHON_SERVER]);
+    const gateway = await GatewayProcess.listening([
+      '--port',
+      '0',
+      '--allowed-hosts',
+      'mcp.internal.test,other.test',
+      '--',
+      'python3',
+      PYTHON_SERVER,
+    ]);
     try {
       const port = gateway.ports[0];
       const url = `${gateway.url}/mcp`;

@@ -1,8 +1,8 @@
 import { randomBytes } from 'node:crypto';
+import { startStatelessServer } from './limits-helpers.js';
 import { writeConfigFile } from '../helpers/config-file.js';
 import { GatewayProcess, INITIALIZE, post, rawSession } from '../helpers/gateway.js';
 import { startStreamableServer, type TestUpstream } from '../helpers/upstreams.js';
-import { startStatelessServer } from './limits-helpers.js';
 
 const V = { 'mcp-protocol-version': '2025-06-18' };
 const LIST = JSON.stringify({ jsonrpc: '2.0', id: 2, method: 'tools/list' });

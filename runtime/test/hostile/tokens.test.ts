@@ -1,9 +1,9 @@
 import { createServer, type Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { exportJWK, exportSPKI, generateKeyPair, SignJWT, type CryptoKey, type JWTPayload } from 'jose';
+import { openSession, outcome, rpc, send, stillServes } from './harness.js';
 import { writeConfigFile } from '../helpers/config-file.js';
 import { GatewayProcess, INITIALIZE, PYTHON_SERVER } from '../helpers/gateway.js';
-import { openSession, outcome, rpc, send, stillServes } from './harness.js';
 
 /**
  * Token tricks against a route with `mcpAuthentication`. The gateway trusts one key set (given inline,
@@ -156,7 +156,11 @@ describe('session binding', () => {
       headers: { ...bearer(await token({ sub: 'mallory' })), 'mcp-session-id': session, 'mcp-protocol-version': '2025-06-18' },
     });
     expect(outcome(stolen)).toEqual({ status: 404, code: -32600 });
-    const own = await rpc(url(), { jsonrpc: '2.0', id: 3, method: 'tools/list' }, { ...bearer(await token({ sub: 'alice' })), 'mcp-session-id': session });
+    const own = await rpc(
+      url(),
+      { jsonrpc: '2.0', id: 3, method: 'tools/list' },
+      { ...bearer(await token({ sub: 'alice' })), 'mcp-session-id': session },
+    );
     expect(own.status).toBe(200);
   });
 });

@@ -15,7 +15,16 @@ export async function browserLogin(authorizationUrl: string, username: string, p
   const userDataDir = mkdtempSync(join(tmpdir(), 'chromium-login-'));
   const browser = await chromium.launchPersistentContext(userDataDir, {
     executablePath: CHROMIUM,
-    args: ['--headless', '--no-sandbox', '--disable-gpu', '--disable-quic', '--no-first-run', '--disable-background-networking', '--disable-component-update', '--disable-sync'],
+    args: [
+      '--headless',
+      '--no-sandbox',
+      '--disable-gpu',
+      '--disable-quic',
+      '--no-first-run',
+      '--disable-background-networking',
+      '--disable-component-update',
+      '--disable-sync',
+    ],
   });
   try {
     const page = browser.pages()[0] ?? (await browser.newPage());

@@ -26,7 +26,12 @@ export async function startProtectedRoute(
   const server: Server = createServer((req, res) => {
     void (async () => {
       const path = (req.url ?? '/').split('?')[0];
-      if ((path.includes('/.well-known/') || path.endsWith('/client-registration')) && (await authenticator.handleWellKnown(req, res, { routePath }))) return;
+      if (
+        (path.includes('/.well-known/') || path.endsWith('/client-registration')) &&
+        (await authenticator.handleWellKnown(req, res, { routePath }))
+      ) {
+        return;
+      }
       if (path !== routePath) {
         res.writeHead(404).end();
         return;

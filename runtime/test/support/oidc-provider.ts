@@ -158,7 +158,7 @@ export class TestOpenIdProvider {
       method: 'POST',
       headers: {
         'content-type': 'application/x-www-form-urlencoded',
-        authorization: `Basic ${Buffer.from(`${SERVICE_CLIENT.clientId}:${SERVICE_CLIENT.clientSecret}`).toString('base64')}`,
+        'authorization': `Basic ${Buffer.from(`${SERVICE_CLIENT.clientId}:${SERVICE_CLIENT.clientSecret}`).toString('base64')}`,
       },
       body: new URLSearchParams({ grant_type: 'client_credentials', resource, scope }),
     });
@@ -176,7 +176,12 @@ export class TestOpenIdProvider {
     const registration = await fetch(this.registrationUrl, {
       method: 'POST',
       headers: { 'content-type': 'application/json' },
-      body: JSON.stringify({ redirect_uris: [redirectUri], token_endpoint_auth_method: 'none', grant_types: ['authorization_code'], response_types: ['code'] }),
+      body: JSON.stringify({
+        redirect_uris: [redirectUri],
+        token_endpoint_auth_method: 'none',
+        grant_types: ['authorization_code'],
+        response_types: ['code'],
+      }),
     });
     const { client_id: clientId } = (await registration.json()) as { client_id: string };
     const verifier = randomBytes(32).toString('base64url');
@@ -197,7 +202,14 @@ export class TestOpenIdProvider {
     const token = await fetch(this.tokenUrl, {
       method: 'POST',
       headers: { 'content-type': 'application/x-www-form-urlencoded' },
-      body: new URLSearchParams({ grant_type: 'authorization_code', code, redirect_uri: redirectUri, client_id: clientId, code_verifier: verifier, resource }),
+      body: new URLSearchParams({
+        grant_type: 'authorization_code',
+        code,
+        redirect_uri: redirectUri,
+        client_id: clientId,
+        code_verifier: verifier,
+        resource,
+      }),
     });
     const body = (await token.json()) as { access_token?: string; error?: string; error_description?: string };
     if (!token.ok || !body.access_token) throw new Error(`code exchange failed: ${body.error}: ${body.error_description}`);
@@ -292,7 +304,7 @@ export class TestOpenIdProvider {
     if (details.prompt.name === 'consent') {
       // A client that sends `prompt=consent` (mcp-remote does) gets Keycloak's consent screen: one button.
       if (req.method === 'GET') {
-        res.writeHead(200, { 'content-type': 'text/html' }).end(`<form method="post"><button name="consent" value="yes">Yes</button></form>`);
+        res.writeHead(200, { 'content-type': 'text/html' }).end('<form method="post"><button name="consent" value="yes">Yes</button></form>');
         return;
       }
       const { accountId } = details.session ?? {};
@@ -300,13 +312,15 @@ export class TestOpenIdProvider {
       if (!accountId) throw new Error('consent without a signed-in user');
       const grant = new this.provider.Grant({ clientId, accountId });
       grant.addOIDCScope(String(details.params.scope ?? ''));
-      for (const indicator of [details.params.resource].flat()) if (typeof indicator === 'string') grant.addResourceScope(indicator, this.resourceScope);
+      for (const indicator of [details.params.resource].flat()) {
+        if (typeof indicator === 'string') grant.addResourceScope(indicator, this.resourceScope);
+      }
       await this.provider.interactionFinished(req, res, { consent: { grantId: await grant.save() } }, { mergeWithLastSubmission: true });
       return;
     }
     if (req.method === 'GET') {
       res.writeHead(200, { 'content-type': 'text/html' }).end(
-        `<form method="post"><input name="username"><input name="password" type="password"><button>Sign in</button></form>`,
+        '<form method="post"><input name="username"><input name="password" type="password"><button>Sign in</button></form>',
       );
       return;
     }
@@ -359,13 +373,13 @@ export class TestOpenIdProvider {
           .sign(await importJWK(key, 'RS256'));
         this.tokenExchanges++;
         ctx.body = {
-          access_token: token,
-          expires_in: ttl,
-          refresh_expires_in: 0,
-          token_type: 'Bearer',
+          'access_token': token,
+          'expires_in': ttl,
+          'refresh_expires_in': 0,
+          'token_type': 'Bearer',
           'not-before-policy': 0,
           scope,
-          issued_token_type: ACCESS_TOKEN_TYPE,
+          'issued_token_type': ACCESS_TOKEN_TYPE,
         };
       },
       ['subject_token', 'subject_token_type', 'requested_token_type', 'audience', 'scope'],
@@ -391,14 +405,14 @@ export class TestOpenIdProvider {
         },
         ...(this.options.tokenExchange
           ? [
-              {
-                client_id: this.options.tokenExchange.clientId,
-                client_secret: this.options.tokenExchange.clientSecret,
-                grant_types: [TOKEN_EXCHANGE_GRANT],
-                response_types: [],
-                redirect_uris: [],
-              },
-            ]
+            {
+              client_id: this.options.tokenExchange.clientId,
+              client_secret: this.options.tokenExchange.clientSecret,
+              grant_types: [TOKEN_EXCHANGE_GRANT],
+              response_types: [],
+              redirect_uris: [],
+            },
+          ]
           : []),
       ],
       routes: KEYCLOAK_ROUTES,
@@ -416,7 +430,13 @@ export class TestOpenIdProvider {
           useGrantedResource: () => true,
           getResourceServerInfo: (_ctx, resourceIndicator) => {
             if (!resources.has(resourceIndicator)) throw new errors.InvalidTarget();
-            return { scope, audience: this.options.audienceMapper ?? resourceIndicator, accessTokenTTL: ttl, accessTokenFormat: 'jwt', jwt: { sign: { alg: 'RS256' } } };
+            return {
+              scope,
+              audience: this.options.audienceMapper ?? resourceIndicator,
+              accessTokenTTL: ttl,
+              accessTokenFormat: 'jwt',
+              jwt: { sign: { alg: 'RS256' } },
+            };
           },
         },
       },
