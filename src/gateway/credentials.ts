@@ -5,6 +5,7 @@
  */
 import * as kplus from 'cdk8s-plus-28';
 import { Construct } from 'constructs';
+import type * as config from './config-contract.generated';
 import { BoundCredentialStore, CredentialStore } from '../credential-store';
 import { McpGatewayRoute } from '../mcp-gateway-route';
 import { IMcpTarget } from '../mcp-target';
@@ -46,7 +47,7 @@ export class GatewayCredentials {
   }
 
   /** `config.credentials`, or undefined without a store. */
-  public renderConfig(): any {
+  public renderConfig(): config.CredentialsSettings | undefined {
     if (!this.store) return undefined;
     const providers = Object.fromEntries([...this.providers().values()].map((use) => [use.provider.name, use.provider.config]));
     return {
