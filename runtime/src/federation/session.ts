@@ -5,7 +5,7 @@ import type { McpAuthorizer, RequestFacts } from '../authz/index.js';
 import type { ResolvedBackend } from '../config/model.js';
 import type { McpTarget, StdioTarget } from '../config/types.js';
 import type { CredentialBroker } from '../credentials/broker.js';
-import { credentialRequired } from '../credentials/elicitation.js';
+import { credentialRequired, takeCredentialRetry } from '../credentials/elicitation.js';
 import type { UserRef } from '../credentials/store.js';
 import { INTERNAL_ERROR, McpError, REQUEST_CANCELLED, type UpstreamErrorReason } from '../protocol/errors.js';
 import { errorResponse, type JsonRpcMessage, type RequestId } from '../protocol/jsonrpc.js';
@@ -758,6 +758,7 @@ export class McpSession {
       const text = `target "${target.name}" acts with each user's own ${credential.provider} account: sign in first`;
       return new McpError('invalid_request', text).toResponse(message.id as RequestId);
     }
+    const retry = takeCredentialRetry(message.params);
     const token = await this.credentialFor(target, true);
     if (token === undefined) {
       const base = publicBaseUrl({ headers: facts.headers } as IncomingMessage, this.context.publicUrl);
@@ -767,7 +768,7 @@ export class McpSession {
         provider: credential.provider,
         subject: user.subject,
       });
-      return credentialRequired(message, link, credential.provider, this.clientCapabilities, this.protocolVersion);
+      return credentialRequired(message, link, credential.provider, this.clientCapabilities, this.protocolVersion, retry?.declined);
     }
     const stale = target.stdio && this.links.has(target.name) && this.injected.get(target.name) !== fingerprint(token);
     if (stale) {
@@ -802,7 +803,9 @@ export class McpSession {
   /** Ephemeral sessions of legacy clients: the `initialize` params each target gets before the request. */
   prepareEphemeral(protocolVersion: string, handshake: boolean, meta?: Json): void {
     this.protocolVersion = protocolVersion;
-    if (protocolVersion === MODERN_PROTOCOL && !handshake) this.bridgeCaller = callerOf(meta, this.owner, this.credentials);
+    if (protocolVersion === MODERN_PROTOCOL && !handshake) {
+      this.bridgeCaller = { ...callerOf(meta, this.owner, this.credentials), credentialFor: (target) => this.credentialFor(target, false) };
+    }
     this.ephemeralInit = handshake
       ? { protocolVersion, capabilities: {}, clientInfo: { name: 'mcp-gateway', version: this.context.gatewayVersion } }
       : undefined;
