@@ -570,7 +570,8 @@ class Exchange {
 
 async function probe(target: McpTarget, route: BridgeRoute, credentials: ClientCredentials): Promise<boolean> {
   const connect = route.connect ?? connectTarget;
-  const connection = await connect(target, { pool: route.pool, logger: route.logger, credentials: { bearer: credentials.bearer } });
+  const probeCredentials: ClientCredentials = { bearer: credentials.bearer, targetHeaders: credentials.targetHeaders };
+  const connection = await connect(target, { pool: route.pool, logger: route.logger, credentials: probeCredentials });
   const link = new TargetLink(0, target.name, connection, route.upstreamTimeoutMs, { upstreamMessage: () => undefined, lost: () => undefined });
   link.protocolVersion = MODERN_PROTOCOL;
   connection.setProtocolVersion(MODERN_PROTOCOL);

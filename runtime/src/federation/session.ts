@@ -690,8 +690,11 @@ export class McpSession {
    */
   async linkFor(target: McpTarget, index: number): Promise<RoutedLink> {
     const bridge = this.context.bridge;
-    if (this.bridgeCaller && bridge && !this.links.has(target.name) && !(await bridge.speaksModern(target, this.context, this.credentials))) {
-      return bridge.link(target, index, this.bridgeCaller, this.context, !this.passthrough);
+    const probing = this.bridgeCaller && bridge && !this.links.has(target.name);
+    // The server/discover probe is an upstream request like any other: it carries the user's credential.
+    if (probing && target.credential) await this.credentialFor(target, false);
+    if (probing && !(await bridge!.speaksModern(target, this.context, this.credentials))) {
+      return bridge!.link(target, index, this.bridgeCaller!, this.context, !this.passthrough);
     }
     const existing = this.links.get(target.name);
     if (existing) {
