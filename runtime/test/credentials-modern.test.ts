@@ -159,6 +159,16 @@ describe('per-user credentials for 2026-07-28 clients', () => {
     expect(done.result?.isError).toBeUndefined();
     // The stdio server asked "GitHub" with alice's token.
     expect(github.userRequests.length).toBeGreaterThan(0);
+
+    // She disconnects and connects again: the next call runs in a process started with the new token, never in
+    // the idle one still holding the old (which "GitHub" would still accept).
+    const oldToken = github.userRequests[github.userRequests.length - 1];
+    const origin = new URL(endpoint).origin;
+    expect((await fetch(`${origin}/connect/github`, { method: 'DELETE', headers: { authorization: `Bearer ${token}` } })).status).toBe(204);
+    await connect(linkOf(await getMe(token, capabilities)), 'alice');
+    const again = await getMe(token, capabilities);
+    expect(again.result).toMatchObject({ content: [{ type: 'text', text: 'octo-alice' }] });
+    expect(github.userRequests[github.userRequests.length - 1]).not.toBe(oldToken);
   }, SLOW);
 
   test('a user who declines gets the text form with a link; a client without URL elicitation gets it at once', async () => {
