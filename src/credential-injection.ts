@@ -1,3 +1,4 @@
+import type * as config from './gateway/config-contract.generated';
 import { emptyProblem } from './validation';
 
 // RFC 7230 token characters: what an HTTP header name may contain.
@@ -71,7 +72,7 @@ export class CredentialInjection {
    * The gateway config's `inject` entry.
    * @internal
    */
-  public _toConfig(): { [key: string]: string } {
+  public _toConfig(): config.TargetCredential['inject'] {
     return { header: this.headerName, ...(this.prefix !== undefined ? { prefix: this.prefix } : {}) };
   }
 

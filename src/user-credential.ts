@@ -1,5 +1,6 @@
 import * as kplus from 'cdk8s-plus-28';
 import { CredentialInjection } from './credential-injection';
+import type * as config from './gateway/config-contract.generated';
 import type { KeycloakRealm } from './keycloak-realm';
 import type { OAuthProvider } from './oauth-provider';
 import { dnsLabelProblem, emptyProblem, isHttpUrl, secretValueProblem } from './validation';
@@ -65,7 +66,7 @@ export interface UserCredentialTokenExchangeOptions {
 export interface BoundCredentialProvider {
   readonly name: string;
   /** The `config.credentials.providers.<name>` entry. */
-  readonly config: any;
+  readonly config: config.CredentialProvider;
   /** Environment variables of the gateway Deployment the entry refers to. */
   readonly env: { [name: string]: kplus.EnvValue };
   /** The same provider declared twice renders the same identity. */
@@ -111,10 +112,11 @@ export class UserCredential {
     const tokenUrl = options.tokenUrl ?? client?.tokenUrl;
     const render = (): BoundCredentialProvider => {
       const env = secretEnvName(name);
-      const config = {
+      const entry: config.CredentialProvider = {
         tokenExchange: {
           ...(tokenUrl ? { tokenUrl } : {}),
-          clientId,
+          // Without a realm or clientId, `_problems` fails synth before this entry is written anywhere.
+          clientId: clientId ?? '',
           clientSecret: { env },
           audience: options.audience,
           ...(options.scopes && options.scopes.length > 0 ? { scopes: options.scopes } : {}),
@@ -122,9 +124,9 @@ export class UserCredential {
       };
       return {
         name,
-        config,
+        config: entry,
         env: clientSecret ? { [env]: kplus.EnvValue.fromSecretValue(clientSecret) } : {},
-        identity: identityOf(config, clientSecret),
+        identity: identityOf(entry, clientSecret),
         connectsTo: options.realm,
       };
     };
@@ -170,7 +172,7 @@ export class UserCredential {
    * The `targets[].credential` entry.
    * @internal
    */
-  public _toTargetConfig(): any {
+  public _toTargetConfig(): config.TargetCredential {
     return { provider: this.providerName, inject: this.injection._toConfig() };
   }
 
@@ -210,6 +212,6 @@ function secretEnvName(provider: string): string {
   return `CREDENTIALS_${provider.toUpperCase().replace(/[^A-Z0-9]/g, '_')}_CLIENT_SECRET`;
 }
 
-function identityOf(config: unknown, secret: kplus.SecretValue | undefined): string {
-  return JSON.stringify({ config, secret: secret ? [secret.secret?.name, secret.key] : undefined });
+function identityOf(entry: config.CredentialProvider, secret: kplus.SecretValue | undefined): string {
+  return JSON.stringify({ config: entry, secret: secret ? [secret.secret?.name, secret.key] : undefined });
 }

@@ -11,7 +11,7 @@ import type { McpAuthorizer, RequestFacts } from '../authz/index.js';
 import type { ResolvedBackend } from '../config/model.js';
 import type { McpTarget, StdioTarget } from '../config/types.js';
 import type { CredentialBroker } from '../credentials/broker.js';
-import { credentialRequired } from '../credentials/elicitation.js';
+import { credentialRequired, takeCredentialRetry } from '../credentials/elicitation.js';
 import type { UserRef } from '../credentials/store.js';
 import { INTERNAL_ERROR, McpError, REQUEST_CANCELLED, type UpstreamErrorReason } from '../protocol/errors.js';
 import { errorResponse, type JsonRpcMessage, type RequestId } from '../protocol/jsonrpc.js';
@@ -748,8 +748,11 @@ export class McpSession {
    */
   async linkFor(target: McpTarget, index: number): Promise<RoutedLink> {
     const bridge = this.context.bridge;
-    if (this.bridgeCaller && bridge && !this.links.has(target.name) && !(await bridge.speaksModern(target, this.context, this.credentials))) {
-      return bridge.link(target, index, this.bridgeCaller, this.context, !this.passthrough);
+    const probing = this.bridgeCaller && bridge && !this.links.has(target.name);
+    // The server/discover probe is an upstream request like any other: it carries the user's credential.
+    if (probing && target.credential) await this.credentialFor(target, false);
+    if (probing && !(await bridge!.speaksModern(target, this.context, this.credentials))) {
+      return bridge!.link(target, index, this.bridgeCaller!, this.context, !this.passthrough);
     }
     const existing = this.links.get(target.name);
     if (existing) {
@@ -818,6 +821,7 @@ export class McpSession {
       const text = `target "${target.name}" acts with each user's own ${credential.provider} account: sign in first`;
       return new McpError('invalid_request', text).toResponse(message.id as RequestId);
     }
+    const retry = takeCredentialRetry(message.params);
     const token = await this.credentialFor(target, true);
     if (token === undefined) {
       const base = publicBaseUrl({ headers: facts.headers } as IncomingMessage, this.context.publicUrl);
@@ -827,7 +831,7 @@ export class McpSession {
         provider: credential.provider,
         subject: user.subject,
       });
-      return credentialRequired(message, link, credential.provider, this.clientCapabilities, this.protocolVersion);
+      return credentialRequired(message, link, credential.provider, this.clientCapabilities, this.protocolVersion, retry?.declined);
     }
     const stale = target.stdio && this.links.has(target.name) && this.injected.get(target.name) !== fingerprint(token);
     if (stale) {
@@ -893,7 +897,9 @@ export class McpSession {
   /** Ephemeral sessions of legacy clients: the `initialize` params each target gets before the request. */
   prepareEphemeral(protocolVersion: string, handshake: boolean, meta?: Json): void {
     this.protocolVersion = protocolVersion;
-    if (protocolVersion === MODERN_PROTOCOL && !handshake) this.bridgeCaller = callerOf(meta, this.owner, this.credentials);
+    if (protocolVersion === MODERN_PROTOCOL && !handshake) {
+      this.bridgeCaller = { ...callerOf(meta, this.owner, this.credentials), credentialFor: (target) => this.credentialFor(target, false) };
+    }
     this.ephemeralInit = handshake
       ? { protocolVersion, capabilities: {}, clientInfo: { name: 'mcp-gateway', version: this.context.gatewayVersion } }
       : undefined;

@@ -9,7 +9,7 @@ import { McpSession, type BackendContext } from '../federation/session.js';
 import { MAX_JSON_DEPTH, nestsDeeperThan, readBody } from '../protocol/body.js';
 import { INTERNAL_ERROR, McpError } from '../protocol/errors.js';
 import { errorResponse, invalidReason, isRequest, isResponse, type JsonRpcMessage } from '../protocol/jsonrpc.js';
-import { isStatelessRequest, statelessRefusal, unsupportedVersionRefusal } from '../protocol/refusals.js';
+import { isStatelessRequest, mirroredHeaderRefusal, statelessRefusal, unsupportedVersionRefusal } from '../protocol/refusals.js';
 import { BATCH_PROTOCOL_VERSIONS, DEFAULT_PROTOCOL_VERSION, isSupportedVersion, MODERN_PROTOCOL } from '../protocol/versions.js';
 import { subjectKey, type Admission, type AdmissionTicket, type RateLimiter } from '../session/limits.js';
 import type { SessionStore } from '../session/store.js';
@@ -237,7 +237,8 @@ async function post(
     }
   }
   if (isStatelessRequest(headerVersion, first)) {
-    const refusal = statelessRefusal(headerVersion, messages, batch);
+    const refusal =
+      statelessRefusal(headerVersion, messages, batch) ?? mirroredHeaderRefusal(header(req, 'mcp-method'), header(req, 'mcp-name'), first);
     if (refusal) throw refusal;
     await serveEphemeral(endpoint, req, res, identity, exchange, first, MODERN_PROTOCOL, false, bind);
     return;
