@@ -1,6 +1,12 @@
 import { SessionCodec } from '../src/session/token.js';
 
-const state = { r: 'route', v: '2025-11-25', t: [['a', 'stdio', null, '2025-11-25']] as const, c: ['roots'], e: Math.floor(Date.now() / 1000) + 3600 };
+const state = {
+  r: 'route',
+  v: '2025-11-25',
+  t: [['a', 'stdio', null, '2025-11-25']] as const,
+  c: ['roots'],
+  e: Math.floor(Date.now() / 1000) + 3600,
+};
 
 describe('session id sealing', () => {
   const codec = new SessionCodec(SessionCodec.randomKey());
@@ -10,7 +16,8 @@ describe('session id sealing', () => {
     const second = codec.encode(state);
     expect(first).toMatch(/^[A-Za-z0-9_-]+$/);
     const opened = [codec.decode(first)!, codec.decode(second)!];
-    for (const one of opened) expect(one).toEqual({ ...state, t: [['a', 'stdio', null, '2025-11-25']], n: expect.stringMatching(/^[A-Za-z0-9_-]{12}$/) });
+    const nonce = expect.stringMatching(/^[A-Za-z0-9_-]{12}$/);
+    for (const one of opened) expect(one).toEqual({ ...state, t: [['a', 'stdio', null, '2025-11-25']], n: nonce });
     expect(opened[0].n).not.toBe(opened[1].n);
     expect(Buffer.from(first, 'base64url').subarray(0, 12).equals(Buffer.from(second, 'base64url').subarray(0, 12))).toBe(false);
   });
