@@ -3,7 +3,7 @@
 // supergateway, mcp-proxy and our gateway, measured in one run with the real SDK client. Loopback only,
 // bounded in time and call count. Writes .bench/results.md and .bench/results.json.
 //   npm run bench                 ~2–4 minutes
-//   BENCH_QUICK=1 npm run bench   ~30 s smoke run
+//   BENCH_QUICK=1 npm run bench   a few minutes (every row first warms 16 burst-client processes)
 //   npm run bench -- --only e,c   some configurations only
 //   npm run bench -- --soak 180   issue #5: sustained load and 1,000 sessions on one gateway (soak.mjs)
 import { execFileSync } from 'node:child_process';
