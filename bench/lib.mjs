@@ -202,7 +202,14 @@ class StatelessClient {
     };
     const response = await fetch(this.url, {
       method: 'POST',
-      headers: { 'content-type': 'application/json', 'accept': 'application/json, text/event-stream', 'mcp-protocol-version': MODERN },
+      // 2026-07-28 mirrors the method and name in headers (SEP-2243); the gateway refuses a request without them.
+      headers: {
+        'content-type': 'application/json',
+        accept: 'application/json, text/event-stream',
+        'mcp-protocol-version': MODERN,
+        'mcp-method': method,
+        ...(typeof (params.name ?? params.uri) === 'string' ? { 'mcp-name': params.name ?? params.uri } : {}),
+      },
       body: JSON.stringify({ jsonrpc: '2.0', id: this.nextId++, method, params: { ...params, _meta: meta } }),
     });
     const text = await response.text();

@@ -3,13 +3,15 @@
 // supergateway, mcp-proxy and our gateway, measured in one run with the real SDK client. Loopback only,
 // bounded in time and call count. Writes .bench/results.md and .bench/results.json.
 //   npm run bench                 ~2–4 minutes
-//   BENCH_QUICK=1 npm run bench   ~30 s smoke run
+//   BENCH_QUICK=1 npm run bench   a few minutes (every row first warms 16 burst-client processes)
 //   npm run bench -- --only e,c   some configurations only
 //   npm run bench -- --soak 180   issue #5: sustained load and 1,000 sessions on one gateway (soak.mjs)
 import { execFileSync } from 'node:child_process';
 import { existsSync, mkdirSync, writeFileSync } from 'node:fs';
 import { cpus, loadavg, totalmem } from 'node:os';
 import { join } from 'node:path';
+import { startBurstClients } from './burst.mjs';
+import { ROOT, RUNTIME, binOf } from './sdk.mjs';
 import {
   connectClient,
   connectWhenReady,
@@ -25,7 +27,6 @@ import {
   waitForListening,
   waitForPort,
 } from './lib.mjs';
-import { ROOT, RUNTIME, binOf } from './sdk.mjs';
 
 const argv = process.argv.slice(2);
 const soakAt = argv.indexOf('--soak');
@@ -231,27 +232,22 @@ async function measureAll(configs) {
         const first = await connectWhenReady(entry.started.target, 20_000, alive);
         entry.opened.push(first);
         await drive([first], { durationMs: SETTINGS.warmupMs, maxCalls: SETTINGS.maxCalls });
-        // What a burst of new chats costs: 16 sessions opened at once, each timed to a usable session.
-        // The pause first lets every bridge get ready as it would between bursts (our pools refill): at
-        // least settleMs, and until the proxy and its servers used no CPU for half a second.
-        if (entry.started.proc) await waitUntilIdle(entry.started.proc.pid, { minMs: SETTINGS.settleMs, maxMs: 60_000 });
-        else await sleep(SETTINGS.settleMs);
-        // The benchmark's own CPU over the burst: 16 SDK clients connecting in this one process are a floor
-        // under every row's connect time, whatever the proxy does.
-        const clientCpu = process.cpuUsage();
-        const burst = await Promise.all(
-          Array.from({ length: SETTINGS.clients }, async () => {
-            const t = performance.now();
-            const connection = await connectClient(entry.started.target);
-            return { connection, ms: performance.now() - t };
-          }),
-        );
-        entry.connectMs = burst.map((b) => b.ms).sort((a, b) => a - b);
-        const clientUsed = process.cpuUsage(clientCpu);
-        entry.connectClientCpuMs = (clientUsed.user + clientUsed.system) / 1000;
-        // Every concurrent client gets its own session (and, behind stateful bridges, its own server).
-        entry.opened.push(...burst.slice(1).map((b) => b.connection));
-        await burst[0].connection.close();
+        // What a burst of new chats costs: 16 sessions opened at once, each timed to a usable session by a
+        // client in a process of its own, started and warmed (one connect and close) before the burst. The pause
+        // first lets every bridge get ready as it would between bursts (our pools refill): at least settleMs,
+        // and until the proxy and its servers used no CPU for half a second.
+        const clients = await startBurstClients(entry.started.target, SETTINGS.clients);
+        try {
+          if (entry.started.proc) await waitUntilIdle(entry.started.proc.pid, { minMs: SETTINGS.settleMs, maxMs: 60_000 });
+          else await sleep(SETTINGS.settleMs);
+          const burst = await clients.burst();
+          entry.connectMs = burst.connectMs;
+          entry.connectClientCpuMs = burst.clientCpuMs;
+        } finally {
+          await clients.stop();
+        }
+        // The warm sessions for the 16-client phase, opened one by one after the burst (not timed).
+        for (let i = 1; i < SETTINGS.clients; i++) entry.opened.push(await connectClient(entry.started.target));
         await drive(entry.opened, { durationMs: SETTINGS.warmupMs / 2, maxCalls: SETTINGS.maxCalls });
         log(`  (${config.id}) ready with ${entry.opened.length} sessions in ${((Date.now() - t0) / 1000).toFixed(1)} s`);
         live.push(entry);
@@ -350,8 +346,9 @@ function render(results) {
   );
   lines.push(
     'Echo tool of one SDK stdio server, called back-to-back with the SDK client over loopback, warm sessions. ' +
-      `connect: ${n} new sessions opened at once (at least ${SETTINGS.settleMs / 1000} s after the previous activity, once the proxy and its `
-        + 'servers are idle), each timed until the client holds a usable session. ' +
+      `connect: ${n} new sessions opened at once (at least ${SETTINGS.settleMs / 1000} s after the previous activity, ` +
+      'once the proxy and its servers are idle), each by a client in a process of its own, started and warmed ' +
+      '(one connect and close) before the burst, and timed by that client until it holds a usable session. ' +
       'CPU: the proxy process’s own user + system time per call (/proc/<pid>/stat utime + stime, its server children excluded). ' +
       'RSS: peak of the proxy process alone (VmHWM).',
     '',
@@ -406,8 +403,8 @@ function render(results) {
   if (clientCpu.length) {
     lines.push(
       '',
-      `The benchmark's own CPU during each connect ×${n} burst (the ${n} SDK clients in one process, a floor under the connect times): ` +
-        clientCpu.map((r) => `(${r.id}) ${fmtMs(r.connect.clientCpuMs)} ms`).join(', ') +
+      `The clients' own CPU per connect in each ×${n} burst (mean over the ${n} client processes): ` +
+        clientCpu.map((r) => `(${r.id}) ${fmtMs(r.connect.clientCpuMs / n)} ms`).join(', ') +
         '.',
     );
   }

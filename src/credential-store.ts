@@ -1,7 +1,7 @@
 import * as kplus from 'cdk8s-plus-28';
 import { Construct } from 'constructs';
-import type { CloudNativePgClusterOptions } from './cloudnative-pg';
-import { cloudNativePgDatabase, cloudNativePgProblems } from './cloudnative-pg';
+import { CloudNativePgClusterOptions, cloudNativePgDatabase, cloudNativePgProblems } from './cloudnative-pg';
+import type * as config from './gateway/config-contract.generated';
 import { secretValueProblem } from './validation';
 
 const DATABASE_URL_ENV = 'CREDENTIALS_DATABASE_URL';
@@ -37,7 +37,7 @@ export interface CredentialStorePostgresOptions extends CredentialStoreOptions {
 /** What a store gives the gateway that uses it. */
 export interface BoundCredentialStore {
   /** `config.credentials.store` and `encryptionKey`. */
-  readonly config: any;
+  readonly config: Pick<config.CredentialsSettings, 'store' | 'encryptionKey'>;
   readonly env: { [name: string]: kplus.EnvValue };
 }
 

@@ -21,20 +21,23 @@ export enum AuthorizationEffect {
 /**
  * What the gateway provides while authorizing an MCP request (runtime/src/authz/check.ts checks rules
  * against the same environment at load): `mcp.<tool|prompt|resource>.<name|target>`, `jwt.<claim>…`
- * (claims differ per identity provider, so they are dynamic) and `request.<method|path|headers>`.
- * Anything else would never match; catching it at synth time is kinder.
+ * (claims differ per identity provider, so they are dynamic), `request.<method|path|headers>` and
+ * `connections.<provider>` (whether the caller connected a `UserCredential` provider; the providers are
+ * per gateway, so the map is dynamic). Anything else would never match; catching it at synth time is kinder.
  */
 const NAMED_OBJECT = { name: 'string', target: 'string' };
 const AUTHORIZATION_ENVIRONMENT: Record<string, any> = {
   mcp: { tool: NAMED_OBJECT, prompt: NAMED_OBJECT, resource: NAMED_OBJECT },
   jwt: 'map',
   request: { method: 'string', path: 'string', headers: 'map' },
+  connections: 'map',
 };
 const AUTHORIZATION_VARIABLES: readonly string[] = Object.keys(AUTHORIZATION_ENVIRONMENT);
 
 /**
  * An MCP authorization rule: a CEL expression over `mcp` (e.g. `mcp.tool.name`), `jwt` (the
- * validated token's claims) and `request` (method, path, headers), with an effect.
+ * validated token's claims), `request` (method, path, headers) and `connections` (provider name → whether
+ * the caller connected it, e.g. `connections.github`), with an effect.
  *
  * Rules are parsed when the chart is synthesized; a rule that is not valid CEL fails `cdk8s synth`.
  *
@@ -42,6 +45,7 @@ const AUTHORIZATION_VARIABLES: readonly string[] = Object.keys(AUTHORIZATION_ENV
  * AuthorizationRule.allowTool('get_me');
  * AuthorizationRule.allowToolsForRole('admin', ['delete_repository']);
  * AuthorizationRule.deny('mcp.tool.name.startsWith("delete_") && !("admin" in jwt.realm_access.roles)');
+ * AuthorizationRule.deny('mcp.tool.target == "github" && !connections.github');
  */
 export class AuthorizationRule {
   /** Allows a call when `expression` is true. */

@@ -267,8 +267,8 @@ export interface McpServerProps extends WorkloadOptions {
    * The credential each user needs at this server: gateways routing to it obtain it per user (a third-party
    * OAuth token, or the user's sign-in token exchanged for the server's audience) and inject it into that
    * user's requests, e.g. `UserCredential.oauth2({ provider: OAuthProvider.github({...}) })`. The gateway needs a
-   * `credentialStore`. HTTP servers only (`transport` streamableHttp or sse): a stdio server's processes are
-   * started by the bridge in its pod, which does not know the user.
+   * `credentialStore`. stdio servers take it as an environment variable (`inject: CredentialInjection.env(NAME)`):
+   * the bridge in their pod starts each session's process with its user's credential, which the gateway sends it.
    * @default - none: every user's requests reach the server alike
    */
   readonly userCredential?: UserCredential;
@@ -595,11 +595,23 @@ export class McpServer extends Construct implements IMcpTarget {
     }
 
     if (this.userCredential) {
-      if (this.transport.isStdio) {
-        check('userCredential', 'is set on a stdio server: its processes are started by the bridge in its pod, which does not know the user, '
-          + 'and a stdio process cannot read per-request headers',
-        'Run the server\'s HTTP mode with transport: McpServerTransport.streamableHttp() and inject the credential as a header '
-          + '(the GitHub MCP server: args ["http", "--port", "3000"], which reads Authorization: Bearer per request).');
+      const env = this.userCredential.injection.envName;
+      if (this.transport.isStdio && env === undefined) {
+        check('userCredential inject', 'is a header, which a stdio server cannot read: its processes talk over stdin and stdout',
+          'Inject it as the variable the server reads its token from, e.g. inject: CredentialInjection.env("GITHUB_PERSONAL_ACCESS_TOKEN"); '
+            + 'the bridge then starts each session\'s process with its user\'s credential.');
+      }
+      if (!this.transport.isStdio && env !== undefined) {
+        check('userCredential inject', `is CredentialInjection.env(${JSON.stringify(env)}), which only the stdio bridge can apply`,
+          'Inject it as the header the server reads, e.g. CredentialInjection.bearer().');
+      }
+      if (this.transport.isStdio && env !== undefined && props.stdioPool !== undefined) {
+        check('stdioPool', `is set with userCredential injected as env ${JSON.stringify(env)}: each session's process carries one user's credential, `
+          + 'so it is started for that session and never kept warm, reused or shared', 'Drop stdioPool.');
+      }
+      if (this.transport.isStdio && env !== undefined && this.workload === McpServerWorkload.KMCP) {
+        check('userCredential inject', 'is an environment variable, which kmcp\'s bridge cannot set per session',
+          'Use workload McpServerWorkload.KUBERNETES, whose bridge starts each session\'s process with its user\'s credential.');
       }
       for (const [prop, problem, fix] of this.userCredential._problems()) check(`userCredential ${prop}`, problem, fix);
     }

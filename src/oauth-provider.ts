@@ -1,4 +1,5 @@
-import type * as kplus from 'cdk8s-plus-28';
+import * as kplus from 'cdk8s-plus-28';
+import type * as config from './gateway/config-contract.generated';
 import { dnsLabelProblem, emptyProblem, isHttpUrl, secretValueProblem } from './validation';
 
 /** Options of `OAuthProvider.github`. */
@@ -84,7 +85,7 @@ export class OAuthProvider {
    * The `config.credentials.providers` entry; the client secret is read from `secretEnv`.
    * @internal
    */
-  public _toConfig(secretEnv: string): any {
+  public _toConfig(secretEnv: string): config.CredentialProvider {
     const { authorizationUrl, tokenUrl, clientId, scopes } = this.options;
     return { oauth2: { authorizationUrl, tokenUrl, clientId, clientSecret: { env: secretEnv }, ...(scopes && scopes.length > 0 ? { scopes } : {}) } };
   }

@@ -1,5 +1,6 @@
 import * as kplus from 'cdk8s-plus-28';
 import { CredentialInjection } from './credential-injection';
+import type * as config from './gateway/config-contract.generated';
 import type { KeycloakRealm } from './keycloak-realm';
 import type { OAuthProvider } from './oauth-provider';
 import { dnsLabelProblem, emptyProblem, isHttpUrl, secretValueProblem } from './validation';
@@ -65,7 +66,7 @@ export interface UserCredentialTokenExchangeOptions {
 export interface BoundCredentialProvider {
   readonly name: string;
   /** The `config.credentials.providers.<name>` entry. */
-  readonly config: any;
+  readonly config: config.CredentialProvider;
   /** Environment variables of the gateway Deployment the entry refers to. */
   readonly env: { [name: string]: kplus.EnvValue };
   /** The same provider declared twice renders the same identity. */
@@ -91,7 +92,7 @@ export class UserCredential {
   /** Each user's own token from an OAuth 2.0 provider, connected through the gateway (authorization code + PKCE). */
   public static oauth2(options: UserCredentialOAuth2Options): UserCredential {
     const provider = options.provider;
-    return new UserCredential(provider.name, options.inject ?? CredentialInjection.bearer(), () => {
+    return new UserCredential(provider.name, options.inject ?? CredentialInjection.bearer(), true, () => {
       const env = secretEnvName(provider.name);
       return {
         name: provider.name,
@@ -111,10 +112,11 @@ export class UserCredential {
     const tokenUrl = options.tokenUrl ?? client?.tokenUrl;
     const render = (): BoundCredentialProvider => {
       const env = secretEnvName(name);
-      const config = {
+      const entry: config.CredentialProvider = {
         tokenExchange: {
           ...(tokenUrl ? { tokenUrl } : {}),
-          clientId,
+          // Without a realm or clientId, `_problems` fails synth before this entry is written anywhere.
+          clientId: clientId ?? '',
           clientSecret: { env },
           audience: options.audience,
           ...(options.scopes && options.scopes.length > 0 ? { scopes: options.scopes } : {}),
@@ -122,9 +124,9 @@ export class UserCredential {
       };
       return {
         name,
-        config,
+        config: entry,
         env: clientSecret ? { [env]: kplus.EnvValue.fromSecretValue(clientSecret) } : {},
-        identity: identityOf(config, clientSecret),
+        identity: identityOf(entry, clientSecret),
         connectsTo: options.realm,
       };
     };
@@ -152,7 +154,7 @@ export class UserCredential {
       }
       return found.filter((entry): entry is [string, string, string] => entry[1] !== undefined);
     };
-    return new UserCredential(name, options.inject ?? CredentialInjection.bearer(), render, problems);
+    return new UserCredential(name, options.inject ?? CredentialInjection.bearer(), false, render, problems);
   }
 
   private constructor(
@@ -160,6 +162,8 @@ export class UserCredential {
     public readonly providerName: string,
     /** How the gateway sends the credential to the server. */
     public readonly injection: CredentialInjection,
+    /** Whether users connect it themselves, after their first session (OAuth), so a session may start without it. */
+    private readonly connectedLater: boolean,
     private readonly render: () => BoundCredentialProvider,
     private readonly problems: () => Array<[string, string, string]>,
   ) {}
@@ -168,8 +172,19 @@ export class UserCredential {
    * The `targets[].credential` entry.
    * @internal
    */
-  public _toTargetConfig(): any {
+  public _toTargetConfig(): config.TargetCredential {
     return { provider: this.providerName, inject: this.injection._toConfig() };
+  }
+
+  /**
+   * The stdio bridge's command-line options: `--credential-env NAME` for `CredentialInjection.env`, and
+   * `--credential-optional` when users connect the credential after their first session (OAuth), whose
+   * processes then start without the variable until they have.
+   * @internal
+   */
+  public _toBridgeArgs(): string[] {
+    const args = this.injection._toBridgeArgs();
+    return args.length > 0 && this.connectedLater ? [...args, '--credential-optional'] : args;
   }
 
   /**
@@ -197,6 +212,6 @@ function secretEnvName(provider: string): string {
   return `CREDENTIALS_${provider.toUpperCase().replace(/[^A-Z0-9]/g, '_')}_CLIENT_SECRET`;
 }
 
-function identityOf(config: unknown, secret: kplus.SecretValue | undefined): string {
-  return JSON.stringify({ config, secret: secret ? [secret.secret?.name, secret.key] : undefined });
+function identityOf(entry: config.CredentialProvider, secret: kplus.SecretValue | undefined): string {
+  return JSON.stringify({ config: entry, secret: secret ? [secret.secret?.name, secret.key] : undefined });
 }

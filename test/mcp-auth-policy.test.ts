@@ -1,11 +1,12 @@
 import * as fs from 'fs';
 import * as path from 'path';
+import * as vm from 'vm';
 import { parse } from '@bufbuild/cel';
 import type { ValidateFunction } from 'ajv';
 import Ajv2020 from 'ajv/dist/2020';
 import addFormats from 'ajv-formats';
-import type { Chart } from 'cdk8s';
-import { Duration, Testing } from 'cdk8s';
+import { Chart, Duration, Testing } from 'cdk8s';
+import * as ts from 'typescript';
 import * as YAML from 'yaml';
 import { SecureGithubChart } from '../examples/secure-github/main';
 import type { McpAuthPolicyProps } from '../src/mcp-auth-policy';
@@ -33,6 +34,18 @@ function runtimeConfigValidator(pointer = ''): ValidateFunction {
   addFormats(ajv);
   ajv.addSchema(schema);
   return ajv.getSchema(`${schema.$id}${pointer}`)!;
+}
+
+/**
+ * The gateway's own rule checker (runtime/src/authz/check.ts). The runtime is an ES module package, which this CommonJS
+ * test cannot import; the checker imports nothing at run time, so it is compiled to CommonJS here from the same source.
+ */
+function loadRuntimeRuleChecker(): { checkRule: (parsed: ReturnType<typeof parse>) => unknown; RuleCheckError: new (...args: any[]) => Error } {
+  const source = fs.readFileSync(path.resolve(__dirname, '../runtime/src/authz/check.ts'), 'utf8');
+  const { outputText } = ts.transpileModule(source, { compilerOptions: { module: ts.ModuleKind.CommonJS, target: ts.ScriptTarget.ES2022 } });
+  const module = { exports: {} as any };
+  vm.runInThisContext(`(function (exports, module) {${outputText}\n})`)(module.exports, module);
+  return module.exports;
 }
 
 describe('McpAuthPolicy rendering', () => {
@@ -235,7 +248,7 @@ describe('authorization rules', () => {
     const message = synthError(chart);
     expect(message).toContain('authorization rule #0 (deny)');
     expect(message).toContain('cannot match: unknown variable "user" at line 2, column 3');
-    expect(message).toContain('the gateway provides only mcp, jwt, request');
+    expect(message).toContain('the gateway provides only mcp, jwt, request, connections');
     // comprehension variables are bound inside their macro, so rule #1 is fine
     expect(message).not.toContain('rule #1');
   });
@@ -256,6 +269,57 @@ describe('authorization rules', () => {
     expect(message).toContain('request has no member "header" (it has method, path, headers)');
     expect(message).toContain('authorization rule #2 (require) "mcp.tool.name" cannot match: the rule is a string, not a boolean');
     expect(message).not.toContain('rule #3');
+  });
+
+  test('rules on the caller\'s connected providers (connections.<provider>) pass synthesis', () => {
+    const { chart, policy: auth } = policy({ audiences: ['https://mcp.example.com/mcp'] });
+    auth.addRule(AuthorizationRule.deny('mcp.tool.target == "github" && !connections.github'));
+    auth.addRule(AuthorizationRule.require('connections["jira"] || !has(mcp.tool)'));
+    auth.addRule(AuthorizationRule.allow('connections.exists(p, connections[p]) && mcp.tool.name == "whoami"'));
+    expect(Testing.synth(chart)).toEqual([]);
+    expect(checkCelExpression('connection.github')?.message).toBe('unknown variable "connection"');
+  });
+
+  test('the construct library and the gateway accept and refuse the same rules', () => {
+    const { checkRule, RuleCheckError } = loadRuntimeRuleChecker();
+    const runtimeVerdict = (expression: string): string => {
+      try {
+        checkRule(parse(expression));
+        return 'usable';
+      } catch (error) {
+        if (!(error instanceof RuleCheckError)) throw error;
+        return 'refused';
+      }
+    };
+    const usable = [
+      'mcp.tool.name == "get_me"',
+      'connections.github',
+      '!connections["github"] && mcp.tool.target == "github"',
+      'connections.exists(p, p == "jira")',
+      'jwt.realm_access.roles.exists(r, r == "admin")',
+      'request.headers["x-team"] == "ops" && request.method == "POST"',
+      'has(mcp.prompt) || has(mcp.resource)',
+      'mcp.tool.name in ["a", "b"] ? true : false',
+      'size(jwt.groups) > 0',
+    ];
+    const refused = [
+      'connection.github',
+      'mcp.tol.name == "x"',
+      'request.header["x"] == "y"',
+      'mcp.tool.name',
+      'mcp.tool.name.size',
+      'user.name == "bob"',
+      '1 + 2',
+      'mcp.tool["nam"] == "x"',
+    ];
+    for (const expression of usable) {
+      expect([expression, checkCelExpression(expression)]).toEqual([expression, undefined]);
+      expect([expression, runtimeVerdict(expression)]).toEqual([expression, 'usable']);
+    }
+    for (const expression of refused) {
+      expect([expression, checkCelExpression(expression)?.kind]).toEqual([expression, expect.stringMatching(/variable|type/)]);
+      expect([expression, runtimeVerdict(expression)]).toEqual([expression, 'refused']);
+    }
   });
 
   test('spelled-out boolean operators and empty rules get a hint', () => {

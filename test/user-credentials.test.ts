@@ -1,4 +1,6 @@
+import { spawnSync } from 'child_process';
 import * as fs from 'fs';
+import * as os from 'os';
 import * as path from 'path';
 import Ajv2020 from 'ajv/dist/2020';
 import addFormats from 'ajv-formats';
@@ -7,8 +9,8 @@ import * as kplus from 'cdk8s-plus-28';
 import * as YAML from 'yaml';
 import type { McpGatewayProps } from '../src';
 import {
-  CredentialInjection, CredentialStore, KeycloakDatabase, KeycloakRealm, McpGateway, McpGatewayExposure, McpGatewayImplementation,
-  McpServer, McpServerSource, McpServerTransport, McpTarget, OAuthProvider, UserCredential,
+  CredentialInjection, CredentialStore, KeycloakDatabase, KeycloakRealm, McpGateway, McpGatewayExposure, McpGatewayImplementation, McpGatewayProps,
+  McpServer, McpServerProps, McpServerSource, McpServerTransport, McpServerWorkload, McpTarget, OAuthProvider, StdioProcessPool, UserCredential,
 } from '../src';
 import { expectValidManifests } from './util/manifest-validation';
 
@@ -35,6 +37,15 @@ function githubServer(chart: Chart, credential?: UserCredential, transport = Mcp
     }),
     transport,
     userCredential: credential ?? UserCredential.oauth2({ provider: github(chart) }),
+  });
+}
+
+/** The article's GitHub server over stdio: the bridge starts each session's process with its user's token. */
+function stdioGithubServer(chart: Chart, id = 'github', props: Partial<McpServerProps> = {}, env = 'GITHUB_PERSONAL_ACCESS_TOKEN'): McpServer {
+  return new McpServer(chart, id, {
+    source: McpServerSource.image('ghcr.io/github/github-mcp-server:v1.10.1', { command: ['/server/github-mcp-server'], args: ['stdio'] }),
+    userCredential: UserCredential.oauth2({ provider: github(chart), inject: CredentialInjection.env(env) }),
+    ...props,
   });
 }
 
@@ -152,6 +163,44 @@ describe('rendering', () => {
     expect(gatewayConfig(objects).config.credentials).toBeUndefined();
     expect(JSON.stringify(objectsOf(objects, 'Ingress'))).not.toContain('/connect');
     expect(Object.keys(gatewayEnv(objects))).not.toContain('CREDENTIALS_ENCRYPTION_KEY');
+  });
+
+  test('a stdio server: the gateway sends the token alone in the bridge\'s header, the bridge starts each session with it in the env var', () => {
+    const chart = newChart();
+    const server = stdioGithubServer(chart);
+    new McpGateway(chart, 'gateway', {
+      exposure: McpGatewayExposure.ingress({ host: 'mcp.example.com', controllerNamespace: 'ingress-nginx' }),
+      credentialStore: CredentialStore.cloudNativePg({ encryptionKey: encryptionKey(chart), instances: 2 }),
+      routes: [{ path: '/github/mcp', targets: [server] }],
+    });
+    expect(validationErrors(chart)).toEqual([]);
+    const objects = Testing.synth(chart);
+    const target = gatewayConfig(objects).binds[0].listeners[0].routes[0].backends[0].mcp.targets[0];
+    expect(target.credential).toEqual({ provider: 'github', inject: { header: 'X-Mcp-User-Credential', prefix: '' } });
+    expect(target.mcp.host).toBe(`http://${server.name}.mcp.svc.cluster.local:3000/mcp`);
+    const bridge = objectsOf(objects, 'Deployment').find((d) => d.metadata.name === server.name).spec.template.spec.containers[0];
+    // OAuth: a user's first session comes before they connected, so its process may start without the token.
+    expect(bridge.args).toEqual(['--host', '0.0.0.0', '--port', '3000', '--credential-env', 'GITHUB_PERSONAL_ACCESS_TOKEN', '--credential-optional',
+      '--', '/server/github-mcp-server', 'stdio']);
+    // Only the gateway reaches the bridge, which trusts the header it is sent.
+    const policy = objectsOf(objects, 'NetworkPolicy').find((p) => p.spec.podSelector.matchLabels?.['app.kubernetes.io/instance'] === server.name
+      || JSON.stringify(p.spec.podSelector).includes(server.name));
+    expect(policy.spec.policyTypes).toEqual(['Ingress']);
+    expect(JSON.stringify(policy.spec.ingress)).toContain('gateway');
+    expectValidManifests(objects);
+  });
+
+  test('a token exchange is there from the first session: the bridge refuses sessions without it', () => {
+    const chart = newChart();
+    const server = stdioGithubServer(chart, 'internal', {
+      userCredential: UserCredential.tokenExchange({
+        audience: 'internal-api', clientId: 'mcp-gateway', clientSecret: secretValue(chart, 'Exchange', 'exchange', 'secret'),
+        inject: CredentialInjection.env('API_TOKEN'),
+      }),
+    });
+    const objects = Testing.synth(chart);
+    const bridge = objectsOf(objects, 'Deployment').find((d) => d.metadata.name === server.name).spec.template.spec.containers[0];
+    expect(bridge.args).toEqual(['--host', '0.0.0.0', '--port', '3000', '--credential-env', 'API_TOKEN', '--', '/server/github-mcp-server', 'stdio']);
   });
 
   test('an existing database and a named header with a prefix', () => {
@@ -334,12 +383,27 @@ describe('validation', () => {
     ]);
   });
 
-  test('a stdio server cannot take a per-user credential, and says how to run it instead', () => {
-    const chart = newChart();
-    const server = githubServer(chart, undefined, McpServerTransport.stdio());
-    expect(server.node.validate()).toEqual([
-      expect.stringMatching(/userCredential is set on a stdio server: .*McpServerTransport\.streamableHttp\(\)/),
+  test('a stdio server takes its credential as an environment variable, never a header, and never from a pool', () => {
+    const header = githubServer(newChart(), undefined, McpServerTransport.stdio());
+    expect(header.node.validate()).toEqual([
+      expect.stringMatching(/userCredential inject is a header, which a stdio server cannot read: .*CredentialInjection\.env\("GITHUB_/),
     ]);
+    const pooled = stdioGithubServer(newChart(), 'pooled', { stdioPool: StdioProcessPool.warm({ size: 2 }) });
+    expect(pooled.node.validate()).toEqual([
+      expect.stringMatching(/stdioPool is set with userCredential injected as env "GITHUB_PERSONAL_ACCESS_TOKEN": .*never kept warm/),
+    ]);
+    const kmcp = stdioGithubServer(newChart(), 'kmcp', { workload: McpServerWorkload.KMCP });
+    expect(kmcp.node.validate()).toEqual([
+      expect.stringContaining('userCredential inject is an environment variable, which kmcp\'s bridge cannot set'),
+    ]);
+    const chart = newChart();
+    const env = CredentialInjection.env('GITHUB_PERSONAL_ACCESS_TOKEN');
+    const http = githubServer(chart, UserCredential.oauth2({ provider: github(chart), inject: env }));
+    expect(http.node.validate()).toEqual([
+      expect.stringContaining('userCredential inject is CredentialInjection.env("GITHUB_PERSONAL_ACCESS_TOKEN"), which only the stdio bridge'),
+    ]);
+    const badName = stdioGithubServer(newChart(), 'bad', {}, '1-TOKEN');
+    expect(badName.node.validate()).toEqual([expect.stringContaining('userCredential inject env "1-TOKEN" is not a variable name')]);
   });
 
   test('secrets must be Secret keys, names DNS labels, headers header names', () => {
@@ -452,7 +516,12 @@ describe('the runtime\'s config schema', () => {
     addFormats(ajv);
     const validate = ajv.compile(schema);
     const memory = gatewayChart({ credentialStore: CredentialStore.memory({ encryptionKey: encryptionKey(newChart()) }) });
-    for (const { chart } of [gatewayChart(), memory, exchangeChart()]) {
+    const stdio = newChart();
+    new McpGateway(stdio, 'gateway', {
+      credentialStore: CredentialStore.memory({ encryptionKey: encryptionKey(stdio) }),
+      routes: [{ path: '/github/mcp', targets: [stdioGithubServer(stdio)] }],
+    });
+    for (const { chart } of [gatewayChart(), memory, exchangeChart(), { chart: stdio }]) {
       const config = gatewayConfig(Testing.synth(chart));
       validate(config);
       expect(validate.errors ?? []).toEqual([]);
@@ -471,4 +540,28 @@ test('routes in another namespace reach the runtime for the connect flow through
   const [grant] = objectsOf(objects, 'ReferenceGrant');
   expect(grant.spec.to).toHaveLength(1);
   expectValidManifests(objects);
+});
+
+test('mcp-gateway dev runs a stdio server with an env credential as a local stdio target that gets the credential in that variable', () => {
+  const chart = newChart();
+  new McpGateway(chart, 'gateway', {
+    credentialStore: CredentialStore.memory({ encryptionKey: encryptionKey(chart) }),
+    routes: [{ path: '/github/mcp', targets: [stdioGithubServer(chart)] }],
+  });
+  const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'credenv-dev-'));
+  try {
+    fs.writeFileSync(path.join(dir, 'chart.k8s.yaml'), Testing.synth(chart).map((o) => YAML.stringify(o)).join('---\n'));
+    const manifests = path.resolve(__dirname, '..', 'runtime', 'lib', 'dev', 'manifests.js');
+    const plan = `m.planFromManifests(${JSON.stringify(dir)}).config`;
+    const script = `import(${JSON.stringify(manifests)}).then((m) => process.stdout.write(JSON.stringify(${plan})))`;
+    const run = spawnSync(process.execPath, ['-e', script], { encoding: 'utf8' });
+    expect(run.stderr).toBe('');
+    const target = JSON.parse(run.stdout).binds[0].listeners[0].routes[0].backends[0].mcp.targets[0];
+    expect(target).toMatchObject({
+      stdio: { cmd: '/server/github-mcp-server', args: ['stdio'] },
+      credential: { provider: 'github', inject: { env: 'GITHUB_PERSONAL_ACCESS_TOKEN' } },
+    });
+  } finally {
+    fs.rmSync(dir, { recursive: true, force: true });
+  }
 });

@@ -9,6 +9,7 @@ import { ConfigLoader } from './config/load.js';
 import type { ResolvedConfig } from './config/model.js';
 import type { GatewayConfig, RouteMatch, StdioTargetPool } from './config/types.js';
 import { ConfigWatcher } from './config/watch.js';
+import type { ForwardedCredential } from './federation/session.js';
 import type { DevUsageError } from './dev/command.js';
 import { DEV_USAGE, describeDevError, parseDevArgs, runDev } from './dev/command.js';
 import { Gateway } from './gateway.js';
@@ -32,6 +33,14 @@ const USAGE = `Usage:
       the server's processes (default 64); --pool-reuse gives a process back to the pool after a clean
       session; --shared serves every session from one process (--pool-reuse and --shared: servers
       without per-session state only).
+      --credential-env NAME starts each session's process with the caller's credential in the
+      environment variable NAME (e.g. GITHUB_PERSONAL_ACCESS_TOKEN), read from the request header
+      --credential-header H (default X-Mcp-User-Credential), which the gateway in front sets through
+      its target's credential.inject.header. The header is removed before anything logs the request;
+      POST and GET without it are refused, unless --credential-optional (users who have not connected
+      yet: their process starts without NAME); a different value later in a session restarts that
+      session's process with it. No --pool, --pool-reuse or --shared with it: a process serves one
+      credential.
   --allowed-hosts NAMES (comma-separated): Host names accepted besides loopback ones. On a loopback
       address every request must name a loopback host (DNS-rebinding protection); list here the names
       a reverse proxy or /etc/hosts entry sends, e.g. --allowed-hosts mcp.internal.test.
@@ -55,7 +64,16 @@ type Command =
   | { kind: 'version' }
   | { kind: 'copySelf'; path: string }
   | { kind: 'config'; file: string; host: string; allowedHosts: string[] }
-  | { kind: 'bridge'; port: number; host: string; path?: string; command: string[]; allowedHosts: string[]; pool: StdioTargetPool };
+  | {
+      kind: 'bridge';
+      port: number;
+      host: string;
+      path?: string;
+      command: string[];
+      allowedHosts: string[];
+      pool: StdioTargetPool;
+      forwardedCredential?: ForwardedCredential;
+    };
 
 function parseCommandLine(argv: readonly string[]): Command {
   const separator = argv.indexOf('--');
@@ -78,6 +96,9 @@ function parseCommandLine(argv: readonly string[]): Command {
         'pool-max': { type: 'string' },
         'pool-reuse': { type: 'boolean' },
         'shared': { type: 'boolean' },
+        'credential-env': { type: 'string' },
+        'credential-header': { type: 'string' },
+        'credential-optional': { type: 'boolean' },
         'copy-self': { type: 'string' },
         'help': { type: 'boolean', short: 'h' },
         'version': { type: 'boolean' },
@@ -107,14 +128,18 @@ function parseCommandLine(argv: readonly string[]): Command {
   }
   if (values.port !== undefined) {
     // Pool options first, so every mistake in them is reported even when --port is wrong too.
-    const pool = bridgePool(values);
+    const forwardedCredential = bridgeCredential(values);
+    const pool = forwardedCredential ? { size: 0 } : bridgePool(values);
     if (!/^[0-9]+$/.test(values.port) || Number(values.port) > 65535) {
       throw new UsageError(`--port must be a number from 0 to 65535, got "${values.port}"`);
     }
     if (command.length === 0) throw new UsageError('the stdio server command is missing: mcp-gateway --port P -- CMD [ARGS...]');
     const path = values.path;
     if (path !== undefined && !path.startsWith('/')) throw new UsageError(`--path must start with "/", got "${path}"`);
-    return { kind: 'bridge', port: Number(values.port), host: values.host ?? '127.0.0.1', path, command, allowedHosts, pool };
+    return { kind: 'bridge', port: Number(values.port), host: values.host ?? '127.0.0.1', path, command, allowedHosts, pool, forwardedCredential };
+  }
+  if (values['credential-env'] !== undefined || values['credential-header'] !== undefined || values['credential-optional']) {
+    throw new UsageError('--credential-env is a bridge option: --port P --credential-env NAME -- CMD');
   }
   throw new UsageError('give --config FILE, or --port P -- CMD');
 }
@@ -130,6 +155,58 @@ function bridgeMatches(path: string | undefined): RouteMatch[] {
   const sibling = `${bare.slice(0, bare.lastIndexOf('/'))}/sse`;
   return [...new Set([bare, bare === '/' ? '/' : `${bare}/`, sibling])].map((exact) => ({ path: { exact } }));
 }
+
+/** The header a bridge reads the caller's credential from unless --credential-header names another. */
+const CREDENTIAL_HEADER = 'X-Mcp-User-Credential';
+
+/**
+ * `--credential-env`: every process carries one caller's credential, so none may wait as a spare, go back to
+ * a pool or serve two sessions.
+ */
+function bridgeCredential(values: {
+  'credential-env'?: string;
+  'credential-header'?: string;
+  'credential-optional'?: boolean;
+  pool?: string;
+  'pool-idle-timeout'?: string;
+  'pool-reuse'?: boolean;
+  shared?: boolean;
+}): ForwardedCredential | undefined {
+  const env = values['credential-env'];
+  if (env === undefined) {
+    if (values['credential-header'] !== undefined || values['credential-optional']) {
+      throw new UsageError('--credential-header and --credential-optional need --credential-env NAME');
+    }
+    return undefined;
+  }
+  if (!/^[A-Za-z_][A-Za-z0-9_]*$/.test(env)) {
+    throw new UsageError(`--credential-env takes an environment variable name such as GITHUB_PERSONAL_ACCESS_TOKEN, got "${env}"`);
+  }
+  const header = values['credential-header'] ?? CREDENTIAL_HEADER;
+  if (!/^[!#$%&'*+.^_`|~0-9A-Za-z-]+$/.test(header) || RESERVED_HEADERS.includes(header.toLowerCase())) {
+    throw new UsageError(`--credential-header takes a header name of its own such as ${CREDENTIAL_HEADER}, got "${header}"`);
+  }
+  const pooled = (['pool', 'pool-idle-timeout', 'pool-reuse', 'shared'] as const).filter((flag) => values[flag] !== undefined);
+  if (pooled.length > 0) {
+    throw new UsageError(
+      `--credential-env excludes ${pooled.map((flag) => `--${flag}`).join(', ')}: each session's process carries its caller's credential, `
+        + 'so it is started for that session and never pooled, reused or shared',
+    );
+  }
+  return { header: header.toLowerCase(), env, ...(values['credential-optional'] ? { optional: true } : {}) };
+}
+
+/** Headers the transport or the gateway own; a credential in them would be lost or break the request. */
+const RESERVED_HEADERS = [
+  'host',
+  'authorization',
+  'content-length',
+  'content-type',
+  'transfer-encoding',
+  'connection',
+  'mcp-session-id',
+  'mcp-protocol-version',
+];
 
 /** One spare: the next session starts at once, for the price of one idle process. */
 const BRIDGE_POOL_SIZE = 1;
@@ -226,7 +303,8 @@ async function run(command: Exclude<Command, { kind: 'help' | 'version' | 'copyS
     });
   }
   const logger = new StructuredLogger(config.settings.logLevel, config.settings.logFormat, new BatchingSink());
-  const gateway = await Gateway.create(config, { logger, host: command.host, allowedHosts: command.allowedHosts });
+  const forwardedCredential = command.kind === 'bridge' ? command.forwardedCredential : undefined;
+  const gateway = await Gateway.create(config, { logger, host: command.host, allowedHosts: command.allowedHosts, forwardedCredential });
   await gateway.start();
 
   let reloading = Promise.resolve();

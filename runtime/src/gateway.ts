@@ -8,7 +8,7 @@ import { CredentialBroker } from './credentials/broker.js';
 import { ConnectEndpoint } from './credentials/connect-endpoint.js';
 import type { UserRef } from './credentials/store.js';
 import { UpstreamBridge } from './federation/bridge.js';
-import type { BackendContext, McpSession } from './federation/session.js';
+import type { BackendContext, ForwardedCredential, McpSession } from './federation/session.js';
 import { compileMatcher, endpointPathOf, type CompiledListener, type CompiledRoute } from './http/routes.js';
 import { BindServer } from './http/server.js';
 import { Admission, RateLimiter } from './session/limits.js';
@@ -44,6 +44,8 @@ export interface GatewayOptions {
   readonly host: string;
   /** Host names accepted besides loopback ones on routes with DNS-rebinding protection (`--allowed-hosts`). */
   readonly allowedHosts?: readonly string[];
+  /** The stdio bridge's `--credential-env`: each session's processes get the caller's credential from a header. */
+  readonly forwardedCredential?: ForwardedCredential;
   /** How long a `stdio.warmup` start may take (default 10 minutes: npx/uvx downloads). */
   readonly warmupTimeoutMs?: number;
 }
@@ -513,6 +515,7 @@ export class Gateway {
       tracer: this.observability.tracer,
       credentials: this.broker,
       publicUrl: route.authentication?.publicUrl,
+      forwardedCredential: this.options.forwardedCredential,
     };
     return {
       route,

@@ -28,8 +28,11 @@ function meta(capabilities: Json = { sampling: {}, elicitation: {} }): Json {
 
 /** One 2026-07-28 request; the JSON-RPC answer (the last one on an SSE stream) and the HTTP status. */
 async function send(url: string, id: number, method: string, params: Json, capabilities?: Json): Promise<{ status: number; body: Json }> {
+  const name = params.name ?? params.uri;
   const response = await post(url, JSON.stringify({ jsonrpc: '2.0', id, method, params: { ...params, _meta: meta(capabilities) } }), {
     'mcp-protocol-version': MODERN,
+    'mcp-method': method,
+    ...(typeof name === 'string' ? { 'mcp-name': name } : {}),
   });
   const text = await response.text();
   if (!(response.headers.get('content-type') ?? '').includes('text/event-stream')) return { status: response.status, body: JSON.parse(text) as Json };
@@ -247,7 +250,12 @@ describe('bridging between 2026-07-28 and the session-era revisions', () => {
     const response = await fetch(up, {
       method: 'POST',
       signal: controller.signal,
-      headers: { 'content-type': 'application/json', 'accept': 'text/event-stream, application/json', 'mcp-protocol-version': MODERN },
+      headers: {
+        'content-type': 'application/json',
+        accept: 'text/event-stream, application/json',
+        'mcp-protocol-version': MODERN,
+        'mcp-method': 'subscriptions/listen',
+      },
       body: JSON.stringify({
         jsonrpc: '2.0',
         id: 'listen-1',

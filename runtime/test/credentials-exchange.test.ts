@@ -7,8 +7,8 @@
 import { randomBytes } from 'node:crypto';
 import { Client } from '@modelcontextprotocol/sdk/client/index.js';
 import { decodeJwt } from 'jose';
+import { connectClient, GatewayProcess, post } from './helpers/gateway.js';
 import { writeConfigFile } from './helpers/config-file.js';
-import { connectClient, GatewayProcess } from './helpers/gateway.js';
 import { freePort } from './helpers/ports.js';
 import { startStreamableServer, type TestUpstream } from './helpers/upstreams.js';
 import { TestOpenIdProvider } from './support/oidc-provider.js';
@@ -129,6 +129,32 @@ describe('token exchange and header injection for HTTP targets', () => {
     for (const value of namedHeaders) expect(value).toMatch(/^token ey/);
     for (const headers of [...internal.headers, ...named.headers, ...github.headers]) {
       expect(JSON.stringify(headers)).not.toContain(token);
+    }
+  });
+
+  test('a 2026-07-28 client\'s call, bridged to the session-era upstream, carries the exchanged token too (discovery probe included)', async () => {
+    const token = await idp.userToken('alice', endpoint);
+    const before = internal.authorizations.length;
+    const _meta = {
+      'io.modelcontextprotocol/protocolVersion': '2026-07-28',
+      'io.modelcontextprotocol/clientCapabilities': {},
+      'io.modelcontextprotocol/clientInfo': { name: 'modern-raw', version: '1' },
+    };
+    const body = { jsonrpc: '2.0', id: 1, method: 'tools/call', params: { name: 'internal_whoami', arguments: {}, _meta } };
+    const response = await post(endpoint, JSON.stringify(body), {
+      authorization: `Bearer ${token}`,
+      'mcp-protocol-version': '2026-07-28',
+      'mcp-method': 'tools/call',
+      'mcp-name': 'internal_whoami',
+    });
+    expect(response.status).toBe(200);
+    expect(await response.json()).toMatchObject({ id: 1, result: { content: [{ text: 'internal' }] } });
+    const sent = internal.authorizations.slice(before);
+    expect(sent.length).toBeGreaterThan(0);
+    for (const header of sent) {
+      expect(header).toBeDefined();
+      expect(header).not.toContain(token);
+      expect(decodeJwt(header!.replace(/^Bearer /, ''))).toMatchObject({ sub: 'alice', aud: 'internal-api' });
     }
   });
 

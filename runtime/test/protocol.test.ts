@@ -2,7 +2,7 @@ import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { ERROR_KINDS, McpError, type McpErrorKind } from '../src/protocol/errors.js';
 import type { JsonRpcMessage } from '../src/protocol/jsonrpc.js';
-import { isStatelessRequest, statelessRefusal, unsupportedVersionRefusal } from '../src/protocol/refusals.js';
+import { isStatelessRequest, mirroredHeaderRefusal, statelessRefusal, unsupportedVersionRefusal } from '../src/protocol/refusals.js';
 import { MODERN_PROTOCOL, SUPPORTED_PROTOCOL_VERSIONS } from '../src/protocol/versions.js';
 
 const META = 'io.modelcontextprotocol/protocolVersion';
@@ -132,5 +132,35 @@ describe('2026-07-28 refusals before routing', () => {
     expect(sessionEra.data).toEqual({ supported: SUPPORTED_PROTOCOL_VERSIONS, requested: '1999-01-01' });
     expect(sessionEra.toResponse().id).toBe(5);
     expect(unsupportedVersionRefusal('1999-01-01').toResponse().id).toBeNull();
+  });
+});
+
+describe('2026-07-28 mirrored headers (SEP-2243): Mcp-Method and Mcp-Name must match the body', () => {
+  const call = (name: string): JsonRpcMessage => ({ jsonrpc: '2.0', id: 7, method: 'tools/call', params: { name, arguments: {} } });
+  const refusal = (method: string | undefined, name: string | undefined, message: JsonRpcMessage) => {
+    const refused = mirroredHeaderRefusal(method, name, message);
+    return refused && { status: refused.httpStatus, code: refused.code, id: refused.toResponse().id, message: refused.message };
+  };
+
+  test('matching headers pass, with whitespace around the values and names Base64-wrapped', () => {
+    expect(refusal('tools/list', undefined, request(1))).toBeUndefined();
+    expect(refusal(' tools/call\t', '  get_me  ', call('get_me'))).toBeUndefined();
+    expect(refusal('tools/call', `=?base64?${Buffer.from('héllo').toString('base64')}?=`, call('héllo'))).toBeUndefined();
+    const read: JsonRpcMessage = { jsonrpc: '2.0', id: 2, method: 'resources/read', params: { uri: 'file:///a.txt' } };
+    expect(refusal('resources/read', 'file:///a.txt', read)).toBeUndefined();
+    // Only the three named methods mirror a name; a value without the whole wrapper is literal.
+    expect(refusal('tools/call', '=?base64?aGk=', call('=?base64?aGk='))).toBeUndefined();
+  });
+
+  test.each<[string, string | undefined, string | undefined, JsonRpcMessage, RegExp]>([
+    ['another method', 'prompts/list', undefined, request(1), /Mcp-Method header \(prompts\/list\) does not match the method \(tools\/list\)/],
+    ['no Mcp-Method', undefined, undefined, request(1), /the Mcp-Method header is missing/],
+    ['a method in other case (values are case-sensitive)', 'TOOLS/LIST', undefined, request(1), /does not match the method/],
+    ['another name', 'tools/call', 'wrong_tool_name', call('get_me'), /Mcp-Name header \("wrong_tool_name"\) does not match params.name/],
+    ['no Mcp-Name on tools/call', 'tools/call', undefined, call('get_me'), /the Mcp-Name header is missing/],
+    ['a wrapped value that is not Base64', 'tools/call', '=?base64?SGVs!!!bG8=?=', call('Hello'), /not valid Base64/],
+    ['Base64 with bad padding', 'tools/call', '=?base64?SGVsbG8?=', call('Hello'), /not valid Base64/],
+  ])('%s: 400 with -32020 (HeaderMismatch), answering the request', (_case, method, name, message, text) => {
+    expect(refusal(method, name, message)).toEqual({ status: 400, code: -32020, id: message.id, message: expect.stringMatching(text) });
   });
 });

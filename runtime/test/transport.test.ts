@@ -106,6 +106,14 @@ describe('Streamable HTTP details', () => {
       { 'mcp-protocol-version': '2026-07-28', 'mcp-method': 'tools/call', 'mcp-name': 'add' },
     );
     expect(await call.json()).toEqual({ jsonrpc: '2.0', id: 2, result: { content: [{ type: 'text', text: '2' }] } });
+    // The mirrored headers must match the body (SEP-2243), or an intermediary routing on them sees another call.
+    const misnamed = await post(
+      url,
+      JSON.stringify({ jsonrpc: '2.0', id: 6, method: 'tools/call', params: { name: 'add', arguments: { a: 1, b: 1 }, _meta: meta } }),
+      { 'mcp-protocol-version': '2026-07-28', 'mcp-method': 'tools/call', 'mcp-name': 'sub' },
+    );
+    expect(misnamed.status).toBe(400);
+    expect(await misnamed.json()).toMatchObject({ id: 6, error: { code: -32020 } });
 
     const mismatch = await post(url, JSON.stringify({ jsonrpc: '2.0', id: 3, method: 'server/discover', params: { _meta: meta } }), {
       'mcp-protocol-version': '2025-11-25',
@@ -176,15 +184,15 @@ describe('Streamable HTTP details', () => {
     // 2026-07-28 on a federated (prefixed) backend: discovery merged, calls routed by prefix.
     const meta = { 'io.modelcontextprotocol/protocolVersion': '2026-07-28', 'io.modelcontextprotocol/clientCapabilities': {} };
     const modern = { 'mcp-protocol-version': '2026-07-28' };
-    const discover = await post(statelessUrl, JSON.stringify({ jsonrpc: '2.0', id: 4, method: 'server/discover', params: { _meta: meta } }), modern);
+    const discover = await post(statelessUrl, JSON.stringify({ jsonrpc: '2.0', id: 4, method: 'server/discover', params: { _meta: meta } }), {
+      ...modern,
+      'mcp-method': 'server/discover',
+    });
     const discovered = ((await discover.json()) as { result: { supportedVersions: string[]; capabilities: Record<string, unknown> } }).result;
     expect(discovered.supportedVersions).toContain('2026-07-28');
     expect(discovered.capabilities.tools).toBeDefined();
-    const modernCall = await post(
-      statelessUrl,
-      JSON.stringify({ jsonrpc: '2.0', id: 5, method: 'tools/call', params: { name: 'py_echo', arguments: { message: 'new' }, _meta: meta } }),
-      modern,
-    );
+    const echo = { jsonrpc: '2.0', id: 5, method: 'tools/call', params: { name: 'py_echo', arguments: { message: 'new' }, _meta: meta } };
+    const modernCall = await post(statelessUrl, JSON.stringify(echo), { ...modern, 'mcp-method': 'tools/call', 'mcp-name': 'py_echo' });
     expect(await modernCall.json()).toEqual({ jsonrpc: '2.0', id: 5, result: { content: [{ type: 'text', text: 'python says: new' }] } });
   });
 });

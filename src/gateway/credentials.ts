@@ -3,13 +3,14 @@
  * the `CredentialStore` and the `UserCredential`s of the routes' targets, the Secret-backed environment that
  * section refers to, and the checks that tie them together. Internal: not exported from the index.
  */
-import type * as kplus from 'cdk8s-plus-28';
-import type { Construct } from 'constructs';
-import type { BoundCredentialStore, CredentialStore } from '../credential-store';
-import type { McpGatewayRoute } from '../mcp-gateway-route';
-import type { IMcpTarget } from '../mcp-target';
-import type { BoundCredentialProvider } from '../user-credential';
-import type { PropCheck } from '../validation';
+import * as kplus from 'cdk8s-plus-28';
+import { Construct } from 'constructs';
+import type * as config from './config-contract.generated';
+import { BoundCredentialStore, CredentialStore } from '../credential-store';
+import { McpGatewayRoute } from '../mcp-gateway-route';
+import { IMcpTarget } from '../mcp-target';
+import { BoundCredentialProvider } from '../user-credential';
+import { PropCheck } from '../validation';
 
 /** Where the gateway serves the connect flow (`/connect/<provider>/start`, `/callback`, and disconnect). */
 export const CONNECT_PATH_PREFIX = '/connect/';
@@ -46,7 +47,7 @@ export class GatewayCredentials {
   }
 
   /** `config.credentials`, or undefined without a store. */
-  public renderConfig(): any {
+  public renderConfig(): config.CredentialsSettings | undefined {
     if (!this.store) return undefined;
     const providers = Object.fromEntries([...this.providers().values()].map((use) => [use.provider.name, use.provider.config]));
     return {

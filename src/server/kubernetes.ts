@@ -120,6 +120,7 @@ export function renderKubernetesServer(
         '--port',
         String(context.port),
         ...(props.stdioPool?._toBridgeArgs() ?? []),
+        ...(props.userCredential?._toBridgeArgs() ?? []),
         '--',
         ...(server.command ?? []),
         ...(server.args ?? []),

@@ -48,6 +48,8 @@ interface BridgedServer {
   readonly args: string[];
   readonly env: Record<string, string>;
   readonly missingEnv: string[];
+  /** The bridge's `--credential-env`: the variable each session's process gets its user's credential in. */
+  readonly credentialEnv?: string;
 }
 
 const CONFIG_KEY = 'config.yaml';
@@ -90,7 +92,10 @@ export function planFromManifests(path: string, options: DevPlanOptions = {}): D
       notes.push(`${where}: target "${target.name}" expects ${name} from a Secret or ConfigMap; set it in your environment to pass it on`);
     }
     notes.push(`${where}: target "${target.name}" runs locally as: ${[server.cmd, ...server.args].join(' ')}`);
-    return { name: target.name, stdio: { cmd: server.cmd, args: server.args, env: server.env } };
+    // Run locally, the gateway starts the process itself and puts the user's credential where the bridge would.
+    const credential =
+      target.credential && server.credentialEnv ? { provider: target.credential.provider, inject: { env: server.credentialEnv } } : undefined;
+    return { name: target.name, stdio: { cmd: server.cmd, args: server.args, env: server.env }, ...(credential ? { credential } : {}) };
   };
 
   const rewriteBackend = (backend: Backend, where: string): Backend => ({
@@ -200,6 +205,7 @@ function findBridgedServers(objects: LoadedObject[], env: NodeJS.ProcessEnv): Br
         args: argv.slice(separator + 2),
         env: withoutClusterPaths(local),
         missingEnv: missing,
+        credentialEnv: optionValue(argv.slice(0, separator), '--credential-env'),
       });
     }
   }
@@ -214,6 +220,11 @@ export function isBridge(argv: readonly string[]): boolean {
   const separator = argv.indexOf('--');
   if (separator < 0 || separator === argv.length - 1) return false;
   return argv.slice(0, separator).some((word) => /(^|\/)mcp-gateway$/.test(word));
+}
+
+function optionValue(argv: readonly string[], flag: string): string | undefined {
+  const index = argv.indexOf(flag);
+  return index >= 0 ? argv[index + 1] : undefined;
 }
 
 /** HOME and caches point at pod volumes (`/home/mcp`); locally the developer's own are right. */

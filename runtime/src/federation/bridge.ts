@@ -1,15 +1,16 @@
-import { randomBytes } from 'node:crypto';
-import { TargetLink, type ClientCall, type RoutedLink } from './link.js';
-import { prefixUri } from './names.js';
-import { RequestStateSeal, type BridgedRequestState } from './request-state.js';
+import { createHash, randomBytes } from 'node:crypto';
 import type { McpTarget } from '../config/types.js';
+import type { Logger } from '../telemetry/logger.js';
 import { INVALID_PARAMS, McpError, METHOD_NOT_FOUND } from '../protocol/errors.js';
 import type { JsonRpcMessage } from '../protocol/jsonrpc.js';
 import { META_CLIENT_CAPABILITIES, META_CLIENT_INFO, META_PROTOCOL_VERSION, META_SUBSCRIPTION_ID, MODERN_PROTOCOL } from '../protocol/versions.js';
-import type { Logger } from '../telemetry/logger.js';
 import { connectTarget } from '../upstream/connect.js';
 import type { ClientCredentials } from '../upstream/http.js';
+import type { UpstreamConnection } from '../upstream/types.js';
 import type { StdioPool } from '../upstream/stdio-pool.js';
+import { TargetLink, type ClientCall, type RoutedLink } from './link.js';
+import { prefixUri } from './names.js';
+import { RequestStateSeal, type BridgedRequestState } from './request-state.js';
 
 type Json = Record<string, unknown>;
 
@@ -47,6 +48,11 @@ export interface BridgeCaller {
   readonly clientCapabilities: Json;
   readonly clientInfo?: Json;
   readonly credentials: ClientCredentials;
+  /**
+   * The user's own credential for a target with `targets[].credential` (see credentials/DESIGN.md); it also
+   * sets the header form in `credentials.targetHeaders`. Undefined when not connected.
+   */
+  readonly credentialFor?: (target: McpTarget) => Promise<string | undefined>;
 }
 
 /** What the bridge needs from the route: where processes come from and how long an upstream may take. */
@@ -341,7 +347,10 @@ export class UpstreamBridge {
 
   /** An idle upstream session of this caller for this target, or a new one. Anonymous callers always get a new one. */
   private async lease(target: McpTarget, index: number, caller: BridgeCaller, route: BridgeRoute): Promise<BridgedSession> {
-    const key = caller.owner === undefined ? undefined : sessionKey(target, caller);
+    const token = target.credential ? await caller.credentialFor?.(target) : undefined;
+    // A stdio process started with one token must not serve a call made after the user reconnected.
+    const startedWith = target.stdio && target.credential?.inject.env && token !== undefined ? fingerprint(token) : undefined;
+    const key = caller.owner === undefined ? undefined : sessionKey(target, caller, startedWith);
     const idle = key ? this.idle.get(key) : undefined;
     while (idle && idle.length > 0) {
       const session = idle.pop()!;
@@ -349,9 +358,10 @@ export class UpstreamBridge {
       session.stopIdling();
       if (!session.alive) continue;
       session.credentials.bearer = caller.credentials.bearer;
+      session.credentials.targetHeaders = caller.credentials.targetHeaders;
       return session;
     }
-    return BridgedSession.open(target, index, caller, route, key);
+    return BridgedSession.open(target, index, caller, route, key, token);
   }
 
   private release(session: BridgedSession): void {
@@ -412,14 +422,26 @@ class BridgedSession {
     private readonly caller: BridgeCaller,
   ) {}
 
-  static async open(target: McpTarget, index: number, caller: BridgeCaller, route: BridgeRoute, key: string | undefined): Promise<BridgedSession> {
-    const credentials: ClientCredentials = { bearer: caller.credentials.bearer };
+  static async open(
+    target: McpTarget,
+    index: number,
+    caller: BridgeCaller,
+    route: BridgeRoute,
+    key: string | undefined,
+    token?: string,
+  ): Promise<BridgedSession> {
+    const credentials: ClientCredentials = { bearer: caller.credentials.bearer, targetHeaders: caller.credentials.targetHeaders };
     const initialize: Json = {
       protocolVersion: BRIDGED_VERSION,
       capabilities: caller.clientCapabilities,
       clientInfo: caller.clientInfo ?? { name: 'mcp-gateway', version: route.gatewayVersion },
     };
-    const connection = await (route.connect ?? connectTarget)(target, { pool: route.pool, logger: route.logger, credentials, initialize });
+    const variable = target.credential?.inject.env;
+    const connection: UpstreamConnection =
+      target.stdio && variable && token !== undefined
+        ? // As in McpSession.openLink: never from the warm pool, never back to it (the process carries one user's token).
+          await route.pool.spawn(target.name, { ...target.stdio, env: { ...target.stdio.env, [variable]: token } })
+        : await (route.connect ?? connectTarget)(target, { pool: route.pool, logger: route.logger, credentials, initialize });
     let session: BridgedSession | undefined;
     const link = new TargetLink(index, target.name, connection, route.upstreamTimeoutMs, {
       upstreamMessage: (_from, message) => session?.fromUpstream(message),
@@ -548,7 +570,8 @@ class Exchange {
 
 async function probe(target: McpTarget, route: BridgeRoute, credentials: ClientCredentials): Promise<boolean> {
   const connect = route.connect ?? connectTarget;
-  const connection = await connect(target, { pool: route.pool, logger: route.logger, credentials: { bearer: credentials.bearer } });
+  const probeCredentials: ClientCredentials = { bearer: credentials.bearer, targetHeaders: credentials.targetHeaders };
+  const connection = await connect(target, { pool: route.pool, logger: route.logger, credentials: probeCredentials });
   const link = new TargetLink(0, target.name, connection, route.upstreamTimeoutMs, { upstreamMessage: () => undefined, lost: () => undefined });
   link.protocolVersion = MODERN_PROTOCOL;
   connection.setProtocolVersion(MODERN_PROTOCOL);
@@ -602,8 +625,14 @@ function withoutStatelessMeta(meta: Json | undefined): Json {
   return kept;
 }
 
-function sessionKey(target: McpTarget, caller: BridgeCaller): string {
-  return JSON.stringify([caller.owner, target.name, Object.keys(caller.clientCapabilities).sort(), caller.clientInfo?.name ?? null]);
+function sessionKey(target: McpTarget, caller: BridgeCaller, startedWith: string | undefined): string {
+  const capabilities = Object.keys(caller.clientCapabilities).sort();
+  return JSON.stringify([caller.owner, target.name, capabilities, caller.clientInfo?.name ?? null, startedWith ?? null]);
+}
+
+/** What identifies a token without keeping another copy of it. */
+function fingerprint(token: string): string {
+  return createHash('sha256').update(token).digest('base64url');
 }
 
 /** Keys name the kind of input (`sampling-1`), so a client log reads well; the number keeps them apart. */

@@ -11,7 +11,7 @@ import type { McpAuthorizer, RequestFacts } from '../authz/index.js';
 import type { ResolvedBackend } from '../config/model.js';
 import type { McpTarget, StdioTarget } from '../config/types.js';
 import type { CredentialBroker } from '../credentials/broker.js';
-import { credentialRequired } from '../credentials/elicitation.js';
+import { credentialRequired, takeCredentialRetry } from '../credentials/elicitation.js';
 import type { UserRef } from '../credentials/store.js';
 import { INTERNAL_ERROR, McpError, REQUEST_CANCELLED, type UpstreamErrorReason } from '../protocol/errors.js';
 import { errorResponse, type JsonRpcMessage, type RequestId } from '../protocol/jsonrpc.js';
@@ -53,6 +53,21 @@ export interface BackendContext {
   readonly connect?: (target: McpTarget, context: ConnectContext) => Promise<UpstreamConnection>;
   /** Serves 2026-07-28 requests to targets that only speak the session-era revisions (BRIDGING.md). */
   readonly bridge?: UpstreamBridge;
+  /**
+   * The stdio bridge's `--credential-env`: each session's processes start with the credential its caller
+   * (the gateway in front) sends in a request header. Undefined everywhere else.
+   */
+  readonly forwardedCredential?: ForwardedCredential;
+}
+
+/** Where a bridge reads the caller's credential from, and where its processes get it. */
+export interface ForwardedCredential {
+  /** Request header (lower case) the gateway injects the credential in; stripped before anything sees it. */
+  readonly header: string;
+  /** Environment variable each session's stdio processes are started with. */
+  readonly env: string;
+  /** Whether a request may come without the header (`--credential-optional`): its session's processes start without the variable. */
+  readonly optional?: boolean;
 }
 
 const CALL_KINDS: Record<string, CallKind> = {
@@ -124,6 +139,10 @@ export class McpSession {
   private readonly injected = new Map<string, string>();
   /** Restarts with a new credential under way: concurrent calls of the session wait for the one restart. */
   private readonly restarting = new Map<string, Promise<void>>();
+  /** Behind a bridge with `--credential-env`: the credential this session's processes run with (undefined: none). */
+  private forwarded?: string;
+  /** Whether `forwarded` was set by a request yet. */
+  private forwardedKnown = false;
 
   constructor(
     public context: BackendContext,
@@ -705,8 +724,9 @@ export class McpSession {
   private async openLink(target: McpTarget, index: number, initialize?: Json): Promise<TargetLink> {
     let connection: TargetLink['connection'];
     try {
-      const token = target.credential ? await this.credentialFor(target, false) : undefined;
-      const variable = target.credential?.inject.env;
+      const forwarded = this.context.forwardedCredential;
+      const token = forwarded ? this.forwarded : target.credential ? await this.credentialFor(target, false) : undefined;
+      const variable = forwarded ? forwarded.env : target.credential?.inject.env;
       if (target.stdio && variable) this.injected.set(target.name, token !== undefined ? fingerprint(token) : '');
       const connect = this.context.connect ?? connectTarget;
       connection =
@@ -728,8 +748,11 @@ export class McpSession {
    */
   async linkFor(target: McpTarget, index: number): Promise<RoutedLink> {
     const bridge = this.context.bridge;
-    if (this.bridgeCaller && bridge && !this.links.has(target.name) && !(await bridge.speaksModern(target, this.context, this.credentials))) {
-      return bridge.link(target, index, this.bridgeCaller, this.context, !this.passthrough);
+    const probing = this.bridgeCaller && bridge && !this.links.has(target.name);
+    // The server/discover probe is an upstream request like any other: it carries the user's credential.
+    if (probing && target.credential) await this.credentialFor(target, false);
+    if (probing && !(await bridge!.speaksModern(target, this.context, this.credentials))) {
+      return bridge!.link(target, index, this.bridgeCaller!, this.context, !this.passthrough);
     }
     const existing = this.links.get(target.name);
     if (existing) {
@@ -798,6 +821,7 @@ export class McpSession {
       const text = `target "${target.name}" acts with each user's own ${credential.provider} account: sign in first`;
       return new McpError('invalid_request', text).toResponse(message.id as RequestId);
     }
+    const retry = takeCredentialRetry(message.params);
     const token = await this.credentialFor(target, true);
     if (token === undefined) {
       const base = publicBaseUrl({ headers: facts.headers } as IncomingMessage, this.context.publicUrl);
@@ -807,7 +831,7 @@ export class McpSession {
         provider: credential.provider,
         subject: user.subject,
       });
-      return credentialRequired(message, link, credential.provider, this.clientCapabilities, this.protocolVersion);
+      return credentialRequired(message, link, credential.provider, this.clientCapabilities, this.protocolVersion, retry?.declined);
     }
     const stale = target.stdio && this.links.has(target.name) && this.injected.get(target.name) !== fingerprint(token);
     if (stale) {
@@ -819,6 +843,37 @@ export class McpSession {
       await restart;
     }
     return undefined;
+  }
+
+  /**
+   * Behind a bridge with `--credential-env`: the credential of this request (undefined: none, which only
+   * `--credential-optional` lets through). The first one is what the session's processes start with; a
+   * different one later (the user connected, the gateway refreshed the token, the user disconnected)
+   * replaces every stdio process by one started with it, before the request reaches it: a process never
+   * serves a request carrying another credential than its own.
+   */
+  async useForwardedCredential(credential: string | undefined): Promise<void> {
+    if (this.forwardedKnown && this.forwarded === credential) return;
+    const first = !this.forwardedKnown && this.links.size === 0;
+    this.forwardedKnown = true;
+    this.forwarded = credential;
+    if (first) return;
+    const wanted = credential === undefined ? '' : fingerprint(credential);
+    const behind = (target: McpTarget) => Boolean(target.stdio) && this.links.has(target.name) && this.injected.get(target.name) !== wanted;
+    const targets = this.context.backend.targets;
+    await Promise.all(
+      targets.map(async (target, index) => {
+        if (!behind(target)) return;
+        let restart = this.restarting.get(target.name);
+        if (!restart) {
+          restart = this.restartWithCredential(target, index).finally(() => this.restarting.delete(target.name));
+          this.restarting.set(target.name, restart);
+        }
+        await restart;
+      }),
+    );
+    // A restart that was already under way may have started with the credential before this one.
+    if (this.forwarded === credential && targets.some(behind)) await this.useForwardedCredential(credential);
   }
 
   /** Replaces the session's process of a stdio target by one started with the user's current credential. */
@@ -842,7 +897,9 @@ export class McpSession {
   /** Ephemeral sessions of legacy clients: the `initialize` params each target gets before the request. */
   prepareEphemeral(protocolVersion: string, handshake: boolean, meta?: Json): void {
     this.protocolVersion = protocolVersion;
-    if (protocolVersion === MODERN_PROTOCOL && !handshake) this.bridgeCaller = callerOf(meta, this.owner, this.credentials);
+    if (protocolVersion === MODERN_PROTOCOL && !handshake) {
+      this.bridgeCaller = { ...callerOf(meta, this.owner, this.credentials), credentialFor: (target) => this.credentialFor(target, false) };
+    }
     this.ephemeralInit = handshake
       ? { protocolVersion, capabilities: {}, clientInfo: { name: 'mcp-gateway', version: this.context.gatewayVersion } }
       : undefined;

@@ -20,11 +20,32 @@ LOOPBACK_ADDRESSES.addSubnet('127.0.0.0', 8, 'ipv4');
 LOOPBACK_ADDRESSES.addAddress('::1', 'ipv6');
 
 /**
+ * Every request checks its Host header, nearly always the same few strings: their answers are remembered
+ * (a URL parse and an address lookup cost more than the rest of the check). Bounded, so a client sending a
+ * new Host on every request only empties the cache.
+ */
+const MAX_REMEMBERED_HOSTS = 256;
+const hostnameCache = new Map<string, string | undefined>();
+const loopbackCache = new Map<string, boolean>();
+
+function remembered<T>(cache: Map<string, T>, key: string, compute: (key: string) => T): T {
+  if (cache.has(key)) return cache.get(key) as T;
+  const value = compute(key);
+  if (cache.size >= MAX_REMEMBERED_HOSTS) cache.clear();
+  cache.set(key, value);
+  return value;
+}
+
+/**
  * True for `localhost`, `*.localhost` and every spelling of a loopback address (`127.1`, `[::1]`,
  * `[::ffff:127.0.0.1]`, `0x7f.0.0.1`…): names are normalised the way a URL parser (and so a browser)
  * does before they are compared, so no spelling slips past a check.
  */
 export function isLoopbackHost(hostname: string): boolean {
+  return remembered(loopbackCache, hostname, loopbackHost);
+}
+
+function loopbackHost(hostname: string): boolean {
   const name = normalHostname(hostname);
   if (name === undefined) return false;
   if (name === 'localhost' || name.endsWith('.localhost')) return true;
@@ -35,6 +56,10 @@ export function isLoopbackHost(hostname: string): boolean {
 
 /** The host name of a Host header (or a bare address) as a URL parser sees it: lower case, IPs canonical, no port. */
 export function normalHostname(host: string): string | undefined {
+  return remembered(hostnameCache, host, parseHostname);
+}
+
+function parseHostname(host: string): string | undefined {
   const bracketed = isIP(host) === 6 ? `[${host}]` : host;
   try {
     return new URL(`http://${bracketed}`).hostname;

@@ -148,6 +148,10 @@ export class BindServer {
       responseHeaders: cors,
       refuseToolCall: authenticator && ((request, response, tool, caller) => authenticator.refuseToolCall(request, response, ctx, tool, caller)),
     } satisfies McpEndpoint;
+    if (isLegacySsePath(path) && endpoint.context.forwardedCredential) {
+      // The legacy transport's POSTs name a session by query string and carry no per-session process binding here.
+      return refuse(res, new McpError('no_route', `Not found: ${path} (a bridge with --credential-env serves Streamable HTTP only)`));
+    }
     if (isLegacySsePath(path)) await serveLegacySse(routed, req, res, identity ?? undefined, path);
     else await serveMcp(routed, req, res, identity ?? undefined);
   }

@@ -60,3 +60,48 @@ function isPlainObject(value: unknown): boolean {
 function answeringSingle(refusal: McpError, first: JsonRpcMessage, batch: boolean): McpError {
   return !batch && isRequest(first) ? refusal.answering(first.id as RequestId) : refusal;
 }
+
+/** The body field 2026-07-28 mirrors in the `Mcp-Name` header, by method (SEP-2243). */
+const MIRRORED_NAME: Readonly<Record<string, 'name' | 'uri'>> = { 'tools/call': 'name', 'prompts/get': 'name', 'resources/read': 'uri' };
+const BASE64_VALUE = /^=\?base64\?(.*)\?=$/;
+const BASE64 = /^(?:[A-Za-z0-9+/]{4})*(?:[A-Za-z0-9+/]{2}==|[A-Za-z0-9+/]{3}=)?$/;
+
+/**
+ * 2026-07-28's check of the mirrored headers against the body (SEP-2243): `Mcp-Method` must equal the method
+ * (values are case-sensitive), and for `tools/call`, `prompts/get` and `resources/read` `Mcp-Name` must equal
+ * `params.name` or `params.uri`. Whitespace around a value is not part of it (RFC 9110 §5.5); a value wrapped as
+ * `=?base64?…?=` is the UTF-8 text of that Base64, and a wrapped value that is not Base64 is refused. A missing
+ * header counts as a mismatch: an intermediary routing on it would otherwise see something else than the server.
+ * 400 with -32020 (`HeaderMismatch`), answering the request.
+ */
+export function mirroredHeaderRefusal(method: string | undefined, name: string | undefined, message: JsonRpcMessage): McpError | undefined {
+  const sentMethod = method?.trim();
+  let problem: string | undefined;
+  if (sentMethod !== message.method) {
+    problem = sentMethod === undefined
+      ? 'the Mcp-Method header is missing'
+      : `Mcp-Method header (${sentMethod}) does not match the method (${message.method})`;
+  } else {
+    const field = MIRRORED_NAME[message.method ?? ''];
+    const expected = field === undefined ? undefined : message.params?.[field];
+    if (typeof expected === 'string') {
+      const sentName = headerText(name);
+      if (sentName === undefined) problem = `the Mcp-Name header is missing (params.${field} is ${JSON.stringify(expected)})`;
+      else if (sentName === null) problem = 'the Mcp-Name header is wrapped as =?base64?…?= but is not valid Base64';
+      else if (sentName !== expected) {
+        problem = `Mcp-Name header (${JSON.stringify(sentName)}) does not match params.${field} (${JSON.stringify(expected)})`;
+      }
+    }
+  }
+  if (problem === undefined) return undefined;
+  return answeringSingle(new McpError('header_mismatch', `Bad Request: ${problem}`), message, false);
+}
+
+/** A mirrored header's value: trimmed, Base64 decoded when wrapped; null when wrapped but not Base64. */
+function headerText(value: string | undefined): string | null | undefined {
+  if (value === undefined) return undefined;
+  const trimmed = value.trim();
+  const wrapped = BASE64_VALUE.exec(trimmed);
+  if (!wrapped) return trimmed;
+  return BASE64.test(wrapped[1]) ? Buffer.from(wrapped[1], 'base64').toString('utf8') : null;
+}

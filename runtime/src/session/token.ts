@@ -29,6 +29,8 @@ export interface SessionState {
 
 const IV_BYTES = 12;
 const TAG_BYTES = 16;
+/** Random bytes of `n` (12 base64url characters). */
+const NONCE_BYTES = 9;
 /**
  * Longest `Mcp-Session-Id` issued. Clients and proxies cap request headers (Node: 16 KiB for all of
  * them), and the id goes with every request; routing state is a few hundred characters.
@@ -65,10 +67,12 @@ export class SessionCodec {
   }
 
   encode(state: Omit<SessionState, 'n'>): string {
-    const iv = randomBytes(IV_BYTES);
+    // One draw from the CSPRNG for both the IV and the nonce: each draw has a fixed cost larger than its bytes'.
+    const random = randomBytes(IV_BYTES + NONCE_BYTES);
+    const iv = random.subarray(0, IV_BYTES);
     const cipher = createCipheriv('aes-256-gcm', this.key, iv);
     // Compressed first: client capabilities repeat a lot of keys, and the id travels in every request header.
-    const plain = deflateRawSync(Buffer.from(JSON.stringify({ ...state, n: randomBytes(9).toString('base64url') })));
+    const plain = deflateRawSync(Buffer.from(JSON.stringify({ ...state, n: random.subarray(IV_BYTES).toString('base64url') })));
     const sealed = Buffer.concat([iv, cipher.update(plain), cipher.final(), cipher.getAuthTag()]);
     const id = sealed.toString('base64url');
     if (id.length > MAX_SESSION_ID_CHARS) throw sessionIdTooLarge(id.length);

@@ -4,11 +4,12 @@ import { PostResponder, sendJson } from './responder.js';
 import type { Identity } from '../auth/index.js';
 import type { RequestFacts } from '../authz/index.js';
 import { splitName, splitUri } from '../federation/names.js';
+import { takeForwardedCredential } from './forwarded-credential.js';
 import { McpSession, type BackendContext } from '../federation/session.js';
 import { MAX_JSON_DEPTH, nestsDeeperThan, readBody } from '../protocol/body.js';
 import { INTERNAL_ERROR, McpError } from '../protocol/errors.js';
 import { errorResponse, invalidReason, isRequest, isResponse, type JsonRpcMessage } from '../protocol/jsonrpc.js';
-import { isStatelessRequest, statelessRefusal, unsupportedVersionRefusal } from '../protocol/refusals.js';
+import { isStatelessRequest, mirroredHeaderRefusal, statelessRefusal, unsupportedVersionRefusal } from '../protocol/refusals.js';
 import { BATCH_PROTOCOL_VERSIONS, DEFAULT_PROTOCOL_VERSION, isSupportedVersion, MODERN_PROTOCOL } from '../protocol/versions.js';
 import { subjectKey, type Admission, type AdmissionTicket, type RateLimiter } from '../session/limits.js';
 import type { SessionStore } from '../session/store.js';
@@ -64,6 +65,9 @@ export function refusedToolCall(
 /** Facts about one HTTP exchange, filled in as it is served and logged as one line when the response ends. */
 type Exchange = { -readonly [Field in keyof Omit<McpRequestRecord, 'httpStatus' | 'durationMs'>]: McpRequestRecord[Field] };
 
+/** Behind a bridge with `--credential-env`: puts the request's credential on its session before anything reaches a process. */
+type CredentialBinding = ((session: McpSession) => Promise<void>) | undefined;
+
 /** Streamable HTTP towards clients: POST, GET and DELETE on a route's MCP endpoint. */
 export async function serveMcp(endpoint: McpEndpoint, req: IncomingMessage, res: ServerResponse, identity: Identity | undefined): Promise<void> {
   const started = performance.now();
@@ -86,12 +90,16 @@ export async function serveMcp(endpoint: McpEndpoint, req: IncomingMessage, res:
     });
   });
   try {
+    // First, so that neither a refusal nor the access log below can carry the credential.
+    const forwarding = endpoint.context.forwardedCredential;
+    const forwarded = forwarding ? takeForwardedCredential(req, forwarding) : undefined;
+    const bind = forwarding ? (session: McpSession) => session.useForwardedCredential(forwarded) : undefined;
     switch (req.method) {
       case 'POST':
-        await post(endpoint, req, res, identity, exchange);
+        await post(endpoint, req, res, identity, exchange, bind);
         break;
       case 'GET':
-        await get(endpoint, req, res, identity, exchange);
+        await get(endpoint, req, res, identity, exchange, bind);
         break;
       case 'DELETE':
         await remove(endpoint, req, res, identity, exchange);
@@ -180,6 +188,7 @@ async function post(
   res: ServerResponse,
   identity: Identity | undefined,
   exchange: Exchange,
+  bind: CredentialBinding,
 ): Promise<void> {
   if (!accepts(req, 'application/json') || !accepts(req, 'text/event-stream')) {
     throw new McpError('not_acceptable', 'Not Acceptable: Client must accept both application/json and text/event-stream');
@@ -228,20 +237,21 @@ async function post(
     }
   }
   if (isStatelessRequest(headerVersion, first)) {
-    const refusal = statelessRefusal(headerVersion, messages, batch);
+    const refusal =
+      statelessRefusal(headerVersion, messages, batch) ?? mirroredHeaderRefusal(header(req, 'mcp-method'), header(req, 'mcp-name'), first);
     if (refusal) throw refusal;
-    await serveEphemeral(endpoint, req, res, identity, exchange, first, MODERN_PROTOCOL, false);
+    await serveEphemeral(endpoint, req, res, identity, exchange, first, MODERN_PROTOCOL, false, bind);
     return;
   }
   const initialize = messages.find((message) => message.method === 'initialize');
   if (initialize) {
     if (batch) throw new McpError('invalid_request', 'Invalid Request: initialize must not be part of a batch');
-    await serveInitialize(endpoint, req, res, identity, exchange, initialize);
+    await serveInitialize(endpoint, req, res, identity, exchange, initialize, bind);
     return;
   }
   if (endpoint.context.backend.statefulMode === 'stateless') {
     if (batch) throw new McpError('invalid_request', 'Invalid Request: batches are not supported in stateless mode');
-    await serveEphemeral(endpoint, req, res, identity, exchange, first, headerVersion ?? DEFAULT_PROTOCOL_VERSION, true);
+    await serveEphemeral(endpoint, req, res, identity, exchange, first, headerVersion ?? DEFAULT_PROTOCOL_VERSION, true, bind);
     return;
   }
   const session = await sessionFor(endpoint, req, identity, exchange);
@@ -249,6 +259,7 @@ async function post(
     throw new McpError('invalid_request', `Invalid Request: JSON-RPC batches are not allowed in protocol revision ${session.protocolVersion}`);
   }
   session.credentials.bearer = identity?.token;
+  await bind?.(session);
   describe(exchange, first, session);
   const requests = messages.filter(isRequest);
   for (const message of messages) {
@@ -289,6 +300,7 @@ async function serveInitialize(
   identity: Identity | undefined,
   exchange: Exchange,
   message: JsonRpcMessage,
+  bind: CredentialBinding,
 ): Promise<void> {
   if (!isRequest(message)) throw new McpError('invalid_request', 'Invalid Request: initialize must be a request');
   const stateful = endpoint.context.backend.statefulMode === 'stateful';
@@ -298,6 +310,7 @@ async function serveInitialize(
   session.subject = subjectOf(identity);
   session.owner = ownerOf(identity);
   session.credentials.bearer = identity?.token;
+  await bind?.(session);
   const responder = new PostResponder(res, {
     expected: 1,
     batch: false,
@@ -348,11 +361,13 @@ async function serveEphemeral(
   message: JsonRpcMessage,
   protocolVersion: string,
   handshake: boolean,
+  bind: CredentialBinding,
 ): Promise<void> {
   const ticket = admit(endpoint, req, identity, false);
   const session = new McpSession(endpoint.context, { ephemeral: true });
   session.admission = ticket;
   session.credentials.bearer = identity?.token;
+  await bind?.(session);
   session.owner = ownerOf(identity);
   session.prepareEphemeral(protocolVersion, handshake, message.params?._meta);
   describe(exchange, message, session);
@@ -452,6 +467,7 @@ async function get(
   res: ServerResponse,
   identity: Identity | undefined,
   exchange: Exchange,
+  bind: CredentialBinding,
 ): Promise<void> {
   if (!accepts(req, 'text/event-stream')) throw new McpError('not_acceptable', 'Not Acceptable: Client must accept text/event-stream');
   const version = protocolVersionHeader(req);
@@ -459,6 +475,7 @@ async function get(
     throw new McpError('method_not_allowed', 'Method not allowed: this endpoint has no standalone stream');
   }
   const session = await sessionFor(endpoint, req, identity, exchange);
+  await bind?.(session);
   const writer = new SseWriter(res);
   writer.open(200, { ...endpoint.responseHeaders, 'mcp-session-id': session.id });
   const keepalive = setInterval(() => {

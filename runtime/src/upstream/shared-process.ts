@@ -63,6 +63,12 @@ export class SharedProcess {
     return this.channels.size;
   }
 
+  /** The revision the server answered `initialize` with, once it did; it may differ from the one asked for. */
+  get negotiatedVersion(): string | undefined {
+    const version = this.result?.protocolVersion;
+    return typeof version === 'string' ? version : undefined;
+  }
+
   /** Starts (and initializes) the process ahead of the first session. */
   warm(): void {
     this.ensure().catch((error: Error) => this.logger.warn('shared stdio process did not start', { target: this.target, error: error.message }));

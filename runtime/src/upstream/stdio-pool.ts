@@ -5,6 +5,7 @@ import { DEFAULT_POOL_PROTOCOL, poolSettingsOf, WarmPool, type ProcessSource } f
 import type { ResolvedStdioPool } from '../config/model.js';
 import type { StdioTarget } from '../config/types.js';
 import { McpError } from '../protocol/errors.js';
+import { isSupportedVersion, LATEST_SESSION_PROTOCOL, MODERN_PROTOCOL } from '../protocol/versions.js';
 import type { Logger } from '../telemetry/logger.js';
 import type { Telemetry } from '../telemetry/telemetry.js';
 
@@ -169,7 +170,7 @@ export class StdioPool implements ProcessSource {
     const settings = poolSettingsOf(spec, this.settings.maxProcesses);
     if (settings.shared && initialize !== undefined && typeof initialize.protocolVersion === 'string' && !this.draining) {
       if (!this.shared.has(target)) this.shared.set(target, new Map());
-      const process = this.sharedProcess(target, spec, initialize.protocolVersion);
+      const process = this.sharedProcessFor(target, spec, initialize.protocolVersion);
       this.telemetry.stdioPoolEvent?.(this.routeName, target, 'shared');
       try {
         return await process.open();
@@ -190,6 +191,22 @@ export class StdioPool implements ProcessSource {
     }
     const process = await this.spawn(target, spec);
     return pool && settings.reuse ? pool.lease(process) : process;
+  }
+
+  /**
+   * The shared process whose cached `initialize` result is this client's answer. A process answers only
+   * clients asking for the revision it was initialized with, or for the revision it negotiated (the server
+   * would answer that request the same way); any other revision gets a process initialized with it. A
+   * revision the gateway does not serve is asked as the latest session revision, as a server answers an
+   * unknown revision with its newest one: so the made-up revisions of one client cannot start a process each.
+   */
+  private sharedProcessFor(target: string, spec: StdioTarget, requested: string): SharedProcess {
+    const byVersion = this.shared.get(target)!;
+    const version = isSupportedVersion(requested) && requested !== MODERN_PROTOCOL ? requested : LATEST_SESSION_PROTOCOL;
+    const exact = byVersion.get(version);
+    if (exact) return exact;
+    for (const process of byVersion.values()) if (process.negotiatedVersion === version) return process;
+    return this.sharedProcess(target, spec, version);
   }
 
   private sharedProcess(target: string, spec: StdioTarget, protocolVersion: string): SharedProcess {
