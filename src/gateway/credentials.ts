@@ -113,7 +113,8 @@ export class GatewayCredentials {
         'Use CredentialStore.cloudNativePg({ encryptionKey }) or CredentialStore.postgres({ url, encryptionKey }), or run one replica.');
     }
     const oauth2 = [...this.providers().values()].find((use) => use.provider.config.oauth2 !== undefined);
-    if (this.credentialStore && oauth2 && !this.signInClient()) {
+    // Routes without sign-in cannot take credentials at all (the runtime refuses them); that is not this check's to report.
+    if (this.credentialStore && oauth2 && this.issuers().length > 0 && !this.signInClient()) {
       check(`credential provider ${JSON.stringify(oauth2.provider.name)}`,
         'is oauth2, but no sign-in issuer of its routes declares a connectSignInClient: the gateway could not check that the browser '
         + 'opening a connect link is the link\'s own user',
