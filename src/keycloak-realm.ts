@@ -807,7 +807,8 @@ export class KeycloakRealm extends Construct implements IOidcIssuer {
       const urls = signIn.gatewayUrls ?? (props.mcpAudiences ?? []).filter(isHttpUrl);
       const bad = urls.find((url) => !isHttpUrl(url));
       if (urls.length === 0 || bad !== undefined) {
-        fail('connectSignIn gatewayUrls', bad === undefined ? 'is empty and no mcpAudiences is an http(s) URL' : `${JSON.stringify(bad)} is not an http(s) URL`,
+        const problem = bad === undefined ? 'is empty and no mcpAudiences is an http(s) URL' : `${JSON.stringify(bad)} is not an http(s) URL`;
+        fail('connectSignIn gatewayUrls', problem,
           'Pass the gateways\' public URLs, e.g. ["https://mcp.example.com"]: each gets the redirect URI <url>/connect/_signin/callback.');
       }
     }

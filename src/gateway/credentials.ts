@@ -57,8 +57,12 @@ export class GatewayCredentials {
       ...this.store.config,
       ...(this.publicUrl ? { publicUrl: this.publicUrl } : {}),
       providers,
-      ...(signIn ? { browserSignIn: { clientId: signIn.clientId, ...(signIn.clientSecret ? { clientSecret: { env: SIGN_IN_SECRET_ENV } } : {}) } } : {}),
+      ...(signIn ? { browserSignIn: this.renderSignIn(signIn) } : {}),
     };
+  }
+
+  private renderSignIn(client: OidcConnectSignInClient): any {
+    return { clientId: client.clientId, ...(client.clientSecret ? { clientSecret: { env: SIGN_IN_SECRET_ENV } } : {}) };
   }
 
   /**

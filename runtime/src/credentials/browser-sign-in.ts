@@ -104,8 +104,12 @@ export class BrowserSignIn {
    */
   async finish(query: URLSearchParams, cookieHeader: string | undefined, secure: boolean): Promise<SignInStep> {
     const flow = this.unseal<Flow>(cookieOf(cookieHeader, FLOW_COOKIE), 'flow');
-    if (!flow || flow.expiresAt < Date.now()) throw new ConnectRefused(400, 'this sign-in was not started in this browser, or took too long; open the connect link again');
-    if (query.get('state') !== flow.state) throw new ConnectRefused(400, 'this sign-in response does not belong to this browser; open the connect link again');
+    if (!flow || flow.expiresAt < Date.now()) {
+      throw new ConnectRefused(400, 'this sign-in was not started in this browser, or took too long; open the connect link again');
+    }
+    if (query.get('state') !== flow.state) {
+      throw new ConnectRefused(400, 'this sign-in response does not belong to this browser; open the connect link again');
+    }
     const endpoints = await this.endpoints(flow.issuer);
     const iss = query.get('iss');
     // RFC 9207: an issuer that announced `iss` must send it; whatever arrives must be the one we sent the browser to (mix-up defence).

@@ -137,7 +137,8 @@ export class ConnectEndpoint {
     if (browser && browser.subject === owner.subject) return true;
     if (browser) {
       this.logger.warn('connect link opened by another signed-in user; refused', { owner: owner.subject, browser: browser.subject });
-      throw new ConnectRefused(403, `this connect link belongs to another user: you are signed in as ${browser.subject}, it was made for ${owner.subject}`);
+      throw new ConnectRefused(403, `this connect link belongs to another user: you are signed in as ${browser.subject}, `
+        + `it was made for ${owner.subject}`);
     }
     if (returnTo === undefined) throw new ConnectRefused(403, 'sign in first: open the connect link again');
     const base = this.broker.settings.publicUrl ?? publicBaseUrl(req, undefined);
