@@ -244,7 +244,7 @@ describeIf([POSTGRESQL, file(CHROMIUM, 'chromium')])('per-user GitHub credential
     const signedIn = await fetch(callback, { headers: { cookie: flowCookie }, redirect: 'manual' });
     expect(signedIn.status).toBe(303);
     expect(signedIn.headers.get('location')).toBe(`${new URL(link).pathname}${new URL(link).search}`);
-    const session = signedIn.headers.getSetCookie().find((line) => line.startsWith('mcp-connect-session='))!;
+    const session = signedIn.headers.getSetCookie().find((line) => line.startsWith('mcp-signin-session='))!;
     expect(session).toMatch(/; Path=\/connect\/; Max-Age=600; HttpOnly; SameSite=Lax$/);
     return session.split(';')[0];
   }
@@ -350,7 +350,7 @@ describeIf([POSTGRESQL, file(CHROMIUM, 'chromium')])('per-user GitHub credential
     })).status).toBe(403);
     const aliceBrowser = await realmSession(url, 'alice');
     // A session cookie sealed by someone without the key is ignored: back to the realm.
-    expect((await fetch(url, { headers: { cookie: `mcp-connect-session=${'A'.repeat(120)}` }, redirect: 'manual' })).status).toBe(303);
+    expect((await fetch(url, { headers: { cookie: `mcp-signin-session=${'A'.repeat(120)}` }, redirect: 'manual' })).status).toBe(303);
     // The confirmation page names the account, without using the link up.
     const confirm = await fetch(url, { headers: { cookie: aliceBrowser } });
     expect(confirm.status).toBe(200);

@@ -11,8 +11,9 @@ export const SIGN_IN_CALLBACK = '/connect/_signin/callback';
 const SESSION_SECONDS = 600;
 /** How long the round trip to the sign-in IdP may take. */
 const FLOW_SECONDS = 600;
-const SESSION_COOKIE = 'mcp-connect-session';
-const FLOW_COOKIE = 'mcp-connect-signin';
+// Not `mcp-connect-<name>`: those are the providers' own cookies, and a provider may be called `session`.
+const SESSION_COOKIE = 'mcp-signin-session';
+const FLOW_COOKIE = 'mcp-signin-flow';
 
 /** What the gateway needs of the sign-in issuer: its public authorization endpoint, and token/JWKS endpoints as the gateway reaches them. */
 export interface SignInIssuer {
