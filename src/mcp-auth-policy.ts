@@ -129,6 +129,12 @@ export interface OidcIssuerOptions {
    * @default - none advertised
    */
   readonly scopesSupported?: string[];
+  /**
+   * The gateway's client here for the browser sign-in of connect links (`UserCredential.oauth2` needs one):
+   * standard flow, redirect URI `<gateway public URL>/connect/_signin/callback`.
+   * @default - none
+   */
+  readonly connectSignInClient?: OidcConnectSignInClient;
 }
 
 /** Factories for issuers that this library does not deploy. */
@@ -147,6 +153,7 @@ export class OidcIssuer {
       backchannelUrl: options.backchannelUrl,
       tokenAudiences: options.tokenAudiences,
       scopesSupported: options.scopesSupported,
+      connectSignInClient: options.connectSignInClient,
     };
   }
 

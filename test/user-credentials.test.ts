@@ -8,7 +8,7 @@ import * as YAML from 'yaml';
 import type { McpGatewayProps } from '../src';
 import {
   CredentialInjection, CredentialStore, KeycloakDatabase, KeycloakRealm, McpAuthPolicy, McpGateway, McpGatewayExposure, McpGatewayImplementation,
-  McpServer, McpServerSource, McpServerTransport, McpTarget, OAuthProvider, UserCredential,
+  McpServer, McpServerSource, McpServerTransport, McpTarget, OAuthProvider, OidcIssuer, UserCredential,
 } from '../src';
 import { expectValidManifests } from './util/manifest-validation';
 
@@ -293,6 +293,25 @@ describe('the browser sign-in of connect links', () => {
     expect(gateway.node.validate()).toEqual([expect.stringMatching(
       /credential provider "github" is oauth2, but no sign-in issuer of its routes declares a connectSignInClient.*Set connectSignIn/,
     )]);
+  });
+
+  test('an issuer this library does not deploy declares the client through OidcIssuer.fromUrl', () => {
+    const chart = newChart();
+    const issuer = OidcIssuer.fromUrl('https://login.example.com/realms/mcp', {
+      tokenAudiences: ['mcp_proxy'],
+      connectSignInClient: { clientId: 'gw-connect', clientSecret: secretValue(chart, 'Connect', 'gw-connect', 'secret') },
+    });
+    new McpGateway(chart, 'gateway', {
+      publicUrl: 'https://mcp.example.com',
+      credentialStore: CredentialStore.cloudNativePg({ encryptionKey: encryptionKey(chart) }),
+      routes: [{ path: '/github/mcp', targets: [githubServer(chart)], policies: [new McpAuthPolicy(chart, 'auth', { issuer })] }],
+    });
+    const objects = Testing.synth(chart);
+    expect(gatewayConfig(objects).config.credentials.browserSignIn).toEqual({
+      clientId: 'gw-connect',
+      clientSecret: { env: 'CREDENTIALS_BROWSER_SIGN_IN_CLIENT_SECRET' },
+    });
+    expect(gatewayEnv(objects).CREDENTIALS_BROWSER_SIGN_IN_CLIENT_SECRET).toEqual({ secretKeyRef: { name: 'gw-connect', key: 'secret' } });
   });
 
   test('gatewayUrls must be http(s) URLs, and some must exist', () => {
