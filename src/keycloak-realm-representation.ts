@@ -59,6 +59,12 @@ export interface RealmSpec {
     /** Client IDs of the upstream services tokens are exchanged for. */
     readonly audiences: string[];
   };
+  /** The gateway's client for the browser sign-in of connect links, when declared. */
+  readonly connectSignIn?: {
+    readonly clientId: string;
+    readonly secretVariable: string;
+    readonly redirectUris: string[];
+  };
 }
 
 /** Claims in access tokens only: MCP clients never need them in ID tokens. */
@@ -127,7 +133,8 @@ export function renderRealm(spec: RealmSpec): any {
       attributes: { 'pkce.code.challenge.method': 'S256', 'post.logout.redirect.uris': '+' },
       defaultClientScopes: ['basic', spec.mcpScope, ...BUILT_IN_DEFAULT_SCOPES],
       optionalClientScopes: [...OPTIONAL_SCOPES],
-    }, ...(spec.tokenExchange ? tokenExchangeClients(spec.tokenExchange) : [])],
+    }, ...(spec.tokenExchange ? tokenExchangeClients(spec.tokenExchange) : []),
+    ...(spec.connectSignIn ? [connectSignInClient(spec.connectSignIn)] : [])],
     components: { [CLIENT_REGISTRATION_POLICY]: registrationPolicies(spec) },
   };
   return realm;
@@ -399,6 +406,32 @@ function tokenExchangeAudienceScope(exchange: NonNullable<RealmSpec['tokenExchan
       consentRequired: false,
       config: accessTokenClaim({ 'included.client.audience': audience }),
     })),
+  };
+}
+
+/**
+ * The gateway's confidential client for the browser sign-in of connect links: standard flow with PKCE S256, its
+ * exact redirect URIs, `openid` only (the gateway reads `sub` from the ID token), no other grant.
+ */
+function connectSignInClient(client: NonNullable<RealmSpec['connectSignIn']>): any {
+  return {
+    clientId: client.clientId,
+    name: 'MCP gateway (connect link sign-in)',
+    enabled: true,
+    protocol: 'openid-connect',
+    publicClient: false,
+    clientAuthenticatorType: 'client-secret',
+    secret: `\${${client.secretVariable}}`,
+    standardFlowEnabled: true,
+    implicitFlowEnabled: false,
+    directAccessGrantsEnabled: false,
+    serviceAccountsEnabled: false,
+    fullScopeAllowed: false,
+    redirectUris: client.redirectUris,
+    webOrigins: [],
+    attributes: { 'pkce.code.challenge.method': 'S256' },
+    defaultClientScopes: ['basic'],
+    optionalClientScopes: [],
   };
 }
 

@@ -10,7 +10,7 @@ import type { RealmSpec } from './keycloak-realm-representation';
 import { renderRealm } from './keycloak-realm-representation';
 import { LABEL_DOMAIN, imageVersion, labelTree, recommendedLabels } from './labels';
 import { restrictedContainerSecurityContext, restrictedPodSecurityContext, serviceHost } from './manifest-helpers';
-import type { IOidcIssuer, IssuerDeclaredAccess } from './mcp-auth-policy';
+import type { IOidcIssuer, IssuerDeclaredAccess, OidcConnectSignInClient } from './mcp-auth-policy';
 import { OidcProvider } from './mcp-auth-policy';
 import { dnsLabelProblem, emptyProblem, isHttpUrl, portProblem, propError } from './validation';
 
@@ -18,6 +18,10 @@ const HTTP_PORT = 8080;
 const DEFAULT_TOKEN_EXCHANGE_CLIENT = 'mcp-gateway';
 /** Placeholder of the token exchange client's secret in the realm file, resolved from the environment at import. */
 const TOKEN_EXCHANGE_SECRET_VARIABLE = 'KEYCLOAK_REALM_TOKEN_EXCHANGE_SECRET';
+const CONNECT_SIGN_IN_SECRET_VARIABLE = 'KEYCLOAK_REALM_CONNECT_SIGN_IN_SECRET';
+const DEFAULT_CONNECT_SIGN_IN_CLIENT = 'mcp-gateway-connect';
+/** Where a runtime gateway receives the browser sign-in of its connect links (runtime/src/credentials/browser-sign-in.ts). */
+const CONNECT_SIGN_IN_CALLBACK = '/connect/_signin/callback';
 const MANAGEMENT_PORT = 9000;
 const IMPORT_DIR = '/opt/keycloak/data/import';
 const REALM_HASH_ANNOTATION = `${LABEL_DOMAIN}/realm-hash`;
@@ -242,6 +246,29 @@ export interface KeycloakTokenExchangeOptions {
   readonly clientId?: string;
 }
 
+/**
+ * The gateway's client for signing in the browser that opens a connect link (`UserCredential.oauth2`): a
+ * confidential client with the standard flow (authorization code + PKCE) and no other grant.
+ */
+export interface KeycloakConnectSignInOptions {
+  /**
+   * The client secret, as a key of a Secret: Keycloak reads it at realm import, the gateway to redeem codes.
+   * Create it with `kubectl create secret generic mcp-connect-sign-in --from-literal=secret=$(openssl rand -hex 32)`.
+   */
+  readonly clientSecret: kplus.SecretValue;
+  /**
+   * Client ID.
+   * @default 'mcp-gateway-connect'
+   */
+  readonly clientId?: string;
+  /**
+   * Public URLs of the gateways whose connect links sign in here, e.g. `https://mcp.example.com`; each gets the
+   * redirect URI `<url>/connect/_signin/callback`.
+   * @default - the origins of `mcpAudiences`
+   */
+  readonly gatewayUrls?: string[];
+}
+
 /** What a gateway needs to exchange tokens with a `KeycloakRealm` (its `tokenExchangeClient`). */
 export interface KeycloakTokenExchangeClient {
   /** Client ID of the gateway's confidential client. */
@@ -366,6 +393,12 @@ export interface KeycloakRealmProps {
    */
   readonly tokenExchange?: KeycloakTokenExchangeOptions;
   /**
+   * Declare the gateway's client for the browser sign-in of connect links, which gateways with
+   * `UserCredential.oauth2` targets need (the browser that opens a link must be the link's own user).
+   * @default - no such client
+   */
+  readonly connectSignIn?: KeycloakConnectSignInOptions;
+  /**
    * Isolate Keycloak's pods for ingress with a NetworkPolicy: only the gateways whose routes sign in with
    * this realm, the exposure path for browsers (see `expose*`) and peers added with
    * `connections.allowFrom` may connect to the `http` port. Only ingress is restricted.
@@ -450,6 +483,12 @@ export class KeycloakRealm extends Construct implements IOidcIssuer {
   public readonly tokenExchangeClient?: KeycloakTokenExchangeClient;
 
   /**
+   * The gateway's client for the browser sign-in of connect links, when `connectSignIn` is set.
+   * @default - none
+   */
+  public readonly connectSignInClient?: OidcConnectSignInClient;
+
+  /**
    * Who may connect to Keycloak: gateways that check its tokens and its exposure path are allowed
    * automatically; add other clients with `connections.allowFrom(...)`.
    */
@@ -528,6 +567,13 @@ export class KeycloakRealm extends Construct implements IOidcIssuer {
       };
     }
 
+    if (props.connectSignIn) {
+      this.connectSignInClient = {
+        clientId: props.connectSignIn.clientId ?? DEFAULT_CONNECT_SIGN_IN_CLIENT,
+        clientSecret: props.connectSignIn.clientSecret,
+      };
+    }
+
     const host = props.hostname && isHttpUrl(props.hostname) ? new URL(props.hostname).hostname : undefined;
     if (props.exposure && host) {
       props.exposure._bind(this, { host, serviceName: this.serviceName, servicePort: HTTP_PORT, namespace, connections: this.connections });
@@ -594,6 +640,12 @@ export class KeycloakRealm extends Construct implements IOidcIssuer {
         secretVariable: TOKEN_EXCHANGE_SECRET_VARIABLE,
         audiences: [...props.tokenExchange.audiences],
       },
+      connectSignIn: props.connectSignIn && {
+        clientId: props.connectSignIn.clientId ?? DEFAULT_CONNECT_SIGN_IN_CLIENT,
+        secretVariable: CONNECT_SIGN_IN_SECRET_VARIABLE,
+        redirectUris: [...new Set((props.connectSignIn.gatewayUrls ?? (props.mcpAudiences ?? []).filter(isHttpUrl))
+          .map((url) => `${new URL(url).origin}${CONNECT_SIGN_IN_CALLBACK}`))],
+      },
     };
   }
 
@@ -602,6 +654,9 @@ export class KeycloakRealm extends Construct implements IOidcIssuer {
     return [
       ...(this.props.users ?? []).map((user, index): [string, kplus.SecretValue] => [passwordVariable(index), user.password]),
       ...(exchange ? [[TOKEN_EXCHANGE_SECRET_VARIABLE, exchange.clientSecret] as [string, kplus.SecretValue]] : []),
+      ...(this.props.connectSignIn
+        ? [[CONNECT_SIGN_IN_SECRET_VARIABLE, this.props.connectSignIn.clientSecret] as [string, kplus.SecretValue]]
+        : []),
     ].filter(([, value]) => value?.secret !== undefined);
   }
 
@@ -742,6 +797,20 @@ export class KeycloakRealm extends Construct implements IOidcIssuer {
           + 'host, username, password }) (an existing PostgreSQL), or KeycloakDatabase.devFile() (start-dev with an embedded database that is '
           + 'lost on restart; for trying things out only).',
       );
+    }
+    const signIn = props.connectSignIn;
+    if (signIn) {
+      if (!signIn.clientSecret?.secret || !signIn.clientSecret.key) {
+        fail('connectSignIn clientSecret', 'is not a key of a Secret',
+          'Pass { secret: kplus.Secret.fromSecretName(this, "ConnectSignIn", "mcp-connect-sign-in"), key: "secret" }.');
+      }
+      const urls = signIn.gatewayUrls ?? (props.mcpAudiences ?? []).filter(isHttpUrl);
+      const bad = urls.find((url) => !isHttpUrl(url));
+      if (urls.length === 0 || bad !== undefined) {
+        const problem = bad === undefined ? 'is empty and no mcpAudiences is an http(s) URL' : `${JSON.stringify(bad)} is not an http(s) URL`;
+        fail('connectSignIn gatewayUrls', problem,
+          'Pass the gateways\' public URLs, e.g. ["https://mcp.example.com"]: each gets the redirect URI <url>/connect/_signin/callback.');
+      }
     }
     const exchange = props.tokenExchange;
     if (exchange) {

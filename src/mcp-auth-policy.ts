@@ -1,4 +1,5 @@
 import type { Duration } from 'cdk8s';
+import type * as kplus from 'cdk8s-plus-28';
 import { Construct } from 'constructs';
 import type * as config from './gateway/config-contract.generated';
 import { omitUndefined } from './manifest-helpers';
@@ -73,6 +74,23 @@ export interface IOidcIssuer {
    * @default - unknown, not checked
    */
   readonly declaredAccess?: IssuerDeclaredAccess;
+  /**
+   * The gateway's own OIDC client at this issuer, for signing in the browser that opens a connect link
+   * (`UserCredential.oauth2`): the gateway checks the browser is the link's user before sending it to the provider.
+   * @default - none; a gateway with `UserCredential.oauth2` targets on routes signing in here then fails validation
+   */
+  readonly connectSignInClient?: OidcConnectSignInClient;
+}
+
+/** A confidential OIDC client with the standard flow, redirect URI `<gateway public URL>/connect/_signin/callback`. */
+export interface OidcConnectSignInClient {
+  /** Client ID. */
+  readonly clientId: string;
+  /**
+   * Its client secret, as a key of a Secret.
+   * @default - a public client (no secret)
+   */
+  readonly clientSecret?: kplus.SecretValue;
 }
 
 /** Realm roles and groups an issuer declares (`IOidcIssuer.declaredAccess`). */
@@ -111,6 +129,12 @@ export interface OidcIssuerOptions {
    * @default - none advertised
    */
   readonly scopesSupported?: string[];
+  /**
+   * The gateway's client here for the browser sign-in of connect links (`UserCredential.oauth2` needs one):
+   * standard flow, redirect URI `<gateway public URL>/connect/_signin/callback`.
+   * @default - none
+   */
+  readonly connectSignInClient?: OidcConnectSignInClient;
 }
 
 /** Factories for issuers that this library does not deploy. */
@@ -129,6 +153,7 @@ export class OidcIssuer {
       backchannelUrl: options.backchannelUrl,
       tokenAudiences: options.tokenAudiences,
       scopesSupported: options.scopesSupported,
+      connectSignInClient: options.connectSignInClient,
     };
   }
 

@@ -111,6 +111,10 @@ test('secure-github-per-user sends each user\'s own GitHub token: no shared PAT,
   });
   expect(Object.keys(config.config.credentials.providers)).toEqual(['github']);
   expect(config.config.credentials.publicUrl).toBe('http://mcp.192.168.49.2.nip.io');
+  expect(config.config.credentials.browserSignIn).toEqual({
+    clientId: 'mcp-gateway-connect',
+    clientSecret: { env: 'CREDENTIALS_BROWSER_SIGN_IN_CLIENT_SECRET' },
+  });
   const gatewayIngress = manifests.find((o: any) => o.kind === 'Ingress' && o.spec.rules[0].host.startsWith('mcp.'));
   expect(gatewayIngress.spec.rules[0].http.paths.map((p: any) => `${p.pathType} ${p.path}`)).toContain('Prefix /connect');
   const databases = manifests.filter((o: any) => o.kind === 'Cluster').map((o: any) => o.spec.bootstrap.initdb.database);

@@ -9,8 +9,9 @@ import * as kplus from 'cdk8s-plus-28';
 import * as YAML from 'yaml';
 import type { McpGatewayProps } from '../src';
 import {
-  CredentialInjection, CredentialStore, KeycloakDatabase, KeycloakRealm, McpGateway, McpGatewayExposure, McpGatewayImplementation, McpGatewayProps,
-  McpServer, McpServerProps, McpServerSource, McpServerTransport, McpServerWorkload, McpTarget, OAuthProvider, StdioProcessPool, UserCredential,
+  CredentialInjection, CredentialStore, KeycloakDatabase, KeycloakRealm, McpAuthPolicy, McpGateway, McpGatewayExposure, McpGatewayImplementation,
+  McpGatewayProps, McpServer, McpServerProps, McpServerSource, McpServerTransport, McpServerWorkload, McpTarget, OAuthProvider, OidcIssuer,
+  StdioProcessPool, UserCredential,
 } from '../src';
 import { expectValidManifests } from './util/manifest-validation';
 
@@ -53,13 +54,25 @@ function encryptionKey(chart: Chart): kplus.SecretValue {
   return secretValue(chart, 'CredentialsKey', 'mcp-credentials-key', 'key');
 }
 
+/** The realm users sign in with, declaring the gateway's client for the browser sign-in of connect links. */
+function signInRealm(chart: Chart, connectSignIn = true): KeycloakRealm {
+  return new KeycloakRealm(chart, 'keycloak', {
+    hostname: 'https://auth.example.com',
+    mcpAudiences: ['http://mcp.example.com/github/mcp'],
+    bootstrapAdmin: { secret: kplus.Secret.fromSecretName(chart, 'Admin', 'keycloak-admin') },
+    database: KeycloakDatabase.devFile(),
+    connectSignIn: connectSignIn ? { clientSecret: secretValue(chart, 'ConnectSignIn', 'mcp-connect-sign-in', 'secret') } : undefined,
+  });
+}
+
 function gatewayChart(props: Partial<McpGatewayProps> = {}, namespace = 'mcp') {
   const chart = newChart(namespace);
   const server = githubServer(chart);
+  const auth = new McpAuthPolicy(chart, 'auth', { issuer: signInRealm(chart) });
   const gateway = new McpGateway(chart, 'gateway', {
     exposure: McpGatewayExposure.ingress({ host: 'mcp.example.com', controllerNamespace: 'ingress-nginx' }),
     credentialStore: CredentialStore.cloudNativePg({ encryptionKey: encryptionKey(chart), instances: 2 }),
-    routes: [{ path: '/github/mcp', targets: [server] }],
+    routes: [{ path: '/github/mcp', targets: [server], policies: [auth] }],
     ...props,
   });
   return { chart, gateway, server };
@@ -104,6 +117,7 @@ describe('rendering', () => {
           },
         },
       },
+      browserSignIn: { clientId: 'mcp-gateway-connect', clientSecret: { env: 'CREDENTIALS_BROWSER_SIGN_IN_CLIENT_SECRET' } },
     });
     const target = config.binds[0].listeners[0].routes[0].backends[0].mcp.targets[0];
     expect(target).toEqual({
@@ -118,6 +132,7 @@ describe('rendering', () => {
       CREDENTIALS_DATABASE_URL: { secretKeyRef: { name: `${cluster.metadata.name}-app`, key: 'uri' } },
       CREDENTIALS_ENCRYPTION_KEY: { secretKeyRef: { name: 'mcp-credentials-key', key: 'key' } },
       CREDENTIALS_GITHUB_CLIENT_SECRET: { secretKeyRef: { name: 'github-oauth-app', key: 'clientSecret' } },
+      CREDENTIALS_BROWSER_SIGN_IN_CLIENT_SECRET: { secretKeyRef: { name: 'mcp-connect-sign-in', key: 'secret' } },
     }));
     // Nothing secret is written into the manifests: the ConfigMap names environment variables only.
     expect(JSON.stringify(objectsOf(objects, 'ConfigMap'))).not.toMatch(/clientSecret":"[^{]/);
@@ -292,6 +307,74 @@ function exchangeChart() {
   });
   return { chart, realm, gateway };
 }
+
+describe('the browser sign-in of connect links', () => {
+  test('the realm declares the gateway\'s confidential standard-flow client with the connect callback of each gateway origin', () => {
+    const chart = newChart();
+    const realm = signInRealm(chart);
+    const client = realm.renderRealm().clients.find((c: any) => c.clientId === 'mcp-gateway-connect');
+    expect(client).toEqual(expect.objectContaining({
+      publicClient: false,
+      clientAuthenticatorType: 'client-secret',
+      secret: '${KEYCLOAK_REALM_CONNECT_SIGN_IN_SECRET}',
+      standardFlowEnabled: true,
+      implicitFlowEnabled: false,
+      directAccessGrantsEnabled: false,
+      serviceAccountsEnabled: false,
+      redirectUris: ['http://mcp.example.com/connect/_signin/callback'],
+      attributes: { 'pkce.code.challenge.method': 'S256' },
+    }));
+    const keycloak = Testing.synth(chart).find((o) => o.kind === 'Deployment' && o.spec.template.spec.containers[0].name === 'keycloak');
+    expect(keycloak.spec.template.spec.containers[0].env).toContainEqual({
+      name: 'KEYCLOAK_REALM_CONNECT_SIGN_IN_SECRET',
+      valueFrom: { secretKeyRef: { name: 'mcp-connect-sign-in', key: 'secret' } },
+    });
+    expect(realm.connectSignInClient?.clientId).toBe('mcp-gateway-connect');
+  });
+
+  test('a realm without that client, for a gateway with an oauth2 credential, fails validation naming the fix', () => {
+    const chart = newChart();
+    const auth = new McpAuthPolicy(chart, 'auth', { issuer: signInRealm(chart, false) });
+    const gateway = new McpGateway(chart, 'gateway', {
+      publicUrl: 'http://mcp.example.com',
+      credentialStore: CredentialStore.cloudNativePg({ encryptionKey: encryptionKey(chart) }),
+      routes: [{ path: '/github/mcp', targets: [githubServer(chart)], policies: [auth] }],
+    });
+    expect(gateway.node.validate()).toEqual([expect.stringMatching(
+      /credential provider "github" is oauth2, but no sign-in issuer of its routes declares a connectSignInClient.*Set connectSignIn/,
+    )]);
+  });
+
+  test('an issuer this library does not deploy declares the client through OidcIssuer.fromUrl', () => {
+    const chart = newChart();
+    const issuer = OidcIssuer.fromUrl('https://login.example.com/realms/mcp', {
+      tokenAudiences: ['mcp_proxy'],
+      connectSignInClient: { clientId: 'gw-connect', clientSecret: secretValue(chart, 'Connect', 'gw-connect', 'secret') },
+    });
+    new McpGateway(chart, 'gateway', {
+      publicUrl: 'https://mcp.example.com',
+      credentialStore: CredentialStore.cloudNativePg({ encryptionKey: encryptionKey(chart) }),
+      routes: [{ path: '/github/mcp', targets: [githubServer(chart)], policies: [new McpAuthPolicy(chart, 'auth', { issuer })] }],
+    });
+    const objects = Testing.synth(chart);
+    expect(gatewayConfig(objects).config.credentials.browserSignIn).toEqual({
+      clientId: 'gw-connect',
+      clientSecret: { env: 'CREDENTIALS_BROWSER_SIGN_IN_CLIENT_SECRET' },
+    });
+    expect(gatewayEnv(objects).CREDENTIALS_BROWSER_SIGN_IN_CLIENT_SECRET).toEqual({ secretKeyRef: { name: 'gw-connect', key: 'secret' } });
+  });
+
+  test('gatewayUrls must be http(s) URLs, and some must exist', () => {
+    const chart = newChart();
+    const realm = new KeycloakRealm(chart, 'keycloak', {
+      mcpAudiences: ['mcp_proxy'],
+      bootstrapAdmin: { secret: kplus.Secret.fromSecretName(chart, 'Admin', 'keycloak-admin') },
+      connectSignIn: { clientSecret: secretValue(chart, 'ConnectSignIn', 'mcp-connect-sign-in', 'secret') },
+    });
+    expect(validationErrors(chart).join('\n')).toMatch(/connectSignIn gatewayUrls is empty and no mcpAudiences is an http\(s\) URL/);
+    expect(realm.connectSignInClient).toBeDefined();
+  });
+});
 
 describe('token exchange with Keycloak', () => {
   test('the realm declares the gateway\'s confidential client with standard token exchange and the audience client', () => {

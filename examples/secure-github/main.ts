@@ -22,6 +22,9 @@
  * encrypted, in a PostgreSQL cluster of its own run by CloudNativePG. Instead of `github-token`, create:
  *   kubectl -n mcp create secret generic github-oauth-app --from-literal=clientSecret=<OAuth app client secret>
  *   kubectl -n mcp create secret generic mcp-credentials-key --from-literal=key=$(openssl rand -hex 32)
+ *   kubectl -n mcp create secret generic mcp-connect-sign-in --from-literal=secret=$(openssl rand -hex 32)
+ * (the last one is the secret of the realm's `mcp-gateway-connect` client: before the connect link sends the
+ * browser to GitHub, the gateway signs it in at Keycloak and checks it is the user the link was made for)
  * and register the GitHub OAuth app with the callback URL http://mcp.<ingress-ip>.nip.io/connect/github/callback.
  */
 import type { ChartProps } from 'cdk8s';
@@ -88,6 +91,10 @@ export class SecureGithubChart extends Chart {
         },
         { username: 'alice', password: { secret: passwords, key: 'alice' }, email: 'alice@example.com', firstName: 'Alice', lastName: 'Example' },
       ],
+      // Per-user GitHub: the browser that opens a connect link signs in here first and must be the link's user.
+      connectSignIn: githubOAuthApp
+        ? { clientSecret: { secret: kplus.Secret.fromSecretName(this, 'ConnectSignIn', 'mcp-connect-sign-in'), key: 'secret' } }
+        : undefined,
     });
 
     this.auth = new McpAuthPolicy(this, 'github-auth', {

@@ -5,6 +5,7 @@ import type { RouteAuthenticator } from './auth/index.js';
 import { IssuerChannel } from './auth/issuer-channel.js';
 import type { ListenAddress, ResolvedConfig, ResolvedRoute } from './config/model.js';
 import { CredentialBroker } from './credentials/broker.js';
+import { BrowserSignIn, type SignInIssuer } from './credentials/browser-sign-in.js';
 import { ConnectEndpoint } from './credentials/connect-endpoint.js';
 import type { UserRef } from './credentials/store.js';
 import { UpstreamBridge } from './federation/bridge.js';
@@ -133,6 +134,7 @@ export class Gateway {
   /** Users' upstream credentials; undefined unless `config.credentials` is set. */
   private readonly connectEndpoint?: ConnectEndpoint;
   private readonly tokenEndpoints = new Map<string, Promise<string>>();
+  private readonly signInIssuers = new Map<string, Promise<SignInIssuer>>();
 
   private constructor(
     initial: ResolvedConfig,
@@ -160,7 +162,9 @@ export class Gateway {
     }
     this.table = this.compile(initial);
     if (broker) {
-      this.connectEndpoint = new ConnectEndpoint(broker, (provider, req, res) => this.identify(provider, req, res), this.logger);
+      const { browserSignIn, encryptionKey } = broker.settings;
+      const signIn = browserSignIn && new BrowserSignIn(browserSignIn, encryptionKey, (issuer) => this.discoverSignIn(issuer));
+      this.connectEndpoint = new ConnectEndpoint(broker, (provider, req, res) => this.identify(provider, req, res), this.logger, signIn);
       broker.onConnected = (user, provider, elicitationId) => this.elicitationComplete(user, provider, elicitationId);
     }
   }
@@ -220,6 +224,42 @@ export class Gateway {
           throw error;
         });
       this.tokenEndpoints.set(issuer, found);
+    }
+    return found;
+  }
+
+  /**
+   * The endpoints for signing a connect link's browser in at `issuer` (a route's sign-in issuer): the
+   * authorization endpoint as browsers see it, token and JWKS endpoints over the back-channel when set.
+   */
+  private discoverSignIn(issuer: string): Promise<SignInIssuer> {
+    let found = this.signInIssuers.get(issuer);
+    if (!found) {
+      const routes = this.table!.config.binds.flatMap((bind) => bind.listeners.flatMap((listener) => listener.routes));
+      const trimmed = issuer.replace(/\/+$/, '');
+      const auth = routes.map((route) => route.authentication).find((candidate) => candidate?.issuer.replace(/\/+$/, '') === trimmed);
+      if (!auth) return Promise.reject(new Error(`${issuer} is no route's sign-in issuer`));
+      const channel = new IssuerChannel(issuer, auth.backchannelUrl);
+      found = fetch(channel.internal(`${trimmed}/.well-known/openid-configuration`), { signal: AbortSignal.timeout(10_000) })
+        .then(async (response) => {
+          const document = channel.publicDocument((await response.json()) as Record<string, unknown>);
+          const { issuer: named, authorization_endpoint: authorize, token_endpoint: token, jwks_uri: jwks } = document;
+          if (!response.ok || named !== issuer || typeof authorize !== 'string' || typeof token !== 'string' || typeof jwks !== 'string') {
+            throw new Error(`the discovery document of ${issuer} does not name it with authorization, token and JWKS endpoints`);
+          }
+          return {
+            authorizationEndpoint: authorize,
+            tokenEndpoint: channel.internal(token),
+            jwksUri: channel.internal(jwks),
+            sendsIss: document.authorization_response_iss_parameter_supported === true,
+          };
+        })
+        .catch((error: Error) => {
+          this.signInIssuers.delete(issuer);
+          this.logger.warn('browser sign-in: discovery failed', { issuer, error: error.message });
+          throw error;
+        });
+      this.signInIssuers.set(issuer, found);
     }
     return found;
   }

@@ -94,7 +94,7 @@ describe('requestStateless (a session-era client, a 2026-07-28 target)', () => {
     );
     expect(response.result).toEqual({ content: [{ type: 'text', text: 'done' }] });
     expect(asked.map((request) => request.params?.message)).toEqual(['name?', 'sure?']);
-    expect(sent[0].params).toEqual({ name: 'greet', _meta: { ...meta, progressToken: 7 } });
+    expect(sent[0].params).toEqual({ name: 'greet', _meta: { ...clientMeta, progressToken: 7 } });
     expect(sent[1].params).toMatchObject({ requestState: 's1', inputResponses: { who: { action: 'accept', content: { said: 'name?' } } } });
     // The second round gave no requestState: none is sent back.
     expect(sent[2].params).not.toHaveProperty('requestState');

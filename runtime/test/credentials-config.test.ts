@@ -33,7 +33,8 @@ function config({ credentials, target, policies = { mcpAuthentication: AUTH } }:
   };
 }
 
-const CREDENTIALS = { store: { memory: {} }, encryptionKey: { value: KEY }, providers: { github: GITHUB } };
+const SIGN_IN = { clientId: 'mcp-gateway-connect' };
+const CREDENTIALS = { store: { memory: {} }, encryptionKey: { value: KEY }, providers: { github: GITHUB }, browserSignIn: SIGN_IN };
 
 async function issuesOf(value: unknown, env: NodeJS.ProcessEnv = {}): Promise<string[]> {
   try {
@@ -66,6 +67,7 @@ describe('credentials configuration', () => {
             'github': { oauth2: { ...GITHUB.oauth2, clientSecret: { env: 'GH' }, scopes: ['read:user', 'repo'] } },
             'internal-api': { tokenExchange: { clientId: 'mcp-gateway', clientSecret: { file: join(dir, 'secret') }, audience: 'internal-api' } },
           },
+          browserSignIn: { clientId: 'mcp-gateway-connect', clientSecret: { env: 'GH' } },
         },
       }),
       'test',
@@ -76,6 +78,7 @@ describe('credentials configuration', () => {
     expect(credentials.encryptionKey).toEqual(Buffer.alloc(32, 7));
     expect(credentials.publicUrl).toBe('https://mcp.example.com');
     expect(credentials.providers.get('github')).toMatchObject({ kind: 'oauth2', clientSecret: 's3', scopes: ['read:user', 'repo'] });
+    expect(credentials.browserSignIn).toEqual({ clientId: 'mcp-gateway-connect', clientSecret: 's3' });
     expect(credentials.providers.get('internal-api')).toMatchObject({ kind: 'tokenExchange', clientSecret: 'from-a-file', tokenUrl: undefined });
   });
 
@@ -131,8 +134,21 @@ describe('credentials configuration', () => {
     expect(await issuesOf(config({ credentials: { ...CREDENTIALS, store: { postgres: { url: { value: 'mysql://x' } } } } }))).toEqual([
       'config.credentials.store.postgres.url: must be a postgres:// URL',
     ]);
-    const noStore = { encryptionKey: { value: KEY }, providers: { github: GITHUB } };
+    const noStore = { encryptionKey: { value: KEY }, providers: { github: GITHUB }, browserSignIn: SIGN_IN };
     expect(await issuesOf(config({ credentials: noStore }))).toEqual(['config.credentials.store: is required']);
+  });
+
+  test('an oauth2 provider needs browserSignIn (connect links are opened by their own user); token exchange alone does not', async () => {
+    const { browserSignIn: _omitted, ...withoutSignIn } = CREDENTIALS;
+    expect(await issuesOf(config({ credentials: withoutSignIn }))).toEqual([
+      expect.stringMatching(/^config\.credentials\.browserSignIn: is required: provider "github" is oauth2, .*\/connect\/_signin\/callback\)$/),
+    ]);
+    const exchangeOnly = { ...withoutSignIn, providers: { github: { tokenExchange: { clientId: 'x', audience: 'y' } } } };
+    expect(await issuesOf(config({ credentials: exchangeOnly }))).toEqual([]);
+    const unsetSecret = { ...CREDENTIALS, browserSignIn: { ...SIGN_IN, clientSecret: { env: 'NOPE' } } };
+    expect(await issuesOf(config({ credentials: unsetSecret }))).toEqual([
+      'config.credentials.browserSignIn.clientSecret.env: environment variable NOPE is not set',
+    ]);
   });
 
   test('a provider with both kinds, or a bad URL', async () => {

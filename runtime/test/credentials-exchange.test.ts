@@ -49,6 +49,7 @@ describe('token exchange and header injection for HTTP targets', () => {
               oauth2: { authorizationUrl: 'https://github.invalid/login/oauth/authorize', tokenUrl: 'https://github.invalid/token', clientId: 'x' },
             },
           },
+          browserSignIn: { clientId: 'mcp-gateway-connect' },
         },
       },
       binds: [

@@ -4,10 +4,12 @@
  * server that asks "GitHub" who its GITHUB_PERSONAL_ACCESS_TOKEN belongs to, the SDK client declaring URL
  * elicitation, and headless Chromium for the browser step.
  *
- * alice calls get_me → -32042 with a connect link → the browser confirms and signs in at "GitHub" →
+ * alice calls get_me → -32042 with a connect link → the browser signs in at the realm as alice (the gateway's
+ * own client: the link must be opened by its user), confirms and signs in at "GitHub" →
  * callback → notifications/elicitation/complete → retry → get_me says alice's GitHub login. bob (a client
  * without URL elicitation) gets the text fallback and his own login; the second replica sees alice's
- * connection; disconnect brings the elicitation back; tampered, replayed and other users' links are refused;
+ * connection; disconnect brings the elicitation back; tampered, replayed and other users' links are refused,
+ * also alice's link in a browser signed in at the realm as bob;
  * no token appears in logs, /metrics, the admin JSON or the database in clear.
  */
 import { randomBytes } from 'node:crypto';
@@ -30,6 +32,8 @@ const SLOW = 120_000;
 const AUDIENCE = 'mcp_proxy';
 const USERS = { alice: { password: 'alice', realmRoles: ['user'] }, bob: { password: 'bob', realmRoles: ['user'] } };
 const GITHUB_USERS = { alice: { password: 'alice-gh', login: 'octo-alice' }, bob: { password: 'bob-gh', login: 'octo-bob' } };
+/** The gateway's own client at the realm, for signing in the browser that opens a connect link. */
+const SIGN_IN_CLIENT = { clientId: 'mcp-gateway-connect', clientSecret: randomBytes(16).toString('hex') };
 
 interface Replica {
   readonly gateway: GatewayProcess;
@@ -58,6 +62,7 @@ describeIf([POSTGRESQL, file(CHROMIUM, 'chromium')])('per-user GitHub credential
   const env: NodeJS.ProcessEnv = {
     CREDENTIALS_ENCRYPTION_KEY: randomBytes(32).toString('hex'),
     GITHUB_CLIENT_SECRET: GITHUB_CLIENT.clientSecret,
+    SIGN_IN_CLIENT_SECRET: SIGN_IN_CLIENT.clientSecret,
   };
 
   beforeAll(async () => {
@@ -65,7 +70,12 @@ describeIf([POSTGRESQL, file(CHROMIUM, 'chromium')])('per-user GitHub credential
     env.CREDENTIALS_DATABASE_URL = postgres.url;
     const ports = [await freePort(), await freePort()];
     const endpoints = ports.map((port) => `http://127.0.0.1:${port}/mcp`);
-    idp = await TestOpenIdProvider.start({ resources: endpoints, audienceMapper: AUDIENCE, users: USERS });
+    idp = await TestOpenIdProvider.start({
+      resources: endpoints,
+      audienceMapper: AUDIENCE,
+      users: USERS,
+      webClient: { ...SIGN_IN_CLIENT, redirectUris: ports.map((port) => `http://127.0.0.1:${port}/connect/_signin/callback`) },
+    });
     github = await FakeGithub.start(
       ports.map((port) => `http://127.0.0.1:${port}/connect/github/callback`),
       GITHUB_USERS,
@@ -108,6 +118,7 @@ describeIf([POSTGRESQL, file(CHROMIUM, 'chromium')])('per-user GitHub credential
               },
             },
           },
+          browserSignIn: { clientId: SIGN_IN_CLIENT.clientId, clientSecret: { env: 'SIGN_IN_CLIENT_SECRET' } },
         },
       },
       binds: [
@@ -185,18 +196,23 @@ describeIf([POSTGRESQL, file(CHROMIUM, 'chromium')])('per-user GitHub credential
     return elicitation as { elicitationId: string; url: string };
   }
 
-  /** The user at the browser: opens the link, confirms, signs in at "GitHub", lands on the gateway's callback page. */
-  async function connectInBrowser(link: string, githubUser: 'alice' | 'bob'): Promise<string> {
+  /**
+   * The user at the browser: opens the link, signs in at the realm as `realmUser`, confirms, signs in at "GitHub",
+   * lands on the gateway's callback page (or on the refusal page, where the steps stop).
+   */
+  async function connectInBrowser(link: string, githubUser: 'alice' | 'bob', realmUser = githubUser): Promise<string> {
     const context = await browser.newContext();
     try {
       const page = await context.newPage();
       page.setDefaultTimeout(90_000);
       await page.goto(link);
-      // The confirmation page, then GitHub's sign-in form, then the gateway's callback page.
-      for (let step = 0; step < 4 && !new URL(page.url()).pathname.endsWith('/callback'); step++) {
+      // The realm's sign-in form, the confirmation page, then GitHub's sign-in form, then the gateway's callback page.
+      for (let step = 0; step < 5 && !new URL(page.url()).pathname.endsWith('/callback'); step++) {
+        if ((await page.locator('button').count()) === 0) break;
         if ((await page.locator('input[name=username]').count()) > 0) {
-          await page.fill('input[name=username]', githubUser);
-          await page.fill('input[name=password]', GITHUB_USERS[githubUser].password);
+          const atRealm = new URL(page.url()).origin === idp.origin;
+          await page.fill('input[name=username]', atRealm ? realmUser : githubUser);
+          await page.fill('input[name=password]', atRealm ? USERS[realmUser].password : GITHUB_USERS[githubUser].password);
         }
         const before = page.url();
         await Promise.all([page.waitForURL((url) => url.href !== before, { waitUntil: 'load' }), page.click('button')]);
@@ -207,11 +223,38 @@ describeIf([POSTGRESQL, file(CHROMIUM, 'chromium')])('per-user GitHub credential
     }
   }
 
-  /** The same steps over plain HTTP (confirmation POST, provider sign-in, callback with the cookie), where the browser was shown already. */
+  /**
+   * The realm sign-in a browser does when it opens a link, over plain HTTP: the gateway's redirect to the realm, the
+   * login, the gateway's callback. Resolves with the session cookie (`name=value`) the gateway set.
+   */
+  async function realmSession(link: string, realmUser: 'alice' | 'bob'): Promise<string> {
+    const opened = await fetch(link, { redirect: 'manual' });
+    expect(opened.status).toBe(303);
+    const authorize = new URL(opened.headers.get('location')!);
+    expect(authorize.origin).toBe(idp.origin);
+    expect(authorize.searchParams.get('nonce')).toMatch(/^[A-Za-z0-9_-]{43}$/);
+    expect(authorize.searchParams.get('code_challenge_method')).toBe('S256');
+    const flowCookie = opened.headers.get('set-cookie')!.split(';')[0];
+    const callback = await idp.login(authorize, realmUser);
+    expect(callback.searchParams.get('iss')).toBe(idp.issuer);
+    // RFC 9207: a response naming another issuer is refused (the flow cookie is kept, so the real one still works).
+    const mixedUp = new URL(callback);
+    mixedUp.searchParams.set('iss', 'http://127.0.0.1:1/realms/other');
+    expect((await fetch(mixedUp, { headers: { cookie: flowCookie }, redirect: 'manual' })).status).toBe(400);
+    const signedIn = await fetch(callback, { headers: { cookie: flowCookie }, redirect: 'manual' });
+    expect(signedIn.status).toBe(303);
+    expect(signedIn.headers.get('location')).toBe(`${new URL(link).pathname}${new URL(link).search}`);
+    const session = signedIn.headers.getSetCookie().find((line) => line.startsWith('mcp-signin-session='))!;
+    expect(session).toMatch(/; Path=\/connect\/; Max-Age=600; HttpOnly; SameSite=Lax$/);
+    return session.split(';')[0];
+  }
+
+  /** The same steps over plain HTTP (realm sign-in, confirmation POST, provider sign-in, callback with the cookie). */
   async function connectOverHttp(link: string, githubUser: 'alice' | 'bob'): Promise<Response> {
+    const session = await realmSession(link, githubUser);
     const started = await fetch(new URL('/connect/github/start', link), {
       method: 'POST',
-      headers: { 'content-type': 'application/x-www-form-urlencoded' },
+      headers: { 'content-type': 'application/x-www-form-urlencoded', 'cookie': session },
       body: `link=${new URL(link).searchParams.get('link')}`,
       redirect: 'manual',
     });
@@ -296,14 +339,26 @@ describeIf([POSTGRESQL, file(CHROMIUM, 'chromium')])('per-user GitHub credential
       redirect: 'manual',
     });
     expect(crossSite.status).toBe(403);
+    // A browser that did not sign in at the realm is sent there; its POST is refused.
+    const notSignedIn = await fetch(url, { redirect: 'manual' });
+    expect(notSignedIn.status).toBe(303);
+    expect(notSignedIn.headers.get('location')).toMatch(new RegExp(`^${idp.issuer}/`));
+    expect((await fetch(`${one.origin}/connect/github/start`, {
+      method: 'POST',
+      headers: { 'content-type': 'application/x-www-form-urlencoded' },
+      body: `link=${secret}`,
+    })).status).toBe(403);
+    const aliceBrowser = await realmSession(url, 'alice');
+    // A session cookie sealed by someone without the key is ignored: back to the realm.
+    expect((await fetch(url, { headers: { cookie: `mcp-signin-session=${'A'.repeat(120)}` }, redirect: 'manual' })).status).toBe(303);
     // The confirmation page names the account, without using the link up.
-    const confirm = await fetch(url);
+    const confirm = await fetch(url, { headers: { cookie: aliceBrowser } });
     expect(confirm.status).toBe(200);
     expect(await confirm.text()).toContain('alice');
     // Using it up (the browser's POST) → redirect to GitHub; then it is gone, whoever tries.
     const started = await fetch(`${one.origin}/connect/github/start`, {
       method: 'POST',
-      headers: { 'content-type': 'application/x-www-form-urlencoded' },
+      headers: { 'content-type': 'application/x-www-form-urlencoded', 'cookie': aliceBrowser },
       body: `link=${secret}`,
       redirect: 'manual',
     });
@@ -327,6 +382,27 @@ describeIf([POSTGRESQL, file(CHROMIUM, 'chromium')])('per-user GitHub credential
     expect((await fetch(`${one.origin}/connect/github/callback?state=${'x'.repeat(43)}&code=abc`)).status).toBe(400);
     // None of it connected alice.
     await elicitationOf(aliceAgain);
+  }, SLOW);
+
+  test('alice\'s link opened in a browser signed in at the realm as bob is refused, and nothing is stored for anyone', async () => {
+    const aliceNow = await signIn(one, 'alice', true);
+    await fetch(`${one.origin}/connect/github`, { method: 'DELETE', headers: { authorization: `Bearer ${aliceNow.token}` } });
+    const before = await postgres.query<{ subject: string; updated: string }>(
+      'SELECT subject, sealed::text AS updated FROM mcp_user_credentials ORDER BY subject',
+    );
+    const { url } = await elicitationOf(aliceNow);
+    const issued = github.issuedTokens().length;
+    const page = await connectInBrowser(url, 'bob', 'bob');
+    expect(page).toContain('Cannot connect');
+    expect(page).toContain('belongs to another user');
+    expect(page).not.toContain('github connected');
+    expect(github.issuedTokens().length).toBe(issued);
+    expect(await postgres.query('SELECT subject, sealed::text AS updated FROM mcp_user_credentials ORDER BY subject')).toEqual(before);
+    await elicitationOf(aliceNow);
+    // The link was not used up: alice herself, in her own browser, still can.
+    expect(await connectInBrowser(url, 'alice')).toContain('github connected');
+    expect(await getMe(aliceNow)).toEqual({ text: 'octo-alice', isError: false });
+    await fetch(`${one.origin}/connect/github`, { method: 'DELETE', headers: { authorization: `Bearer ${aliceNow.token}` } });
   }, SLOW);
 
   test('disconnect forgets the credential: the next call asks again, also on the other replica', async () => {

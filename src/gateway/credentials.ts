@@ -4,16 +4,19 @@
  * section refers to, and the checks that tie them together. Internal: not exported from the index.
  */
 import * as kplus from 'cdk8s-plus-28';
-import { Construct } from 'constructs';
+import type { Construct } from 'constructs';
 import type * as config from './config-contract.generated';
-import { BoundCredentialStore, CredentialStore } from '../credential-store';
-import { McpGatewayRoute } from '../mcp-gateway-route';
-import { IMcpTarget } from '../mcp-target';
-import { BoundCredentialProvider } from '../user-credential';
-import { PropCheck } from '../validation';
+import type { BoundCredentialStore, CredentialStore } from '../credential-store';
+import type { IOidcIssuer, OidcConnectSignInClient } from '../mcp-auth-policy';
+import type { McpGatewayRoute } from '../mcp-gateway-route';
+import type { IMcpTarget } from '../mcp-target';
+import type { BoundCredentialProvider } from '../user-credential';
+import type { PropCheck } from '../validation';
 
 /** Where the gateway serves the connect flow (`/connect/<provider>/start`, `/callback`, and disconnect). */
 export const CONNECT_PATH_PREFIX = '/connect/';
+/** The environment variable holding the secret of the gateway's connect sign-in client. */
+const SIGN_IN_SECRET_ENV = 'CREDENTIALS_BROWSER_SIGN_IN_CLIENT_SECRET';
 
 interface ProviderUse {
   readonly provider: BoundCredentialProvider;
@@ -50,11 +53,33 @@ export class GatewayCredentials {
   public renderConfig(): config.CredentialsSettings | undefined {
     if (!this.store) return undefined;
     const providers = Object.fromEntries([...this.providers().values()].map((use) => [use.provider.name, use.provider.config]));
+    const signIn = this.signInClient();
     return {
       ...this.store.config,
       ...(this.publicUrl ? { publicUrl: this.publicUrl } : {}),
       providers,
+      ...(signIn ? { browserSignIn: this.renderSignIn(signIn) } : {}),
     };
+  }
+
+  private renderSignIn(client: OidcConnectSignInClient): any {
+    return { clientId: client.clientId, ...(client.clientSecret ? { clientSecret: { env: SIGN_IN_SECRET_ENV } } : {}) };
+  }
+
+  /**
+   * The sign-in issuer's client for the browser sign-in of connect links (`config.credentials.browserSignIn`), when
+   * a provider needs it (`oauth2`): the first one declared by an issuer of the routes with credential targets.
+   */
+  private signInClient(): OidcConnectSignInClient | undefined {
+    if (![...this.providers().values()].some((use) => use.provider.config.oauth2 !== undefined)) return undefined;
+    return this.issuers().map((issuer) => issuer.connectSignInClient).find((client) => client !== undefined);
+  }
+
+  /** The issuers (`McpAuthPolicy.issuer`) of the routes with credential targets. */
+  private issuers(): IOidcIssuer[] {
+    const routes = new Set(this.credentialTargets.map(({ route }) => route));
+    return [...routes].flatMap((route) => route.policies.map((policy) => (policy as { issuer?: IOidcIssuer }).issuer))
+      .filter((issuer): issuer is IOidcIssuer => issuer !== undefined);
   }
 
   /**
@@ -65,6 +90,8 @@ export class GatewayCredentials {
     if (!this.store) return {};
     const env = { ...this.store.env };
     for (const use of this.providers().values()) Object.assign(env, use.provider.env);
+    const secret = this.signInClient()?.clientSecret;
+    if (secret) env[SIGN_IN_SECRET_ENV] = kplus.EnvValue.fromSecretValue(secret);
     return env;
   }
 
@@ -89,6 +116,14 @@ export class GatewayCredentials {
         'is CredentialStore.memory(), but the gateway may run more than one pod: each would keep its own credentials, '
         + 'so users would be asked to connect again on every other request',
         'Use CredentialStore.cloudNativePg({ encryptionKey }) or CredentialStore.postgres({ url, encryptionKey }), or run one replica.');
+    }
+    const oauth2 = [...this.providers().values()].find((use) => use.provider.config.oauth2 !== undefined);
+    // Routes without sign-in cannot take credentials at all (the runtime refuses them); that is not this check's to report.
+    if (this.credentialStore && oauth2 && this.issuers().length > 0 && !this.signInClient()) {
+      check(`credential provider ${JSON.stringify(oauth2.provider.name)}`,
+        'is oauth2, but no sign-in issuer of its routes declares a connectSignInClient: the gateway could not check that the browser '
+        + 'opening a connect link is the link\'s own user',
+        'Set connectSignIn: { clientSecret: { secret, key } } on the KeycloakRealm the routes sign in with.');
     }
     for (const use of this.providers().values()) {
       if (use.identities.size > 1) {

@@ -114,6 +114,15 @@ function checkSettings(settings: CredentialsSettings, issues: ConfigIssue[], env
     const secret = provider.oauth2?.clientSecret ?? provider.tokenExchange?.clientSecret;
     if (secret) readSecret(secret, `${at}.${kinds[0]}.clientSecret`, issues, env);
   }
+  const oauth2 = Object.entries(settings.providers ?? {}).find(([, provider]) => provider.oauth2 !== undefined);
+  if (oauth2 && !settings.browserSignIn) {
+    issues.push({
+      path: `${base}.browserSignIn`,
+      message: `is required: provider "${oauth2[0]}" is oauth2, and its connect links must be opened by their own user `
+        + '(give the clientId of the gateway\'s OIDC client at the sign-in issuer, redirect URI <publicUrl>/connect/_signin/callback)',
+    });
+  }
+  if (settings.browserSignIn?.clientSecret) readSecret(settings.browserSignIn.clientSecret, `${base}.browserSignIn.clientSecret`, issues, env);
   if (settings.publicUrl !== undefined && !/^https?:\/\/[^/]+/.test(settings.publicUrl)) {
     issues.push({ path: `${base}.publicUrl`, message: `must be an http(s) URL such as https://mcp.example.com, got "${settings.publicUrl}"` });
   }
@@ -191,5 +200,9 @@ export function resolveCredentials(config: GatewayConfig, env: NodeJS.ProcessEnv
     encryptionKey: decodeKey(secret(settings.encryptionKey, 'config.credentials.encryptionKey')!)!,
     publicUrl: settings.publicUrl?.replace(/\/+$/, ''),
     providers,
+    browserSignIn: settings.browserSignIn && {
+      clientId: settings.browserSignIn.clientId,
+      clientSecret: secret(settings.browserSignIn.clientSecret, 'config.credentials.browserSignIn.clientSecret'),
+    },
   };
 }

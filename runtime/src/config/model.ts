@@ -42,6 +42,8 @@ export interface ResolvedCredentials {
   readonly encryptionKey: Buffer;
   readonly publicUrl?: string;
   readonly providers: ReadonlyMap<string, ResolvedCredentialProvider>;
+  /** The gateway's OIDC client for signing the connect link's browser in; set whenever an `oauth2` provider is. */
+  readonly browserSignIn?: { readonly clientId: string; readonly clientSecret?: string };
 }
 
 export type ResolvedCredentialProvider =

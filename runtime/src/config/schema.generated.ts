@@ -230,6 +230,10 @@ export const configSchema = {
           "propertyNames": {
             "pattern": "^[a-z0-9]([-a-z0-9]*[a-z0-9])?$"
           }
+        },
+        "browserSignIn": {
+          "$ref": "#/$defs/BrowserSignInClient",
+          "description": "The gateway's own OIDC client at the sign-in IdP (the route's `mcpAuthentication.issuer`): before a connect link sends the browser to an `oauth2` provider, the browser signs in there and must be the link's user. Required when any provider is `oauth2`. Register the redirect URI `<publicUrl>/connect/_signin/callback`."
         }
       },
       "required": [
@@ -362,6 +366,23 @@ export const configSchema = {
         "audience"
       ],
       "additionalProperties": false
+    },
+    "BrowserSignInClient": {
+      "type": "object",
+      "properties": {
+        "clientId": {
+          "type": "string",
+          "minLength": 1
+        },
+        "clientSecret": {
+          "$ref": "#/$defs/SecretRef"
+        }
+      },
+      "required": [
+        "clientId"
+      ],
+      "additionalProperties": false,
+      "description": "A confidential (or public, without `clientSecret`) OIDC client with the standard flow enabled."
     },
     "Bind": {
       "type": "object",

@@ -112,6 +112,19 @@ export interface CredentialsSettings {
    * @propertyNames {"pattern": "^[a-z0-9]([-a-z0-9]*[a-z0-9])?$"}
    */
   readonly providers: Record<string, CredentialProvider>;
+  /**
+   * The gateway's own OIDC client at the sign-in IdP (the route's `mcpAuthentication.issuer`): before a connect
+   * link sends the browser to an `oauth2` provider, the browser signs in there and must be the link's user.
+   * Required when any provider is `oauth2`. Register the redirect URI `<publicUrl>/connect/_signin/callback`.
+   */
+  readonly browserSignIn?: BrowserSignInClient;
+}
+
+/** A confidential (or public, without `clientSecret`) OIDC client with the standard flow enabled. */
+export interface BrowserSignInClient {
+  /** @minLength 1 */
+  readonly clientId: string;
+  readonly clientSecret?: SecretRef;
 }
 
 /** How one provider's credential is obtained: exactly one kind. */

@@ -1,5 +1,6 @@
 import type { IncomingMessage, ServerResponse } from 'node:http';
 import { ConnectRefused, type CredentialBroker } from './broker.js';
+import { SIGN_IN_CALLBACK, type BrowserSignIn } from './browser-sign-in.js';
 import type { UserRef } from './store.js';
 import { publicBaseUrl } from '../auth/public-url.js';
 import type { Logger } from '../telemetry/logger.js';
@@ -17,6 +18,11 @@ export type BearerIdentifier = (provider: string, req: IncomingMessage, res: Ser
  *   POST   /connect/<provider>/start          uses the link up, redirects to the provider (PKCE S256)
  *   GET    /connect/<provider>/callback       the provider's redirect: state + browser cookie checked, token stored
  *   DELETE /connect/<provider>                with the user's bearer token: forget the credential
+ *   GET    /connect/_signin/callback          the sign-in IdP's redirect (browser sign-in, see browser-sign-in.ts)
+ *
+ * With browser sign-in (required for oauth2 providers at config load), the confirmation page and its POST
+ * need a browser signed in at the sign-in IdP as the link's own user; a browser signed in as anyone else
+ * gets a 403 page and nothing is used up or stored.
  *
  * Refusals are pages with the status that fits (400 not valid, 403 wrong user or browser, 410 used or
  * expired); nothing secret (link, state, code, token) is logged or echoed.
@@ -26,11 +32,16 @@ export class ConnectEndpoint {
     private readonly broker: CredentialBroker,
     private readonly identify: BearerIdentifier,
     private readonly logger: Logger,
+    private readonly signIn?: BrowserSignIn,
   ) {}
 
   /** False when the request is not for a connect path. */
   async handle(req: IncomingMessage, res: ServerResponse, path: string): Promise<boolean> {
     if (!path.startsWith(PREFIX)) return false;
+    if (path === SIGN_IN_CALLBACK && this.signIn) {
+      await this.signedInCallback(req, res);
+      return true;
+    }
     const [provider, action, ...rest] = path.slice(PREFIX.length).split('/').map(safeDecode);
     if (!provider || rest.length > 0 || !this.broker.provider(provider)) {
       page(res, 404, 'Not found', 'There is no such provider to connect.');
@@ -55,6 +66,7 @@ export class ConnectEndpoint {
     const owner = await this.broker.inspectLink(provider, secret);
     await this.refuseOtherUser(provider, owner, req, res);
     if (res.headersSent) return;
+    if (!(await this.browserIsOwner(owner, req, res, `${cookiePath(provider)}start?link=${encodeURIComponent(secret)}`))) return;
     const client = this.broker.oauthClient(provider)!;
     page(
       res,
@@ -77,6 +89,7 @@ export class ConnectEndpoint {
     const owner = await this.broker.inspectLink(provider, secret);
     await this.refuseOtherUser(provider, owner, req, res);
     if (res.headersSent) return;
+    if (!(await this.browserIsOwner(owner, req, res, undefined))) return;
     const base = publicBaseUrl(req, undefined);
     const { authorizationUrl, binding } = await this.broker.begin(provider, secret, base);
     const secure = (this.broker.settings.publicUrl ?? base).startsWith('https:') ? '; Secure' : '';
@@ -114,6 +127,45 @@ export class ConnectEndpoint {
   }
 
   /**
+   * With browser sign-in: true when this browser signed in (sealed session cookie) as the link's owner. A
+   * browser not signed in is sent to the sign-in IdP (and comes back to `returnTo`; a POST has none and is
+   * refused); one signed in as someone else is refused.
+   */
+  private async browserIsOwner(owner: UserRef, req: IncomingMessage, res: ServerResponse, returnTo: string | undefined): Promise<boolean> {
+    if (!this.signIn) return true;
+    const browser = this.signIn.current(req.headers.cookie, owner.issuer);
+    if (browser && browser.subject === owner.subject) return true;
+    if (browser) {
+      this.logger.warn('connect link opened by another signed-in user; refused', { owner: owner.subject, browser: browser.subject });
+      throw new ConnectRefused(403, `this connect link belongs to another user: you are signed in as ${browser.subject}, `
+        + `it was made for ${owner.subject}`);
+    }
+    if (returnTo === undefined) throw new ConnectRefused(403, 'sign in first: open the connect link again');
+    const base = this.broker.settings.publicUrl ?? publicBaseUrl(req, undefined);
+    const step = await this.signIn.start(owner.issuer, returnTo, base, isSecure(base));
+    res.writeHead(303, { 'location': step.location, 'set-cookie': step.cookies, 'cache-control': 'no-store', 'referrer-policy': 'no-referrer' });
+    res.end();
+    return false;
+  }
+
+  private async signedInCallback(req: IncomingMessage, res: ServerResponse): Promise<void> {
+    if (req.method !== 'GET') {
+      page(res, 405, 'Not allowed', 'This address does not answer that method.');
+      return;
+    }
+    try {
+      const base = this.broker.settings.publicUrl ?? publicBaseUrl(req, undefined);
+      const step = await this.signIn!.finish(new URL(req.url ?? '/', 'http://x').searchParams, req.headers.cookie, isSecure(base));
+      res.writeHead(303, { 'location': step.location, 'set-cookie': step.cookies, 'cache-control': 'no-store', 'referrer-policy': 'no-referrer' });
+      res.end();
+    } catch (error) {
+      if (!(error instanceof ConnectRefused)) throw error;
+      this.logger.info('connect step refused', { step: 'signin', status: error.status, reason: error.message });
+      page(res, error.status, 'Cannot sign in', error.message);
+    }
+  }
+
+  /**
    * A request that carries a bearer token must be the link's owner's. A browser carries none: then the
    * confirmation page names the account, and the link is single-use and short-lived (see DESIGN.md).
    */
@@ -125,6 +177,12 @@ export class ConnectEndpoint {
       throw new ConnectRefused(403, 'this connect link belongs to another user');
     }
   }
+}
+
+/** Cookies are Secure except on loopback, where browsers keep them without https. */
+function isSecure(base: string): boolean {
+  const host = new URL(base).hostname;
+  return !(host === 'localhost' || host === '[::1]' || /^127\./.test(host));
 }
 
 function cookieName(provider: string): string {

@@ -51,6 +51,8 @@ export interface TestRealmOptions {
    * access token whose `aud` names it for a token whose `aud` is one of `audiences`.
    */
   readonly tokenExchange?: { readonly clientId: string; readonly clientSecret: string; readonly audiences: readonly string[] };
+  /** A confidential client with Keycloak's standard flow (authorization code, `openid`), e.g. the gateway's browser sign-in. */
+  readonly webClient?: { readonly clientId: string; readonly clientSecret: string; readonly redirectUris: readonly string[] };
 }
 
 const TOKEN_EXCHANGE_GRANT = 'urn:ietf:params:oauth:grant-type:token-exchange';
@@ -411,6 +413,17 @@ export class TestOpenIdProvider {
               grant_types: [TOKEN_EXCHANGE_GRANT],
               response_types: [],
               redirect_uris: [],
+            },
+          ]
+          : []),
+        ...(this.options.webClient
+          ? [
+            {
+              client_id: this.options.webClient.clientId,
+              client_secret: this.options.webClient.clientSecret,
+              grant_types: ['authorization_code'],
+              response_types: ['code' as const],
+              redirect_uris: [...this.options.webClient.redirectUris],
             },
           ]
           : []),
