@@ -205,7 +205,7 @@ class StatelessClient {
       // 2026-07-28 mirrors the method and name in headers (SEP-2243); the gateway refuses a request without them.
       headers: {
         'content-type': 'application/json',
-        accept: 'application/json, text/event-stream',
+        'accept': 'application/json, text/event-stream',
         'mcp-protocol-version': MODERN,
         'mcp-method': method,
         ...(typeof (params.name ?? params.uri) === 'string' ? { 'mcp-name': params.name ?? params.uri } : {}),

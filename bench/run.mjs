@@ -11,7 +11,6 @@ import { existsSync, mkdirSync, writeFileSync } from 'node:fs';
 import { cpus, loadavg, totalmem } from 'node:os';
 import { join } from 'node:path';
 import { startBurstClients } from './burst.mjs';
-import { ROOT, RUNTIME, binOf } from './sdk.mjs';
 import {
   connectClient,
   connectWhenReady,
@@ -27,6 +26,7 @@ import {
   waitForListening,
   waitForPort,
 } from './lib.mjs';
+import { ROOT, RUNTIME, binOf } from './sdk.mjs';
 
 const argv = process.argv.slice(2);
 const soakAt = argv.indexOf('--soak');

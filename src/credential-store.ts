@@ -1,6 +1,7 @@
 import * as kplus from 'cdk8s-plus-28';
 import { Construct } from 'constructs';
-import { CloudNativePgClusterOptions, cloudNativePgDatabase, cloudNativePgProblems } from './cloudnative-pg';
+import type { CloudNativePgClusterOptions } from './cloudnative-pg';
+import { cloudNativePgDatabase, cloudNativePgProblems } from './cloudnative-pg';
 import type * as config from './gateway/config-contract.generated';
 import { secretValueProblem } from './validation';
 

@@ -1,4 +1,4 @@
-import * as kplus from 'cdk8s-plus-28';
+import type * as kplus from 'cdk8s-plus-28';
 import type * as config from './gateway/config-contract.generated';
 import { dnsLabelProblem, emptyProblem, isHttpUrl, secretValueProblem } from './validation';
 

@@ -7,10 +7,10 @@ import addFormats from 'ajv-formats';
 import { Chart, Testing } from 'cdk8s';
 import * as kplus from 'cdk8s-plus-28';
 import * as YAML from 'yaml';
-import type { McpGatewayProps } from '../src';
+import type { McpGatewayProps, McpServerProps } from '../src';
 import {
   CredentialInjection, CredentialStore, KeycloakDatabase, KeycloakRealm, McpAuthPolicy, McpGateway, McpGatewayExposure, McpGatewayImplementation,
-  McpGatewayProps, McpServer, McpServerProps, McpServerSource, McpServerTransport, McpServerWorkload, McpTarget, OAuthProvider, OidcIssuer,
+  McpServer, McpServerSource, McpServerTransport, McpServerWorkload, McpTarget, OAuthProvider, OidcIssuer,
   StdioProcessPool, UserCredential,
 } from '../src';
 import { expectValidManifests } from './util/manifest-validation';
@@ -209,7 +209,9 @@ describe('rendering', () => {
     const chart = newChart();
     const server = stdioGithubServer(chart, 'internal', {
       userCredential: UserCredential.tokenExchange({
-        audience: 'internal-api', clientId: 'mcp-gateway', clientSecret: secretValue(chart, 'Exchange', 'exchange', 'secret'),
+        audience: 'internal-api',
+        clientId: 'mcp-gateway',
+        clientSecret: secretValue(chart, 'Exchange', 'exchange', 'secret'),
         inject: CredentialInjection.env('API_TOKEN'),
       }),
     });

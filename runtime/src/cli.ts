@@ -9,9 +9,9 @@ import { ConfigLoader } from './config/load.js';
 import type { ResolvedConfig } from './config/model.js';
 import type { GatewayConfig, RouteMatch, StdioTargetPool } from './config/types.js';
 import { ConfigWatcher } from './config/watch.js';
-import type { ForwardedCredential } from './federation/session.js';
 import type { DevUsageError } from './dev/command.js';
 import { DEV_USAGE, describeDevError, parseDevArgs, runDev } from './dev/command.js';
+import type { ForwardedCredential } from './federation/session.js';
 import { Gateway } from './gateway.js';
 import { BatchingSink } from './telemetry/log-sink.js';
 import { StructuredLogger } from './telemetry/logger.js';
@@ -65,15 +65,15 @@ type Command =
   | { kind: 'copySelf'; path: string }
   | { kind: 'config'; file: string; host: string; allowedHosts: string[] }
   | {
-      kind: 'bridge';
-      port: number;
-      host: string;
-      path?: string;
-      command: string[];
-      allowedHosts: string[];
-      pool: StdioTargetPool;
-      forwardedCredential?: ForwardedCredential;
-    };
+    kind: 'bridge';
+    port: number;
+    host: string;
+    path?: string;
+    command: string[];
+    allowedHosts: string[];
+    pool: StdioTargetPool;
+    forwardedCredential?: ForwardedCredential;
+  };
 
 function parseCommandLine(argv: readonly string[]): Command {
   const separator = argv.indexOf('--');
@@ -167,10 +167,10 @@ function bridgeCredential(values: {
   'credential-env'?: string;
   'credential-header'?: string;
   'credential-optional'?: boolean;
-  pool?: string;
+  'pool'?: string;
   'pool-idle-timeout'?: string;
   'pool-reuse'?: boolean;
-  shared?: boolean;
+  'shared'?: boolean;
 }): ForwardedCredential | undefined {
   const env = values['credential-env'];
   if (env === undefined) {

@@ -7,8 +7,8 @@ import { SSEClientTransport } from '@modelcontextprotocol/sdk/client/sse.js';
 import { LoggingMessageNotificationSchema } from '@modelcontextprotocol/sdk/types.js';
 import { connectClient, EVERYTHING, GatewayProcess, PYTHON_SERVER } from './helpers/gateway.js';
 import { allToolNames } from './helpers/lists.js';
-import { openSession, send } from './hostile/harness.js';
 import { command, describeIf, file } from './helpers/requirements.js';
+import { openSession, send } from './hostile/harness.js';
 
 describe('stdio bridge: mcp-gateway --port P -- CMD', () => {
   describe('server-everything (Node) over stdio', () => {

@@ -252,7 +252,7 @@ describe('bridging between 2026-07-28 and the session-era revisions', () => {
       signal: controller.signal,
       headers: {
         'content-type': 'application/json',
-        accept: 'text/event-stream, application/json',
+        'accept': 'text/event-stream, application/json',
         'mcp-protocol-version': MODERN,
         'mcp-method': 'subscriptions/listen',
       },

@@ -21,7 +21,7 @@ import { freePort } from './helpers/ports.js';
 import { TestOpenIdProvider } from './support/oidc-provider.js';
 
 const HEADER = 'X-Mcp-User-Credential';
-const LOGINS: Record<string, string> = { 'ghu_alice_1': 'octo-alice', 'ghu_bob_1': 'octo-bob', 'ghu_alice_2': 'octo-alice-refreshed' };
+const LOGINS: Record<string, string> = { ghu_alice_1: 'octo-alice', ghu_bob_1: 'octo-bob', ghu_alice_2: 'octo-alice-refreshed' };
 
 /** "GitHub": `/user` names whom the bearer token belongs to (`tokens`), or the `sub` of a JWT, as `octo-<sub>`. */
 async function startGithubApi(tokens: Record<string, string>, seen: string[] = []): Promise<{ server: Server; url: string }> {

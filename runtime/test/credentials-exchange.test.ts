@@ -7,8 +7,8 @@
 import { randomBytes } from 'node:crypto';
 import { Client } from '@modelcontextprotocol/sdk/client/index.js';
 import { decodeJwt } from 'jose';
-import { connectClient, GatewayProcess, post } from './helpers/gateway.js';
 import { writeConfigFile } from './helpers/config-file.js';
+import { connectClient, GatewayProcess, post } from './helpers/gateway.js';
 import { freePort } from './helpers/ports.js';
 import { startStreamableServer, type TestUpstream } from './helpers/upstreams.js';
 import { TestOpenIdProvider } from './support/oidc-provider.js';
@@ -143,7 +143,7 @@ describe('token exchange and header injection for HTTP targets', () => {
     };
     const body = { jsonrpc: '2.0', id: 1, method: 'tools/call', params: { name: 'internal_whoami', arguments: {}, _meta } };
     const response = await post(endpoint, JSON.stringify(body), {
-      authorization: `Bearer ${token}`,
+      'authorization': `Bearer ${token}`,
       'mcp-protocol-version': '2026-07-28',
       'mcp-method': 'tools/call',
       'mcp-name': 'internal_whoami',

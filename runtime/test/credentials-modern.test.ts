@@ -8,12 +8,12 @@
  */
 import { randomBytes } from 'node:crypto';
 import { join } from 'node:path';
-import { takeCredentialRetry } from '../src/credentials/elicitation.js';
 import { writeConfigFile } from './helpers/config-file.js';
 import { FIXTURES, GatewayProcess, post } from './helpers/gateway.js';
 import { freePort } from './helpers/ports.js';
 import { FakeGithub, GITHUB_CLIENT } from './support/github-provider.js';
 import { TestOpenIdProvider } from './support/oidc-provider.js';
+import { takeCredentialRetry } from '../src/credentials/elicitation.js';
 
 type Json = Record<string, any>;
 const MODERN = '2026-07-28';
@@ -102,7 +102,7 @@ describe('per-user credentials for 2026-07-28 clients', () => {
     };
     const body = { jsonrpc: '2.0', id, method: 'tools/call', params: { name: 'get_me', arguments: {}, ...extra, _meta } };
     const response = await post(endpoint, JSON.stringify(body), {
-      authorization: `Bearer ${token}`,
+      'authorization': `Bearer ${token}`,
       'mcp-protocol-version': MODERN,
       'mcp-method': 'tools/call',
       'mcp-name': 'get_me',

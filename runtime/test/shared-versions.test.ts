@@ -38,7 +38,7 @@ const settings = {
   idleTimeoutMs: 60_000,
   maxRestartsPerMinute: 20,
   maxProcessesPerSubject: 8,
-  maxMessageBytes: 1 << 20,
+  maxMessageBytes: 1_048_576,
   warmup: false,
 };
 

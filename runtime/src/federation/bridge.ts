@@ -1,16 +1,16 @@
 import { createHash, randomBytes } from 'node:crypto';
-import type { McpTarget } from '../config/types.js';
-import type { Logger } from '../telemetry/logger.js';
-import { INVALID_PARAMS, McpError, METHOD_NOT_FOUND } from '../protocol/errors.js';
-import type { JsonRpcMessage } from '../protocol/jsonrpc.js';
-import { META_CLIENT_CAPABILITIES, META_CLIENT_INFO, META_PROTOCOL_VERSION, META_SUBSCRIPTION_ID, MODERN_PROTOCOL } from '../protocol/versions.js';
-import { connectTarget } from '../upstream/connect.js';
-import type { ClientCredentials } from '../upstream/http.js';
-import type { UpstreamConnection } from '../upstream/types.js';
-import type { StdioPool } from '../upstream/stdio-pool.js';
 import { TargetLink, type ClientCall, type RoutedLink } from './link.js';
 import { prefixUri } from './names.js';
 import { RequestStateSeal, type BridgedRequestState } from './request-state.js';
+import type { McpTarget } from '../config/types.js';
+import { INVALID_PARAMS, McpError, METHOD_NOT_FOUND } from '../protocol/errors.js';
+import type { JsonRpcMessage } from '../protocol/jsonrpc.js';
+import { META_CLIENT_CAPABILITIES, META_CLIENT_INFO, META_PROTOCOL_VERSION, META_SUBSCRIPTION_ID, MODERN_PROTOCOL } from '../protocol/versions.js';
+import type { Logger } from '../telemetry/logger.js';
+import { connectTarget } from '../upstream/connect.js';
+import type { ClientCredentials } from '../upstream/http.js';
+import type { StdioPool } from '../upstream/stdio-pool.js';
+import type { UpstreamConnection } from '../upstream/types.js';
 
 type Json = Record<string, unknown>;
 
@@ -440,7 +440,7 @@ class BridgedSession {
     const connection: UpstreamConnection =
       target.stdio && variable && token !== undefined
         ? // As in McpSession.openLink: never from the warm pool, never back to it (the process carries one user's token).
-          await route.pool.spawn(target.name, { ...target.stdio, env: { ...target.stdio.env, [variable]: token } })
+        await route.pool.spawn(target.name, { ...target.stdio, env: { ...target.stdio.env, [variable]: token } })
         : await (route.connect ?? connectTarget)(target, { pool: route.pool, logger: route.logger, credentials, initialize });
     let session: BridgedSession | undefined;
     const link = new TargetLink(index, target.name, connection, route.upstreamTimeoutMs, {

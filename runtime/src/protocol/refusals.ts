@@ -86,9 +86,11 @@ export function mirroredHeaderRefusal(method: string | undefined, name: string |
     const expected = field === undefined ? undefined : message.params?.[field];
     if (typeof expected === 'string') {
       const sentName = headerText(name);
-      if (sentName === undefined) problem = `the Mcp-Name header is missing (params.${field} is ${JSON.stringify(expected)})`;
-      else if (sentName === null) problem = 'the Mcp-Name header is wrapped as =?base64?…?= but is not valid Base64';
-      else if (sentName !== expected) {
+      if (sentName === undefined) {
+        problem = `the Mcp-Name header is missing (params.${field} is ${JSON.stringify(expected)})`;
+      } else if (sentName === null) {
+        problem = 'the Mcp-Name header is wrapped as =?base64?…?= but is not valid Base64';
+      } else if (sentName !== expected) {
         problem = `Mcp-Name header (${JSON.stringify(sentName)}) does not match params.${field} (${JSON.stringify(expected)})`;
       }
     }

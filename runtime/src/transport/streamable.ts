@@ -1,10 +1,10 @@
 import { createHash } from 'node:crypto';
 import type { IncomingMessage, ServerResponse } from 'node:http';
+import { takeForwardedCredential } from './forwarded-credential.js';
 import { PostResponder, sendJson } from './responder.js';
 import type { Identity } from '../auth/index.js';
 import type { RequestFacts } from '../authz/index.js';
 import { splitName, splitUri } from '../federation/names.js';
-import { takeForwardedCredential } from './forwarded-credential.js';
 import { McpSession, type BackendContext } from '../federation/session.js';
 import { MAX_JSON_DEPTH, nestsDeeperThan, readBody } from '../protocol/body.js';
 import { INTERNAL_ERROR, McpError } from '../protocol/errors.js';
