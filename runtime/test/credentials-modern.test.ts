@@ -20,6 +20,7 @@ const MODERN = '2026-07-28';
 const AUDIENCE = 'mcp_proxy';
 const SLOW = 120_000;
 const USERS = { alice: { password: 'alice', realmRoles: ['user'] }, bob: { password: 'bob', realmRoles: ['user'] } };
+const SIGN_IN_CLIENT = { clientId: 'mcp-gateway-connect', clientSecret: randomBytes(16).toString('hex') };
 const LINK = /^http:\/\/127\.0\.0\.1:\d+\/connect\/github\/start\?link=[A-Za-z0-9_-]{43}$/;
 
 describe('per-user credentials for 2026-07-28 clients', () => {
@@ -32,7 +33,12 @@ describe('per-user credentials for 2026-07-28 clients', () => {
   beforeAll(async () => {
     const port = await freePort();
     endpoint = `http://127.0.0.1:${port}/mcp`;
-    idp = await TestOpenIdProvider.start({ resources: [endpoint], audienceMapper: AUDIENCE, users: USERS });
+    idp = await TestOpenIdProvider.start({
+      resources: [endpoint],
+      audienceMapper: AUDIENCE,
+      users: USERS,
+      webClient: { ...SIGN_IN_CLIENT, redirectUris: [`http://127.0.0.1:${port}/connect/_signin/callback`] },
+    });
     github = await FakeGithub.start([`http://127.0.0.1:${port}/connect/github/callback`], {
       alice: { password: 'alice-gh', login: 'octo-alice' },
       bob: { password: 'bob-gh', login: 'octo-bob' },
@@ -53,6 +59,7 @@ describe('per-user credentials for 2026-07-28 clients', () => {
               },
             },
           },
+          browserSignIn: { clientId: SIGN_IN_CLIENT.clientId, clientSecret: { env: 'SIGN_IN_CLIENT_SECRET' } },
         },
       },
       binds: [{
@@ -83,7 +90,11 @@ describe('per-user credentials for 2026-07-28 clients', () => {
         }],
       }],
     };
-    const env = { CREDENTIALS_ENCRYPTION_KEY: randomBytes(32).toString('hex'), GITHUB_CLIENT_SECRET: GITHUB_CLIENT.clientSecret };
+    const env = {
+      CREDENTIALS_ENCRYPTION_KEY: randomBytes(32).toString('hex'),
+      GITHUB_CLIENT_SECRET: GITHUB_CLIENT.clientSecret,
+      SIGN_IN_CLIENT_SECRET: SIGN_IN_CLIENT.clientSecret,
+    };
     gateway = await GatewayProcess.serving(writeConfigFile('credentials-modern-', JSON.stringify(config)), env);
   }, SLOW);
 
@@ -130,11 +141,23 @@ describe('per-user credentials for 2026-07-28 clients', () => {
     return answer.result.inputRequests['connect-github'].params.url as string;
   }
 
-  /** The user's browser steps over plain HTTP: the confirmation POST, the provider sign-in, the callback with the cookie. */
+  /** The browser signs in at the realm as the link's user (the gateway's own OIDC client); the session cookie. */
+  async function realmSession(link: string, user: 'alice' | 'bob'): Promise<string> {
+    const opened = await fetch(link, { redirect: 'manual' });
+    expect(opened.status).toBe(303);
+    const flowCookie = opened.headers.get('set-cookie')!.split(';')[0];
+    const callback = await idp.login(new URL(opened.headers.get('location')!), user);
+    const signedIn = await fetch(callback, { headers: { cookie: flowCookie }, redirect: 'manual' });
+    expect(signedIn.status).toBe(303);
+    return signedIn.headers.getSetCookie().find((line) => line.startsWith('mcp-signin-session='))!.split(';')[0];
+  }
+
+  /** The user's browser steps over plain HTTP: realm sign-in, the confirmation POST, the provider sign-in, the callback. */
   async function connect(link: string, user: 'alice' | 'bob'): Promise<void> {
+    const session = await realmSession(link, user);
     const started = await fetch(new URL('/connect/github/start', link), {
       method: 'POST',
-      headers: { 'content-type': 'application/x-www-form-urlencoded' },
+      headers: { 'content-type': 'application/x-www-form-urlencoded', 'cookie': session },
       body: `link=${new URL(link).searchParams.get('link')}`,
       redirect: 'manual',
     });
