@@ -7,7 +7,8 @@
  */
 import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
 import type { AddressInfo } from 'node:net';
-import Provider, { type Adapter, type AdapterPayload, type Configuration, type KoaContextWithOIDC } from 'oidc-provider';
+import Provider, { type AdapterPayload, type Configuration, type KoaContextWithOIDC } from 'oidc-provider';
+import { memoryAdapter } from './oidc-provider.js';
 
 export const GITHUB_CLIENT = { clientId: 'Ov23li-test-app', clientSecret: 'github-test-app-secret' } as const;
 
@@ -187,30 +188,6 @@ export class FakeGithub {
     });
     return provider;
   }
-}
-
-function memoryAdapter(store: Map<string, AdapterPayload>): (model: string) => Adapter {
-  return (model) => {
-    const key = (id: string) => `${model}:${id}`;
-    const find = (predicate: (payload: AdapterPayload) => boolean) => {
-      for (const [k, payload] of store) if (k.startsWith(`${model}:`) && predicate(payload)) return payload;
-      return undefined;
-    };
-    return {
-      upsert: async (id, payload) => void store.set(key(id), payload),
-      find: async (id) => store.get(key(id)),
-      findByUid: async (uid) => find((payload) => payload.uid === uid),
-      findByUserCode: async (userCode) => find((payload) => payload.userCode === userCode),
-      consume: async (id) => {
-        const payload = store.get(key(id));
-        if (payload) payload.consumed = Math.floor(Date.now() / 1000);
-      },
-      destroy: async (id) => void store.delete(key(id)),
-      revokeByGrantId: async (grantId) => {
-        for (const [k, payload] of store) if (payload.grantId === grantId) store.delete(k);
-      },
-    };
-  };
 }
 
 function readBody(req: IncomingMessage): Promise<string> {

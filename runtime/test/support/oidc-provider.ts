@@ -489,7 +489,7 @@ interface TokenExchangeParams {
 
 
 /** oidc-provider's storage interface over one Map, so each test realm has its own state and no warnings. */
-function memoryAdapter(store: Map<string, AdapterPayload>): (model: string) => Adapter {
+export function memoryAdapter(store: Map<string, AdapterPayload>): (model: string) => Adapter {
   return (model) => {
     const key = (id: string) => `${model}:${id}`;
     const find = (predicate: (payload: AdapterPayload) => boolean) => {
