@@ -1,7 +1,7 @@
 // One client of a connect burst, in a process of its own (forked by burst.mjs). Clients that share one
 // process queue behind each other's JavaScript, which puts a floor under every proxy's connect time; here
 // each client has its own event loop, loads and warms its code before the burst, and times only its own connect.
-//   parent → { warm: target }   connect once and close: modules loaded, code compiled, keep-alive socket open
+//   parent → { warm: target, times }   connect, end the session and close `times` times: code hot, keep-alive socket open
 //   child  → { warmed: true } | { error }
 //   parent → { go: true }       connect now, timed from this message to a usable session (tools/list answered)
 //   child  → { ms, cpuMs } | { error }
@@ -15,8 +15,12 @@ process.on('message', async (message) => {
   try {
     if (message.warm) {
       target = message.warm;
-      const warm = await connectClient(target);
-      await warm.close();
+      for (let i = 0; i < (message.times ?? 1); i++) {
+        const warm = await connectClient(target);
+        // Ended, not just dropped: a dropped session holds its process in the proxy until the idle timeout.
+        await warm.client.transport?.terminateSession?.().catch(() => {});
+        await warm.close();
+      }
       process.send({ warmed: true });
     } else if (message.go) {
       const cpu = process.cpuUsage();

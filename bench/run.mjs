@@ -10,7 +10,7 @@ import { execFileSync } from 'node:child_process';
 import { existsSync, mkdirSync, writeFileSync } from 'node:fs';
 import { cpus, loadavg, totalmem } from 'node:os';
 import { join } from 'node:path';
-import { startBurstClients } from './burst.mjs';
+import { startBurstClients, WARM_CONNECTS } from './burst.mjs';
 import {
   connectClient,
   connectWhenReady,
@@ -74,6 +74,16 @@ const CONFIGS = [
     name: 'SDK Streamable HTTP server (baseline)',
     async start(logFile) {
       const proc = startProcess(NODE, [ECHO, '--http', '0'], { logFile });
+      const url = await stopOnFailure(proc, waitForListening(proc, 15_000));
+      return { target: { url }, proc };
+    },
+  },
+  {
+    id: 'z',
+    name: 'floor: static MCP endpoint, no proxy and no server',
+    floor: true,
+    async start(logFile) {
+      const proc = startProcess(NODE, [join(ROOT, 'bench', 'null-endpoint.mjs')], { logFile });
       const url = await stopOnFailure(proc, waitForListening(proc, 15_000));
       return { target: { url }, proc };
     },
@@ -240,7 +250,9 @@ async function measureAll(configs) {
         try {
           if (entry.started.proc) await waitUntilIdle(entry.started.proc.pid, { minMs: SETTINGS.settleMs, maxMs: 60_000 });
           else await sleep(SETTINGS.settleMs);
+          const ticksBefore = entry.started.proc ? cpuTicksOf(entry.started.proc.pid) : NaN;
           const burst = await clients.burst();
+          entry.connectProxyCpuMs = ((cpuTicksOf(entry.started.proc?.pid) - ticksBefore) * CLOCK_TICK_US) / 1000;
           entry.connectMs = burst.connectMs;
           entry.connectClientCpuMs = burst.clientCpuMs;
         } finally {
@@ -281,13 +293,18 @@ async function measureAll(configs) {
       log(`round ${round + 1}/${SETTINGS.rounds} done`);
     }
     return live.map((e) => {
-      const base = { id: e.config.id, name: e.config.name, ours: !!e.config.ours };
+      const base = { id: e.config.id, name: e.config.name, ours: !!e.config.ours, floor: !!e.config.floor };
       if (e.error) return { ...base, ok: false, error: e.error };
       const mem = e.sampler?.stop();
       e.sampler = undefined;
       const one = { ...stats(e.one, e.oneSecs, e.oneErrors), cpuUsPerCall: (e.oneTicks * CLOCK_TICK_US) / e.one.length };
       const many = { ...stats(e.many, e.manySecs, e.manyErrors), cpuUsPerCall: (e.manyTicks * CLOCK_TICK_US) / e.many.length };
-      const connect = { p50: percentile(e.connectMs, 50), p99: percentile(e.connectMs, 99), clientCpuMs: e.connectClientCpuMs };
+      const connect = {
+        p50: percentile(e.connectMs, 50),
+        p99: percentile(e.connectMs, 99),
+        clientCpuMs: e.connectClientCpuMs,
+        proxyCpuMsPerSession: e.connectProxyCpuMs / SETTINGS.clients,
+      };
       log(
         `  (${e.config.id}) 1 client: ${fmtRate(one.callsPerSec)} calls/s p50 ${fmtMs(one.p50)} ms CPU ${fmtUs(one.cpuUsPerCall)} µs/call · ` +
           `${SETTINGS.clients} clients: ${fmtRate(many.callsPerSec)} calls/s p99 ${fmtMs(many.p99)} ms · ` +
@@ -348,24 +365,27 @@ function render(results) {
     'Echo tool of one SDK stdio server, called back-to-back with the SDK client over loopback, warm sessions. ' +
       `connect: ${n} new sessions opened at once (at least ${SETTINGS.settleMs / 1000} s after the previous activity, ` +
       'once the proxy and its servers are idle), each by a client in a process of its own, started and warmed ' +
-      '(one connect and close) before the burst, and timed by that client until it holds a usable session. ' +
+      `(${WARM_CONNECTS} connects, each ended with DELETE) before the burst, and timed by that client until it holds a usable session ` +
+      '(initialize, notifications/initialized, the GET stream, tools/list answered). ' +
+      'CPU per new session: the proxy process’s own CPU over the burst, divided by the sessions opened. ' +
       'CPU: the proxy process’s own user + system time per call (/proc/<pid>/stat utime + stime, its server children excluded). ' +
       'RSS: peak of the proxy process alone (VmHWM).',
     '',
   );
   lines.push(
     `| config | 1c calls/s | 1c p50 ms | 1c p99 ms | ${n}c calls/s | ${n}c p50 ms | ${n}c p99 ms | connect ×${n} p50 ms | connect ×${n} p99 ms | `
-      + `CPU µs/call 1c | CPU µs/call ${n}c | peak RSS MB |`,
-    '| --- | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: |',
+      + `CPU ms per new session | CPU µs/call 1c | CPU µs/call ${n}c | peak RSS MB |`,
+    '| --- | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: |',
   );
   for (const r of results) {
     if (!r.ok) {
-      lines.push(`| (${r.id}) ${r.name} | failed: ${r.error.replace(/\|/g, '/').slice(0, 120)} | | | | | | | | | | |`);
+      lines.push(`| (${r.id}) ${r.name} | failed: ${r.error.replace(/\|/g, '/').slice(0, 120)} | | | | | | | | | | | |`);
       continue;
     }
     lines.push(
       `| (${r.id}) ${r.name} | ${fmtRate(r.one.callsPerSec)} | ${fmtMs(r.one.p50)} | ${fmtMs(r.one.p99)} | ` +
         `${fmtRate(r.many.callsPerSec)} | ${fmtMs(r.many.p50)} | ${fmtMs(r.many.p99)} | ${fmtMs(r.connect.p50)} | ${fmtMs(r.connect.p99)} | ` +
+        `${fmtMs(r.connect.proxyCpuMsPerSession)} | ` +
         `${fmtUs(r.one.cpuUsPerCall)} | ${fmtUs(r.many.cpuUsPerCall)} | ${r.peakRssMB === null ? 'n/a' : fmtMB(r.peakRssMB)} |`,
     );
   }
@@ -373,6 +393,7 @@ function render(results) {
     rate: bestPeer(results, (r) => r.one.callsPerSec, true),
     cpu: bestPeer(results, (r) => r.one.cpuUsPerCall, false),
     connect: bestPeer(results, (r) => r.connect.p50, false),
+    sessionCpu: bestPeer(results, (r) => r.connect.proxyCpuMsPerSession, false),
     rss: bestPeer(results, (r) => r.peakRssMB, false),
   };
   lines.push(
@@ -382,13 +403,13 @@ function render(results) {
     'Each column divides ours by the best of supergateway and mcp-proxy for that measure (calls/s: above 1 is better; the others: below 1 is '
       + 'better).',
     '',
-    `| config | 1c calls/s ratio | 1c CPU per call ratio | connect ×${n} p50 ratio | peak RSS ratio |`,
-    '| --- | ---: | ---: | ---: | ---: |',
+    `| config | 1c calls/s ratio | 1c CPU per call ratio | connect ×${n} p50 ratio | CPU per new session ratio | peak RSS ratio |`,
+    '| --- | ---: | ---: | ---: | ---: | ---: |',
   );
   for (const r of results.filter((x) => x.ok && x.ours)) {
     lines.push(
       `| (${r.id}) ${r.name} | ${fmtX(r.one.callsPerSec / best.rate)} | ${fmtX(r.one.cpuUsPerCall / best.cpu)} | `
-        + `${fmtX(r.connect.p50 / best.connect)} | ${fmtX(r.peakRssMB / best.rss)} |`,
+        + `${fmtX(r.connect.p50 / best.connect)} | ${fmtX(r.connect.proxyCpuMsPerSession / best.sessionCpu)} | ${fmtX(r.peakRssMB / best.rss)} |`,
     );
   }
   const goals = evaluateGoals(results, best);
@@ -416,6 +437,13 @@ function render(results) {
         'so this row has no like-for-like peer: its ratios compare with their session-era figures.',
     );
   }
+  if (results.some((r) => r.ok && r.floor)) {
+    lines.push(
+      '',
+      '(z) is no proxy: a static endpoint that answers the handshake and the echo call from prepared strings. Its connect burst is what ' +
+        `the ${n} SDK clients cost this machine on their own, the floor under every other row's connect figure.`,
+    );
+  }
   lines.push('', 'Chart: `.bench/results.png` / `.bench/results.svg`.');
   return { markdown: `${lines.join('\n')}\n`, goals };
 }
@@ -432,13 +460,20 @@ function evaluateGoals(results, best) {
   };
   const lowest = (measure) => () => [...ours].sort((a, b) => measure(a) - measure(b))[0];
   const highest = (measure) => () => [...ours].sort((a, b) => measure(b) - measure(a))[0];
+  // What the clients alone cost: when even the static endpoint cannot meet a connect goal, no proxy can on this machine.
+  const floor = results.find((r) => r.ok && r.floor)?.connect.p50;
+  const floorNote = (target) =>
+    Number.isFinite(floor)
+      ? `; floor (z) ${fmtMs(floor)} ms${floor > target ? `, above the ${fmtMs(target)} ms goal: unreachable on this machine` : ''}`
+      : '';
   return [
     goal(
       `${n} new sessions at once: connect p50 ≤ ⅓ of the best peer`,
       lowest((r) => r.connect.p50),
       (r) => ({
         value: r.connect.p50 / best.connect,
-        text: `(${r.id}) ${fmtMs(r.connect.p50)} ms vs ${fmtMs(best.connect)} ms = ${fmtX(r.connect.p50 / best.connect)}`,
+        text: `(${r.id}) ${fmtMs(r.connect.p50)} ms vs ${fmtMs(best.connect)} ms = ${fmtX(r.connect.p50 / best.connect)}`
+          + floorNote(best.connect / 3),
       }),
       (v) => v <= 1 / 3,
     ),

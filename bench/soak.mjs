@@ -286,6 +286,22 @@ export async function runSoak({ seconds }) {
 
 const f = (n, d = 2) => (Number.isFinite(n) ? n.toFixed(d) : '—');
 
+/** A leak grows without bound; a working set levels off. Over a soak's second half, more than this is a leak to chase. */
+const FLAT_MB_PER_MIN = 1;
+
+/** Least-squares slope (MB/min) and range of RSS over the second half of `samples`; undefined with too few. */
+export function rssTrend(samples) {
+  const half = samples.slice(Math.floor(samples.length / 2));
+  if (half.length < 10) return undefined;
+  const xs = half.map((p) => p.t / 60);
+  const ys = half.map((p) => p.rssMB);
+  const mx = xs.reduce((a, b) => a + b, 0) / xs.length;
+  const my = ys.reduce((a, b) => a + b, 0) / ys.length;
+  const sxy = xs.reduce((sum, x, i) => sum + (x - mx) * (ys[i] - my), 0);
+  const sxx = xs.reduce((sum, x) => sum + (x - mx) ** 2, 0);
+  return { samples: half.length, minMB: Math.min(...ys), maxMB: Math.max(...ys), slopeMBPerMin: sxx > 0 ? sxy / sxx : 0 };
+}
+
 function renderMarkdown(rows, points, seconds) {
   const lines = [
     '# mcp-gateway soak (issue #5)',
@@ -302,7 +318,17 @@ function renderMarkdown(rows, points, seconds) {
     );
   }
   const s = rows.find((r) => r.phase === 'sustained');
-  if (s) lines.push('', `RSS during the sustained phase: ${f(s.rssStartMB, 1)} MB at its start, ${f(s.rssEndMB, 1)} MB at its end.`);
+  if (s) {
+    lines.push('', `RSS during the sustained phase: ${f(s.rssStartMB, 1)} MB at its start, ${f(s.rssEndMB, 1)} MB at its end.`);
+    const trend = rssTrend(points.filter((p) => p.phase === 'sustained'));
+    if (trend) {
+      lines.push(
+        `Its second half (${trend.samples} samples, once the heap and the pool have reached their working size): ` +
+          `${f(trend.minMB, 1)}–${f(trend.maxMB, 1)} MB, trend ${trend.slopeMBPerMin >= 0 ? '+' : ''}${f(trend.slopeMBPerMin, 2)} MB/min ` +
+          `(least squares): ${Math.abs(trend.slopeMBPerMin) <= FLAT_MB_PER_MIN ? 'flat' : 'NOT flat'} (flat: within ±${FLAT_MB_PER_MIN} MB/min).`,
+      );
+    }
+  }
   if (s?.churnedSessions !== undefined) {
     lines.push(
       `Meanwhile ${s.churnedSessions} new sessions came and went (connect, one call, DELETE), each served from the warm pool (size 4): ` +
