@@ -212,7 +212,7 @@ runtime.testTask.exec('node --experimental-vm-modules node_modules/jest/bin/jest
 });
 // reset() dropped the lint step projen adds to every test task.
 runtime.testTask.spawn(runtime.eslint!.eslintTask);
-applyHouseStyle(project.eslint!, ['bench/*.mjs', 'scripts/*.mjs']);
+applyHouseStyle(project.eslint!, ['bench/*.mjs', 'scripts/*.mjs', 'test/util/*.mjs']);
 applyHouseStyle(runtime.eslint!, ['scripts/*.mjs', 'conformance/*.mjs', 'test/fixtures/*.mjs', 'test/hostile/fixtures/*.mjs']);
 
 // `npm test` is the one command CI and the README name: jsii must accept the library, the runtime must
