@@ -325,7 +325,7 @@ function renderMarkdown(rows, points, seconds) {
       lines.push(
         `Its second half (${trend.samples} samples, once the heap and the pool have reached their working size): ` +
           `${f(trend.minMB, 1)}–${f(trend.maxMB, 1)} MB, trend ${trend.slopeMBPerMin >= 0 ? '+' : ''}${f(trend.slopeMBPerMin, 2)} MB/min ` +
-          `(least squares): ${Math.abs(trend.slopeMBPerMin) <= FLAT_MB_PER_MIN ? 'flat' : 'NOT flat'} (flat: within ±${FLAT_MB_PER_MIN} MB/min).`,
+          `(least squares): ${Math.abs(trend.slopeMBPerMin) <= FLAT_MB_PER_MIN ? 'flat' : 'NOT flat'} (the bar: ±${FLAT_MB_PER_MIN} MB/min).`,
       );
     }
   }
