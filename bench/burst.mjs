@@ -6,8 +6,9 @@ import { ROOT } from './sdk.mjs';
 const CLIENT = join(ROOT, 'bench', 'connect-client.mjs');
 /**
  * Connects each burst client makes (and ends) before the burst: an agent host that opens a chat has run that code
- * before, so the burst times hot client code, not the JIT's first pass (one connect left the clients at ~20 ms of
- * CPU per connect, three at ~13). Every warm session is ended with DELETE, so none lingers in the proxy.
+ * before. The SDK client's CPU per connect measured ~20 ms after one warm connect, ~17–19 ms after three and
+ * ~11–14 ms after twenty; twenty would take minutes in the rows that start a server process per session. Every
+ * warm session is ended with DELETE, so none holds a process in the proxy during the burst.
  */
 export const WARM_CONNECTS = 3;
 
