@@ -13,7 +13,7 @@ import {
   McpServer, McpServerSource, McpServerTransport, McpServerWorkload, McpTarget, OAuthProvider, OidcIssuer,
   StdioProcessPool, UserCredential,
 } from '../src';
-import { expectValidManifests } from './util/manifest-validation';
+import { CRDS_DIR, expectValidManifests } from './util/manifest-validation';
 
 const RUNTIME_SCHEMA = path.join(__dirname, '..', 'runtime', 'schema', 'config.schema.json');
 
@@ -141,10 +141,15 @@ describe('rendering', () => {
   test('every object is valid for Kubernetes 1.28 and the CloudNativePG CRDs', () => {
     const { chart } = gatewayChart();
     const report = expectValidManifests(Testing.synth(chart));
-    expect(report.checked).toEqual(expect.arrayContaining([
-      expect.stringMatching(/^Cluster\//), expect.stringMatching(/^Database\//),
-      expect.stringMatching(/^Ingress\//), expect.stringMatching(/^Deployment\//),
-    ]));
+    expect(report.checked).toEqual(expect.arrayContaining([expect.stringMatching(/^Ingress\//), expect.stringMatching(/^Deployment\//)]));
+    // A clone without ../shared has no CloudNativePG CRD to check against: the two custom resources are reported as not checked.
+    const cnpg = [expect.stringMatching(/^Cluster\//), expect.stringMatching(/^Database\//)];
+    if (fs.existsSync(CRDS_DIR)) {
+      expect(report.checked).toEqual(expect.arrayContaining(cnpg));
+    } else {
+      console.warn(`user-credentials.test: CloudNativePG CRD check did not run: ${CRDS_DIR} not found`);
+      expect(report.notChecked.map((skip) => skip.object)).toEqual(expect.arrayContaining(cnpg));
+    }
   });
 
   test('the Ingress routes the connect flow by prefix to the gateway, besides the exact MCP paths', () => {
