@@ -30,6 +30,8 @@ export async function startFrontProxy(targetFor: (path: string) => string, gatew
     });
     req.pipe(upstream);
   });
+  // As an ingress (NGINX: 75 s) rather than Node's 5 s: see the same setting in oidc-provider.ts.
+  server.keepAliveTimeout = 75_000;
   await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
   return {
     origin: `http://127.0.0.1:${(server.address() as AddressInfo).port}`,

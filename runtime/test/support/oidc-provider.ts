@@ -83,6 +83,9 @@ type SigningKey = JWK & { kid: string };
 export class TestOpenIdProvider {
   static async start(options: TestRealmOptions): Promise<TestOpenIdProvider> {
     const server = createServer();
+    // As Keycloak, which keeps idle connections open far longer than Node's 5 s default: a client that reuses a pooled
+    // connection just as the server drops it gets "other side closed" (mcp-remote's token request did, on a busy CI).
+    server.keepAliveTimeout = 65_000;
     await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
     const { port } = server.address() as AddressInfo;
     const realm = options.realm ?? 'mcp';
