@@ -1,14 +1,15 @@
 #!/usr/bin/env node
-// The floor row (z): a Streamable HTTP MCP endpoint that does nothing but answer, from strings it prepared
-// at start, the handshake and the echo call the benchmark makes. No proxy and no server behind it, so its
+// The floor row (z): a Streamable HTTP MCP endpoint that does nothing but answer the handshake and the echo call
+// the benchmark makes, the fixed parts serialized once at start. No proxy and no server behind it, so its
 // connect burst is what the 16 SDK clients alone cost this machine: no proxy can connect faster here.
 //   node bench/null-endpoint.mjs   prints `LISTENING <url>` once bound
 import { randomBytes } from 'node:crypto';
 import { createServer } from 'node:http';
 
 const ECHO = { name: 'echo', description: 'Returns its text argument', inputSchema: { type: 'object', properties: { text: { type: 'string' } } } };
-const TOOLS = { tools: [ECHO] };
+const TOOLS = JSON.stringify({ tools: [ECHO] });
 const INFO = { capabilities: { tools: {} }, serverInfo: { name: 'bench-null', version: '1.0.0' } };
+const SESSION_NOT_FOUND = '{"jsonrpc":"2.0","id":null,"error":{"code":-32001,"message":"Session not found"}}';
 const sessions = new Set();
 
 function answer(res, status, body, headers = {}) {
@@ -16,14 +17,15 @@ function answer(res, status, body, headers = {}) {
   res.end(body);
 }
 
-function result(id, value) {
-  return `{"jsonrpc":"2.0","id":${JSON.stringify(id)},"result":${JSON.stringify(value)}}`;
+/** `json`: the result, already serialized. */
+function result(id, json) {
+  return `{"jsonrpc":"2.0","id":${JSON.stringify(id)},"result":${json}}`;
 }
 
 const server = createServer((req, res) => {
   const session = req.headers['mcp-session-id'];
   if (req.method === 'GET') {
-    if (!sessions.has(session)) return answer(res, 404, '{"jsonrpc":"2.0","id":null,"error":{"code":-32001,"message":"Session not found"}}');
+    if (!sessions.has(session)) return answer(res, 404, SESSION_NOT_FOUND);
     res.writeHead(200, { 'content-type': 'text/event-stream', 'cache-control': 'no-cache' });
     res.flushHeaders();
     return;
@@ -41,13 +43,14 @@ const server = createServer((req, res) => {
       const id = randomBytes(16).toString('hex');
       sessions.add(id);
       const protocolVersion = message.params?.protocolVersion ?? '2025-06-18';
-      return answer(res, 200, result(message.id, { protocolVersion, ...INFO }), { 'mcp-session-id': id });
+      return answer(res, 200, result(message.id, JSON.stringify({ protocolVersion, ...INFO })), { 'mcp-session-id': id });
     }
-    if (!sessions.has(session)) return answer(res, 404, '{"jsonrpc":"2.0","id":null,"error":{"code":-32001,"message":"Session not found"}}');
+    if (!sessions.has(session)) return answer(res, 404, SESSION_NOT_FOUND);
     if (message.id === undefined) return answer(res, 202);
     if (message.method === 'tools/list') return answer(res, 200, result(message.id, TOOLS));
     if (message.method === 'tools/call') {
-      return answer(res, 200, result(message.id, { content: [{ type: 'text', text: String(message.params?.arguments?.text ?? '') }] }));
+      const text = JSON.stringify(String(message.params?.arguments?.text ?? ''));
+      return answer(res, 200, result(message.id, `{"content":[{"type":"text","text":${text}}]}`));
     }
     return answer(res, 200, `{"jsonrpc":"2.0","id":${JSON.stringify(message.id)},"error":{"code":-32601,"message":"Method not found"}}`);
   });

@@ -250,7 +250,8 @@ async function measureAll(configs) {
         try {
           if (entry.started.proc) await waitUntilIdle(entry.started.proc.pid, { minMs: SETTINGS.settleMs, maxMs: 60_000 });
           else await sleep(SETTINGS.settleMs);
-          const ticksBefore = entry.started.proc ? cpuTicksOf(entry.started.proc.pid) : NaN;
+          // NaN for a row without a proxy process (cpuTicksOf cannot read its /proc entry).
+          const ticksBefore = cpuTicksOf(entry.started.proc?.pid);
           const burst = await clients.burst();
           entry.connectProxyCpuMs = ((cpuTicksOf(entry.started.proc?.pid) - ticksBefore) * CLOCK_TICK_US) / 1000;
           entry.connectMs = burst.connectMs;
